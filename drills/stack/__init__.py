@@ -1,0 +1,1 @@
+"""The stack under test: compose project lifecycle, topology, readiness."""
