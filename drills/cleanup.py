@@ -1,0 +1,86 @@
+"""`drill clean`: heal what a dead runner left applied, then remove its containers, networks, volumes.
+
+Only resources carrying Compose's project label of a `drills-*` project, or our own
+`io.drills.managed=true` label, are ever touched. By default only projects whose owner process is
+gone are removed (a `drill stack up` stack is kept until `drill stack down`); `--all` removes every
+Drills project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from drills.faults import heal, ledger
+
+if TYPE_CHECKING:
+    import docker
+
+PROJECT_PREFIX = "drills-"
+
+
+@dataclass
+class CleanReport:
+    healed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def labelled_projects(client: docker.DockerClient) -> set[str]:
+    found: set[str] = set()
+    for c in client.containers.list(all=True, filters={"label": heal.PROJECT_LABEL}):
+        found.add(c.labels[heal.PROJECT_LABEL])
+    for n in client.networks.list(filters={"label": heal.PROJECT_LABEL}):
+        found.add(n.attrs["Labels"][heal.PROJECT_LABEL])
+    for v in client.volumes.list(filters={"label": heal.PROJECT_LABEL}):
+        found.add(v.attrs["Labels"][heal.PROJECT_LABEL])
+    return {p for p in found if p.startswith(PROJECT_PREFIX)}
+
+
+def remove_project(client: docker.DockerClient, project: str) -> list[str]:
+    """Remove every container, network and volume labelled with `project`."""
+    import docker.errors
+
+    removed = []
+    selector: dict[str, str | list[str] | bool] = {"label": f"{heal.PROJECT_LABEL}={project}"}
+    for c in client.containers.list(all=True, filters=selector):
+        c.remove(force=True)  # a paused container is removed too (SIGKILL, then delete)
+        removed.append(f"container {c.name}")
+    for n in client.networks.list(filters=selector):
+        try:
+            n.remove()
+            removed.append(f"network {n.name}")
+        except docker.errors.NotFound:
+            pass
+    for v in client.volumes.list(filters=selector):
+        try:
+            v.remove(force=True)
+            removed.append(f"volume {v.name}")
+        except docker.errors.NotFound:
+            pass
+    ledger.forget(project)
+    return removed
+
+
+def clean(client: docker.DockerClient, *, everything: bool = False, only: str | None = None) -> CleanReport:
+    report = CleanReport()
+    owners = {o.project: o for o in ledger.owners()}
+    candidates = labelled_projects(client) | set(owners)
+    for project in sorted(candidates):
+        if only is not None and project != only:
+            continue
+        owner = owners.get(project)
+        alive = owner is not None and ledger.pid_alive(owner.pid)
+        keep = not everything and only is None and owner is not None and (alive or owner.kind == "stack")
+        try:
+            # A live runner heals its own faults; only orphans are healed here.
+            if not alive:
+                report.healed += [f"{project}: {h}" for h in heal.heal_pending(client, project)]
+            if keep:
+                report.kept.append(project)
+                continue
+            report.removed += [f"{project}: {r}" for r in remove_project(client, project)]
+        except Exception as exc:
+            report.errors.append(f"{project}: {exc}")
+    return report

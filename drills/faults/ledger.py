@@ -1,0 +1,121 @@
+"""A crash-safe record of applied faults and of the projects a runner owns.
+
+Layout under the state directory (`$XDG_STATE_HOME/drills`, else `~/.local/state/drills`):
+
+    projects/<project>.json      who owns a compose project (pid, kind "run" | "stack")
+    ledgers/<project>.jsonl      one line per fault: "applying" (written and fsynced BEFORE the
+                                 fault is applied), then "healed"
+
+A fault whose "applying" line has no "healed" line is pending: `drill clean` (and every drill run
+at start-up) heals pending faults of projects whose owner process is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def state_dir() -> Path:
+    root = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "drills"
+    (root / "ledgers").mkdir(parents=True, exist_ok=True)
+    (root / "projects").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One applied fault and the data its heal needs (see `drills.faults.heal`)."""
+
+    fault_id: str
+    kind: str
+    project: str
+    heal: list[dict[str, Any]]  # heal actions, run in order
+    applied_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Owner:
+    project: str
+    pid: int
+    kind: str  # "run": removed when its owner dies; "stack": kept until `drill stack down`
+    created: float
+
+
+def _append(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a") as fh:
+        fh.write(json.dumps(record) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def ledger_path(project: str) -> Path:
+    return state_dir() / "ledgers" / f"{project}.jsonl"
+
+
+def record_applying(entry: Entry) -> None:
+    _append(ledger_path(entry.project), {"state": "applying", **asdict(entry)})
+
+
+def record_healed(project: str, fault_id: str) -> None:
+    _append(ledger_path(project), {"state": "healed", "fault_id": fault_id, "at": time.time()})
+
+
+def pending(project: str) -> list[Entry]:
+    """Faults applied (or being applied) and not yet healed, oldest first."""
+    path = ledger_path(project)
+    if not path.exists():
+        return []
+    open_entries: dict[str, Entry] = {}
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash mid-write; the fsync discipline makes this the last line
+        if record.get("state") == "applying":
+            record.pop("state")
+            open_entries[record["fault_id"]] = Entry(**record)
+        elif record.get("state") == "healed":
+            open_entries.pop(record["fault_id"], None)
+    return list(open_entries.values())
+
+
+def register_owner(project: str, kind: str) -> Owner:
+    owner = Owner(project, os.getpid(), kind, time.time())
+    path = state_dir() / "projects" / f"{project}.json"
+    path.write_text(json.dumps(asdict(owner)))
+    return owner
+
+
+def forget(project: str) -> None:
+    for path in (state_dir() / "projects" / f"{project}.json", ledger_path(project)):
+        path.unlink(missing_ok=True)
+
+
+def owners() -> list[Owner]:
+    found = []
+    for path in sorted((state_dir() / "projects").glob("*.json")):
+        try:
+            found.append(Owner(**json.loads(path.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is dead for our purposes (its runner was killed and not yet reaped).
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" not in status
