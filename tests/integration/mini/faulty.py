@@ -1,0 +1,17 @@
+"""Applies faults to a mini compose project, then waits to be SIGKILLed (runner-crash stand-in)."""
+
+import sys
+import time
+
+from drills.faults import ledger
+from drills.faults.partition import partition
+from drills.faults.process import pause
+from tests.integration.mini.target import MiniTarget
+
+project = sys.argv[1]
+target = MiniTarget(project)
+ledger.register_owner(project, "run")
+partition(target, {"target": "a", "from": ["b", "clients"]}, "p1")
+pause(target, {"target": "b"}, "p2")
+print("APPLIED", flush=True)
+time.sleep(600)

@@ -1,0 +1,85 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drills.faults import ledger
+from drills.faults.netem import netem_args
+from drills.faults.partition import rules_for
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+
+
+def entry(fid: str, project: str = "drills-x") -> ledger.Entry:
+    return ledger.Entry(fault_id=fid, kind="pause", project=project,
+                        heal=[{"action": "unpause", "container": "c1"}])
+
+
+def test_applied_faults_stay_pending_until_healed():
+    ledger.record_applying(entry("f1"))
+    ledger.record_applying(entry("f2"))
+    assert [e.fault_id for e in ledger.pending("drills-x")] == ["f1", "f2"]
+    ledger.record_healed("drills-x", "f1")
+    assert [e.fault_id for e in ledger.pending("drills-x")] == ["f2"]
+    assert ledger.pending("drills-other") == []
+
+
+def test_a_line_torn_by_a_crash_is_ignored():
+    ledger.record_applying(entry("f1"))
+    with ledger.ledger_path("drills-x").open("a") as fh:
+        fh.write('{"state": "applying", "fault_id": "f2", "ki')
+    assert [e.fault_id for e in ledger.pending("drills-x")] == ["f1"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.booleans()), max_size=20))
+def test_pending_is_applied_minus_healed(events):
+    project = f"drills-{abs(hash(tuple(events)))}"
+    ledger.forget(project)
+    applied: list[str] = []
+    for fid, healed in events:
+        if healed:
+            ledger.record_healed(project, fid)
+            if fid in applied:
+                applied.remove(fid)
+        else:
+            ledger.record_applying(entry(fid, project))
+            if fid not in applied:
+                applied.append(fid)
+    assert sorted(e.fault_id for e in ledger.pending(project)) == sorted(applied)
+    ledger.forget(project)
+
+
+def test_dead_and_live_owners():
+    assert ledger.pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not ledger.pid_alive(child.pid)
+    ledger.register_owner("drills-y", "run")
+    [owner] = [o for o in ledger.owners() if o.project == "drills-y"]
+    assert owner.pid == os.getpid() and owner.kind == "run"
+    ledger.forget("drills-y")
+    assert all(o.project != "drills-y" for o in ledger.owners())
+
+
+def test_partition_rules_cover_each_direction():
+    both = rules_for(["10.0.0.2"], "both", "drills-p")
+    assert [r[0] for r in both] == ["INPUT", "OUTPUT"]
+    assert rules_for(["10.0.0.2", "10.0.0.3"], "in", "t") == [
+        ["INPUT", "-s", "10.0.0.2", "-m", "comment", "--comment", "t", "-j", "DROP"],
+        ["INPUT", "-s", "10.0.0.3", "-m", "comment", "--comment", "t", "-j", "DROP"],
+    ]
+    assert all(r[0] == "OUTPUT" and r[1] == "-d" for r in rules_for(["1.2.3.4"], "out", "t"))
+    with pytest.raises(Exception, match="direction"):
+        rules_for(["1.2.3.4"], "sideways", "t")
+
+
+def test_netem_arguments():
+    assert netem_args({"delay_ms": 100, "jitter_ms": 20}) == ["delay", "100.0ms", "20.0ms"]
+    assert netem_args({"loss_percent": 5}) == ["loss", "5.0%"]
+    assert netem_args({"delay_ms": 50, "loss_percent": 1.5}) == ["delay", "50.0ms", "loss", "1.5%"]
