@@ -11,6 +11,7 @@ need the same path anyway.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
@@ -196,7 +197,26 @@ def ensure_images(client: docker.DockerClient | None = None, reporter: Reporter 
     for p in planned:
         if p.present:
             reporter.ok(f"image {p.tag} up to date")
+    if missing:
+        prune_stale(client, planned)
     return {p.spec.env_var: p.tag for p in planned}
+
+
+def prune_stale(client: docker.DockerClient, planned: list[PlannedImage]) -> None:
+    """Drop images built for older fixtures, so disk use does not grow with every change.
+    An image a container still uses is kept (removal without force fails, and that is fine)."""
+    import docker.errors
+
+    for p in planned:
+        repo = p.tag.rpartition(":")[0]
+        for image in client.images.list(name=repo):
+            if any(t in (p.tag, f"{repo}:latest") for t in image.tags):
+                continue
+            for tag in image.tags:
+                with contextlib.suppress(docker.errors.APIError):
+                    client.images.remove(tag, noprune=False)
+    with contextlib.suppress(docker.errors.APIError):
+        client.images.prune(filters={"dangling": True, "label": "io.drills.managed=true"})
 
 
 def image_env(client: docker.DockerClient) -> dict[str, str]:
