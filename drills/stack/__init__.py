@@ -1,1 +1,33 @@
-"""The stack under test: compose project lifecycle, topology, readiness."""
+"""The stack under test: compose project lifecycle, topology, readiness.
+
+    compose.py     which Docker Compose v2 binary to run
+    env.py         project name, secrets, the variables docker-compose.ha.yml reads (pure)
+    subnets.py     a free /24 per run
+    ports.py       host ports picked per run, stable across container restarts
+    project.py     ComposeProject: up, wait until ready, down; what faults act on
+    services.py    the project's containers as one Docker API call sees them
+    roles.py       role names (postgres.leader, rabbitmq.*, dashboard[0]) parsed (pure)
+    topology.py    roles -> services, asking Patroni, RabbitMQ and MongoDB who leads now
+    wait.py        wait strategies: condition + timeout + interval -> elapsed seconds
+    readiness.py   what "ready" means for each component
+    status.py      everything `drill stack status` shows
+    postgres.py, rabbitmq.py, mongo.py, http.py   per-component probes
+"""
+
+from drills.stack.env import Secrets, StackSettings
+from drills.stack.project import ComposeProject, UpReport
+from drills.stack.roles import RoleRef, parse_role
+from drills.stack.wait import Observation, Wait, WaitTimeout, run_all
+
+__all__ = [
+    "ComposeProject",
+    "Observation",
+    "RoleRef",
+    "Secrets",
+    "StackSettings",
+    "UpReport",
+    "Wait",
+    "WaitTimeout",
+    "parse_role",
+    "run_all",
+]

@@ -1,0 +1,187 @@
+"""CLI: `drill stack up | status | logs | down`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from drills.stack.status import StackStatus
+
+PROJECT_HELP = "Compose project (drills-xxxxxx); default: the only stack up."
+
+
+def _pick_project(project: str | None) -> str:
+    from drills.errors import StackError
+    from drills.stack import state
+
+    if project:
+        return project
+    known = state.known()
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise StackError("no stack is up", hint="start one with `drill stack up`")
+    raise StackError(f"{len(known)} stacks are up: {', '.join(known)}", hint="choose one with --project")
+
+
+@click.group()
+def stack() -> None:
+    """Bring the reference HA stack up, inspect it, tear it down."""
+
+
+@stack.command()
+@click.option("--project", default=None, help="Name of the new project (default: drills-<random>).")
+@click.option("--timeout", "timeout_s", default=120.0, show_default=True, help="Seconds to wait for readiness.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every component is ready.")
+def up(project: str | None, timeout_s: float, wait: bool) -> None:
+    """Start the stack (PostgreSQL/Patroni, RabbitMQ, MongoDB if its image is here, load balancer).
+
+    It stays up until `drill stack down`; `drill clean` keeps it too.
+    """
+    from drills.provision import engine
+    from drills.provision.images import ensure_images
+    from drills.provision.progress import ConsoleReporter
+    from drills.stack.project import ComposeProject
+    from drills.stack.wait import WaitTimeout
+
+    reporter = ConsoleReporter()
+    client = engine.client()
+    images = ensure_images(client, reporter)
+    sp = ComposeProject.create(client=client, images=images, project=project, owner_kind="stack",
+                               reporter=reporter)
+    if sp.settings.mongo_not_run:
+        reporter.detail(f"MongoDB not run: {sp.settings.mongo_not_run}")
+    reporter.step(f"starting {sp.project} on {sp.settings.subnet}")
+    try:
+        report = sp.up(wait=wait, timeout_s=timeout_s)
+    except WaitTimeout as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        click.echo(f"the stack is left up for inspection: drill stack status --project {sp.project}; "
+                   f"drill stack down --project {sp.project}", err=True)
+        sys.exit(3)
+    reporter.ok(f"compose up returned after {report.compose_s:.1f} s")
+    for name, elapsed in sorted(report.ready_s.items(), key=lambda kv: kv[1]):
+        reporter.ok(f"{name} ready at {elapsed:.1f} s")
+    click.echo(f"{sp.project} {'ready' if wait else 'started'} in {report.total_s:.1f} s")
+    click.echo(f"  drill stack status --project {sp.project}")
+    click.echo(f"  drill stack down --project {sp.project}")
+
+
+@stack.command()
+@click.option("--project", default=None, help=PROJECT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(project: str | None, as_json: bool) -> None:
+    """Services' health, PostgreSQL leader and replica lag, RabbitMQ members and queue leaders,
+    MongoDB primary."""
+    from drills.stack.project import ComposeProject
+    from drills.stack.status import collect
+
+    result = collect(ComposeProject.attach(_pick_project(project)))
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        _render(result)
+
+
+def _render(st: StackStatus) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from drills.stack.roles import group_members
+
+    console = Console()
+    health_color = {"healthy": "green", "unhealthy": "red", "starting": "yellow", None: "white"}
+
+    services = Table(title=f"{st.project} ({st.subnet})")
+    for column in ("service", "state", "health", "published on 127.0.0.1"):
+        services.add_column(column)
+    for s in st.services:
+        ports = ", ".join(f"{c}->{h}" for c, h in sorted(s.ports.items()))
+        color = health_color.get(s.health, "white") if s.state == "running" else "red"
+        services.add_row(s.service, s.state, f"[{color}]{s.health or '-'}[/]", ports)
+    console.print(services)
+
+    pg = st.postgres
+    streams = {r.name: r for r in pg.replication}
+    table = Table(title=f"PostgreSQL: leader {pg.leader or '[red]none[/]'}")
+    for column in ("member", "role", "patroni state", "replication", "replay lag (bytes)", "replay lag (s)"):
+        table.add_column(column)
+    for m in pg.members:
+        r = streams.get(m.name)
+        lag_s = f"{r.replay_lag_s:.3f}" if r and r.replay_lag_s is not None else "-"
+        replication = r.state if r else ("-" if m.role == "leader" else "[red]not streaming[/]")
+        table.add_row(m.name, m.role, m.state, replication, str(r.replay_lag_bytes) if r else "-", lag_s)
+    listed = {m.name for m in pg.members}
+    for name in group_members("postgres", [s.service for s in st.services]):
+        if name not in listed:  # cut off, killed or not yet registered: Patroni does not list it
+            table.add_row(name, "-", "[red]not in the cluster[/]", "-", "-", "-")
+    console.print(table)
+    if pg.error:
+        console.print(f"[red]PostgreSQL: {pg.error}[/]")
+
+    rq = st.rabbitmq
+    down = [n.service for n in rq.nodes if not n.running]
+    title = f"RabbitMQ: {len(rq.running())}/{len(rq.nodes)} members running"
+    table = Table(title=title + (f" ([red]down: {', '.join(down)}[/])" if down else ""))
+    for column in ("queue", "type", "leader", "members online", "messages"):
+        table.add_column(column)
+    for q in rq.queues:
+        table.add_row(q.name, q.type, q.leader or "[red]none[/]", f"{len(q.online)}/{len(q.members)}",
+                      "-" if q.messages is None else str(q.messages))
+    console.print(table)
+    if rq.error:
+        console.print(f"[red]RabbitMQ: {rq.error}[/]")
+
+    mg = st.mongo
+    if not mg.ran:
+        console.print(f"MongoDB: [yellow]{mg.error}[/]")
+        return
+    table = Table(title=f"MongoDB: primary {mg.primary or '[red]none[/]'}")
+    for column in ("member", "service", "state", "lag (s)"):
+        table.add_column(column)
+    for mm in mg.members:
+        table.add_row(mm.host, mm.service or "?", mm.state, "-" if mm.lag_s is None else f"{mm.lag_s:.1f}")
+    console.print(table)
+    if mg.error:
+        console.print(f"[red]MongoDB: {mg.error}[/]")
+
+
+@stack.command()
+@click.option("--project", default=None, help=PROJECT_HELP)
+@click.option("-f", "--follow", is_flag=True, help="Keep following.")
+@click.option("--tail", default="200", show_default=True, help="Lines per container (or `all`).")
+@click.argument("services", nargs=-1)
+def logs(project: str | None, follow: bool, tail: str, services: tuple[str, ...]) -> None:
+    """Logs of the stack's containers (all, or the SERVICES named)."""
+    from drills.stack.project import ComposeProject
+
+    sp = ComposeProject.attach(_pick_project(project))
+    args = ["logs", "--tail", tail, *(["--follow"] if follow else []), *services]
+    try:
+        sys.exit(sp.run_compose(*args, capture=False, timeout_s=10**9).returncode)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@stack.command()
+@click.option("--project", default=None, help=PROJECT_HELP)
+def down(project: str | None) -> None:
+    """Remove the stack: every container, network and volume of the project."""
+    from drills.cleanup import remove_project
+    from drills.errors import StackError
+    from drills.provision import engine
+    from drills.stack.project import ComposeProject
+
+    name = _pick_project(project)
+    client = engine.client()
+    try:
+        leftovers = ComposeProject.attach(name, client=client).down()
+    except StackError:  # no saved settings (a crashed run's stack): remove by label alone
+        leftovers = remove_project(client, name)
+    for line in leftovers:
+        click.echo(f"removed {line}")
+    click.echo(f"{name} removed")

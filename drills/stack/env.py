@@ -1,0 +1,150 @@
+"""What a compose project of the reference stack is given: its name, subnet, images and secrets.
+
+Pure: nothing here talks to Docker. `compose_env` is the single place that turns a project's
+settings into the variables `docker-compose.ha.yml` reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from drills.cleanup import PROJECT_PREFIX
+from drills.errors import StackError
+
+MONGO_PROFILE = "mongo"
+
+
+def new_project_name(token: str | None = None) -> str:
+    """`drills-<short id>`: unique per run, and what `drill clean` recognises as ours."""
+    return PROJECT_PREFIX + (token if token is not None else secrets.token_hex(3))
+
+
+def net_prefix(subnet: ipaddress.IPv4Network) -> str:
+    """`172.30.7` for 172.30.7.0/24: the compose file appends each member's fixed host number."""
+    if subnet.prefixlen != 24:
+        raise StackError(f"the stack network must be a /24, not {subnet}")
+    return str(subnet.network_address).rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials generated per run. Hex only: safe in YAML, URLs, RabbitMQ's config format and
+    a MongoDB key file (whose alphabet is base64's) without any quoting."""
+
+    pg_superuser_password: str
+    pg_replication_password: str
+    app_password: str
+    rabbitmq_cookie: str
+    mongo_root_password: str
+    mongo_keyfile: str
+
+    @classmethod
+    def generate(cls) -> Secrets:
+        return cls(
+            pg_superuser_password=secrets.token_hex(16),
+            pg_replication_password=secrets.token_hex(16),
+            app_password=secrets.token_hex(16),
+            rabbitmq_cookie=secrets.token_hex(20),
+            mongo_root_password=secrets.token_hex(16),
+            mongo_keyfile=secrets.token_hex(48),
+        )
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DRILLS_PG_SUPERUSER_PASSWORD": self.pg_superuser_password,
+            "DRILLS_PG_REPLICATION_PASSWORD": self.pg_replication_password,
+            "DRILLS_APP_PASSWORD": self.app_password,
+            "DRILLS_RABBITMQ_COOKIE": self.rabbitmq_cookie,
+            "DRILLS_MONGO_ROOT_PASSWORD": self.mongo_root_password,
+            "DRILLS_MONGO_KEYFILE": self.mongo_keyfile,
+        }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Secrets:
+        template = cls.generate().env()
+        missing = [k for k in template if k not in env]
+        if missing:
+            raise StackError(f"stack settings lack {', '.join(missing)}")
+        values = [env[k] for k in template]
+        return cls(*values)
+
+    def __repr__(self) -> str:  # never print a secret by accident (logs, tracebacks, reports)
+        return "Secrets(" + ", ".join(f"{f.name}=***" for f in fields(self)) + ")"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything that distinguishes one run's stack from another's."""
+
+    project: str
+    subnet: ipaddress.IPv4Network
+    images: Mapping[str, str]  # DRILLS_IMAGE_* -> tag
+    secrets: Secrets
+    profiles: tuple[str, ...] = ()
+    mongo_image: str = "mongo:7"
+    mongo_not_run: str = ""  # why MongoDB is left out ("" when the profile runs)
+    ports: Mapping[str, int] = field(default_factory=dict)  # DRILLS_PORT_* -> host port (drills.stack.ports)
+
+    @property
+    def net_prefix(self) -> str:
+        return net_prefix(self.subnet)
+
+    def gateway_ip(self) -> str:
+        return f"{self.net_prefix}.1"
+
+
+def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for `docker-compose`: `base` (the caller's, for DOCKER_HOST and PATH) with
+    every variable the compose file reads set by us, so a stray DRILLS_* or COMPOSE_* variable in
+    the user's shell cannot leak into a run."""
+    env = {k: v for k, v in (base or {}).items()
+           if not k.startswith(("DRILLS_", "COMPOSE_")) or k == "DRILLS_HOME"}
+    env.update(settings.images)
+    env.update({name: str(port) for name, port in settings.ports.items()})
+    env.update(settings.secrets.env())
+    env.update({
+        "COMPOSE_PROJECT_NAME": settings.project,
+        "DRILLS_SUBNET": str(settings.subnet),
+        "DRILLS_NET_PREFIX": settings.net_prefix,
+        "DRILLS_MONGO_IMAGE": settings.mongo_image,
+    })
+    return env
+
+
+def settings_to_json(settings: StackSettings) -> dict[str, object]:
+    return {
+        "project": settings.project,
+        "subnet": str(settings.subnet),
+        "images": dict(settings.images),
+        "secrets": settings.secrets.env(),
+        "profiles": list(settings.profiles),
+        "mongo_image": settings.mongo_image,
+        "mongo_not_run": settings.mongo_not_run,
+        "ports": dict(settings.ports),
+    }
+
+
+def settings_from_json(data: Mapping[str, object]) -> StackSettings:
+    try:
+        images = data["images"]
+        secrets_env = data["secrets"]
+        profiles = data.get("profiles", [])
+        ports = data.get("ports", {})
+        if not (isinstance(images, dict) and isinstance(secrets_env, dict) and isinstance(profiles, list)
+                and isinstance(ports, dict)):
+            raise TypeError("images, secrets, profiles or ports have the wrong shape")
+        return StackSettings(
+            project=str(data["project"]),
+            subnet=ipaddress.IPv4Network(str(data["subnet"])),
+            images={str(k): str(v) for k, v in images.items()},
+            secrets=Secrets.from_env({str(k): str(v) for k, v in secrets_env.items()}),
+            profiles=tuple(str(p) for p in profiles),
+            mongo_image=str(data.get("mongo_image", "mongo:7")),
+            mongo_not_run=str(data.get("mongo_not_run", "")),
+            ports={str(k): int(v) for k, v in ports.items()},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StackError(f"unreadable stack settings: {exc}") from exc

@@ -1,0 +1,267 @@
+"""One run's compose project of the reference stack: bring up, wait until ready, tear down.
+
+    with ComposeProject.create() as stack:          # up + ready, or an error naming what is not
+        stack.containers("postgres.leader")
+    # every container, network and volume of the project is gone here, even after an exception,
+    # Ctrl-C or SIGTERM (and `drill clean` removes what a killed runner left).
+
+A project is also what faults act on (`drills.faults.base.FaultTarget`): its containers by role,
+their addresses, and compose itself to respawn a destroyed node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from drills.errors import StackError
+from drills.stack import ports, readiness, state, subnets, topology
+from drills.stack.compose import compose_command
+from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings, compose_env, new_project_name
+from drills.stack.services import ServiceInfo, snapshot
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+    from drills.provision.progress import Reporter
+
+COMPOSE_FILE_NAME = "docker-compose.ha.yml"
+NETWORK = "stack"  # the network's key in the compose file
+DOWN_TIMEOUT_S = 3  # containers die with the project; a graceful database shutdown buys nothing
+UP_ATTEMPTS = 3  # a subnet or port taken by a concurrent runner between our pick and `up`
+
+SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
+def compose_file() -> Path:
+    from drills.provision.images import project_root
+
+    return project_root() / COMPOSE_FILE_NAME
+
+
+@dataclass(frozen=True)
+class UpReport:
+    project: str
+    compose_s: float  # `compose up -d` returned
+    ready_s: Mapping[str, float]  # per wait, from the start of `up`
+    total_s: float
+
+
+class ComposeProject:
+    def __init__(self, settings: StackSettings, *, client: docker.DockerClient | None = None,
+                 file: Path | None = None, owner_kind: str = "run") -> None:
+        self._settings = settings
+        self._client = client
+        self.file = file or compose_file()
+        self.owner_kind = owner_kind  # "run": removed by `drill clean` once its process is gone
+        self._previous_sigterm: SignalHandler = None
+        self._trapped = False
+
+    # ---- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, *, client: docker.DockerClient | None = None, images: Mapping[str, str] | None = None,
+               mongo: bool | None = None, project: str | None = None, owner_kind: str = "run",
+               reporter: Reporter | None = None) -> ComposeProject:
+        """A new project: unique name, free subnet, fresh secrets, images built if missing.
+        `mongo`: None runs the MongoDB profile when its image is here."""
+        from drills.provision import engine
+        from drills.provision.checks import MONGO_IMAGE
+        from drills.stack.mongo import image_present
+
+        client = client or engine.client()
+        if images is None:
+            from drills.provision.images import ensure_images
+
+            images = ensure_images(client, reporter)
+        why_not = ""
+        if mongo is None:
+            mongo = image_present(client, MONGO_IMAGE)
+            why_not = "" if mongo else f"image {MONGO_IMAGE} absent"
+        elif not mongo:
+            why_not = "MongoDB left out on request"
+        file = compose_file()
+        settings = StackSettings(
+            project=project or new_project_name(),
+            subnet=subnets.choose(client),
+            images=dict(images),
+            secrets=Secrets.generate(),
+            profiles=(MONGO_PROFILE,) if mongo else (),
+            mongo_image=MONGO_IMAGE,
+            mongo_not_run=why_not,
+            ports=ports.assign(file.read_text()),
+        )
+        return cls(settings, client=client, file=file, owner_kind=owner_kind)
+
+    @classmethod
+    def attach(cls, project: str, client: docker.DockerClient | None = None) -> ComposeProject:
+        """A project started earlier (by `drill stack up` or a running drill)."""
+        return cls(state.load(project), client=client, owner_kind="stack")
+
+    # ---- what it is ---------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> StackSettings:
+        return self._settings
+
+    @property
+    def project(self) -> str:
+        return self._settings.project
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            from drills.provision import engine
+
+            self._client = engine.client()
+        return self._client
+
+    @property
+    def network_name(self) -> str:
+        return f"{self.project}_{NETWORK}"
+
+    def env(self) -> dict[str, str]:
+        return compose_env(self._settings, os.environ)
+
+    def argv(self, *args: str) -> list[str]:
+        profiles = [a for p in self._settings.profiles for a in ("--profile", p)]
+        return [*compose_command(), "-p", self.project, "-f", str(self.file), *profiles, *args]
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def run_compose(self, *args: str, capture: bool = True, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.argv(*args), env=self.env(), text=True, capture_output=capture,
+                              stdin=subprocess.DEVNULL, timeout=timeout_s)
+
+    def compose(self, *args: str) -> None:
+        """Run compose on this project (e.g. `up -d --no-deps pg2` to respawn a node)."""
+        done = self.run_compose(*args)
+        if done.returncode != 0:
+            raise StackError(f"docker compose {' '.join(args)} failed for {self.project}: {_tail(done.stderr)}")
+
+    def up(self, *, wait: bool = True, timeout_s: float = 120.0) -> UpReport:
+        from drills.faults import ledger
+
+        # Owned before anything exists, so a crash from here on leaves something `drill clean` finds.
+        ledger.register_owner(self.project, self.owner_kind)
+        state.save(self._settings)
+        t0 = time.monotonic()
+        tried: list[ipaddress.IPv4Network] = []
+        for attempt in range(UP_ATTEMPTS):
+            done = self.run_compose("up", "-d", "--pull", "never", "--remove-orphans")
+            if done.returncode == 0:
+                break
+            retry = attempt + 1 < UP_ATTEMPTS
+            if retry and subnets.is_overlap_error(done.stderr):
+                # Another runner took the subnet or a port between our pick and our `up`: pick again.
+                tried.append(self._settings.subnet)
+                self._repick(subnet=subnets.choose(self.client, tried))
+            elif retry and ports.is_conflict_error(done.stderr):
+                self._repick(host_ports=ports.assign(self.file.read_text()))
+            else:
+                raise StackError(f"docker compose up failed for {self.project}: {_tail(done.stderr)}",
+                                 hint=f"`drill stack logs --project {self.project}`; `drill stack down --project "
+                                      f"{self.project}` removes it")
+        compose_s = time.monotonic() - t0
+        ready = readiness.wait_ready(self, since=t0, timeout_s=timeout_s) if wait else {}
+        return UpReport(self.project, compose_s, ready, time.monotonic() - t0)
+
+    def _repick(self, *, subnet: ipaddress.IPv4Network | None = None,
+                host_ports: Mapping[str, int] | None = None) -> None:
+        self.run_compose("down", "-v", "--remove-orphans", "-t", "1")
+        self._settings = dataclasses.replace(self._settings, subnet=subnet or self._settings.subnet,
+                                             ports=host_ports or self._settings.ports)
+        state.save(self._settings)
+
+    def down(self) -> list[str]:
+        """Remove every container, network and volume of the project; returns what compose missed."""
+        from drills.cleanup import remove_project
+
+        self.run_compose("down", "-v", "--remove-orphans", "-t", str(DOWN_TIMEOUT_S))
+        leftovers = remove_project(self.client, self.project)  # also what compose did not know of
+        state.forget(self.project)
+        return leftovers
+
+    def __enter__(self) -> ComposeProject:
+        self._trap_sigterm()
+        try:
+            self.up()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.down()
+        finally:
+            self._restore_sigterm()
+
+    def _trap_sigterm(self) -> None:
+        """SIGTERM unwinds like Ctrl-C, so `__exit__` tears the stack down (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def raise_exit(signum: int, frame: FrameType | None) -> None:
+            raise SystemExit(128 + signum)
+
+        self._previous_sigterm = signal.signal(signal.SIGTERM, raise_exit)
+        self._trapped = True
+
+    def _restore_sigterm(self) -> None:
+        if self._trapped:
+            previous = self._previous_sigterm
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+            self._trapped = False
+
+    # ---- topology (drills.faults.base.FaultTarget) --------------------------------------------
+
+    def snapshot(self) -> dict[str, ServiceInfo]:
+        return snapshot(self.client, self.project, self.network_name)
+
+    def services(self, role: str) -> list[str]:
+        return topology.resolve(self, role)
+
+    def containers(self, role: str) -> list[Container]:
+        snap = self.snapshot()
+        return [self.client.containers.get(snap[s].container_id) for s in self.services(role) if s in snap]
+
+    def ip_of(self, container: Container) -> str:
+        container.reload()
+        net = container.attrs["NetworkSettings"]["Networks"].get(self.network_name)
+        if not net or not net.get("IPAddress"):
+            raise StackError(f"{container.name} has no address on {self.network_name} (disconnected?)")
+        return str(net["IPAddress"])
+
+    def gateway_ip(self) -> str:
+        return self._settings.gateway_ip()
+
+    def endpoint(self, service: str, port: int) -> tuple[str, int]:
+        """Where the host reaches `port` of `service` (127.0.0.1 and a random published port)."""
+        found = topology.endpoints(self.snapshot(), [service], port)
+        if service not in found:
+            raise StackError(f"{service} of {self.project} is not running or does not publish {port}")
+        return found[service]
+
+
+def _tail(text: str, lines: int = 8) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+if TYPE_CHECKING:
+    from drills.faults.base import FaultTarget
+
+    def _is_a_fault_target(project: ComposeProject) -> FaultTarget:  # checked by mypy only
+        return project

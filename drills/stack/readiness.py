@@ -1,0 +1,101 @@
+"""When the stack is ready: one wait per component, run side by side.
+
+"Ready" is what a drill's steady state needs, stronger than Docker's healthchecks: a PostgreSQL
+leader with every other node *streaming* from it, every RabbitMQ member running and the app's
+quorum queues declared with a leader, a MongoDB primary; plus Docker's own health for every
+container that has a healthcheck. Probes are HTTP calls and one SQL query on published ports,
+polled every 0.5-1 s: cheap enough not to slow the boot they watch (two cores, ten containers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from drills.stack import rabbitmq
+from drills.stack.services import ServiceInfo
+from drills.stack.topology import StackView, management, members, mongo_status, postgres_status
+from drills.stack.wait import Observation, Wait, run_all
+
+ONE_SHOT = frozenset({"mongo-init"})  # services that run to completion (exit 0 = success)
+
+
+def postgres_ready(view: StackView) -> Observation:
+    snap = view.snapshot()
+    nodes = members(snap, "postgres")
+    status = postgres_status(view, snap)
+    if status.error is not None:
+        return Observation(False, status.error)
+    streaming = status.streaming()
+    wanted = len(nodes) - 1
+    detail = f"leader {status.leader}, streaming: {', '.join(streaming) or 'none'}"
+    return Observation(status.leader is not None and len(streaming) >= wanted, detail)
+
+
+class RabbitReady:
+    """Every member running, then the app's quorum queues declared, each with a leader.
+
+    Declares the queues itself (idempotent) once all members run: a quorum queue declared before
+    then would be created with fewer members."""
+
+    def __init__(self, view: StackView) -> None:
+        self.view = view
+
+    def __call__(self) -> Observation:
+        snap = self.view.snapshot()
+        nodes = members(snap, "rabbitmq")
+        api = management(self.view, snap)
+        running = [n.name for n in api.nodes() if n.running]
+        if len(running) < len(nodes):
+            return Observation(False, f"running: {', '.join(running) or 'none'}")
+        queues = {q.name: q for q in api.queues()}
+        for name in rabbitmq.QUEUES:
+            if name not in queues:
+                api.declare_queue(name)
+        queues = {q.name: q for q in api.queues()}
+        leaders = {name: queues[name].leader if name in queues else None for name in rabbitmq.QUEUES}
+        detail = f"{len(running)} running; queue leaders: {leaders}"
+        return Observation(all(leaders.values()), detail)
+
+
+def mongo_ready(view: StackView) -> Observation:
+    snap = view.snapshot()
+    init = snap.get("mongo-init")
+    if init is not None and init.state != "exited":
+        return Observation(False, "mongo-init still initiating the replica set")
+    if init is not None and init.exit_code != 0:
+        return Observation(False, f"mongo-init failed: {init.status}")
+    status = mongo_status(view, snap)
+    return Observation(status.primary is not None, status.error or f"primary {status.primary}")
+
+
+def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:
+    waiting = []
+    for s in snap.values():
+        if s.service in ONE_SHOT:
+            if s.state == "exited" and s.exit_code not in (0, None):
+                waiting.append(f"{s.service} exited {s.exit_code}")
+            continue
+        if s.state != "running":
+            waiting.append(f"{s.service} {s.state}")
+        elif s.health not in (None, "healthy"):
+            waiting.append(f"{s.service} {s.health}")
+    return Observation(not waiting and bool(snap), "waiting for " + ", ".join(waiting) if waiting else "all healthy")
+
+
+def ready_waits(view: StackView, timeout_s: float = 120.0) -> list[Wait]:
+    snap = view.snapshot()
+    waits = [
+        Wait("containers healthy", lambda: containers_healthy(view.snapshot()), timeout_s, 1.0),
+        Wait("postgres", lambda: postgres_ready(view), timeout_s, 0.5),
+        Wait("rabbitmq", RabbitReady(view), timeout_s, 1.0),
+    ]
+    if members(snap, "mongo"):
+        waits.append(Wait("mongo", lambda: mongo_ready(view), timeout_s, 1.0))
+    return waits
+
+
+def wait_ready(view: StackView, *, since: float | None = None, timeout_s: float = 120.0) -> dict[str, float]:
+    """Seconds from `since` (default now) until each component was ready; WaitTimeout otherwise."""
+    return run_all(ready_waits(view, timeout_s), since=since if since is not None else time.monotonic())
+

@@ -1,0 +1,72 @@
+"""The containers of one compose project, as one cheap Docker API call sees them.
+
+A snapshot is taken afresh each time it is needed: a restarted container gets a new random host
+port, and a recreated one a new ID.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import docker
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+TIER_LABEL = "io.drills.tier"
+_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    service: str
+    container_id: str
+    name: str
+    state: str  # running, exited, paused, created, restarting, dead
+    status: str  # Docker's human text: "Up 5 seconds (healthy)", "Exited (0) 3 seconds ago"
+    health: str | None  # healthy, unhealthy, starting; None without a healthcheck
+    ip: str | None
+    ports: Mapping[int, int] = field(default_factory=dict)  # container port -> published 127.0.0.1 port
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int | None:
+        match = re.match(r"Exited \((\d+)\)", self.status)
+        return int(match.group(1)) if match else None
+
+
+def parse_summary(doc: Mapping[str, Any], network: str | None = None) -> ServiceInfo:
+    """One entry of `GET /containers/json` (what `docker ps` shows)."""
+    labels = {str(k): str(v) for k, v in (doc.get("Labels") or {}).items()}
+    status = str(doc.get("Status", ""))
+    match = _HEALTH.search(status)
+    health = match.group(1).replace("health: ", "") if match else None
+    ports: dict[int, int] = {}
+    for p in doc.get("Ports") or []:
+        if p.get("PublicPort") and p.get("Type", "tcp") == "tcp" and p.get("IP") in (None, "", "127.0.0.1", "0.0.0.0"):
+            ports[int(p["PrivatePort"])] = int(p["PublicPort"])
+    networks = (doc.get("NetworkSettings") or {}).get("Networks") or {}
+    chosen = networks.get(network) if network else next(iter(networks.values()), None)
+    ip = (chosen or {}).get("IPAddress") or None
+    names = doc.get("Names") or [""]
+    return ServiceInfo(
+        service=labels.get(SERVICE_LABEL, ""),
+        container_id=str(doc.get("Id", "")),
+        name=str(names[0]).lstrip("/"),
+        state=str(doc.get("State", "")),
+        status=status,
+        health=health,
+        ip=str(ip) if ip else None,
+        ports=ports,
+        labels=labels,
+    )
+
+
+def snapshot(client: docker.DockerClient, project: str, network: str | None = None) -> dict[str, ServiceInfo]:
+    """service -> its container (stopped ones too), for every service of `project`."""
+    docs = client.api.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
+    found = [parse_summary(d, network) for d in docs]
+    return {s.service: s for s in sorted(found, key=lambda s: s.name) if s.service}

@@ -1,0 +1,55 @@
+"""A stack's status: every service's container state and health, and each component's topology
+(PostgreSQL leader and replica lag, RabbitMQ members and queue leaders, MongoDB primary). Read
+concurrently, each part failing on its own: a status during a fault is exactly when some parts
+cannot be read, and that is reported, never hidden."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from drills.stack.mongo import MongoStatus
+from drills.stack.postgres import PostgresStatus
+from drills.stack.rabbitmq import RabbitStatus
+from drills.stack.services import ServiceInfo
+from drills.stack.topology import StackView, management, mongo_status, postgres_status
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    service: str
+    container: str
+    state: str
+    health: str | None
+    ports: dict[int, int]
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    project: str
+    subnet: str
+    services: tuple[ServiceHealth, ...]
+    postgres: PostgresStatus
+    rabbitmq: RabbitStatus
+    mongo: MongoStatus
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        for s in doc["services"]:
+            s["ports"] = {str(k): v for k, v in s["ports"].items()}
+        return doc
+
+
+def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
+    return tuple(ServiceHealth(s.service, s.name, s.state, s.health, dict(s.ports)) for s in snap.values())
+
+
+def collect(view: StackView) -> StackStatus:
+    snap = view.snapshot()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        pg = pool.submit(postgres_status, view, snap)
+        rabbit = pool.submit(lambda: management(view, snap).status())
+        mongo = pool.submit(mongo_status, view, snap)
+        return StackStatus(view.settings.project, str(view.settings.subnet), service_health(snap),
+                           pg.result(), rabbit.result(), mongo.result())

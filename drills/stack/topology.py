@@ -1,0 +1,108 @@
+"""Who is who right now: role names (see `drills.stack.roles`) -> services of a live stack.
+
+Static roles come from the compose services; leaders and primaries are asked of the systems
+themselves at the moment of the call: Patroni's view of the DCS, RabbitMQ's queue leader, the
+replica set's status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from drills.errors import StackError
+from drills.stack import mongo, postgres, rabbitmq
+from drills.stack.env import StackSettings
+from drills.stack.roles import CLIENTS, RoleRef, group_members, parse_role, pick
+from drills.stack.services import TIER_LABEL, ServiceInfo
+
+LOCALHOST = "127.0.0.1"
+
+
+class StackView(Protocol):
+    """What probes need of a stack (implemented by `ComposeProject`)."""
+
+    @property
+    def settings(self) -> StackSettings: ...
+
+    def snapshot(self) -> dict[str, ServiceInfo]: ...
+
+
+def endpoints(snap: Mapping[str, ServiceInfo], services: list[str], port: int) -> dict[str, tuple[str, int]]:
+    """service -> (127.0.0.1, published port) for the running ones that publish `port`."""
+    found = {}
+    for name in services:
+        info = snap.get(name)
+        if info is not None and info.state == "running" and port in info.ports:
+            found[name] = (LOCALHOST, info.ports[port])
+    return found
+
+
+def members(snap: Mapping[str, ServiceInfo], component: str) -> list[str]:
+    return group_members(component, snap)
+
+
+def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
+    return {s.ip: s.service for s in snap.values() if s.ip}
+
+
+def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
+    eps = endpoints(snap, members(snap, "rabbitmq"), rabbitmq.MANAGEMENT_PORT)
+    return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password)
+
+
+def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
+    nodes = members(snap, "postgres")
+    return postgres.read_status(endpoints(snap, nodes, postgres.REST_PORT), endpoints(snap, nodes, postgres.PG_PORT),
+                                view.settings.secrets.pg_superuser_password)
+
+
+def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
+    nodes = members(snap, "mongo")
+    if not nodes:
+        return mongo.not_run(view.settings.mongo_not_run or "no MongoDB service in this stack")
+    return mongo.read_status(endpoints(snap, nodes, mongo.PORT), view.settings.secrets.mongo_root_password,
+                             service_by_ip(snap))
+
+
+def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, group: list[str]) -> list[str]:
+    role = ref.base_selector
+    if ref.group == "postgres":
+        rest = endpoints(snap, group, postgres.REST_PORT)
+        cluster = postgres.read_cluster(list(rest.values()))
+        leader = postgres.leader_of(cluster)
+        if leader is None:
+            raise StackError(f"{ref}: PostgreSQL has no single leader right now ({[m.name for m in cluster]})")
+        if role == "leader":
+            return [leader]
+        return [m.name for m in cluster if m.name != leader and m.name in group]
+    if ref.group == "rabbitmq":
+        queue = next((q for q in management(view, snap).queues() if q.name == ref.queue), None)
+        if queue is None or queue.leader is None:
+            raise StackError(f"{ref}: queue {ref.queue!r} has no leader right now")
+        leader = rabbitmq.node_service(queue.leader)
+        if role == "leader":
+            return [leader]
+        return [rabbitmq.node_service(m) for m in queue.members if rabbitmq.node_service(m) != leader]
+    if ref.group == "mongo":
+        status = mongo_status(view, snap)
+        if status.error is not None:
+            raise StackError(f"{ref}: {status.error}")
+        wanted = "PRIMARY" if role == "primary" else "SECONDARY"
+        return [m.service for m in status.members if m.state == wanted and m.service]
+    raise StackError(f"{ref}: no dynamic roles for {ref.group}")
+
+
+def resolve(view: StackView, role: str | RoleRef) -> list[str]:
+    """The services that have `role` now (possibly none); StackError when the system cannot say."""
+    ref = role if isinstance(role, RoleRef) else parse_role(role)
+    snap = view.snapshot()
+    if ref.group == CLIENTS:
+        return pick(ref, [s.service for s in snap.values() if s.labels.get(TIER_LABEL) == "app"])
+    group = members(snap, ref.group)
+    if not ref.dynamic or not group:
+        return pick(ref, group)
+    try:
+        return pick(ref, _dynamic(view, snap, ref, group))
+    except OSError as exc:
+        raise StackError(f"cannot resolve {ref}: {exc}") from exc

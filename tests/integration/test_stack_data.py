@@ -1,0 +1,166 @@
+"""The data tier of the reference stack, up for real: PostgreSQL/Patroni, RabbitMQ, (MongoDB)."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+import pytest
+
+from drills.stack import ComposeProject
+from drills.stack.rabbitmq import QUEUE_ARGUMENTS, QUEUES
+from drills.stack.status import collect
+from drills.stack.topology import management
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client):
+    with ComposeProject.create(client=docker_client) as sp:
+        yield sp
+
+
+def leftovers(client, project):
+    found = []
+    for label in (f"io.drills.project={project}", f"com.docker.compose.project={project}"):
+        selector = {"label": label}
+        found += [f"container {c.name}" for c in client.containers.list(all=True, filters=selector)]
+        found += [f"network {n.name}" for n in client.networks.list(filters=selector)]
+        found += [f"volume {v.name}" for v in client.volumes.list(filters=selector)]
+    return found
+
+
+def pg_connect(stack, service, *, user="postgres", dbname="postgres"):
+    import psycopg
+
+    host, port = stack.endpoint(service, 5432)
+    secrets = stack.settings.secrets
+    password = secrets.pg_superuser_password if user == "postgres" else secrets.app_password
+    return psycopg.connect(host=host, port=port, user=user, password=password, dbname=dbname, connect_timeout=3,
+                           autocommit=True)
+
+
+def test_postgres_has_one_leader_and_two_streaming_replicas(stack):
+    [leader] = stack.services("postgres.leader")
+    replicas = stack.services("postgres.replica")
+    assert sorted([leader, *replicas]) == ["pg1", "pg2", "pg3"]
+    with pg_connect(stack, leader) as conn:
+        assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
+        rows = conn.execute("SELECT application_name, state FROM pg_stat_replication").fetchall()
+    assert sorted(rows) == [(r, "streaming") for r in replicas]
+    for replica in replicas:
+        with pg_connect(stack, replica) as conn:
+            assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+
+
+def test_app_database_is_writable_on_the_leader_and_replicated(stack):
+    [leader] = stack.services("postgres.leader")
+    token = f"t{time.time_ns()}"
+    with pg_connect(stack, leader, user="app", dbname="app") as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS probe (token text PRIMARY KEY)")
+        conn.execute("INSERT INTO probe VALUES (%s)", (token,))
+    deadline = time.monotonic() + 10
+    for replica in stack.services("postgres.replica"):
+        with pg_connect(stack, replica, user="app", dbname="app") as conn:
+            while True:
+                try:
+                    if conn.execute("SELECT 1 FROM probe WHERE token = %s", (token,)).fetchone():
+                        break
+                except Exception:  # the table itself may not have been replayed yet
+                    pass
+                assert time.monotonic() < deadline, f"{token} never reached {replica}"
+                time.sleep(0.1)
+
+
+def test_rabbitmq_has_three_running_members_and_led_quorum_queues(stack):
+    api = management(stack, stack.snapshot())
+    assert [n.name for n in api.nodes() if n.running] == ["rabbit@rabbit1", "rabbit@rabbit2", "rabbit@rabbit3"]
+    queues = {q.name: q for q in api.queues()}
+    for name in QUEUES:
+        q = queues[name]
+        assert q.type == "quorum"
+        assert q.leader in q.members
+        assert q.members == ("rabbit@rabbit1", "rabbit@rabbit2", "rabbit@rabbit3")
+    assert stack.services("rabbitmq.leader") == [queues["scheduled-runs"].leader.partition("@")[2]]
+
+
+def test_a_client_declaring_the_queues_as_documented_publishes_with_confirms(stack):
+    import pika
+
+    host, port = stack.endpoint("rabbit2", 5672)
+    credentials = pika.PlainCredentials("app", stack.settings.secrets.app_password)
+    params = pika.ConnectionParameters(host, port, credentials=credentials, connection_attempts=3, retry_delay=1)
+    conn = pika.BlockingConnection(params)
+    try:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        for name in QUEUES:  # idempotent only with the very same arguments
+            ch.queue_declare(name, durable=True, arguments=QUEUE_ARGUMENTS)
+        body = f"probe-{time.time_ns()}".encode()
+        ch.basic_publish("", "notifications", body, mandatory=True)
+        for _ in range(50):
+            method, _, got = ch.basic_get("notifications", auto_ack=True)
+            if method is not None:
+                break
+            time.sleep(0.1)
+        assert got == body
+    finally:
+        conn.close()
+
+
+def test_roles_resolve_to_the_projects_own_containers(stack):
+    subnet = stack.settings.subnet
+    for role in ("postgres.leader", "postgres.*", "etcd.*", "rabbitmq.*", "lb"):
+        found = stack.containers(role)
+        assert found, role
+        for c in found:
+            assert c.labels["io.drills.project"] == stack.project
+            assert c.labels["io.drills.managed"] == "true"
+            assert ipaddress.IPv4Address(stack.ip_of(c)) in subnet
+    [etcd1] = stack.containers("etcd1")
+    assert stack.ip_of(etcd1) == f"{stack.settings.net_prefix}.11"  # fixed addresses, reached without DNS
+
+
+def test_status_reports_every_part(stack):
+    st = collect(stack)
+    assert {s.service for s in st.services} >= {"etcd1", "pg1", "pg2", "pg3", "rabbit1", "lb"}
+    assert all(s.state == "running" and s.health == "healthy" for s in st.services)
+    assert st.postgres.leader is not None and len(st.postgres.streaming()) == 2
+    assert all(r.replay_lag_bytes >= 0 for r in st.postgres.replication)
+    assert len(st.rabbitmq.running()) == 3
+    if stack.settings.mongo_not_run:
+        assert not st.mongo.ran and st.mongo.error == f"not run: {stack.settings.mongo_not_run}"
+    else:
+        assert st.mongo.primary is not None
+    assert stack.settings.secrets.app_password not in str(st.to_json())
+
+
+def test_ports_are_published_on_localhost_only(stack):
+    for c in stack.client.containers.list(filters={"label": f"io.drills.project={stack.project}"}):
+        for bindings in (c.attrs["NetworkSettings"]["Ports"] or {}).values():
+            for b in bindings or []:
+                assert b["HostIp"] == "127.0.0.1", (c.name, b)
+
+
+def test_a_killed_and_restarted_container_keeps_its_published_port(stack):
+    before = stack.endpoint("lb", 8080)
+    [lb] = stack.containers("lb")
+    lb.kill()
+    lb.start()
+    assert stack.endpoint("lb", 8080) == before
+    assert before[1] == stack.settings.ports["DRILLS_PORT_LB_8080"]
+
+
+def test_two_stacks_run_side_by_side_and_down_leaves_nothing(stack, docker_client):
+    second = ComposeProject.create(client=docker_client)
+    try:
+        with second:
+            assert second.project != stack.project
+            assert not second.settings.subnet.overlaps(stack.settings.subnet)
+            assert second.endpoint("pg1", 5432) != stack.endpoint("pg1", 5432)
+            assert len(second.services("postgres.replica")) == 2
+            # the first stack is untouched by the second one's boot
+            assert len(stack.services("postgres.replica")) == 2
+    finally:
+        assert leftovers(docker_client, second.project) == []

@@ -1,0 +1,119 @@
+"""The pure parts of a stack's settings: names, subnets, secrets, the compose environment."""
+
+import ipaddress
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drills.errors import StackError
+from drills.stack.env import (
+    Secrets,
+    StackSettings,
+    compose_env,
+    net_prefix,
+    new_project_name,
+    settings_from_json,
+    settings_to_json,
+)
+from drills.stack.subnets import host_routes, is_overlap_error, pick_free
+
+
+def settings(**overrides):
+    base = dict(project="drills-abc123", subnet=ipaddress.IPv4Network("172.30.7.0/24"),
+                images={"DRILLS_IMAGE_PATRONI": "drills/patroni:1234"}, secrets=Secrets.generate(),
+                profiles=("mongo",))
+    base.update(overrides)
+    return StackSettings(**base)
+
+
+def test_project_names_are_unique_and_recognised_by_drill_clean():
+    names = {new_project_name() for _ in range(200)}
+    assert len(names) == 200
+    assert all(n.startswith("drills-") and len(n) == len("drills-") + 6 for n in names)
+    assert new_project_name("x1") == "drills-x1"
+
+
+def test_compose_env_sets_every_variable_the_compose_file_reads():
+    s = settings()
+    env = compose_env(s, {"PATH": "/bin", "DOCKER_HOST": "unix:///x"})
+    assert env["COMPOSE_PROJECT_NAME"] == "drills-abc123"
+    assert env["DRILLS_SUBNET"] == "172.30.7.0/24"
+    assert env["DRILLS_NET_PREFIX"] == "172.30.7"
+    assert env["DRILLS_IMAGE_PATRONI"] == "drills/patroni:1234"
+    assert env["DRILLS_APP_PASSWORD"] == s.secrets.app_password
+    assert env["DRILLS_MONGO_IMAGE"] == "mongo:7"
+    assert env["PATH"] == "/bin" and env["DOCKER_HOST"] == "unix:///x"
+
+
+def test_compose_env_drops_stray_drills_and_compose_variables_of_the_caller():
+    env = compose_env(settings(), {"DRILLS_APP_PASSWORD": "leaked", "COMPOSE_PROFILES": "mongo",
+                                   "COMPOSE_FILE": "other.yml", "DRILLS_PATRONI_TTL": "99", "DRILLS_HOME": "/src"})
+    assert env["DRILLS_APP_PASSWORD"] != "leaked"
+    assert "COMPOSE_PROFILES" not in env and "COMPOSE_FILE" not in env and "DRILLS_PATRONI_TTL" not in env
+    assert env["DRILLS_HOME"] == "/src"
+
+
+def test_secrets_are_fresh_hex_and_never_shown_by_repr():
+    a, b = Secrets.generate(), Secrets.generate()
+    assert a != b
+    for value in a.env().values():
+        assert int(value, 16) >= 0 and len(value) >= 32
+    assert 6 <= len(a.mongo_keyfile) <= 1024  # mongod's key file bounds
+    text = repr(a) + str(settings(secrets=a))
+    assert not any(v in text for v in a.env().values())
+
+
+def test_settings_round_trip_through_json():
+    s = settings(mongo_not_run="image mongo:7 absent", profiles=())
+    assert settings_from_json(settings_to_json(s)) == s
+
+
+def test_unreadable_settings_are_a_stack_error():
+    with pytest.raises(StackError):
+        settings_from_json({"project": "drills-x"})
+    doc = settings_to_json(settings())
+    del doc["secrets"]["DRILLS_MONGO_KEYFILE"]
+    with pytest.raises(StackError, match="DRILLS_MONGO_KEYFILE"):
+        settings_from_json(doc)
+
+
+def test_net_prefix_needs_a_slash_24():
+    assert net_prefix(ipaddress.IPv4Network("10.9.8.0/24")) == "10.9.8"
+    with pytest.raises(StackError):
+        net_prefix(ipaddress.IPv4Network("10.9.0.0/16"))
+
+
+@given(st.sets(st.integers(0, 255), max_size=254), st.integers(0, 2**32))
+def test_pick_free_never_returns_a_used_subnet(used_thirds, seed):
+    pool = ipaddress.IPv4Network("172.30.0.0/16")
+    used = [ipaddress.IPv4Network(f"172.30.{i}.0/24") for i in used_thirds]
+    picked = pick_free(used, pool, random.Random(seed))
+    assert picked.prefixlen == 24 and picked.subnet_of(pool)
+    assert not any(picked.overlaps(u) for u in used)
+
+
+def test_pick_free_avoids_bigger_overlapping_networks_and_fails_when_full():
+    pool = ipaddress.IPv4Network("172.30.0.0/23")
+    docker_default = ipaddress.IPv4Network("172.30.0.0/24")
+    assert pick_free([docker_default], pool) == ipaddress.IPv4Network("172.30.1.0/24")
+    with pytest.raises(StackError, match="no free /24"):
+        pick_free([ipaddress.IPv4Network("172.16.0.0/12")], pool)
+
+
+def test_host_routes_reads_proc_net_route(tmp_path):
+    route = tmp_path / "route"
+    route.write_text(
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"  # default route: ignored
+        "eth0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"  # 192.168.1.0/24
+        "docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"  # 172.17.0.0/16
+    )
+    assert host_routes(route) == [ipaddress.IPv4Network("192.168.1.0/24"), ipaddress.IPv4Network("172.17.0.0/16")]
+    assert host_routes(tmp_path / "absent") == []
+
+
+def test_overlap_errors_are_recognised():
+    assert is_overlap_error("Error response from daemon: Pool overlaps with other one on this address space")
+    assert not is_overlap_error("no such image")

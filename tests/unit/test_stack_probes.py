@@ -1,0 +1,118 @@
+"""Parsing what Docker, Patroni, RabbitMQ and MongoDB answer (recorded shapes, no containers)."""
+
+import inspect
+from datetime import datetime, timedelta
+
+import drills.stack
+from drills.stack.mongo import parse_repl_status, primary_of
+from drills.stack.postgres import PostgresStatus, StreamingReplica, leader_of, parse_cluster, parse_replication
+from drills.stack.rabbitmq import node_service, parse_nodes, parse_queues
+from drills.stack.readiness import containers_healthy
+from drills.stack.services import parse_summary
+
+# GET /cluster of Patroni 3.0.2 during a normal run
+PATRONI_CLUSTER = {"members": [
+    {"name": "pg2", "role": "replica", "state": "running", "api_url": "http://172.30.7.22:8008/patroni",
+     "host": "172.30.7.22", "port": 5432, "timeline": 1, "lag": 0},
+    {"name": "pg1", "role": "leader", "state": "running", "api_url": "http://172.30.7.21:8008/patroni",
+     "host": "172.30.7.21", "port": 5432, "timeline": 1},
+    {"name": "pg3", "role": "replica", "state": "starting", "host": "172.30.7.23", "port": 5432, "lag": "unknown"},
+]}
+
+
+def test_patroni_cluster():
+    members = parse_cluster(PATRONI_CLUSTER)
+    assert [m.name for m in members] == ["pg1", "pg2", "pg3"]
+    assert leader_of(members) == "pg1"
+    assert members[1].lag_bytes == 0 and members[2].lag_bytes is None
+    assert members[0].timeline == 1
+
+
+def test_every_spelling_of_leader_is_a_leader_and_two_leaders_are_none():
+    old = parse_cluster({"members": [{"name": "a", "role": "master"}, {"name": "b", "role": "replica"}]})
+    assert leader_of(old) == "a"
+    split = parse_cluster({"members": [{"name": "a", "role": "primary"}, {"name": "b", "role": "leader"}]})
+    assert leader_of(split) is None
+    assert leader_of(parse_cluster({})) is None
+
+
+def test_pg_stat_replication_rows():
+    rows = [("pg2", "172.30.7.22", "streaming", 0, 128, 0.004), ("pg3", "", "catchup", 4096, 8192, None)]
+    replicas = parse_replication(rows)
+    assert replicas[0] == StreamingReplica("pg2", "172.30.7.22", "streaming", 0, 128, 0.004)
+    status = PostgresStatus("pg1", (), tuple(replicas))
+    assert status.streaming() == ["pg2"]
+
+
+# GET /api/nodes and /api/queues/%2F of RabbitMQ 3.10 (columns as requested by Management)
+def test_rabbitmq_nodes_and_quorum_queues():
+    nodes = parse_nodes([{"name": "rabbit@rabbit2", "running": False}, {"name": "rabbit@rabbit1", "running": True}])
+    assert [(n.name, n.running, n.service) for n in nodes] == [("rabbit@rabbit1", True, "rabbit1"),
+                                                               ("rabbit@rabbit2", False, "rabbit2")]
+    queues = parse_queues([
+        {"name": "scheduled-runs", "type": "quorum", "leader": "rabbit@rabbit2", "node": "rabbit@rabbit2",
+         "members": ["rabbit@rabbit3", "rabbit@rabbit1", "rabbit@rabbit2"], "online": ["rabbit@rabbit2"],
+         "messages": 4},
+        {"name": "legacy", "type": "classic", "node": "rabbit@rabbit1"},
+    ])
+    assert [q.name for q in queues] == ["legacy", "scheduled-runs"]
+    legacy, runs = queues
+    assert runs.leader == "rabbit@rabbit2" and runs.members[0] == "rabbit@rabbit1" and runs.messages == 4
+    assert runs.online == ("rabbit@rabbit2",)
+    assert legacy.leader == "rabbit@rabbit1" and legacy.members == ()
+    assert node_service("rabbit@rabbit3") == "rabbit3"
+
+
+def test_mongo_repl_status_lag_and_primary():
+    t = datetime(2026, 1, 1, 12, 0, 0)
+    doc = {"set": "rs0", "members": [
+        {"name": "172.30.7.41:27017", "stateStr": "PRIMARY", "health": 1, "optimeDate": t},
+        {"name": "172.30.7.42:27017", "stateStr": "SECONDARY", "health": 1, "optimeDate": t - timedelta(seconds=2)},
+        {"name": "172.30.7.43:27017", "stateStr": "(not reachable/healthy)", "health": 0},
+    ]}
+    members = parse_repl_status(doc, {"172.30.7.41": "mongo1", "172.30.7.42": "mongo2"})
+    assert [(m.service, m.state, m.lag_s) for m in members] == [
+        ("mongo1", "PRIMARY", 0.0), ("mongo2", "SECONDARY", 2.0), (None, "(not reachable/healthy)", None)]
+    assert primary_of(members) == "mongo1"
+    assert primary_of(members[1:]) is None
+
+
+# GET /containers/json entries (docker ps)
+def summary(service, state="running", status="Up 5 seconds (healthy)", ports=(), ip="172.30.7.21"):
+    return {"Id": f"id-{service}", "Names": [f"/drills-x-{service}-1"], "State": state, "Status": status,
+            "Labels": {"com.docker.compose.service": service, "com.docker.compose.project": "drills-x"},
+            "Ports": [{"IP": "127.0.0.1", "PrivatePort": p, "PublicPort": h, "Type": "tcp"} for p, h in ports]
+            + [{"PrivatePort": 2379, "Type": "tcp"}],
+            "NetworkSettings": {"Networks": {"drills-x_stack": {"IPAddress": ip}}}}
+
+
+def test_container_summary():
+    info = parse_summary(summary("pg1", ports=[(5432, 32781), (8008, 32780)]), "drills-x_stack")
+    assert (info.service, info.name, info.state, info.health, info.ip) == (
+        "pg1", "drills-x-pg1-1", "running", "healthy", "172.30.7.21")
+    assert info.ports == {5432: 32781, 8008: 32780}
+    assert parse_summary(summary("x", status="Up 1 second (health: starting)")).health == "starting"
+    assert parse_summary(summary("x", status="Up 1 second")).health is None
+    done = parse_summary(summary("mongo-init", state="exited", status="Exited (0) 2 seconds ago", ip=""))
+    assert done.exit_code == 0 and done.ip is None
+
+
+def test_containers_healthy_waits_for_health_and_accepts_finished_one_shots():
+    def snap(*docs):
+        return {d["Labels"]["com.docker.compose.service"]: parse_summary(d) for d in docs}
+
+    ok = snap(summary("pg1"), summary("lb", status="Up 3 seconds"),
+              summary("mongo-init", state="exited", status="Exited (0) 1 second ago"))
+    assert containers_healthy(ok).ready
+    starting = snap(summary("pg1", status="Up 1 second (health: starting)"))
+    assert not containers_healthy(starting).ready and "pg1 starting" in containers_healthy(starting).detail
+    failed = snap(summary("mongo-init", state="exited", status="Exited (1) 1 second ago"))
+    assert "mongo-init exited 1" in containers_healthy(failed).detail
+    assert not containers_healthy(snap(summary("pg2", state="exited", status="Exited (137) now"))).ready
+    assert not containers_healthy({}).ready
+
+
+def test_public_surface():
+    exported = {name for name in dir(drills.stack)
+                if not name.startswith("_") and not inspect.ismodule(getattr(drills.stack, name))}
+    assert set(drills.stack.__all__) == exported
