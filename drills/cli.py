@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("drills.provision.commands:doctor", "Show what drills need, what is missing and how to fix it."),
     "smoke": ("drills.provision.commands:smoke", "Start a container from the base image and check it answers."),
     "stack": ("drills.stack.commands:stack", "Bring the reference HA stack up, inspect it, tear it down."),
+    "run": ("drills.run_command:run", "Run drills: stack up, traffic, faults, heal, verdicts."),
     "validate": ("drills.scenario_commands:validate", "Check scenario files; every problem with file:line:col."),
     "schema": ("drills.scenario_commands:schema", "Print the JSON Schema of scenario files."),
     "clean": ("drills.clean_command:clean", "Heal and remove what a dead drill left behind (labelled only)."),

@@ -138,6 +138,7 @@ class Scenario(Model):
     title: str
     policy: str = Field(..., description="The policy text this scenario encodes, verbatim.")
     component: str = Field("", description="Which component of the DR matrix (postgres, rabbitmq, ...).")
+    suites: tuple[str, ...] = Field(("policy",), description="Suites this scenario belongs to (drill run --suite).")
     stack: StackSpec = Field(default_factory=StackSpec)
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
                                                       "absent -> the scenario is NOT RUN.")
@@ -184,17 +185,19 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _locate(root: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
+def _locate(root: Any, loc: tuple[int | str, ...], *, at_key: bool = False) -> tuple[int, int]:
     """(line, col), 0-based, of the deepest node of `loc` that exists in the YAML tree."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     node = root
     pos = (0, 0)
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(node, CommentedMap) and part in node:
             value = node[part]
-            # A scalar is pointed at where its value stands; a mapping or list at its key.
-            pos = node.lc.key(part) if isinstance(value, CommentedMap | CommentedSeq) else node.lc.value(part)
+            # A scalar is pointed at where its value stands; a mapping or list (or a bad key) at its key.
+            container = isinstance(value, CommentedMap | CommentedSeq)
+            last_key = at_key and i == len(loc) - 1
+            pos = node.lc.key(part) if container or last_key else node.lc.value(part)
             node = value
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             pos = node.lc.item(part)
@@ -245,7 +248,7 @@ def _problems_from(path: str, root: Any, exc: ValidationError) -> list[Problem]:
             continue  # "at least 1 item" only echoes that its items were invalid
         raw = tuple(err["loc"])
         loc = _clean_loc(raw)
-        line, col = _locate(root, loc)
+        line, col = _locate(root, loc, at_key=err["type"] == "extra_forbidden")
         field = _field_path(loc)
         if err["type"] == "missing" and loc:
             line, col = _locate(root, loc[:-1])  # point at the mapping that lacks it

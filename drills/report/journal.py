@@ -1,0 +1,77 @@
+"""journal.json: everything about one drill except the raw history (which is history.jsonl).
+
+Phases follow pytest's protocol: every phase yields a record (start, end, status, detail), so a
+journal shows where a drill failed or was aborted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drills import __version__
+
+
+@dataclass
+class PhaseRecord:
+    name: str
+    start_s: float
+    end_s: float | None = None
+    status: str = "running"  # ok | failed | aborted
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "start_s": round(self.start_s, 3),
+                "end_s": None if self.end_s is None else round(self.end_s, 3), "status": self.status,
+                "detail": self.detail}
+
+
+@dataclass
+class Journal:
+    run_id: str
+    scenario: dict[str, Any]
+    scenario_file: str
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    phases: list[PhaseRecord] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    recovery: dict[str, Any] = field(default_factory=dict)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "running"  # passed | failed | not-run | aborted | error
+    reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        data = {
+            "run_id": self.run_id, "status": self.status, "reason": self.reason,
+            "started_at": self.started_at, "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "scenario_file": self.scenario_file, "scenario": self.scenario,
+            "phases": [p.to_json() for p in self.phases], "faults": self.faults, "recovery": self.recovery,
+            "verdicts": self.verdicts, "timings": self.timings, "environment": self.environment,
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+        tmp.replace(path)
+
+
+def environment(images: dict[str, str] | None = None) -> dict[str, Any]:
+    """Harness version and commit, host facts, image tags: what a reader needs to reproduce a run."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5).stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        commit = None
+    return {
+        "harness_version": __version__, "git_commit": commit, "python": platform.python_version(),
+        "host": {"system": platform.system(), "release": platform.release(), "machine": platform.machine(),
+                 "cpus": os.cpu_count()},
+        "images": images or {}, "recorded_at_unix": time.time(),
+    }

@@ -1,0 +1,240 @@
+"""Run one scenario against a stack: steady -> inject -> hold -> heal -> recover -> after -> check.
+
+The runner only sequences: faults come from `drills.faults`, traffic from `drills.workload`,
+judgement from `drills.checkers` (through `drills.evaluate`). Whatever happens — an expectation
+broken, an exception, Ctrl-C or SIGTERM — every fault applied is healed before the runner returns
+or raises, and the journal records how far the drill got.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from drills.checkers.verdict import Status, Verdict
+from drills.errors import DrillsError, HarnessError
+from drills.evaluate import RunFacts, evaluate
+from drills.faults import heal, ledger
+from drills.faults.registry import FAULTS
+from drills.history import History, load
+from drills.report.journal import Journal, PhaseRecord, environment
+from drills.report.junit import write_junit
+from drills.scenario import Scenario
+
+if TYPE_CHECKING:
+    from drills.history import Op
+    from drills.stack.project import ComposeProject
+
+WARMUP_TIMEOUT_S = 60.0
+
+
+class Workload(Protocol):
+    """The clients of every signal of a scenario (see drills.workload.suite)."""
+
+    def start(self) -> None: ...
+    def first_ok(self) -> set[str]:
+        """Signals that have had at least one ok op."""
+        ...
+    def stop(self) -> None: ...
+    def final_reads(self) -> dict[str, Collection[object] | None]: ...
+    def drain(self) -> bool:
+        """Consume what is left; True when every queue was emptied."""
+        ...
+
+
+WorkloadFactory = Callable[[Scenario, "ComposeProject", Callable[["Op"], None], float], Workload]
+
+
+class Progress(Protocol):
+    def phase(self, name: str, detail: str = "") -> None: ...
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    scenario_id: str
+    status: str  # passed | failed | not-run | aborted | error
+    verdicts: list[Verdict] = field(default_factory=list)
+    out_dir: Path | None = None
+    reason: str = ""
+    wall_s: float = 0.0
+    recovery_s: float | None = None
+    scheduled_s: float = 0.0
+
+
+def new_run_id(scenario_id: str) -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{scenario_id}-{uuid.uuid4().hex[:6]}"
+
+
+class Drill:
+    def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
+                 workload_factory: WorkloadFactory, progress: Progress) -> None:
+        self.s = scenario
+        self.stack = stack
+        self.run_id = new_run_id(scenario.id)
+        self.out = reports_dir / self.run_id
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.progress = progress
+        self.make_workload = workload_factory
+        self.journal = Journal(self.run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
+                               environment=environment(dict(stack.settings.images)))
+        self.t0 = time.monotonic()
+        self.history = History(self.out / "history.jsonl")
+        self.applied: list[ledger.Entry] = []
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    @contextmanager
+    def phase(self, name: str, detail: str = "") -> Iterator[PhaseRecord]:
+        record = PhaseRecord(name, self.now(), detail=detail)
+        self.journal.phases.append(record)
+        self.history.event(name, record.start_s, detail=detail)
+        self.progress.phase(name, detail)
+        try:
+            yield record
+        except BaseException as exc:
+            record.status = "aborted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
+            record.detail = (record.detail + f" | {type(exc).__name__}: {exc}").strip(" |")
+            raise
+        else:
+            record.status = "ok"
+        finally:
+            record.end_s = self.now()
+
+    def run(self) -> RunResult:
+        s = self.s
+        facts = RunFacts()
+        workload = self.make_workload(s, self.stack, self.history.append, self.t0)
+        last_heal: float | None = None
+        try:
+            with self.phase("warm-up", "clients connect; each signal must succeed once"):
+                workload.start()
+                self._warm_up(workload)
+            with self.phase("steady", f"{s.steady:g} s"):
+                time.sleep(s.steady)
+            for i, step in enumerate(s.steps):
+                fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
+                with self.phase("inject", f"{step.fault} {step.target}") as rec:
+                    services = self.stack.services(step.target)
+                    entry = FAULTS[step.fault](self.stack, {"target": step.target, **step.params()}, fault_id)
+                    self.applied.append(entry)
+                    rec.detail += f" -> {', '.join(services)}"
+                    self.journal.faults.append({"id": fault_id, "kind": step.fault, "target": step.target,
+                                                "resolved": services, "injected_s": round(self.now(), 3)})
+                with self.phase("hold", f"{step.hold:g} s"):
+                    time.sleep(step.hold)
+                self.history.event("hold-end", self.now())
+                if step.heal:
+                    with self.phase("heal", f"{step.fault} {step.target}"):
+                        heal.heal_entry(self.stack.client, entry, compose=self.stack.compose)
+                        last_heal = self.now()
+                        self.journal.faults[-1]["healed_s"] = round(last_heal, 3)
+            facts = self._recover(last_heal)
+            with self.phase("after", f"{s.after:g} s"):
+                time.sleep(s.after)
+            self.history.event("end", self.now())
+        except (KeyboardInterrupt, SystemExit):
+            self.journal.status = "aborted"
+            self.journal.reason = "interrupted (Ctrl-C or SIGTERM)"
+            raise
+        except DrillsError as exc:
+            self.journal.status = "error"
+            self.journal.reason = str(exc)
+        except Exception as exc:
+            self.journal.status = "error"
+            self.journal.reason = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._heal_everything()
+            facts = self._finish_workload(workload, facts)
+            self.history.close()
+            if self.journal.status == "aborted":
+                self._write([], None)
+        return self._judge(facts)
+
+    def _warm_up(self, workload: Workload) -> None:
+        deadline = time.monotonic() + WARMUP_TIMEOUT_S
+        wanted = set(self.s.workload)
+        while not wanted <= workload.first_ok():
+            if time.monotonic() > deadline:
+                missing = ", ".join(sorted(wanted - workload.first_ok()))
+                raise HarnessError(f"no successful operation within {WARMUP_TIMEOUT_S:.0f} s for: {missing}",
+                                   hint="the stack is not serving; see `drill stack status` and its logs")
+            time.sleep(0.05)
+
+    def _recover(self, since_heal: float | None) -> RunFacts:
+        from drills.stack.readiness import ready_waits
+        from drills.stack.wait import WaitTimeout, run_all
+
+        with self.phase("recover", f"timeout {self.s.recovery.timeout:g} s") as rec:
+            start = self.now()
+            try:
+                waits = run_all(ready_waits(self.stack, self.s.recovery.timeout), since=time.monotonic())
+            except WaitTimeout as exc:
+                rec.detail += f" | gave up: {exc}"
+                self.journal.recovery = {"timed_out": True, "last_seen": exc.last.detail}
+                return RunFacts(recovery_timed_out=True, recovery_last_seen=f"{exc.description}: {exc.last.detail}")
+            ready_at = start + max(waits.values(), default=0.0)
+            base = since_heal if since_heal is not None else start
+            self.journal.recovery = {"waits_s": {k: round(v, 3) for k, v in waits.items()},
+                                     "since_heal_s": round(ready_at - base, 3)}
+            rec.detail += f" | ready {ready_at - base:.1f} s after the heal"
+            return RunFacts(recovered_after_s=ready_at - base)
+
+    def _heal_everything(self) -> None:
+        try:
+            heal.heal_pending(self.stack.client, self.stack.project, compose=self.stack.compose)
+        except DrillsError as exc:
+            self.journal.status = "error"
+            self.journal.reason = (self.journal.reason + f"; heal failed: {exc}").strip("; ")
+
+    def _finish_workload(self, workload: Workload, facts: RunFacts) -> RunFacts:
+        with self.phase("final-reads", "stop clients, read back, drain queues"):
+            workload.stop()
+            drained = workload.drain()
+            reads = workload.final_reads()
+        return RunFacts(final_reads=reads, drained=drained, recovered_after_s=facts.recovered_after_s,
+                        recovery_timed_out=facts.recovery_timed_out, recovery_last_seen=facts.recovery_last_seen)
+
+    def _judge(self, facts: RunFacts) -> RunResult:
+        ops, events = load(self.out / "history.jsonl")
+        verdicts = evaluate(self.s, ops, events, facts) if self.journal.status == "running" else []
+        if self.journal.status == "running":
+            self.journal.status = "passed" if verdicts and all(v.passed for v in verdicts) else "failed"
+        self.journal.timings = {"wall_s": round(self.now(), 3), "scheduled_s": self.scheduled_s()}
+        self._write(verdicts, self.journal.reason if self.journal.status == "error" else None)
+        return RunResult(self.run_id, self.s.id, self.journal.status, verdicts, self.out, self.journal.reason,
+                         self.now(), facts.recovered_after_s, self.scheduled_s())
+
+    def scheduled_s(self) -> float:
+        return self.s.steady + sum(st.hold for st in self.s.steps) + self.s.after
+
+    def _write(self, verdicts: list[Verdict], error: str | None) -> None:
+        self.journal.verdicts = [v.to_json() for v in verdicts]
+        self.journal.write(self.out / "journal.json")
+        write_junit(self.out / "junit.xml", self.s.id, verdicts, duration_s=self.now(), error=error)
+
+
+def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str) -> RunResult:
+    """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed."""
+    run_id = new_run_id(scenario.id)
+    out = reports_dir / run_id
+    out.mkdir(parents=True, exist_ok=True)
+    journal = Journal(run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
+                      status="not-run", reason=reason, environment=environment())
+    journal.write(out / "journal.json")
+    write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=reason)
+    return RunResult(run_id, scenario.id, "not-run", [], out, reason)
+
+
+def summary_counts(results: list[RunResult]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    unmeasured = sum(1 for r in results for v in r.verdicts if v.status is Status.NOT_MEASURED)
+    return {"runs": counts, "not_measured_verdicts": unmeasured}
