@@ -11,7 +11,7 @@ from drills.checkers.queue import check_queue
 from drills.checkers.resync import check_resync
 from drills.checkers.steady_state import check_steady_state
 from drills.checkers.verdict import Verdict
-from drills.history import Event, Op
+from drills.history import Event, Op, first_event, last_event
 from drills.scenario import Availability, LostWrites, QueueLoss, Resync, Scenario, SteadyState
 
 PUBLISH, CONSUME = "rabbitmq.publish", "rabbitmq.consume"
@@ -28,15 +28,6 @@ class RunFacts:
     recovery_last_seen: str = ""
 
 
-def first_event(events: Sequence[Event], name: str) -> float | None:
-    return next((e.at for e in events if e.name == name), None)
-
-
-def last_event(events: Sequence[Event], name: str) -> float | None:
-    times = [e.at for e in events if e.name == name]
-    return max(times) if times else None
-
-
 def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: RunFacts) -> list[Verdict]:
     fault_at = first_event(events, "inject")
     fault_end = last_event(events, "heal") or last_event(events, "hold-end")
@@ -46,9 +37,12 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
     verdicts: list[Verdict] = []
     for exp in s.expectations:
         if isinstance(exp, Availability):
+            # From the steady phase on: the warm-up's connection attempts are not part of the drill.
             verdicts.append(check_availability(
                 ops, exp.signal, fault_at=fault_at, fault_end=fault_end, max_outage_s=exp.max_outage,
-                max_error_rate=exp.max_error_rate, max_rto_s=exp.max_rto, sustain_s=exp.sustain, why=exp.why))
+                max_error_rate=exp.max_error_rate, max_fault_error_rate=exp.max_error_rate_during_fault,
+                max_rto_s=exp.max_rto, sustain_s=exp.sustain, sustain_ops=exp.sustain_ops, since=steady_from,
+                why=exp.why))
         elif isinstance(exp, LostWrites):
             verdicts.append(check_lost_writes(ops, exp.signal, facts.final_reads.get(exp.signal),
                                               max_lost=exp.max_lost, why=exp.why))
@@ -56,16 +50,18 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
             verdicts.append(check_queue(ops, PUBLISH, CONSUME, drained=facts.drained, max_lost=exp.max_lost,
                                         max_duplicates=exp.max_duplicates, why=exp.why))
         elif isinstance(exp, Resync):
-            verdicts.append(check_resync(s.component or "stack", facts.recovered_after_s,
+            verdicts.append(check_resync(exp.component or s.component or "stack", facts.recovered_after_s,
                                          timed_out=facts.recovery_timed_out, max_resync_s=exp.max_resync,
                                          last_seen=facts.recovery_last_seen, why=exp.why))
         elif isinstance(exp, SteadyState):
-            for signal in s.workload:
+            for signal in exp.signals or tuple(s.workload):
                 before = (steady_from, fault_at if fault_at is not None else steady_from + s.steady)
                 verdicts.append(check_steady_state(ops, signal, window=before, label="before the fault",
-                                                   min_success_rate=exp.min_success_rate, why=exp.why))
+                                                   min_success_rate=exp.min_success_rate, min_ops=exp.min_ops,
+                                                   why=exp.why))
                 after = (after_from if after_from is not None else float("inf"),
                          end if end is not None else float("inf"))
                 verdicts.append(check_steady_state(ops, signal, window=after, label="after recovery",
-                                                   min_success_rate=exp.min_success_rate, why=exp.why))
+                                                   min_success_rate=exp.min_success_rate, min_ops=exp.min_ops,
+                                                   why=exp.why))
     return verdicts

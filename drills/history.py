@@ -5,11 +5,16 @@ functions over it. Each operation ends `ok` (it happened), `fail` (it did not) o
 e.g. the connection dropped after the write was sent). Times are seconds since the drill started,
 from the monotonic clock.
 
-On disk it is JSON lines (`history.jsonl`), one object per line, ops and events interleaved:
+On disk it is JSON lines (`history.jsonl`), one object per line, ops and events interleaved in the
+order they were recorded (not sorted: an op is recorded when it *ends*):
 
-    {"t": "op", "signal": "postgres.write", "process": 0, "kind": "write", "value": 17,
-     "start": 1.02, "end": 1.031, "outcome": "ok", "error": null}
-    {"t": "event", "name": "inject", "at": 5.0, "data": {"kind": "kill", "target": "pg1"}}
+    {"t":"op","signal":"postgres.write","process":0,"kind":"write","value":17,
+     "start":1.02,"end":1.031,"outcome":"ok","error":null}
+    {"t":"event","name":"inject","at":5.0,"data":{"fault":"0-kill-1a2b3c","kind":"kill","target":"postgres.leader"}}
+
+Events mark the timeline: a phase began (`steady`, `hold`, `recover`, `after`, `end`, ...), a
+fault was injected or healed (`inject` / `heal`, paired by `data.fault` when given, else in order).
+`fault_spans` turns them into (injected, healed) intervals the checkers take as plain floats.
 """
 
 from __future__ import annotations
@@ -17,25 +22,34 @@ from __future__ import annotations
 import enum
 import json
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, Protocol, TextIO
+
+from drills.errors import HarnessError
+
+# What an op is about: a sequence number, a message id. JSON scalars only, so a value read back
+# from the file is equal (and hashable) to the one recorded, and sets of values can be compared.
+Value = int | str | None
+
+INJECT, HEAL = "inject", "heal"
 
 
 class Outcome(enum.Enum):
-    OK = "ok"
-    FAIL = "fail"
-    INFO = "info"
+    OK = "ok"  # it happened (acknowledged)
+    FAIL = "fail"  # it certainly did not happen
+    INFO = "info"  # indeterminate: it may or may not have happened
 
 
 @dataclass(frozen=True, slots=True)
 class Op:
     signal: str  # e.g. postgres.write, rabbitmq.publish, rabbitmq.consume, http.dashboard, e2e.notify
-    process: int  # which client of the signal
-    kind: str  # write, read, publish, consume, probe, session
-    value: Any  # a sequence number, message id, ... (JSON-serialisable)
-    start: float
+    process: int  # which client process of the signal
+    kind: str  # write, read, publish, consume, probe, session, open
+    value: Value
+    start: float  # seconds since the drill started (monotonic)
     end: float
     outcome: Outcome
     error: str | None = None
@@ -43,6 +57,10 @@ class Op:
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
 
     def to_json(self) -> dict[str, Any]:
         return {"t": "op", "signal": self.signal, "process": self.process, "kind": self.kind, "value": self.value,
@@ -62,40 +80,69 @@ class Event:
         return {"t": "event", "name": self.name, "at": round(self.at, 6), "data": self.data}
 
 
+class Recorder(Protocol):
+    """Where the workload and the runner record to: `History` (a file) or `MemoryHistory` (tests)."""
+
+    def append(self, op: Op) -> None: ...
+    def event(self, name: str, at: float, **data: Any) -> Event: ...
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), default=str) + "\n"
+
+
 class History:
     """Append-only, thread-safe, written through to JSON lines.
 
     Ops are not kept in memory: at 1 000 ops/s a long drill would grow without bound, and the
-    checkers read the file back once the drill is over.
+    checkers read the file back once the drill is over. Lines go to a 64 KiB buffer, flushed every
+    `FLUSH_EVERY` ops or `FLUSH_INTERVAL_S` seconds (whichever comes first) so a crashed runner
+    leaves at most that much unwritten; events are flushed at once (rare, and they matter most).
     """
 
-    FLUSH_EVERY = 256
+    FLUSH_EVERY = 512
+    FLUSH_INTERVAL_S = 1.0
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: TextIO = path.open("w", buffering=1 << 16)
+        self._fh: TextIO = path.open("w", buffering=1 << 16, encoding="utf-8")
         self._lock = threading.Lock()
         self._pending = 0
-        self.counts: dict[str, int] = {}  # ops per signal/outcome, for live progress
+        self._flushed_at = time.monotonic()
+        self.counts: dict[str, int] = {}  # "signal:outcome" -> ops, for live progress
 
     def append(self, op: Op) -> None:
-        line = json.dumps(op.to_json(), separators=(",", ":"))
+        line = _line(op.to_json())  # serialised outside the lock: client threads do not queue on it
         key = f"{op.signal}:{op.outcome.value}"
         with self._lock:
-            self._fh.write(line + "\n")
+            if self._fh.closed:
+                raise HarnessError(f"history {self.path} is closed; an op arrived after the drill ended")
+            self._fh.write(line)
             self.counts[key] = self.counts.get(key, 0) + 1
             self._pending += 1
-            if self._pending >= self.FLUSH_EVERY:
-                self._fh.flush()
-                self._pending = 0
+            if self._pending >= self.FLUSH_EVERY or time.monotonic() - self._flushed_at >= self.FLUSH_INTERVAL_S:
+                self._flush_locked()
 
     def event(self, name: str, at: float, **data: Any) -> Event:
         ev = Event(name, at, data)
+        line = _line(ev.to_json())
         with self._lock:
-            self._fh.write(json.dumps(ev.to_json(), separators=(",", ":")) + "\n")
-            self._fh.flush()  # events are rare and matter most when the runner crashes
+            if self._fh.closed:
+                raise HarnessError(f"history {self.path} is closed; event {name!r} arrived after the drill ended")
+            self._fh.write(line)
+            self._flush_locked()
         return ev
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        self._fh.flush()
+        self._pending = 0
+        self._flushed_at = time.monotonic()
 
     def close(self) -> None:
         with self._lock:
@@ -109,25 +156,122 @@ class History:
         self.close()
 
 
-def parse(lines: Iterable[str]) -> Iterator[Op | Event]:
-    for line in lines:
+class MemoryHistory:
+    """The in-memory recorder: the same interface as `History`, for tests and fakes."""
+
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def append(self, op: Op) -> None:
+        with self._lock:
+            self.ops.append(op)
+
+    def event(self, name: str, at: float, **data: Any) -> Event:
+        ev = Event(name, at, data)
+        with self._lock:
+            self.events.append(ev)
+        return ev
+
+
+# ---- reading back -------------------------------------------------------------------------------
+
+
+class Loaded(NamedTuple):
+    """A history read back: `ops, events = load(path)`."""
+
+    ops: list[Op]
+    events: list[Event]
+
+
+def _value(raw: Any) -> Value:
+    if raw is None or isinstance(raw, int | str):
+        return raw
+    return json.dumps(raw, sort_keys=True)  # a float or a structure: kept comparable and hashable
+
+
+def parse(lines: Iterable[str], *, source: str = "history") -> Iterator[Op | Event]:
+    """Records of a history file. Only its *last* line may be damaged (a runner killed mid-write):
+    that one is skipped; a damaged line before it is an error, since skipping it would hide ops."""
+    # One string object per distinct signal/kind/error: a long history repeats them ~10^6 times.
+    strings: dict[str, str] = {}
+
+    def intern(s: str) -> str:
+        return strings.setdefault(s, s)
+
+    damaged: tuple[int, str] | None = None
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        if damaged is not None:
+            raise HarnessError(f"{source}:{damaged[0]}: damaged record {damaged[1][:80]!r}",
+                               hint="the history file was edited or the disk failed; it cannot be checked")
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the last line of a history cut short by a crash
-        if rec.get("t") == "event":
-            yield Event(rec["name"], float(rec["at"]), rec.get("data") or {})
-        else:
-            yield Op(rec["signal"], int(rec["process"]), rec["kind"], rec["value"], float(rec["start"]),
-                     float(rec["end"]), Outcome(rec["outcome"]), rec.get("error"))
+            if rec.get("t") == "event":
+                yield Event(intern(rec["name"]), float(rec["at"]), rec.get("data") or {})
+            else:
+                error = rec.get("error")
+                yield Op(intern(rec["signal"]), int(rec["process"]), intern(rec["kind"]), _value(rec["value"]),
+                         float(rec["start"]), float(rec["end"]), Outcome(rec["outcome"]),
+                         None if error is None else intern(str(error)))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            damaged = (number, line)
 
 
-def load(path: Path) -> tuple[list[Op], list[Event]]:
+def load(path: Path) -> Loaded:
+    """Every op and event of a history file, in file order."""
     ops: list[Op] = []
     events: list[Event] = []
-    with path.open() as fh:
-        for item in parse(fh):
-            (events if isinstance(item, Event) else ops).append(item)  # type: ignore[arg-type]
-    return ops, events
+    with path.open(encoding="utf-8") as fh:
+        for item in parse(fh, source=str(path)):
+            if isinstance(item, Event):
+                events.append(item)
+            else:
+                ops.append(item)
+    return Loaded(ops, events)
+
+
+def load_ops(path: Path) -> list[Op]:
+    return load(path).ops
+
+
+# ---- the timeline the events describe -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSpan:
+    """One fault: injected at `injected`, healed at `healed` (None: never healed in the history)."""
+
+    injected: float
+    healed: float | None
+    fault: str = ""  # the fault id, when the events carry one
+    detail: str = ""  # e.g. "kill postgres.leader"
+
+
+def fault_spans(events: Sequence[Event]) -> list[FaultSpan]:
+    """`inject` and `heal` events paired: by `data["fault"]` when both carry it, else each heal
+    closes the earliest fault still open (faults are healed in the order they were applied)."""
+    open_: list[tuple[float, str, str]] = []
+    spans: list[FaultSpan] = []
+    for ev in sorted(events, key=lambda e: e.at):
+        fault = str(ev.data.get("fault", ""))
+        detail = str(ev.data.get("detail", "")) or " ".join(
+            str(ev.data[k]) for k in ("kind", "target") if k in ev.data)
+        if ev.name == INJECT:
+            open_.append((ev.at, fault, detail))
+        elif ev.name == HEAL and open_:
+            index = next((i for i, (_, f, _) in enumerate(open_) if fault and f == fault), 0)
+            at, f, d = open_.pop(index)
+            spans.append(FaultSpan(at, ev.at, f, d))
+    spans += [FaultSpan(at, None, f, d) for at, f, d in open_]
+    return sorted(spans, key=lambda s: s.injected)
+
+
+def first_event(events: Sequence[Event], name: str) -> float | None:
+    return min((e.at for e in events if e.name == name), default=None)
+
+
+def last_event(events: Sequence[Event], name: str) -> float | None:
+    return max((e.at for e in events if e.name == name), default=None)

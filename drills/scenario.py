@@ -1,164 +1,71 @@
-"""Scenario files: YAML data -> typed, frozen `Scenario`, every problem located (file:line:col field).
+"""Scenario files: YAML -> typed, frozen `Scenario`, every problem located (file:line:col field).
 
-A scenario is data only (chaostoolkit's lesson): which stack, which workload, which faults for how
-long, and what the policy promises, as expectations with tolerances and a justification each.
-Validation collects every problem of a file before anything starts; a user never sees a traceback
-for a bad file.
+    load_scenario(path) -> Scenario            raises ScenarioError listing every problem
+    validate_files(paths) -> list[Problem]     what `drill validate` prints
+    scenario_json_schema() -> dict             what `drill schema` prints
+
+The YAML is read with ruamel's round-trip loader, which keeps the line and column of every key
+and value; pydantic validates plain data and reports each error with a path (`steps[0].hold`);
+the path is walked back through the YAML tree to the position to show (for an unknown key, with
+the closest valid one). Validation collects every problem of a file before anything starts,
+together with cross-field checks the schema cannot express (an expectation about a signal the
+workload does not drive, a resync bound longer than the recovery wait). A user never sees a
+traceback for a bad file.
+
+The models live in `drills.scenario_schema` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
+import types
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from drills.errors import ScenarioError
+from drills.scenario_schema import (
+    CHECKERS,
+    COMPONENTS,
+    EXPECTATION_MODELS,
+    FAULT_KINDS,
+    SIGNALS,
+    STEP_MODELS,
+    Availability,
+    Expectation,
+    LostWrites,
+    QueueLoss,
+    Recovery,
+    Resync,
+    Scenario,
+    SignalSpec,
+    StackSpec,
+    SteadyState,
+    Step,
+    StepBase,
+    parse_duration,
+)
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+__all__ = [
+    "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "Expectation", "LostWrites", "Problem",
+    "QueueLoss", "Recovery", "Resync", "Scenario", "SignalSpec", "StackSpec", "SteadyState", "Step", "StepBase",
+    "check_file", "expand_paths", "load_scenario", "parse_duration", "scenario_json_schema", "semantic_problems",
+    "validate_files",
+]
 
-
-def parse_duration(value: object) -> float:
-    """`10s`, `1.5s`, `500ms`, `2m`, or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r} (use e.g. 10s, 1.5s, 500ms, 2m)")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if match is None:
-            raise ValueError(f"invalid duration {str(value)!r} (use e.g. 10s, 1.5s, 500ms, 2m)")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-SIGNALS = ("postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify")
-Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify"]
-FaultKind = Literal["kill", "stop-respawn", "pause", "restart-services", "partition", "latency", "loss",
-                    "disk-loss", "corrupt", "total-failure"]
-ROLE_PATTERN = r"^[a-z][a-z0-9-]*(\.[a-z*][a-z0-9*@-]*)?(\[\d+\])?$|^clients$"
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Loc = tuple[int | str, ...]
 
 
-class StackSpec(Model):
-    file: str = Field("docker-compose.ha.yml", description="Compose file of the system under test.")
-    overrides: tuple[str, ...] = Field((), description="Compose override files, applied in order.")
-    profiles: tuple[str, ...] = Field((), description="Compose profiles to enable.")
-
-
-class SignalSpec(Model):
-    rate: float = Field(50.0, gt=0, le=2000, description="Operations per second.")
-    clients: int = Field(1, ge=1, le=32, description="Concurrent client processes.")
-    write_concern: Literal["majority", "1"] = Field("majority", description="MongoDB only.")
-
-
-class PartitionParams(Model):
-    from_: tuple[str, ...] = Field((), alias="from", description="Roles cut off from the target; "
-                                   "`clients` = the host and app services. Default: the target's peers.")
-    direction: Literal["both", "in", "out"] = "both"
-
-
-class Step(Model):
-    fault: FaultKind
-    target: Annotated[str, Field(pattern=ROLE_PATTERN, description="A role: postgres.leader, rabbitmq.*, pg2, "
-                                                                   "dashboard[0], ...")]
-    hold: Duration = Field(10.0, description="How long the fault stays applied.")
-    heal: bool = Field(True, description="Heal (respawn, reconnect, unpause) at the end of the hold.")
-    # Fault-specific knobs; each fault module documents its own.
-    from_: tuple[str, ...] | None = Field(None, alias="from")
-    direction: Literal["both", "in", "out"] | None = None
-    delay_ms: float | None = Field(None, ge=0)
-    jitter_ms: float | None = Field(None, ge=0)
-    loss_percent: float | None = Field(None, ge=0, le=100)
-    files: int | None = Field(None, ge=1, description="corrupt: how many data files to damage.")
-    keep_disks: bool | None = Field(None, description="total-failure: keep volumes (a power cut).")
-
-    def params(self) -> dict[str, Any]:
-        data = self.model_dump(by_alias=True, exclude={"fault", "hold", "heal"}, exclude_none=True)
-        return data
-
-
-class Recovery(Model):
-    timeout: Duration = Field(120.0, description="Give up waiting for recovery after this long.")
-
-
-class Availability(Model):
-    checker: Literal["availability"]
-    signal: Signal
-    max_outage: Duration | None = None
-    max_error_rate: float | None = Field(None, ge=0, le=1)
-    max_rto: Duration | None = None
-    sustain: Duration = Field(1.0, description="Success must hold this long to count as recovered.")
-    why: str = Field(..., min_length=1, description="Why this bound: the policy line and the arithmetic.")
-
-
-class LostWrites(Model):
-    checker: Literal["lost-writes"]
-    signal: Literal["postgres.write", "mongo.write"]
-    max_lost: int = Field(0, ge=0)
-    why: str = Field(..., min_length=1)
-
-
-class QueueLoss(Model):
-    checker: Literal["queue"]
-    max_lost: int = Field(0, ge=0)
-    max_duplicates: int | None = Field(None, ge=0)
-    why: str = Field(..., min_length=1)
-
-
-class Resync(Model):
-    checker: Literal["resync"]
-    max_resync: Duration
-    why: str = Field(..., min_length=1)
-
-
-class SteadyState(Model):
-    checker: Literal["steady-state"]
-    min_success_rate: float = Field(0.99, ge=0, le=1)
-    why: str = Field(..., min_length=1)
-
-
-Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState,
-                        Field(discriminator="checker")]
-
-
-class Scenario(Model):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Unique, kebab-case.")]
-    title: str
-    policy: str = Field(..., description="The policy text this scenario encodes, verbatim.")
-    component: str = Field("", description="Which component of the DR matrix (postgres, rabbitmq, ...).")
-    suites: tuple[str, ...] = Field(("policy",), description="Suites this scenario belongs to (drill run --suite).")
-    stack: StackSpec = Field(default_factory=StackSpec)
-    requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
-                                                      "absent -> the scenario is NOT RUN.")
-    workload: dict[Signal, SignalSpec] = Field(..., min_length=1)
-    steady: Duration = Field(5.0, description="Steady state before the first fault.")
-    steps: tuple[Step, ...] = Field(..., min_length=1)
-    recovery: Recovery = Field(default_factory=Recovery)
-    after: Duration = Field(5.0, description="Steady state after recovery, before final reads.")
-    expectations: tuple[Expectation, ...] = Field(..., min_length=1)
-
-
-# ---- located errors -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Problem:
     file: str
     line: int  # 1-based
     column: int  # 1-based
-    field: str
+    field: str  # the path in the file: steps[0].hold ("" for the file as a whole)
     message: str
 
     def __str__(self) -> str:
@@ -166,27 +73,89 @@ class Problem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-def _all_field_names() -> set[str]:
-    names: set[str] = set()
-    for model in (Scenario, StackSpec, SignalSpec, Step, Recovery, Availability, LostWrites, QueueLoss, Resync,
-                  SteadyState):
-        for name, info in model.model_fields.items():
-            names.add(info.alias or name)
-    return names
+# ---- from pydantic's error locations to the YAML tree ------------------------------------------
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated[...] and `| None`."""
+    while True:
+        if typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif _is_union(tp):
+            rest = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(rest) != 1:
+                return tp
+            tp = rest[0]
+        else:
+            return tp
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _variant(tp: Any, tag: object) -> type[BaseModel] | None:
+    """The member of a tagged union whose `fault`/`checker` is `tag`."""
+    for member in map(_unwrap, typing.get_args(tp)):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for name in ("fault", "checker"):
+                info = member.model_fields.get(name)
+                if info is not None and tag in typing.get_args(info.annotation):
+                    return member
+    return None
+
+
+def _child(tp: Any, part: int | str) -> Any:
+    if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+        for name, info in tp.model_fields.items():
+            if part in (name, info.alias):
+                return info.annotation
+        return None
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (tuple, list) and isinstance(part, int) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _walk(loc: Loc) -> tuple[Loc, Any]:
+    """pydantic's loc -> (the path as the file spells it, the type found there).
+
+    pydantic puts a tagged union's tag (`kill`, `availability`) and `[key]` (an invalid dict key)
+    into loc; neither is a key of the file."""
+    tp: Any = Scenario
+    clean: list[int | str] = []
+    for part in loc:
+        tp = _unwrap(tp)
+        if part == "[key]":
+            continue
+        if _is_union(tp):
+            variant = _variant(tp, part)
+            if variant is not None:
+                tp = variant
+                continue
+        clean.append(part)
+        tp = _child(tp, part)
+    return tuple(clean), _unwrap(tp)
+
+
+def _field_names(tp: Any) -> list[str]:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return sorted(info.alias or name for name, info in tp.model_fields.items())
+    return []
+
+
+def _field_path(loc: Loc) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
     return out
 
 
-def _locate(root: Any, loc: tuple[int | str, ...], *, at_key: bool = False) -> tuple[int, int]:
-    """(line, col), 0-based, of the deepest node of `loc` that exists in the YAML tree."""
+def _locate(root: Any, loc: Loc, *, at_key: bool = False) -> tuple[int, int]:
+    """(line, col), 0-based, of the deepest node of `loc` that exists in the YAML tree: a scalar
+    where its value stands; a mapping or list (or, with `at_key`, anything) at its key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     node = root
@@ -194,147 +163,277 @@ def _locate(root: Any, loc: tuple[int | str, ...], *, at_key: bool = False) -> t
     for i, part in enumerate(loc):
         if isinstance(node, CommentedMap) and part in node:
             value = node[part]
-            # A scalar is pointed at where its value stands; a mapping or list (or a bad key) at its key.
             container = isinstance(value, CommentedMap | CommentedSeq)
             last_key = at_key and i == len(loc) - 1
-            pos = node.lc.key(part) if container or last_key else node.lc.value(part)
+            found = node.lc.key(part) if container or last_key else node.lc.value(part)
+            pos = found if found is not None else pos
             node = value
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            pos = node.lc.item(part)
+            found = node.lc.item(part)
+            pos = found if found is not None else pos
             node = node[part]
         else:
             break
     return pos
 
 
-def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # Discriminated unions add the tag ("availability") and `dict[Signal, ...]` adds "[key]" to loc.
-    tags = {"availability", "lost-writes", "queue", "resync", "steady-state"}
-    return tuple(p for p in loc if not (isinstance(p, str) and (p in tags or p.endswith("[key]"))))
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _message(err: Any, loc: tuple[int | str, ...]) -> str:
-    kind = err["type"]
+def _problem(path: str, root: Any, err: Any) -> Problem:
+    raw: Loc = tuple(err["loc"])
+    kind: str = err["type"]
+    ctx = err.get("ctx") or {}
+    loc, _ = _walk(raw)
+    at_key = False
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        close = difflib.get_close_matches(key, sorted(_all_field_names()), n=1)
-        return f"unknown field {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "union_tag_invalid":
-        tag = str(err.get("ctx", {}).get("tag", "?"))
-        expected = [t.strip(" '") for t in str(err.get("ctx", {}).get("expected_tags", "")).split(",")]
-        close = difflib.get_close_matches(tag, expected, n=1)
-        return f"unknown checker {tag!r}" + (f"; did you mean {close[0]!r}?" if close else
-                                            f" (one of {', '.join(expected)})")
+        _, container = _walk(raw[:-1])
+        names = _field_names(container)
+        owners = [m for m in (*STEP_MODELS, *EXPECTATION_MODELS) if key in _field_names(m)]
+        tag = "fault" if container in STEP_MODELS else "checker"
+        if container in (*STEP_MODELS, *EXPECTATION_MODELS) and owners:
+            kinds = ", ".join(typing.get_args(m.model_fields[tag].annotation)[0] for m in owners)
+            message = f"unknown field {key!r} for this {tag}; it belongs to {tag}: {kinds}"
+        else:
+            message = f"unknown field {key!r}" + (_suggest(key, names) or (f" (fields: {', '.join(names)})" if names
+                                                                            else ""))
+        at_key = True
+    elif raw and raw[-1] == "[key]":  # an invalid key of `workload:`
+        key = str(loc[-1]) if loc else "?"
+        message = f"unknown signal {key!r}" + (_suggest(key, SIGNALS) or f" (signals: {', '.join(SIGNALS)})")
+        at_key = True
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        name = str(ctx.get("discriminator", "")).strip("'\"") or "kind"
+        loc = (*loc, name)
+        expected = FAULT_KINDS if name == "fault" else CHECKERS
+        if kind == "union_tag_not_found":
+            message = f"required field is missing (one of {', '.join(expected)})"
+            line, col = _locate(root, loc[:-1])
+            return Problem(path, line + 1, col + 1, _field_path(loc), message)
+        tag = str(ctx.get("tag", "?"))
+        message = f"unknown {name} {tag!r}" + (_suggest(tag, expected) or f" (one of {', '.join(expected)})")
+    elif kind == "missing":
+        line, col = _locate(root, loc[:-1])  # point at the mapping that lacks it
+        return Problem(path, line + 1, col + 1, _field_path(loc), "required field is missing")
+    else:
+        message = _plain_message(err, loc)
+    line, col = _locate(root, loc, at_key=at_key)
+    return Problem(path, line + 1, col + 1, _field_path(loc), message)
+
+
+def _plain_message(err: Any, loc: Loc) -> str:
+    kind: str = err["type"]
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    if kind in {"literal_error", "union_tag_invalid"}:
+    if kind == "literal_error":
         msg = msg.replace("Input should be", "must be one of")
+    elif kind == "string_pattern_mismatch" and loc == ("id",):
+        msg = "must be kebab-case (a-z, 0-9 and -), e.g. postgres-leader-kill; it does not match the pattern"
+    elif kind in ("model_type", "dict_type"):
+        msg = "must be a mapping (key: value lines)"
+    elif kind in ("tuple_type", "list_type"):
+        msg = "must be a list (- item lines, or [a, b])"
+    else:
+        msg = msg.replace("Input should be", "must be").split(", unable to parse")[0]
     got = err.get("input")
-    if kind not in {"missing"} and isinstance(got, str | int | float) and str(got) not in msg:
+    if isinstance(got, str | int | float) and not isinstance(got, bool) and repr(got) not in msg:
         msg += f" (got {got!r})"
     return msg
 
 
 def _problems_from(path: str, root: Any, exc: ValidationError) -> list[Problem]:
-    problems = []
     errors = exc.errors()
+    # "at least 1 item" of a list whose items were themselves invalid only echoes them.
     inner = {tuple(e["loc"])[:1] for e in errors if len(e["loc"]) > 1}
-    for err in errors:
-        raw = tuple(err["loc"])
-        if err["type"] == "too_short" and raw[:1] in inner:
-            continue  # "at least 1 item" only echoes that its items were invalid
-        raw = tuple(err["loc"])
-        loc = _clean_loc(raw)
-        line, col = _locate(root, loc, at_key=err["type"] == "extra_forbidden")
-        field = _field_path(loc)
-        if err["type"] == "missing" and loc:
-            line, col = _locate(root, loc[:-1])  # point at the mapping that lacks it
-        problems.append(Problem(path, line + 1, col + 1, field, _message(err, loc)))
-    return sorted(problems, key=lambda p: (p.line, p.column))
+    found = {_problem(path, root, e) for e in errors
+             if not (e["type"] == "too_short" and tuple(e["loc"])[:1] in inner)}
+    return sorted(found)
 
 
-def _load_yaml(path: Path) -> Any:
+# ---- reading the file ---------------------------------------------------------------------------
+
+
+def _load_yaml(path: Path) -> tuple[Any, list[Problem]]:
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(str(path), 1, 1, "", f"not UTF-8 text (byte {exc.start}): is this a scenario file?")]
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+        return None, [Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror or exc}")]
     try:
-        return yaml.load(text)
+        return YAML(typ="rt").load(text), []
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = Problem(str(path), line, col, "", f"YAML syntax: {exc.problem or exc.context}")
-        raise ScenarioError(str(problem)) from None
-
-
-def check_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
-    try:
-        root = _load_yaml(path)
-    except ScenarioError as exc:
-        first = str(exc)
-        m = re.match(r"^(.*?):(\d+):(\d+): (.*)$", first)
-        if m:
-            return None, [Problem(m.group(1), int(m.group(2)), int(m.group(3)), "", m.group(4))]
-        return None, [Problem(str(path), 1, 1, "", first)]
-    if not isinstance(root, dict):
-        return None, [Problem(str(path), 1, 1, "", "a scenario file must be a YAML mapping (id, title, ...)")]
-    try:
-        scenario = Scenario.model_validate(_plain(root))
-    except ValidationError as exc:
-        return None, _problems_from(str(path), root, exc)
-    return scenario, semantic_problems(str(path), root, scenario)
-
-
-def semantic_problems(path: str, root: Any, s: Scenario) -> list[Problem]:
-    """What the schema cannot say: an expectation about a signal the workload does not run, ..."""
-    problems = []
-    for i, exp in enumerate(s.expectations):
-        signal = getattr(exp, "signal", None)
-        if signal is not None and signal not in s.workload:
-            line, col = _locate(root, ("expectations", i, "signal"))
-            problems.append(Problem(path, line + 1, col + 1, f"expectations[{i}].signal",
-                                    f"{signal!r} is not in the workload ({', '.join(s.workload)})"))
-        if exp.checker == "queue" and "rabbitmq.publish" not in s.workload:
-            line, col = _locate(root, ("expectations", i))
-            problems.append(Problem(path, line + 1, col + 1, f"expectations[{i}]",
-                                    "the queue checker needs `rabbitmq.publish` in the workload"))
-    return problems
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        return None, [Problem(str(path), line, col, "", f"YAML syntax: {what or 'invalid'}")]
+    except YAMLError as exc:  # e.g. a character YAML does not allow: ruamel gives its offset in the text
+        offset = getattr(exc, "position", None)
+        line, col = 1, 1
+        if isinstance(offset, int):
+            before = text[:offset]
+            line, col = before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+        first = str(exc).strip().splitlines()
+        return None, [Problem(str(path), line, col, "", f"YAML: {first[0] if first else type(exc).__name__}")]
 
 
 def _plain(node: Any) -> Any:
-    """ruamel's round-trip types -> plain dicts/lists (pydantic then reports positions we map back)."""
+    """ruamel's round-trip types -> plain dicts, lists, str, int, float, bool (pydantic's input)."""
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {(k if isinstance(k, str | int) else str(k)): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    for plain in (str, int, float):
+        if isinstance(node, plain):
+            return plain(node)
     return node
 
 
-def validate_files(paths: list[Path]) -> list[Problem]:
+def check_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
+    """The scenario of one file and every problem found in it (the scenario only if none)."""
+    scenario, problems, _ = _check(path)
+    return scenario, problems
+
+
+def _check(path: Path) -> tuple[Scenario | None, list[Problem], Any]:
+    root, problems = _load_yaml(path)
+    if problems:
+        return None, problems, root
+    if not isinstance(root, dict):
+        return None, [Problem(str(path), 1, 1, "", "a scenario file must be a YAML mapping (id, title, ...)")], root
+    data = _plain(root)
+    scenario: Scenario | None = None
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = _problems_from(str(path), root, exc)
+    problems = sorted({*problems, *semantic_problems(str(path), root, data)})
+    return (None if problems else scenario), problems, root
+
+
+# ---- what the schema cannot say -------------------------------------------------------------------
+
+
+def _seconds(value: Any, default: float) -> float | None:
+    if value is None:
+        return default
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return None  # reported by the schema
+
+
+def _number(value: Any, default: float) -> float | None:
+    if value is None:
+        return default
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Problem]:
+    """Cross-field checks, each one a mistake that would otherwise only show as a NOT MEASURED
+    verdict after a whole drill. They read the plain data, not the model, so they run (and are
+    reported together with the schema's problems) even when other parts of the file are invalid;
+    a check whose inputs are themselves invalid is skipped, as the schema reports those."""
+    problems: list[Problem] = []
+
+    def add(loc: Loc, message: str, *, at_key: bool = False) -> None:
+        line, col = _locate(root, loc, at_key=at_key)
+        problems.append(Problem(path, line + 1, col + 1, _field_path(loc), message))
+
+    workload = data.get("workload")
+    workload = workload if isinstance(workload, dict) else None
+    for name, spec in (workload or {}).items():
+        if isinstance(spec, dict) and "write_concern" in spec and name in SIGNALS and name != "mongo.write":
+            add(("workload", name, "write_concern"), "only mongo.write has a write concern", at_key=True)
+    recovery = data.get("recovery")
+    timeout = _seconds(recovery.get("timeout") if isinstance(recovery, dict) else None, 120.0)
+    steady, after = _seconds(data.get("steady"), 5.0), _seconds(data.get("after"), 5.0)
+    expectations = data.get("expectations")
+    for i, exp in enumerate(expectations if isinstance(expectations, list) else []):
+        if not isinstance(exp, dict):
+            continue
+        checker, signal = exp.get("checker"), exp.get("signal")
+        if checker == "availability" and all(exp.get(k) is None for k in Availability.BOUNDS):
+            add(("expectations", i), f"give at least one bound: {', '.join(Availability.BOUNDS)}")
+        if checker in ("availability", "lost-writes") and signal in SIGNALS and workload is not None \
+                and signal not in workload:
+            add(("expectations", i, "signal"), f"{signal!r} is not in the workload ({', '.join(map(str, workload))})")
+        elif checker == "queue" and workload is not None and "rabbitmq.publish" not in workload:
+            add(("expectations", i), "the queue checker needs `rabbitmq.publish` in the workload")
+        elif checker == "resync":
+            if exp.get("component") is None and data.get("component") not in COMPONENTS:
+                add(("expectations", i), f"say which component must resync: `component:` here or at the top "
+                                         f"({', '.join(COMPONENTS)})")
+            bound = _seconds(exp.get("max_resync"), 0.0)
+            if bound is not None and timeout is not None and bound > timeout:
+                add(("expectations", i, "max_resync"),
+                    f"{bound:g} s is longer than recovery.timeout ({timeout:g} s): the drill would stop watching "
+                    f"before the bound could be shown to hold or break")
+        elif checker == "steady-state" and workload is not None:
+            _steady_problems(add, i, exp, workload, steady=steady, after=after)
+    return problems
+
+
+def _steady_problems(add: Any, i: int, exp: dict[str, Any], workload: dict[str, Any], *, steady: float | None,
+                     after: float | None) -> None:
+    chosen = exp.get("signals")
+    chosen = chosen if isinstance(chosen, list) else []
+    for k, sig in enumerate(chosen):
+        if sig in SIGNALS and sig not in workload:
+            add(("expectations", i, "signals", k), f"{sig!r} is not in the workload")
+    min_ops = _number(exp.get("min_ops"), 5)
+    if min_ops is None or steady is None or after is None:
+        return
+    shortest = min(steady, after)
+    for sig, spec in workload.items():
+        rate = _number(spec.get("rate") if isinstance(spec, dict) else None, 50.0)
+        if (sig in chosen or not chosen) and rate is not None and rate * shortest < min_ops:
+            add(("expectations", i, "min_ops"),
+                f"{sig} at {rate:g} ops/s gives ~{rate * shortest:.0f} ops in the {shortest:g} s steady window, "
+                f"fewer than min_ops {min_ops:g}: lengthen `steady`/`after`")
+
+
+# ---- the public surface ---------------------------------------------------------------------------
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; a directory stands for its *.yaml and *.yml files."""
+    out: list[Path] = []
+    for p in paths:
+        out += sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
+    return out
+
+
+def validate_files(paths: Iterable[Path]) -> list[Problem]:
+    """Every problem of every file (a directory stands for its *.yaml files), ids unique across them."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in paths:
-        scenario, found = check_file(path)
+    for path in expand_paths(paths):
+        scenario, found, root = _check(path)
         problems += found
         if scenario is not None:
             if scenario.id in seen:
-                problems.append(Problem(str(path), 1, 1, "id",
+                line, col = _locate(root, ("id",))
+                problems.append(Problem(str(path), line + 1, col + 1, "id",
                                         f"duplicate id {scenario.id!r} (also in {seen[scenario.id]})"))
-            seen[scenario.id] = str(path)
+            seen.setdefault(scenario.id, str(path))
     return problems
 
 
 def load_scenario(path: Path) -> Scenario:
     scenario, problems = check_file(path)
     if problems or scenario is None:
-        raise ScenarioError("\n".join(str(p) for p in problems), hint="fix the file; `drill schema` prints the format")
+        raise ScenarioError("\n".join(str(p) for p in problems) or f"{path}: invalid",
+                            hint="fix the file; `drill schema` prints the format")
     return scenario
 
 

@@ -1,4 +1,8 @@
-"""CLI: `drill validate FILES…` and `drill schema`."""
+"""CLI: `drill validate FILES…` and `drill schema`.
+
+Only click is imported at module level: `drill --help` lists these commands without loading
+pydantic or ruamel (they are imported when a command runs).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,22 @@ import click
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Check scenario files; print every problem as file:line:column: field: message."""
-    from drills.scenario import validate_files
+    """Check scenario files (a directory: its *.yaml); print every problem as
+    file:line:column: field: message. Exit 2 if there is any."""
+    from drills.scenario import expand_paths, validate_files
 
-    problems = validate_files(list(files))
+    paths = expand_paths(files)
+    if not paths:
+        click.echo("no scenario files found in " + ", ".join(map(str, files)), err=True)
+        sys.exit(2)
+    problems = validate_files(paths)
     for p in problems:
         click.echo(str(p), err=True)
     if problems:
-        click.echo(f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s)", err=True)
+        click.echo(f"{len(problems)} problem(s) in {len({p.file for p in problems})} of {len(paths)} file(s)",
+                   err=True)
         sys.exit(2)
-    click.echo(f"{len(files)} scenario file(s) valid")
+    click.echo(f"{len(paths)} scenario file(s) valid")
 
 
 @click.command()

@@ -1,24 +1,41 @@
-"""Availability of one signal: outage windows, error rate, and the recovery time (RTO).
+"""Availability of one signal: outage windows, error rates, and the recovery time (RTO).
 
-Definitions (ops sorted by start time):
-- an outage window is a maximal run of consecutive non-ok ops; it spans from the first failed
-  op's start to the end of the next ok op (the moment the user saw service again), or to the last
-  op's end when no ok op follows (then the signal never recovered);
-- RTO is the time from the fault's injection to the end of the first ok op that begins a sustained
-  success: every op that starts within `sustain_s` after it is ok. With ops every 20 ms the
-  resolution is the op spacing. A signal that never failed after the fault has RTO 0.
+Definitions, over the signal's ops sorted by start time (all client processes together):
+
+- An op *fails* when it is not `ok`: `fail` and `info` both mean the user was not served.
+- An **outage window** opens at the start of a failed op that follows an ok op (or begins the
+  history) and closes at the *end* of the next ok op: the moment a user saw service again. With no
+  ok op after it, it closes at the history's last end and is *unrecovered*. Windows that overlap
+  (possible only with concurrent processes, where a slow ok op ends after another process fails
+  again) are merged, so windows never overlap and each lies within the history's span. The
+  measured duration over-estimates the true gap by at most one op's latency plus one op spacing.
+- The **error rate** is failed ops / ops; *during the fault* counts the ops that started between
+  the injection and the heal.
+- **RTO** is the time from the fault's injection to the first *sustained* success after the
+  disruption began: find the first failed op that started between the injection and the heal
+  (`fault_end`; any time after the injection when no heal is known), then the
+  first ok op after it that opens a run of consecutive ok ops at least `sustain_ops` long whose
+  first and last starts are at least `sustain_s` apart; RTO is that op's end minus the injection.
+  A signal with no failed op while the fault is applied has RTO 0 (if its ops after the
+  injection themselves form a sustained run). RTO is never negative and never shorter than the outage
+  that followed the fault; its resolution is the op spacing (20 ms at 50 ops/s).
+- Later outages (a blip when the old leader rejoins) do not move the RTO; `max_outage_s` bounds
+  every window, so they are judged there.
 """
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
-from drills.checkers.verdict import Status, Verdict, judge, not_measured
+from drills.checkers.verdict import Verdict, judge_all, not_measured
 from drills.history import Op
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Window:
     start: float
     end: float
@@ -30,85 +47,185 @@ class Window:
         return self.end - self.start
 
 
+def _ordered(ops: Sequence[Op]) -> list[Op]:
+    return sorted(ops, key=lambda o: (o.start, o.end))
+
+
 def outage_windows(ops: Sequence[Op]) -> list[Window]:
-    ordered = sorted(ops, key=lambda o: o.start)
-    windows: list[Window] = []
-    first_bad: Op | None = None
+    """The signal's outage windows, disjoint and in time order (see the module docstring)."""
+    ordered = _ordered(ops)
+    raw: list[Window] = []
+    opened: float | None = None
     failed = 0
     for op in ordered:
         if not op.ok:
-            if first_bad is None:
-                first_bad = op
+            if opened is None:
+                opened = op.start
             failed += 1
-        elif first_bad is not None:
-            windows.append(Window(first_bad.start, max(op.end, first_bad.start), failed, True))
-            first_bad, failed = None, 0
-    if first_bad is not None:
-        end = max(o.end for o in ordered)
-        windows.append(Window(first_bad.start, max(end, first_bad.start), failed, False))
-    return windows
+        elif opened is not None:
+            raw.append(Window(opened, max(op.end, opened), failed, True))
+            opened, failed = None, 0
+    if opened is not None:
+        last = max(max(o.end, o.start) for o in ordered)
+        raw.append(Window(opened, last, failed, False))
+    merged: list[Window] = []
+    for w in raw:
+        if merged and w.start < merged[-1].end:
+            m = merged[-1]
+            merged[-1] = Window(m.start, max(m.end, w.end), m.failed_ops + w.failed_ops, m.recovered and w.recovered)
+        else:
+            merged.append(w)
+    return merged
 
 
-def rto(ops: Sequence[Op], fault_at: float, sustain_s: float = 1.0) -> float | None:
-    """Seconds from `fault_at` to sustained success; None when success never sustained."""
-    after = sorted((o for o in ops if o.start >= fault_at), key=lambda o: o.start)
+Why = Literal["recovered", "undisturbed", "no-ops", "never", "too-short"]
+
+
+class Recovery(NamedTuple):
+    rto_s: float | None
+    why: Why
+    # RTO is at least this much even when unknown: a sustained success can only begin with an op
+    # that starts this late (or later). With `too-short`, a bound below it is broken whatever the
+    # drill would have seen next.
+    at_least_s: float = 0.0
+
+
+def _run_end(ops: Sequence[Op], i: int) -> int:
+    """Index of the last op of the run of consecutive ok ops that starts at `i`."""
+    j = i
+    while j + 1 < len(ops) and ops[j + 1].ok:
+        j += 1
+    return j
+
+
+def recovery(ops: Sequence[Op], fault_at: float, *, fault_end: float | None = None, sustain_s: float = 1.0,
+             sustain_ops: int = 1) -> Recovery:
+    """RTO (or None), why, and a lower bound. Why: `recovered`; `undisturbed` (RTO 0); `no-ops`
+    (nothing started after the injection); `never` (the history ends failing); `too-short` (it
+    ends in an ok run too short to call sustained: the drill stopped watching too soon to tell).
+    Sustained = at least `sustain_ops` ok ops in a row whose starts span at least `sustain_s`
+    (`sustain_s: 0` makes it a pure count, `sustain_ops: 1` a pure duration).
+
+    The disruption must begin while the fault is applied (by `fault_end`, when given): a blip
+    after the heal does not turn an undisturbed signal into a slow recovery."""
+    after = _ordered([o for o in ops if o.start >= fault_at])
     if not after:
-        return None
-    if all(o.ok for o in after):
-        return 0.0
-    for i, op in enumerate(after):
-        if not op.ok:
+        return Recovery(None, "no-ops")
+    n = len(after)
+
+    def sustained(i: int, j: int) -> bool:
+        return j - i + 1 >= sustain_ops and after[j].start - after[i].start >= sustain_s
+
+    horizon = float("inf") if fault_end is None else fault_end
+    first_bad = next((i for i, o in enumerate(after) if not o.ok and o.start <= horizon), None)
+    if first_bad is None:
+        if not after[0].ok:
+            first_bad = 0
+        else:
+            j = _run_end(after, 0)
+            if sustained(0, j):
+                return Recovery(0.0, "undisturbed")
+            if j == n - 1:
+                return Recovery(None, "too-short", 0.0)
+            first_bad = j + 1  # cut short by a failure after the heal: recovery is measured from there
+    i = first_bad
+    while i < n:
+        if not after[i].ok:
+            i += 1
             continue
-        horizon = op.start + sustain_s
-        rest = [o for o in after[i:] if o.start <= horizon]
-        reaches = after[-1].start >= horizon  # the history must cover the whole sustain window
-        if reaches and all(o.ok for o in rest):
-            # No failure after the fault before this op means the fault never disrupted the signal.
-            if all(o.ok for o in after[:i]):
-                return 0.0
-            return max(0.0, op.end - fault_at)
-    return None
+        j = _run_end(after, i)
+        if sustained(i, j):
+            rto_s = max(0.0, after[i].end - fault_at)
+            return Recovery(rto_s, "recovered", rto_s)
+        if j == n - 1:
+            return Recovery(None, "too-short", max(0.0, after[i].start - fault_at))
+        i = j + 1
+    return Recovery(None, "never", max(0.0, after[-1].start - fault_at))
+
+
+def rto(ops: Sequence[Op], fault_at: float, sustain_s: float = 1.0, sustain_ops: int = 1,
+        fault_end: float | None = None) -> float | None:
+    """Seconds from `fault_at` to sustained success; None when it cannot be shown."""
+    return recovery(ops, fault_at, fault_end=fault_end, sustain_s=sustain_s, sustain_ops=sustain_ops).rto_s
+
+
+def _rate(ops: Sequence[Op]) -> float | None:
+    return sum(1 for o in ops if not o.ok) / len(ops) if ops else None
 
 
 def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None,
                        fault_end: float | None = None, max_outage_s: float | None = None,
-                       max_error_rate: float | None = None, max_rto_s: float | None = None,
-                       sustain_s: float = 1.0, why: str = "") -> Verdict:
-    mine = [o for o in ops if o.signal == signal]
+                       max_error_rate: float | None = None, max_fault_error_rate: float | None = None,
+                       max_rto_s: float | None = None, sustain_s: float = 1.0, sustain_ops: int = 1,
+                       since: float | None = None, until: float | None = None, why: str = "") -> Verdict:
+    """Judge one signal. `since`/`until` bound the ops considered (e.g. from the steady phase on,
+    leaving out the warm-up's connection attempts); `fault_at`/`fault_end` are the first injection
+    and the last heal."""
+    mine = [o for o in ops if o.signal == signal and (since is None or o.start >= since)
+            and (until is None or o.start <= until)]
     bound = {k: v for k, v in (("max_outage_s", max_outage_s), ("max_error_rate", max_error_rate),
-                               ("max_rto_s", max_rto_s)) if v is not None}
-    expectation = "; ".join(f"{k} <= {v}" for k, v in bound.items()) or "measured only"
+                               ("max_fault_error_rate", max_fault_error_rate), ("max_rto_s", max_rto_s))
+             if v is not None}
+    expectation = "; ".join(f"{k} <= {v:g}" for k, v in bound.items()) or "no bound given"
+    if max_rto_s is not None:
+        expectation += f" (recovered = ok for {sustain_s:g} s and >= {sustain_ops} ops in a row)"
     if not mine:
-        return not_measured("availability", signal, expectation, "no operations recorded", **bound)
+        return not_measured("availability", signal, expectation, "no operations recorded", bound=bound, why=why)
+
     windows = outage_windows(mine)
-    longest = max((w.duration for w in windows), default=0.0)
+    longest = max(windows, key=lambda w: w.duration, default=None)
+    longest_s = longest.duration if longest is not None else 0.0
     errors = sum(1 for o in mine if not o.ok)
     rate = errors / len(mine)
-    measured: dict[str, float | int | None] = {
-        "ops": len(mine), "errors": errors, "error_rate": round(rate, 4),
-        "outages": len(windows), "longest_outage_s": round(longest, 3),
-    }
-    if fault_at is not None and fault_end is not None:
-        during = [o for o in mine if fault_at <= o.start <= fault_end]
-        measured["error_rate_during_fault"] = round(sum(1 for o in during if not o.ok) / len(during), 4) if during \
-            else None
-    recovery = rto(mine, fault_at, sustain_s) if fault_at is not None else None
-    measured["rto_s"] = None if recovery is None else round(recovery, 3)
     unrecovered = any(not w.recovered for w in windows)
-    ok = True
+    starts = sorted(o.start for o in mine)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    fault_rate = None
+    if fault_at is not None:
+        during = [o for o in mine if fault_at <= o.start <= (fault_end if fault_end is not None else float("inf"))]
+        fault_rate = _rate(during)
+    rec = (recovery(mine, fault_at, fault_end=fault_end, sustain_s=sustain_s, sustain_ops=sustain_ops)
+           if fault_at is not None else Recovery(None, "no-ops"))
+    rto_s, why_rto = rec.rto_s, rec.why
+    measured: dict[str, float | int | bool | None] = {
+        "ops": len(mine), "errors": errors, "error_rate": round(rate, 4),
+        "error_rate_during_fault": None if fault_rate is None else round(fault_rate, 4),
+        "outages": len(windows), "longest_outage_s": round(longest_s, 3),
+        "longest_outage_at_s": None if longest is None else round(longest.start, 3),
+        "unrecovered": unrecovered, "rto_s": None if rto_s is None else round(rto_s, 3),
+        "op_spacing_s": round(statistics.median(gaps), 4) if gaps else None,
+    }
+
+    checks: list[bool | None] = []
     if max_outage_s is not None:
-        ok &= longest <= max_outage_s and not unrecovered
+        checks.append(longest_s <= max_outage_s and not unrecovered)
     if max_error_rate is not None:
-        ok &= rate <= max_error_rate
+        checks.append(rate <= max_error_rate)
+    if max_fault_error_rate is not None:
+        checks.append(None if fault_rate is None else fault_rate <= max_fault_error_rate)
     if max_rto_s is not None:
-        if fault_at is None:
-            return not_measured("availability", signal, expectation, "no fault was injected", **bound)
-        ok &= recovery is not None and recovery <= max_rto_s
-    observed = (f"{errors}/{len(mine)} ops failed ({rate:.1%}); {len(windows)} outage(s), longest "
-                f"{longest:.2f} s" + ("" if recovery is None else f"; RTO {recovery:.2f} s")
-                + ("; never recovered" if unrecovered else ""))
-    return Verdict("availability", signal, expectation, observed, judge(ok), measured, bound, why)
+        if rto_s is not None:
+            checks.append(rto_s <= max_rto_s)
+        else:
+            # Unknown, unless even the earliest possible recovery would be too late.
+            checks.append(False if why_rto == "never" or rec.at_least_s > max_rto_s else None)
 
-
-def status_word(v: Verdict) -> str:
-    return {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_MEASURED: "NOT MEASURED"}[v.status]
+    parts = [f"{errors}/{len(mine)} ops failed ({rate:.1%})"]
+    if fault_rate is not None:
+        parts.append(f"{fault_rate:.1%} during the fault")
+    if longest is not None:
+        parts.append(f"{len(windows)} outage(s), longest {longest_s:.2f} s from t={longest.start:.2f} s")
+    else:
+        parts.append("no outage")
+    if fault_at is None:
+        parts.append("no fault injected: RTO not measured")
+    elif rto_s is not None:
+        parts.append(f"RTO {rto_s:.2f} s")
+    else:
+        parts.append({"no-ops": "no ops after the fault: RTO not measured",
+                      "never": "never recovered",
+                      "too-short": f"history ended before success was sustained: RTO not measured "
+                                   f"(> {rec.at_least_s:.2f} s)"}.get(why_rto, ""))
+    if unrecovered and why_rto != "never":
+        parts.append("still failing when the history ended")
+    return Verdict("availability", signal, expectation, "; ".join(parts), judge_all(checks), measured, bound, why)

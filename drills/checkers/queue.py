@@ -1,8 +1,15 @@
 """Messages: confirmed by the broker but never consumed after a full drain are lost.
 
-Duplicates (a message consumed more than once: at-least-once delivery after a connection loss)
-are counted and allowed unless the scenario bounds them. Unconfirmed messages that arrive anyway
-are fine: the publisher just never heard back.
+Per message id:
+- *confirmed*: some publish of it ended `ok` (the broker confirmed it); never consumed -> **lost**;
+- *unconfirmed*: published but never confirmed (`info`: the confirm never came; `fail`: refused).
+  Consumed anyway is fine: the publisher just never heard back. Counted, not judged;
+- **duplicates**: deliveries beyond the first of one message (at-least-once redelivery after a
+  lost connection). Allowed unless the scenario bounds them;
+- **unexpected**: consumed but never published by this drill: the consumer saw data it should
+  not have, so the drain cannot be trusted, and the verdict fails.
+
+Only a full drain makes "never consumed" mean lost: without one the verdict is NOT_MEASURED.
 """
 
 from __future__ import annotations
@@ -10,8 +17,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from drills.checkers.lost_writes import SAMPLE, value_order
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.history import Op
+from drills.history import Op, Outcome
 
 
 def check_queue(ops: Sequence[Op], publish_signal: str, consume_signal: str, *, drained: bool,
@@ -21,19 +29,31 @@ def check_queue(ops: Sequence[Op], publish_signal: str, consume_signal: str, *, 
         bound["max_duplicates"] = max_duplicates
     expectation = f"confirmed messages lost <= {max_lost}" + (
         f"; duplicates <= {max_duplicates}" if max_duplicates is not None else "; duplicates allowed")
-    published = [o for o in ops if o.signal == publish_signal]
+    published = [o for o in ops if o.signal == publish_signal and o.kind == "publish"]
     if not drained:
-        return not_measured("queue", publish_signal, expectation, "the queue was not drained", **bound)
+        return not_measured("queue", publish_signal, expectation, "the queue was not drained", bound=bound, why=why)
     if not published:
-        return not_measured("queue", publish_signal, expectation, "nothing was published", **bound)
-    confirmed = {o.value for o in published if o.ok}
-    consumed = Counter(o.value for o in ops if o.signal == consume_signal and o.ok)
-    lost = sorted(v for v in confirmed if v not in consumed)
+        return not_measured("queue", publish_signal, expectation, "nothing was published", bound=bound, why=why)
+    confirmed = {o.value for o in published if o.outcome is Outcome.OK}
+    attempted = {o.value for o in published}
+    consumed = Counter(o.value for o in ops if o.signal == consume_signal and o.kind == "consume" and o.ok)
+    lost = sorted((v for v in confirmed if v not in consumed), key=value_order)
     duplicates = sum(n - 1 for n in consumed.values() if n > 1)
-    unconfirmed_delivered = sum(1 for v in consumed if v not in confirmed)
-    measured = {"published": len(published), "confirmed": len(confirmed), "consumed_unique": len(consumed),
-                "lost": len(lost), "duplicates": duplicates, "unconfirmed_delivered": unconfirmed_delivered,
-                "lost_sample": lost[:20]}
-    ok = len(lost) <= max_lost and (max_duplicates is None or duplicates <= max_duplicates)
-    observed = f"{len(lost)} of {len(confirmed)} confirmed messages lost; {duplicates} duplicates"
+    unexpected = sorted((v for v in consumed if v not in attempted), key=value_order)
+    unconfirmed = attempted - confirmed
+    measured = {
+        "published": len(attempted), "confirmed": len(confirmed), "consumed_unique": len(consumed),
+        "lost": len(lost), "duplicates": duplicates,
+        "duplicated_messages": sum(1 for n in consumed.values() if n > 1),
+        "unconfirmed": len(unconfirmed), "unconfirmed_delivered": sum(1 for v in unconfirmed if v in consumed),
+        "unexpected": len(unexpected), "lost_sample": lost[:SAMPLE], "unexpected_sample": unexpected[:SAMPLE],
+    }
+    ok = len(lost) <= max_lost and not unexpected and (max_duplicates is None or duplicates <= max_duplicates)
+    observed = f"{len(lost)} of {len(confirmed)} confirmed messages lost; {duplicates} duplicate deliveries"
+    if lost:
+        observed += f"; lost e.g. {', '.join(map(str, lost[:5]))}"
+    if unconfirmed:
+        observed += f"; {len(unconfirmed)} unconfirmed ({measured['unconfirmed_delivered']} delivered anyway)"
+    if unexpected:
+        observed += f"; {len(unexpected)} messages never published were consumed"
     return Verdict("queue", publish_signal, expectation, observed, judge(ok), measured, bound, why)

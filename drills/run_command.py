@@ -1,0 +1,155 @@
+"""CLI: `drill run FILES… | --suite NAME`.
+
+Exit codes: 0 every expectation met (NOT RUN scenarios excepted), 1 some expectation not met or
+not measured, 2 invalid input, 3 the harness or the environment failed.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from drills.history import History
+    from drills.runner import RunResult
+    from drills.scenario import Scenario
+
+
+class ConsoleProgress:
+    """Phase changes as they happen, and every few seconds each signal's ok/fail counts."""
+
+    def __init__(self, scenario_id: str) -> None:
+        self.scenario_id = scenario_id
+        self.t0 = time.monotonic()
+        self.history: History | None = None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def _line(self, text: str) -> None:
+        click.echo(f"[{time.monotonic() - self.t0:6.1f}s] {self.scenario_id}: {text}", err=True)
+
+    def phase(self, name: str, detail: str = "") -> None:
+        self._line(f"{name} {detail}".rstrip())
+
+    def watch(self, history: History, every_s: float = 5.0) -> None:
+        self.history = history
+
+        def tick() -> None:
+            while not self._stop.wait(every_s):
+                counts = dict(history.counts)
+                if counts:
+                    self._line("  " + "  ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+        self._ticker = threading.Thread(target=tick, name="progress", daemon=True)
+        self._ticker.start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _suite_files(suite: str, root: Path) -> list[Path]:
+    from drills.scenario import load_scenario
+
+    files = sorted((root / "scenarios").glob("*.yaml"))
+    return [f for f in files if suite in load_scenario(f).suites]
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--suite", default=None, help="Run every scenario of this suite (e.g. policy).")
+@click.option("--project", default=None, help="Run against a stack already up (`drill stack up`).")
+@click.option("--reports", "reports_dir", default=Path("reports"), show_default=True,
+              type=click.Path(path_type=Path), help="Where results land.")
+def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path) -> None:
+    """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations."""
+    from drills.errors import ScenarioError
+    from drills.provision.images import project_root
+    from drills.scenario import load_scenario, validate_files
+
+    paths = list(files) + (_suite_files(suite, project_root()) if suite else [])
+    if not paths:
+        raise click.UsageError("name scenario files or --suite")
+    problems = validate_files(paths)
+    if problems:
+        raise ScenarioError("\n".join(str(p) for p in problems), hint="`drill validate` checks files without running")
+    scenarios = [(p, load_scenario(p)) for p in paths]
+    results = execute(scenarios, project=project, reports_dir=reports_dir)
+    print_summary(results)
+    statuses = {r.status for r in results}
+    if statuses & {"error", "aborted"}:
+        sys.exit(3)
+    sys.exit(1 if "failed" in statuses else 0)
+
+
+def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) -> list[RunResult]:
+    from drills.cleanup import clean
+    from drills.provision import engine
+    from drills.provision.checks import MONGO_IMAGE
+    from drills.runner import Drill, not_run
+    from drills.stack.mongo import image_present
+    from drills.stack.project import ComposeProject
+    from drills.stack.readiness import wait_ready
+    from drills.workload.suite import build_workload
+
+    client = engine.client()
+    clean(client)  # heal and remove what a killed runner left behind, before anything new starts
+    results: list[RunResult] = []
+    runnable: list[tuple[Path, Scenario]] = []
+    for path, sc in scenarios:
+        missing = [img for img in sc.requires if not image_present(client, img)]
+        if missing:
+            results.append(not_run(sc, path, reports_dir, f"image {', '.join(missing)} absent on this machine"))
+            click.echo(f"NOT RUN {sc.id}: image {', '.join(missing)} absent", err=True)
+        else:
+            runnable.append((path, sc))
+    if not runnable:
+        return results
+    mongo = image_present(client, MONGO_IMAGE)
+    stack = ComposeProject.attach(project, client) if project else ComposeProject.create(client=client, mongo=mongo)
+    try:
+        if project is None:
+            click.echo(f"starting stack {stack.project}", err=True)
+            stack.up()
+        for path, sc in runnable:
+            # One stack serves every scenario: back to a verified baseline first.
+            wait_ready(stack, timeout_s=sc.recovery.timeout)
+            progress = ConsoleProgress(sc.id)
+            drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
+                          progress=progress)
+            progress.watch(drill.history)
+            try:
+                results.append(drill.run())
+            finally:
+                progress.close()
+    finally:
+        if project is None:
+            stack.down()
+    return results
+
+
+def print_summary(results: list[RunResult]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="drill results")
+    for col in ("scenario", "status", "verdicts", "observed", "recovery", "wall"):
+        table.add_column(col)
+    colors = {"passed": "green", "failed": "red", "not-run": "yellow", "error": "red", "aborted": "red"}
+    for r in results:
+        passed = sum(1 for v in r.verdicts if v.passed)
+        failing = [f"{v.checker} {v.subject}: {v.observed}" for v in r.verdicts if not v.passed]
+        table.add_row(r.scenario_id, f"[{colors.get(r.status, 'white')}]{r.status.upper()}[/]",
+                      f"{passed}/{len(r.verdicts)}", "\n".join(failing) or r.reason or "all expectations met",
+                      "-" if r.recovery_s is None else f"{r.recovery_s:.1f} s",
+                      f"{r.wall_s:.0f} s" if r.wall_s else "-")
+    Console(stderr=True).print(table)
+    for r in results:
+        if r.out_dir is not None:
+            click.echo(f"{r.scenario_id}: {r.out_dir}", err=True)

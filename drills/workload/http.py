@@ -1,0 +1,180 @@
+"""http.dashboard and http.session: the dashboards as a user sees them, through the load balancer.
+
+`HealthProbe` (http.dashboard): `GET /health` through `lb`; ok on 200, fail otherwise (a probe
+either served the user or did not: no `info`). Each probe is a new connection without cookies, so
+the balancer spreads them over the instances, as it does new visitors.
+
+`SessionProbe` (http.session): logs in once, then checks that `GET /whoami` still answers with
+the same session. The dashboards keep sessions in memory (the policy: losing an instance loses
+its sessions), so when the instance holding ours dies, the balancer sends us to the other one,
+which does not know the session: that op is `fail` with error "session lost", and the next op
+logs in again (a new session, a new baseline). An unavailable dashboard (5xx, refused) is `fail`
+with that error, and does not end the session: it may still be there when the instance is back.
+
+TODO(app tier): the dashboard does not exist yet in docker-compose.ha.yml. `SessionContract`
+below is what this probe assumes of it - confirm with the dashboard's author and adjust the
+defaults (paths, form fields, the JSON field naming the session, the demo user):
+    POST /login  (form: user, password)  -> 200/302/303 and a session cookie
+    GET  /whoami                          -> 200 {"user": ..., "session": "<id>"} with a valid
+                                             session; 401/403 or a redirect without one
+    GET  /health                          -> 200 (also HAProxy's health check)
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from drills.workload.base import Result, error_text
+
+SESSION_LOST = "session lost"
+
+
+@dataclass(frozen=True)
+class HttpTarget:
+    base_url: str  # http://127.0.0.1:<lb port>
+    timeout_s: float = 2.0
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
+@dataclass(frozen=True)
+class SessionContract:
+    login_path: str = "/login"
+    whoami_path: str = "/whoami"
+    user: str = "drill"
+    password: str = "drill"
+    session_field: str = "session"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect to the login page is an answer to record (the session is gone), not to follow."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> urllib.request.Request | None:
+        return None
+
+
+def build_opener(jar: http.cookiejar.CookieJar | None = None) -> urllib.request.OpenerDirector:
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+    if jar is not None:
+        handlers.append(urllib.request.HTTPCookieProcessor(jar))
+    return urllib.request.build_opener(*handlers)
+
+
+def request(opener: urllib.request.OpenerDirector, url: str, *, timeout_s: float,
+            data: bytes | None = None) -> tuple[int, bytes]:
+    """(status, body); HTTP error statuses are returned, network errors raised (OSError)."""
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    try:
+        with opener.open(req, timeout=timeout_s) as resp:
+            return int(resp.status), resp.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return int(exc.code), exc.read()
+
+
+class HealthProbe:
+    kind = "probe"
+
+    def __init__(self, target: HttpTarget, path: str = "/health") -> None:
+        self.target = target
+        self.path = path
+        self._opener = build_opener()
+
+    def open(self) -> None:
+        """Nothing to keep open: one connection per probe."""
+
+    def invoke(self, seq: int) -> Result:
+        try:
+            status, _ = request(self._opener, self.target.url(self.path), timeout_s=self.target.timeout_s)
+        except OSError as exc:  # URLError, refused, reset, timeout
+            return Result.fail(seq, error_text(exc))
+        return Result.ok(seq) if status == 200 else Result.fail(seq, f"HTTP {status}")
+
+    def close(self) -> None:
+        pass
+
+
+def session_of(body: bytes, field: str) -> str | None:
+    """The session id in a /whoami answer, or None when it names none."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    value = doc.get(field) if isinstance(doc, dict) else None
+    return str(value) if value not in (None, "") else None
+
+
+class SessionProbe:
+    kind = "session"
+
+    def __init__(self, target: HttpTarget, contract: SessionContract | None = None) -> None:
+        self.target = target
+        self.contract = contract or SessionContract()
+        self._jar = http.cookiejar.CookieJar()
+        self._opener = build_opener(self._jar)
+        self._session: str | None = None  # the session we logged in with
+
+    def open(self) -> None:
+        """Nothing to do: the first op logs in."""
+
+    def _login(self) -> str:
+        """Log in afresh; the session id, or OSError/ValueError saying why not."""
+        self._jar.clear()
+        c = self.contract
+        form = urllib.parse.urlencode({"user": c.user, "password": c.password}).encode()
+        status, _ = request(self._opener, self.target.url(c.login_path), timeout_s=self.target.timeout_s, data=form)
+        if status not in (200, 204, 302, 303):
+            raise ValueError(f"HTTP {status}")
+        status, body = request(self._opener, self.target.url(c.whoami_path), timeout_s=self.target.timeout_s)
+        session = session_of(body, c.session_field) if status == 200 else None
+        if session is None:
+            raise ValueError(f"no session after login (whoami: HTTP {status})")
+        return session
+
+    def invoke(self, seq: int) -> Result:
+        if self._session is None:
+            try:
+                self._session = self._login()
+            except (OSError, ValueError) as exc:
+                return Result.fail(seq, "login: " + error_text(exc))
+            return Result.ok(seq)
+        try:
+            status, body = request(self._opener, self.target.url(self.contract.whoami_path),
+                                   timeout_s=self.target.timeout_s)
+        except OSError as exc:
+            return Result.fail(seq, error_text(exc))
+        if status == 200:
+            seen = session_of(body, self.contract.session_field)
+            if seen == self._session:
+                return Result.ok(seq)
+            self._session = None  # another session, or none: ours is gone
+            return Result.fail(seq, SESSION_LOST)
+        if status in (301, 302, 303, 307, 401, 403):
+            self._session = None
+            return Result.fail(seq, SESSION_LOST)
+        return Result.fail(seq, f"HTTP {status}")
+
+    def close(self) -> None:
+        """Keeps the session: `close` only drops connections, and urllib keeps none."""
+
+
+def wait_http(target: HttpTarget, path: str, timeout_s: float) -> bool:
+    """True once `path` answers 200 (used by tests and warm-ups)."""
+    opener = build_opener()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if request(opener, target.url(path), timeout_s=target.timeout_s)[0] == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
