@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("drills.scenario_commands:validate", "Check scenario files; every problem with file:line:col."),
     "schema": ("drills.scenario_commands:schema", "Print the JSON Schema of scenario files."),
     "clean": ("drills.clean_command:clean", "Heal and remove what a dead drill left behind (labelled only)."),
+    "report": ("drills.report_commands:report", "Render the DR-readiness report (HTML, Markdown) from drill runs."),
+    "verify": ("drills.report_commands:verify", "Check the evidence: every run unaltered, the chain gapless."),
 }
 
 

@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drills.checkers.verdict import Status, Verdict
-from drills.errors import DrillsError, HarnessError
+from drills.errors import DrillsError, HarnessError, ScenarioError
 from drills.evaluate import RunFacts, evaluate
 from drills.faults import heal, ledger
 from drills.faults.registry import FAULTS
 from drills.history import History, load
+from drills.report.evidence import seal
 from drills.report.journal import Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.scenario import Scenario
+from drills.scenario_schema import SAME_TARGET
 
 if TYPE_CHECKING:
     from drills.history import Op
@@ -121,8 +123,9 @@ class Drill:
             for i, step in enumerate(s.steps):
                 fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
                 with self.phase("inject", f"{step.fault} {step.target}") as rec:
-                    services = self.stack.services(step.target)
-                    entry = FAULTS[step.fault](self.stack, {"target": step.target, **step.params()}, fault_id)
+                    target = self._target_of(step.target)
+                    services = self.stack.services(target)
+                    entry = FAULTS[step.fault](self.stack, {"target": target, **step.params()}, fault_id)
                     self.applied.append(entry)
                     rec.detail += f" -> {', '.join(services)}"
                     self.journal.faults.append({"id": fault_id, "kind": step.fault, "target": step.target,
@@ -156,6 +159,17 @@ class Drill:
             if self.journal.status == "aborted":
                 self._write([], None)
         return self._judge(facts)
+
+    def _target_of(self, role: str) -> str:
+        """`same`: the very node the previous step acted on, whatever its role is now (a corrupted
+        replica that no longer streams is no `postgres.replica` any more, yet the runbook's next
+        step replaces that node)."""
+        if role != SAME_TARGET:
+            return role
+        resolved = self.journal.faults[-1]["resolved"] if self.journal.faults else []
+        if len(resolved) != 1:
+            raise ScenarioError(f"target `same` needs a previous step that acted on one node, got {resolved}")
+        return str(resolved[0])
 
     def _warm_up(self, workload: Workload) -> None:
         deadline = time.monotonic() + WARMUP_TIMEOUT_S
@@ -218,6 +232,7 @@ class Drill:
         self.journal.verdicts = [v.to_json() for v in verdicts]
         self.journal.write(self.out / "journal.json")
         write_junit(self.out / "junit.xml", self.s.id, verdicts, duration_s=self.now(), error=error)
+        seal(self.out)
 
 
 def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str) -> RunResult:
@@ -229,6 +244,7 @@ def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: 
                       status="not-run", reason=reason, environment=environment())
     journal.write(out / "journal.json")
     write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=reason)
+    seal(out)
     return RunResult(run_id, scenario.id, "not-run", [], out, reason)
 
 

@@ -33,6 +33,7 @@ from drills.scenario_schema import (
     COMPONENTS,
     EXPECTATION_MODELS,
     FAULT_KINDS,
+    SAME_TARGET,
     SIGNALS,
     STEP_MODELS,
     Availability,
@@ -354,6 +355,9 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
     for name, spec in (workload or {}).items():
         if isinstance(spec, dict) and "write_concern" in spec and name in SIGNALS and name != "mongo.write":
             add(("workload", name, "write_concern"), "only mongo.write has a write concern", at_key=True)
+    steps = data.get("steps")
+    if isinstance(steps, list) and steps and isinstance(steps[0], dict) and steps[0].get("target") == SAME_TARGET:
+        add(("steps", 0, "target"), f"`{SAME_TARGET}` names the node of the previous step; the first step has none")
     recovery = data.get("recovery")
     timeout = _seconds(recovery.get("timeout") if isinstance(recovery, dict) else None, 120.0)
     steady, after = _seconds(data.get("steady"), 5.0), _seconds(data.get("after"), 5.0)

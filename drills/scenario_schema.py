@@ -55,6 +55,9 @@ Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dash
 WRITE_SIGNALS = ("postgres.write", "mongo.write")
 COMPONENTS = ("postgres", "rabbitmq", "mongo")
 
+# A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
+SAME_TARGET = "same"
+
 # The grammar of drills.stack.roles, for editors; `_role` asks that module itself.
 ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[\d+\])?$"
 
@@ -72,7 +75,8 @@ def _role(value: str) -> str:
 
 Role = Annotated[str, AfterValidator(_role), Field(min_length=1, json_schema_extra={"pattern": ROLE_PATTERN},
                             description="A role: postgres.leader, postgres.replica[0], rabbitmq.leader, "
-                                        "rabbitmq.*, mongo.primary, dashboard[0], pg2, clients, ...")]
+                                        "rabbitmq.*, mongo.primary, dashboard[0], pg2, clients, ...; "
+                                        "`same`: the node the previous step acted on")]
 
 
 class Model(BaseModel):

@@ -10,6 +10,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: CI shares 2 cores with a running stack, and a slow example is not a
+# wrong one. Speed goals live in bench/.
+settings.register_profile("drills", deadline=None)
+settings.load_profile("drills")
 
 if TYPE_CHECKING:
     import docker

@@ -110,6 +110,8 @@ def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) 
         "DRILLS_SUBNET": str(settings.subnet),
         "DRILLS_NET_PREFIX": settings.net_prefix,
         "DRILLS_MONGO_IMAGE": settings.mongo_image,
+        # Workers store test results in MongoDB when it runs, else in PostgreSQL (it may be absent).
+        "DRILLS_RESULTS_STORE": "mongo" if MONGO_PROFILE in settings.profiles else "postgres",
     })
     return env
 

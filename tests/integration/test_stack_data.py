@@ -97,13 +97,17 @@ def test_a_client_declaring_the_queues_as_documented_publishes_with_confirms(sta
         ch.confirm_delivery()
         for name in QUEUES:  # idempotent only with the very same arguments
             ch.queue_declare(name, durable=True, arguments=QUEUE_ARGUMENTS)
-        body = f"probe-{time.time_ns()}".encode()
-        ch.basic_publish("", "notifications", body, mandatory=True)
+        # A queue of its own: the app tier's mailer consumes `notifications` and would take the probe.
+        probe = f"drills-probe-{time.time_ns()}"
+        ch.queue_declare(probe, durable=True, arguments=QUEUE_ARGUMENTS)
+        body = probe.encode()
+        ch.basic_publish("", probe, body, mandatory=True)
         for _ in range(50):
-            method, _, got = ch.basic_get("notifications", auto_ack=True)
+            method, _, got = ch.basic_get(probe, auto_ack=True)
             if method is not None:
                 break
             time.sleep(0.1)
+        ch.queue_delete(probe)
         assert got == body
     finally:
         conn.close()

@@ -319,3 +319,14 @@ def test_public_surface_matches_all():
               in ("drills.scenario", "drills.scenario_schema")}
     assert set(module.__all__) >= public - {"annotations"}
     assert all(hasattr(module, n) for n in module.__all__)
+
+
+def test_same_target_needs_a_previous_step(tmp_path):
+    bad = tmp_path / "same-first.yaml"
+    bad.write_text(
+        "id: same-first\ntitle: t\ncomponent: postgres\npolicy: p\nworkload:\n  postgres.write: {rate: 10}\n"
+        "steps:\n  - fault: kill\n    target: same\nexpectations:\n"
+        "  - checker: lost-writes\n    signal: postgres.write\n    why: w\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert "steps[0].target" in str(err.value) and ":9:" in str(err.value) and "previous step" in str(err.value)

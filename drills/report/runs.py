@@ -1,0 +1,304 @@
+"""Runs read back for reporting: which runs, in what order, what they measured, secrets removed.
+
+    find_run_dirs(paths) -> list[Path]      run directories named, or found under reports directories
+    load_run(run_dir) -> Run                journal (redacted), manifest, targets and measurements
+    components(runs), trend(runs)           the DR-readiness summary and RTO/RPO over the last runs
+
+Every value that reaches a report goes through `redact` first: keys that name a secret
+(password, secret, token, key, credential) lose their value, and any secret value known to this
+process (`DRILLS_*PASSWORD`, `*_SECRET`, `*_TOKEN` environment variables) or written inline
+(`password=...`, `scheme://user:pass@host`) is masked wherever it appears in text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drills.errors import DrillsError
+from drills.report.evidence import read_manifest
+
+REDACTED = "[redacted]"
+SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|key|credential|auth", re.IGNORECASE)
+SECRET_ENV = re.compile(r"^DRILLS_.*(PASSWORD|SECRET|TOKEN|KEY)$|.*_(PASSWORD|SECRET|TOKEN)$")
+INLINE = re.compile(r"(?i)\b(pass(?:word|wd)?|secret|token|api[_-]?key|key)(\s*[=:]\s*)([^\s,;&'\"]+)")
+URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):([^@\s/]+)@")
+# Keys whose value is a secret even though the key's name does not say so; and keys that only look
+# like one (a verdict's measured `sustain_ops` is not a secret; neither is a "monkey").
+NOT_SECRET_KEYS = frozenset({"keep_disks", "sha256", "manifest_sha256", "previous"})
+STATUSES = ("passed", "failed", "error", "aborted", "not-run")
+
+
+def secret_values(environ: dict[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    return sorted({v for k, v in env.items() if SECRET_ENV.match(k) and len(v) >= 4}, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Sequence[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, REDACTED)
+    text = URL_USERINFO.sub(lambda m: f"{m[1]}:{REDACTED}@", text)
+    return INLINE.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
+
+
+def redact(obj: Any, secrets: Sequence[str] | None = None) -> Any:
+    """A copy of `obj` (JSON-like data) with every secret replaced by [redacted]."""
+    known = secret_values() if secrets is None else list(secrets)
+    if isinstance(obj, dict):
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            name = str(k)
+            if SECRET_KEY.search(name) and name not in NOT_SECRET_KEYS:
+                out[k] = _mask(v)
+            else:
+                out[k] = redact(v, known)
+        return out
+    if isinstance(obj, list | tuple):
+        return [redact(v, known) for v in obj]
+    if isinstance(obj, str):
+        return redact_text(obj, known)
+    return obj
+
+
+def _mask(value: Any) -> Any:
+    """Everything under a secret's key: structure kept, every value masked (booleans and empties say nothing)."""
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value if value is None or value == "" or isinstance(value, bool) else REDACTED
+
+
+# ---- runs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A target and what was measured against it (None: not measured)."""
+
+    kind: str  # RTO | RPO
+    subject: str  # the signal
+    unit: str  # s | writes | messages
+    target: float | None
+    measured: float | None
+    status: str  # pass | fail | not measured | not run
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.measured is None:
+            return None
+        return self.measured <= self.target
+
+
+@dataclass
+class Run:
+    dir: Path
+    journal: dict[str, Any]
+    manifest: dict[str, Any] | None
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.journal.get("run_id") or self.dir.name)
+
+    @property
+    def status(self) -> str:
+        return str(self.journal.get("status") or "unknown")
+
+    @property
+    def scenario(self) -> dict[str, Any]:
+        sc = self.journal.get("scenario")
+        return sc if isinstance(sc, dict) else {}
+
+    @property
+    def scenario_id(self) -> str:
+        return str(self.scenario.get("id") or "?")
+
+    @property
+    def component(self) -> str:
+        return str(self.scenario.get("component") or "app")
+
+    @property
+    def started_at(self) -> str:
+        return str(self.journal.get("started_at") or "")
+
+    @property
+    def seq(self) -> int | None:
+        seq = (self.manifest or {}).get("seq")
+        return seq if isinstance(seq, int) else None
+
+    @property
+    def verdicts(self) -> list[dict[str, Any]]:
+        v = self.journal.get("verdicts")
+        return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+    @property
+    def history_path(self) -> Path:
+        return self.dir / "history.jsonl"
+
+    def metrics(self) -> list[Metric]:
+        """RTO and RPO of each signal with a target: targets from the scenario (fixed before the run),
+        measurements from the verdicts (None when the run measured nothing)."""
+        out: list[Metric] = []
+        by_key = {(v.get("checker"), v.get("subject")): v for v in self.verdicts}
+        for exp in self.scenario.get("expectations") or []:
+            if not isinstance(exp, dict):
+                continue
+            checker = exp.get("checker")
+            if checker == "availability" and exp.get("max_rto") is not None:
+                subject, kind, unit, target, key = str(exp.get("signal")), "RTO", "s", exp["max_rto"], "rto_s"
+            elif checker in ("lost-writes", "queue"):
+                subject = str(exp.get("signal")) if checker == "lost-writes" else "rabbitmq.publish"
+                unit = "writes" if checker == "lost-writes" else "messages"
+                kind, target, key = "RPO", exp.get("max_lost", 0), "lost"
+            else:
+                continue
+            verdict = by_key.get((checker, subject))
+            measured = (verdict.get("measured") or {}).get(key) if verdict else None
+            status = str(verdict.get("status")) if verdict else ("not run" if self.status == "not-run"
+                                                                   else "not measured")
+            out.append(Metric(kind, subject, unit, _number(target), _number(measured), status))
+        return out
+
+    def backup_integrity(self) -> str:
+        """What the run says about its backups; "not measured" unless a check of them ran."""
+        for holder in (self.journal, self.journal.get("recovery") or {}):
+            value = holder.get("backup_integrity") if isinstance(holder, dict) else None
+            if value:
+                return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        for v in self.verdicts:
+            if str(v.get("checker", "")).startswith(("backup", "restore")):
+                return f"{str(v.get('status', '')).upper()}: {v.get('observed', '')}"
+        return "not measured"
+
+    def read_history(self) -> list[Any]:
+        """Ops and events of history.jsonl with error texts redacted ([] when there is none)."""
+        from drills.history import Event, Op, parse
+
+        if not self.history_path.exists():
+            return []
+        items: list[Any] = []
+        with self.history_path.open(encoding="utf-8") as fh:
+            for item in parse(fh, source=str(self.history_path)):
+                if isinstance(item, Op) and item.error:
+                    items.append(Op(item.signal, item.process, item.kind, item.value, item.start, item.end,
+                                    item.outcome, redact_text(item.error, self.secrets)))
+                elif isinstance(item, Event):
+                    items.append(Event(item.name, item.at, redact(item.data, self.secrets)))
+                else:
+                    items.append(item)
+        return items
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def load_run(run_dir: Path, secrets: Sequence[str] | None = None) -> Run:
+    known = secret_values() if secrets is None else list(secrets)
+    try:
+        journal = json.loads((run_dir / "journal.json").read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DrillsError(f"{run_dir}: no readable journal.json ({exc.strerror or exc})") from None
+    except ValueError:
+        raise DrillsError(f"{run_dir}/journal.json is not valid JSON", hint="`drill verify` shows what changed") \
+            from None
+    if not isinstance(journal, dict):
+        raise DrillsError(f"{run_dir}/journal.json is not a journal")
+    return Run(run_dir, redact(journal, known), read_manifest(run_dir), known)
+
+
+def find_run_dirs(paths: Iterable[Path]) -> list[Path]:
+    """Each path a run directory (has journal.json) or a reports directory holding some."""
+    found: list[Path] = []
+    for path in paths:
+        if (path / "journal.json").is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(p for p in path.iterdir() if (p / "journal.json").is_file())
+        else:
+            raise DrillsError(f"{path}: neither a run directory nor a reports directory",
+                              hint="name reports/ or reports/<run-id>/")
+    unique: dict[Path, Path] = {}
+    for p in found:
+        unique.setdefault(p.resolve(), p)
+    return list(unique.values())
+
+
+def order(runs: Iterable[Run]) -> list[Run]:
+    """By sequence number (sealed runs), then start time; unsealed runs after the sealed ones."""
+    return sorted(runs, key=lambda r: (r.seq is None, r.seq or 0, r.started_at, r.run_id))
+
+
+def chronological(runs: Iterable[Run]) -> list[Run]:
+    """By start time (sealed or not), then sequence number: what "latest" and "trend" mean."""
+    return sorted(runs, key=lambda r: (r.started_at, r.seq or 0, r.run_id))
+
+
+def load_runs(paths: Iterable[Path], *, last: int | None = None, secrets: Sequence[str] | None = None) -> list[Run]:
+    runs = order(load_run(d, secrets) for d in find_run_dirs(paths))
+    return runs[-last:] if last else runs
+
+
+def reports_dirs(runs: Iterable[Run]) -> list[Path]:
+    """The reports directories the runs live in (where their evidence chain is)."""
+    return sorted({r.dir.resolve().parent for r in runs})
+
+
+# ---- summaries --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComponentSummary:
+    component: str
+    readiness: str  # READY | NOT READY | UNVERIFIED
+    scenarios: int
+    counts: dict[str, int]  # latest status of each scenario -> how many
+    latest: list[Run]
+
+
+def components(runs: Sequence[Run]) -> list[ComponentSummary]:
+    """Per component, the latest run of each of its scenarios: READY only when every one passed;
+    NOT READY when one failed, errored or was aborted; UNVERIFIED when some could not run."""
+    latest: dict[str, Run] = {}
+    for r in chronological(runs):
+        latest[r.scenario_id] = r
+    by_component: dict[str, list[Run]] = {}
+    for r in latest.values():
+        by_component.setdefault(r.component, []).append(r)
+    out: list[ComponentSummary] = []
+    for comp in sorted(by_component):
+        members = sorted(by_component[comp], key=lambda r: r.scenario_id)
+        counts = {s: sum(1 for r in members if r.status == s) for s in STATUSES}
+        counts = {k: v for k, v in counts.items() if v}
+        if any(r.status not in ("passed", "not-run") for r in members):
+            readiness = "NOT READY"
+        elif all(r.status == "passed" for r in members):
+            readiness = "READY"
+        else:
+            readiness = "UNVERIFIED"
+        out.append(ComponentSummary(comp, readiness, len(members), counts, members))
+    return out
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    run_id: str
+    seq: int | None
+    started_at: str
+    status: str
+    metrics: list[Metric]
+
+
+def trend(runs: Sequence[Run], last: int = 10) -> dict[str, list[TrendPoint]]:
+    """Per scenario, its last `last` runs in sequence order, each with its RTO/RPO metrics."""
+    out: dict[str, list[TrendPoint]] = {}
+    for r in chronological(runs):
+        out.setdefault(r.scenario_id, []).append(TrendPoint(r.run_id, r.seq, r.started_at, r.status, r.metrics()))
+    return {k: v[-last:] for k, v in sorted(out.items())}
+

@@ -1,0 +1,222 @@
+"""Timeline and trend plots as hand-written SVG.
+
+Why SVG by hand rather than matplotlib (Agg backend, SVG output):
+- the plot is a few hundred rectangles and lines on a time axis: about 150 lines of code here,
+  against a 40 MB dependency tree (matplotlib, numpy, pillow, fonttools, ...) that the runner's
+  machines would install for nothing else, and ~0.5 s of import per report;
+- the output is deterministic and small (no embedded fonts, no random clip-path ids), so reports
+  diff cleanly and the evidence hashes of a re-rendered report are stable;
+- every element carries a class (`fault-window`, `bin-ok`, `bin-fail`, `recovery`, `rto`) and a
+  known colour, which the browser test checks pixel by pixel, and the HTML stays self-contained
+  (inline `<svg>`, no network, no base64 blobs).
+
+A timeline has one row per signal. Time is binned (at most `MAX_BINS` bins); each bin is a stacked
+bar of the shares of its ops that ended ok (green), failed (red) or indeterminate (amber); a bin
+without ops is left empty. Fault windows (inject -> heal) are shaded behind every row; a dashed
+blue line marks when every component was ready again, a blue diamond each signal's measured RTO.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from drills.history import Event, Op, Outcome, fault_spans
+
+COLORS = {
+    "ok": "#2da44e", "fail": "#cf222e", "info": "#bf8700", "fault": "#ffd08a", "recovery": "#0969da",
+    "grid": "#d0d7de", "text": "#24292f", "row": "#f6f8fa",
+}
+MAX_BINS = 240
+WIDTH = 960
+LEFT, RIGHT, TOP, ROW_H, ROW_GAP, AXIS_H, LEGEND_H = 150, 20, 36, 28, 10, 26, 24
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float
+    end: float | None
+    label: str
+
+
+def _nice_step(span: float, target_ticks: int = 10) -> float:
+    raw = span / max(target_ticks, 1)
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    for m in (1, 2, 5, 10):
+        if raw <= m * magnitude:
+            return float(m * magnitude)
+    return float(10 * magnitude)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signals_first: Sequence[str] = ()) -> str:
+    """The SVG of one run: its history (`items`) against its journal's faults, phases and recovery."""
+    ops = [i for i in items if isinstance(i, Op)]
+    events = [i for i in items if isinstance(i, Event)]
+    faults = _fault_spans(events, journal)
+    phases = [p for p in journal.get("phases") or [] if isinstance(p, dict)]
+    timings = journal.get("timings") or {}
+    t_end = max([*(o.end for o in ops), *(e.at for e in events), *(f.end or f.start for f in faults),
+                 *(float(p.get("end_s") or p.get("start_s") or 0) for p in phases),
+                 float(timings.get("wall_s") or 0), 1.0])
+    order = list(dict.fromkeys([*(s for s in signals_first if any(o.signal == s for o in ops)),
+                                *sorted({o.signal for o in ops})]))
+    n_bins = max(1, min(MAX_BINS, math.ceil(t_end / 0.1)))
+    dt = t_end / n_bins
+    counts: dict[str, list[list[int]]] = {s: [[0, 0, 0] for _ in range(n_bins)] for s in order}
+    slot = {Outcome.OK: 0, Outcome.FAIL: 1, Outcome.INFO: 2}
+    for o in ops:
+        counts[o.signal][min(n_bins - 1, max(0, int(o.start / dt)))][slot[o.outcome]] += 1
+
+    plot_w = WIDTH - LEFT - RIGHT
+    rows_h = max(1, len(order)) * (ROW_H + ROW_GAP)
+    height = TOP + rows_h + AXIS_H + LEGEND_H
+
+    def x(t: float) -> float:
+        return LEFT + plot_w * min(max(t, 0.0), t_end) / t_end
+
+    out: list[str] = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" font-family="sans-serif" font-size="11">',
+        f"<title>Timeline: {len(ops)} operations, {len(faults)} fault(s), {_fmt(t_end)} s</title>",
+    ]
+    # Fault windows first: behind the bars, visible in the gaps between rows.
+    for i, f in enumerate(faults):
+        x0, x1 = x(f.start), x(f.end if f.end is not None else t_end)
+        out.append(f'<rect class="fault-window" x="{x0:.1f}" y="{TOP - 14}" width="{max(x1 - x0, 1.0):.1f}" '
+                   f'height="{rows_h + 14}" fill="{COLORS["fault"]}"><title>fault {escape(f.label)}: '
+                   f'{_fmt(f.start)} s to {"never healed" if f.end is None else _fmt(f.end) + " s"}</title></rect>')
+        out.append(f'<text x="{x0 + 3:.1f}" y="{TOP - 4 - 11 * (i % 2)}" fill="{COLORS["text"]}">'
+                   f'fault: {escape(f.label)}{"" if f.end is not None else " (never healed)"}</text>')
+    # Phase starts as ticks along the top.
+    for p in phases:
+        name = str(p.get("name", ""))
+        if name in ("steady", "recover", "after", "final-reads"):
+            px = x(float(p.get("start_s") or 0))
+            out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP - 6}" y2="{TOP + rows_h}" '
+                       f'stroke="{COLORS["grid"]}" stroke-dasharray="2,3"><title>{escape(name)} begins at '
+                       f'{_fmt(float(p.get("start_s") or 0))} s</title></line>')
+    for row, signal in enumerate(order):
+        y = TOP + row * (ROW_H + ROW_GAP)
+        out.append(f'<text x="{LEFT - 8}" y="{y + ROW_H / 2 + 4:.1f}" text-anchor="end" '
+                   f'fill="{COLORS["text"]}">{escape(signal)}</text>')
+        bw = plot_w / n_bins
+        for b, (ok, fail, info) in enumerate(counts[signal]):
+            total = ok + fail + info
+            if not total:
+                continue
+            bx, top = LEFT + b * bw, float(y)
+            for share, cls in ((fail, "fail"), (info, "info"), (ok, "ok")):
+                if share:
+                    h = ROW_H * share / total
+                    out.append(f'<rect class="bin-{cls}" x="{bx:.2f}" y="{top:.2f}" width="{bw + 0.05:.2f}" '
+                               f'height="{h:.2f}" fill="{COLORS[cls]}"/>')
+                    top += h
+    # Recovery: every component ready again; each signal's RTO.
+    ready = _ready_at(journal)
+    if ready is not None:
+        rx = x(ready)
+        out.append(f'<line class="recovery" x1="{rx:.1f}" x2="{rx:.1f}" y1="{TOP - 14}" y2="{TOP + rows_h}" '
+                   f'stroke="{COLORS["recovery"]}" stroke-width="2" stroke-dasharray="6,3"/>')
+        out.append(f'<text x="{rx + 3:.1f}" y="{TOP + rows_h - 2}" fill="{COLORS["recovery"]}">ready '
+                   f'{_fmt(ready)} s</text>')
+    fault_at = min((f.start for f in faults), default=None)
+    for row, signal in enumerate(order):
+        rto = _rto(journal, signal)
+        if rto is None or fault_at is None:
+            continue
+        cx, cy = x(fault_at + rto), TOP + row * (ROW_H + ROW_GAP) + ROW_H / 2
+        out.append(f'<path class="rto" d="M{cx:.1f},{cy - 7:.1f} l7,7 l-7,7 l-7,-7 z" fill="{COLORS["recovery"]}" '
+                   f'stroke="#ffffff"><title>{escape(signal)}: RTO {_fmt(rto)} s</title></path>')
+    # Time axis.
+    axis_y = TOP + rows_h
+    out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{axis_y}" y2="{axis_y}" stroke="{COLORS["text"]}"/>')
+    step = _nice_step(t_end)
+    t = 0.0
+    while t <= t_end + 1e-9:
+        tx = x(t)
+        out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{axis_y}" y2="{axis_y + 4}" stroke="{COLORS["text"]}"/>'
+                   f'<text x="{tx:.1f}" y="{axis_y + 15}" text-anchor="middle" fill="{COLORS["text"]}">'
+                   f'{_fmt(t)}</text>')
+        t += step
+    out.append(f'<text x="{LEFT + plot_w}" y="{axis_y + 15}" text-anchor="end" fill="{COLORS["text"]}" '
+               f'dy="10">s since start</text>')
+    ly = height - 8
+    lx = LEFT
+    for cls, label in (("ok", "ok"), ("fail", "failed"), ("info", "indeterminate"), ("fault", "fault window"),
+                       ("recovery", "ready / RTO")):
+        out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{COLORS[cls]}"/>'
+                   f'<text x="{lx + 14}" y="{ly}" fill="{COLORS["text"]}">{label}</text>')
+        lx += 24 + 7 * len(label)
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _fault_spans(events: Sequence[Event], journal: dict[str, Any]) -> list[Span]:
+    """Fault windows from the journal (it names what was hit), else from the history's events."""
+    spans = []
+    for f in journal.get("faults") or []:
+        if isinstance(f, dict) and isinstance(f.get("injected_s"), int | float):
+            healed = f.get("healed_s")
+            spans.append(Span(float(f["injected_s"]), float(healed) if isinstance(healed, int | float) else None,
+                              f"{f.get('kind', '')} {f.get('target', '')}".strip()))
+    if spans:
+        return spans
+    return [Span(s.injected, s.healed, s.detail or s.fault) for s in fault_spans(events)]
+
+
+def _ready_at(journal: dict[str, Any]) -> float | None:
+    recovery = journal.get("recovery") or {}
+    since = recovery.get("since_heal_s") if isinstance(recovery, dict) else None
+    healed = [float(f["healed_s"]) for f in journal.get("faults") or []
+              if isinstance(f, dict) and isinstance(f.get("healed_s"), int | float)]
+    if not isinstance(since, int | float) or not healed:
+        return None
+    return max(healed) + float(since)
+
+
+def _rto(journal: dict[str, Any], signal: str) -> float | None:
+    for v in journal.get("verdicts") or []:
+        if isinstance(v, dict) and v.get("checker") == "availability" and v.get("subject") == signal:
+            rto = (v.get("measured") or {}).get("rto_s")
+            if isinstance(rto, int | float):
+                return float(rto)
+    return None
+
+
+def trend_svg(points: Sequence[tuple[str, float | None, str]], target: float | None, unit: str) -> str:
+    """Bars of one measurement over runs (label, value or None, status) with the target as a line."""
+    width, height, left, bottom, top = 420, 110, 44, 18, 8
+    values = [v for _, v, _ in points if v is not None]
+    vmax = max([*values, target or 0.0, 1e-9]) * 1.15
+    plot_h = height - bottom - top
+    bw = (width - left - 8) / max(len(points), 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="10">',
+           f'<line x1="{left}" x2="{width - 8}" y1="{height - bottom}" y2="{height - bottom}" '
+           f'stroke="{COLORS["text"]}"/>',
+           f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" fill="{COLORS["text"]}">{_fmt(vmax)} {unit}</text>']
+    for i, (label, value, status) in enumerate(points):
+        bx = left + i * bw + 2
+        if value is None:
+            out.append(f'<text x="{bx + bw / 2 - 2:.1f}" y="{height - bottom - 4}" text-anchor="middle" '
+                       f'fill="{COLORS["info"]}">n/m<title>{escape(label)}: not measured ({escape(status)})</title>'
+                       f'</text>')
+            continue
+        h = plot_h * value / vmax
+        color = COLORS["ok"] if target is None or value <= target else COLORS["fail"]
+        out.append(f'<rect x="{bx:.1f}" y="{height - bottom - h:.1f}" width="{max(bw - 4, 1):.1f}" height="{h:.1f}" '
+                   f'fill="{color}"><title>{escape(label)}: {_fmt(value)} {unit}</title></rect>')
+    if target is not None:
+        ty = height - bottom - plot_h * target / vmax
+        out.append(f'<line x1="{left}" x2="{width - 8}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{COLORS["recovery"]}" '
+                   f'stroke-dasharray="4,2"/><text x="{left - 4}" y="{ty + 3:.1f}" text-anchor="end" '
+                   f'fill="{COLORS["recovery"]}">{_fmt(target)}</text>')
+    out.append(f'<text x="{left}" y="{height - 4}" fill="{COLORS["text"]}">oldest → newest run</text></svg>')
+    return "\n".join(out)

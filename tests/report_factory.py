@@ -1,0 +1,98 @@
+"""Synthetic but complete `reports/<run-id>/` directories, written by the real writers.
+
+A run is a real scenario file (scenarios/*.yaml), a history written through `History` (ops at the
+workload's rates, an outage of the primary signal while the fault holds), verdicts from the real
+`evaluate`, a journal from `Journal`, JUnit from `write_junit`, sealed by `evidence.seal` — the
+same path as `Drill._write`, without containers.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from drills.evaluate import RunFacts, evaluate
+from drills.history import History, Op, Outcome, load
+from drills.report.evidence import seal
+from drills.report.journal import Journal, PhaseRecord, environment
+from drills.report.junit import write_junit
+from drills.runner import new_run_id, not_run
+from drills.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@functools.cache
+def scenario(name: str = "postgres-leader-kill") -> tuple[Path, Scenario]:
+    path = SCENARIOS / f"{name}.yaml"
+    return path, load_scenario(path)
+
+
+def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: tuple[float, float] = (5.3, 14.1),
+             lost: int = 0, status: str | None = None, reason: str = "", secrets: dict[str, str] | None = None,
+             do_seal: bool = True, fault_at: float = 5.0, hold: float = 10.0, after: float = 6.0) -> Path:
+    """One finished run; `outage` (start, end) of the primary signal; `lost` acknowledged writes
+    missing from the final read; `status` "error"/"aborted" for a run that stopped early."""
+    path, sc = scenario(name)
+    run_id = new_run_id(sc.id)
+    out = reports_dir / run_id
+    out.mkdir(parents=True)
+    signals = list(sc.workload)
+    heal_at = fault_at + hold
+    ready_at = heal_at + 4.0
+    end = ready_at + after
+    acked: dict[str, list[int]] = {s: [] for s in signals}
+    with History(out / "history.jsonl") as h:
+        for name_, at in (("warm-up", 0.0), ("steady", 0.2), ("inject", fault_at), ("hold", fault_at + 0.1),
+                          ("hold-end", heal_at), ("heal", heal_at), ("recover", heal_at + 0.2),
+                          ("after", ready_at), ("end", end)):
+            data: dict[str, Any] = {"fault": "0-kill-abc123", "kind": "kill", "target": "postgres.leader"} \
+                if name_ in ("inject", "heal") else {}
+            h.event(name_, at, **data)
+        for k, signal in enumerate(signals):
+            step = 1.0 / sc.workload[signal].rate
+            t, i = 0.2, 0
+            while t < end:
+                down = k == 0 and outage[0] <= t < outage[1]
+                outcome = Outcome.FAIL if down else Outcome.OK
+                error = "connection refused (password=hunter2)" if down else None
+                h.append(Op(signal, 0, "publish" if signal == "rabbitmq.publish" else "write", i, t, t + step / 2,
+                            outcome, error))
+                if outcome is Outcome.OK:
+                    acked[signal].append(i)
+                    if signal == "rabbitmq.publish":
+                        h.append(Op("rabbitmq.consume", 0, "consume", i, t + step / 2, t + step * 0.8, Outcome.OK))
+                t, i = t + step, i + 1
+    ops, events = load(out / "history.jsonl")
+    reads: dict[str, Any] = {s: set(v[lost:] if s == signals[0] else v) for s, v in acked.items()}
+    facts = RunFacts(final_reads=reads, drained=True, recovered_after_s=ready_at - heal_at)
+    env = environment({"postgres": "drills/postgres:3f2a1b", "rabbitmq": "drills/rabbitmq:9c8d7e"})
+    env["stack_env"] = dict(secrets or {})
+    journal = Journal(run_id, sc.model_dump(mode="json", by_alias=True), str(path), environment=env)
+    journal.phases = [PhaseRecord("warm-up", 0.0, 0.2, "ok"), PhaseRecord("steady", 0.2, fault_at, "ok"),
+                      PhaseRecord("inject", fault_at, fault_at + 0.1, "ok", "kill postgres.leader -> pg1"),
+                      PhaseRecord("hold", fault_at + 0.1, heal_at, "ok"), PhaseRecord("heal", heal_at, heal_at + 0.2),
+                      PhaseRecord("recover", heal_at + 0.2, ready_at, "ok"), PhaseRecord("after", ready_at, end, "ok")]
+    journal.faults = [{"id": "0-kill-abc123", "kind": "kill", "target": "postgres.leader", "resolved": ["pg1"],
+                       "injected_s": fault_at, "healed_s": heal_at}]
+    journal.recovery = {"waits_s": {"postgres": 4.0}, "since_heal_s": ready_at - heal_at}
+    verdicts = [] if status in ("error", "aborted") else evaluate(sc, ops, events, facts)
+    journal.status = status or ("passed" if all(v.passed for v in verdicts) else "failed")
+    journal.reason = reason
+    journal.timings = {"wall_s": end, "scheduled_s": sc.steady + hold + sc.after}
+    journal.verdicts = [v.to_json() for v in verdicts]
+    journal.write(out / "journal.json")
+    write_junit(out / "junit.xml", sc.id, verdicts, duration_s=end, error=reason if status == "error" else None)
+    if do_seal:
+        seal(out)
+    return out
+
+
+def make_not_run(reports_dir: Path, name: str = "rabbitmq-node-partition", reason: str = "image mongo:7 absent") \
+        -> Path:
+    path, sc = scenario(name)
+    result = not_run(sc, path, reports_dir, reason)
+    assert result.out_dir is not None
+    return result.out_dir

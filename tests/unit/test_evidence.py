@@ -1,0 +1,192 @@
+"""Evidence integrity: seal every run, chain the seals, and find every alteration."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drills import cli
+from drills.errors import HarnessError
+from drills.report import evidence
+from drills.report.evidence import INDEX, MANIFEST, seal, verify
+from tests.report_factory import make_not_run, make_run
+
+
+def fake_run(reports: Path, name: str, files: dict[str, bytes] | None = None) -> Path:
+    run = reports / name
+    run.mkdir(parents=True)
+    for rel, data in (files or {"journal.json": b'{"status": "passed"}\n', "history.jsonl": b"{}\n"}).items():
+        (run / rel).parent.mkdir(parents=True, exist_ok=True)
+        (run / rel).write_bytes(data)
+    return run
+
+
+def kinds(reports: Path) -> set[tuple[int, str]]:
+    return {(f.seq, f.kind) for f in verify(reports).findings}
+
+
+def test_seal_numbers_runs_and_links_each_to_the_previous_manifest(tmp_path):
+    runs = [fake_run(tmp_path, f"run-{i}") for i in range(3)]
+    manifests = [seal(r) for r in runs]
+    assert [m["seq"] for m in manifests] == [1, 2, 3]
+    assert manifests[0]["previous"] is None
+    for before, after in zip(runs, manifests[1:], strict=False):
+        assert after["previous"] == hashlib.sha256((before / MANIFEST).read_bytes()).hexdigest()
+    assert manifests[0]["artifacts"]["history.jsonl"] == {"size": 3, "sha256": hashlib.sha256(b"{}\n").hexdigest()}
+    assert MANIFEST not in manifests[0]["artifacts"]
+    index = [json.loads(line) for line in (tmp_path / INDEX).read_text().splitlines()]
+    assert [(e["seq"], e["run_id"]) for e in index] == [(1, "run-0"), (2, "run-1"), (3, "run-2")]
+    result = verify(tmp_path)
+    assert result.intact and result.runs == 3 and result.head_seq == 3
+    assert result.head_sha256 == index[-1]["manifest_sha256"]
+
+
+def test_real_runs_are_sealed_by_the_runner_writers_including_not_run(tmp_path):
+    done = make_run(tmp_path, do_seal=False)
+    seal(done)
+    skipped = make_not_run(tmp_path)  # drills.runner.not_run seals itself
+    m = evidence.read_manifest(skipped)
+    assert m is not None and m["seq"] == 2
+    assert set(m["artifacts"]) == {"journal.json", "junit.xml"}
+    assert m["inputs"]["scenario_file"]["sha256"] == evidence.sha256_file(Path(m["inputs"]["scenario_file"]["path"]))
+    assert m["sealed_by"]["user"]
+    assert verify(tmp_path).intact
+
+
+def test_sealing_an_unchanged_run_again_changes_nothing(tmp_path):
+    run = fake_run(tmp_path, "a")
+    first = seal(run)
+    raw = (run / MANIFEST).read_bytes()
+    assert seal(run) == first
+    assert (run / MANIFEST).read_bytes() == raw
+    assert len((tmp_path / INDEX).read_text().splitlines()) == 1
+
+
+def test_the_head_may_be_resealed_but_an_earlier_run_is_immutable(tmp_path):
+    a, b = fake_run(tmp_path, "a"), fake_run(tmp_path, "b")
+    seal(a)
+    seal(b)
+    (b / "journal.json").write_text('{"status": "aborted"}\n')
+    assert seal(b)["seq"] == 2  # the head, rewritten: same number, same link
+    assert verify(tmp_path).intact
+    (a / "journal.json").write_text('{"status": "failed"}\n')
+    with pytest.raises(HarnessError, match="cannot change"):
+        seal(a)
+
+
+def test_concurrent_seals_get_distinct_consecutive_numbers(tmp_path):
+    runs = [fake_run(tmp_path, f"r{i:02}") for i in range(12)]
+    threads = [threading.Thread(target=seal, args=(r,)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seqs = sorted(evidence.read_manifest(r)["seq"] for r in runs)  # type: ignore[index]
+    assert seqs == list(range(1, 13))
+    assert verify(tmp_path).intact
+
+
+def test_changed_added_and_removed_artifacts_are_named(tmp_path):
+    run = fake_run(tmp_path, "a", {"journal.json": b"{}", "history.jsonl": b"1\n", "sub/x.log": b"x"})
+    seal(run)
+    (run / "history.jsonl").write_bytes(b"2\n")
+    (run / "sub" / "x.log").unlink()
+    (run / "extra.txt").write_text("planted")
+    messages = [str(f) for f in verify(tmp_path).findings]
+    old, new = (hashlib.sha256(b).hexdigest()[:12] for b in (b"1\n", b"2\n"))
+    assert messages == [
+        "run #1 a: artifact added after sealing: extra.txt",
+        f"run #1 a: artifact changed: history.jsonl (sha256 {old}\u2026 -> {new}\u2026)",
+        "run #1 a: artifact removed: sub/x.log",
+    ]
+
+
+def test_a_rewritten_manifest_breaks_the_next_link(tmp_path):
+    a, _ = fake_run(tmp_path, "a"), fake_run(tmp_path, "b")
+    seal(a)
+    seal(tmp_path / "b")
+    # Hide a change by recomputing a's manifest: the chain gives it away.
+    (a / "history.jsonl").write_bytes(b"forged\n")
+    manifest = json.loads((a / MANIFEST).read_text())
+    manifest["artifacts"] = evidence.artifacts(a)
+    (a / MANIFEST).write_text(json.dumps(manifest))
+    found = kinds(tmp_path)
+    assert (2, "link") in found
+    assert (1, "index") in found
+    assert not any(k == "changed" for _, k in found)
+
+
+def test_a_removed_run_is_a_gap(tmp_path):
+    runs = [fake_run(tmp_path, n) for n in "abc"]
+    for r in runs:
+        seal(r)
+    shutil.rmtree(runs[1])
+    result = verify(tmp_path)
+    assert not result.intact
+    assert [str(f) for f in result.findings] == ["run #2 b: gap in the sequence: run b is gone (listed in runs.jsonl)"]
+
+
+def test_a_removed_run_and_index_line_is_still_a_gap(tmp_path):
+    runs = [fake_run(tmp_path, n) for n in "abc"]
+    for r in runs:
+        seal(r)
+    shutil.rmtree(runs[1])
+    lines = (tmp_path / INDEX).read_text().splitlines()
+    (tmp_path / INDEX).write_text(lines[0] + "\n" + lines[2] + "\n")
+    assert (2, "gap") in kinds(tmp_path)
+
+
+def test_unsealed_runs_and_damaged_manifests_are_reported(tmp_path):
+    seal(fake_run(tmp_path, "a"))
+    fake_run(tmp_path, "b")  # never sealed
+    c = fake_run(tmp_path, "c")
+    seal(c)
+    (c / MANIFEST).write_text("{not json")
+    messages = [str(f) for f in verify(tmp_path).findings]
+    assert "run b: not sealed: no manifest.json (the run is outside the evidence chain)" in messages
+    assert "run c: manifest.json is damaged (not readable)" in messages
+
+
+def test_an_empty_reports_dir_is_intact(tmp_path):
+    assert verify(tmp_path).intact
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.dictionaries(st.sampled_from(["journal.json", "history.jsonl", "junit.xml", "logs/pg1.log"]),
+                             st.binary(min_size=1, max_size=64), min_size=1),
+       data=st.data())
+def test_any_single_byte_change_in_any_artifact_is_detected(tmp_path_factory, files, data):
+    reports = tmp_path_factory.mktemp("reports")
+    run = fake_run(reports, "run", files)
+    seal(run)
+    assert verify(reports).intact
+    rel = data.draw(st.sampled_from(sorted(files)))
+    offset = data.draw(st.integers(0, len(files[rel]) - 1))
+    old = files[rel][offset]
+    new = data.draw(st.integers(0, 255).filter(lambda b: b != old))
+    changed = bytearray(files[rel])
+    changed[offset] = new
+    (run / rel).write_bytes(bytes(changed))
+    findings = verify(reports).findings
+    assert [(f.kind, f.message.split(": ")[1].split(" ")[0]) for f in findings] == [("changed", rel)]
+
+
+def test_drill_verify_exit_codes_and_messages(tmp_path):
+    run = fake_run(tmp_path, "a")
+    seal(run)
+    ok = CliRunner().invoke(cli.cli, ["verify", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert "intact: 1 sealed run(s), #1..#1; chain head sha256 " in ok.output
+    (run / "journal.json").write_text("{}")
+    bad = CliRunner().invoke(cli.cli, ["verify", str(tmp_path)])
+    assert bad.exit_code == 1
+    assert "FAIL run #1 a: artifact changed: journal.json (size 21 -> 2)" in bad.output
+    assert "NOT INTACT: 1 finding(s)" in bad.output

@@ -1,0 +1,184 @@
+"""The DR-readiness report, rendered from complete synthetic runs (real writers, real checkers)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from drills import cli
+from drills.report.render import CONTROLS, REPORT_NAME, TIMELINES, render
+from drills.report.runs import components, load_runs, redact, trend
+from tests.report_factory import make_not_run, make_run
+
+SECRET = "pg-Sup3rS3cret-9f8e7d"
+APP_SECRET = "app-T0ken-1a2b3c4d"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("reports")
+    make_run(root)  # 1 passed
+    make_run(root, outage=(5.3, 27.0), lost=3, after=15.0,  # 2 failed: RTO and RPO broken
+             secrets={"DRILLS_PG_SUPERUSER_PASSWORD": SECRET, "api_token": APP_SECRET})
+    make_not_run(root)  # 3 NOT RUN
+    make_run(root, status="error", reason=f"StackError: pg1 refused: postgres://app:{SECRET}@pg1/app")  # 4
+    return root
+
+
+@pytest.fixture(scope="module")
+def rendered(reports, tmp_path_factory, monkeypatch_module) -> tuple[str, str, Path]:
+    monkeypatch_module.setenv("DRILLS_APP_PASSWORD", APP_SECRET)
+    out = tmp_path_factory.mktemp("out")
+    paths = render(load_runs([reports]), out)
+    assert [p.name for p in paths] == [f"{REPORT_NAME}.html", f"{REPORT_NAME}.md"]
+    return paths[0].read_text(), paths[1].read_text(), out
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_every_run_is_in_the_sequence_with_its_status(rendered):
+    html, md, _ = rendered
+    rows = re.findall(r"^\| (\d+) \| `([^`]+)` \| ([a-z-]+) \| ([A-Z-]+) \|", md, re.MULTILINE)
+    assert [(int(s), sc, st) for s, _, sc, st in rows] == [
+        (1, "postgres-leader-kill", "PASSED"), (2, "postgres-leader-kill", "FAILED"),
+        (3, "rabbitmq-node-partition", "NOT-RUN"), (4, "postgres-leader-kill", "ERROR")]
+    assert "sequence #1\u2013#4: 1 passed, 1 failed, 1 error, 1 not-run." in md
+    assert "intact</span> — 4 sealed run(s), chain head #4" in html
+
+
+def test_rto_and_rpo_targets_are_set_against_the_measured_values(rendered):
+    _, md, _ = rendered
+    sections = md.split("\n## #")
+    passed, failed, not_run, error = sections[1:5]
+    assert re.search(r"\| RTO \| postgres.write \| 20 s \| (9|1\d)\.\d+ s \| PASS \|", passed)
+    assert "| RPO | postgres.write | 0 writes | 0 writes | PASS |" in passed
+    assert re.search(r"\| RTO \| postgres.write \| 20 s \| 2\d\.\d+ s \| FAIL \|", failed)
+    assert "| RPO | postgres.write | 0 writes | 3 writes | FAIL |" in failed
+    assert "| RPO | rabbitmq.publish | 0 messages | not measured | NOT RUN |" in not_run
+    assert "| RTO | postgres.write | 20 s | not measured | NOT MEASURED |" in error
+    for section in (passed, failed, not_run, error):
+        assert "**Backup integrity:** not measured" in section
+        assert "**Policy encoded:**" in section and "**Objective:**" in section and "**Scope:** component" in section
+
+
+def test_expectations_verdicts_and_issues(rendered):
+    html, md, _ = rendered
+    failed = md.split("\n## #")[2]
+    assert "| lost-writes | postgres.write | max_lost: 0 |" in failed
+    assert re.search(r"\| \*\*FAIL\*\* \| lost-writes \| postgres.write \| acknowledged writes lost &lt;= 0 \| "
+                     r"3 of \d+ acknowledged writes lost", failed)
+    issues = md.split("## Issues found and remediation")[1].split("## Run sequence")[0]
+    assert "| #2 | postgres-leader-kill | FAIL lost-writes postgres.write:" in issues
+    assert "| #4 | postgres-leader-kill | ERROR: StackError: pg1 refused" in issues
+    assert "NOT RUN" not in issues.upper().replace("NOT-RUN", "")  # a skipped scenario is not an issue found
+    assert 'id="review"' in html and "reviewer (name, role)" in md
+
+
+def test_component_summary_and_controls_table(rendered, reports):
+    _, md, _ = rendered
+    assert "| postgres | **NOT READY** | 1 | ERROR postgres-leader-kill (#4) |" in md
+    assert "| rabbitmq | **UNVERIFIED** | 1 | NOT-RUN rabbitmq-node-partition (#3) |" in md
+    for need, _where, _controls in CONTROLS:
+        assert f"| {need} |" in md
+    text = " ".join(c for _, _, c in CONTROLS)
+    for control in ("ISO 22301 §8.5", "SOC 2 A1.2", "SOC 2 A1.3", "CC7.5", "A.5.30", "DORA art. 11", "DORA art. 12",
+                    "DORA art. 24"):
+        assert control in text
+    summary = components(load_runs([reports]))
+    assert [(c.component, c.readiness) for c in summary] == [("postgres", "NOT READY"), ("rabbitmq", "UNVERIFIED")]
+
+
+def test_no_secret_reaches_either_report(rendered, reports):
+    html, md, out = rendered
+    svgs = "".join(p.read_text() for p in (out / TIMELINES).glob("*.svg"))
+    for text in (html, md, svgs):
+        assert SECRET not in text
+        assert APP_SECRET not in text
+        assert "hunter2" not in text  # in the history's error texts
+    assert "postgres://app:[redacted]@pg1/app" in md
+    # The journal itself still has them (it is evidence); the report does not.
+    assert SECRET in "".join(p.read_text() for p in reports.glob("*/journal.json"))
+
+
+def test_redact_rules():
+    data = {"password": "x1", "nested": {"API_KEY": "k", "Token": 3, "keep_disks": True, "note": "secret=abc; ok"},
+            "list": ["postgres://u:pw1234@h/db", "plain"], "DRILLS_MONGO_ROOT_PASSWORD": "m", "empty_token": "",
+            "secrets": {"pg": "s1", "more": ["s2", {"x": 3}]}}
+    assert redact(data, ["plain"]) == {
+        "password": "[redacted]",
+        "nested": {"API_KEY": "[redacted]", "Token": "[redacted]", "keep_disks": True, "note": "secret=[redacted]; ok"},
+        "list": ["postgres://u:[redacted]@h/db", "[redacted]"], "DRILLS_MONGO_ROOT_PASSWORD": "[redacted]",
+        "empty_token": "", "secrets": {"pg": "[redacted]", "more": ["[redacted]", {"x": "[redacted]"}]}}
+
+
+def test_html_is_self_contained_and_escaped(tmp_path):
+    reports = tmp_path / "reports"
+    run = make_run(reports, do_seal=False)
+    journal = json.loads((run / "journal.json").read_text())
+    journal["scenario"]["title"] = '<script>alert("x")</script> <img src="https://evil.example/x.png">'
+    (run / "journal.json").write_text(json.dumps(journal))
+    html = render(load_runs([reports]), tmp_path / "out", ["html"])[0].read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<img src="https://evil' not in html
+    # No fetch of anything: no external stylesheet, script or image; the plot is inline SVG.
+    assert not re.search(r"<(link|script)\b", html)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert html.count("<svg") >= 2 and "<style>" in html
+    assert "not sealed" in html and "NOT SEALED" in html  # an unsealed run is shown as such
+
+
+def test_gaps_in_the_sequence_are_flagged(tmp_path):
+    reports = tmp_path / "reports"
+    runs = [make_run(reports) for _ in range(3)]
+    shutil.rmtree(runs[1])
+    html = render(load_runs([reports]), tmp_path / "out", ["html"])[0].read_text()
+    assert "NOT INTACT (1 finding(s))" in html
+    assert f"gap in the sequence: run {runs[1].name} is gone" in html
+
+
+def test_trend_lists_each_scenario_over_the_last_runs(reports):
+    points = trend(load_runs([reports]), last=2)
+    assert list(points) == ["postgres-leader-kill", "rabbitmq-node-partition"]
+    assert [p.seq for p in points["postgres-leader-kill"]] == [2, 4]
+    rto = next(m for m in points["postgres-leader-kill"][0].metrics if m.kind == "RTO")
+    assert rto.target == 20.0 and rto.measured is not None and rto.measured > 20 and rto.met is False
+
+
+def test_markdown_links_its_timelines(rendered):
+    _, md, out = rendered
+    links = re.findall(r"!\[timeline of ([^\]]+)\]\(([^)]+)\)", md)
+    assert len(links) == 3  # the NOT RUN scenario has no history
+    for run_id, rel in links:
+        svg = ET.parse(out / rel).getroot()
+        assert svg.tag.endswith("svg") and rel.endswith(f"{run_id}.svg")
+
+
+def test_drill_report_command(reports, tmp_path):
+    result = CliRunner().invoke(cli.cli, ["report", str(reports), "--last", "2", "--out", str(tmp_path),
+                                          "--format", "md"])
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / f"{REPORT_NAME}.md").read_text()
+    assert not (tmp_path / f"{REPORT_NAME}.html").exists()
+    assert "from 2 run(s), sequence #3\u2013#4" in md
+    empty = CliRunner().invoke(cli.cli, ["report", str(tmp_path / "nothing")])
+    assert empty.exit_code != 0
+
+
+def test_report_default_output_leaves_the_evidence_intact(tmp_path):
+    reports = tmp_path / "reports"
+    run = make_run(reports)
+    result = CliRunner().invoke(cli.cli, ["report", str(run)])
+    assert result.exit_code == 0, result.output
+    assert (reports / f"{REPORT_NAME}.html").exists()
+    assert CliRunner().invoke(cli.cli, ["verify", str(reports)]).exit_code == 0
