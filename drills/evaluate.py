@@ -5,14 +5,28 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from drills.backup.model import backups_from_events, restore_from_events
 from drills.checkers.availability import check_availability
+from drills.checkers.backup_integrity import check_backup_integrity
 from drills.checkers.lost_writes import check_lost_writes
 from drills.checkers.queue import check_queue
 from drills.checkers.resync import check_resync
+from drills.checkers.rpo import check_rpo
+from drills.checkers.sessions import check_sessions
 from drills.checkers.steady_state import check_steady_state
 from drills.checkers.verdict import Verdict
 from drills.history import Event, Op, first_event, last_event
-from drills.scenario import Availability, LostWrites, QueueLoss, Resync, Scenario, SteadyState
+from drills.scenario import (
+    Availability,
+    BackupIntegrity,
+    LostWrites,
+    QueueLoss,
+    Resync,
+    Rpo,
+    Scenario,
+    Sessions,
+    SteadyState,
+)
 
 PUBLISH, CONSUME = "rabbitmq.publish", "rabbitmq.consume"
 
@@ -64,4 +78,17 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
                 verdicts.append(check_steady_state(ops, signal, window=after, label="after recovery",
                                                    min_success_rate=exp.min_success_rate, min_ops=exp.min_ops,
                                                    why=exp.why))
+        elif isinstance(exp, Sessions):
+            verdicts.append(check_sessions(ops, exp.signal, fault_at=fault_at, max_lost_share=exp.max_lost_share,
+                                           why=exp.why))
+        # ---- backup and restore (issue 5): facts from the history's backup / restore-* events ----
+        elif isinstance(exp, Rpo):
+            verdicts.append(check_rpo(ops, exp.signal, facts.final_reads.get(exp.signal), backups_from_events(events),
+                                      restore_from_events(events), failure_at=fault_at,
+                                      rate=s.workload[exp.signal].rate if exp.signal in s.workload else 0.0,
+                                      max_rpo_s=exp.max_rpo, max_lost=exp.max_lost, why=exp.why))
+        elif isinstance(exp, BackupIntegrity):
+            verdicts.append(check_backup_integrity(s.backup.component if s.backup else (s.component or "stack"),
+                                                   backups_from_events(events), restore_from_events(events),
+                                                   failure_at=fault_at, max_rto_s=exp.max_rto, why=exp.why))
     return verdicts

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.backup.schedule import BackupSchedule, start_backups
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError
 from drills.evaluate import RunFacts, evaluate
@@ -88,6 +89,7 @@ class Drill:
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
+        self.backups: BackupSchedule | None = None  # issue 5: backups on a schedule (scenario `backup:`)
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -118,10 +120,14 @@ class Drill:
             with self.phase("warm-up", "clients connect; each signal must succeed once"):
                 workload.start()
                 self._warm_up(workload)
+            # issue 5: backups while the workload runs, from the end of the warm-up
+            self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
             with self.phase("steady", f"{s.steady:g} s"):
                 time.sleep(s.steady)
             for i, step in enumerate(s.steps):
                 fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
+                if step.fault == "restore-backup" and self.backups is not None:
+                    self.backups.stop()  # issue 5: no backup of the new, empty cluster is taken or restored
                 with self.phase("inject", f"{step.fault} {step.target}") as rec:
                     target = self._target_of(step.target)
                     services = self.stack.services(target)
@@ -153,6 +159,8 @@ class Drill:
             self.journal.status = "error"
             self.journal.reason = f"{type(exc).__name__}: {exc}"
         finally:
+            if self.backups is not None:
+                self.backups.close()  # issue 5: before heal and final reads
             self._heal_everything()
             facts = self._finish_workload(workload, facts)
             self.history.close()

@@ -37,12 +37,16 @@ from drills.scenario_schema import (
     SIGNALS,
     STEP_MODELS,
     Availability,
+    BackupIntegrity,
+    BackupSpec,
     Expectation,
     LostWrites,
     QueueLoss,
     Recovery,
     Resync,
+    Rpo,
     Scenario,
+    Sessions,
     SignalSpec,
     StackSpec,
     SteadyState,
@@ -52,8 +56,9 @@ from drills.scenario_schema import (
 )
 
 __all__ = [
-    "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "Expectation", "LostWrites", "Problem",
-    "QueueLoss", "Recovery", "Resync", "Scenario", "SignalSpec", "StackSpec", "SteadyState", "Step", "StepBase",
+    "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
+    "LostWrites", "Problem", "QueueLoss", "Recovery", "Resync", "Rpo", "Scenario", "Sessions", "SignalSpec",
+    "StackSpec", "SteadyState", "Step", "StepBase",
     "check_file", "expand_paths", "load_scenario", "parse_duration", "scenario_json_schema", "semantic_problems",
     "validate_files",
 ]
@@ -384,7 +389,42 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
                     f"before the bound could be shown to hold or break")
         elif checker == "steady-state" and workload is not None:
             _steady_problems(add, i, exp, workload, steady=steady, after=after)
+    _backup_problems(add, data, workload)
     return problems
+
+
+def _backup_problems(add: Any, data: dict[str, Any], workload: dict[str, Any] | None) -> None:
+    """restore-backup, rpo and backup-integrity need a `backup:` section that fits them."""
+    backup = data.get("backup")
+    backup = backup if isinstance(backup, dict) else None
+    component = backup.get("component") if backup else None
+    method = (backup.get("method") or "dump") if backup else None
+    if backup and method == "snapshot" and component in ("rabbitmq", "mongo"):
+        add(("backup", "method"), f"{component} has no snapshot backup here; use method: dump")
+    steps = data.get("steps")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, dict) or step.get("fault") != "restore-backup":
+            continue
+        if backup is None:
+            add(("steps", i), "restore-backup needs a `backup:` section (what to back up, how, how often)")
+            continue
+        target = str(step.get("target", "")).split(".")[0]
+        if target and component and target != component:
+            add(("steps", i, "target"), f"the backups are of {component}, not {target}")
+        if (step.get("method") or "dump") != method:
+            add(("steps", i, "method"), f"the backups are taken by {method}, so restore with method: {method}")
+    expectations = data.get("expectations")
+    for i, exp in enumerate(expectations if isinstance(expectations, list) else []):
+        if not isinstance(exp, dict) or exp.get("checker") not in ("rpo", "backup-integrity"):
+            continue
+        if backup is None:
+            add(("expectations", i), f"the {exp['checker']} checker needs a `backup:` section")
+        if exp["checker"] == "rpo":
+            signal = exp.get("signal")
+            if signal in SIGNALS and workload is not None and signal not in workload:
+                add(("expectations", i, "signal"), f"{signal!r} is not in the workload")
+            elif component and isinstance(signal, str) and not signal.startswith(f"{component}."):
+                add(("expectations", i, "signal"), f"the backups are of {component}; {signal} is not written there")
 
 
 def _steady_problems(add: Any, i: int, exp: dict[str, Any], workload: dict[str, Any], *, steady: float | None,

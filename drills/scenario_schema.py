@@ -298,9 +298,54 @@ class SteadyState(Model):
     why: Why
 
 
-EXPECTATION_MODELS: tuple[type[Model], ...] = (Availability, LostWrites, QueueLoss, Resync, SteadyState)
+class Sessions(Model):
+    """Users whose in-memory dashboard session was lost with an instance (drills.checkers.sessions)."""
+
+    checker: Literal["sessions"]
+    signal: Literal["http.session"] = "http.session"
+    max_lost_share: float = Field(..., ge=0, le=1, description="Share of users (session processes) that may lose "
+                                                               "their session; every one of them must log in again.")
+    why: Why
+
+
+class Rpo(Model):
+    """Acknowledged writes lost by a restore from backup, against the backup schedule (drills.checkers.rpo).
+
+    Writes acknowledged before the restored backup began and absent after the restore are never
+    allowed (the backup or the restore lost data it held); only writes acknowledged after it may
+    be lost, up to `max_lost` (default: the signal's rate x `max_rpo`, rounded up)."""
+
+    checker: Literal["rpo"]
+    signal: Literal["postgres.write", "mongo.write"]
+    max_rpo: Duration = Field(..., description="Longest data-loss window allowed: from the start of the restored "
+                                               "backup to the failure (the backup interval + one backup's duration).")
+    max_lost: int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
+                                                         "max_rpo, rounded up.")
+    why: Why
+
+
+class BackupIntegrity(Model):
+    """The restore holds exactly what its backup held: rows and checksum (drills.checkers.backup_integrity)."""
+
+    checker: Literal["backup-integrity"]
+    max_rto: Duration | None = Field(None, description="From the failure (first injection) to the restore verified.")
+    why: Why
+
+
+EXPECTATION_MODELS: tuple[type[Model], ...] = (Availability, LostWrites, QueueLoss, Resync, SteadyState, Sessions,
+                                               Rpo, BackupIntegrity)
 CHECKERS: tuple[str, ...] = tuple(get_args(m.model_fields["checker"].annotation)[0] for m in EXPECTATION_MODELS)
-Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState, Field(discriminator="checker")]
+Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState | Sessions | Rpo
+                        | BackupIntegrity, Field(discriminator="checker")]
+
+
+class BackupSpec(Model):
+    """Backups taken on a schedule while the workload runs (drills.backup.schedule), so the RPO is real."""
+
+    component: Literal["postgres", "mongo", "rabbitmq"]
+    method: Literal["dump", "snapshot"] = Field("dump", description="dump: pg_dump / mongodump / RabbitMQ "
+                                                "definitions export; snapshot: a copy of a replica's disk.")
+    interval: Duration = Field(10.0, gt=0, description="A backup starts every interval, from the end of the warm-up.")
 
 
 class Scenario(Model):
@@ -313,6 +358,8 @@ class Scenario(Model):
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
                                                       "absent -> the scenario is NOT RUN.")
     workload: dict[Signal, SignalSpec] = Field(..., min_length=1, description="Signals to drive, with their rate.")
+    backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs "
+                                                         "(needed by restore-backup, rpo, backup-integrity).")
     steady: Duration = Field(5.0, description="Steady state before the first fault.")
     steps: tuple[Step, ...] = Field(..., min_length=1)
     recovery: Recovery = Field(default_factory=Recovery)

@@ -10,6 +10,7 @@ from drills.faults.base import FaultTarget
 from drills.faults.netem import netem
 from drills.faults.partition import partition
 from drills.faults.process import kill, pause, restart, stop
+from drills.faults.restore import restore_backup
 from drills.faults.storage import corrupt, disk_loss, total_failure
 
 Inject = Callable[[FaultTarget, dict[str, Any], str], ledger.Entry]
@@ -25,4 +26,5 @@ FAULTS: dict[str, Inject] = {
     "disk-loss": disk_loss,
     "corrupt": corrupt,
     "total-failure": total_failure,
+    "restore-backup": restore_backup,
 }

@@ -11,11 +11,11 @@ Arrival times are the probe's own clock (the count grew between two probes), nev
 timestamps: no clock skew between host and containers, and nothing assumed of the sink's JSON
 but a list of messages.
 
-TODO(app tier): the scheduler, workers, mailer and smtp-sink are not in docker-compose.ha.yml
-yet. Confirm with their author: the sink's service name and HTTP port (`SINK_SERVICE`,
-`SINK_HTTP_PORT`), the shape of `GET /messages` (`message_count` accepts a JSON list, or an
-object with `count`, `total` or a `messages`/`items` list), and the scheduler's interval (sets
-`window_s`). A probe of this signal needs no more than 1-2 ops/s (the list grows all drill long).
+The sink is the stack's `smtp-sink` (fixtures/images/app/drills_app/smtp_sink.py): `GET /messages`
+on port 8025 answers `{"count": N, "messages": [...]}`. The scheduler publishes a run every 2 s
+(DRILLS_SCHEDULE_INTERVAL_S) and two workers execute them, so a healthy chain delivers a mail
+about every 2 s; a window of 8 s (four intervals) tells a stopped chain from a slow one within
+seconds. A probe needs no more than 1-2 ops/s (the count grows all drill long).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from drills.workload.http import build_opener, request
 
 SINK_SERVICE = "smtp-sink"
 SINK_HTTP_PORT = 8025
-DEFAULT_WINDOW_S = 30.0
+DEFAULT_WINDOW_S = 8.0
 
 
 def message_count(doc: Any) -> int:

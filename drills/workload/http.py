@@ -11,12 +11,10 @@ which does not know the session: that op is `fail` with error "session lost", an
 logs in again (a new session, a new baseline). An unavailable dashboard (5xx, refused) is `fail`
 with that error, and does not end the session: it may still be there when the instance is back.
 
-TODO(app tier): the dashboard does not exist yet in docker-compose.ha.yml. `SessionContract`
-below is what this probe assumes of it - confirm with the dashboard's author and adjust the
-defaults (paths, form fields, the JSON field naming the session, the demo user):
-    POST /login  (form: user, password)  -> 200/302/303 and a session cookie
-    GET  /whoami                          -> 200 {"user": ..., "session": "<id>"} with a valid
-                                             session; 401/403 or a redirect without one
+The dashboards (fixtures/images/app/drills_app/dashboard.py) implement `SessionContract`:
+    POST /login  (form: user, password)  -> 303 and a `session` cookie (any user; the password is
+                                             DRILLS_DEMO_PASSWORD, `drill` by default)
+    GET  /whoami                          -> 200 {"user", "session", "instance"}; 401 without one
     GET  /health                          -> 200 (also HAProxy's health check)
 """
 

@@ -284,6 +284,7 @@ def test_fault_parameters_reach_the_fault_functions_in_their_units(tmp_path):
   - {fault: kill, target: "dashboard[0]", hold: 0}
 """
     text = GOOD.replace("  - fault: kill\n    target: postgres.leader\n    hold: 3s\n", steps)
+    text += "backup: {component: postgres, method: snapshot}\n"  # restore-backup needs backups to restore
     s = load_scenario(write(tmp_path, text))
     assert [st.params() for st in s.steps] == [
         {"delay_ms": 200.0, "jitter_ms": 50.0}, {"loss_percent": 30.0},

@@ -1,0 +1,164 @@
+"""Backup and restore records, and how they travel through the history as events. Pure.
+
+A backup is recorded as one `backup` event when it ends (ok or not); a restore as `restore-start`
+and `restore-end`. Checkers read them back with `backups_from_events` / `restore_from_events`, so
+they stay pure functions of the history.
+
+Times are seconds on the drill's clock. For a backup:
+    started_s   the backup began (anything acknowledged before it must be in the backup)
+    point_s     the instant the backup's content is as of (the exported snapshot, the paused replay)
+    ended_s     the backup was safely off the server
+The content digest of what a backup holds: `rows`, `max_seq` (the highest acknowledged sequence
+number it contains) and `checksum` (md5 over its rows in sequence order, or over the canonical
+definitions for RabbitMQ). A restore records the same digest of what it put back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from drills.history import Event
+
+BACKUP, RESTORE_START, RESTORE_END = "backup", "restore-start", "restore-end"
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a data set holds: how many rows (documents, definitions), the highest seq, a checksum."""
+
+    rows: int
+    max_seq: int | None
+    checksum: str
+
+
+@dataclass(frozen=True)
+class Backup:
+    id: str
+    component: str  # postgres | mongo | rabbitmq
+    method: str  # dump | snapshot
+    started_s: float
+    ended_s: float
+    ok: bool
+    point_s: float | None = None
+    rows: int | None = None
+    max_seq: int | None = None
+    checksum: str | None = None
+    source: str = ""  # the node it was taken from
+    location: str = ""  # a host path or a volume:path
+    size_bytes: int | None = None
+    error: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.ended_s - self.started_s
+
+    @property
+    def digest(self) -> Digest | None:
+        if self.rows is None or self.checksum is None:
+            return None
+        return Digest(self.rows, self.max_seq, self.checksum)
+
+    def to_event_data(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["duration_s"] = round(self.duration_s, 3)
+        return data
+
+    @classmethod
+    def from_event_data(cls, data: Mapping[str, Any]) -> Backup:
+        """The inverse of `to_event_data`; raises ValueError on a record it cannot read."""
+        try:
+            return cls(
+                id=str(data["id"]), component=str(data["component"]), method=str(data["method"]),
+                started_s=float(data["started_s"]), ended_s=float(data["ended_s"]), ok=bool(data["ok"]),
+                point_s=_opt_float(data.get("point_s")), rows=_opt_int(data.get("rows")),
+                max_seq=_opt_int(data.get("max_seq")),
+                checksum=None if data.get("checksum") is None else str(data["checksum"]),
+                source=str(data.get("source") or ""), location=str(data.get("location") or ""),
+                size_bytes=_opt_int(data.get("size_bytes")),
+                error=None if data.get("error") is None else str(data["error"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a backup record: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Restore:
+    """One restore of a backup into a new cluster: started, ended, and what it put back."""
+
+    backup_id: str
+    component: str
+    method: str
+    started_s: float
+    ended_s: float | None = None  # None: it never finished
+    ok: bool = False
+    rows: int | None = None
+    max_seq: int | None = None
+    checksum: str | None = None
+    error: str | None = None
+    steps_s: dict[str, float] = field(default_factory=dict)  # e.g. new-cluster, load, verify
+
+    @property
+    def digest(self) -> Digest | None:
+        if self.rows is None or self.checksum is None:
+            return None
+        return Digest(self.rows, self.max_seq, self.checksum)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def backups_from_events(events: Iterable[Event]) -> list[Backup]:
+    """Every backup recorded in the history (damaged records skipped), in the order they ended."""
+    found = []
+    for ev in events:
+        if ev.name == BACKUP:
+            try:
+                found.append(Backup.from_event_data(ev.data))
+            except ValueError:
+                continue
+    return sorted(found, key=lambda b: b.ended_s)
+
+
+def restore_from_events(events: Sequence[Event]) -> Restore | None:
+    """The last restore of the history: its start, and its end when one was recorded."""
+    starts = [e for e in events if e.name == RESTORE_START]
+    if not starts:
+        return None
+    start = max(starts, key=lambda e: e.at)
+    backup_id, component = str(start.data.get("backup_id", "")), str(start.data.get("component", ""))
+    method = str(start.data.get("method", ""))
+    ends = sorted((e for e in events if e.name == RESTORE_END and e.at >= start.at), key=lambda e: e.at)
+    if not ends:
+        return Restore(backup_id, component, method, start.at)
+    end = ends[0].data
+    return Restore(backup_id, component, method, start.at, ended_s=ends[0].at, ok=bool(end.get("ok")),
+                   rows=_opt_int(end.get("rows")), max_seq=_opt_int(end.get("max_seq")),
+                   checksum=None if end.get("checksum") is None else str(end["checksum"]),
+                   error=None if end.get("error") is None else str(end["error"]),
+                   steps_s={str(k): float(v) for k, v in (end.get("steps_s") or {}).items()})
+
+
+def latest_ok(backups: Iterable[Backup], *, component: str | None = None, method: str | None = None,
+              before_s: float | None = None) -> Backup | None:
+    """The last successful backup (of a component / method, ended before `before_s`)."""
+    ok = [b for b in backups if b.ok and (component is None or b.component == component)
+          and (method is None or b.method == method) and (before_s is None or b.ended_s <= before_s)]
+    return max(ok, key=lambda b: b.ended_s, default=None)
+
+
+def parse_digest_row(row: Sequence[Any]) -> Digest:
+    """(count, max seq or NULL/-1, md5 text) as the digest queries return it."""
+    if len(row) != 3:
+        raise ValueError(f"a digest row has 3 columns, got {len(row)}")
+    rows, max_seq, checksum = row
+    top = None if max_seq is None or int(max_seq) < 0 else int(max_seq)
+    if not isinstance(checksum, str) or not checksum:
+        raise ValueError(f"no checksum in {row!r}")
+    return Digest(int(rows), top, checksum)

@@ -1,0 +1,114 @@
+"""MongoDB dump backups: `mongodump --oplog --archive` of the replica set, taken from a helper
+container of the mongo image on the stack network, restored into a new replica set with
+`mongorestore --oplogReplay --drop`.
+
+Consistency: `--oplog` makes the dump a point-in-time copy as of the end of the dump. The digest
+(count, max seq, md5 of the `_id`s in order) is read on the primary with read concern "majority"
+just after the dump ended, limited to `_id` <= the highest `_id` the dump contains (read back from
+a scratch restore is not possible without a second mongod; with one client process, seqs commit in
+order, so the set below that bound is the dump's). The restore is verified over the same bound.
+
+Needs the `mongo:7` image: scenarios using it say `requires: [mongo:7]` and are NOT RUN without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drills.backup import dockerio
+from drills.backup.model import Backup, Digest, Restore
+from drills.backup.target import BackupStack, poll
+from drills.errors import FaultError
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+Clock = Callable[[], float]
+DATABASE, COLLECTION = "app", "drill_writes"
+PORT = 27017
+
+
+def digest_of_ids(ids: Iterable[int]) -> Digest:
+    ordered = sorted(ids)
+    text = ",".join(str(i) for i in ordered)
+    return Digest(len(ordered), ordered[-1] if ordered else None, hashlib.md5(text.encode()).hexdigest())
+
+
+def _uri(stack: BackupStack) -> str:
+    pw = stack.settings.secrets.mongo_root_password
+    hosts = ",".join(f"{stack.settings.net_prefix}.{41 + i}:{PORT}" for i in range(3))
+    return f"mongodb://root:{pw}@{hosts}/?replicaSet=rs0&authSource=admin"
+
+
+def _helper(stack: BackupStack) -> Container:
+    image = stack.settings.mongo_image
+    network = f"{stack.project}_stack"
+    return stack.client.containers.run(
+        image, ["sleep", "600"], entrypoint=[], detach=True, network=network,
+        name=f"{stack.project}-mongo-backup-{int(time.time() * 1000)}",
+        labels={"io.drills.managed": "true", "com.docker.compose.project": stack.project,
+                "io.drills.role": "backup-helper"})
+
+
+def read_digest(stack: BackupStack, max_id: int | None = None) -> Digest:
+    import pymongo
+    from pymongo.read_concern import ReadConcern
+
+    from drills.workload.suite import group_endpoints
+
+    host, port = group_endpoints(stack, "mongo", PORT)[0]
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        host, port, username="root", password=stack.settings.secrets.mongo_root_password, authSource="admin",
+        directConnection=False, replicaSet="rs0", serverSelectionTimeoutMS=5000)
+    try:
+        coll = client[DATABASE].get_collection(COLLECTION, read_concern=ReadConcern("majority"))
+        query = {} if max_id is None else {"_id": {"$lte": max_id}}
+        return digest_of_ids(int(d["_id"]) for d in coll.find(query, {"_id": 1}))
+    finally:
+        client.close()
+
+
+def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
+    started = clock()
+    dest = directory / f"{backup_id}.archive"
+    helper = _helper(stack)
+    try:
+        size = dockerio.stream_to_file(helper, ["mongodump", f"--uri={_uri(stack)}", "--oplog", "--archive"], dest,
+                                       user="root")
+    finally:
+        helper.remove(force=True)
+    point = clock()
+    held = read_digest(stack)
+    return Backup(backup_id, "mongo", "dump", started, clock(), True, point_s=point, rows=held.rows,
+                  max_seq=held.max_seq, checksum=held.checksum, source="rs0", location=str(dest), size_bytes=size)
+
+
+def snapshot(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
+    raise FaultError("MongoDB disk snapshots are not implemented; use method: dump")
+
+
+def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
+    from drills.stack.roles import group_members
+
+    started = clock()
+    nodes = group_members("mongo", stack.snapshot()) or ["mongo1", "mongo2", "mongo3"]
+    stack.compose("up", "-d", "--no-deps", *nodes)
+    stack.compose("up", "-d", "mongo-init")  # a new replica set: initiated again, with its users
+    poll("a MongoDB primary", lambda: stack.containers("mongo.primary") or None, timeout_s=timeout_s)
+    cluster_s = clock() - started
+    helper = _helper(stack)
+    t = clock()
+    try:
+        dockerio.put_file(helper, Path(backup.location), "/tmp", "restore.archive")
+        dockerio.run(helper, ["mongorestore", f"--uri={_uri(stack)}", "--oplogReplay", "--drop",
+                              "--archive=/tmp/restore.archive"], user="root")
+    finally:
+        helper.remove(force=True)
+    load_s = clock() - t
+    got = read_digest(stack, backup.max_seq if backup.max_seq is not None else -1)
+    return Restore(backup.id, "mongo", "dump", started, clock(), True, rows=got.rows, max_seq=got.max_seq,
+                   checksum=got.checksum, steps_s={"new_cluster_s": round(cluster_s, 3), "load_s": round(load_s, 3)})

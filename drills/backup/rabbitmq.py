@@ -1,0 +1,122 @@
+"""RabbitMQ definitions backup: `GET /api/definitions` (vhosts, users, permissions, policies,
+queues, exchanges, bindings), restored into a new cluster with `POST /api/definitions`.
+
+Messages are not part of it: whatever was queued when the cluster was lost is lost (the policy:
+scheduled tests stop, no notifications are sent). The digest is over the definitions in canonical
+form, without what a new cluster always changes (its name and id, versions, password salts), so
+an export of the restored cluster can be compared with the backup: the restored digest counts the
+backup's objects found after the import, and checksums those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from drills.backup.model import Backup, Digest, Restore
+from drills.backup.target import BackupStack, poll
+from drills.errors import FaultError
+
+Clock = Callable[[], float]
+MANAGEMENT_PORT = 15672
+# section -> the fields that define an object of it (the rest is volatile or derived)
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "vhosts": ("name",),
+    "users": ("name", "tags"),
+    "permissions": ("user", "vhost", "configure", "write", "read"),
+    "policies": ("vhost", "name", "pattern", "apply-to", "definition", "priority"),
+    "queues": ("name", "vhost", "durable", "auto_delete", "arguments"),
+    "exchanges": ("name", "vhost", "type", "durable", "auto_delete", "internal", "arguments"),
+    "bindings": ("source", "vhost", "destination", "destination_type", "routing_key", "arguments"),
+}
+
+
+def canonical(definitions: Mapping[str, Any]) -> list[str]:
+    """Each object of the definitions as one canonical JSON line `section {fields}`, sorted."""
+    lines = []
+    for section, keys in SECTIONS.items():
+        for obj in definitions.get(section) or []:
+            picked = {k: obj.get(k) for k in keys}
+            if isinstance(picked.get("tags"), list):  # 3.10+ exports a list, older a comma list
+                picked["tags"] = ",".join(sorted(str(t) for t in picked["tags"]))
+            lines.append(section + " " + json.dumps(picked, sort_keys=True, separators=(",", ":")))
+    return sorted(lines)
+
+
+def digest_of(lines: Iterable[str]) -> Digest:
+    items = sorted(lines)
+    return Digest(len(items), None, hashlib.md5("\n".join(items).encode()).hexdigest())
+
+
+def restored_digest(backup_lines: Sequence[str], restored: Mapping[str, Any]) -> Digest:
+    """The digest of the backup's objects that the restored cluster has (all of them, if intact)."""
+    have = set(canonical(restored))
+    return digest_of(line for line in backup_lines if line in have)
+
+
+class Api:
+    def __init__(self, stack: BackupStack) -> None:
+        from drills.stack.roles import group_members
+        from drills.workload.suite import published
+
+        snap = stack.snapshot()
+        eps = [published(stack, s, MANAGEMENT_PORT, snap) for s in group_members("rabbitmq", snap)]
+        self.endpoints = [e for e in eps if e is not None]
+        self.auth = ("app", stack.settings.secrets.app_password)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        from drills.stack.http import request_json
+
+        errors = []
+        for host, port in self.endpoints:
+            try:
+                status, doc = request_json(method, f"http://{host}:{port}/api/{path}", auth=self.auth, body=body)
+            except OSError as exc:
+                errors.append(f"{host}:{port}: {exc}")
+                continue
+            if 200 <= status < 300:
+                return doc
+            errors.append(f"{host}:{port}: HTTP {status}")
+        raise FaultError(f"{method} /api/{path}: " + ("; ".join(errors) or "no management endpoint"))
+
+
+def export_definitions(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
+    started = clock()
+    doc = Api(stack).call("GET", "definitions")
+    point = clock()
+    if not isinstance(doc, dict):
+        raise FaultError("GET /api/definitions did not return an object")
+    dest = directory / f"{backup_id}.definitions.json"
+    dest.write_text(json.dumps(doc, indent=1, sort_keys=True))
+    held = digest_of(canonical(doc))
+    return Backup(backup_id, "rabbitmq", "dump", started, clock(), True, point_s=point, rows=held.rows,
+                  checksum=held.checksum, source="management API", location=str(dest),
+                  size_bytes=dest.stat().st_size)
+
+
+def restore_definitions(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
+    """Wait for a new cluster with every node running, import the definitions, verify them."""
+    from drills.stack.roles import group_members
+
+    started = clock()
+    wanted = len(group_members("rabbitmq", stack.snapshot())) or 3
+    stack.compose("up", "-d", "--no-deps", *(group_members("rabbitmq", stack.snapshot()) or ["rabbit1", "rabbit2",
+                                                                                              "rabbit3"]))
+
+    def formed() -> bool | None:
+        nodes = Api(stack).call("GET", "nodes?columns=name,running")
+        return True if sum(1 for n in nodes if n.get("running")) >= wanted else None
+
+    poll(f"a RabbitMQ cluster of {wanted} running nodes", formed, timeout_s=timeout_s, interval_s=1.0)
+    cluster_s = clock() - started
+    definitions = json.loads(Path(backup.location).read_text())
+    t = clock()
+    api = Api(stack)
+    api.call("POST", "definitions", definitions)
+    load_s = clock() - t
+    got = restored_digest(canonical(definitions), api.call("GET", "definitions"))
+    return Restore(backup.id, "rabbitmq", backup.method, started, clock(), True, rows=got.rows,
+                   checksum=got.checksum, steps_s={"new_cluster_s": round(cluster_s, 3), "load_s": round(load_s, 3)})

@@ -1,0 +1,117 @@
+"""A backup every `interval`, in a background thread, while the workload runs.
+
+Backups start at fixed times (start, start + interval, ...): one that overruns its slot makes the
+next start late, never two at once; a slot missed entirely is skipped. Each attempt, ok or failed
+(a failed one is what a real schedule meets during an outage), is added to the catalog, which
+records it as a `backup` event in the history.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from drills.backup.catalog import Catalog, close_catalog, open_catalog
+from drills.backup.model import Backup
+from drills.backup.target import BackupStack
+from drills.history import Recorder
+
+if TYPE_CHECKING:
+    from drills.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+TakeBackup = Callable[[BackupStack, str, Path, Callable[[], float]], Backup]
+
+
+def backup_function(component: str, method: str) -> TakeBackup:
+    if component == "postgres":
+        from drills.backup import postgres
+
+        return postgres.dump if method == "dump" else postgres.snapshot
+    if component == "rabbitmq":
+        from drills.backup import rabbitmq
+
+        return rabbitmq.export_definitions
+    if component == "mongo":
+        from drills.backup import mongo
+
+        return mongo.dump if method == "dump" else mongo.snapshot
+    raise ValueError(f"no backup for component {component!r}")
+
+
+def next_slot(start: float, now: float, interval: float) -> float:
+    """The first slot start + k * interval (k >= 1) strictly after `now`."""
+    if interval <= 0:
+        return now
+    k = max(int((now - start) // interval) + 1, 1)
+    while start + k * interval <= now:  # floating point: 1.0 // 0.1 is 9.0
+        k += 1
+    return start + k * interval
+
+
+class BackupSchedule:
+    def __init__(self, stack: BackupStack, catalog: Catalog, *, component: str, method: str, interval_s: float,
+                 take: TakeBackup | None = None) -> None:
+        self.stack = stack
+        self.catalog = catalog
+        self.component = component
+        self.method = method
+        self.interval_s = interval_s
+        self.take = take or backup_function(component, method)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.count = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"backup-{self.component}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        clock = self.catalog.clock
+        start = clock()
+        while not self._stop.is_set():
+            self.once()
+            wait = next_slot(start, clock(), self.interval_s) - clock()
+            if self._stop.wait(max(0.0, wait)):
+                break
+
+    def once(self) -> Backup:
+        self.count += 1
+        backup_id = f"{self.component}-{self.method}-{self.count:03d}"
+        started = self.catalog.clock()
+        try:
+            backup = self.take(self.stack, backup_id, self.catalog.directory, self.catalog.clock)
+        except Exception as exc:
+            log.info("backup %s failed: %s", backup_id, exc)
+            backup = Backup(backup_id, self.component, self.method, started, self.catalog.clock(), False,
+                            error=f"{type(exc).__name__}: {exc}"[:500])
+        self.catalog.add(backup)
+        return backup
+
+    def stop(self, timeout_s: float = 120.0) -> None:
+        """Stop taking backups; waits for one in progress to finish (it is recorded)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop, and forget the catalog (the restore step, if any, is over)."""
+        self.stop()
+        close_catalog(self.catalog.project)
+
+
+def start_backups(scenario: Scenario, stack: BackupStack, recorder: Recorder, clock: Callable[[], float],
+                  directory: Path) -> BackupSchedule | None:
+    """The scenario's backup schedule, started (None when it has no `backup:` section)."""
+    spec = scenario.backup
+    if spec is None:
+        return None
+    catalog = open_catalog(stack.project, recorder, clock, directory)
+    schedule = BackupSchedule(stack, catalog, component=spec.component, method=spec.method, interval_s=spec.interval)
+    schedule.start()
+    return schedule

@@ -1,0 +1,61 @@
+"""What backups and restores need of a stack (`drills.stack.project.ComposeProject` is one)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from drills.errors import FaultError
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+    from drills.stack.env import StackSettings
+    from drills.stack.services import ServiceInfo
+
+T = TypeVar("T")
+
+
+class BackupStack(Protocol):
+    @property
+    def project(self) -> str: ...
+
+    @property
+    def client(self) -> docker.DockerClient: ...
+
+    @property
+    def settings(self) -> StackSettings: ...
+
+    def snapshot(self) -> dict[str, ServiceInfo]: ...
+
+    def containers(self, role: str) -> list[Container]: ...
+
+    def compose(self, *args: str) -> None: ...
+
+
+def endpoint(stack: BackupStack, service: str, port: int) -> tuple[str, int]:
+    """Where the host reaches `port` of `service` (the port `drill stack up` fixed for it)."""
+    from drills.workload.suite import published
+
+    found = published(stack, service, port)
+    if found is None:
+        raise FaultError(f"{service} of {stack.project} publishes no port {port}")
+    return found
+
+
+def poll(what: str, attempt: Callable[[], T | None], *, timeout_s: float, interval_s: float = 0.5) -> T:
+    """Call `attempt` until it returns something (exceptions count as not yet) or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while True:
+        try:
+            found = attempt()
+            if found is not None:
+                return found
+        except Exception as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() > deadline:
+            raise FaultError(f"gave up after {timeout_s:g} s waiting for {what}" + (f" ({last})" if last else ""))
+        time.sleep(interval_s)

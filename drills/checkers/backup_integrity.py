@@ -1,0 +1,63 @@
+"""A restore holds exactly what its backup held: the same rows (documents, definitions) and the
+same checksum, as recorded when the backup was taken and when the restore was verified. Also
+measures the restore's RTO: from the failure (the first injection) to the restore verified.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from drills.backup.model import Backup, Restore
+from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
+
+
+def backup_gaps(backups: Sequence[Backup]) -> list[float]:
+    """Seconds between the starts of consecutive successful backups."""
+    starts = sorted(b.started_s for b in backups if b.ok)
+    return [b - a for a, b in itertools.pairwise(starts)]
+
+
+def check_backup_integrity(component: str, backups: Sequence[Backup], restore: Restore | None, *,
+                           failure_at: float | None, max_rto_s: float | None = None, why: str = "") -> Verdict:
+    expectation = "restored rows and checksum equal the backup's" + (
+        f"; failure to restore verified <= {max_rto_s:g} s" if max_rto_s is not None else "")
+    bound = {} if max_rto_s is None else {"max_rto_s": max_rto_s}
+    gaps = backup_gaps(backups)
+    measured: dict[str, object] = {
+        "backups_ok": sum(1 for b in backups if b.ok), "backups_failed": sum(1 for b in backups if not b.ok),
+        "backup_gap_max_s": round(max(gaps), 3) if gaps else None,
+        "backup_duration_max_s": round(max((b.duration_s for b in backups if b.ok), default=0.0), 3),
+    }
+    if restore is None:
+        return not_measured("backup-integrity", component, expectation, "no restore happened", bound=bound,
+                            measured=measured, why=why)
+    used = next((b for b in backups if b.id == restore.backup_id and b.ok), None)
+    if used is None or used.digest is None:
+        return not_measured("backup-integrity", component, expectation,
+                            f"backup {restore.backup_id!r} and its digest are not in the history", bound=bound,
+                            measured=measured, why=why)
+    rto = None if failure_at is None or restore.ended_s is None else restore.ended_s - failure_at
+    measured.update({
+        "backup": used.id, "backup_rows": used.rows, "backup_max_seq": used.max_seq, "backup_checksum": used.checksum,
+        "backup_duration_s": round(used.duration_s, 3), "backup_bytes": used.size_bytes,
+        "restored_rows": restore.rows, "restored_max_seq": restore.max_seq, "restored_checksum": restore.checksum,
+        "restore_duration_s": None if restore.ended_s is None else round(restore.ended_s - restore.started_s, 3),
+        "restore_steps_s": dict(restore.steps_s), "rto_s": None if rto is None else round(rto, 3),
+    })
+    if restore.ended_s is None:
+        return not_measured("backup-integrity", component, expectation, "the restore never finished", bound=bound,
+                            measured=measured, why=why)
+    if not restore.ok or restore.digest is None:
+        return Verdict("backup-integrity", component, expectation,
+                       f"restore of {used.id} failed: {restore.error or 'no digest'}", Status.FAIL, measured, bound,
+                       why)
+    same = restore.rows == used.rows and restore.checksum == used.checksum
+    observed = (f"backup {used.id}: {used.rows} rows, md5 {used.checksum}; restored: {restore.rows} rows, md5 "
+                f"{restore.checksum} ({'match' if same else 'MISMATCH'})")
+    if rto is not None:
+        observed += f"; restore verified {rto:.1f} s after the failure"
+    checks: list[bool | None] = [same]
+    if max_rto_s is not None:
+        checks.append(None if rto is None else rto <= max_rto_s)
+    return Verdict("backup-integrity", component, expectation, observed, judge_all(checks), measured, bound, why)

@@ -1,0 +1,82 @@
+"""The `restore-backup` step: a new cluster from the latest backup, after a global failure.
+
+Ledger-first like every fault: the heal (bring the component's nodes up, `compose up -d`) is
+recorded before anything is touched. It acts only on containers carrying the run's project label,
+and on helper containers it creates with that label. The backup comes from the catalog of the drill
+running in this process (`drills.backup.catalog`), where the schedule put it; `restore-start` and
+`restore-end` events (with the restored digest) go to the drill's history, so RTO (failure to
+service restored) and the integrity of the restore are measured from the history alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from drills.backup import catalog as catalogs
+from drills.backup.model import RESTORE_END, RESTORE_START, Backup, Restore
+from drills.backup.target import BackupStack
+from drills.errors import FaultError
+from drills.faults import ledger
+from drills.faults.base import FaultTarget, apply
+
+RESTORE_TIMEOUT_S = 120.0
+SERVICES = {"postgres": ("pg1", "pg2", "pg3"), "rabbitmq": ("rabbit1", "rabbit2", "rabbit3"),
+            "mongo": ("mongo1", "mongo2", "mongo3")}
+
+
+def component_of(target: str) -> str:
+    group = target.strip().split(".")[0].split("[")[0]
+    if group not in SERVICES:
+        raise FaultError(f"restore-backup: {target!r} is not a database or queue (postgres.*, rabbitmq.*, mongo.*)")
+    return group
+
+
+def _restore(stack: BackupStack, backup: Backup, method: str) -> Restore:
+    if backup.component == "postgres":
+        from drills.backup import postgres
+
+        do = postgres.restore_dump if method == "dump" else postgres.restore_snapshot
+        return do(stack, backup, RESTORE_TIMEOUT_S, _clock(stack))
+    if backup.component == "rabbitmq":
+        from drills.backup import rabbitmq
+
+        return rabbitmq.restore_definitions(stack, backup, RESTORE_TIMEOUT_S, _clock(stack))
+    from drills.backup import mongo
+
+    return mongo.restore_dump(stack, backup, RESTORE_TIMEOUT_S, _clock(stack))
+
+
+def _clock(stack: BackupStack) -> catalogs.Clock:
+    found = catalogs.get(stack.project)
+    if found is None:
+        raise FaultError("no backup catalog for this drill")
+    return found.clock
+
+
+def restore_backup(stack: FaultTarget, params: dict[str, Any], fault_id: str) -> ledger.Entry:
+    component = component_of(str(params["target"]))
+    method = str(params.get("method", "dump"))
+    found = catalogs.get(stack.project)
+    backup = found.latest(component, method) if found is not None else None
+    if found is None or backup is None:
+        raise FaultError(f"restore-backup: no successful {component} {method} backup was taken in this drill",
+                         hint="give the scenario a `backup:` section, and the schedule time to take one")
+    heal = [{"action": "compose-up", "services": list(SERVICES[component])}]
+    if not (hasattr(stack, "settings") and hasattr(stack, "snapshot")):
+        raise FaultError("restore-backup needs a whole compose project (drills.stack.project.ComposeProject)")
+    full = cast("BackupStack", stack)
+
+    def do() -> None:
+        found.event(RESTORE_START, fault=fault_id, backup_id=backup.id, component=component, method=method,
+                    backup_point_s=backup.point_s, backup_rows=backup.rows, backup_checksum=backup.checksum)
+        try:
+            done = _restore(full, backup, method)
+        except Exception as exc:
+            found.event(RESTORE_END, fault=fault_id, backup_id=backup.id, ok=False,
+                        error=f"{type(exc).__name__}: {exc}"[:800])
+            raise
+        found.event(RESTORE_END, fault=fault_id, backup_id=backup.id, ok=done.ok, rows=done.rows,
+                    max_seq=done.max_seq, checksum=done.checksum, steps_s=done.steps_s,
+                    duration_s=round((done.ended_s or done.started_s) - done.started_s, 3))
+
+    return apply(stack, "restore-backup", fault_id, heal, do)
