@@ -79,8 +79,9 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
                                                    min_success_rate=exp.min_success_rate, min_ops=exp.min_ops,
                                                    why=exp.why))
         elif isinstance(exp, Sessions):
-            verdicts.append(check_sessions(ops, exp.signal, fault_at=fault_at, max_lost_share=exp.max_lost_share,
-                                           why=exp.why))
+            lost = {str(name) for e in events if e.name == "fault" for name in e.data.get("resolved", ())}
+            verdicts.append(check_sessions(ops, exp.signal, fault_at=fault_at, lost_instances=lost,
+                                           max_lost_share=exp.max_lost_share, why=exp.why))
         # ---- backup and restore (issue 5): facts from the history's backup / restore-* events ----
         elif isinstance(exp, Rpo):
             verdicts.append(check_rpo(ops, exp.signal, facts.final_reads.get(exp.signal), backups_from_events(events),

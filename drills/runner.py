@@ -136,6 +136,7 @@ class Drill:
                     rec.detail += f" -> {', '.join(services)}"
                     self.journal.faults.append({"id": fault_id, "kind": step.fault, "target": step.target,
                                                 "resolved": services, "injected_s": round(self.now(), 3)})
+                    self.history.event("fault", self.now(), kind=step.fault, target=step.target, resolved=services)
                 with self.phase("hold", f"{step.hold:g} s"):
                     time.sleep(step.hold)
                 self.history.event("hold-end", self.now())

@@ -303,8 +303,9 @@ class Sessions(Model):
 
     checker: Literal["sessions"]
     signal: Literal["http.session"] = "http.session"
-    max_lost_share: float = Field(..., ge=0, le=1, description="Share of users (session processes) that may lose "
-                                                               "their session; every one of them must log in again.")
+    max_lost_share: float = Field(1.0, ge=0, le=1, description="Share of users (session processes) that may lose "
+                                                               "their session. Always: only sessions held by the "
+                                                               "lost instances, and every such user logs in again.")
     why: Why
 
 

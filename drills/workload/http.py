@@ -50,6 +50,7 @@ class SessionContract:
     user: str = "drill"
     password: str = "drill"
     session_field: str = "session"
+    instance_field: str = "instance"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -119,12 +120,13 @@ class SessionProbe:
         self._jar = http.cookiejar.CookieJar()
         self._opener = build_opener(self._jar)
         self._session: str | None = None  # the session we logged in with
+        self._instance: str | None = None  # the dashboard instance that holds it
 
     def open(self) -> None:
         """Nothing to do: the first op logs in."""
 
-    def _login(self) -> str:
-        """Log in afresh; the session id, or OSError/ValueError saying why not."""
+    def _login(self) -> tuple[str, str | None]:
+        """Log in afresh; the session id and the instance holding it, or OSError/ValueError."""
         self._jar.clear()
         c = self.contract
         form = urllib.parse.urlencode({"user": c.user, "password": c.password}).encode()
@@ -135,15 +137,17 @@ class SessionProbe:
         session = session_of(body, c.session_field) if status == 200 else None
         if session is None:
             raise ValueError(f"no session after login (whoami: HTTP {status})")
-        return session
+        return session, session_of(body, c.instance_field)
 
     def invoke(self, seq: int) -> Result:
+        # An op's value is the instance holding the session (seq when the dashboard does not say):
+        # the sessions checker tells sessions lost with a dead instance from any other loss.
         if self._session is None:
             try:
-                self._session = self._login()
+                self._session, self._instance = self._login()
             except (OSError, ValueError) as exc:
                 return Result.fail(seq, "login: " + error_text(exc))
-            return Result.ok(seq)
+            return Result.ok(self._instance or seq)
         try:
             status, body = request(self._opener, self.target.url(self.contract.whoami_path),
                                    timeout_s=self.target.timeout_s)
@@ -152,12 +156,12 @@ class SessionProbe:
         if status == 200:
             seen = session_of(body, self.contract.session_field)
             if seen == self._session:
-                return Result.ok(seq)
+                return Result.ok(self._instance or seq)
             self._session = None  # another session, or none: ours is gone
-            return Result.fail(seq, SESSION_LOST)
+            return Result.fail(self._instance or seq, SESSION_LOST)
         if status in (301, 302, 303, 307, 401, 403):
             self._session = None
-            return Result.fail(seq, SESSION_LOST)
+            return Result.fail(self._instance or seq, SESSION_LOST)
         return Result.fail(seq, f"HTTP {status}")
 
     def close(self) -> None:
