@@ -138,18 +138,17 @@ def print_summary(results: list[RunResult]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="drill results")
-    for col in ("scenario", "status", "verdicts", "observed", "recovery", "wall"):
-        table.add_column(col)
-    colors = {"passed": "green", "failed": "red", "not-run": "yellow", "error": "red", "aborted": "red"}
+    from drills.report.summary import summary_row
+
+    table = Table(title="drill results", show_lines=True)
+    for col in ("scenario", "documented", "observed", "verdict", "RTO", "RPO"):
+        table.add_column(col, overflow="fold")
+    colors = {"PASSED": "green", "FAILED": "red", "NOT-RUN": "yellow", "ERROR": "red", "ABORTED": "red"}
     for r in results:
-        passed = sum(1 for v in r.verdicts if v.passed)
-        failing = [f"{v.checker} {v.subject}: {v.observed}" for v in r.verdicts if not v.passed]
-        table.add_row(r.scenario_id, f"[{colors.get(r.status, 'white')}]{r.status.upper()}[/]",
-                      f"{passed}/{len(r.verdicts)}", "\n".join(failing) or r.reason or "all expectations met",
-                      "-" if r.recovery_s is None else f"{r.recovery_s:.1f} s",
-                      f"{r.wall_s:.0f} s" if r.wall_s else "-")
-    Console(stderr=True).print(table)
+        row = summary_row(r)
+        verdict = f"[{colors.get(row.verdict, 'white')}]{row.verdict}[/]"
+        table.add_row(row.scenario, row.documented, row.observed, verdict, row.rto, row.rpo)
+    Console(stderr=True, width=max(160, Console(stderr=True).width)).print(table)
     for r in results:
         if r.out_dir is not None:
             click.echo(f"{r.scenario_id}: {r.out_dir}", err=True)

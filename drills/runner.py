@@ -68,6 +68,7 @@ class RunResult:
     wall_s: float = 0.0
     recovery_s: float | None = None
     scheduled_s: float = 0.0
+    policy: str = ""  # the policy text the scenario encodes: the documented outcome
 
 
 def new_run_id(scenario_id: str) -> str:
@@ -232,7 +233,7 @@ class Drill:
         self.journal.timings = {"wall_s": round(self.now(), 3), "scheduled_s": self.scheduled_s()}
         self._write(verdicts, self.journal.reason if self.journal.status == "error" else None)
         return RunResult(self.run_id, self.s.id, self.journal.status, verdicts, self.out, self.journal.reason,
-                         self.now(), facts.recovered_after_s, self.scheduled_s())
+                         self.now(), facts.recovered_after_s, self.scheduled_s(), self.s.policy)
 
     def scheduled_s(self) -> float:
         return self.s.steady + sum(st.hold for st in self.s.steps) + self.s.after
@@ -254,7 +255,7 @@ def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: 
     journal.write(out / "journal.json")
     write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=reason)
     seal(out)
-    return RunResult(run_id, scenario.id, "not-run", [], out, reason)
+    return RunResult(run_id, scenario.id, "not-run", [], out, reason, policy=scenario.policy)
 
 
 def summary_counts(results: list[RunResult]) -> dict[str, Any]:

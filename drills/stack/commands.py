@@ -123,6 +123,13 @@ def _render(st: StackStatus) -> None:
     if pg.error:
         console.print(f"[red]PostgreSQL: {pg.error}[/]")
 
+    lb = st.lb
+    if lb.error:
+        console.print(f"[red]Load balancer: {lb.error}[/]")
+    else:
+        shown = ", ".join(f"{b.server} [{'green' if b.up else 'red'}]{b.status}[/]" for b in lb.backends)
+        console.print(f"Load balancer: {len(lb.up())}/{len(lb.backends)} dashboards in rotation ({shown})")
+
     rq = st.rabbitmq
     down = [n.service for n in rq.nodes if not n.running]
     title = f"RabbitMQ: {len(rq.running())}/{len(rq.nodes)} members running"

@@ -1,5 +1,6 @@
 """A stack's status: every service's container state and health, and each component's topology
-(PostgreSQL leader and replica lag, RabbitMQ members and queue leaders, MongoDB primary). Read
+(PostgreSQL leader and replica lag, RabbitMQ members and queue leaders, MongoDB primary, the
+dashboards the load balancer sends users to). Read
 concurrently, each part failing on its own: a status during a fault is exactly when some parts
 cannot be read, and that is reported, never hidden."""
 
@@ -9,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from drills.stack.loadbalancer import LoadBalancerStatus, read_status
 from drills.stack.mongo import MongoStatus
 from drills.stack.postgres import PostgresStatus
 from drills.stack.rabbitmq import RabbitStatus
@@ -33,6 +35,7 @@ class StackStatus:
     postgres: PostgresStatus
     rabbitmq: RabbitStatus
     mongo: MongoStatus
+    lb: LoadBalancerStatus
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -47,9 +50,10 @@ def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
 
 def collect(view: StackView) -> StackStatus:
     snap = view.snapshot()
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         pg = pool.submit(postgres_status, view, snap)
         rabbit = pool.submit(lambda: management(view, snap).status())
         mongo = pool.submit(mongo_status, view, snap)
+        lb = pool.submit(read_status, snap)
         return StackStatus(view.settings.project, str(view.settings.subnet), service_health(snap),
-                           pg.result(), rabbit.result(), mongo.result())
+                           pg.result(), rabbit.result(), mongo.result(), lb.result())

@@ -72,6 +72,12 @@ def test_app_services_are_up_healthy_and_are_the_clients_group(stack):
     st = collect(stack)
     health = {s.service: (s.state, s.health) for s in st.services}
     assert {s: health.get(s) for s in APP_SERVICES} == {s: ("running", "healthy") for s in APP_SERVICES}
+    # Both dashboards in the balancer's rotation (it marks one UP after two good checks, 1 s apart).
+    deadline = time.monotonic() + 10
+    while sorted(st.lb.up()) != ["dashboard1", "dashboard2"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+        st = collect(stack)
+    assert sorted(st.lb.up()) == ["dashboard1", "dashboard2"], st.lb
     assert sorted(stack.services("clients")) == APP_SERVICES
     assert stack.services("worker") == ["worker1", "worker2"]
     [scheduler] = stack.containers("scheduler")

@@ -116,3 +116,18 @@ def test_public_surface():
     exported = {name for name in dir(drills.stack)
                 if not name.startswith("_") and not inspect.ismodule(getattr(drills.stack, name))}
     assert set(drills.stack.__all__) == exported
+
+
+def test_load_balancer_backends_from_haproxy_stats_csv():
+    from drills.stack.loadbalancer import parse_stats
+
+    csv_text = (
+        "# pxname,svname,qcur,scur,status,weight,check_status,\n"
+        "http,FRONTEND,,,OPEN,,,\n"
+        "dashboards,dashboard1,0,0,UP,1,L7OK,\n"
+        "dashboards,dashboard2,0,0,DOWN,1,L4CON,\n"
+        "dashboards,BACKEND,0,0,UP,1,,\n"
+    )
+    backends = parse_stats(csv_text)
+    assert [(b.server, b.status, b.check, b.up) for b in backends] == [
+        ("dashboard1", "UP", "L7OK", True), ("dashboard2", "DOWN", "L4CON", False)]

@@ -1,0 +1,84 @@
+"""One line per drill for `drill run`'s summary table: scenario, documented outcome, observed,
+verdict, RTO, RPO — the DR matrix as measured.
+
+Pure: it reads the verdicts' `measured` numbers (units in the key names, see
+`drills.checkers.verdict`), so what the table shows is exactly what the journal holds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drills.checkers.verdict import Verdict
+    from drills.runner import RunResult
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    scenario: str
+    documented: str
+    observed: str
+    verdict: str  # PASSED, FAILED, NOT-RUN, ERROR, ABORTED
+    rto: str  # "7.9 s", "-" when nothing was down, "not measured"
+    rpo: str  # "0 writes", "168 writes (3.4 s)", "0 messages", "-"
+
+
+def documented_outcome(policy: str, limit: int = 90) -> str:
+    """The policy's promise: its last sentence (where the seed states the outcome), shortened."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(policy.split())) if s.strip()]
+    text = sentences[-1] if sentences else ""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _num(m: dict[str, Any], key: str) -> float | None:
+    v = m.get(key)
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def rto_of(verdicts: list[Verdict]) -> str:
+    """The longest RTO any signal measured (a restore's RTO when there was one)."""
+    rtos = [x for v in verdicts if v.checker in ("availability", "backup-integrity")
+            if (x := _num(v.measured, "rto_s")) is not None]
+    if not rtos:
+        return "not measured" if any(v.checker == "availability" for v in verdicts) else "-"
+    return f"{max(rtos):.1f} s"
+
+
+def rpo_of(verdicts: list[Verdict]) -> str:
+    """Acknowledged data lost: writes (with the data-loss window when a restore measured one),
+    or confirmed messages."""
+    parts: list[str] = []
+    for v in verdicts:
+        m = v.measured
+        lost = _num(m, "lost")
+        if lost is None:
+            continue
+        if v.checker == "rpo":
+            window = _num(m, "rpo_s")
+            parts.append(f"{lost:.0f} writes" + (f" ({window:.1f} s)" if window is not None else ""))
+        elif v.checker == "lost-writes":
+            parts.append(f"{lost:.0f} writes")
+        elif v.checker == "queue":
+            parts.append(f"{lost:.0f} messages")
+    return ", ".join(dict.fromkeys(parts)) or "-"
+
+
+def observed_of(result: RunResult) -> str:
+    if result.status in ("not-run", "error", "aborted"):
+        return result.reason or result.status
+    failing = [f"{v.checker} {v.subject}: {v.observed}" for v in result.verdicts if not v.passed]
+    if failing:
+        return "; ".join(failing)
+    outages = [(x, v.subject) for v in result.verdicts if v.checker == "availability"
+               if (x := _num(v.measured, "longest_outage_s")) is not None]
+    worst = max(outages, default=None)
+    return "all expectations met" + (f"; longest outage {worst[0]:.1f} s ({worst[1]})" if worst and worst[0] else "")
+
+
+def summary_row(result: RunResult) -> SummaryRow:
+    return SummaryRow(result.scenario_id, documented_outcome(result.policy), observed_of(result),
+                      result.status.upper(), rto_of(result.verdicts) if result.verdicts else "-",
+                      rpo_of(result.verdicts))

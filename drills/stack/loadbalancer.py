@@ -1,0 +1,60 @@
+"""The load balancer's own view of the dashboards: HAProxy's stats, as CSV (`/lb-stats;csv`).
+
+A dashboard can be healthy in Docker's eyes and still out of rotation (HAProxy marks a backend DOWN
+after two failed checks and UP after two good ones), so `drill stack status` shows what users get:
+which instances the balancer sends them to.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from drills.stack.services import ServiceInfo
+
+LB_SERVICE, LB_PORT, BACKEND = "lb", 8080, "dashboards"
+STATS_PATH = "/lb-stats;csv"
+
+
+@dataclass(frozen=True)
+class Backend:
+    server: str  # dashboard1
+    status: str  # UP, DOWN, MAINT, "UP 1/2" (going down), "no check"
+    check: str  # the last check's result, e.g. L7OK, L4CON
+
+    @property
+    def up(self) -> bool:
+        return self.status == "UP"
+
+
+@dataclass(frozen=True)
+class LoadBalancerStatus:
+    backends: tuple[Backend, ...] = ()
+    error: str | None = None
+
+    def up(self) -> list[str]:
+        return [b.server for b in self.backends if b.up]
+
+
+def parse_stats(text: str, backend: str = BACKEND) -> tuple[Backend, ...]:
+    """The servers of `backend` from HAProxy's stats CSV (header line starts with `# `)."""
+    rows = csv.DictReader(io.StringIO(text.removeprefix("# ")))
+    return tuple(Backend(r["svname"], r.get("status", ""), r.get("check_status", ""))
+                 for r in rows if r.get("pxname") == backend and r.get("svname") not in ("FRONTEND", "BACKEND"))
+
+
+def read_status(snap: Mapping[str, ServiceInfo], timeout_s: float = 2.0) -> LoadBalancerStatus:
+    info = snap.get(LB_SERVICE)
+    if info is None or info.state != "running" or LB_PORT not in info.ports:
+        return LoadBalancerStatus(error=f"{LB_SERVICE} is not running")
+    url = f"http://127.0.0.1:{info.ports[LB_PORT]}{STATS_PATH}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
+            text = resp.read().decode()
+    except (OSError, urllib.error.URLError) as exc:
+        return LoadBalancerStatus(error=f"{url}: {exc}")
+    return LoadBalancerStatus(parse_stats(text))
