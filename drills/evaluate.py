@@ -13,6 +13,7 @@ from drills.checkers.queue import check_queue
 from drills.checkers.resync import check_resync
 from drills.checkers.rpo import check_rpo
 from drills.checkers.sessions import check_sessions
+from drills.checkers.split_brain import check_split_brain
 from drills.checkers.steady_state import check_steady_state
 from drills.checkers.verdict import Verdict
 from drills.history import Event, Op, first_event, last_event
@@ -25,6 +26,7 @@ from drills.scenario import (
     Rpo,
     Scenario,
     Sessions,
+    SplitBrain,
     SteadyState,
 )
 
@@ -82,6 +84,8 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
             lost = {str(name) for e in events if e.name == "fault" for name in e.data.get("resolved", ())}
             verdicts.append(check_sessions(ops, exp.signal, fault_at=fault_at, lost_instances=lost,
                                            max_lost_share=exp.max_lost_share, why=exp.why))
+        elif isinstance(exp, SplitBrain):
+            verdicts.append(check_split_brain(events, exp.component, max_overlap_s=exp.max_overlap, why=exp.why))
         # ---- backup and restore (issue 5): facts from the history's backup / restore-* events ----
         elif isinstance(exp, Rpo):
             verdicts.append(check_rpo(ops, exp.signal, facts.final_reads.get(exp.signal), backups_from_events(events),

@@ -26,7 +26,8 @@ from drills.history import History, load
 from drills.report.evidence import seal
 from drills.report.journal import Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
-from drills.scenario import Scenario
+from drills.sampling.leaders import LeaderSampler
+from drills.scenario import Scenario, SplitBrain
 from drills.scenario_schema import SAME_TARGET
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class Drill:
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
+        self.sampler: LeaderSampler | None = None  # who claims leadership, through the drill
         self.backups: BackupSchedule | None = None  # issue 5: backups on a schedule (scenario `backup:`)
 
     def now(self) -> float:
@@ -123,6 +125,8 @@ class Drill:
                 self._warm_up(workload)
             # issue 5: backups while the workload runs, from the end of the warm-up
             self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
+            if any(isinstance(e, SplitBrain) for e in s.expectations):
+                self.sampler = LeaderSampler(self.stack, self.history.event, self.now).start()
             with self.phase("steady", f"{s.steady:g} s"):
                 time.sleep(s.steady)
             for i, step in enumerate(s.steps):
@@ -163,6 +167,8 @@ class Drill:
         finally:
             if self.backups is not None:
                 self.backups.close()  # issue 5: before heal and final reads
+            if self.sampler is not None:
+                self.sampler.close()
             self._heal_everything()
             facts = self._finish_workload(workload, facts)
             self.history.close()

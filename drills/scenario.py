@@ -48,6 +48,7 @@ from drills.scenario_schema import (
     Scenario,
     Sessions,
     SignalSpec,
+    SplitBrain,
     StackSpec,
     SteadyState,
     Step,
@@ -58,7 +59,7 @@ from drills.scenario_schema import (
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
     "LostWrites", "Problem", "QueueLoss", "Recovery", "Resync", "Rpo", "Scenario", "Sessions", "SignalSpec",
-    "StackSpec", "SteadyState", "Step", "StepBase",
+    "SplitBrain", "StackSpec", "SteadyState", "Step", "StepBase",
     "check_file", "expand_paths", "load_scenario", "parse_duration", "scenario_json_schema", "semantic_problems",
     "validate_files",
 ]

@@ -309,6 +309,15 @@ class Sessions(Model):
     why: Why
 
 
+class SplitBrain(Model):
+    """Never two leaders at once (drills.checkers.split_brain), from the leaders sampled through the drill."""
+
+    checker: Literal["split-brain"]
+    component: Literal["postgres"] = "postgres"
+    max_overlap: Duration = Field(0.0, description="Longest time two nodes may both act as the writable leader.")
+    why: Why
+
+
 class Rpo(Model):
     """Acknowledged writes lost by a restore from backup, against the backup schedule (drills.checkers.rpo).
 
@@ -334,10 +343,10 @@ class BackupIntegrity(Model):
 
 
 EXPECTATION_MODELS: tuple[type[Model], ...] = (Availability, LostWrites, QueueLoss, Resync, SteadyState, Sessions,
-                                               Rpo, BackupIntegrity)
+                                               SplitBrain, Rpo, BackupIntegrity)
 CHECKERS: tuple[str, ...] = tuple(get_args(m.model_fields["checker"].annotation)[0] for m in EXPECTATION_MODELS)
-Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState | Sessions | Rpo
-                        | BackupIntegrity, Field(discriminator="checker")]
+Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState | Sessions | SplitBrain
+                        | Rpo | BackupIntegrity, Field(discriminator="checker")]
 
 
 class BackupSpec(Model):

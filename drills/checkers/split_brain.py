@@ -1,0 +1,54 @@
+"""Two leaders at once (split brain): from the `leaders` events the sampler records whenever the
+set of nodes claiming leadership changes (drills.sampling.leaders).
+
+Between two consecutive events the set is taken as constant, so an overlap is measured to within
+the sampling period. More than one leader for longer than `max_overlap_s` fails; no samples at
+all is "not measured", never a pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from drills.checkers.verdict import Verdict, judge, not_measured
+from drills.history import Event
+
+EVENT = "leaders"
+
+
+def overlaps(events: Sequence[Event], component: str) -> list[tuple[float, float, tuple[str, ...]]]:
+    """(start, end, leaders) of every stretch with more than one leader."""
+    samples = sorted((e for e in events if e.name == EVENT and e.data.get("component") == component),
+                     key=lambda e: e.at)
+    found = []
+    for cur, nxt in itertools.pairwise(samples):
+        leaders = tuple(cur.data.get("leaders", ()))
+        if len(leaders) > 1:
+            found.append((cur.at, nxt.at, leaders))
+    return found
+
+
+def check_split_brain(events: Sequence[Event], component: str, *, max_overlap_s: float = 0.0,
+                      why: str = "") -> Verdict:
+    expectation = f"at most one {component} leader at any time (overlap <= {max_overlap_s:g} s)"
+    bound = {"max_overlap_s": max_overlap_s}
+    samples = [e for e in events if e.name == EVENT and e.data.get("component") == component]
+    if len(samples) < 2:
+        return not_measured("split-brain", component, expectation, "the leaders were not sampled", bound=bound,
+                            why=why)
+    found = overlaps(events, component)
+    longest = max((end - start for start, end, _ in found), default=0.0)
+    total = sum(end - start for start, end, _ in found)
+    leaderless = sum(nxt.at - cur.at for cur, nxt in itertools.pairwise(samples)
+                     if not cur.data.get("leaders"))
+    measured = {"overlaps": len(found), "longest_overlap_s": round(longest, 3), "total_overlap_s": round(total, 3),
+                "leaderless_s": round(leaderless, 3), "changes": len(samples) - 1}
+    if found:
+        start, _end, leaders = max(found, key=lambda f: f[1] - f[0])
+        observed = (f"{len(found)} overlap(s), longest {longest:.2f} s ({', '.join(leaders)} from t={start:.2f} s)")
+    else:
+        observed = "never more than one leader"
+    observed += f"; no leader for {leaderless:.1f} s in all"
+    return Verdict("split-brain", component, expectation, observed, judge(longest <= max_overlap_s), measured, bound,
+                   why)
