@@ -82,6 +82,9 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     scenarios = [(p, load_scenario(p)) for p in paths]
     results = execute(scenarios, project=project, reports_dir=reports_dir)
     print_summary(results)
+    if results:
+        click.echo(f"DR-readiness report of these runs: drill report {reports_dir} --last {len(results)}; "
+                   f"evidence check: drill verify {reports_dir}", err=True)
     statuses = {r.status for r in results}
     if statuses & {"error", "aborted"}:
         sys.exit(3)
