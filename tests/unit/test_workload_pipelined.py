@@ -1,0 +1,196 @@
+"""The pipelined publisher's pure parts (confirm bookkeeping, the slots), and its loop against a
+port where nothing listens: no broker, no containers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drills.history import Op, Outcome
+from drills.workload.base import Grid, clock_from
+from drills.workload.rabbitmq import QueueSetup, RabbitTarget
+from drills.workload.rabbitmq_pipelined import NACKED, NOT_CONNECTED, RETURNED, Confirms, PipelinedPublisher, Slots
+
+# ---- confirms -----------------------------------------------------------------------------------
+
+
+def published(n: int, start: float = 0.0, step: float = 0.02) -> Confirms:
+    c = Confirms(since=start)
+    for seq in range(n):
+        assert c.published(100 + seq, start + seq * step) == seq + 1  # tags 1, 2, ... as the broker counts
+    return c
+
+
+def test_a_single_ack_confirms_its_message_only():
+    c = published(3)
+    [r] = c.ack(2, False, now=1.0)
+    assert (r.seq, r.start, r.end, r.outcome) == (101, pytest.approx(0.02), 1.0, Outcome.OK)
+    assert len(c) == 2
+
+
+def test_a_multiple_ack_confirms_every_tag_up_to_its_own():
+    c = published(5)
+    done = c.ack(3, True, now=1.0)
+    assert [r.seq for r in done] == [100, 101, 102]
+    assert all(r.outcome is Outcome.OK and r.end == 1.0 for r in done)
+    assert len(c) == 2
+
+
+def test_a_multiple_nack_fails_every_tag_up_to_its_own():
+    c = published(4)
+    c.ack(2, False, now=0.5)
+    done = c.nack(3, True, now=1.0)
+    assert [(r.seq, r.outcome, r.error) for r in done] == [(100, Outcome.FAIL, NACKED), (102, Outcome.FAIL, NACKED)]
+    assert len(c) == 1
+
+
+def test_a_returned_message_fails_when_its_ack_comes():
+    c = published(2)
+    assert c.returned(101) is True
+    assert c.returned(999) is False  # not ours, or resolved already
+    done = c.ack(2, True, now=1.0)
+    assert [(r.seq, r.outcome, r.error) for r in done] == [(100, Outcome.OK, None), (101, Outcome.FAIL, RETURNED)]
+
+
+def test_acks_of_resolved_tags_are_ignored_but_count_as_an_answer():
+    c = published(2)
+    assert [r.seq for r in c.expired(now=5.0, timeout_s=5.0)] == [100]
+    assert c.ack(1, False, now=6.0) == []
+    assert c.last_answer == 6.0
+
+
+def test_messages_unconfirmed_after_the_timeout_are_info_oldest_first():
+    c = published(3, step=1.0)  # started at 0, 1, 2
+    assert c.expired(now=4.9, timeout_s=5.0) == []
+    done = c.expired(now=6.0, timeout_s=5.0)
+    assert [(r.seq, r.outcome, r.end) for r in done] == [(100, Outcome.INFO, 6.0), (101, Outcome.INFO, 6.0)]
+    assert "timeout after 5 s" in (done[0].error or "")
+    assert len(c) == 1
+
+
+def test_stalled_needs_an_old_message_and_no_answer_for_the_timeout():
+    c = published(2, start=0.0, step=1.0)
+    assert not c.stalled(now=4.0, timeout_s=5.0)
+    assert c.stalled(now=5.0, timeout_s=5.0)
+    c.ack(99, False, now=4.5)  # an answer (for nothing pending) 0.5 s before
+    assert not c.stalled(now=5.0, timeout_s=5.0)
+    assert c.stalled(now=9.5, timeout_s=5.0)
+    assert not Confirms(since=0.0).stalled(now=100.0, timeout_s=5.0)  # nothing waits: idle, not stalled
+
+
+def test_abandon_makes_every_unconfirmed_message_info():
+    c = published(3)
+    c.ack(1, False, now=0.1)
+    done = c.abandon(now=1.0, why="connection lost")
+    assert [(r.seq, r.outcome, r.error) for r in done] == [(101, Outcome.INFO, "connection lost"),
+                                                           (102, Outcome.INFO, "connection lost")]
+    assert len(c) == 0 and c.ack(3, True, now=2.0) == []
+
+
+answer = st.tuples(st.sampled_from(["ack", "nack", "return", "expire"]), st.integers(1, 40), st.booleans())
+
+
+@given(n=st.integers(0, 40), answers=st.lists(answer, max_size=60))
+def test_every_message_is_resolved_exactly_once_as_a_model_says(n, answers):
+    c = published(n, step=0.1)
+    resolved: dict[int, tuple[Outcome, str | None]] = {}
+    returned: set[int] = set()
+    now = 0.0
+    for what, tag, multiple in answers:
+        now += 0.05
+        if what == "return":
+            c.returned(100 + tag - 1)
+            if tag <= n and 100 + tag - 1 not in resolved:
+                returned.add(100 + tag - 1)
+            continue
+        if what == "expire":
+            done = c.expired(now, timeout_s=1.0)
+            expected = {s for s in range(100, 100 + n) if s not in resolved and now - (s - 100) * 0.1 >= 1.0}
+            assert {r.seq for r in done} == expected
+        else:
+            done = c.ack(tag, multiple, now) if what == "ack" else c.nack(tag, multiple, now)
+            covered = range(1, tag + 1) if multiple else [tag]
+            expected = {100 + t - 1 for t in covered if t <= n} - set(resolved)
+            assert {r.seq for r in done} == expected
+            for r in done:
+                ok = what == "ack" and r.seq not in returned
+                assert r.outcome is (Outcome.OK if ok else Outcome.FAIL)
+                assert r.end == now
+        for r in done:
+            assert r.seq not in resolved
+            resolved[r.seq] = (r.outcome, r.error)
+        assert len(c) == n - len(resolved)
+    rest = c.abandon(now + 1, "lost")
+    assert all(r.outcome is Outcome.INFO for r in rest)
+    assert sorted([*resolved, *(r.seq for r in rest)]) == list(range(100, 100 + n))
+
+
+# ---- slots --------------------------------------------------------------------------------------
+
+
+def test_slots_are_due_on_the_grid_one_at_a_time():
+    s = Slots(Grid(10.0, 0.02))
+    assert not s.take(9.99) and s.wait(9.99) == pytest.approx(0.01)
+    assert s.take(10.0) and not s.take(10.0)
+    assert s.take(10.025)  # a little late: this slot, not skipped
+    assert s.skipped == 0 and s.next == pytest.approx(10.04)
+
+
+def test_a_late_loop_skips_the_slots_it_missed_instead_of_bursting():
+    s = Slots(Grid(0.0, 0.02))
+    assert s.take(0.0)
+    assert s.take(0.105)  # slots 0.02..0.10 were due: take 0.10, skip 0.02, 0.04, 0.06, 0.08
+    assert s.skipped == 4 and s.next == pytest.approx(0.12)
+    assert not s.take(0.11)
+
+
+@given(origin=st.floats(0, 1e3), period=st.floats(0.001, 1.0),
+       steps=st.lists(st.floats(0.0, 5.0), min_size=1, max_size=50))
+def test_taken_plus_skipped_slots_are_every_slot_elapsed(origin, period, steps):
+    grid = Grid(origin, period)
+    s = Slots(grid)
+    now, taken = origin, 0
+    for step in steps:
+        now += step * period
+        if s.take(now):
+            taken += 1
+            assert not s.take(now)  # never two slots at once
+        assert s.next > now - 1e-9 * max(1.0, now)
+    elapsed = round((grid.at_or_before(now) - grid.first) / period) + 1
+    assert taken + s.skipped == elapsed
+
+
+# ---- the loop without a broker ------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens once it is closed
+
+
+def test_slots_tick_at_the_rate_while_no_node_accepts_a_connection():
+    ops: list[Op] = []
+    lock = threading.Lock()
+
+    def sink(op: Op) -> None:
+        with lock:
+            ops.append(op)
+
+    target = RabbitTarget(((("127.0.0.1", closed_port())), ("127.0.0.1", closed_port())), "pw", "run")
+    pub = PipelinedPublisher(target, QueueSetup(target.queue), sink, clock_from(time.monotonic()), rate=50.0)
+    pub.start()
+    time.sleep(1.0)
+    assert pub.stop(5.0) == []
+    summary = pub.summary()
+    assert 40 <= len(ops) <= 52 and summary["ops"] == len(ops)
+    assert all(o.outcome is Outcome.FAIL and o.error == NOT_CONNECTED and o.kind == "publish" for o in ops)
+    assert [o.value for o in ops] == sorted(o.value for o in ops)
+    assert all(o.end - o.start < 0.02 for o in ops)  # failed at once, not after a connect timeout
+    assert summary["reconnects"] >= 2  # kept trying, node after node
+    assert not pub.first_ok.is_set()
