@@ -146,8 +146,14 @@ class ScenarioItem(pytest.Item):
         scenario = load_scenario(self.path)  # ScenarioError: every problem, located
         reports = self.config.getoption("drill_reports")
         reports_dir = Path(reports) if reports else self.config.rootpath / "reports"
-        results = _executor()([(self.path, scenario)], project=self.config.getoption("drill_project"),
-                              reports_dir=reports_dir)
+        from drills.errors import DrillsError
+
+        try:
+            results = _executor()([(self.path, scenario)], project=self.config.getoption("drill_project"),
+                                  reports_dir=reports_dir)
+        except DrillsError as exc:  # the stack or the harness failed: JUnit still says so
+            self.user_properties.extend([("drill.status", "error"), ("drill.error", str(exc).splitlines()[0])])
+            raise
         if len(results) != 1:
             raise DrillFailed(f"drill {scenario.id}: expected one result, got {len(results)}")
         result = results[0]

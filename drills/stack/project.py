@@ -174,8 +174,35 @@ class ComposeProject:
                                  hint=f"`drill stack logs --project {self.project}`; `drill stack down --project "
                                       f"{self.project}` removes it")
         compose_s = time.monotonic() - t0
-        ready = readiness.wait_ready(self, since=t0, timeout_s=timeout_s) if wait else {}
+        try:
+            ready = readiness.wait_ready(self, since=t0, timeout_s=timeout_s) if wait else {}
+        except StackError as exc:
+            # What the laggards said last is what the user needs to see (and a CI log keeps): the
+            # stack is removed right after by whoever owns it.
+            raise StackError(f"{exc.args[0]}\n{self.laggards_report()}".rstrip(),
+                             hint=exc.hint or "`drill stack up --project <name>` and `drill stack logs` to "
+                                              "look closer") from exc
         return UpReport(self.project, compose_s, ready, time.monotonic() - t0)
+
+    def laggards_report(self, lines: int = 15) -> str:
+        """The last log lines and health-check output of every container not running healthy."""
+        out = []
+        try:
+            selector: dict[str, str | list[str] | bool] = {"label": f"com.docker.compose.project={self.project}"}
+            for c in self.client.containers.list(all=True, filters=selector):
+                state = c.attrs.get("State", {})
+                health = (state.get("Health") or {})
+                if state.get("Status") == "running" and health.get("Status") in (None, "healthy"):
+                    continue
+                if state.get("Status") == "exited" and state.get("ExitCode") == 0:
+                    continue  # a one-shot (mongo-init) that did its job
+                probe = (health.get("Log") or [{}])[-1].get("Output", "").strip()[-300:]
+                logs = c.logs(tail=lines).decode(errors="replace").rstrip()
+                out.append(f"--- {c.name}: {state.get('Status')} {health.get('Status') or ''}"
+                           + (f"\n    last health check: {probe}" if probe else "") + f"\n{logs}")
+        except Exception as exc:  # diagnostics must never hide the original error
+            out.append(f"(could not collect the containers' logs: {exc})")
+        return "\n".join(out)
 
     def _repick(self, *, subnet: ipaddress.IPv4Network | None = None,
                 host_ports: Mapping[str, int] | None = None) -> None:

@@ -144,3 +144,18 @@ def test_the_default_executor_is_drill_runs_execute(monkeypatch, tmp_path):
                         seen.append((scenarios, project, reports_dir)) or [])
     assert pytest_plugin._executor()([("s", "sc")], project=None, reports_dir=tmp_path) == []
     assert seen == [([("s", "sc")], None, tmp_path)]
+
+
+def test_a_stack_that_does_not_come_up_is_an_error_in_junit_too(scenario_dir, pytester, monkeypatch):
+    from drills.errors import StackError
+
+    def boom(*_args: object, **_kwargs: object) -> list[RunResult]:
+        raise StackError("containers healthy: not ready after 120.0 s (last seen: waiting for mailer unhealthy)")
+
+    monkeypatch.setattr(pytest_plugin, "EXECUTE", boom)
+    xml = scenario_dir / "junit.xml"
+    result = run(pytester, f"--junitxml={xml}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*not ready after 120.0 s*mailer unhealthy*"])
+    props = {p.get("name"): p.get("value") for p in ET.parse(xml).getroot().iter("property")}
+    assert props["drill.status"] == "error" and "mailer unhealthy" in props["drill.error"]
