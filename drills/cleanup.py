@@ -8,6 +8,8 @@ Drills project.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ from drills.faults import heal, ledger
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.networks import Network
 
 PROJECT_PREFIX = "drills-"
 
@@ -48,11 +51,8 @@ def remove_project(client: docker.DockerClient, project: str) -> list[str]:
         c.remove(force=True)  # a paused container is removed too (SIGKILL, then delete)
         removed.append(f"container {c.name}")
     for n in client.networks.list(filters=selector):
-        try:
-            n.remove()
+        if _remove_network(n):
             removed.append(f"network {n.name}")
-        except docker.errors.NotFound:
-            pass
     for v in client.volumes.list(filters=selector):
         try:
             v.remove(force=True)
@@ -61,6 +61,30 @@ def remove_project(client: docker.DockerClient, project: str) -> list[str]:
             pass
     ledger.forget(project)
     return removed
+
+
+def _remove_network(network: Network, attempts: int = 10, pause_s: float = 0.5) -> bool:
+    """Remove a network, detaching what is still attached. Right after its containers are removed,
+    the engine may still hold their endpoints for a moment ("has active endpoints", measured once
+    in CI on Docker 20.10): detach them by force and try again. False when it was already gone."""
+    import docker.errors
+
+    for attempt in range(attempts):
+        try:
+            network.remove()
+            return True
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc) or attempt + 1 == attempts:
+                raise
+        with contextlib.suppress(docker.errors.APIError):
+            network.reload()
+            for endpoint in (network.attrs.get("Containers") or {}):
+                with contextlib.suppress(docker.errors.APIError):
+                    network.disconnect(endpoint, force=True)
+        time.sleep(pause_s)
+    return False
 
 
 def clean(client: docker.DockerClient, *, everything: bool = False, only: str | None = None) -> CleanReport:
