@@ -133,3 +133,28 @@ def test_up_does_not_retry_other_failures(monkeypatch, isolated_state):
     with pytest.raises(StackError, match="no such image"):
         sp.up(wait=False)
     assert len(script.calls) == 1
+
+
+def test_a_stack_that_does_not_get_ready_is_booted_afresh_once(monkeypatch, isolated_state):
+    from drills.stack.project import NotReady
+
+    sp = ComposeProject(settings(), client=object())
+    script = ScriptedCompose([(0, "")] * 4)
+    monkeypatch.setattr(sp, "run_compose", script)
+    monkeypatch.setattr(sp, "laggards_report", lambda: "--- worker1: running unhealthy")
+    outcomes = [StackError("containers healthy: not ready after 120.0 s"), {"postgres": 9.0}]
+
+    def wait_ready(*_args, **_kwargs):
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr("drills.stack.readiness.wait_ready", wait_ready)
+    assert sp.up().ready_s == {"postgres": 9.0}
+    assert [c[0] for c in script.calls] == ["up", "down", "up"]
+
+    outcomes[:] = [StackError("not ready"), StackError("still not ready")]
+    with pytest.raises(NotReady, match="still not ready") as err:
+        sp.up()
+    assert "worker1: running unhealthy" in str(err.value)
