@@ -76,8 +76,14 @@ def _remove_network(network: Network, attempts: int = 10, pause_s: float = 0.5) 
         except docker.errors.NotFound:
             return False
         except docker.errors.APIError as exc:
-            if "active endpoints" not in str(exc) or attempt + 1 == attempts:
+            if "active endpoints" not in str(exc):
                 raise
+            if attempt + 1 == attempts:
+                from drills.errors import StackError
+
+                raise StackError(f"network {network.name} keeps endpoints of containers that are gone",
+                                 hint="restart the Docker daemon (a stale endpoint of Docker 20.10), then "
+                                      "`drill clean` again") from exc
         with contextlib.suppress(docker.errors.APIError):
             network.reload()
             for endpoint in (network.attrs.get("Containers") or {}):
