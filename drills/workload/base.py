@@ -349,7 +349,14 @@ def _quietly(fn: Callable[[], None]) -> None:
         log.debug("ignored error while closing", exc_info=True)
 
 
-def stop_all(runners: Sequence[SignalRunner], timeout_s: float = 15.0) -> list[str]:
+class Stoppable(Protocol):
+    """A runner of client threads (SignalRunner, the pipelined publisher)."""
+
+    def request_stop(self) -> None: ...
+    def stop(self, timeout_s: float = 15.0) -> list[str]: ...
+
+
+def stop_all(runners: Sequence[Stoppable], timeout_s: float = 15.0) -> list[str]:
     """Signal every runner first, then join: the stops overlap instead of adding up."""
     for r in runners:
         r.request_stop()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drills.errors import HarnessError, StackError
-from drills.workload.base import Client, SignalRunner, Sink, clock_from
+from drills.workload.base import Client, SignalRunner, Sink, clock_from, stop_all
 
 if TYPE_CHECKING:
     from drills.scenario import Scenario, SignalSpec
@@ -84,16 +84,6 @@ class Runner(Protocol):
     def summary(self) -> dict[str, float | int]: ...
 
 
-def stop_runners(runners: Collection[Runner], timeout_s: float = 15.0) -> list[str]:
-    """Signal every runner first, then join: the stops overlap instead of adding up."""
-    for r in runners:
-        r.request_stop()
-    stuck: list[str] = []
-    for r in runners:
-        stuck += r.stop(timeout_s)
-    return stuck
-
-
 class Closable(Protocol):
     def close(self) -> None: ...
 
@@ -123,7 +113,7 @@ class DrillWorkload:
         return {signal for signal, r in self.runners.items() if r.first_ok.is_set()}
 
     def stop(self) -> None:
-        self.stuck = stop_runners(list(self.runners.values()))
+        self.stuck = stop_all(list(self.runners.values()))
         if self.stuck:
             log.warning("client threads still in an op after stop: %s", ", ".join(self.stuck))
 
