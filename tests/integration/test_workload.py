@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
 import pytest
 
 from drills.checkers.availability import outage_windows
-from drills.history import Op, Outcome
+from drills.history import Outcome
 from drills.scenario import Scenario
 from drills.stack import ComposeProject
 from drills.stack.readiness import wait_ready
 from drills.workload.base import SignalRunner, clock_from
 from drills.workload.suite import build_workload, group_endpoints
+from tests.integration.recording import Ops
 
 pytestmark = pytest.mark.docker
 
@@ -25,22 +25,6 @@ RATE = 50.0
 def stack(docker_client):
     with ComposeProject.create(client=docker_client, mongo=False) as sp:
         yield sp
-
-
-class Ops:
-    """A thread-safe list sink (the drill's History stands here)."""
-
-    def __init__(self) -> None:
-        self._ops: list[Op] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, op: Op) -> None:
-        with self._lock:
-            self._ops.append(op)
-
-    def of(self, signal: str) -> list[Op]:
-        with self._lock:
-            return [o for o in self._ops if o.signal == signal]
 
 
 def scenario(workload: dict[str, dict[str, float]]) -> Scenario:

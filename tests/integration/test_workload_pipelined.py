@@ -3,18 +3,17 @@ message lost (confirmed versus consumed after the drain)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
 import pytest
 
-from drills.history import Op
 from drills.stack import ComposeProject
 from drills.workload.base import clock_from
 from drills.workload.rabbitmq import PUBLISH_SIGNAL, RabbitSignal, RabbitTarget
 from drills.workload.rabbitmq_pipelined import PipelinedPublisher
 from drills.workload.suite import group_endpoints
+from tests.integration.recording import Ops
 
 pytestmark = pytest.mark.docker
 
@@ -26,22 +25,6 @@ SECONDS = 5.0
 def stack(docker_client):
     with ComposeProject.create(client=docker_client, mongo=False) as sp:
         yield sp
-
-
-class Ops:
-    """A thread-safe list sink (the drill's History stands here)."""
-
-    def __init__(self) -> None:
-        self._ops: list[Op] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, op: Op) -> None:
-        with self._lock:
-            self._ops.append(op)
-
-    def of(self, signal: str) -> list[Op]:
-        with self._lock:
-            return [o for o in self._ops if o.signal == signal]
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
