@@ -170,7 +170,9 @@ class Slots:
         self.skipped = 0
 
     def take(self, now: float) -> bool:
-        if now < self.next:
+        # Due up to float error, by the same tolerance as `Grid.at_or_before` (a billionth of a
+        # period): otherwise a `now` that is a slot but for rounding was neither taken nor skipped.
+        if (self.next - now) / self.grid.period > 1e-9:
             return False
         due = max(self.next, self.grid.at_or_before(now))
         self.skipped += max(0, round((due - self.next) / self.grid.period))
