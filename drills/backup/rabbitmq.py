@@ -68,19 +68,12 @@ class Api:
         self.auth = ("app", stack.settings.secrets.app_password)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        from drills.stack.http import request_json
+        from drills.stack.rabbitmq import Management
 
-        errors = []
-        for host, port in self.endpoints:
-            try:
-                status, doc = request_json(method, f"http://{host}:{port}/api/{path}", auth=self.auth, body=body)
-            except OSError as exc:
-                errors.append(f"{host}:{port}: {exc}")
-                continue
-            if 200 <= status < 300:
-                return doc
-            errors.append(f"{host}:{port}: HTTP {status}")
-        raise FaultError(f"{method} /api/{path}: " + ("; ".join(errors) or "no management endpoint"))
+        try:
+            return Management(self.endpoints, self.auth[1], self.auth[0]).request(method, path, body)
+        except OSError as exc:
+            raise FaultError(str(exc)) from exc
 
 
 def export_definitions(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:

@@ -91,7 +91,8 @@ class Management:
         self.endpoints = list(endpoints)
         self.auth = (user, password)
 
-    def _first(self, method: str, path: str, body: Any = None) -> Any:
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """The first answer of a node; OSError naming every node's failure when none answered."""
         errors = []
         for host, port in self.endpoints:
             url = f"http://{host}:{port}/api/{path}"
@@ -106,15 +107,16 @@ class Management:
         raise OSError(f"{method} /api/{path}: " + ("; ".join(errors) or "no management endpoint"))
 
     def nodes(self) -> list[RabbitNode]:
-        return parse_nodes(self._first("GET", "nodes?columns=name,running"))
+        return parse_nodes(self.request("GET", "nodes?columns=name,running"))
 
     def queues(self) -> list[Queue]:
         vhost = urllib.parse.quote(VHOST, safe="")
-        return parse_queues(self._first("GET", f"queues/{vhost}?columns=name,type,leader,node,members,online,messages"))
+        columns = "name,type,leader,node,members,online,messages"
+        return parse_queues(self.request("GET", f"queues/{vhost}?columns={columns}"))
 
     def declare_queue(self, name: str) -> None:
         vhost, queue = (urllib.parse.quote(s, safe="") for s in (VHOST, name))
-        self._first("PUT", f"queues/{vhost}/{queue}",
+        self.request("PUT", f"queues/{vhost}/{queue}",
                     {"durable": True, "auto_delete": False, "arguments": QUEUE_ARGUMENTS})
 
     def status(self) -> RabbitStatus:
