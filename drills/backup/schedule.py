@@ -54,6 +54,7 @@ class BackupSchedule:
         self.interval_s = interval_s
         self.take = take or backup_function(component, method)
         self._stop = threading.Event()
+        self._completed = threading.Event()  # set by the first backup that succeeds
         self._thread: threading.Thread | None = None
         self.count = 0
 
@@ -84,7 +85,13 @@ class BackupSchedule:
                             error=f"{type(exc).__name__}: {exc}"[:500])
         backup = dataclasses.replace(backup, due_s=started if due is None else due)
         self.catalog.add(backup)
+        if backup.ok:
+            self._completed.set()
         return backup
+
+    def wait_completed(self, timeout_s: float) -> bool:
+        """Wait until one backup has succeeded (True), or `timeout_s` passed (False)."""
+        return self._completed.wait(timeout_s)
 
     def stop(self, timeout_s: float = 120.0) -> None:
         """Stop taking backups; waits for one in progress to finish (it is recorded)."""

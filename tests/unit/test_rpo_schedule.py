@@ -216,3 +216,31 @@ def test_the_schedule_records_the_slot_each_backup_was_due_at(tmp_path: Path) ->
     for earlier, b in itertools.pairwise(found):
         assert b.due_s is not None and b.due_s <= b.started_s
         assert b.due_s == next_slot(origin, earlier.ended_s, 0.02)  # the first slot after the previous ended
+
+
+def test_a_restore_drill_can_wait_for_the_schedule_s_first_completed_backup(tmp_path: Path) -> None:
+    """The runner injects a restore drill's failure only once one backup has completed: failed
+    attempts do not count, and a schedule that never completes one says so (False)."""
+    attempts: list[str] = []
+
+    def take(stack: object, backup_id: str, directory: Path, clock: Callable[[], float]) -> Backup:
+        attempts.append(backup_id)
+        if len(attempts) < 3:
+            raise OSError("replica still starting")
+        return Backup(backup_id, "postgres", "dump", clock(), clock(), True)
+
+    schedule = BackupSchedule(cast("BackupStack", None), Catalog("p", MemoryHistory(), time.monotonic, tmp_path),
+                              component="postgres", method="dump", interval_s=0.01, take=take)
+    assert not schedule.wait_completed(0.0)
+    schedule.start()
+    assert schedule.wait_completed(30)
+    schedule.stop()
+    assert len(attempts) >= 3 and [b.ok for b in schedule.catalog.backups][:3] == [False, False, True]
+
+    never = BackupSchedule(cast("BackupStack", None), Catalog("q", MemoryHistory(), time.monotonic, tmp_path),
+                           component="postgres", method="dump", interval_s=0.01,
+                           take=lambda *_: (_ for _ in ()).throw(OSError("down")))
+    never.start()
+    assert not never.wait_completed(0.2)
+    never.stop()
+    assert never.count >= 1
