@@ -106,7 +106,7 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     from drills import interrupts
     from drills.cleanup import clean
     from drills.provision import engine
-    from drills.provision.checks import MONGO_IMAGE
+    from drills.provision.requirements import MONGO_IMAGE, describe, unmet
     from drills.runner import Drill, not_run
     from drills.stack.mongo import image_present
     from drills.stack.project import ComposeProject
@@ -118,9 +118,11 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     results: list[RunResult] = []
     runnable: list[tuple[Path, Scenario]] = []
     for path, sc in scenarios:
-        missing = [img for img in sc.requires if not image_present(client, img)]
+        # `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image.
+        missing = [describe(r) for r in unmet(sc.requires, lambda image: image_present(client, image))]
         if missing:
-            results.append(not_run(sc, path, reports_dir, f"image {', '.join(missing)} absent on this machine"))
+            results.append(not_run(sc, path, reports_dir, f"image {', '.join(missing)} absent on this machine "
+                                                          "(`drill doctor` says how to get it)"))
             click.echo(f"NOT RUN {sc.id}: image {', '.join(missing)} absent", err=True)
         else:
             runnable.append((path, sc))
