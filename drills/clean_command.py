@@ -18,8 +18,9 @@ def clean(everything: bool, project: str | None) -> None:
 
     \b
     drill clean              for every Drills project on this machine:
-                             - a dead `drill run`'s own stack: faults healed, then its
-                               containers, networks and volumes removed;
+                             - a dead `drill run`'s own stack, or a Drills project no
+                               record here claims: faults healed, then its containers,
+                               networks and volumes removed;
                              - a `drill stack up` stack: faults a dead drill left on it
                                healed; the stack and its volumes kept (remove it with
                                `drill stack down`);

@@ -141,7 +141,7 @@ def clean(client: docker.DockerClient, *, everything: bool = False, only: str | 
             orphaned = ledger.orphaned(project, owner_alive=alive)
             report.healed += [f"{project}: {h}" for h in heal.heal_entries(client, orphaned)]
             if owner is not None and not everything and (alive or owner.kind == "stack"):
-                report.kept.append(f"{project}: {_why_kept(project, owner, alive)}")
+                report.kept.append(f"{project}: {_why_kept(client, project, owner, alive)}")
                 continue
             report.removed += [f"{project}: {r}" for r in remove_project(client, project)]
         except Exception as exc:
@@ -149,8 +149,12 @@ def clean(client: docker.DockerClient, *, everything: bool = False, only: str | 
     return report
 
 
-def _why_kept(project: str, owner: ledger.Owner, alive: bool) -> str:
+def _why_kept(client: docker.DockerClient, project: str, owner: ledger.Owner, alive: bool) -> str:
     if owner.kind == "stack":
-        return (f"a `drill stack up` stack, kept with its volumes (`drill stack down --project {project}` "
-                "removes it)")
+        from drills.stack.presence import containers_per_project
+
+        why = f"a `drill stack up` stack, kept with its volumes (`drill stack down --project {project}` removes it)"
+        if not containers_per_project(client, project)[project]:
+            why += f"; no container of it is left: `drill stack up --project {project}` brings it back"
+        return why
     return f"its runner (pid {owner.pid}) is still running and removes it itself"

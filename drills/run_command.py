@@ -92,6 +92,10 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
 
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) -> list[RunResult]:
+    if project is not None:  # containers gone behind our back: say so at once, not after a readiness timeout
+        from drills.stack.presence import require_complete
+
+        require_complete(project)
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.checks import MONGO_IMAGE
@@ -102,10 +106,6 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     from drills.workload.suite import build_workload
 
     client = engine.client()
-    if project is not None:  # containers gone behind our back: say so now, not after a readiness timeout
-        from drills.stack.presence import require_complete
-
-        require_complete(project, client)
     clean(client)  # heal and remove what a killed runner left behind, before anything new starts
     results: list[RunResult] = []
     runnable: list[tuple[Path, Scenario]] = []

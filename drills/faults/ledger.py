@@ -7,7 +7,8 @@ Layout under the state directory (`$XDG_STATE_HOME/drills`, else `~/.local/state
                                  fault is applied), then "healed"
 
 A fault whose "applying" line has no "healed" line is pending: `drill clean` (and every drill run
-at start-up) heals pending faults of projects whose owner process is gone.
+at start-up) heals pending faults whose applying process is gone (entries that do not name it: those
+of projects whose owner process is gone).
 """
 
 from __future__ import annotations

@@ -36,9 +36,10 @@ class Presence:
     def problem(self) -> StackError:
         """What to tell a user who wants to use this stack as it is."""
         n, total = len(self.missing), len(self.expected)
-        which = "none of its" if n == total else f"{n} of its"
+        which = f"none of its {total} services has a container" if n == total else \
+            f"{n} of its {total} services have no container"
         return StackError(
-            f"stack {self.project}: {which} {total} services has a container: {', '.join(self.missing)}",
+            f"stack {self.project}: {which}: {', '.join(self.missing)}",
             hint=f"`drill stack up --project {self.project}` brings the missing ones back with the stack's saved "
                  f"settings and keeps its volumes; `drill stack down --project {self.project}` removes what is "
                  "left, volumes included")
@@ -58,7 +59,7 @@ def presence(stack: ComposeProject) -> Presence:
     return Presence(stack.project, expected, tuple(s for s in expected if s not in present))
 
 
-def require_complete(project: str, client: docker.DockerClient) -> None:
+def require_complete(project: str, client: docker.DockerClient | None = None) -> None:
     """Raise (exit 3) naming the missing services and the fix when `project`'s saved stack has
     services without a container; unknown projects are refused by `state.load` with its own fix."""
     from drills.stack.project import ComposeProject
@@ -68,7 +69,9 @@ def require_complete(project: str, client: docker.DockerClient) -> None:
         raise found.problem()
 
 
-def containers_per_project(client: docker.DockerClient) -> Counter[str]:
-    """How many containers (running or not) each compose project has, in one API call."""
-    docs = client.api.containers(all=True, filters={"label": PROJECT_LABEL})
+def containers_per_project(client: docker.DockerClient, project: str | None = None) -> Counter[str]:
+    """How many containers (running or not) each compose project (or `project` alone) has, in one
+    API call."""
+    label = PROJECT_LABEL if project is None else f"{PROJECT_LABEL}={project}"
+    docs = client.api.containers(all=True, filters={"label": label})
     return Counter(str((d.get("Labels") or {}).get(PROJECT_LABEL)) for d in docs)

@@ -19,31 +19,10 @@ from drills.faults import ledger
 from drills.stack import ports, state
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import compose_file
+from tests.integration.test_run_sigkill import SCENARIO
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
-
-SCENARIO = """\
-id: never-started
-title: a drill against a stack that is gone
-component: postgres
-policy: A stack that is gone is said to be gone, at once.
-workload:
-  postgres.write: {rate: 10}
-steady: 2s
-steps:
-  - fault: kill
-    target: postgres.leader
-    hold: 5s
-recovery:
-  timeout: 60s
-  conditions: [postgres]
-expectations:
-  - checker: lost-writes
-    signal: postgres.write
-    max_lost: 0
-    why: never reached; the stack is gone
-"""
 
 
 def save_record(owner_pid: int | None = None) -> str:
