@@ -98,7 +98,10 @@ def orphaned(project: str, owner_alive: bool) -> list[Entry]:
 def register_owner(project: str, kind: str) -> Owner:
     owner = Owner(project, os.getpid(), kind, time.time())
     path = state_dir() / "projects" / f"{project}.json"
-    path.write_text(json.dumps(asdict(owner)))
+    # Atomically: a cleanup reading a half-written record would take the project for an orphan.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(owner)))
+    tmp.replace(path)
     return owner
 
 
