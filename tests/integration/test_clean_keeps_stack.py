@@ -44,7 +44,8 @@ def test_clean_project_heals_and_keeps_a_stack_up_stack(docker_client, tmp_path)
     project = f"drills-keep-{uuid.uuid4().hex[:6]}"
     selector = {"label": f"com.docker.compose.project={project}"}
     scenario = tmp_path / "sigkill.yaml"
-    scenario.write_text(SCENARIO)
+    # The drill waits for a healthy baseline up to its recovery timeout: generous, for a shared machine.
+    scenario.write_text(SCENARIO.replace("timeout: 60s", "timeout: 300s"))
     runner: subprocess.Popen[str] | None = None
     try:
         up = drill("stack", "up", "--project", project, "--timeout", "300", timeout_s=900)
@@ -53,11 +54,12 @@ def test_clean_project_heals_and_keeps_a_stack_up_stack(docker_client, tmp_path)
         volumes = {v.name: v.attrs["CreatedAt"] for v in docker_client.volumes.list(filters=selector)}
         assert len([v for v in volumes if re.search(r"_pg\d-data$", v)]) == 3, volumes
 
+        stack = ComposeProject.attach(project, docker_client)
         seen: list[str] = []
         runner = subprocess.Popen([sys.executable, "-m", "drills", "run", "--project", project,
                                    "--reports", str(tmp_path / "reports"), str(scenario)], cwd=ROOT,
                                   env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        read_until(runner, r"hold 300 s", 300, seen)
+        read_until(runner, r"hold 300 s", 600, seen)
         [applied] = ledger.pending(project)
         assert applied.kind == "partition" and applied.pid == runner.pid
         cut = iptables_drops(docker_client, selector)
@@ -77,8 +79,7 @@ def test_clean_project_heals_and_keeps_a_stack_up_stack(docker_client, tmp_path)
         assert after == containers, "every container of the stack is kept, none recreated"
         assert {v.name: v.attrs["CreatedAt"] for v in docker_client.volumes.list(filters=selector)} == volumes
         assert docker_client.networks.list(filters=selector) != []
-        stack = ComposeProject.attach(project, docker_client)
-        wait_ready(stack, timeout_s=180)  # healthy again: leader, streaming replicas, queues, containers
+        wait_ready(stack, timeout_s=300)  # healthy again: leader, streaming replicas, queues, containers
 
         # Now its containers go behind Drills' back (`docker rm -f`: network and volumes stay).
         for container_id in containers.values():
