@@ -72,7 +72,7 @@ def remove_project(client: docker.DockerClient, project: str) -> list[str]:
 
     removed = []
     selector: dict[str, str | list[str] | bool] = {"label": f"{heal.PROJECT_LABEL}={project}"}
-    for c in client.containers.list(all=True, filters=selector):
+    for c in client.containers.list(all=True, filters=selector, ignore_removed=True):
         c.remove(force=True)  # a paused container is removed too (SIGKILL, then delete)
         removed.append(f"container {c.name}")
     for n in client.networks.list(filters=selector):
