@@ -134,8 +134,15 @@ def main() -> None:
         stack = None
         if mode == "project":
             stack = f"drills-trials-{uuid.uuid4().hex[:6]}"
-            subprocess.run(drill("stack", "up", "--project", stack, "--timeout", "300"), cwd=ROOT, check=True,
-                           capture_output=True)
+            for _ in range(3):  # a boot that does not get ready under load is no trial: boot again
+                done = subprocess.run(drill("stack", "up", "--project", stack, "--timeout", "300"), cwd=ROOT,
+                                      capture_output=True, text=True)
+                if done.returncode == 0:
+                    break
+                not_signalled.setdefault(mode, []).append(f"drill stack up: {done.stderr[-300:]}")
+                subprocess.run(drill("stack", "down", "--project", stack), cwd=ROOT, capture_output=True)
+            else:
+                raise RuntimeError(f"{stack} did not get ready in 3 boots")
         try:
             kept = leftovers(client, stack) if stack else None
             attempts = 0
