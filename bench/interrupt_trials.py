@@ -79,7 +79,8 @@ def one_trial(client: Any, scenario: Path, sig: signal.Signals, project: str | N
                 project = m.group(1)
             if m := re.search(r": hold (\d+(?:\.\d+)?) s", line):
                 hold_s = float(m.group(1))
-        assert project is not None and hold_s is not None, "no hold within 600 s"
+        if project is None or hold_s is None:
+            raise NotSignalled(f"no hold within 600 s:\n{''.join(lines[-30:])}")
         applied = [e.kind for e in ledger.pending(project)]
         delay = random.uniform(0.5, hold_s / 2)
         time.sleep(delay)
@@ -163,22 +164,27 @@ def main() -> None:
                         trial["not_ready"] = str(exc)
                 trial["wrong"] = verdict(trial, sig, kept)
                 trials.append(trial)
+                write(mode, trials, not_signalled.get(mode, []), args)  # after each trial: a slow machine
                 print(f"{mode} {len(trials)}/{args.trials}: {'ok' if not trial['wrong'] else trial['wrong']} "
                       f"(exit {trial['exit_status']} {trial['signal_to_exit_s']} s after the signal)", flush=True)
         finally:
             if stack is not None:
                 subprocess.run(drill("stack", "down", "--project", stack), cwd=ROOT, capture_output=True)
     for mode, ts in results.items():
-        summary = {"trials": len(ts), "ok": sum(not t["wrong"] for t in ts),
-                   "signal_to_exit_s": [t["signal_to_exit_s"] for t in ts],
-                   **({"ready_again_s": [t.get("ready_again_s") for t in ts]} if mode == "project" else {})}
-        Path(str(OUT).format(mode=mode)).write_text(json.dumps({
-            "what": f"{args.signal} to `drill run {args.scenario.name}` mid-hold ({mode}): healed, "
-                    + ("own stack removed" if mode == "own" else "`drill stack up` stack kept and ready"),
-            "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
-                        "load_average": os.getloadavg()},
-            "summary": summary, "not_signalled": not_signalled.get(mode, []), "trials": ts}, indent=2) + "\n")
-        print(mode, json.dumps(summary), flush=True)
+        print(mode, json.dumps(write(mode, ts, not_signalled.get(mode, []), args)), flush=True)
+
+
+def write(mode: str, ts: list[dict[str, Any]], not_signalled: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    summary = {"trials": len(ts), "ok": sum(not t["wrong"] for t in ts),
+               "signal_to_exit_s": [t["signal_to_exit_s"] for t in ts],
+               **({"ready_again_s": [t.get("ready_again_s") for t in ts]} if mode == "project" else {})}
+    Path(str(OUT).format(mode=mode)).write_text(json.dumps({
+        "what": f"{args.signal} to `drill run {args.scenario.name}` mid-hold ({mode}): healed, "
+                + ("own stack removed" if mode == "own" else "`drill stack up` stack kept and ready"),
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+                    "load_average": os.getloadavg()},
+        "summary": summary, "not_signalled": not_signalled, "trials": ts}, indent=2) + "\n")
+    return summary
 
 
 if __name__ == "__main__":
