@@ -103,6 +103,10 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
 
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) -> list[RunResult]:
+    if project is not None:  # containers gone behind our back: say so at once, not after a readiness timeout
+        from drills.stack.presence import require_complete
+
+        require_complete(project)
     from drills import interrupts
     from drills.cleanup import clean
     from drills.provision import engine
