@@ -94,7 +94,7 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) -> list[RunResult]:
     from drills.cleanup import clean
     from drills.provision import engine
-    from drills.provision.checks import MONGO_IMAGE
+    from drills.provision.requirements import MONGO_IMAGE, describe, unmet
     from drills.runner import Drill, not_run
     from drills.stack.mongo import image_present
     from drills.stack.project import ComposeProject
@@ -106,9 +106,11 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     results: list[RunResult] = []
     runnable: list[tuple[Path, Scenario]] = []
     for path, sc in scenarios:
-        missing = [img for img in sc.requires if not image_present(client, img)]
+        # `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image.
+        missing = [describe(r) for r in unmet(sc.requires, lambda image: image_present(client, image))]
         if missing:
-            results.append(not_run(sc, path, reports_dir, f"image {', '.join(missing)} absent on this machine"))
+            results.append(not_run(sc, path, reports_dir, f"image {', '.join(missing)} absent on this machine "
+                                                          "(`drill doctor` says how to get it)"))
             click.echo(f"NOT RUN {sc.id}: image {', '.join(missing)} absent", err=True)
         else:
             runnable.append((path, sc))
