@@ -1,7 +1,8 @@
 """CLI: `drill run FILES… | --suite NAME`.
 
 Exit codes: 0 every expectation met (NOT RUN scenarios excepted), 1 some expectation not met or
-not measured, 2 invalid input, 3 the harness or the environment failed.
+not measured, 2 invalid input, 3 the harness or the environment failed, 128 + N stopped by signal N
+after healing (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP; see drills.interrupts).
 """
 
 from __future__ import annotations
@@ -68,7 +69,16 @@ def _suite_files(suite: str, root: Path) -> list[Path]:
 @click.option("--reports", "reports_dir", default=Path("reports"), show_default=True,
               type=click.Path(path_type=Path), help="Where results land.")
 def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path) -> None:
-    """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations."""
+    """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations.
+
+    \b
+    Exit codes: 0 every expectation met, 1 some not met or not measured, 2 invalid input,
+    3 harness or environment failure; stopped by Ctrl-C, SIGTERM or SIGHUP: every fault is
+    healed and a stack this run started is removed first, then 130 (Ctrl-C), 143 (SIGTERM)
+    or 129 (SIGHUP). A second signal does not cut that short; SIGKILL does (`drill clean`
+    heals what is left).
+    """
+    from drills import interrupts
     from drills.errors import ScenarioError
     from drills.provision.images import project_root
     from drills.scenario import load_scenario, validate_files
@@ -80,7 +90,8 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     if problems:
         raise ScenarioError("\n".join(str(p) for p in problems), hint="`drill validate` checks files without running")
     scenarios = [(p, load_scenario(p)) for p in paths]
-    results = execute(scenarios, project=project, reports_dir=reports_dir)
+    with interrupts.trapped():  # SIGTERM and SIGHUP unwind (heal, stack down) exactly like Ctrl-C
+        results = execute(scenarios, project=project, reports_dir=reports_dir)
     print_summary(results)
     if results:
         click.echo(f"DR-readiness report of these runs: drill report {reports_dir} --last {len(results)}; "
@@ -92,6 +103,11 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
 
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) -> list[RunResult]:
+    if project is not None:  # containers gone behind our back: say so at once, not after a readiness timeout
+        from drills.stack.presence import require_complete
+
+        require_complete(project)
+    from drills import interrupts
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.requirements import MONGO_IMAGE, describe, unmet
@@ -133,6 +149,7 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                 results.append(drill.run())
             finally:
                 progress.close()
+            interrupts.raise_pending()  # a signal that came while the drill healed: stop here
     finally:
         if project is None:
             stack.down()
