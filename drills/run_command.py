@@ -2,15 +2,24 @@
 
 Exit codes: 0 every expectation met (NOT RUN scenarios excepted), 1 some expectation not met or
 not measured, 2 invalid input, 3 the harness or the environment failed.
+
+`--repeat N` runs the scenarios N times over on the one stack: exit 0 only when every run of every
+scenario met its expectations (a flaky scenario is not met). The aggregation (pass rate, flaky,
+RTO/outage/RPO distributions) is `drills.report.repeats`; this module only loops and records.
+Every `drill run` writes a JSON summary (`--summary`, default `REPORTS/summary-<time>.json`); an
+interrupted run writes what completed before it exits.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -54,6 +63,18 @@ class ConsoleProgress:
         self._stop.set()
 
 
+@dataclass
+class RunLog:
+    """What a `drill run` has done so far, kept current as it goes, so that an interrupted run
+    still reports every run that completed (and the one it interrupted, as aborted)."""
+
+    repeat: int = 1
+    results: list[tuple[int, RunResult]] = field(default_factory=list)  # (repetition, result)
+    repetitions: list[dict[str, Any]] = field(default_factory=list)  # index, wall_s, complete
+    stack_up_s: float | None = None
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+
 def _suite_files(suite: str, root: Path) -> list[Path]:
     from drills.scenario import load_scenario
 
@@ -67,7 +88,12 @@ def _suite_files(suite: str, root: Path) -> list[Path]:
 @click.option("--project", default=None, help="Run against a stack already up (`drill stack up`).")
 @click.option("--reports", "reports_dir", default=Path("reports"), show_default=True,
               type=click.Path(path_type=Path), help="Where results land.")
-def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path) -> None:
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run the scenarios N times over on the same stack: pass rate, flaky, RTO/RPO distributions.")
+@click.option("--summary", "summary_path", default=None, type=click.Path(path_type=Path),
+              help="Where to write the JSON summary [default: REPORTS/summary-<time>.json].")
+def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path, *, repeat: int,
+        summary_path: Path | None) -> None:
     """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations."""
     from drills.errors import ScenarioError
     from drills.provision.images import project_root
@@ -80,61 +106,130 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     if problems:
         raise ScenarioError("\n".join(str(p) for p in problems), hint="`drill validate` checks files without running")
     scenarios = [(p, load_scenario(p)) for p in paths]
-    results = execute(scenarios, project=project, reports_dir=reports_dir)
+    log = RunLog(repeat)
+    summary_path = summary_path or reports_dir / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    try:
+        execute(scenarios, project=project, reports_dir=reports_dir, repeat=repeat, log=log)
+    except BaseException:
+        # Ctrl-C, SIGTERM or a harness failure: faults are healed by now; say what completed.
+        if log.results:
+            report_log(log, reports_dir, summary_path, interrupted=True)
+        raise
+    sys.exit(report_log(log, reports_dir, summary_path, interrupted=False))
+
+
+def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupted: bool) -> int:
+    """Print the summary, write it as JSON; the exit code the runs call for."""
+    from drills.report.repeats import exit_code, sample_of_result
+
+    results = [r for _, r in log.results]
+    code = exit_code(sample_of_result(r, rep) for rep, r in log.results)
     print_summary(results)
+    if log.repeat > 1:
+        print_repeats(log)
+    write_summary(log, summary_path, exit_code=None if interrupted else code)
+    if interrupted:
+        done = sum(1 for r in log.repetitions if r["complete"])
+        click.echo(f"interrupted: {done} of {log.repeat} repetition(s) complete; "
+                   f"{len(results)} run(s) recorded", err=True)
     if results:
         click.echo(f"DR-readiness report of these runs: drill report {reports_dir} --last {len(results)}; "
-                   f"evidence check: drill verify {reports_dir}", err=True)
-    statuses = {r.status for r in results}
-    if statuses & {"error", "aborted"}:
-        sys.exit(3)
-    sys.exit(1 if "failed" in statuses else 0)
+                   f"evidence check: drill verify {reports_dir}; JSON summary: {summary_path}", err=True)
+    return code
 
 
-def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) -> list[RunResult]:
+def write_summary(log: RunLog, path: Path, *, exit_code: int | None) -> None:
+    from drills.report.evidence import read_manifest
+    from drills.report.repeats import PERCENTILE_METHOD, aggregate, sample_of_result
+    from drills.report.summary import summary_row
+
+    runs = []
+    samples = []
+    for rep, r in log.results:
+        seq = (read_manifest(r.out_dir) or {}).get("seq") if r.out_dir is not None else None
+        sample = sample_of_result(r, rep, seq if isinstance(seq, int) else None)
+        samples.append(sample)
+        row = summary_row(r)
+        runs.append({"repetition": rep, "scenario": r.scenario_id, "run_id": r.run_id, "seq": sample.seq,
+                     "status": r.status, "outcome": sample.outcome, "documented": row.documented,
+                     "observed": row.observed, "rto": row.rto, "rpo": row.rpo, "wall_s": sample.wall_s,
+                     "dir": None if r.out_dir is None else str(r.out_dir)})
+    scenarios = aggregate(samples)
+    data = {
+        "format": 1, "started_at": log.started_at, "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "repeat": log.repeat, "interrupted": exit_code is None, "exit_code": exit_code,
+        "stack_up_s": log.stack_up_s, "repetitions": log.repetitions, "percentile_method": PERCENTILE_METHOD,
+        "scenarios": [s.to_json() for s in scenarios], "runs": runs,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
+            repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.checks import MONGO_IMAGE
-    from drills.runner import Drill, not_run
+    from drills.runner import Drill, RunResult, not_run
     from drills.stack.mongo import image_present
     from drills.stack.project import ComposeProject
     from drills.stack.readiness import wait_ready
     from drills.workload.suite import build_workload
 
+    log = log if log is not None else RunLog(repeat)
     client = engine.client()
     clean(client)  # heal and remove what a killed runner left behind, before anything new starts
-    results: list[RunResult] = []
-    runnable: list[tuple[Path, Scenario]] = []
-    for path, sc in scenarios:
-        missing = [img for img in sc.requires if not image_present(client, img)]
-        if missing:
-            results.append(not_run(sc, path, reports_dir, f"image {', '.join(missing)} absent on this machine"))
-            click.echo(f"NOT RUN {sc.id}: image {', '.join(missing)} absent", err=True)
-        else:
-            runnable.append((path, sc))
-    if not runnable:
-        return results
-    mongo = image_present(client, MONGO_IMAGE)
-    stack = ComposeProject.attach(project, client) if project else ComposeProject.create(client=client, mongo=mongo)
+    # NOT RUN is decided once (the images do not appear mid-run) and recorded in every repetition.
+    missing = {path: [img for img in sc.requires if not image_present(client, img)] for path, sc in scenarios}
+    stack = None
+    if any(not m for m in missing.values()):
+        mongo = image_present(client, MONGO_IMAGE)
+        stack = ComposeProject.attach(project, client) if project else ComposeProject.create(client=client, mongo=mongo)
     try:
-        if project is None:
+        if stack is not None and project is None:
             click.echo(f"starting stack {stack.project}", err=True)
+            t_up = time.monotonic()
             stack.up()
-        for path, sc in runnable:
-            # One stack serves every scenario: back to a verified baseline first.
-            wait_ready(stack, timeout_s=sc.recovery.timeout)
-            progress = ConsoleProgress(sc.id)
-            drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
-                          progress=progress)
-            progress.watch(drill.history)
+            log.stack_up_s = round(time.monotonic() - t_up, 1)
+        for rep in range(1, repeat + 1):
+            record: dict[str, Any] = {"index": rep, "wall_s": None, "complete": False}
+            log.repetitions.append(record)
+            t_rep = time.monotonic()
+            if repeat > 1:
+                click.echo(f"repetition {rep}/{repeat}", err=True)
             try:
-                results.append(drill.run())
+                for path, sc in scenarios:
+                    if missing[path]:
+                        log.results.append((rep, not_run(sc, path, reports_dir,
+                                                         f"image {', '.join(missing[path])} absent on this machine")))
+                        click.echo(f"NOT RUN {sc.id}: image {', '.join(missing[path])} absent", err=True)
+                        continue
+                    assert stack is not None
+                    # One stack serves every scenario: back to a verified baseline first.
+                    wait_ready(stack, timeout_s=sc.recovery.timeout)
+                    progress = ConsoleProgress(f"[{rep}/{repeat}] {sc.id}" if repeat > 1 else sc.id)
+                    drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
+                                  progress=progress)
+                    progress.watch(drill.history)
+                    try:
+                        log.results.append((rep, drill.run()))
+                    except (KeyboardInterrupt, SystemExit):
+                        # Drill.run healed and wrote its journal as aborted: the summary lists it so.
+                        log.results.append((rep, RunResult(drill.run_id, sc.id, "aborted", [], drill.out,
+                                                           "interrupted (Ctrl-C or SIGTERM)", drill.now(),
+                                                           policy=sc.policy)))
+                        raise
+                    finally:
+                        progress.close()
+                record["complete"] = True
             finally:
-                progress.close()
+                record["wall_s"] = round(time.monotonic() - t_rep, 1)
     finally:
-        if project is None:
+        if stack is not None and project is None:
             stack.down()
-    return results
+    return [r for _, r in log.results]
 
 
 def print_summary(results: list[RunResult]) -> None:
@@ -155,3 +250,29 @@ def print_summary(results: list[RunResult]) -> None:
     for r in results:
         if r.out_dir is not None:
             click.echo(f"{r.scenario_id}: {r.out_dir}", err=True)
+
+
+def print_repeats(log: RunLog) -> None:
+    """Per scenario over the repetitions: pass rate, verdict (MET, FLAKY, NOT MET, ...), and each
+    RTO/outage/RPO as p50, p95, min, max and n."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_distribution, pass_rate_text, sample_of_result
+
+    done = sum(1 for r in log.repetitions if r["complete"])
+    table = Table(title=f"over {done} of {log.repeat} repetition(s)", show_lines=True,
+                  caption=f"percentiles: {PERCENTILE_METHOD}")
+    for col in ("scenario", "runs", "verdict", "RTO", "outage", "RPO"):
+        table.add_column(col, overflow="fold")
+    colors = {"MET": "green", "FLAKY": "red", "NOT MET": "red", "NOT RUN": "yellow"}
+    for rep in aggregate(sample_of_result(r, i) for i, r in log.results):
+        cells = {kind: "\n".join(f"{d.key.subject}: {fmt_distribution(d)}" for d in rep.metrics if d.key.kind == kind)
+                 or "-" for kind in ("RTO", "outage", "RPO")}
+        table.add_row(rep.scenario_id, pass_rate_text(rep), f"[{colors.get(rep.verdict, 'yellow')}]{rep.verdict}[/]",
+                      cells["RTO"], cells["outage"], cells["RPO"])
+    Console(stderr=True, width=max(160, Console(stderr=True).width)).print(table)
+    walls = ", ".join(f"{r['index']}: {r['wall_s']} s" + ("" if r["complete"] else " (interrupted)")
+                      for r in log.repetitions)
+    click.echo(f"wall time per repetition: {walls}"
+               + (f"; stack boot {log.stack_up_s} s" if log.stack_up_s is not None else ""), err=True)
