@@ -12,12 +12,9 @@ interrupted run writes what completed before it exits.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from drills.history import History
+    from drills.report.run_log import RunLog
     from drills.runner import RunResult
     from drills.scenario import Scenario
 
@@ -63,18 +61,6 @@ class ConsoleProgress:
         self._stop.set()
 
 
-@dataclass
-class RunLog:
-    """What a `drill run` has done so far, kept current as it goes, so that an interrupted run
-    still reports every run that completed (and the one it interrupted, as aborted)."""
-
-    repeat: int = 1
-    results: list[tuple[int, RunResult]] = field(default_factory=list)  # (repetition, result)
-    repetitions: list[dict[str, Any]] = field(default_factory=list)  # index, wall_s, complete
-    stack_up_s: float | None = None
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-
-
 def _suite_files(suite: str, root: Path) -> list[Path]:
     from drills.scenario import load_scenario
 
@@ -97,6 +83,7 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations."""
     from drills.errors import ScenarioError
     from drills.provision.images import project_root
+    from drills.report.run_log import RunLog
     from drills.scenario import load_scenario, validate_files
 
     paths = list(files) + (_suite_files(suite, project_root()) if suite else [])
@@ -113,7 +100,10 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     except BaseException:
         # Ctrl-C, SIGTERM or a harness failure: faults are healed by now; say what completed.
         if log.results:
-            report_log(log, reports_dir, summary_path, interrupted=True)
+            try:
+                report_log(log, reports_dir, summary_path, interrupted=True)
+            except Exception as exc:  # the interruption is what the user must see, not this
+                click.echo(f"could not write the summary of the completed runs: {exc}", err=True)
         raise
     sys.exit(report_log(log, reports_dir, summary_path, interrupted=False))
 
@@ -121,6 +111,7 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
 def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupted: bool) -> int:
     """Print the summary, write it as JSON; the exit code the runs call for."""
     from drills.report.repeats import exit_code, sample_of_result
+    from drills.report.run_log import print_repeats, write_summary
 
     results = [r for _, r in log.results]
     code = exit_code(sample_of_result(r, rep) for rep, r in log.results)
@@ -130,7 +121,7 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
     write_summary(log, summary_path, exit_code=None if interrupted else code)
     if interrupted:
         done = sum(1 for r in log.repetitions if r["complete"])
-        click.echo(f"interrupted: {done} of {log.repeat} repetition(s) complete; "
+        click.echo(f"stopped early: {done} of {log.repeat} repetition(s) complete; "
                    f"{len(results)} run(s) recorded", err=True)
     if results:
         click.echo(f"DR-readiness report of these runs: drill report {reports_dir} --last {len(results)}; "
@@ -138,40 +129,12 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
     return code
 
 
-def write_summary(log: RunLog, path: Path, *, exit_code: int | None) -> None:
-    from drills.report.evidence import read_manifest
-    from drills.report.repeats import PERCENTILE_METHOD, aggregate, sample_of_result
-    from drills.report.summary import summary_row
-
-    runs = []
-    samples = []
-    for rep, r in log.results:
-        seq = (read_manifest(r.out_dir) or {}).get("seq") if r.out_dir is not None else None
-        sample = sample_of_result(r, rep, seq if isinstance(seq, int) else None)
-        samples.append(sample)
-        row = summary_row(r)
-        runs.append({"repetition": rep, "scenario": r.scenario_id, "run_id": r.run_id, "seq": sample.seq,
-                     "status": r.status, "outcome": sample.outcome, "documented": row.documented,
-                     "observed": row.observed, "rto": row.rto, "rpo": row.rpo, "wall_s": sample.wall_s,
-                     "dir": None if r.out_dir is None else str(r.out_dir)})
-    scenarios = aggregate(samples)
-    data = {
-        "format": 1, "started_at": log.started_at, "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "repeat": log.repeat, "interrupted": exit_code is None, "exit_code": exit_code,
-        "stack_up_s": log.stack_up_s, "repetitions": log.repetitions, "percentile_method": PERCENTILE_METHOD,
-        "scenarios": [s.to_json() for s in scenarios], "runs": runs,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
             repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.checks import MONGO_IMAGE
+    from drills.report.run_log import RunLog
     from drills.runner import Drill, RunResult, not_run
     from drills.stack.mongo import image_present
     from drills.stack.project import ComposeProject
@@ -251,28 +214,3 @@ def print_summary(results: list[RunResult]) -> None:
         if r.out_dir is not None:
             click.echo(f"{r.scenario_id}: {r.out_dir}", err=True)
 
-
-def print_repeats(log: RunLog) -> None:
-    """Per scenario over the repetitions: pass rate, verdict (MET, FLAKY, NOT MET, ...), and each
-    RTO/outage/RPO as p50, p95, min, max and n."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_distribution, pass_rate_text, sample_of_result
-
-    done = sum(1 for r in log.repetitions if r["complete"])
-    table = Table(title=f"over {done} of {log.repeat} repetition(s)", show_lines=True,
-                  caption=f"percentiles: {PERCENTILE_METHOD}")
-    for col in ("scenario", "runs", "verdict", "RTO", "outage", "RPO"):
-        table.add_column(col, overflow="fold")
-    colors = {"MET": "green", "FLAKY": "red", "NOT MET": "red", "NOT RUN": "yellow"}
-    for rep in aggregate(sample_of_result(r, i) for i, r in log.results):
-        cells = {kind: "\n".join(f"{d.key.subject}: {fmt_distribution(d)}" for d in rep.metrics if d.key.kind == kind)
-                 or "-" for kind in ("RTO", "outage", "RPO")}
-        table.add_row(rep.scenario_id, pass_rate_text(rep), f"[{colors.get(rep.verdict, 'yellow')}]{rep.verdict}[/]",
-                      cells["RTO"], cells["outage"], cells["RPO"])
-    Console(stderr=True, width=max(160, Console(stderr=True).width)).print(table)
-    walls = ", ".join(f"{r['index']}: {r['wall_s']} s" + ("" if r["complete"] else " (interrupted)")
-                      for r in log.repetitions)
-    click.echo(f"wall time per repetition: {walls}"
-               + (f"; stack boot {log.stack_up_s} s" if log.stack_up_s is not None else ""), err=True)

@@ -86,8 +86,13 @@ def finish(proc: subprocess.Popen[str], seen: list[str], timeout_s: float) -> in
 def test_repeat_2_summarises_pass_rate_and_distributions(docker_client, tmp_path):
     seen: list[str] = []
     proc = start(tmp_path, 2)
-    project = read_until(proc, r"starting stack (\S+)", 60, seen).group(1)
-    rc = finish(proc, seen, 600)
+    try:
+        project = read_until(proc, r"starting stack (\S+)", 60, seen).group(1)
+    except BaseException:
+        proc.kill()
+        finish(proc, seen, 60)
+        raise
+    rc = finish(proc, seen, 900)
     log = "".join(seen)
     assert "repetition 1/2" in log and "repetition 2/2" in log and "[2/2] repeat-short: hold" in log, log[-3000:]
 
@@ -141,7 +146,7 @@ def test_ctrl_c_in_repetition_2_heals_and_reports_repetition_1(docker_client, tm
         rc = finish(proc, seen, 300)
         log = "".join(seen)
         assert rc == 130, log[-3000:]
-        assert "interrupted: 1 of 2 repetition(s) complete; 2 run(s) recorded" in log, log[-3000:]
+        assert "stopped early: 1 of 2 repetition(s) complete; 2 run(s) recorded" in log, log[-3000:]
 
         summary = json.loads((tmp_path / "summary.json").read_text())
         assert (summary["interrupted"], summary["exit_code"]) == (True, None)

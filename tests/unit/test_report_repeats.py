@@ -3,6 +3,9 @@ nearest-rank distributions out."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +210,33 @@ def test_every_outcome_has_a_count():
     [rep] = aggregate([Sample("x", "1", "passed", (availability(1.0, 1.0),))])
     assert tuple(rep.counts) == OUTCOMES
     assert rep.to_json()["metrics"][0]["samples"] == [{"value": 1.0, "run": "1"}]
+
+
+# ---- the JSON summary and the CLI option -------------------------------------------------------------
+
+
+def test_the_json_summary_of_a_repeated_run(tmp_path):
+    from drills.report.run_log import RunLog, write_summary
+
+    def result(i: int, status: str, rto: float) -> RunResult:
+        v = Verdict("availability", "postgres.write", "rto <= 20", "", Status.PASS if status == "passed"
+                    else Status.FAIL, {"rto_s": rto, "longest_outage_s": rto - 1}, {"max_rto_s": 20.0})
+        return RunResult(f"r{i}", "pg-kill", status, [v], None, wall_s=30.0 + i)
+
+    log = RunLog(3, [(1, result(1, "passed", 9.0)), (2, result(2, "failed", 25.0)), (3, result(3, "passed", 11.0))],
+                 [{"index": i, "wall_s": 31.0, "complete": True} for i in (1, 2, 3)], stack_up_s=40.0)
+    write_summary(log, tmp_path / "s.json", exit_code=1)
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert (data["repeat"], data["exit_code"], data["interrupted"], data["stack_up_s"]) == (3, 1, False, 40.0)
+    [sc] = data["scenarios"]
+    assert (sc["verdict"], sc["flaky"], sc["pass_rate"]) == ("FLAKY", True, 2 / 3)
+    rto = sc["metrics"][0]
+    assert (rto["kind"], rto["n"], rto["min"], rto["p50"], rto["p95"], rto["max"]) == ("RTO", 3, 9.0, 11.0, 25.0, 25.0)
+    assert [r["repetition"] for r in data["runs"]] == [1, 2, 3]
+    assert [r["outcome"] for r in data["runs"]] == ["passed", "failed", "passed"]
+
+
+def test_repeat_must_be_at_least_one(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "drills", "run", "--repeat", "0", "--suite", "policy"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "--repeat" in done.stderr
