@@ -32,7 +32,7 @@ class CleanReport:
 
 def labelled_projects(client: docker.DockerClient) -> set[str]:
     found: set[str] = set()
-    for c in client.containers.list(all=True, filters={"label": heal.PROJECT_LABEL}):
+    for c in client.containers.list(all=True, filters={"label": heal.PROJECT_LABEL}, ignore_removed=True):
         found.add(c.labels[heal.PROJECT_LABEL])
     for n in client.networks.list(filters={"label": heal.PROJECT_LABEL}):
         found.add(n.attrs["Labels"][heal.PROJECT_LABEL])
@@ -47,7 +47,7 @@ def remove_project(client: docker.DockerClient, project: str) -> list[str]:
 
     removed = []
     selector: dict[str, str | list[str] | bool] = {"label": f"{heal.PROJECT_LABEL}={project}"}
-    for c in client.containers.list(all=True, filters=selector):
+    for c in client.containers.list(all=True, filters=selector, ignore_removed=True):
         c.remove(force=True)  # a paused container is removed too (SIGKILL, then delete)
         removed.append(f"container {c.name}")
     for n in client.networks.list(filters=selector):

@@ -133,7 +133,7 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
             repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
     from drills.cleanup import clean
     from drills.provision import engine
-    from drills.provision.checks import MONGO_IMAGE
+    from drills.provision.requirements import MONGO_IMAGE, describe, unmet
     from drills.report.run_log import RunLog
     from drills.runner import Drill, RunResult, not_run
     from drills.stack.mongo import image_present
@@ -145,7 +145,9 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     client = engine.client()
     clean(client)  # heal and remove what a killed runner left behind, before anything new starts
     # NOT RUN is decided once (the images do not appear mid-run) and recorded in every repetition.
-    missing = {path: [img for img in sc.requires if not image_present(client, img)] for path, sc in scenarios}
+    # `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image.
+    missing = {path: [describe(r) for r in unmet(sc.requires, lambda image: image_present(client, image))]
+               for path, sc in scenarios}
     stack = None
     if any(not m for m in missing.values()):
         mongo = image_present(client, MONGO_IMAGE)
@@ -166,7 +168,8 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                 for path, sc in scenarios:
                     if missing[path]:
                         log.results.append((rep, not_run(sc, path, reports_dir,
-                                                         f"image {', '.join(missing[path])} absent on this machine")))
+                                                         f"image {', '.join(missing[path])} absent on this machine "
+                                                         "(`drill doctor` says how to get it)")))
                         click.echo(f"NOT RUN {sc.id}: image {', '.join(missing[path])} absent", err=True)
                         continue
                     assert stack is not None

@@ -12,6 +12,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from drills.backup.model import BACKUP, RESTORE_END, RESTORE_START, Backup
 from drills.evaluate import RunFacts, evaluate
 from drills.history import History, Op, Outcome, load
 from drills.report.evidence import seal
@@ -32,9 +33,13 @@ def scenario(name: str = "postgres-leader-kill") -> tuple[Path, Scenario]:
 
 def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: tuple[float, float] = (5.3, 14.1),
              lost: int = 0, status: str | None = None, reason: str = "", secrets: dict[str, str] | None = None,
-             do_seal: bool = True, fault_at: float = 5.0, hold: float = 10.0, after: float = 6.0) -> Path:
+             do_seal: bool = True, fault_at: float = 5.0, hold: float = 10.0, after: float = 6.0,
+             backup_at: float | None = None) -> Path:
     """One finished run; `outage` (start, end) of the primary signal; `lost` acknowledged writes
-    missing from the final read; `status` "error"/"aborted" for a run that stopped early."""
+    missing from the final read; `status` "error"/"aborted" for a run that stopped early.
+    `backup_at`: a restore drill (a scenario with `backup:`): one backup taken from then (1 s long),
+    restored from the heal on (2 s); the primary signal's writes acknowledged from the backup's start
+    to the restore's end are lost, as a restore loses them."""
     path, sc = scenario(name)
     run_id = new_run_id(sc.id)
     out = reports_dir / run_id
@@ -44,6 +49,8 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     ready_at = heal_at + 4.0
     end = ready_at + after
     acked: dict[str, list[int]] = {s: [] for s in signals}
+    restored_at = heal_at + 2.0
+    lost_by_restore: set[int] = set()
     with History(out / "history.jsonl") as h:
         for name_, at in (("warm-up", 0.0), ("steady", 0.2), ("inject", fault_at), ("hold", fault_at + 0.1),
                           ("hold-end", heal_at), ("heal", heal_at), ("recover", heal_at + 0.2),
@@ -62,11 +69,22 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
                             outcome, error))
                 if outcome is Outcome.OK:
                     acked[signal].append(i)
+                    if k == 0 and backup_at is not None and backup_at <= t + step / 2 < restored_at:
+                        lost_by_restore.add(i)
                     if signal == "rabbitmq.publish":
                         h.append(Op("rabbitmq.consume", 0, "consume", i, t + step / 2, t + step * 0.8, Outcome.OK))
                 t, i = t + step, i + 1
+        if backup_at is not None:
+            assert sc.backup is not None, f"{name} takes no backup"
+            backup = Backup("b-1", sc.backup.component, sc.backup.method, backup_at, backup_at + 1.0, True,
+                            point_s=backup_at + 0.5, rows=1000, max_seq=999,
+                            checksum="9e107d9d372bb6826bd81d3542a419d6")
+            h.event(BACKUP, backup.ended_s, **backup.to_event_data())
+            h.event(RESTORE_START, heal_at, backup_id=backup.id, component=backup.component, method=backup.method)
+            h.event(RESTORE_END, restored_at, ok=True, rows=backup.rows, max_seq=backup.max_seq,
+                    checksum=backup.checksum, steps_s={"new-cluster": 1.2, "load": 0.8})
     ops, events = load(out / "history.jsonl")
-    reads: dict[str, Any] = {s: set(v[lost:] if s == signals[0] else v) for s, v in acked.items()}
+    reads: dict[str, Any] = {s: set(v[lost:] if s == signals[0] else v) - lost_by_restore for s, v in acked.items()}
     facts = RunFacts(final_reads=reads, drained=True, recovered_after_s=ready_at - heal_at)
     env = environment({"postgres": "drills/postgres:3f2a1b", "rabbitmq": "drills/rabbitmq:9c8d7e"})
     env["stack_env"] = dict(secrets or {})

@@ -34,6 +34,11 @@ def present(client: docker.DockerClient, name: str) -> bool:
         client.images.get(name)
     except docker.errors.ImageNotFound:
         return False
+    except docker.errors.APIError as exc:
+        if exc.status_code == 400:  # not a name the engine can parse (e.g. a mistyped DRILLS_MONGO_IMAGE)
+            raise SetupError(f"{name!r} is not a valid image name ({exc.explanation})",
+                             hint="write it as [registry/]repository[:tag], e.g. registry.example/mongo:7") from exc
+        raise
     return True
 
 

@@ -9,17 +9,19 @@ import enum
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from drills.errors import DrillsError
+from drills.errors import DrillsError, SetupError
+from drills.provision import requirements
 
 if TYPE_CHECKING:
     import docker
 
 MIN_FREE_DISK_GB = 5.0
 MIN_AVAILABLE_MEMORY_GB = 3.0
-MONGO_IMAGE = os.environ.get("DRILLS_MONGO_IMAGE", "mongo:7")
+MONGO_IMAGE = requirements.MONGO_IMAGE  # `mongo:7`, or the site's own image (DRILLS_MONGO_IMAGE)
 
 
 class Status(enum.Enum):
@@ -34,6 +36,7 @@ class Check:
     status: Status
     detail: str
     fix: str = ""
+    left_out: tuple[str, ...] = ()  # scenarios this gap makes NOT RUN
 
     @property
     def blocking(self) -> bool:
@@ -98,15 +101,51 @@ def image_checks(client: docker.DockerClient) -> list[Check]:
             else:
                 checks.append(Check(f"image {p.spec.name}", Status.MISSING,
                                     f"{p.tag} not built for the current fixtures", "drill setup"))
-    if base_image.present(client, MONGO_IMAGE):
-        checks.append(Check("mongo image", Status.OK, MONGO_IMAGE))
-    else:
-        checks.append(Check(
-            "mongo image", Status.WARN,
-            f"{MONGO_IMAGE} absent: MongoDB scenarios are reported NOT RUN",
-            f"docker pull {MONGO_IMAGE} (needs a registry) or docker load -i mongo.tar",
-        ))
+    checks.extend(requirement_checks(client))
     return checks
+
+
+def requirement_checks(client: docker.DockerClient) -> list[Check]:
+    """The MongoDB image, and any other image a scenario `requires:`, each with the drills its
+    absence leaves out (those `drill run` reports NOT RUN)."""
+    from drills.provision import base_image, images, mongo_image
+
+    invalid: dict[str, SetupError] = {}
+
+    def present(image: str) -> bool:
+        try:
+            return base_image.present(client, image)
+        except SetupError as exc:  # a name the engine cannot parse: absent, and said so below
+            invalid[image] = exc
+            return False
+
+    mongo_here = present(MONGO_IMAGE)
+    scenarios = requirements.project_scenarios(images.project_root() / "scenarios")
+    left_out = {r: tuple(ids) for r, ids in requirements.left_out(scenarios, present).items()}
+    checks = []
+    if mongo_here:
+        checks.append(Check("mongo image", Status.OK, requirements.describe(requirements.MONGO)))
+    else:
+        ids = left_out.get(requirements.MONGO, ())
+        bad = invalid.get(MONGO_IMAGE)
+        what = bad.args[0] if bad else f"{requirements.describe(requirements.MONGO)} absent"
+        detail = f"{what}: {not_run_text(ids, 'MongoDB drills')}"
+        failure = mongo_image.last_failure()
+        if failure is not None and failure.image == MONGO_IMAGE:
+            detail += f"; last pull failed {mongo_image.age_text(time.time() - failure.at)}: {failure.error}"
+        fix = (bad.hint or "") if bad else mongo_image.fix_text(MONGO_IMAGE)
+        checks.append(Check("mongo image", Status.WARN, detail, fix, ids))
+    for requirement, ids in sorted(left_out.items()):
+        if requirement != requirements.MONGO:
+            checks.append(Check(f"image {requirement}", Status.WARN, f"{requirement} absent: {not_run_text(ids)}",
+                                f"docker pull {requirement} (or `docker load -i` a saved copy)", ids))
+    return checks
+
+
+def not_run_text(ids: tuple[str, ...], what: str = "drills") -> str:
+    if not ids:
+        return f"{what} would be NOT RUN (no scenario here requires it)"
+    return f"{len(ids)} {what} NOT RUN: {', '.join(ids)}"
 
 
 def host_checks() -> list[Check]:

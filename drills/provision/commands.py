@@ -8,11 +8,22 @@ import time
 
 import click
 
+from drills.provision import mongo_image
+
 
 @click.command()
 @click.option("--images/--no-images", default=True, show_default=True, help="Build the stack images too.")
-def setup(images: bool) -> None:
-    """Make this machine able to run drills: engine, Compose v2, base image, stack images.
+@click.option("--mongo/--no-mongo", default=True, show_default=True,
+              help="Pull the MongoDB image (mongo:7, or $DRILLS_MONGO_IMAGE) where a registry answers.")
+@click.option("--retry-pull", is_flag=True,
+              help="Try the MongoDB pull now, even if it failed recently (failures are remembered for "
+              f"{mongo_image.RETRY_AFTER_S / 3600:.0f} h).")
+@click.option("--pull-timeout", default=mongo_image.IDLE_TIMEOUT_S, show_default=True, metavar="SECONDS",
+              type=click.IntRange(1, 3600),
+              help="Give the MongoDB pull up when the engine reports nothing for this long.")
+def setup(images: bool, mongo: bool, retry_pull: bool, pull_timeout: int) -> None:
+    """Make this machine able to run drills: engine, Compose v2, base image, stack images, and the
+    MongoDB image where a registry answers (without it the MongoDB drills are NOT RUN).
 
     Idempotent; fast when everything is already there.
     """
@@ -34,6 +45,10 @@ def setup(images: bool) -> None:
     base = base_image.ensure(client, reporter)
     if images:
         stack_images.ensure_images(client, reporter, base=base)
+    if mongo:
+        from drills.provision.requirements import MONGO_IMAGE
+
+        mongo_image.ensure(client, reporter, image=MONGO_IMAGE, retry=retry_pull, idle_timeout_s=pull_timeout)
     reporter.ok(f"ready in {time.monotonic() - t0:.1f} s")
 
 
@@ -48,8 +63,11 @@ def doctor(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(
             {"ready": not blocking,
-             "checks": [{"name": c.name, "status": c.status.value, "detail": c.detail, "fix": c.fix}
-                        for c in checks]},
+             # Scenarios `drill run` would report NOT RUN on this machine, and why.
+             "not_run": {s: sorted(c.name for c in checks if s in c.left_out)
+                         for s in sorted({s for c in checks for s in c.left_out})},
+             "checks": [{"name": c.name, "status": c.status.value, "detail": c.detail, "fix": c.fix,
+                         "left_out": list(c.left_out)} for c in checks]},
             indent=2,
         ))
     else:
@@ -59,11 +77,15 @@ def doctor(as_json: bool) -> None:
         colors = {Status.OK: "green", Status.WARN: "yellow", Status.MISSING: "red"}
         table = Table(title="drill doctor")
         for column in ("check", "status", "detail", "fix"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # names and commands whole, never cut with "…"
         for c in checks:
             table.add_row(c.name, f"[{colors[c.status]}]{c.status.value}[/]", c.detail, c.fix)
         console = Console()
         console.print(table)
+        for c in checks:
+            if c.left_out:
+                console.print(f"[yellow]NOT RUN here[/] ({c.name} absent): {', '.join(c.left_out)}",
+                              soft_wrap=True)
         if blocking:
             console.print(f"[red]not ready[/]: {len(blocking)} problem(s); run the fix column's commands")
         else:

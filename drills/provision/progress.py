@@ -11,6 +11,7 @@ class Reporter(Protocol):
     def step(self, message: str) -> None: ...
     def ok(self, message: str) -> None: ...
     def detail(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...  # done without something: drills run with less
 
 
 class ConsoleReporter:
@@ -31,6 +32,9 @@ class ConsoleReporter:
     def detail(self, message: str) -> None:
         self._emit("  ", message)
 
+    def warn(self, message: str) -> None:
+        self._emit("!!", message)
+
 
 class SilentReporter:
     def step(self, message: str) -> None:
@@ -40,4 +44,7 @@ class SilentReporter:
         pass
 
     def detail(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
         pass

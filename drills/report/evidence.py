@@ -1,7 +1,9 @@
 """Tamper-evident evidence: every run sealed, every seal chained to the one before.
 
-    seal(run_dir) -> dict             writes run_dir/manifest.json, appends reports/runs.jsonl
-    verify(reports_dir) -> Verified   recomputes every run and every link; names what differs
+    seal(run_dir) -> dict                  writes run_dir/manifest.json, appends reports/runs.jsonl
+    verify(reports_dir) -> Verified        recomputes every run and every link; names what differs
+    verify_run_dir(run_dir) -> RunVerified one run's folder against its own manifest (and its links, when
+                                           its reports directory is around it)
 
 A run's `manifest.json` lists every artifact of its directory (relative path, size, SHA-256), the
 run's sequence number `seq` (1, 2, 3, ... over the whole reports directory, never reused) and
@@ -205,7 +207,8 @@ class Verified:
 
     @property
     def intact(self) -> bool:
-        return not self.findings
+        """Nothing sealed found is not intact: there is no evidence to vouch for."""
+        return self.runs > 0 and not self.findings
 
 
 def verify_run(run_dir: Path, manifest: dict[str, Any], seq: int = 0) -> list[Finding]:
@@ -237,38 +240,53 @@ def run_dirs(reports_dir: Path) -> list[Path]:
                   if p.is_dir() and ((p / "journal.json").exists() or (p / MANIFEST).exists()))
 
 
-def verify(reports_dir: Path) -> Verified:
-    """Recompute every sealed run and every link of the chain, and cross-check the index."""
-    result = Verified(reports_dir)
-    sealed: dict[int, tuple[Path, dict[str, Any], str]] = {}  # seq -> dir, manifest, its sha256
+def _manifests(reports_dir: Path) -> tuple[dict[int, tuple[Path, dict[str, Any], str]], list[Finding]]:
+    """Every run's manifest, by sequence number (seq -> dir, manifest, its sha256), and what is wrong
+    with the manifests themselves (missing, unreadable, moved, a number claimed twice)."""
+    findings: list[Finding] = []
+    sealed: dict[int, tuple[Path, dict[str, Any], str]] = {}
     for run_dir in run_dirs(reports_dir):
-        path = run_dir / MANIFEST
-        if not path.exists():
-            result.findings.append(Finding(0, run_dir.name, "unsealed",
-                                           "not sealed: no manifest.json (the run is outside the evidence chain)"))
+        loaded = _load(run_dir)
+        if isinstance(loaded, Finding):
+            findings.append(loaded)
             continue
-        raw = path.read_bytes()
-        try:
-            manifest = json.loads(raw)
-            seq = int(manifest["seq"])
-        except (ValueError, KeyError, TypeError):
-            result.findings.append(Finding(0, run_dir.name, "manifest", "manifest.json is damaged (not readable)"))
-            continue
+        manifest, seq, sha = loaded
         if manifest.get("run_id") != run_dir.name:
-            result.findings.append(Finding(seq, run_dir.name, "manifest",
-                                           f"manifest names run {manifest.get('run_id')!r}: moved or copied"))
+            findings.append(_moved(run_dir, manifest, seq))
         if seq in sealed:
-            result.findings.append(Finding(seq, run_dir.name, "link",
-                                           f"sequence number {seq} is also claimed by {sealed[seq][0].name}"))
+            findings.append(Finding(seq, run_dir.name, "link",
+                                    f"sequence number {seq} is also claimed by {sealed[seq][0].name}"))
             continue
-        sealed[seq] = (run_dir, manifest, hashlib.sha256(raw).hexdigest())
-        result.findings += verify_run(run_dir, manifest, seq)
+        sealed[seq] = (run_dir, manifest, sha)
+    return sealed, findings
 
+
+def _load(run_dir: Path) -> tuple[dict[str, Any], int, str] | Finding:
+    """A run's manifest, its sequence number and the manifest file's sha256; or why there is none."""
+    path = run_dir / MANIFEST
+    if not path.is_file():
+        return Finding(0, run_dir.name, "unsealed", "not sealed: no manifest.json (the run is outside the evidence "
+                       "chain)")
+    raw = path.read_bytes()
+    try:
+        manifest = json.loads(raw)
+        return manifest, int(manifest["seq"]), hashlib.sha256(raw).hexdigest()
+    except (ValueError, KeyError, TypeError):
+        return Finding(0, run_dir.name, "manifest", "manifest.json is damaged (not readable)")
+
+
+def _moved(run_dir: Path, manifest: dict[str, Any], seq: int) -> Finding:
+    return Finding(seq, run_dir.name, "manifest", f"manifest names run {manifest.get('run_id')!r}: moved or copied")
+
+
+def _chain(reports_dir: Path, sealed: dict[int, tuple[Path, dict[str, Any], str]]) -> list[Finding]:
+    """Gaps, broken links and index mismatches of the chain the manifests and the index form."""
+    findings: list[Finding] = []
     index = read_index(reports_dir)
     by_seq = {int(e["seq"]): e for e in index if "damaged" not in e and isinstance(e.get("seq"), int)}
     for e in index:
         if "damaged" in e:
-            result.findings.append(Finding(0, "", "index", f"{INDEX} line {e['line']} is damaged"))
+            findings.append(Finding(0, "", "index", f"{INDEX} line {e['line']} is damaged"))
     top = max([*sealed, *by_seq], default=0)
     previous_sha: str | None = None
     for seq in range(1, top + 1):
@@ -277,30 +295,110 @@ def verify(reports_dir: Path) -> Verified:
             name = entry.get("run_id", "?") if entry else "?"
             what = (f"run {name} is gone (listed in {INDEX})" if entry
                     else "no run carries this number: a run was removed")
-            result.findings.append(Finding(seq, str(name) if entry else "", "gap", f"gap in the sequence: {what}"))
+            findings.append(Finding(seq, str(name) if entry else "", "gap", f"gap in the sequence: {what}"))
             previous_sha = entry.get("manifest_sha256") if entry else None
             continue
         run_dir, manifest, sha = sealed[seq]
         claimed = manifest.get("previous")
         if seq == 1 and claimed is not None:
-            result.findings.append(Finding(seq, run_dir.name, "link", "the first run links to a previous one"))
+            findings.append(Finding(seq, run_dir.name, "link", "the first run links to a previous one"))
         elif seq > 1 and previous_sha is not None and claimed != previous_sha:
-            result.findings.append(Finding(
+            findings.append(Finding(
                 seq, run_dir.name, "link",
                 f"broken link: `previous` is {str(claimed)[:12]}… but run #{seq - 1}'s manifest hashes to "
                 f"{previous_sha[:12]}… (run #{seq - 1}'s manifest was rewritten or replaced)"))
         if entry is None:
-            result.findings.append(Finding(seq, run_dir.name, "index", f"missing from {INDEX}"))
+            findings.append(Finding(seq, run_dir.name, "index", f"missing from {INDEX}"))
         elif entry.get("manifest_sha256") != sha or entry.get("run_id") != run_dir.name:
-            result.findings.append(Finding(seq, run_dir.name, "index",
-                                           f"manifest.json differs from what {INDEX} recorded when it was sealed"))
+            findings.append(Finding(seq, run_dir.name, "index",
+                                    f"manifest.json differs from what {INDEX} recorded when it was sealed"))
         previous_sha = sha
+    return findings
+
+
+def verify(reports_dir: Path) -> Verified:
+    """Recompute every sealed run and every link of the chain, and cross-check the index."""
+    result = Verified(reports_dir)
+    sealed, result.findings = _manifests(reports_dir)
+    for seq, (run_dir, manifest, _) in sorted(sealed.items()):
+        result.findings += verify_run(run_dir, manifest, seq)
+    result.findings += _chain(reports_dir, sealed)
     result.runs = len(sealed)
     if sealed:
         result.head_seq = max(sealed)
         result.head_sha256 = sealed[result.head_seq][2]
     result.findings.sort()
     return result
+
+
+@dataclass
+class RunVerified:
+    """One run's folder checked against its own manifest, and its links where its reports directory is there.
+
+    `chain` says in words what of the chain was checked, or why it could not be (a folder copied
+    on its own has no index next to it)."""
+
+    run_dir: Path
+    sealed: bool = False  # a readable manifest was found
+    seq: int = 0
+    manifest_sha256: str | None = None
+    artifacts: int = 0  # artifacts the manifest lists
+    chain: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.sealed and not self.findings
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / MANIFEST).is_file() or (path / "journal.json").is_file()
+
+
+def verify_run_dir(run_dir: Path) -> RunVerified:
+    """Check one run's folder: every artifact against its manifest.json, and, when the folder sits in
+    its reports directory (a `runs.jsonl` next to it), its index line and its links to the runs
+    before and after it."""
+    run_dir = run_dir.resolve()  # `drill verify .` inside the folder: its name is the run's id
+    result = RunVerified(run_dir)
+    loaded = _load(run_dir)
+    if isinstance(loaded, Finding):
+        result.findings.append(loaded)
+        return result
+    manifest, seq, result.manifest_sha256 = loaded
+    result.sealed, result.seq = True, seq
+    listed = manifest.get("artifacts")
+    result.artifacts = len(listed) if isinstance(listed, dict) else 0
+    if manifest.get("run_id") != run_dir.name:
+        result.findings.append(_moved(run_dir, manifest, seq))
+    result.findings += verify_run(run_dir, manifest, seq)
+    result.findings += _links(run_dir, seq, result)
+    result.findings.sort()
+    return result
+
+
+def _links(run_dir: Path, seq: int, result: RunVerified) -> list[Finding]:
+    """The chain around one run, judged from its reports directory: its index line, the link to the
+    run before it and the link of the run after it (which is what betrays a rewritten manifest)."""
+    reports_dir = run_dir.parent
+    if not (reports_dir / INDEX).is_file():
+        result.chain.append(f"chain NOT CHECKED: no {INDEX} in {reports_dir} (the folder is not in its reports "
+                            f"directory); compare manifest sha256 {result.manifest_sha256} with line #{seq} of "
+                            f"the {INDEX} it was sealed in")
+        return []
+    sealed, findings = _manifests(reports_dir)
+    mine = [f for f in findings + _chain(reports_dir, sealed)
+            if (f.seq == seq and f.kind in ("link", "index")) or (f.seq == seq + 1 and f.kind == "link")]
+    checked = [f"line #{seq} of {INDEX}"]
+    if seq > 1:
+        checked.append(f"link to run #{seq - 1}")
+    if seq + 1 in sealed:
+        checked.append(f"link from run #{seq + 1}")
+    else:
+        checked.append(f"no later run links to it yet (the chain's head: compare manifest sha256 "
+                       f"{result.manifest_sha256} with the published head)")
+    result.chain.append("chain: " + ", ".join(checked))
+    return mine
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:

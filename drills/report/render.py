@@ -3,11 +3,13 @@
     build_context(runs, ...) -> dict          everything the templates show, secrets already removed
     render(runs, out_dir, formats) -> [Path]  drill-report.html / drill-report.md (+ timelines/*.svg for Markdown)
 
-Jinja2 templates (`templates/report.html.j2`, `templates/report.md.j2`) with autoescaping on for
-both: every string from a journal is escaped, in Markdown too (an HTML entity renders as its
-character; a `<script>` in a scenario title must not). Only the SVG this package draws is marked
-safe. The HTML has its CSS inline and its plots as inline SVG: it opens offline, from a CI
-artifact or an e-mail attachment.
+Jinja2 templates (`templates/report.html.j2`, `templates/report.md.j2`). The HTML is autoescaped:
+every string from a journal is escaped, only the SVG this package draws is marked safe. The
+Markdown is not HTML-escaped (`run's` must read `run's` in the file, not `run&#39;s`); instead
+every value is Markdown-escaped where it could start raw HTML (`<script>` in a scenario title
+gets a backslash before its `<`: text in every renderer), and table cells escape `|` (`mdcell`). The
+HTML has its CSS inline and its plots as inline SVG: it opens offline, from a CI artifact or an
+e-mail attachment.
 """
 
 from __future__ import annotations
@@ -85,6 +87,16 @@ def _opt(value: Any, missing: str = "—", suffix: str = "") -> str:
 
 def _seq(value: int | None) -> str:
     return "unsealed" if value is None else str(value)
+
+
+# Where CommonMark starts raw HTML or an autolink: `<` before a tag name, `/`, `!` or `?`.
+_MD_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _md_text(value: Any) -> Any:
+    """A value printed into the Markdown report: a `<` that would open raw HTML is backslash-escaped
+    (it renders as `<`); `<= 7` and everything else is left as written."""
+    return _MD_HTML_START.sub(r"\\<", value) if isinstance(value, str) else value
 
 
 def _mdcell(value: Any) -> str:
@@ -272,11 +284,12 @@ def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: s
     }
 
 
-def _env() -> Any:
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+def _env(markdown: bool = False) -> Any:
+    """The HTML environment escapes for HTML; the Markdown one escapes for Markdown (see the module doc)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(loader=PackageLoader("drills.report", "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(enabled_extensions=("html.j2", "md.j2"), default=True),
+                      autoescape=not markdown, finalize=_md_text if markdown else None,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["num"] = _num
     env.filters["mdcell"] = _mdcell
@@ -312,6 +325,6 @@ def render(runs: Sequence[Run], out_dir: Path, formats: Sequence[str] = ("html",
                 svg_dir.mkdir(exist_ok=True)
                 (out_dir / rep["svg_file"]).write_text(rep["svg"], encoding="utf-8")
         path = out_dir / f"{REPORT_NAME}.md"
-        path.write_text(env.get_template("report.md.j2").render(**context), encoding="utf-8")
+        path.write_text(_env(markdown=True).get_template("report.md.j2").render(**context), encoding="utf-8")
         written.append(path)
     return written

@@ -143,27 +143,54 @@ class Run:
 
     def metrics(self) -> list[Metric]:
         """RTO and RPO of each signal with a target: targets from the scenario (fixed before the run),
-        measurements from the verdicts (None when the run measured nothing)."""
+        measurements from the verdicts (None when the run measured nothing). A restore drill adds its
+        restore's RTO and its RPO twice: the data-loss window in seconds and the writes lost."""
         out: list[Metric] = []
         by_key = {(v.get("checker"), v.get("subject")): v for v in self.verdicts}
         for exp in self.scenario.get("expectations") or []:
             if not isinstance(exp, dict):
                 continue
             checker = exp.get("checker")
+            # (kind, subject, unit, target, key in the verdict's `measured`) per row
+            rows: list[tuple[str, str, str, Any, str]] = []
             if checker == "availability" and exp.get("max_rto") is not None:
-                subject, kind, unit, target, key = str(exp.get("signal")), "RTO", "s", exp["max_rto"], "rto_s"
+                rows.append(("RTO", str(exp.get("signal")), "s", exp["max_rto"], "rto_s"))
             elif checker in ("lost-writes", "queue"):
                 subject = str(exp.get("signal")) if checker == "lost-writes" else "rabbitmq.publish"
                 unit = "writes" if checker == "lost-writes" else "messages"
-                kind, target, key = "RPO", exp.get("max_lost", 0), "lost"
-            else:
-                continue
-            verdict = by_key.get((checker, subject))
-            measured = (verdict.get("measured") or {}).get(key) if verdict else None
-            status = str(verdict.get("status")) if verdict else ("not run" if self.status == "not-run"
-                                                                   else "not measured")
-            out.append(Metric(kind, subject, unit, _number(target), _number(measured), status))
+                rows.append(("RPO", subject, unit, exp.get("max_lost", 0), "lost"))
+            elif checker == "backup-integrity" and exp.get("max_rto") is not None:
+                rows.append(("RTO", self._backup_component(), "s", exp["max_rto"], "rto_s"))
+            elif checker == "rpo":
+                rows += [("RPO", str(exp.get("signal")), "s", exp.get("max_rpo"), "rpo_s"),
+                         ("RPO", str(exp.get("signal")), "writes", exp.get("max_lost"), "lost")]
+            for kind, subject, unit, fixed, key in rows:
+                verdict = by_key.get((checker, subject))
+                target = fixed
+                if target is None and checker == "rpo":  # a bound the checker derived: as it judged it
+                    target = ((verdict or {}).get("bound") or {}).get("max_rpo_s" if unit == "s" else "max_lost")
+                    if target is None and unit == "writes":  # not judged (a run NOT RUN): as it would be
+                        target = self._rpo_lost_bound(exp)
+                measured = _number(((verdict or {}).get("measured") or {}).get(key))
+                status = str(verdict.get("status")) if verdict else ("not run" if self.status == "not-run"
+                                                                       else "not measured")
+                if measured is None and status == "pass":
+                    status = "not measured"  # a verdict may pass on other grounds; this number was not shown
+                out.append(Metric(kind, subject, unit, _number(target), measured, status))
         return out
+
+    def _rpo_lost_bound(self, exp: dict[str, Any]) -> int | None:
+        """The writes an RPO expectation allows when it names no `max_lost`: its window at the signal's rate."""
+        from drills.checkers.rpo import lost_bound
+
+        rate = _number(((self.scenario.get("workload") or {}).get(exp.get("signal")) or {}).get("rate"))
+        window = _number(exp.get("max_rpo"))
+        return None if rate is None or window is None else lost_bound(rate, window, None)
+
+    def _backup_component(self) -> str:
+        """The subject of the backup-integrity verdict: the component whose backup was restored."""
+        backup = self.scenario.get("backup")
+        return str((backup.get("component") if isinstance(backup, dict) else None) or self.component or "stack")
 
     def backup_integrity(self) -> str:
         """What the run says about its backups; "not measured" unless a check of them ran."""

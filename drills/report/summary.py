@@ -43,22 +43,24 @@ def rto_of(verdicts: list[Verdict]) -> str:
     rtos = [x for v in verdicts if v.checker in ("availability", "backup-integrity")
             if (x := _num(v.measured, "rto_s")) is not None]
     if not rtos:
-        return "not measured" if any(v.checker == "availability" for v in verdicts) else "-"
+        return "not measured" if any(v.checker in ("availability", "backup-integrity") for v in verdicts) else "-"
     return f"{max(rtos):.1f} s"
 
 
 def rpo_of(verdicts: list[Verdict]) -> str:
     """Acknowledged data lost: writes (with the data-loss window when a restore measured one),
-    or confirmed messages."""
+    or confirmed messages; "not measured" for a loss check that could not count."""
     parts: list[str] = []
     for v in verdicts:
         m = v.measured
         lost = _num(m, "lost")
         if lost is None:
+            if v.checker in ("rpo", "lost-writes", "queue"):
+                parts.append("not measured")
             continue
         if v.checker == "rpo":
             window = _num(m, "rpo_s")
-            parts.append(f"{lost:.0f} writes" + (f" ({window:.1f} s)" if window is not None else ""))
+            parts.append(f"{lost:.0f} writes ({'window not measured' if window is None else f'{window:.1f} s'})")
         elif v.checker == "lost-writes":
             parts.append(f"{lost:.0f} writes")
         elif v.checker == "queue":

@@ -206,7 +206,7 @@ class ComposeProject:
         out = []
         try:
             selector: dict[str, str | list[str] | bool] = {"label": f"com.docker.compose.project={self.project}"}
-            for c in self.client.containers.list(all=True, filters=selector):
+            for c in self.client.containers.list(all=True, filters=selector, ignore_removed=True):
                 state = c.attrs.get("State", {})
                 health = (state.get("Health") or {})
                 if state.get("Status") == "running" and health.get("Status") in (None, "healthy"):

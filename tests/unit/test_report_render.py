@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from drills import cli
 from drills.report.render import CONTROLS, REPORT_NAME, TIMELINES, render
+from drills.report.render import _num as shown
 from drills.report.runs import components, load_runs, redact, trend
 from tests.report_factory import make_not_run, make_run
 
@@ -76,7 +77,7 @@ def test_expectations_verdicts_and_issues(rendered):
     html, md, _ = rendered
     failed = md.split("\n## #")[2]
     assert "| lost-writes | postgres.write | max_lost: 0 |" in failed
-    assert re.search(r"\| \*\*FAIL\*\* \| lost-writes \| postgres.write \| acknowledged writes lost &lt;= 0 \| "
+    assert re.search(r"\| \*\*FAIL\*\* \| lost-writes \| postgres.write \| acknowledged writes lost <= 0 \| "
                      r"3 of \d+ acknowledged writes lost", failed)
     issues = md.split("## Issues found and remediation")[1].split("## Run sequence")[0]
     assert "| #2 | postgres-leader-kill | FAIL lost-writes postgres.write:" in issues
@@ -182,3 +183,65 @@ def test_report_default_output_leaves_the_evidence_intact(tmp_path):
     assert result.exit_code == 0, result.output
     assert (reports / f"{REPORT_NAME}.html").exists()
     assert CliRunner().invoke(cli.cli, ["verify", str(reports)]).exit_code == 0
+
+
+# ---- Markdown is escaped for Markdown, not for HTML (issue 10 item 8) ------------------------------
+
+HTML_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|lt|gt|amp|quot|apos);", re.IGNORECASE)
+
+
+def test_markdown_shows_text_as_written_not_html_entities(rendered):
+    html, md, _ = rendered
+    assert not HTML_ENTITY.findall(md), HTML_ENTITY.findall(md)[:5]
+    assert "from the scenario file whose hash the run's manifest sealed" in md
+    assert 'per scenario backup integrity result (or "not measured")' in md
+    # The HTML is still escaped for HTML.
+    assert "the run&#39;s manifest sealed" in html and "(or &#34;not measured&#34;)" in html
+
+
+def test_markdown_neutralises_raw_html_and_keeps_cells_and_redaction(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRILLS_PG_SUPERUSER_PASSWORD", SECRET)
+    reports = tmp_path / "reports"
+    run = make_run(reports, do_seal=False, status="error", reason=f"pg1 said <b>no</b> | password={SECRET}")
+    journal = json.loads((run / "journal.json").read_text())
+    journal["scenario"]["title"] = '<script>alert("x")</script> <img src=x> writes <= 7 & it\'s fine'
+    journal["scenario"]["expectations"][0]["why"] = "a | b <em>c</em>"
+    (run / "journal.json").write_text(json.dumps(journal))
+    md = render(load_runs([reports]), tmp_path / "out", ["md"])[0].read_text()
+    assert not re.search(r"(?<!\\)<(script|img|b|em|/)", md)  # no raw HTML a renderer would run or show
+    assert '## #unsealed \\<script>alert("x")\\</script> \\<img src=x> writes <= 7 & it\'s fine — ERROR' in md
+    assert "a \\| b \\<em>c\\</em> |" in md  # the cell's pipe escaped, the table keeps its columns
+    assert "pg1 said \\<b>no\\</b> \\| password=[redacted]" in md and SECRET not in md
+
+
+def _restore_sections(tmp_path: Path) -> tuple[list[str], list[dict]]:
+    reports = tmp_path / "reports"
+    name = "postgres-global-failure-restore-snapshot"
+    measured = make_run(reports, name=name, outage=(5.0, 17.4), backup_at=3.0)  # restored: RPO measured
+    make_run(reports, name=name)  # no backup, no restore in the history: nothing to measure the RPO from
+    make_not_run(reports, name=name)
+    journal = json.loads((measured / "journal.json").read_text())
+    html, md = (p.read_text() for p in render(load_runs([reports]), tmp_path / "out"))
+    return [*md.split("\n## #")[1:4], html], journal["verdicts"]
+
+
+def test_restore_drill_table_shows_rpo_target_and_measured_rpo(tmp_path):
+    (restored, unmeasured, not_run, html), verdicts = _restore_sections(tmp_path)
+    rpo = next(v for v in verdicts if v["checker"] == "rpo")
+    restore = next(v for v in verdicts if v["checker"] == "backup-integrity")
+    assert rpo["status"] == "pass" and restore["status"] == "pass"
+    window, lost = shown(rpo["measured"]["rpo_s"]), shown(rpo["measured"]["lost"])
+    assert rpo["bound"]["max_lost"] == 350  # 50 writes/s over the 7 s the scenario allows
+    assert f"| RPO | postgres.write | 7 s | {window} s | PASS |" in restored
+    assert f"| RPO | postgres.write | 350 writes | {lost} writes | PASS |" in restored
+    assert f"| RTO | postgres | 60 s | {shown(restore['measured']['rto_s'])} s | PASS |" in restored
+    assert re.search(r"\| RTO \| postgres.write \| 60 s \| [\d.]+ s \| PASS \|", restored)
+    assert f'<td>RPO</td><td>postgres.write</td><td class="num">7 s</td><td class="num">{window} s</td>' in html
+    # Where nothing was measured the table says so, with the targets; never a blank or a PASS.
+    for row in ("| RPO | postgres.write | 7 s | not measured | NOT MEASURED |",
+                "| RPO | postgres.write | 350 writes | not measured | NOT MEASURED |",
+                "| RTO | postgres | 60 s | not measured | NOT MEASURED |"):
+        assert row in unmeasured
+    for row in ("| RPO | postgres.write | 7 s | not measured | NOT RUN |",
+                "| RPO | postgres.write | 350 writes | not measured | NOT RUN |"):
+        assert row in not_run

@@ -49,3 +49,14 @@ def test_rpo_of_a_restore_and_of_a_queue():
     rpo = Verdict("rpo", "postgres.write", "", "", Status.PASS, {"lost": 168, "rpo_s": 3.393})
     queue = Verdict("queue", "rabbitmq.publish", "", "", Status.PASS, {"lost": 0})
     assert rpo_of([rpo, queue]) == "168 writes (3.4 s), 0 messages"
+
+
+def test_rpo_and_rto_of_a_restore_that_measured_nothing_say_so():
+    rpo = Verdict("rpo", "postgres.write", "", "not measured: no restore happened", Status.NOT_MEASURED,
+                  {"backups_ok": 2, "backups_failed": 0})
+    restore = Verdict("backup-integrity", "postgres", "", "not measured: no restore happened", Status.NOT_MEASURED,
+                      {"backups_ok": 2})
+    assert rpo_of([rpo]) == "not measured"
+    assert rto_of([restore]) == "not measured"
+    window_unknown = Verdict("rpo", "postgres.write", "", "", Status.NOT_MEASURED, {"lost": 12, "rpo_s": None})
+    assert rpo_of([window_unknown]) == "12 writes (window not measured)"

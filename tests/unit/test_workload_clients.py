@@ -314,14 +314,20 @@ def test_build_workload_runs_a_scenario_s_signals(dashboard):
         "expectations": [{"checker": "availability", "signal": "http.dashboard", "why": "w"}],
     })
     ops = []
-    w = build_workload(scenario, FakeStack({"DRILLS_PORT_LB_8080": port}, {}), ops.append, time.monotonic())
+    started = time.monotonic()
+    w = build_workload(scenario, FakeStack({"DRILLS_PORT_LB_8080": port}, {}), ops.append, started)
     w.start()
     time.sleep(0.3)
     w.stop()
+    elapsed = time.monotonic() - started
     assert w.first_ok() == {"http.dashboard"}
     assert w.drain() is True  # no queue to drain
     assert w.final_reads() == {}
-    assert 10 <= len(ops) <= 17 and all(o.ok and o.kind == "probe" for o in ops)
+    # The scenario's rate is a ceiling whatever the machine's speed; slots a loaded machine could
+    # not serve are skipped and counted, never made up in a burst.
+    skipped = w.summary()["http.dashboard"]["skipped_slots"]
+    assert len(ops) >= 2 and len(ops) + skipped <= elapsed * 50 + 2
+    assert all(o.ok and o.kind == "probe" for o in ops)
     assert {o.process for o in ops} == {0, 1}
 
 
