@@ -67,9 +67,13 @@ def main(argv: list[str] | None = None) -> Any:
 
     try:
         return cli.main(args=argv, prog_name="drill", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        from drills.interrupts import Interrupted, exit_code
+
+        # Ctrl-C, or SIGTERM/SIGHUP under `drills.interrupts.trapped()`: 128 + the signal's number.
+        cause = exc.__cause__
+        click.echo(f"aborted ({cause})" if isinstance(cause, Interrupted) else "aborted", err=True)
+        sys.exit(exit_code(cause))
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)

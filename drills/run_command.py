@@ -1,7 +1,8 @@
 """CLI: `drill run FILES… | --suite NAME`.
 
 Exit codes: 0 every expectation met (NOT RUN scenarios excepted), 1 some expectation not met or
-not measured, 2 invalid input, 3 the harness or the environment failed.
+not measured, 2 invalid input, 3 the harness or the environment failed, 128 + N stopped by signal N
+after healing (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP; see drills.interrupts).
 
 `--repeat N` runs the scenarios N times over on the one stack: exit 0 only when every run of every
 scenario met its expectations (a flaky scenario is not met). The aggregation (pass rate, flaky,
@@ -80,7 +81,16 @@ def _suite_files(suite: str, root: Path) -> list[Path]:
               help="Where to write the JSON summary [default: REPORTS/summary-<time>.json].")
 def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path, *, repeat: int,
         summary_path: Path | None) -> None:
-    """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations."""
+    """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations.
+
+    \b
+    Exit codes: 0 every expectation met, 1 some not met or not measured, 2 invalid input,
+    3 harness or environment failure; stopped by Ctrl-C, SIGTERM or SIGHUP: every fault is
+    healed and a stack this run started is removed first, then 130 (Ctrl-C), 143 (SIGTERM)
+    or 129 (SIGHUP). A second signal does not cut that short; SIGKILL does (`drill clean`
+    heals what is left).
+    """
+    from drills import interrupts
     from drills.errors import ScenarioError
     from drills.provision.images import project_root
     from drills.report.run_log import RunLog
@@ -95,16 +105,18 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     scenarios = [(p, load_scenario(p)) for p in paths]
     log = RunLog(repeat)
     summary_path = summary_path or reports_dir / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    try:
-        execute(scenarios, project=project, reports_dir=reports_dir, repeat=repeat, log=log)
-    except BaseException:
-        # Ctrl-C, SIGTERM or a harness failure: faults are healed by now; say what completed.
-        if log.results:
-            try:
-                report_log(log, reports_dir, summary_path, interrupted=True)
-            except Exception as exc:  # the interruption is what the user must see, not this
-                click.echo(f"could not write the summary of the completed runs: {exc}", err=True)
-        raise
+    with interrupts.trapped():  # SIGTERM and SIGHUP unwind (heal, stack down) exactly like Ctrl-C
+        try:
+            execute(scenarios, project=project, reports_dir=reports_dir, repeat=repeat, log=log)
+        except BaseException:
+            # Stopped by a signal or a harness failure: faults are healed and the stack is down by
+            # now; say what completed (a second signal is held back while this is written).
+            if log.results:
+                try:
+                    report_log(log, reports_dir, summary_path, interrupted=True)
+                except Exception as exc:  # the interruption is what the user must see, not this
+                    click.echo(f"could not write the summary of the completed runs: {exc}", err=True)
+            raise
     sys.exit(report_log(log, reports_dir, summary_path, interrupted=False))
 
 
@@ -131,6 +143,7 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
             repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
+    from drills import interrupts
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.requirements import MONGO_IMAGE, describe, unmet
@@ -181,14 +194,15 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                     progress.watch(drill.history)
                     try:
                         log.results.append((rep, drill.run()))
-                    except (KeyboardInterrupt, SystemExit):
+                    except (KeyboardInterrupt, SystemExit) as exc:
                         # Drill.run healed and wrote its journal as aborted: the summary lists it so.
                         log.results.append((rep, RunResult(drill.run_id, sc.id, "aborted", [], drill.out,
-                                                           "interrupted (Ctrl-C or SIGTERM)", drill.now(),
+                                                           interrupts.describe(exc), drill.now(),
                                                            policy=sc.policy)))
                         raise
                     finally:
                         progress.close()
+                    interrupts.raise_pending()  # a signal that came while the drill healed: stop here
                 record["complete"] = True
             finally:
                 record["wall_s"] = round(time.monotonic() - t_rep, 1)

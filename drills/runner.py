@@ -2,7 +2,7 @@
 
 The runner only sequences: faults come from `drills.faults`, traffic from `drills.workload`,
 judgement from `drills.checkers` (through `drills.evaluate`). Whatever happens — an expectation
-broken, an exception, Ctrl-C or SIGTERM — every fault applied is healed before the runner returns
+broken, an exception, Ctrl-C, SIGTERM or SIGHUP — every fault applied is healed before the runner returns
 or raises, and the journal records how far the drill got.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError
@@ -154,9 +155,9 @@ class Drill:
             with self.phase("after", f"{s.after:g} s"):
                 time.sleep(s.after)
             self.history.event("end", self.now())
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit) as exc:
             self.journal.status = "aborted"
-            self.journal.reason = "interrupted (Ctrl-C or SIGTERM)"
+            self.journal.reason = interrupts.describe(exc)
             raise
         except DrillsError as exc:
             self.journal.status = "error"
@@ -165,15 +166,19 @@ class Drill:
             self.journal.status = "error"
             self.journal.reason = f"{type(exc).__name__}: {exc}"
         finally:
-            if self.backups is not None:
-                self.backups.close()  # issue 5: before heal and final reads
-            if self.sampler is not None:
-                self.sampler.close()
-            self._heal_everything()
-            facts = self._finish_workload(workload, facts)
-            self.history.close()
-            if self.journal.status == "aborted":
-                self._write([], None)
+            # Nothing stops this halfway: a signal arriving now waits until the faults are healed
+            # and the run recorded (the caller then stops, `interrupts.raise_pending`), and once
+            # the drill is unwinding, later signals are ignored (drills.interrupts).
+            with interrupts.shielded(raise_on_exit=False):
+                if self.backups is not None:
+                    self.backups.close()  # issue 5: before heal and final reads
+                if self.sampler is not None:
+                    self.sampler.close()
+                self._heal_everything()
+                facts = self._finish_workload(workload, facts)
+                self.history.close()
+                if self.journal.status == "aborted":
+                    self._write([], None)
         return self._judge(facts)
 
     def _target_of(self, role: str) -> str:

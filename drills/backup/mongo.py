@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,8 @@ from drills.errors import FaultError
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
+
+    from drills.stack.services import ServiceInfo
 
 Clock = Callable[[], float]
 DATABASE, COLLECTION = "app", "drill_writes"
@@ -91,6 +93,14 @@ def snapshot(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) 
     raise FaultError("MongoDB disk snapshots are not implemented; use method: dump")
 
 
+def init_outcome(snap: Mapping[str, ServiceInfo]) -> str | None:
+    """None while mongo-init runs; "" once it exited 0; else its status (it will not succeed by waiting)."""
+    init = snap.get("mongo-init")
+    if init is None or init.state != "exited":
+        return None
+    return "" if init.exit_code == 0 else init.status
+
+
 def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
     from drills.stack.roles import group_members
 
@@ -99,6 +109,14 @@ def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Cl
     stack.compose("up", "-d", "--no-deps", *nodes)
     stack.compose("up", "-d", "mongo-init")  # a new replica set: initiated again, with its users
     poll("a MongoDB primary", lambda: stack.containers("mongo.primary") or None, timeout_s=timeout_s)
+    # mongo-init creates the `app` user once a primary is elected: restoring before it is done races
+    # it (mongorestore --drop replaces the users with the dump's, and a createUser landing after
+    # that fails "already exists", so mongo-init exits non-zero and the stack never reads ready).
+    failed = poll("mongo-init to finish on the new replica set", lambda: init_outcome(stack.snapshot()),
+                  timeout_s=timeout_s)
+    if failed:
+        raise FaultError(f"mongo-init failed on the new replica set: {failed}",
+                         hint=f"docker compose -p {stack.project} logs mongo-init")
     cluster_s = clock() - started
     helper = _helper(stack)
     t = clock()

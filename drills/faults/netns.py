@@ -30,8 +30,10 @@ def run(container: Container, argv: list[str], *, check: bool = True) -> subproc
     nsenter = shutil.which("nsenter")
     if nsenter is None:
         raise FaultError("nsenter not found", hint="apt-get install util-linux")
+    # Its own session: a signal to the runner's process group (a second Ctrl-C, systemd, `timeout`)
+    # must not kill the `iptables -D` of a heal; the runner decides when to stop (drills.interrupts).
     done = subprocess.run([nsenter, "-t", str(pid), "-n", *argv], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=30)
+                          stdin=subprocess.DEVNULL, timeout=30, start_new_session=True)
     if check and done.returncode != 0:
         raise FaultError(f"`{' '.join(argv)}` in {container.name} failed: {done.stderr.strip()[:300]}",
                          hint="network faults need root on a Linux Docker host, with iptables and iproute2")

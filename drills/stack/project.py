@@ -11,20 +11,20 @@ their addresses, and compose itself to respawn a destroyed node.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING
 
+from drills import interrupts
 from drills.errors import StackError
 from drills.stack import ports, readiness, state, subnets, topology
 from drills.stack.compose import compose_command
@@ -41,8 +41,6 @@ COMPOSE_FILE_NAME = "docker-compose.ha.yml"
 NETWORK = "stack"  # the network's key in the compose file
 DOWN_TIMEOUT_S = 3  # containers die with the project; a graceful database shutdown buys nothing
 UP_ATTEMPTS = 3  # a subnet or port taken by a concurrent runner between our pick and `up`
-
-SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 def compose_file() -> Path:
@@ -66,8 +64,7 @@ class ComposeProject:
         self._client = client
         self.file = file or compose_file()
         self.owner_kind = owner_kind  # "run": removed by `drill clean` once its process is gone
-        self._previous_sigterm: SignalHandler = None
-        self._trapped = False
+        self._trap = contextlib.ExitStack()  # `with ComposeProject…`: SIGTERM/SIGHUP handlers until exit
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -142,8 +139,10 @@ class ComposeProject:
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def run_compose(self, *args: str, capture: bool = True, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+        # Its own session: a signal to our process group (Ctrl-C, systemd, `timeout`) must not
+        # kill a `compose down` that is removing the stack; an interrupt here kills compose itself.
         return subprocess.run(self.argv(*args), env=self.env(), text=True, capture_output=capture,
-                              stdin=subprocess.DEVNULL, timeout=timeout_s)
+                              stdin=subprocess.DEVNULL, timeout=timeout_s, start_new_session=True)
 
     def compose(self, *args: str) -> None:
         """Run compose on this project (e.g. `up -d --no-deps pg2` to respawn a node)."""
@@ -229,16 +228,20 @@ class ComposeProject:
         state.save(self._settings)
 
     def down(self) -> list[str]:
-        """Remove every container, network and volume of the project; returns what compose missed."""
+        """Remove every container, network and volume of the project; returns what compose missed.
+        A signal arriving meanwhile is raised once all is gone (drills.interrupts)."""
         from drills.cleanup import remove_project
 
-        self.run_compose("down", "-v", "--remove-orphans", "-t", str(DOWN_TIMEOUT_S))
-        leftovers = remove_project(self.client, self.project)  # also what compose did not know of
-        state.forget(self.project)
+        with interrupts.shielded():
+            self.run_compose("down", "-v", "--remove-orphans", "-t", str(DOWN_TIMEOUT_S))
+            leftovers = remove_project(self.client, self.project)  # also what compose did not know of
+            state.forget(self.project)
         return leftovers
 
     def __enter__(self) -> ComposeProject:
-        self._trap_sigterm()
+        # SIGTERM and SIGHUP unwind like Ctrl-C, so `__exit__` tears the stack down (main thread only).
+        self._trap = contextlib.ExitStack()
+        self._trap.enter_context(interrupts.trapped())
         try:
             self.up()
         except BaseException:
@@ -251,24 +254,7 @@ class ComposeProject:
         try:
             self.down()
         finally:
-            self._restore_sigterm()
-
-    def _trap_sigterm(self) -> None:
-        """SIGTERM unwinds like Ctrl-C, so `__exit__` tears the stack down (main thread only)."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def raise_exit(signum: int, frame: FrameType | None) -> None:
-            raise SystemExit(128 + signum)
-
-        self._previous_sigterm = signal.signal(signal.SIGTERM, raise_exit)
-        self._trapped = True
-
-    def _restore_sigterm(self) -> None:
-        if self._trapped:
-            previous = self._previous_sigterm
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-            self._trapped = False
+            self._trap.close()
 
     # ---- topology (drills.faults.base.FaultTarget) --------------------------------------------
 

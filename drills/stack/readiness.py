@@ -2,9 +2,10 @@
 
 "Ready" is what a drill's steady state needs, stronger than Docker's healthchecks: a PostgreSQL
 leader with every other node *streaming* from it, every RabbitMQ member running and the app's
-quorum queues declared with a leader, a MongoDB primary; plus Docker's own health for every
-container that has a healthcheck. Probes are HTTP calls and one SQL query on published ports,
-polled every 0.5-1 s: cheap enough not to slow the boot they watch (two cores, ten containers).
+quorum queues declared with a leader, a MongoDB primary with every other member a healthy
+SECONDARY; plus Docker's own health for every container that has a healthcheck. Probes are HTTP
+calls and one SQL query on published ports, polled every 0.5-1 s: cheap enough not to slow the
+boot they watch (two cores, ten containers).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Mapping
 
 from drills.stack import rabbitmq
+from drills.stack.mongo import MongoStatus
 from drills.stack.services import ServiceInfo
 from drills.stack.topology import StackView, management, members, mongo_status, postgres_status
 from drills.stack.wait import Observation, Wait, run_all
@@ -65,8 +67,19 @@ def mongo_ready(view: StackView) -> Observation:
         return Observation(False, "mongo-init still initiating the replica set")
     if init is not None and init.exit_code != 0:
         return Observation(False, f"mongo-init failed: {init.status}")
-    status = mongo_status(view, snap)
-    return Observation(status.primary is not None, status.error or f"primary {status.primary}")
+    return mongo_in_sync(mongo_status(view, snap), len(members(snap, "mongo")))
+
+
+def mongo_in_sync(status: MongoStatus, wanted: int) -> Observation:
+    """A primary, and every member of the set healthy as PRIMARY or SECONDARY: a member still in
+    initial sync (STARTUP2) or catching up (RECOVERING) is not back yet; the resync verdict of the
+    MongoDB drills is read from this wait, so "a primary exists" alone would pass it at once."""
+    if status.error is not None:
+        return Observation(False, status.error)
+    synced = [m for m in status.members if m.healthy and m.state in ("PRIMARY", "SECONDARY")]
+    others = [f"{m.service or m.host} {m.state}" for m in status.members if m not in synced]
+    detail = f"primary {status.primary}, {len(synced)}/{wanted} in sync" + (f"; {', '.join(others)}" if others else "")
+    return Observation(status.primary is not None and len(synced) >= wanted, detail)
 
 
 def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:

@@ -267,3 +267,16 @@ def test_restore_must_fit_the_backups(tmp_path: Path) -> None:
     assert any("steps[1].target" in p for p in problems)
     assert any("steps[1].method" in p for p in problems)
     assert any("backup.method" in p for p in _problems(tmp_path, "backup: {component: rabbitmq, method: snapshot}"))
+
+
+def test_a_mongo_restore_waits_for_mongo_init_to_finish_and_stops_when_it_failed() -> None:
+    from drills.backup.mongo import init_outcome
+    from drills.stack.services import ServiceInfo
+
+    def init(state: str, status: str) -> dict[str, ServiceInfo]:
+        return {"mongo-init": ServiceInfo("mongo-init", "c1", "p-mongo-init-1", state, status, None, None)}
+
+    assert init_outcome({}) is None  # not created yet
+    assert init_outcome(init("running", "Up 2 seconds")) is None
+    assert init_outcome(init("exited", "Exited (0) 1 second ago")) == ""
+    assert init_outcome(init("exited", "Exited (1) 1 second ago")) == "Exited (1) 1 second ago"

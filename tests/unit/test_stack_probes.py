@@ -131,3 +131,23 @@ def test_load_balancer_backends_from_haproxy_stats_csv():
     backends = parse_stats(csv_text)
     assert [(b.server, b.status, b.check, b.up) for b in backends] == [
         ("dashboard1", "UP", "L7OK", True), ("dashboard2", "DOWN", "L4CON", False)]
+
+
+def test_mongo_is_ready_only_with_every_member_back_in_the_set():
+    from drills.stack.mongo import MongoMember, MongoStatus
+    from drills.stack.readiness import mongo_in_sync
+
+    def status(*states, healthy=True):
+        ms = tuple(MongoMember(f"10.0.0.{41 + i}:27017", f"mongo{i + 1}", s, healthy or s == "PRIMARY", 0.0)
+                   for i, s in enumerate(states))
+        return MongoStatus(True, next((m.service for m in ms if m.state == "PRIMARY"), None), ms)
+
+    assert mongo_in_sync(status("PRIMARY", "SECONDARY", "SECONDARY"), 3).ready
+    # A replaced member still in initial sync, or catching up, is not back: the resync verdict waits for it.
+    for state in ("STARTUP2", "RECOVERING", "(not reachable/healthy)"):
+        seen = mongo_in_sync(status("PRIMARY", "SECONDARY", state), 3)
+        assert not seen.ready and f"mongo3 {state}" in seen.detail
+    assert not mongo_in_sync(status("PRIMARY", "SECONDARY", "SECONDARY", healthy=False), 3).ready
+    assert not mongo_in_sync(status("PRIMARY", "SECONDARY"), 3).ready  # a member missing from the set
+    assert not mongo_in_sync(status("SECONDARY", "SECONDARY", "SECONDARY"), 3).ready  # no primary
+    assert not mongo_in_sync(MongoStatus(True, error="mongo1: timed out"), 3).ready
