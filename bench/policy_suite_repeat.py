@@ -58,7 +58,8 @@ def summarise(summary: dict[str, Any], *, command: list[str], wall_s: float | No
     failures = sum(s["samples"] - s["passed"] - s["counts"]["not-run"] - s["counts"]["aborted"] for s in ran)
     walls = [r["wall_s_with_boot"] for r in repetitions if r.get("complete") and r.get("wall_s_with_boot")]
     return {
-        "suite": "policy", "command": " ".join(command), "repeat": summary.get("repeat"),
+        "suite": "policy" if "--suite" in command else None, "command": " ".join(command),
+        "repeat": summary.get("repeat"),
         "started_at": summary.get("started_at"), "ended_at": summary.get("ended_at"),
         "interrupted": summary.get("interrupted"), "exit_code": rc if rc is not None else summary.get("exit_code"),
         "wall_s": wall_s, "stack_up_s": boot, "repetitions": repetitions,

@@ -166,6 +166,8 @@ def test_ctrl_c_in_repetition_2_heals_and_reports_repetition_1(docker_client, tm
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
         if project is not None:
             subprocess.run([sys.executable, "-m", "drills", "clean", "--project", project], cwd=ROOT,
                            capture_output=True, timeout=180)
