@@ -140,7 +140,7 @@ def test_ctrl_c_in_repetition_2_heals_and_reports_repetition_1(docker_client, tm
     project = None
     try:
         project = read_until(proc, r"starting stack (\S+)", 60, seen).group(1)
-        read_until(proc, r"\[2/2\] repeat-short: hold", 400, seen)
+        read_until(proc, r"\[2/2\] repeat-short: hold", 780, seen)
         assert ledger.pending(project), "the kill of repetition 2 is applied"
         proc.send_signal(signal.SIGINT)
         rc = finish(proc, seen, 300)
