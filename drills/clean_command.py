@@ -8,10 +8,28 @@ import click
 
 
 @click.command()
-@click.option("--all", "everything", is_flag=True, help="Also remove live runs and `drill stack up` stacks.")
-@click.option("--project", default=None, help="Only this compose project (e.g. drills-1a2b3c).")
+@click.option("--all", "everything", is_flag=True,
+              help="Also remove projects whose runner is alive and `drill stack up` stacks, with their volumes.")
+@click.option("--project", default=None,
+              help="Look at this compose project only (e.g. drills-1a2b3c); it removes no more than without it.")
 def clean(everything: bool, project: str | None) -> None:
-    """Heal faults a dead runner left applied and remove its containers, networks and volumes.
+    """Heal faults that a dead drill left applied, remove what dead runs started, and prune records
+    of stacks that no longer exist.
+
+    \b
+    drill clean              for every Drills project on this machine:
+                             - a dead `drill run`'s own stack, or a Drills project no
+                               record here claims: faults healed, then its containers,
+                               networks and volumes removed;
+                             - a `drill stack up` stack: faults a dead drill left on it
+                               healed; the stack and its volumes kept (remove it with
+                               `drill stack down`);
+                             - a project whose runner is alive: untouched;
+                             - a record of a stack of which no container, network or
+                               volume is left: pruned.
+    drill clean --project P  the same, for P alone.
+    drill clean --all        also removes live runs' stacks and `drill stack up` stacks,
+                             with their volumes (with --project: P alone).
 
     Touches nothing that lacks a Drills project label.
     """
@@ -23,10 +41,12 @@ def clean(everything: bool, project: str | None) -> None:
         click.echo(f"healed   {line}")
     for line in report.removed:
         click.echo(f"removed  {line}")
+    for line in report.pruned:
+        click.echo(f"pruned   {line} (its record is forgotten)")
     for line in report.kept:
-        click.echo(f"kept     {line} (owner alive or a `drill stack up` stack; --all removes it)")
+        click.echo(f"kept     {line}")
     for line in report.errors:
         click.secho(f"error    {line}", fg="red", err=True)
-    if not (report.healed or report.removed or report.errors):
-        click.echo("nothing to clean")
+    if not (report.healed or report.removed or report.pruned or report.errors):
+        click.echo("nothing to clean" + (f" ({project} is not known here)" if project and not report.kept else ""))
     sys.exit(3 if report.errors else 0)

@@ -1,9 +1,17 @@
-"""`drill clean`: heal what a dead runner left applied, then remove its containers, networks, volumes.
+"""`drill clean`: heal what a dead runner left applied, remove what it started, prune stale records.
 
 Only resources carrying Compose's project label of a `drills-*` project, or our own
-`io.drills.managed=true` label, are ever touched. By default only projects whose owner process is
-gone are removed (a `drill stack up` stack is kept until `drill stack down`); `--all` removes every
-Drills project.
+`io.drills.managed=true` label, are ever touched. What each form removes:
+
+- a project whose runner is gone (a `drill run` that was killed): its faults are healed, then its
+  containers, networks and volumes removed;
+- a `drill stack up` stack: faults that a dead drill left on it are healed; the stack and its
+  volumes are kept (removed only by `drill stack down`, or by `--all`);
+- a project whose owner is alive: untouched (its runner heals and removes its own), unless `--all`;
+- a record (owner, fault ledger, saved settings) of a project of which no container, network or
+  volume is left: pruned, so nothing lists it as up.
+
+`only` (`--project`) narrows all of this to one project; it never widens what is removed.
 """
 
 from __future__ import annotations
@@ -27,18 +35,35 @@ class CleanReport:
     healed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
 def labelled_projects(client: docker.DockerClient) -> set[str]:
+    """Drills projects (`drills-*`) of which a container, network or volume exists."""
+    return {p for p in existing_projects(client) if p.startswith(PROJECT_PREFIX)}
+
+
+def existing_projects(client: docker.DockerClient) -> set[str]:
+    """Every compose project of which a container, network or volume exists."""
     found: set[str] = set()
-    for c in client.containers.list(all=True, filters={"label": heal.PROJECT_LABEL}, ignore_removed=True):
-        found.add(c.labels[heal.PROJECT_LABEL])
+    # One listing call: `containers.list` inspects each container after listing, and one removed
+    # in between (other runs share this engine) fails the whole cleanup with "No such container".
+    for doc in client.api.containers(all=True, filters={"label": heal.PROJECT_LABEL}):
+        found.add(doc["Labels"][heal.PROJECT_LABEL])
     for n in client.networks.list(filters={"label": heal.PROJECT_LABEL}):
         found.add(n.attrs["Labels"][heal.PROJECT_LABEL])
     for v in client.volumes.list(filters={"label": heal.PROJECT_LABEL}):
         found.add(v.attrs["Labels"][heal.PROJECT_LABEL])
-    return {p for p in found if p.startswith(PROJECT_PREFIX)}
+    return found
+
+
+def forget_records(project: str) -> None:
+    """Drop what this machine remembers of a project: its owner, fault ledger and saved settings."""
+    from drills.stack import state  # drills.stack imports this module
+
+    ledger.forget(project)
+    state.forget(project)
 
 
 def remove_project(client: docker.DockerClient, project: str) -> list[str]:
@@ -59,7 +84,7 @@ def remove_project(client: docker.DockerClient, project: str) -> list[str]:
             removed.append(f"volume {v.name}")
         except docker.errors.NotFound:
             pass
-    ledger.forget(project)
+    forget_records(project)
     return removed
 
 
@@ -94,23 +119,42 @@ def _remove_network(network: Network, attempts: int = 10, pause_s: float = 0.5) 
 
 
 def clean(client: docker.DockerClient, *, everything: bool = False, only: str | None = None) -> CleanReport:
+    """Heal, remove and prune as the module's docstring says; `only` narrows it to one project."""
+    from drills.stack import state
+
     report = CleanReport()
     owners = {o.project: o for o in ledger.owners()}
-    candidates = labelled_projects(client) | set(owners)
+    existing = existing_projects(client)
+    candidates = {p for p in existing if p.startswith(PROJECT_PREFIX)} | set(owners) | set(state.known())
     for project in sorted(candidates):
         if only is not None and project != only:
             continue
         owner = owners.get(project)
         alive = owner is not None and ledger.pid_alive(owner.pid)
-        keep = not everything and only is None and owner is not None and (alive or owner.kind == "stack")
         try:
-            # A live runner heals its own faults; only orphans are healed here.
-            if not alive:
-                report.healed += [f"{project}: {h}" for h in heal.heal_pending(client, project)]
-            if keep:
-                report.kept.append(project)
+            if project not in existing:
+                if not alive:  # a live owner may be creating it right now
+                    forget_records(project)
+                    report.pruned.append(f"{project}: no container, network or volume of it is left")
+                continue
+            # A live runner heals its own faults: only those whose process is gone are healed here.
+            orphaned = ledger.orphaned(project, owner_alive=alive)
+            report.healed += [f"{project}: {h}" for h in heal.heal_entries(client, orphaned)]
+            if owner is not None and not everything and (alive or owner.kind == "stack"):
+                report.kept.append(f"{project}: {_why_kept(client, project, owner, alive)}")
                 continue
             report.removed += [f"{project}: {r}" for r in remove_project(client, project)]
         except Exception as exc:
             report.errors.append(f"{project}: {exc}")
     return report
+
+
+def _why_kept(client: docker.DockerClient, project: str, owner: ledger.Owner, alive: bool) -> str:
+    if owner.kind == "stack":
+        from drills.stack.presence import containers_per_project
+
+        why = f"a `drill stack up` stack, kept with its volumes (`drill stack down --project {project}` removes it)"
+        if not containers_per_project(client, project)[project]:
+            why += f"; no container of it is left: `drill stack up --project {project}` brings it back"
+        return why
+    return f"its runner (pid {owner.pid}) is still running and removes it itself"

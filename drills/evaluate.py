@@ -44,6 +44,13 @@ class RunFacts:
     recovery_last_seen: str = ""
 
 
+def _injected(events: Sequence[Event], since: float | None) -> float | None:
+    """When the first fault's injection completed (its `fault` event follows the `inject` phase)."""
+    if since is None:
+        return None
+    return min((e.at for e in events if e.name == "fault" and e.at >= since), default=None)
+
+
 def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: RunFacts) -> list[Verdict]:
     fault_at = first_event(events, "inject")
     fault_end = last_event(events, "heal") or last_event(events, "hold-end")
@@ -90,7 +97,9 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
         elif isinstance(exp, Rpo):
             verdicts.append(check_rpo(ops, exp.signal, facts.final_reads.get(exp.signal), backups_from_events(events),
                                       restore_from_events(events), failure_at=fault_at,
+                                      failure_done=_injected(events, fault_at),
                                       rate=s.workload[exp.signal].rate if exp.signal in s.workload else 0.0,
+                                      interval_s=s.backup.interval if s.backup else None,
                                       max_rpo_s=exp.max_rpo, max_lost=exp.max_lost, why=exp.why))
         elif isinstance(exp, BackupIntegrity):
             verdicts.append(check_backup_integrity(s.backup.component if s.backup else (s.component or "stack"),

@@ -143,6 +143,10 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
             repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
+    if project is not None:  # containers gone behind our back: say so at once, not after a readiness timeout
+        from drills.stack.presence import require_complete
+
+        require_complete(project)
     from drills import interrupts
     from drills.cleanup import clean
     from drills.provision import engine

@@ -323,14 +323,16 @@ class Rpo(Model):
 
     Writes acknowledged before the restored backup began and absent after the restore are never
     allowed (the backup or the restore lost data it held); only writes acknowledged after it may
-    be lost, up to `max_lost` (default: the signal's rate x `max_rpo`, rounded up)."""
+    be lost. The data-loss window is bounded by what the schedule promises as configured and as
+    measured in the run (drills.checkers.backup_schedule), not by a number in the file."""
 
     checker: Literal["rpo"]
     signal: Literal["postgres.write", "mongo.write"]
-    max_rpo: Duration = Field(..., description="Longest data-loss window allowed: from the start of the restored "
-                                               "backup to the failure (the backup interval + one backup's duration).")
+    max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
+                                                      "is always the schedule's promise as run: from the restored "
+                                                      "backup's slot to the next, plus the longest backup measured.")
     max_lost: int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
-                                                         "max_rpo, rounded up.")
+                                                         "(RPO bound + the failure's own course), rounded up.")
     why: Why
 
 

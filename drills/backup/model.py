@@ -5,6 +5,7 @@ and `restore-end`. Checkers read them back with `backups_from_events` / `restore
 they stay pure functions of the history.
 
 Times are seconds on the drill's clock. For a backup:
+    due_s       the schedule's slot it was taken for (None in records written before slots were kept)
     started_s   the backup began (anything acknowledged before it must be in the backup)
     point_s     the instant the backup's content is as of (the exported snapshot, the paused replay)
     ended_s     the backup was safely off the server
@@ -15,6 +16,7 @@ definitions for RabbitMQ). A restore records the same digest of what it put back
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,10 +51,16 @@ class Backup:
     location: str = ""  # a host path or a volume:path
     size_bytes: int | None = None
     error: str | None = None
+    due_s: float | None = None
 
     @property
     def duration_s(self) -> float:
         return self.ended_s - self.started_s
+
+    @property
+    def slot_s(self) -> float:
+        """When the schedule wanted it: its slot, or its start where no slot was recorded."""
+        return self.started_s if self.due_s is None else self.due_s
 
     @property
     def digest(self) -> Digest | None:
@@ -78,6 +86,7 @@ class Backup:
                 source=str(data.get("source") or ""), location=str(data.get("location") or ""),
                 size_bytes=_opt_int(data.get("size_bytes")),
                 error=None if data.get("error") is None else str(data["error"]),
+                due_s=_opt_float(data.get("due_s")),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a backup record: {exc}") from None
@@ -104,6 +113,16 @@ class Restore:
         if self.rows is None or self.checksum is None:
             return None
         return Digest(self.rows, self.max_seq, self.checksum)
+
+
+def next_slot(start: float, now: float, interval: float) -> float:
+    """The first slot start + k * interval (k >= 1) strictly after `now`."""
+    if interval <= 0 or not math.isfinite(interval):
+        return now
+    k = max(int((now - start) // interval) + 1, 1)
+    while start + k * interval <= now:  # floating point: 1.0 // 0.1 is 9.0
+        k += 1
+    return start + k * interval
 
 
 def _opt_float(value: Any) -> float | None:

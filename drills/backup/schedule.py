@@ -8,6 +8,7 @@ records it as a `backup` event in the history.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drills.backup.catalog import Catalog, close_catalog, open_catalog
-from drills.backup.model import Backup
+from drills.backup.model import Backup, next_slot
 from drills.backup.target import BackupStack
 from drills.history import Recorder
 
@@ -43,16 +44,6 @@ def backup_function(component: str, method: str) -> TakeBackup:
     raise ValueError(f"no backup for component {component!r}")
 
 
-def next_slot(start: float, now: float, interval: float) -> float:
-    """The first slot start + k * interval (k >= 1) strictly after `now`."""
-    if interval <= 0:
-        return now
-    k = max(int((now - start) // interval) + 1, 1)
-    while start + k * interval <= now:  # floating point: 1.0 // 0.1 is 9.0
-        k += 1
-    return start + k * interval
-
-
 class BackupSchedule:
     def __init__(self, stack: BackupStack, catalog: Catalog, *, component: str, method: str, interval_s: float,
                  take: TakeBackup | None = None) -> None:
@@ -63,6 +54,7 @@ class BackupSchedule:
         self.interval_s = interval_s
         self.take = take or backup_function(component, method)
         self._stop = threading.Event()
+        self._completed = threading.Event()  # set by the first backup that succeeds
         self._thread: threading.Thread | None = None
         self.count = 0
 
@@ -72,14 +64,16 @@ class BackupSchedule:
 
     def _loop(self) -> None:
         clock = self.catalog.clock
-        start = clock()
+        start = due = clock()
         while not self._stop.is_set():
-            self.once()
-            wait = next_slot(start, clock(), self.interval_s) - clock()
-            if self._stop.wait(max(0.0, wait)):
+            # The next slot after the backup's recorded end: the rule the rpo checker applies to the
+            # records (a later clock reading could skip a slot the record says was still ahead).
+            due = next_slot(start, self.once(due).ended_s, self.interval_s)
+            if self._stop.wait(max(0.0, due - clock())):
                 break
 
-    def once(self) -> Backup:
+    def once(self, due: float | None = None) -> Backup:
+        """One backup, recorded with the slot it was due at (the RPO checker measures from slots)."""
         self.count += 1
         backup_id = f"{self.component}-{self.method}-{self.count:03d}"
         started = self.catalog.clock()
@@ -89,8 +83,15 @@ class BackupSchedule:
             log.info("backup %s failed: %s", backup_id, exc)
             backup = Backup(backup_id, self.component, self.method, started, self.catalog.clock(), False,
                             error=f"{type(exc).__name__}: {exc}"[:500])
+        backup = dataclasses.replace(backup, due_s=started if due is None else due)
         self.catalog.add(backup)
+        if backup.ok:
+            self._completed.set()
         return backup
+
+    def wait_completed(self, timeout_s: float) -> bool:
+        """Wait until one backup has succeeded (True), or `timeout_s` passed (False)."""
+        return self._completed.wait(timeout_s)
 
     def stop(self, timeout_s: float = 120.0) -> None:
         """Stop taking backups; waits for one in progress to finish (it is recorded)."""

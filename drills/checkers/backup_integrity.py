@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Sequence
 
 from drills.backup.model import Backup, Restore
+from drills.checkers.backup_schedule import fates
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
 
 
@@ -25,8 +26,7 @@ def check_backup_integrity(component: str, backups: Sequence[Backup], restore: R
     bound = {} if max_rto_s is None else {"max_rto_s": max_rto_s}
     gaps = backup_gaps(backups)
     measured: dict[str, object] = {
-        "backups_ok": sum(1 for b in backups if b.ok), "backups_failed": sum(1 for b in backups if not b.ok),
-        "backup_gap_max_s": round(max(gaps), 3) if gaps else None,
+        **fates(backups, failure_at), "backup_gap_max_s": round(max(gaps), 3) if gaps else None,
         "backup_duration_max_s": round(max((b.duration_s for b in backups if b.ok), default=0.0), 3),
     }
     if restore is None:

@@ -5,12 +5,15 @@ Against the backup the restore used (`restore-start` names it) and the final rea
   held. Never allowed, whatever the bound (an integrity failure, not an RPO);
 - acknowledged **after the restore ended** and absent: the restored service lost a write it
   acknowledged. Never allowed either;
-- acknowledged in between (from the backup's start to the restore's end): the RPO, what the
-  backup strategy gives up. At most `max_lost`.
-The data-loss window is measured too, as the larger of: from the start of the restored backup to
-the failure (the first injection), and the span actually lost, from the backup's start to the last
-lost write's acknowledgement (a failure takes a moment to complete: the last node may still
-acknowledge writes). It is bounded by `max_rpo` (the interval plus one backup's duration).
+- acknowledged in between (from the backup's start to the restore's end): what the backup strategy
+  gives up. At most `max_lost` (default: the signal's rate over the RPO bound and the failure's own
+  course, from its first injection to the step done).
+The RPO is how old the restored backup was when the failure struck (from its start to the first
+injection). Its bound is the schedule's promise as configured and as measured in the same run
+(`backup_schedule.promise`: the gap to the next slot plus the longest backup measured), so the
+verdict follows the machine's speed instead of assuming one; a policy's own RPO target
+(`max_rpo`), when the scenario states one, must hold as well. The span actually lost (from the
+backup's start to the last lost write's acknowledgement) is reported beside it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import math
 from collections.abc import Collection, Sequence
 
 from drills.backup.model import Backup, Restore
+from drills.checkers.backup_schedule import Fate, fate, fates, promise
 from drills.checkers.lost_writes import SAMPLE, value_order
-from drills.checkers.verdict import Verdict, judge_all, not_measured
+from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
 from drills.history import Op, Outcome
+
+EPSILON_S = 1e-6  # slots are sums of floats: a window equal to its bound may differ from it by rounding
 
 
 def lost_bound(rate: float, max_rpo_s: float, max_lost: int | None) -> int:
@@ -29,28 +35,46 @@ def lost_bound(rate: float, max_rpo_s: float, max_lost: int | None) -> int:
     return max_lost if max_lost is not None else math.ceil(rate * max_rpo_s)
 
 
+def _expectation(target_s: float | None, bound_s: float | None = None, bound_lost: int | None = None) -> str:
+    window = ("data-loss window <= the backup schedule's promise (next slot + longest backup measured"
+              + (f": {bound_s:.1f} s)" if bound_s is not None else ")"))
+    if target_s is not None:
+        window += f" and <= the RPO target {target_s:g} s"
+    lost = "a bounded number of" if bound_lost is None else f"at most {bound_lost}"
+    return f"no write acknowledged before the restored backup lost; {lost} acknowledged writes lost after it; {window}"
+
+
 def check_rpo(ops: Sequence[Op], signal: str, final_read: Collection[object] | None, backups: Sequence[Backup],
-              restore: Restore | None, *, failure_at: float | None, rate: float, max_rpo_s: float,
-              max_lost: int | None = None, why: str = "") -> Verdict:
-    bound_lost = lost_bound(rate, max_rpo_s, max_lost)
-    bound = {"max_rpo_s": max_rpo_s, "max_lost": bound_lost, "lost_before_backup": 0, "lost_after_restore": 0}
-    expectation = (f"no write acknowledged before the restored backup lost; at most {bound_lost} acknowledged "
-                   f"writes lost after it; data-loss window <= {max_rpo_s:g} s")
+              restore: Restore | None, *, failure_at: float | None, rate: float, interval_s: float | None,
+              failure_done: float | None = None, max_rpo_s: float | None = None, max_lost: int | None = None,
+              why: str = "") -> Verdict:
+    """`interval_s`: the schedule's configured interval; `failure_done`: when the failure's injection
+    completed (default: when it began); `max_rpo_s`: the policy's own RPO target, if it states one."""
+    expectation = _expectation(max_rpo_s)
+    target = {} if max_rpo_s is None else {"rpo_target_s": max_rpo_s}
+    base_measured: dict[str, object] = fates(backups, failure_at)
     taken = [b for b in backups if b.ok]
-    base_measured = {"backups_ok": len(taken), "backups_failed": sum(1 for b in backups if not b.ok)}
+
+    def unmeasured(reason: str) -> Verdict:
+        return not_measured("rpo", signal, expectation, reason, bound=target, measured=base_measured, why=why)
+
+    if backups and not taken:
+        return Verdict("rpo", signal, expectation, f"no backup completed: all {len(backups)} attempts failed "
+                       f"({base_measured['backups_failed']} before the failure); the strategy left nothing to "
+                       "restore", Status.FAIL, base_measured, target, why)
+    if interval_s is None:
+        return unmeasured("the scenario has no backup schedule")
     if final_read is None:
-        return not_measured("rpo", signal, expectation, "no final read", bound=bound, measured=base_measured, why=why)
+        return unmeasured("no final read")
     if restore is None:
-        return not_measured("rpo", signal, expectation, "no restore happened", bound=bound, measured=base_measured,
-                            why=why)
+        return unmeasured("no restore happened")
+    if failure_at is None:
+        return unmeasured("no failure was injected")
     used = next((b for b in taken if b.id == restore.backup_id), None)
     if used is None:
-        return not_measured("rpo", signal, expectation, f"the restored backup {restore.backup_id!r} is not in the "
-                            "history", bound=bound, measured=base_measured, why=why)
+        return unmeasured(f"the restored backup {restore.backup_id!r} is not in the history")
     if restore.ended_s is None or not restore.ok:
-        return not_measured("rpo", signal, expectation, "the restore did not complete" +
-                            (f": {restore.error}" if restore.error else ""), bound=bound, measured=base_measured,
-                            why=why)
+        return unmeasured("the restore did not complete" + (f": {restore.error}" if restore.error else ""))
     acked_at: dict[object, float] = {}
     attempted: set[object] = set()
     for o in ops:
@@ -60,36 +84,45 @@ def check_rpo(ops: Sequence[Op], signal: str, final_read: Collection[object] | N
         if o.outcome is Outcome.OK:
             acked_at[o.value] = min(o.end, acked_at.get(o.value, o.end))
     if not acked_at:
-        return not_measured("rpo", signal, expectation, "no acknowledged writes", bound=bound, measured=base_measured,
-                            why=why)
+        return unmeasured("no acknowledged writes")
+    kept = promise(backups, used, interval_s=interval_s, failure_at=failure_at)
+    course = max(0.0, (failure_done if failure_done is not None else failure_at) - failure_at)
+    bound_lost = lost_bound(rate, kept.bound_s + course, max_lost)
+    expectation = _expectation(max_rpo_s, kept.bound_s, bound_lost)
+    bound = {"max_rpo_s": round(kept.bound_s, 3), **target, "max_lost": bound_lost, "lost_before_backup": 0,
+             "lost_after_restore": 0}
     present = set(final_read)
     lost = {v: t for v, t in acked_at.items() if v not in present}
     before = sorted((v for v, t in lost.items() if t < used.started_s), key=value_order)
     after = sorted((v for v, t in lost.items() if t >= restore.ended_s), key=value_order)
     window = sorted((v for v, t in lost.items() if used.started_s <= t < restore.ended_s), key=value_order)
     unexpected = sorted(present - attempted, key=value_order)
-    rpo_window = None if failure_at is None else failure_at - used.started_s
+    rpo_s = max(0.0, failure_at - used.started_s)
     lost_span = max((lost[v] for v in window), default=used.started_s) - used.started_s
     measured = {
         **base_measured, "backup": used.id, "backup_started_s": round(used.started_s, 3),
-        "backup_duration_s": round(used.duration_s, 3), "acknowledged": len(acked_at), "lost": len(lost),
+        "backup_duration_s": round(used.duration_s, 3), "interval_s": interval_s,
+        "next_slot_s": round(kept.gap_s, 3), "backup_duration_max_s": round(kept.longest_completed_s, 3),
+        "longest_backup": kept.longest_id,
+        "in_flight_backup": None if kept.in_flight is None else kept.in_flight.id,
+        "in_flight_s": None if kept.in_flight_s is None else round(kept.in_flight_s, 3), "stalled": kept.stalled,
+        "failure_course_s": round(course, 3), "acknowledged": len(acked_at), "lost": len(lost),
         "lost_before_backup": len(before), "lost_after_backup": len(window), "lost_after_restore": len(after),
-        "unexpected": len(unexpected), "rpo_window_s": None if rpo_window is None else round(rpo_window, 3),
-        "lost_span_s": round(lost_span, 3), "lost_sample": window[:SAMPLE],
-        "integrity_sample": (before + after)[:SAMPLE],
+        "unexpected": len(unexpected), "rpo_s": round(rpo_s, 3), "lost_span_s": round(lost_span, 3),
+        "lost_sample": window[:SAMPLE], "integrity_sample": (before + after)[:SAMPLE],
     }
-    observed = (f"{len(window)} acknowledged writes lost after backup {used.id} (bound {bound_lost}), "
-                f"acknowledged over {lost_span:.1f} s after it started; failure "
-                + ("at an unknown time" if rpo_window is None else f"{rpo_window:.1f} s after it started")
-                + f" (RPO bound {max_rpo_s:g} s)")
+    observed = (f"failure {rpo_s:.1f} s after backup {used.id} started ({kept.explain()}); "
+                f"{len(window)} acknowledged writes lost after it (bound {bound_lost}), acknowledged over "
+                f"{lost_span:.1f} s")
+    failed = [b.id for b in backups if fate(b, failure_at) is Fate.FAILED]
+    if failed:
+        observed += f"; backups that failed on the healthy stack: {', '.join(failed)}"
     if before:
         observed += f"; {len(before)} writes acknowledged before the backup are missing (e.g. {before[:5]})"
     if after:
         observed += f"; {len(after)} writes acknowledged after the restore are missing (e.g. {after[:5]})"
     if unexpected:
         observed += f"; {len(unexpected)} values never written appeared"
-    rpo_s = None if rpo_window is None else max(rpo_window, lost_span)
-    measured["rpo_s"] = None if rpo_s is None else round(rpo_s, 3)
     status = judge_all([not before, not after, not unexpected, len(window) <= bound_lost,
-                        None if rpo_s is None else rpo_s <= max_rpo_s])
+                        rpo_s <= kept.bound_s + EPSILON_S, True if max_rpo_s is None else rpo_s <= max_rpo_s])
     return Verdict("rpo", signal, expectation, observed, status, measured, bound, why)

@@ -119,8 +119,13 @@ def heal_entry(client: docker.DockerClient, entry: ledger.Entry, compose: Compos
 
 def heal_pending(client: docker.DockerClient, project: str, compose: Compose | None = None) -> list[str]:
     """Heal every pending fault of `project`, newest first; returns what was healed."""
+    return heal_entries(client, ledger.pending(project), compose)
+
+
+def heal_entries(client: docker.DockerClient, entries: list[ledger.Entry], compose: Compose | None = None) -> list[str]:
+    """Heal these pending faults, newest first; returns what was healed."""
     healed = []
-    for entry in reversed(ledger.pending(project)):
+    for entry in reversed(entries):
         heal_entry(client, entry, compose)
         healed.append(f"{entry.kind} {entry.fault_id}")
     return healed

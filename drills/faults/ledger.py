@@ -7,7 +7,8 @@ Layout under the state directory (`$XDG_STATE_HOME/drills`, else `~/.local/state
                                  fault is applied), then "healed"
 
 A fault whose "applying" line has no "healed" line is pending: `drill clean` (and every drill run
-at start-up) heals pending faults of projects whose owner process is gone.
+at start-up) heals pending faults whose applying process is gone (entries that do not name it: those
+of projects whose owner process is gone).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Entry:
     project: str
     heal: list[dict[str, Any]]  # heal actions, run in order
     applied_at: float = field(default_factory=time.time)
+    # The process that applied it. A drill against a `drill stack up` stack owns faults, not the
+    # project: while this process lives, its faults are its own to heal (None: an older ledger).
+    pid: int | None = field(default_factory=os.getpid)
 
 
 @dataclass(frozen=True)
@@ -78,16 +82,26 @@ def pending(project: str) -> list[Entry]:
             continue  # a line torn by a crash mid-write; the fsync discipline makes this the last line
         if record.get("state") == "applying":
             record.pop("state")
+            record.setdefault("pid", None)  # written before entries named their process
             open_entries[record["fault_id"]] = Entry(**record)
         elif record.get("state") == "healed":
             open_entries.pop(record["fault_id"], None)
     return list(open_entries.values())
 
 
+def orphaned(project: str, owner_alive: bool) -> list[Entry]:
+    """Pending faults nobody alive will heal: their applying process is gone (or, for entries
+    that do not name it, the project's owner is)."""
+    return [e for e in pending(project) if not (pid_alive(e.pid) if e.pid is not None else owner_alive)]
+
+
 def register_owner(project: str, kind: str) -> Owner:
     owner = Owner(project, os.getpid(), kind, time.time())
     path = state_dir() / "projects" / f"{project}.json"
-    path.write_text(json.dumps(asdict(owner)))
+    # Atomically: a cleanup reading a half-written record would take the project for an orphan.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(owner)))
+    tmp.replace(path)
     return owner
 
 

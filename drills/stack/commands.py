@@ -15,17 +15,52 @@ PROJECT_HELP = "Compose project (drills-xxxxxx); default: the only stack up."
 
 
 def _pick_project(project: str | None) -> str:
+    """The named project, or the only saved stack that still has containers. Saved stacks that
+    have none are listed as gone on stderr, never counted as up."""
     from drills.errors import StackError
-    from drills.stack import state
 
     if project:
         return project
-    known = state.known()
-    if len(known) == 1:
-        return known[0]
-    if not known:
-        raise StackError("no stack is up", hint="start one with `drill stack up`")
-    raise StackError(f"{len(known)} stacks are up: {', '.join(known)}", hint="choose one with --project")
+    live, gone = _saved_stacks()
+    for line in gone:
+        click.echo(line, err=True)
+    if len(live) == 1:
+        return live[0]
+    if not live:
+        raise StackError("no stack is up" + (f" ({len(gone)} saved, all gone: see above)" if gone else ""),
+                         hint="start one with `drill stack up`" + ("; `drill clean` prunes the records of stacks "
+                                                                   "of which nothing is left" if gone else ""))
+    raise StackError(f"{len(live)} stacks are up: {', '.join(live)}", hint="choose one with --project")
+
+
+def _saved_stacks() -> tuple[list[str], list[str]]:
+    """(saved stacks with containers, one line per saved stack without any)."""
+    from drills.cleanup import existing_projects
+    from drills.faults import ledger
+    from drills.provision import engine
+    from drills.stack import state
+    from drills.stack.presence import containers_per_project
+
+    client = engine.client()
+    counts = containers_per_project(client)
+    existing = existing_projects(client)
+    owners = {o.project: o for o in ledger.owners()}
+    live, gone = [], []
+    for name in state.known():
+        owner = owners.get(name)
+        if counts[name]:
+            live.append(name)
+        elif owner is not None and ledger.pid_alive(owner.pid):  # being brought up or taken down right now
+            gone.append(f"{name}: no container (yet, or any more): its owner, pid {owner.pid}, is at work on it")
+        elif name in existing and (owner is None or owner.kind == "run"):
+            gone.append(f"{name}: gone (no container left), what a dead drill run left: `drill clean` removes it")
+        elif name in existing:
+            gone.append(f"{name}: gone (no container left; its network or volumes remain): "
+                        f"`drill stack up --project {name}` brings it back, `drill stack down --project {name}` "
+                        "removes the rest")
+        else:
+            gone.append(f"{name}: gone (no container, network or volume left): `drill clean` prunes its record")
+    return live, gone
 
 
 @click.group()
@@ -40,24 +75,33 @@ def stack() -> None:
 def up(project: str | None, timeout_s: float, wait: bool) -> None:
     """Start the stack (PostgreSQL/Patroni, RabbitMQ, MongoDB if its image is here, load balancer).
 
-    It stays up until `drill stack down`; `drill clean` keeps it too.
+    It stays up until `drill stack down`; `drill clean` keeps it too. With --project naming a
+    stack saved here (one whose containers were removed, or one that is up), it is brought back
+    with its saved settings (images, secrets, subnet, ports) and its volumes are kept.
     """
     from drills.provision import engine
     from drills.provision.images import ensure_images
     from drills.provision.progress import ConsoleReporter
+    from drills.stack import state
     from drills.stack.project import ComposeProject
     from drills.stack.wait import WaitTimeout
 
     reporter = ConsoleReporter()
     client = engine.client()
-    images = ensure_images(client, reporter)
-    sp = ComposeProject.create(client=client, images=images, project=project, owner_kind="stack",
-                               reporter=reporter)
+    saved = project if project is not None and project in state.known() else None
+    if saved is not None:
+        _refuse_if_owned_by_a_live_process(saved)
+        sp = ComposeProject.attach(saved, client)
+        reporter.step(f"bringing {sp.project} back with its saved settings; its volumes are kept")
+    else:
+        images = ensure_images(client, reporter)
+        sp = ComposeProject.create(client=client, images=images, project=project, owner_kind="stack",
+                                   reporter=reporter)
+        reporter.step(f"starting {sp.project} on {sp.settings.subnet}")
     if sp.settings.mongo_not_run:
         reporter.detail(f"MongoDB not run: {sp.settings.mongo_not_run}")
-    reporter.step(f"starting {sp.project} on {sp.settings.subnet}")
     try:
-        report = sp.up(wait=wait, timeout_s=timeout_s)
+        report = sp.up(wait=wait, timeout_s=timeout_s, keep_volumes=saved is not None)
     except WaitTimeout as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         click.echo(f"the stack is left up for inspection: drill stack status --project {sp.project}; "
@@ -71,20 +115,38 @@ def up(project: str | None, timeout_s: float, wait: bool) -> None:
     click.echo(f"  drill stack down --project {sp.project}")
 
 
+def _refuse_if_owned_by_a_live_process(project: str) -> None:
+    from drills.errors import StackError
+    from drills.faults import ledger
+
+    for owner in ledger.owners():
+        if owner.project == project and ledger.pid_alive(owner.pid):
+            raise StackError(f"{project} belongs to a process that is still running (pid {owner.pid}, "
+                             f"{'a drill run' if owner.kind == 'run' else 'drill stack up'})",
+                             hint="wait until it ends, or name another --project")
+
+
 @stack.command()
 @click.option("--project", default=None, help=PROJECT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(project: str | None, as_json: bool) -> None:
     """Services' health, PostgreSQL leader and replica lag, RabbitMQ members and queue leaders,
     MongoDB primary."""
+    from drills.stack.presence import presence
     from drills.stack.project import ComposeProject
     from drills.stack.status import collect
 
-    result = collect(ComposeProject.attach(_pick_project(project)))
+    sp = ComposeProject.attach(_pick_project(project))
+    found = presence(sp)
+    if not found.expected or len(found.missing) == len(found.expected):
+        raise found.problem()  # nothing to ask: say it is gone and how to bring it back
+    result = collect(sp, missing=found.missing)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
         _render(result)
+    if found.missing:
+        click.secho(f"warning: {found.problem()}", fg="yellow", err=True)
 
 
 def _render(st: StackStatus) -> None:
@@ -103,6 +165,8 @@ def _render(st: StackStatus) -> None:
         ports = ", ".join(f"{c}->{h}" for c, h in sorted(s.ports.items()))
         color = health_color.get(s.health, "white") if s.state == "running" else "red"
         services.add_row(s.service, s.state, f"[{color}]{s.health or '-'}[/]", ports)
+    for name in st.missing:
+        services.add_row(name, "[red]no container[/]", "-", "")
     console.print(services)
 
     pg = st.postgres

@@ -150,15 +150,21 @@ class ComposeProject:
         if done.returncode != 0:
             raise StackError(f"docker compose {' '.join(args)} failed for {self.project}: {_tail(done.stderr)}")
 
-    def up(self, *, wait: bool = True, timeout_s: float = 120.0, reboots: int = 1) -> UpReport:
+    def up(self, *, wait: bool = True, timeout_s: float = 120.0, reboots: int = 1,
+           keep_volumes: bool = False) -> UpReport:
         """Bring the stack up and wait until it is ready. A stack that does not get ready is booted
         afresh (`reboots` times) before giving up: seen twice in ~40 boots under CI load, RabbitMQ
         came up with the app's quorum queue unusable (every client got 541 INTERNAL_ERROR) and the
         services never got healthy; a fresh boot was fine. Each such boot is reported on stderr
-        with what the laggards said, so the flake stays visible."""
+        with what the laggards said, so the flake stays visible.
+
+        `keep_volumes`: a saved stack brought back (its data is the user's): never `down -v` to
+        retry, neither a fresh boot nor another subnet; a failure is reported instead."""
+        if keep_volumes:
+            reboots = 0
         for attempt in range(reboots + 1):
             try:
-                return self._up_once(wait=wait, timeout_s=timeout_s)
+                return self._up_once(wait=wait, timeout_s=timeout_s, repick=not keep_volumes)
             except NotReady as exc:
                 if attempt == reboots:
                     raise
@@ -166,7 +172,7 @@ class ComposeProject:
                 self.run_compose("down", "-v", "--remove-orphans", "-t", "1")
         raise AssertionError("unreachable")
 
-    def _up_once(self, *, wait: bool, timeout_s: float) -> UpReport:
+    def _up_once(self, *, wait: bool, timeout_s: float, repick: bool = True) -> UpReport:
         from drills.faults import ledger
 
         # Owned before anything exists, so a crash from here on leaves something `drill clean` finds.
@@ -178,7 +184,7 @@ class ComposeProject:
             done = self.run_compose("up", "-d", "--pull", "never", "--remove-orphans")
             if done.returncode == 0:
                 break
-            retry = attempt + 1 < UP_ATTEMPTS
+            retry = repick and attempt + 1 < UP_ATTEMPTS
             if retry and subnets.is_overlap_error(done.stderr):
                 # Another runner took the subnet or a port between our pick and our `up`: pick again.
                 tried.append(self._settings.subnet)

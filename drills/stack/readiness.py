@@ -93,7 +93,11 @@ def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:
             waiting.append(f"{s.service} {s.state}")
         elif s.health not in (None, "healthy"):
             waiting.append(f"{s.service} {s.health}")
-    return Observation(not waiting and bool(snap), "waiting for " + ", ".join(waiting) if waiting else "all healthy")
+    if not snap:  # nothing found is never healthy
+        return Observation(False, "no container of the stack exists")
+    if waiting:
+        return Observation(False, "waiting for " + ", ".join(waiting))
+    return Observation(True, f"all {len(snap)} containers healthy")
 
 
 def ready_waits(view: StackView, timeout_s: float = 120.0) -> list[Wait]:

@@ -36,6 +36,7 @@ class StackStatus:
     rabbitmq: RabbitStatus
     mongo: MongoStatus
     lb: LoadBalancerStatus
+    missing: tuple[str, ...] = ()  # services Compose defines that have no container
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -48,7 +49,7 @@ def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
     return tuple(ServiceHealth(s.service, s.name, s.state, s.health, dict(s.ports)) for s in snap.values())
 
 
-def collect(view: StackView) -> StackStatus:
+def collect(view: StackView, missing: tuple[str, ...] = ()) -> StackStatus:
     snap = view.snapshot()
     with ThreadPoolExecutor(max_workers=4) as pool:
         pg = pool.submit(postgres_status, view, snap)
@@ -56,4 +57,4 @@ def collect(view: StackView) -> StackStatus:
         mongo = pool.submit(mongo_status, view, snap)
         lb = pool.submit(read_status, snap)
         return StackStatus(view.settings.project, str(view.settings.subnet), service_health(snap),
-                           pg.result(), rabbit.result(), mongo.result(), lb.result())
+                           pg.result(), rabbit.result(), mongo.result(), lb.result(), missing)

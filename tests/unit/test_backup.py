@@ -14,11 +14,11 @@ from drills.backup.model import (
     Backup,
     backups_from_events,
     latest_ok,
+    next_slot,
     parse_digest_row,
     restore_from_events,
 )
 from drills.backup.rabbitmq import canonical, digest_of, restored_digest
-from drills.backup.schedule import next_slot
 from drills.checkers.backup_integrity import check_backup_integrity
 from drills.checkers.rpo import check_rpo, lost_bound
 from drills.checkers.verdict import Status
@@ -40,7 +40,8 @@ backups_st = st.builds(
     method=st.sampled_from(["dump", "snapshot"]), started_s=st.floats(0, 1e4), ended_s=st.floats(0, 1e4),
     ok=st.booleans(), point_s=st.none() | st.floats(0, 1e4), rows=st.none() | st.integers(0, 10**9),
     max_seq=st.none() | st.integers(-1, 10**9), checksum=st.none() | st.text(max_size=32),
-    size_bytes=st.none() | st.integers(0, 10**12), error=st.none() | st.text(max_size=40))
+    size_bytes=st.none() | st.integers(0, 10**12), error=st.none() | st.text(max_size=40),
+    due_s=st.none() | st.floats(0, 1e4))
 
 
 @given(backups_st)
@@ -152,14 +153,12 @@ def restore_histories(draw: st.DrawFn) -> tuple[list[Op], set[int], list[Backup]
 def test_rpo_finds_exactly_the_planted_losses(case: tuple[list[Op], set[int], list[Backup], list[Event],
                                                           dict[str, int]]) -> None:
     ops, final, backups, events, planted = case
-    max_rpo = 10.0
     v = check_rpo(ops, "postgres.write", final, backups, restore_from_events(events), failure_at=events[0].at,
-                  rate=50, max_rpo_s=max_rpo)
+                  rate=50, interval_s=10.0)  # the failure lands within 6 s of the only backup: inside its slot
     m = v.measured
     assert (m["lost_before_backup"], m["lost_after_backup"], m["lost_after_restore"]) == (
         planted["before"], planted["gap"], planted["after"])
-    within = planted["gap"] <= lost_bound(50, max_rpo, None) and m["rpo_s"] <= max_rpo
-    expected = Status.PASS if not planted["before"] and not planted["after"] and within else Status.FAIL
+    expected = Status.PASS if not planted["before"] and not planted["after"] else Status.FAIL
     assert v.status is expected
 
 
@@ -169,25 +168,28 @@ def test_rpo_bound_is_rate_times_window_unless_given() -> None:
     assert lost_bound(50, 7, 3) == 3
 
 
-def test_rpo_window_longer_than_the_bound_fails() -> None:
+def test_rpo_window_longer_than_the_schedule_promises_fails() -> None:
+    """One backup at 1.0 s (0.5 s long), none after it: a failure 8 s later is past the next slot
+    (5 s) plus the longest backup (0.5 s)."""
     ops = [Op("postgres.write", 0, "write", i, i * 0.1, i * 0.1 + 0.05, Outcome.OK) for i in range(100)]
     b = backup(1, 1.0, rows=10)
     events = [Event("restore-start", 9.0, {"backup_id": "b1"}), Event("restore-end", 12.0, {"backup_id": "b1",
                                                                                                "ok": True})]
     v = check_rpo(ops, "postgres.write", set(range(10)), [b], restore_from_events(events), failure_at=9.0, rate=10,
-                  max_rpo_s=5)
-    assert v.status is Status.FAIL and v.measured["rpo_s"] == pytest.approx(8.95, abs=0.01)
+                  interval_s=5)
+    assert v.status is Status.FAIL and v.measured["rpo_s"] == pytest.approx(8.0)
+    assert v.bound["max_rpo_s"] == pytest.approx(5.5) and v.measured["lost_span_s"] == pytest.approx(8.95, abs=0.01)
 
 
 def test_rpo_is_not_measured_without_a_restore_or_a_read() -> None:
     ops = [Op("postgres.write", 0, "write", 0, 0.0, 0.01, Outcome.OK)]
     assert check_rpo(ops, "postgres.write", {0}, [backup(1, 0)], None, failure_at=1.0, rate=50,
-                     max_rpo_s=5).status is Status.NOT_MEASURED
+                     interval_s=5).status is Status.NOT_MEASURED
     events = [Event("restore-start", 2.0, {"backup_id": "b1"})]
     assert check_rpo(ops, "postgres.write", None, [backup(1, 0)], restore_from_events(events), failure_at=1.0,
-                     rate=50, max_rpo_s=5).status is Status.NOT_MEASURED
+                     rate=50, interval_s=5).status is Status.NOT_MEASURED
     assert check_rpo(ops, "postgres.write", {0}, [backup(1, 0)], restore_from_events(events), failure_at=1.0,
-                     rate=50, max_rpo_s=5).status is Status.NOT_MEASURED  # never finished
+                     rate=50, interval_s=5).status is Status.NOT_MEASURED  # never finished
 
 
 # ---- backup integrity -----------------------------------------------------------------------------
@@ -237,7 +239,6 @@ steps:
 expectations:
   - checker: rpo
     signal: postgres.write
-    max_rpo: 7s
     why: x
   - checker: backup-integrity
     why: x

@@ -1,3 +1,5 @@
+import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +67,28 @@ def test_dead_and_live_owners():
     assert owner.pid == os.getpid() and owner.kind == "run"
     ledger.forget("drills-y")
     assert all(o.project != "drills-y" for o in ledger.owners())
+
+
+def test_a_fault_is_orphaned_only_once_the_process_that_applied_it_is_gone():
+    # A drill against a `drill stack up` stack: the project's owner (`drill stack up`) is long gone,
+    # but the drill applying the fault is alive and heals it itself; a cleanup must not.
+    ledger.record_applying(entry("mine"))
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    ledger.record_applying(dataclasses.replace(entry("dead"), pid=child.pid))
+    assert {e.fault_id: e.pid for e in ledger.pending("drills-x")} == {"mine": os.getpid(), "dead": child.pid}
+    assert [e.fault_id for e in ledger.orphaned("drills-x", owner_alive=False)] == ["dead"]
+    assert [e.fault_id for e in ledger.orphaned("drills-x", owner_alive=True)] == ["dead"]
+
+
+def test_an_entry_that_names_no_process_follows_its_owner():
+    with ledger.ledger_path("drills-x").open("a") as fh:  # a ledger written before entries named one
+        fh.write(json.dumps({"state": "applying", "fault_id": "old", "kind": "pause", "project": "drills-x",
+                             "heal": [], "applied_at": 1.0}) + "\n")
+    [old] = ledger.pending("drills-x")
+    assert old.pid is None
+    assert ledger.orphaned("drills-x", owner_alive=True) == []
+    assert ledger.orphaned("drills-x", owner_alive=False) == [old]
 
 
 def test_partition_rules_cover_each_direction():

@@ -112,6 +112,11 @@ def test_containers_healthy_waits_for_health_and_accepts_finished_one_shots():
     assert not containers_healthy({}).ready
 
 
+def test_no_container_is_never_called_healthy():
+    none = containers_healthy({})
+    assert not none.ready and "healthy" not in none.detail and "no container" in none.detail
+
+
 def test_public_surface():
     exported = {name for name in dir(drills.stack)
                 if not name.startswith("_") and not inspect.ismodule(getattr(drills.stack, name))}

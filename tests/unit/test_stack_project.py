@@ -158,3 +158,26 @@ def test_a_stack_that_does_not_get_ready_is_booted_afresh_once(monkeypatch, isol
     with pytest.raises(NotReady, match="still not ready") as err:
         sp.up()
     assert "worker1: running unhealthy" in str(err.value)
+
+
+def test_a_saved_stack_brought_back_is_never_taken_down_to_retry(monkeypatch, isolated_state):
+    # `drill stack up --project P` on a saved stack: its volumes hold the user's data, and both
+    # retries of a new stack (another subnet, a fresh boot) start with `down -v`.
+    sp = ComposeProject(settings(), client=object())
+    script = ScriptedCompose([(1, "Error response from daemon: Pool overlaps with other one on this address space")])
+    monkeypatch.setattr(sp, "run_compose", script)
+    with pytest.raises(StackError, match="overlaps"):
+        sp.up(wait=False, keep_volumes=True)
+    assert [c[0] for c in script.calls] == ["up"]
+
+    script = ScriptedCompose([(0, "")] * 2)
+    monkeypatch.setattr(sp, "run_compose", script)
+    monkeypatch.setattr(sp, "laggards_report", lambda: "")
+
+    def not_ready(*_args, **_kwargs):
+        raise StackError("containers healthy: not ready after 120.0 s")
+
+    monkeypatch.setattr("drills.stack.readiness.wait_ready", not_ready)
+    with pytest.raises(StackError, match="not ready"):
+        sp.up(keep_volumes=True)
+    assert [c[0] for c in script.calls] == ["up"]

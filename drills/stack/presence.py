@@ -1,0 +1,77 @@
+"""Is a saved stack still there? Its services as Compose defines them against the containers that
+exist, so a command can say at once what is missing and how to bring it back, instead of waiting
+for a readiness that cannot come.
+
+A saved record (`drills.stack.state`) outlives its containers when they are removed behind
+Drills' back (`docker rm`, a cleanup): such a stack is *gone* (no container, network or volume
+left: its record is stale) or *incomplete* (some services have no container).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from drills.errors import StackError
+
+if TYPE_CHECKING:
+    import docker
+
+    from drills.stack.project import ComposeProject
+
+PROJECT_LABEL = "com.docker.compose.project"
+
+
+@dataclass(frozen=True)
+class Presence:
+    project: str
+    expected: tuple[str, ...]  # the services Compose defines for the stack's profiles
+    missing: tuple[str, ...]  # those without a container (running or not)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def problem(self) -> StackError:
+        """What to tell a user who wants to use this stack as it is."""
+        n, total = len(self.missing), len(self.expected)
+        which = f"none of its {total} services has a container" if n == total else \
+            f"{n} of its {total} services have no container"
+        return StackError(
+            f"stack {self.project}: {which}: {', '.join(self.missing)}",
+            hint=f"`drill stack up --project {self.project}` brings the missing ones back with the stack's saved "
+                 f"settings and keeps its volumes; `drill stack down --project {self.project}` removes what is "
+                 "left, volumes included")
+
+
+def expected_services(stack: ComposeProject) -> tuple[str, ...]:
+    """Compose's own list for the stack's file and profiles (`config --services`, ~0.1 s)."""
+    done = stack.run_compose("config", "--services", timeout_s=60)
+    if done.returncode != 0:
+        raise StackError(f"docker compose config failed for {stack.project}: {done.stderr.strip()[-500:]}")
+    return tuple(sorted(line.strip() for line in done.stdout.splitlines() if line.strip()))
+
+
+def presence(stack: ComposeProject) -> Presence:
+    expected = expected_services(stack)
+    present = set(stack.snapshot())
+    return Presence(stack.project, expected, tuple(s for s in expected if s not in present))
+
+
+def require_complete(project: str, client: docker.DockerClient | None = None) -> None:
+    """Raise (exit 3) naming the missing services and the fix when `project`'s saved stack has
+    services without a container; unknown projects are refused by `state.load` with its own fix."""
+    from drills.stack.project import ComposeProject
+
+    found = presence(ComposeProject.attach(project, client))
+    if not found.complete:
+        raise found.problem()
+
+
+def containers_per_project(client: docker.DockerClient, project: str | None = None) -> Counter[str]:
+    """How many containers (running or not) each compose project (or `project` alone) has, in one
+    API call."""
+    label = PROJECT_LABEL if project is None else f"{PROJECT_LABEL}={project}"
+    docs = client.api.containers(all=True, filters={"label": label})
+    return Counter(str((d.get("Labels") or {}).get(PROJECT_LABEL)) for d in docs)
