@@ -5,9 +5,10 @@
     scenario_json_schema() -> dict             what `drill schema` prints
 
 The YAML is read with ruamel's round-trip loader, which keeps the line and column of every key
-and value; pydantic validates plain data and reports each error with a path (`steps[0].hold`);
-the path is walked back through the YAML tree to the position to show (for an unknown key, with
-the closest valid one). Validation collects every problem of a file before anything starts,
+and value, within bounds of size, nesting and alias expansion (`drills.scenario_yaml`); pydantic
+validates plain data and reports each error with a path (`steps[0].hold`); the path is walked
+back through the YAML tree to the position to show (for an unknown key, with the closest valid
+one). Validation collects every problem of a file before anything starts,
 together with cross-field checks the schema cannot express (an expectation about a signal the
 workload does not drive, a resync bound longer than the recovery wait). A user never sees a
 traceback for a bad file.
@@ -55,6 +56,7 @@ from drills.scenario_schema import (
     StepBase,
     parse_duration,
 )
+from drills.scenario_schema import shorten as _shorten
 
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
@@ -172,16 +174,28 @@ def _locate(root: Any, loc: Loc, *, at_key: bool = False) -> tuple[int, int]:
             value = node[part]
             container = isinstance(value, CommentedMap | CommentedSeq)
             last_key = at_key and i == len(loc) - 1
-            found = node.lc.key(part) if container or last_key else node.lc.value(part)
-            pos = found if found is not None else pos
+            pos = _key_position(node, part, of_value=not (container or last_key)) or pos
             node = value
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            found = node.lc.item(part)
-            pos = found if found is not None else pos
+            found = (node.lc.data or {}).get(part)
+            pos = (found[0], found[1]) if found else pos
             node = node[part]
         else:
             break
     return pos
+
+
+def _key_position(node: Any, key: int | str, *, of_value: bool) -> tuple[int, int] | None:
+    """Where a key of a mapping (or its value) is written; a key that came in through a merge key
+    (`<<: *step`) is written in the merged mapping, so that is where it is shown."""
+    found = (node.lc.data or {}).get(key)
+    if found is not None:
+        return (found[2], found[3]) if of_value else (found[0], found[1])
+    for entry in getattr(node, "merge", ()):
+        merged = entry[1] if isinstance(entry, tuple) else entry  # older ruamel: (position, mapping)
+        if isinstance(merged, dict) and key in merged:
+            return _key_position(merged, key, of_value=of_value)
+    return None
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -199,18 +213,16 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
         key = str(loc[-1]) if loc else "?"
         _, container = _walk(raw[:-1])
         names = _field_names(container)
-        owners = [m for m in (*STEP_MODELS, *EXPECTATION_MODELS) if key in _field_names(m)]
-        tag = "fault" if container in STEP_MODELS else "checker"
-        if container in (*STEP_MODELS, *EXPECTATION_MODELS) and owners:
-            kinds = ", ".join(typing.get_args(m.model_fields[tag].annotation)[0] for m in owners)
-            message = f"unknown field {key!r} for this {tag}; it belongs to {tag}: {kinds}"
+        if container in (*STEP_MODELS, *EXPECTATION_MODELS):
+            message = _misplaced_field(key, container) or f"unknown field {_shown(key)}" + (_suggest(key, names) or (
+                f" (fields: {', '.join(names)})" if names else ""))
         else:
-            message = f"unknown field {key!r}" + (_suggest(key, names) or (f" (fields: {', '.join(names)})" if names
-                                                                            else ""))
+            message = f"unknown field {_shown(key)}" + (_suggest(key, names) or (f" (fields: {', '.join(names)})"
+                                                                                  if names else ""))
         at_key = True
     elif raw and raw[-1] == "[key]":  # an invalid key of `workload:`
         key = str(loc[-1]) if loc else "?"
-        message = f"unknown signal {key!r}" + (_suggest(key, SIGNALS) or f" (signals: {', '.join(SIGNALS)})")
+        message = f"unknown signal {_shown(key)}" + (_suggest(key, SIGNALS) or f" (signals: {', '.join(SIGNALS)})")
         at_key = True
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         name = str(ctx.get("discriminator", "")).strip("'\"") or "kind"
@@ -221,7 +233,7 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
             line, col = _locate(root, loc[:-1])
             return Problem(path, line + 1, col + 1, _field_path(loc), message)
         tag = str(ctx.get("tag", "?"))
-        message = f"unknown {name} {tag!r}" + (_suggest(tag, expected) or f" (one of {', '.join(expected)})")
+        message = f"unknown {name} {_shown(tag)}" + (_suggest(tag, expected) or f" (one of {', '.join(expected)})")
     elif kind == "missing":
         line, col = _locate(root, loc[:-1])  # point at the mapping that lacks it
         return Problem(path, line + 1, col + 1, _field_path(loc), "required field is missing")
@@ -229,6 +241,27 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
         message = _plain_message(err, loc)
     line, col = _locate(root, loc, at_key=at_key)
     return Problem(path, line + 1, col + 1, _field_path(loc), message)
+
+
+def _misplaced_field(key: str, container: Any) -> str | None:
+    """For a field of another fault kind or checker, or of the other section (`hold:` in an
+    expectation), say where it belongs; None when no step or expectation has it."""
+    in_step = container in STEP_MODELS
+    tag, same, other = ("fault", STEP_MODELS, EXPECTATION_MODELS) if in_step else ("checker", EXPECTATION_MODELS,
+                                                                                   STEP_MODELS)
+    owners = [m for m in same if key in _field_names(m)]
+    if owners:
+        kinds = ", ".join(typing.get_args(m.model_fields[tag].annotation)[0] for m in owners)
+        return f"unknown field {_shown(key)} for this {tag}; it belongs to {tag}: {kinds}"
+    if any(key in _field_names(m) for m in other):
+        there, here = ("expectations", "steps") if in_step else ("steps (fault steps)", "expectations")
+        return f"unknown field {_shown(key)} for this {tag}: it is a field of {there}, not of {here}"
+    return None
+
+
+def _shown(value: object) -> str:
+    """repr() of a value for a message, cut short: a 200 KB key is not echoed whole."""
+    return repr(_shorten(value)) if isinstance(value, str) else _shorten(repr(value))
 
 
 def _plain_message(err: Any, loc: Loc) -> str:
@@ -247,8 +280,8 @@ def _plain_message(err: Any, loc: Loc) -> str:
     else:
         msg = msg.replace("Input should be", "must be").split(", unable to parse")[0]
     got = err.get("input")
-    if isinstance(got, str | int | float) and not isinstance(got, bool) and repr(got) not in msg:
-        msg += f" (got {got!r})"
+    if isinstance(got, str | int | float) and not isinstance(got, bool) and _shown(got) not in msg:
+        msg += f" (got {_shown(got)})"
     return msg
 
 
@@ -265,30 +298,12 @@ def _problems_from(path: str, root: Any, exc: ValidationError) -> list[Problem]:
 
 
 def _load_yaml(path: Path) -> tuple[Any, list[Problem]]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from drills.scenario_yaml import YamlProblem, load_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(str(path), 1, 1, "", f"not UTF-8 text (byte {exc.start}): is this a scenario file?")]
-    except OSError as exc:
-        return None, [Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror or exc}")]
-    try:
-        return YAML(typ="rt").load(text), []
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        return None, [Problem(str(path), line, col, "", f"YAML syntax: {what or 'invalid'}")]
-    except YAMLError as exc:  # e.g. a character YAML does not allow: ruamel gives its offset in the text
-        offset = getattr(exc, "position", None)
-        line, col = 1, 1
-        if isinstance(offset, int):
-            before = text[:offset]
-            line, col = before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
-        first = str(exc).strip().splitlines()
-        return None, [Problem(str(path), line, col, "", f"YAML: {first[0] if first else type(exc).__name__}")]
+        return load_yaml(path), []
+    except YamlProblem as exc:
+        return None, [Problem(str(path), exc.line, exc.column, _field_path(exc.loc), exc.message)]
 
 
 def _plain(node: Any) -> Any:
@@ -376,7 +391,8 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
             add(("expectations", i), f"give at least one bound: {', '.join(Availability.BOUNDS)}")
         if checker in ("availability", "lost-writes") and signal in SIGNALS and workload is not None \
                 and signal not in workload:
-            add(("expectations", i, "signal"), f"{signal!r} is not in the workload ({', '.join(map(str, workload))})")
+            driven = ", ".join(_shorten(str(w)) for w in workload)
+            add(("expectations", i, "signal"), f"{signal!r} is not in the workload ({driven})")
         elif checker == "queue" and workload is not None and "rabbitmq.publish" not in workload:
             add(("expectations", i), "the queue checker needs `rabbitmq.publish` in the workload")
         elif checker == "resync":

@@ -18,10 +18,18 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 # ---- durations: 10s, 1.5s, 500ms, 2m, 1h, or a bare number of seconds ---------------------------
 
-DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"  # for editors (JSON Schema)
-_DURATION = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
+# ASCII digits only (`\d` would take Arabic-Indic and other Unicode digits); one run of spaces per
+# gap, after strip(), so a long run of spaces costs linear time (two adjacent `\s*` around an
+# optional unit made it quadratic).
+DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m|h)?\s*$"  # for editors (JSON Schema)
+_DURATION = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)(?:\s*(?P<unit>ms|s|m|h))?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 DURATION_HELP = "use e.g. 10s, 1.5s, 2m"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """Text as it may appear in a message: a 200 KB value is not echoed whole."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def parse_duration(value: object) -> float:
@@ -31,16 +39,31 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r} ({DURATION_HELP})")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int past float's range
+            raise ValueError("a duration must be a finite number of seconds >= 0 (got a number too large "
+                             "for a float)") from None
     else:
-        match = _DURATION.match(str(value))
+        match = _DURATION.fullmatch(str(value).strip())
         if match is None:
-            raise ValueError(f"invalid duration {str(value)!r} ({DURATION_HELP})")
+            raise ValueError(f"invalid duration {shorten(str(value))!r} ({DURATION_HELP})")
         seconds = float(match["number"]) * _UNITS[match["unit"]]
     if not 0 <= seconds < float("inf"):  # also refuses NaN
-        raise ValueError(f"a duration must be a finite number of seconds >= 0 (got {value!r})")
+        raise ValueError(f"a duration must be a finite number of seconds >= 0 (got {shorten(repr(value))})")
     return seconds
 
+
+def _not_bool(value: object) -> object:
+    """pydantic's lax mode reads `rate: true` as 1.0; YAML's true and false are never numbers here."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    return value
+
+
+# Numbers of a scenario file: as pydantic's (lax: `50` for a float, `"50"` too) but no booleans.
+Float = Annotated[float, BeforeValidator(_not_bool)]
+Int = Annotated[int, BeforeValidator(_not_bool)]
 
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
     "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
@@ -97,9 +120,9 @@ def _write_concern(value: object) -> object:
 
 
 class SignalSpec(Model):
-    rate: float = Field(50.0, gt=0, le=2000, description="Operations per second for the whole signal; "
+    rate: Float = Field(50.0, gt=0, le=2000, description="Operations per second for the whole signal; "
                                                          "50 gives 20 ms resolution to outages and RTO.")
-    clients: int = Field(1, ge=1, le=32, description="Concurrent client processes sharing the rate.")
+    clients: Int = Field(1, ge=1, le=32, description="Concurrent client processes sharing the rate.")
     write_concern: Annotated[Literal["majority", "1"], BeforeValidator(_write_concern)] = Field(
         "majority", description="mongo.write only: acknowledge after a majority (default) or the primary alone.")
 
@@ -176,7 +199,7 @@ class Loss(StepBase):
     """Drop a share of the packets the target sends (tc netem)."""
 
     fault: Literal["loss"]
-    percent: float = Field(..., gt=0, le=100, description="Packets dropped, in percent.")
+    percent: Float = Field(..., gt=0, le=100, description="Packets dropped, in percent.")
 
     def params(self) -> dict[str, Any]:
         return {"loss_percent": self.percent}
@@ -193,7 +216,7 @@ class Corrupt(StepBase):
     """Damage data files of the target while it is stopped; the heal starts it on them."""
 
     fault: Literal["corrupt"]
-    files: int = Field(3, ge=1, le=1000, description="How many data files to damage.")
+    files: Int = Field(3, ge=1, le=1000, description="How many data files to damage.")
 
     def params(self) -> dict[str, Any]:
         return {"files": self.files}
@@ -246,12 +269,12 @@ class Availability(Model):
     checker: Literal["availability"]
     signal: Signal
     max_outage: Duration | None = Field(None, description="Longest outage window allowed.")
-    max_error_rate: float | None = Field(None, ge=0, le=1, description="Failed ops / ops over the whole drill.")
-    max_error_rate_during_fault: float | None = Field(None, ge=0, le=1,
+    max_error_rate: Float | None = Field(None, ge=0, le=1, description="Failed ops / ops over the whole drill.")
+    max_error_rate_during_fault: Float | None = Field(None, ge=0, le=1,
                                                       description="Failed ops / ops between injection and heal.")
     max_rto: Duration | None = Field(None, description="From the injection to sustained success.")
     sustain: Duration = Field(1.0, description="Success must hold this long to count as recovered.")
-    sustain_ops: int = Field(1, ge=1, description="... and for at least this many ops in a row.")
+    sustain_ops: Int = Field(1, ge=1, description="... and for at least this many ops in a row.")
     why: Why
 
     # At least one bound is required of a scenario *file* (drills.scenario.semantic_problems); a
@@ -264,7 +287,7 @@ class LostWrites(Model):
 
     checker: Literal["lost-writes"]
     signal: Literal["postgres.write", "mongo.write"]
-    max_lost: int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
+    max_lost: Int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
     why: Why
 
 
@@ -272,8 +295,8 @@ class QueueLoss(Model):
     """Confirmed messages never consumed after a full drain (drills.checkers.queue)."""
 
     checker: Literal["queue"]
-    max_lost: int = Field(0, ge=0)
-    max_duplicates: int | None = Field(None, ge=0, description="Absent: duplicates are counted, not bounded.")
+    max_lost: Int = Field(0, ge=0)
+    max_duplicates: Int | None = Field(None, ge=0, description="Absent: duplicates are counted, not bounded.")
     why: Why
 
 
@@ -284,7 +307,7 @@ class Resync(Model):
     max_resync: Duration
     component: Literal["postgres", "rabbitmq", "mongo"] | None = Field(
         None, description="Default: the scenario's component.")
-    max_lag: float = Field(0, ge=0, description="Replication lag that still counts as in sync (bytes).")
+    max_lag: Float = Field(0, ge=0, description="Replication lag that still counts as in sync (bytes).")
     why: Why
 
 
@@ -292,8 +315,8 @@ class SteadyState(Model):
     """Success rate of each signal before the fault and after recovery (drills.checkers.steady_state)."""
 
     checker: Literal["steady-state"]
-    min_success_rate: float = Field(0.99, ge=0, le=1)
-    min_ops: int = Field(5, ge=1, description="Fewer ops in a window than this: not measured.")
+    min_success_rate: Float = Field(0.99, ge=0, le=1)
+    min_ops: Int = Field(5, ge=1, description="Fewer ops in a window than this: not measured.")
     signals: tuple[Signal, ...] = Field((), description="Default: every signal of the workload.")
     why: Why
 
@@ -303,7 +326,7 @@ class Sessions(Model):
 
     checker: Literal["sessions"]
     signal: Literal["http.session"] = "http.session"
-    max_lost_share: float = Field(1.0, ge=0, le=1, description="Share of users (session processes) that may lose "
+    max_lost_share: Float = Field(1.0, ge=0, le=1, description="Share of users (session processes) that may lose "
                                                                "their session. Always: only sessions held by the "
                                                                "lost instances, and every such user logs in again.")
     why: Why
@@ -331,7 +354,7 @@ class Rpo(Model):
     max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
                                                       "is always the schedule's promise as run: from the restored "
                                                       "backup's slot to the next, plus the longest backup measured.")
-    max_lost: int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
+    max_lost: Int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
                                                          "(RPO bound + the failure's own course), rounded up.")
     why: Why
 

@@ -36,6 +36,7 @@ def _pick_project(project: str | None) -> str:
 def _saved_stacks() -> tuple[list[str], list[str]]:
     """(saved stacks with containers, one line per saved stack without any)."""
     from drills.cleanup import existing_projects
+    from drills.faults import ledger
     from drills.provision import engine
     from drills.stack import state
     from drills.stack.presence import containers_per_project
@@ -43,10 +44,16 @@ def _saved_stacks() -> tuple[list[str], list[str]]:
     client = engine.client()
     counts = containers_per_project(client)
     existing = existing_projects(client)
+    owners = {o.project: o for o in ledger.owners()}
     live, gone = [], []
     for name in state.known():
+        owner = owners.get(name)
         if counts[name]:
             live.append(name)
+        elif owner is not None and ledger.pid_alive(owner.pid):  # being brought up or taken down right now
+            gone.append(f"{name}: no container (yet, or any more): its owner, pid {owner.pid}, is at work on it")
+        elif name in existing and (owner is None or owner.kind == "run"):
+            gone.append(f"{name}: gone (no container left), what a dead drill run left: `drill clean` removes it")
         elif name in existing:
             gone.append(f"{name}: gone (no container left; its network or volumes remain): "
                         f"`drill stack up --project {name}` brings it back, `drill stack down --project {name}` "

@@ -1,0 +1,151 @@
+"""Fuzz campaign: malformed scenario files through the validator, and a sample through `drill validate`.
+
+Run: .venv/bin/python bench/validate_fuzz.py [--files 10000] [--cli 300] [--seed 1]
+     -> writes bench/validate_fuzz.json
+
+Files are mutations of scenarios/*.yaml (tests/scenario_mutations.py: byte edits, fields moved
+between sections, merge keys over bad values, tags, huge integers, deep nesting, alias bombs,
+Unicode digits, %YAML directives, files past the size bound). Each goes through
+`drills.scenario.validate_files` (what `drill validate` and `drill run` call) in this process;
+every `--files / --cli`-th one also through the real CLI in a subprocess.
+
+Promise (issue 10, item 9): every file ends in exit 0 (valid) or exit 2 with located problems
+(file:line:col inside the file), never a traceback, none over 5 s. A problem carrying the loader's
+last-resort message (drills.scenario_yaml.UNFORESEEN) counts as an escape: it is a crash caught
+late. Times depend on the machine's load; the load average is recorded with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from drills.scenario import Problem, validate_files  # noqa: E402
+from drills.scenario_yaml import UNFORESEEN  # noqa: E402
+from tests.scenario_mutations import mutate  # noqa: E402
+
+DRILL = str(Path(sys.executable).with_name("drill"))
+BOUND_S = 5.0
+
+
+def located(problem: Problem, path: Path, data: bytes) -> bool:
+    lines = data.count(b"\n") + 1
+    return (problem.file == str(path) and 1 <= problem.line <= lines + 1 and problem.column >= 1
+            and bool(problem.message) and UNFORESEEN not in problem.message
+            and str(problem).startswith(f"{path}:{problem.line}:{problem.column}: "))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def summary(times: list[float]) -> dict[str, Any]:
+    return {"max_s": round(max(times), 3), "p99_s": round(percentile(times, 0.99), 3),
+            "p50_s": round(percentile(times, 0.5), 4), "over_bound": sum(t > BOUND_S for t in times)}
+
+
+def run(n_files: int, n_cli: int, seed: int) -> dict[str, Any]:
+    rnd = random.Random(seed)
+    outcomes: collections.Counter[str] = collections.Counter()
+    escapes: list[dict[str, Any]] = []
+    mutations: collections.Counter[str] = collections.Counter()
+    times: list[float] = []
+    slowest: list[tuple[float, list[str], int]] = []
+    cli: dict[str, Any] = {"exits": collections.Counter(), "tracebacks": 0, "unlocated": 0, "times": []}
+    every = max(1, n_files // n_cli) if n_cli else 0
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(n_files):
+            data, applied = mutate(rnd)
+            mutations.update(set(applied))
+            path = Path(tmp) / f"f{i}.yaml"
+            path.write_bytes(data)
+            t0 = time.perf_counter()
+            try:
+                problems = validate_files([path])
+            except BaseException as exc:  # the point is to see every escape
+                elapsed = time.perf_counter() - t0
+                outcomes["escaped"] += 1
+                last = traceback.extract_tb(exc.__traceback__)[-1]
+                escapes.append({"file": i, "mutations": applied, "error": f"{type(exc).__name__}: {str(exc)[:200]}",
+                                "at": f"{Path(last.filename).name}:{last.lineno}"})
+            else:
+                elapsed = time.perf_counter() - t0
+                if not problems:
+                    outcomes["valid (exit 0)"] += 1
+                elif all(located(p, path, data) for p in problems):
+                    outcomes["located problems (exit 2)"] += 1
+                else:
+                    outcomes["unlocated or unforeseen"] += 1
+                    escapes.append({"file": i, "mutations": applied,
+                                    "error": [str(p)[:200] for p in problems if not located(p, path, data)][:3]})
+            times.append(elapsed)
+            slowest = sorted([*slowest, (elapsed, applied, len(data))], reverse=True)[:5]
+            if every and i % every == 0 and len(cli["times"]) < n_cli:
+                t0 = time.perf_counter()
+                proc = subprocess.run([DRILL, "validate", str(path)], capture_output=True, text=True, timeout=300,
+                                      check=False)
+                cli["times"].append(time.perf_counter() - t0)
+                cli["exits"][proc.returncode] += 1
+                cli["tracebacks"] += "Traceback" in proc.stderr
+                problem_lines = [line for line in proc.stderr.splitlines() if line.startswith(f"{path}:")]
+                cli["unlocated"] += proc.returncode == 2 and not problem_lines
+            path.unlink()
+    load_after = os.getloadavg()
+    return {
+        "command": f"python bench/validate_fuzz.py --files {n_files} --cli {n_cli} --seed {seed}",
+        "bound_s": BOUND_S,
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 1) for x in load_before],
+                    "loadavg_after": [round(x, 1) for x in load_after]},
+        "validator": {
+            "files": n_files,
+            "outcomes": dict(outcomes),
+            "other": n_files - outcomes["valid (exit 0)"] - outcomes["located problems (exit 2)"],
+            **summary(times),
+            "slowest": [{"s": round(t, 3), "mutations": m, "bytes": b} for t, m, b in slowest],
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "escapes": escapes[:20],
+        },
+        "cli": {
+            "calls": len(cli["times"]),
+            "exits": {str(k): v for k, v in sorted(cli["exits"].items())},
+            "other": sum(v for k, v in cli["exits"].items() if k not in (0, 2)),
+            "tracebacks": cli["tracebacks"],
+            "exit_2_without_a_located_line": cli["unlocated"],
+            **(summary(cli["times"]) if cli["times"] else {}),
+            "peak_rss_mib_of_any_call": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        },
+        "mutations_applied": dict(sorted(mutations.items())),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--cli", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=HERE / "validate_fuzz.json")
+    args = parser.parse_args()
+    result = run(args.files, args.cli, args.seed)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "mutations_applied"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
