@@ -10,7 +10,7 @@ the exit status, seconds from the signal to the exit, faults still pending in th
 with a DROP rule in their namespace, paused containers; `own`: containers, networks and volumes of
 the run left; `project`: containers and volumes all kept, and seconds until the stack is ready again
 (every healthcheck, a PostgreSQL leader with both replicas streaming, RabbitMQ, as `drill run` waits).
-Writes bench/interrupt_trials.json next to this file.
+Writes bench/interrupt_trials_<mode>.json next to this file.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from drills.stack.project import ComposeProject
 from drills.stack.readiness import wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = Path(__file__).with_suffix(".json")
+OUT = Path(__file__).parent / "interrupt_trials_{mode}.json"  # one file per mode: modes may run side by side
 
 
 def drill(*args: str) -> list[str]:
@@ -57,6 +57,10 @@ def leftovers(client: Any, project: str) -> dict[str, Any]:
             "volumes": sorted(v.name for v in client.volumes.list(filters=selector(project)))}
 
 
+class NotSignalled(RuntimeError):
+    """The run ended before its hold, so no signal was sent (e.g. the stack never got ready)."""
+
+
 def one_trial(client: Any, scenario: Path, sig: signal.Signals, project: str | None, reports: Path) -> dict[str, Any]:
     argv = drill("run", *(["--project", project] if project else []), "--reports", str(reports), str(scenario))
     runner = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -69,13 +73,14 @@ def one_trial(client: Any, scenario: Path, sig: signal.Signals, project: str | N
         while hold_s is None and time.monotonic() < deadline:
             line = runner.stderr.readline()
             if not line:
-                raise RuntimeError(f"drill run ended before its hold:\n{''.join(lines[-30:])}")
+                raise NotSignalled(f"drill run ended (exit {runner.wait()}) before its hold:\n{''.join(lines[-30:])}")
             lines.append(line)
             if m := re.search(r"starting stack (\S+)", line):
                 project = m.group(1)
             if m := re.search(r": hold (\d+(?:\.\d+)?) s", line):
                 hold_s = float(m.group(1))
-        assert project is not None and hold_s is not None, "no hold within 600 s"
+        if project is None or hold_s is None:
+            raise NotSignalled(f"no hold within 600 s:\n{''.join(lines[-30:])}")
         applied = [e.kind for e in ledger.pending(project)]
         delay = random.uniform(0.5, hold_s / 2)
         time.sleep(delay)
@@ -84,9 +89,13 @@ def one_trial(client: Any, scenario: Path, sig: signal.Signals, project: str | N
         _, rest = runner.communicate(timeout=600)
         exit_s = time.monotonic() - t_signal
     finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
+        if runner.poll() is None:  # the trial itself failed: stop the run the way it heals (SIGTERM)
+            runner.send_signal(signal.SIGTERM)
+            try:
+                runner.wait(600)
+            except subprocess.TimeoutExpired:
+                runner.kill()
+                runner.wait()
     lines.append(rest)
     out = "".join(lines)
     return {"project": project, "applied_at_signal": applied, "signal_after_hold_start_s": round(delay, 1),
@@ -124,17 +133,32 @@ def main() -> None:
     client = engine.client()
     reports = Path(os.environ.get("TMPDIR", "/tmp")) / f"interrupt-trials-{uuid.uuid4().hex[:6]}"
     results: dict[str, list[dict[str, Any]]] = {}
+    not_signalled: dict[str, list[str]] = {}  # runs that ended before their hold, with why
     for mode in args.modes.split(","):
         trials = results[mode] = []
         stack = None
         if mode == "project":
             stack = f"drills-trials-{uuid.uuid4().hex[:6]}"
-            subprocess.run(drill("stack", "up", "--project", stack, "--timeout", "300"), cwd=ROOT, check=True,
-                           capture_output=True)
+            for _ in range(3):  # a boot that does not get ready under load is no trial: boot again
+                done = subprocess.run(drill("stack", "up", "--project", stack, "--timeout", "300"), cwd=ROOT,
+                                      capture_output=True, text=True)
+                if done.returncode == 0:
+                    break
+                not_signalled.setdefault(mode, []).append(f"drill stack up: {done.stderr[-300:]}")
+                subprocess.run(drill("stack", "down", "--project", stack), cwd=ROOT, capture_output=True)
+            else:
+                raise RuntimeError(f"{stack} did not get ready in 3 boots")
         try:
             kept = leftovers(client, stack) if stack else None
-            for i in range(args.trials):
-                trial = one_trial(client, args.scenario, sig, stack, reports)
+            attempts = 0
+            while len(trials) < args.trials and attempts < 2 * args.trials:
+                attempts += 1
+                try:
+                    trial = one_trial(client, args.scenario, sig, stack, reports)
+                except NotSignalled as exc:  # the stack did not get ready (load): no trial, say so
+                    not_signalled.setdefault(mode, []).append(str(exc)[-300:])
+                    print(f"{mode}: not signalled: {str(exc)[-200:]}", flush=True)
+                    continue
                 if stack is not None:
                     t0 = time.monotonic()
                     try:
@@ -144,21 +168,27 @@ def main() -> None:
                         trial["not_ready"] = str(exc)
                 trial["wrong"] = verdict(trial, sig, kept)
                 trials.append(trial)
-                print(f"{mode} {i + 1}/{args.trials}: {'ok' if not trial['wrong'] else trial['wrong']} "
+                write(mode, trials, not_signalled.get(mode, []), args)  # after each trial: a slow machine
+                print(f"{mode} {len(trials)}/{args.trials}: {'ok' if not trial['wrong'] else trial['wrong']} "
                       f"(exit {trial['exit_status']} {trial['signal_to_exit_s']} s after the signal)", flush=True)
         finally:
             if stack is not None:
                 subprocess.run(drill("stack", "down", "--project", stack), cwd=ROOT, capture_output=True)
-    summary = {mode: {"trials": len(ts), "ok": sum(not t["wrong"] for t in ts),
-                      "signal_to_exit_s": [t["signal_to_exit_s"] for t in ts],
-                      **({"ready_again_s": [t.get("ready_again_s") for t in ts]} if mode == "project" else {})}
-               for mode, ts in results.items()}
-    OUT.write_text(json.dumps({
-        "what": f"{args.signal} to `drill run {args.scenario.name}` mid-hold: healed, own stack removed, "
-                "`drill stack up` stack kept and ready",
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
-        "summary": summary, "trials": results}, indent=2) + "\n")
-    print(json.dumps(summary, indent=2))
+    for mode, ts in results.items():
+        print(mode, json.dumps(write(mode, ts, not_signalled.get(mode, []), args)), flush=True)
+
+
+def write(mode: str, ts: list[dict[str, Any]], not_signalled: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    summary = {"trials": len(ts), "ok": sum(not t["wrong"] for t in ts),
+               "signal_to_exit_s": [t["signal_to_exit_s"] for t in ts],
+               **({"ready_again_s": [t.get("ready_again_s") for t in ts]} if mode == "project" else {})}
+    Path(str(OUT).format(mode=mode)).write_text(json.dumps({
+        "what": f"{args.signal} to `drill run {args.scenario.name}` mid-hold ({mode}): healed, "
+                + ("own stack removed" if mode == "own" else "`drill stack up` stack kept and ready"),
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+                    "load_average": os.getloadavg()},
+        "summary": summary, "not_signalled": not_signalled, "trials": ts}, indent=2) + "\n")
+    return summary
 
 
 if __name__ == "__main__":

@@ -3,6 +3,12 @@
 Exit codes: 0 every expectation met (NOT RUN scenarios excepted), 1 some expectation not met or
 not measured, 2 invalid input, 3 the harness or the environment failed, 128 + N stopped by signal N
 after healing (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP; see drills.interrupts).
+
+`--repeat N` runs the scenarios N times over on the one stack: exit 0 only when every run of every
+scenario met its expectations (a flaky scenario is not met). The aggregation (pass rate, flaky,
+RTO/outage/RPO distributions) is `drills.report.repeats`; this module only loops and records.
+Every `drill run` writes a JSON summary (`--summary`, default `REPORTS/summary-<time>.json`); an
+interrupted run writes what completed before it exits.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from drills.history import History
+    from drills.report.run_log import RunLog
     from drills.runner import RunResult
     from drills.scenario import Scenario
 
@@ -68,7 +75,12 @@ def _suite_files(suite: str, root: Path) -> list[Path]:
 @click.option("--project", default=None, help="Run against a stack already up (`drill stack up`).")
 @click.option("--reports", "reports_dir", default=Path("reports"), show_default=True,
               type=click.Path(path_type=Path), help="Where results land.")
-def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path) -> None:
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run the scenarios N times over on the same stack: pass rate, flaky, RTO/RPO distributions.")
+@click.option("--summary", "summary_path", default=None, type=click.Path(path_type=Path),
+              help="Where to write the JSON summary [default: REPORTS/summary-<time>.json].")
+def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path, *, repeat: int,
+        summary_path: Path | None) -> None:
     """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations.
 
     \b
@@ -81,6 +93,7 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     from drills import interrupts
     from drills.errors import ScenarioError
     from drills.provision.images import project_root
+    from drills.report.run_log import RunLog
     from drills.scenario import load_scenario, validate_files
 
     paths = list(files) + (_suite_files(suite, project_root()) if suite else [])
@@ -90,19 +103,46 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     if problems:
         raise ScenarioError("\n".join(str(p) for p in problems), hint="`drill validate` checks files without running")
     scenarios = [(p, load_scenario(p)) for p in paths]
+    log = RunLog(repeat)
+    summary_path = summary_path or reports_dir / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
     with interrupts.trapped():  # SIGTERM and SIGHUP unwind (heal, stack down) exactly like Ctrl-C
-        results = execute(scenarios, project=project, reports_dir=reports_dir)
+        try:
+            execute(scenarios, project=project, reports_dir=reports_dir, repeat=repeat, log=log)
+        except BaseException:
+            # Stopped by a signal or a harness failure: faults are healed and the stack is down by
+            # now; say what completed (a second signal is held back while this is written).
+            if log.results:
+                try:
+                    report_log(log, reports_dir, summary_path, interrupted=True)
+                except Exception as exc:  # the interruption is what the user must see, not this
+                    click.echo(f"could not write the summary of the completed runs: {exc}", err=True)
+            raise
+    sys.exit(report_log(log, reports_dir, summary_path, interrupted=False))
+
+
+def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupted: bool) -> int:
+    """Print the summary, write it as JSON; the exit code the runs call for."""
+    from drills.report.repeats import exit_code, sample_of_result
+    from drills.report.run_log import print_repeats, write_summary
+
+    results = [r for _, r in log.results]
+    code = exit_code(sample_of_result(r, rep) for rep, r in log.results)
     print_summary(results)
+    if log.repeat > 1:
+        print_repeats(log)
+    write_summary(log, summary_path, exit_code=None if interrupted else code)
+    if interrupted:
+        done = sum(1 for r in log.repetitions if r["complete"])
+        click.echo(f"stopped early: {done} of {log.repeat} repetition(s) complete; "
+                   f"{len(results)} run(s) recorded", err=True)
     if results:
         click.echo(f"DR-readiness report of these runs: drill report {reports_dir} --last {len(results)}; "
-                   f"evidence check: drill verify {reports_dir}", err=True)
-    statuses = {r.status for r in results}
-    if statuses & {"error", "aborted"}:
-        sys.exit(3)
-    sys.exit(1 if "failed" in statuses else 0)
+                   f"evidence check: drill verify {reports_dir}; JSON summary: {summary_path}", err=True)
+    return code
 
 
-def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) -> list[RunResult]:
+def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
+            repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
     if project is not None:  # containers gone behind our back: say so at once, not after a readiness timeout
         from drills.stack.presence import require_complete
 
@@ -111,49 +151,69 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.requirements import MONGO_IMAGE, describe, unmet
-    from drills.runner import Drill, not_run
+    from drills.report.run_log import RunLog
+    from drills.runner import Drill, RunResult, not_run
     from drills.stack.mongo import image_present
     from drills.stack.project import ComposeProject
     from drills.stack.readiness import wait_ready
     from drills.workload.suite import build_workload
 
+    log = log if log is not None else RunLog(repeat)
     client = engine.client()
     clean(client)  # heal and remove what a killed runner left behind, before anything new starts
-    results: list[RunResult] = []
-    runnable: list[tuple[Path, Scenario]] = []
-    for path, sc in scenarios:
-        # `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image.
-        missing = [describe(r) for r in unmet(sc.requires, lambda image: image_present(client, image))]
-        if missing:
-            results.append(not_run(sc, path, reports_dir, f"image {', '.join(missing)} absent on this machine "
-                                                          "(`drill doctor` says how to get it)"))
-            click.echo(f"NOT RUN {sc.id}: image {', '.join(missing)} absent", err=True)
-        else:
-            runnable.append((path, sc))
-    if not runnable:
-        return results
-    mongo = image_present(client, MONGO_IMAGE)
-    stack = ComposeProject.attach(project, client) if project else ComposeProject.create(client=client, mongo=mongo)
+    # NOT RUN is decided once (the images do not appear mid-run) and recorded in every repetition.
+    # `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image.
+    missing = {path: [describe(r) for r in unmet(sc.requires, lambda image: image_present(client, image))]
+               for path, sc in scenarios}
+    stack = None
+    if any(not m for m in missing.values()):
+        mongo = image_present(client, MONGO_IMAGE)
+        stack = ComposeProject.attach(project, client) if project else ComposeProject.create(client=client, mongo=mongo)
     try:
-        if project is None:
+        if stack is not None and project is None:
             click.echo(f"starting stack {stack.project}", err=True)
+            t_up = time.monotonic()
             stack.up()
-        for path, sc in runnable:
-            # One stack serves every scenario: back to a verified baseline first.
-            wait_ready(stack, timeout_s=sc.recovery.timeout)
-            progress = ConsoleProgress(sc.id)
-            drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
-                          progress=progress)
-            progress.watch(drill.history)
+            log.stack_up_s = round(time.monotonic() - t_up, 1)
+        for rep in range(1, repeat + 1):
+            record: dict[str, Any] = {"index": rep, "wall_s": None, "complete": False}
+            log.repetitions.append(record)
+            t_rep = time.monotonic()
+            if repeat > 1:
+                click.echo(f"repetition {rep}/{repeat}", err=True)
             try:
-                results.append(drill.run())
+                for path, sc in scenarios:
+                    if missing[path]:
+                        log.results.append((rep, not_run(sc, path, reports_dir,
+                                                         f"image {', '.join(missing[path])} absent on this machine "
+                                                         "(`drill doctor` says how to get it)")))
+                        click.echo(f"NOT RUN {sc.id}: image {', '.join(missing[path])} absent", err=True)
+                        continue
+                    assert stack is not None
+                    # One stack serves every scenario: back to a verified baseline first.
+                    wait_ready(stack, timeout_s=sc.recovery.timeout)
+                    progress = ConsoleProgress(f"[{rep}/{repeat}] {sc.id}" if repeat > 1 else sc.id)
+                    drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
+                                  progress=progress)
+                    progress.watch(drill.history)
+                    try:
+                        log.results.append((rep, drill.run()))
+                    except (KeyboardInterrupt, SystemExit) as exc:
+                        # Drill.run healed and wrote its journal as aborted: the summary lists it so.
+                        log.results.append((rep, RunResult(drill.run_id, sc.id, "aborted", [], drill.out,
+                                                           interrupts.describe(exc), drill.now(),
+                                                           policy=sc.policy)))
+                        raise
+                    finally:
+                        progress.close()
+                    interrupts.raise_pending()  # a signal that came while the drill healed: stop here
+                record["complete"] = True
             finally:
-                progress.close()
-            interrupts.raise_pending()  # a signal that came while the drill healed: stop here
+                record["wall_s"] = round(time.monotonic() - t_rep, 1)
     finally:
-        if project is None:
+        if stack is not None and project is None:
             stack.down()
-    return results
+    return [r for _, r in log.results]
 
 
 def print_summary(results: list[RunResult]) -> None:
@@ -174,3 +234,4 @@ def print_summary(results: list[RunResult]) -> None:
     for r in results:
         if r.out_dir is not None:
             click.echo(f"{r.scenario_id}: {r.out_dir}", err=True)
+

@@ -24,7 +24,9 @@ from typing import Any
 
 from drills import __version__
 from drills.report.evidence import Verified, verify
-from drills.report.runs import Run, components, reports_dirs, trend
+from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
+from drills.report.runs import Run, chronological, components, reports_dirs, trend
+from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
 
 REPORT_NAME = "drill-report"
@@ -232,6 +234,32 @@ def _trends(runs: Sequence[Run], last: int) -> list[dict[str, Any]]:
     return out
 
 
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def _repeats(runs: Sequence[Run], svg_dir: str | None) -> list[dict[str, Any]]:
+    """Scenarios with two runs or more among those reported: pass rate, flakiness, distributions."""
+    samples = [sample_of_run(r) for r in chronological(runs)]
+    out = []
+    for rep in aggregate(samples):
+        if len(rep.samples) < 2:
+            continue
+        svg = distribution_svg(rep.metrics, runs=len(rep.samples))
+        svg_file = f"{svg_dir}/repeats-{_safe_name(rep.scenario_id)}.svg" if svg and svg_dir else None
+        out.append({
+            "scenario": rep.scenario_id, "runs": len(rep.samples), "pass_rate": pass_rate_text(rep),
+            "verdict": rep.verdict, "cls": {"MET": "pass", "FLAKY": "fail", "NOT MET": "fail"}.get(rep.verdict, "warn"),
+            "metrics": [{"label": d.key.label, "kind": d.key.kind, "subject": d.key.subject, "unit": d.key.unit,
+                         "target": fmt_value(d.target, d.key.unit) if d.target is not None else "—", "n": d.n,
+                         "not_measured": d.not_measured, "over_target": d.over_target,
+                         **{k: fmt_value(getattr(d, k), d.key.unit) if d.n else "—"
+                            for k in ("min", "p50", "p95", "max")}} for d in rep.metrics],
+            "svg": svg or None, "svg_file": svg_file,
+        })
+    return out
+
+
 def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: str | None = None,
                   verified: Sequence[Verified] | None = None) -> dict[str, Any]:
     checks = list(verified) if verified is not None else [verify(d) for d in reports_dirs(runs)]
@@ -252,6 +280,7 @@ def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: s
                       "head_sha256": v.head_sha256, "findings": [str(f) for f in v.findings],
                       "gaps": [str(f) for f in v.findings if f.kind in ("gap", "unsealed")]} for v in checks],
         "environment": _environment(runs), "issues": _issues(runs), "trends": _trends(runs, trend_last),
+        "repeats": _repeats(runs, timelines_dir), "percentile_method": PERCENTILE_METHOD,
     }
 
 
@@ -280,7 +309,8 @@ def render(runs: Sequence[Run], out_dir: Path, formats: Sequence[str] = ("html",
     if "html" in formats:
         html_ctx = {**context, "runs": [{**r, "svg": Markup(r["svg"]) if r["svg"] else None} for r in context["runs"]],
                     "trends": [{**t, "metrics": [{**m, "svg": Markup(m["svg"])} for m in t["metrics"]]}
-                               for t in context["trends"]]}
+                               for t in context["trends"]],
+                    "repeats": [{**r, "svg": Markup(r["svg"]) if r["svg"] else None} for r in context["repeats"]]}
         path = out_dir / f"{REPORT_NAME}.html"
         path.write_text(env.get_template("report.html.j2").render(**html_ctx), encoding="utf-8")
         written.append(path)
@@ -290,6 +320,10 @@ def render(runs: Sequence[Run], out_dir: Path, formats: Sequence[str] = ("html",
             if r["svg"]:
                 svg_dir.mkdir(exist_ok=True)
                 (svg_dir / f"{r['run_id']}.svg").write_text(r["svg"], encoding="utf-8")
+        for rep in context["repeats"]:
+            if rep["svg"]:
+                svg_dir.mkdir(exist_ok=True)
+                (out_dir / rep["svg_file"]).write_text(rep["svg"], encoding="utf-8")
         path = out_dir / f"{REPORT_NAME}.md"
         path.write_text(_env(markdown=True).get_template("report.md.j2").render(**context), encoding="utf-8")
         written.append(path)

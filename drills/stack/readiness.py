@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from drills.stack import rabbitmq
 from drills.stack.mongo import MongoStatus
 from drills.stack.services import ServiceInfo
-from drills.stack.topology import StackView, management, members, mongo_status, postgres_status
+from drills.stack.topology import StackView, endpoints, management, members, mongo_status, postgres_status
 from drills.stack.wait import Observation, Wait, run_all
 
 ONE_SHOT = frozenset({"mongo-init"})  # services that run to completion (exit 0 = success)
@@ -35,18 +35,29 @@ def postgres_ready(view: StackView) -> Observation:
 
 
 class RabbitReady:
-    """Every member running, then the app's quorum queues declared, each with a leader.
+    """Every member booted and in the cluster, then the app's quorum queues declared, each led.
 
-    Declares the queues itself (idempotent) once all members run: a quorum queue declared before
-    then would be created with fewer members."""
+    Declares the queues itself (idempotent) once every member has *finished booting*, asking each
+    node itself (`Management.node_booted`): `/api/nodes` lists a node as running while it is still
+    loading its tables, and a quorum queue declared then can lose its Raft cluster (see
+    drills.stack.rabbitmq). `full_membership` (at boot) also wants each queue to have a live
+    member on every node: a drill on a queue with fewer members would test something else. After
+    a fault (a drill's recovery) a live leader is enough: re-growing members is the resync
+    checker's business."""
 
-    def __init__(self, view: StackView) -> None:
+    def __init__(self, view: StackView, *, full_membership: bool = False) -> None:
         self.view = view
+        self.full_membership = full_membership
 
     def __call__(self) -> Observation:
         snap = self.view.snapshot()
         nodes = members(snap, "rabbitmq")
         api = management(self.view, snap)
+        eps = endpoints(snap, nodes, rabbitmq.MANAGEMENT_PORT)
+        waiting = [f"{s} not running" if s not in eps else f"{s} booting" for s in nodes
+                   if s not in eps or api.node_booted(eps[s]) is not None]
+        if waiting:
+            return Observation(False, "waiting for " + ", ".join(waiting))
         running = [n.name for n in api.nodes() if n.running]
         if len(running) < len(nodes):
             return Observation(False, f"running: {', '.join(running) or 'none'}")
@@ -55,9 +66,20 @@ class RabbitReady:
             if name not in queues:
                 api.declare_queue(name)
         queues = {q.name: q for q in api.queues()}
+        problems = {}
+        for name in rabbitmq.QUEUES:
+            q = queues.get(name)
+            if self.full_membership:
+                problem = rabbitmq.queue_problem(q, running)
+            else:
+                problem = None if q is not None and q.leader else "no leader"
+            if problem:
+                problems[name] = problem
         leaders = {name: queues[name].leader if name in queues else None for name in rabbitmq.QUEUES}
         detail = f"{len(running)} running; queue leaders: {leaders}"
-        return Observation(all(leaders.values()), detail)
+        if problems:
+            detail += "; " + "; ".join(f"{name}: {why}" for name, why in problems.items())
+        return Observation(not problems, detail)
 
 
 def mongo_ready(view: StackView) -> Observation:
@@ -100,19 +122,21 @@ def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:
     return Observation(True, f"all {len(snap)} containers healthy")
 
 
-def ready_waits(view: StackView, timeout_s: float = 120.0) -> list[Wait]:
+def ready_waits(view: StackView, timeout_s: float = 120.0, *, boot: bool = False) -> list[Wait]:
+    """`boot`: the stack was just created (stricter about RabbitMQ's queues, see RabbitReady)."""
     snap = view.snapshot()
     waits = [
         Wait("containers healthy", lambda: containers_healthy(view.snapshot()), timeout_s, 1.0),
         Wait("postgres", lambda: postgres_ready(view), timeout_s, 0.5),
-        Wait("rabbitmq", RabbitReady(view), timeout_s, 1.0),
+        Wait("rabbitmq", RabbitReady(view, full_membership=boot), timeout_s, 1.0),
     ]
     if members(snap, "mongo"):
         waits.append(Wait("mongo", lambda: mongo_ready(view), timeout_s, 1.0))
     return waits
 
 
-def wait_ready(view: StackView, *, since: float | None = None, timeout_s: float = 120.0) -> dict[str, float]:
+def wait_ready(view: StackView, *, since: float | None = None, timeout_s: float = 120.0,
+               boot: bool = False) -> dict[str, float]:
     """Seconds from `since` (default now) until each component was ready; WaitTimeout otherwise."""
-    return run_all(ready_waits(view, timeout_s), since=since if since is not None else time.monotonic())
+    return run_all(ready_waits(view, timeout_s, boot=boot), since=since if since is not None else time.monotonic())
 
