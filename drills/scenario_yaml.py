@@ -7,7 +7,7 @@ ruamel's round-trip loader keeps the line and column of every key and value (wha
 thousand nested brackets), or raise plain Python errors from its value constructors
 (`2024-13-01` read as a date, `!!bool maybe`, a 5000-digit integer) and its parser (`%YAML 1.3`).
 Here each of these ends in one `YamlProblem`, within bounds that no scenario comes near (the
-largest in scenarios/ is 3.3 KB, nests 5 deep and holds 121 values):
+largest in scenarios/ is about 4 KB, nests 5 deep and holds about 120 values):
 
     MAX_BYTES    file size, checked before parsing (pure-Python YAML reads ~100 KB/s on a busy
                  2-core machine: the bound keeps every file within a few seconds)
