@@ -89,9 +89,13 @@ def one_trial(client: Any, scenario: Path, sig: signal.Signals, project: str | N
         _, rest = runner.communicate(timeout=600)
         exit_s = time.monotonic() - t_signal
     finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
+        if runner.poll() is None:  # the trial itself failed: stop the run the way it heals (SIGTERM)
+            runner.send_signal(signal.SIGTERM)
+            try:
+                runner.wait(600)
+            except subprocess.TimeoutExpired:
+                runner.kill()
+                runner.wait()
     lines.append(rest)
     out = "".join(lines)
     return {"project": project, "applied_at_signal": applied, "signal_after_hold_start_s": round(delay, 1),

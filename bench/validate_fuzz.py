@@ -40,6 +40,7 @@ from drills.scenario_yaml import UNFORESEEN  # noqa: E402
 from tests.scenario_mutations import mutate  # noqa: E402
 
 DRILL = str(Path(sys.executable).with_name("drill"))
+TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
 BOUND_S = 5.0
 
 
@@ -60,6 +61,19 @@ def summary(times: list[float]) -> dict[str, Any]:
             "p50_s": round(percentile(times, 0.5), 4), "over_bound": sum(t > BOUND_S for t in times)}
 
 
+def cli_call(path: Path, tmp: Path) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    """`drill validate FILE` as a user runs it: the process, its wall time, its peak RSS in KiB
+    (from GNU time where present, else 0)."""
+    rss_file = tmp / "rss"
+    wrap = [TIME, "-f", "%M", "-o", str(rss_file)] if TIME else []
+    t0 = time.perf_counter()
+    proc = subprocess.run([*wrap, DRILL, "validate", str(path)], capture_output=True, text=True, timeout=300,
+                          check=False)
+    elapsed = time.perf_counter() - t0
+    rss = int(rss_file.read_text().split()[-1]) if TIME and rss_file.exists() else 0
+    return proc, elapsed, rss
+
+
 def run(n_files: int, n_cli: int, seed: int) -> dict[str, Any]:
     rnd = random.Random(seed)
     outcomes: collections.Counter[str] = collections.Counter()
@@ -67,7 +81,8 @@ def run(n_files: int, n_cli: int, seed: int) -> dict[str, Any]:
     mutations: collections.Counter[str] = collections.Counter()
     times: list[float] = []
     slowest: list[tuple[float, list[str], int]] = []
-    cli: dict[str, Any] = {"exits": collections.Counter(), "tracebacks": 0, "unlocated": 0, "times": []}
+    cli: dict[str, Any] = {"exits": collections.Counter(), "tracebacks": 0, "unlocated": 0, "times": [],
+                           "rss_kib": []}
     every = max(1, n_files // n_cli) if n_cli else 0
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,15 +113,18 @@ def run(n_files: int, n_cli: int, seed: int) -> dict[str, Any]:
             times.append(elapsed)
             slowest = sorted([*slowest, (elapsed, applied, len(data))], reverse=True)[:5]
             if every and i % every == 0 and len(cli["times"]) < n_cli:
-                t0 = time.perf_counter()
-                proc = subprocess.run([DRILL, "validate", str(path)], capture_output=True, text=True, timeout=300,
-                                      check=False)
-                cli["times"].append(time.perf_counter() - t0)
+                proc, elapsed, rss = cli_call(path, Path(tmp))
+                cli["times"].append(elapsed)
+                cli["rss_kib"].append(rss)
                 cli["exits"][proc.returncode] += 1
                 cli["tracebacks"] += "Traceback" in proc.stderr
                 problem_lines = [line for line in proc.stderr.splitlines() if line.startswith(f"{path}:")]
                 cli["unlocated"] += proc.returncode == 2 and not problem_lines
             path.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = [cli_call(ROOT / "scenarios" / "postgres-leader-kill.yaml", Path(tmp)) for _ in range(10)]
+    baseline = {"calls": len(base), "exits": sorted({p.returncode for p, _, _ in base}),
+                **summary([t for _, t, _ in base])}
     load_after = os.getloadavg()
     return {
         "command": f"python bench/validate_fuzz.py --files {n_files} --cli {n_cli} --seed {seed}",
@@ -119,7 +137,8 @@ def run(n_files: int, n_cli: int, seed: int) -> dict[str, Any]:
             "other": n_files - outcomes["valid (exit 0)"] - outcomes["located problems (exit 2)"],
             **summary(times),
             "slowest": [{"s": round(t, 3), "mutations": m, "bytes": b} for t, m, b in slowest],
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            # of this whole process: generating the mutations and validating 10,000 files
+            "peak_rss_mib_of_this_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "escapes": escapes[:20],
         },
         "cli": {
@@ -129,7 +148,9 @@ def run(n_files: int, n_cli: int, seed: int) -> dict[str, Any]:
             "tracebacks": cli["tracebacks"],
             "exit_2_without_a_located_line": cli["unlocated"],
             **(summary(cli["times"]) if cli["times"] else {}),
-            "peak_rss_mib_of_any_call": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+            "peak_rss_mib_of_any_call": round(max(cli["rss_kib"]) / 1024, 1) if any(cli["rss_kib"]) else None,
+            # the same CLI on a valid 3 KB scenario: what a call costs before any malformed input
+            "baseline_valid_scenario": baseline,
         },
         "mutations_applied": dict(sorted(mutations.items())),
     }

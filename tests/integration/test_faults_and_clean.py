@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -129,3 +130,39 @@ def test_clean_heals_and_removes_after_the_runner_is_sigkilled(mini, docker_clie
         assert decoy.status == "running", "a container without the label must be untouched"
     finally:
         decoy.remove(force=True)
+
+
+def test_clean_project_heals_a_stack_up_stack_and_keeps_it(mini, docker_client):
+    # What `drill stack up` leaves: an owner record of kind "stack" whose process has long exited.
+    # A drill against it is SIGKILLed with a partition and a pause applied; `drill clean --project`
+    # must heal both and keep every container and volume (it used to remove them all).
+    done_up = subprocess.Popen([sys.executable, "-c", "pass"])
+    done_up.wait()
+    ledger.register_owner(mini.project, "stack")
+    record = ledger.state_dir() / "projects" / f"{mini.project}.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "pid": done_up.pid}))
+    selector = {"label": f"com.docker.compose.project={mini.project}"}
+    containers = {c.name: c.id for c in docker_client.containers.list(all=True, filters=selector)}
+    volumes = {v.name: v.attrs["CreatedAt"] for v in docker_client.volumes.list(filters=selector)}
+    assert len(containers) == 2 and len(volumes) == 1
+    [b] = mini.containers("b")
+    b_ip = mini.ip_of(b)
+    runner = subprocess.Popen([sys.executable, "-m", "tests.integration.mini.faulty", mini.project, "--against-stack"],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    assert runner.stdout is not None
+    assert runner.stdout.readline().strip() == "APPLIED"
+    assert not ping(mini, "a", b_ip)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    runner.stdout.close()
+
+    done = subprocess.run([sys.executable, "-m", "drills", "clean", "--project", mini.project],
+                          capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"healed   {mini.project}: partition" in done.stdout and f"healed   {mini.project}: pause" in done.stdout
+    assert f"kept     {mini.project}: a `drill stack up` stack" in done.stdout, done.stdout
+    assert "removed" not in done.stdout, done.stdout
+    assert {c.name: c.id for c in docker_client.containers.list(filters=selector)} == containers, "all kept, running"
+    assert {v.name: v.attrs["CreatedAt"] for v in docker_client.volumes.list(filters=selector)} == volumes
+    assert ping(mini, "a", b_ip), "the partition is healed"
+    assert ledger.pending(mini.project) == []

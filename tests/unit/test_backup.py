@@ -177,7 +177,7 @@ def test_rpo_window_longer_than_the_schedule_promises_fails() -> None:
                                                                                                "ok": True})]
     v = check_rpo(ops, "postgres.write", set(range(10)), [b], restore_from_events(events), failure_at=9.0, rate=10,
                   interval_s=5)
-    assert v.status is Status.FAIL and v.measured["rpo_s"] == pytest.approx(8.0)
+    assert v.status is Status.FAIL and v.measured["rpo_s"] == pytest.approx(8.95, abs=0.01)  # the span lost
     assert v.bound["max_rpo_s"] == pytest.approx(5.5) and v.measured["lost_span_s"] == pytest.approx(8.95, abs=0.01)
 
 
