@@ -97,10 +97,10 @@ def test_clean_after_the_real_runner_is_sigkilled_mid_partition(docker_client, t
                               text=True, timeout=180, env=env)
         # Exit 3 may only come from another project's leftovers on this machine (a stale network
         # Docker 20.10 will not remove until it restarts): this project must be healed and gone.
-        foreign_errors = [line for line in done.stdout.splitlines()
-                          if line.startswith("error") and project not in line]
+        said = (done.stdout + done.stderr).splitlines()
+        foreign_errors = [line for line in said if line.startswith("error") and project not in line]
         assert done.returncode == 0 or (done.returncode == 3 and foreign_errors), done.stdout + done.stderr
-        assert not [line for line in done.stdout.splitlines() if line.startswith("error") and project in line]
+        assert not [line for line in said if line.startswith("error") and project in line]
         assert f"healed   {project}" in done.stdout and f"removed  {project}" in done.stdout, done.stdout
         assert docker_client.containers.list(all=True, filters=selector) == []
         assert docker_client.networks.list(filters=selector) == []

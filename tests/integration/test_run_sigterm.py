@@ -165,7 +165,7 @@ def test_sigterm_mid_hold_heals_and_keeps_a_stack_up_stack(docker_client, tmp_pa
         assert "aborted (SIGTERM)" in out, out
         assert "SIGINT: already stopping" in out, out
         assert ledger.pending(project) == []
-        assert cut_off(docker_client, project) == [], "the partition's rules are still in place"
+        assert cut_off(docker_client, project) == [], f"the partition's rules are still in place:\n{out}"
         containers = docker_client.containers.list(all=True, filters=selector(project))
         assert {c.name for c in containers} == before, "the stack's containers must all be kept"
         assert {v.name for v in docker_client.volumes.list(filters=selector(project))} == volumes
