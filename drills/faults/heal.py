@@ -60,6 +60,15 @@ def _iptables_remove(client: docker.DockerClient, project: str, action: dict[str
         for _ in range(8):
             if netns.run(c, ["iptables", "-w", "-D", *rule], check=False).returncode != 0:
                 break
+    # Fail closed: a -D that failed for another reason than "no such rule" must not let the fault
+    # be recorded as healed (seen once in CI: rules left in place, the ledger saying healed).
+    tags = {rule[rule.index("--comment") + 1] for rule in action["rules"] if "--comment" in rule}
+    listing = netns.run(c, ["iptables", "-w", "-S"], check=False)
+    left = [line for line in listing.stdout.splitlines() if any(tag in line for tag in tags)]
+    if listing.returncode != 0 or left:
+        raise FaultError(f"{c.name}: partition rules still in place after removal: "
+                         f"{'; '.join(left) or listing.stderr.strip()}",
+                         hint="run `drill clean` to retry")
 
 
 def _tc_remove(client: docker.DockerClient, project: str, action: dict[str, Any]) -> None:
