@@ -54,9 +54,9 @@ from drills.scenario_schema import (
     SteadyState,
     Step,
     StepBase,
-    parse_duration,
 )
-from drills.scenario_schema import shorten as _shorten
+from drills.scenario_types import parse_duration
+from drills.scenario_types import shorten as _shorten
 
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
