@@ -93,7 +93,7 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
                                            max_lost_share=exp.max_lost_share, why=exp.why))
         elif isinstance(exp, SplitBrain):
             verdicts.append(check_split_brain(events, exp.component, max_overlap_s=exp.max_overlap, why=exp.why))
-        # ---- backup and restore (issue 5): facts from the history's backup / restore-* events ----
+        # ---- backup and restore: facts from the history's backup / restore-* events ----
         elif isinstance(exp, Rpo):
             verdicts.append(check_rpo(ops, exp.signal, facts.final_reads.get(exp.signal), backups_from_events(events),
                                       restore_from_events(events), failure_at=fault_at,
