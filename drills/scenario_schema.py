@@ -11,100 +11,13 @@ Imported only by `drills.scenario` and the modules that run drills: pydantic is 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field
 
-# ---- durations: 10s, 1.5s, 500ms, 2m, 1h, or a bare number of seconds ---------------------------
-
-# ASCII digits only (`\d` would take Arabic-Indic and other Unicode digits); one run of spaces per
-# gap, after strip(), so a long run of spaces costs linear time (two adjacent `\s*` around an
-# optional unit made it quadratic).
-DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m|h)?\s*$"  # for editors (JSON Schema)
-_DURATION = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)(?:\s*(?P<unit>ms|s|m|h))?")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-DURATION_HELP = "use e.g. 10s, 1.5s, 2m"
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    """Text as it may appear in a message: a 200 KB value is not echoed whole."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
-
-
-def parse_duration(value: object) -> float:
-    """`10s`, `1.5s`, `500ms`, `2m`, `1h`, or a number of seconds -> seconds."""
-    if value is None:
-        raise ValueError(f"a duration is needed here ({DURATION_HELP})")
-    if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r} ({DURATION_HELP})")
-    if isinstance(value, int | float):
-        try:
-            seconds = float(value)
-        except OverflowError:  # an int past float's range
-            raise ValueError("a duration must be a finite number of seconds >= 0 (got a number too large "
-                             "for a float)") from None
-    else:
-        match = _DURATION.fullmatch(str(value).strip())
-        if match is None:
-            raise ValueError(f"invalid duration {shorten(str(value))!r} ({DURATION_HELP})")
-        seconds = float(match["number"]) * _UNITS[match["unit"]]
-    if not 0 <= seconds < float("inf"):  # also refuses NaN
-        raise ValueError(f"a duration must be a finite number of seconds >= 0 (got {shorten(repr(value))})")
-    return seconds
-
-
-def _not_bool(value: object) -> object:
-    """pydantic's lax mode reads `rate: true` as 1.0; YAML's true and false are never numbers here."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, not {str(value).lower()}")
-    return value
-
-
-# Numbers of a scenario file: as pydantic's (lax: `50` for a float, `"50"` too) but no booleans.
-Float = Annotated[float, BeforeValidator(_not_bool)]
-Int = Annotated[int, BeforeValidator(_not_bool)]
-
-Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
-    "examples": ["10s", "1.5s", "500ms", "2m"]})]
-
-# ---- names ----------------------------------------------------------------------------------------
-
-# The signals the workload can drive (drills.workload.suite); `rabbitmq.publish` brings its consumer
-# (`rabbitmq.consume`) along.
-SIGNALS = ("postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify")
-Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify"]
-WRITE_SIGNALS = ("postgres.write", "mongo.write")
-COMPONENTS = ("postgres", "rabbitmq", "mongo")
-
-# A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
-SAME_TARGET = "same"
-
-# The grammar of drills.stack.roles, for editors; `_role` asks that module itself.
-ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[\d+\])?$"
-
-
-def _role(value: str) -> str:
-    from drills.errors import StackError
-    from drills.stack.roles import parse_role
-
-    try:
-        parse_role(value)
-    except StackError as exc:
-        raise ValueError(str(exc)) from None
-    return value.strip()
-
-
-Role = Annotated[str, AfterValidator(_role), Field(min_length=1, json_schema_extra={"pattern": ROLE_PATTERN},
-                            description="A role: postgres.leader, postgres.replica[0], rabbitmq.leader, "
-                                        "rabbitmq.*, mongo.primary, dashboard[0], pg2, clients, ...; "
-                                        "`same`: the node the previous step acted on")]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+from drills.checkers.protocol import ExpectationModel
+from drills.checkers.registry import CHECKERS as _CHECKERS
+from drills.scenario_types import Duration, Float, Int, Model, Role, Signal
 
 # ---- stack and workload ---------------------------------------------------------------------------
 
@@ -259,119 +172,14 @@ class Recovery(Model):
 
 
 # ---- expectations: one model per checker, tagged by `checker` ------------------------------------
+# Each checker's model lives in its module (drills.checkers.<name>); the registry lists them once.
 
-Why = Annotated[str, Field(min_length=1, description="Why this bound: the policy line and the arithmetic.")]
-
-
-class Availability(Model):
-    """Outage windows, error rates and RTO of one signal (drills.checkers.availability)."""
-
-    checker: Literal["availability"]
-    signal: Signal
-    max_outage: Duration | None = Field(None, description="Longest outage window allowed.")
-    max_error_rate: Float | None = Field(None, ge=0, le=1, description="Failed ops / ops over the whole drill.")
-    max_error_rate_during_fault: Float | None = Field(None, ge=0, le=1,
-                                                      description="Failed ops / ops between injection and heal.")
-    max_rto: Duration | None = Field(None, description="From the injection to sustained success.")
-    sustain: Duration = Field(1.0, description="Success must hold this long to count as recovered.")
-    sustain_ops: Int = Field(1, ge=1, description="... and for at least this many ops in a row.")
-    why: Why
-
-    # At least one bound is required of a scenario *file* (drills.scenario.semantic_problems); a
-    # model built in code without one yields a NOT MEASURED verdict ("no bound given").
-    BOUNDS: ClassVar[tuple[str, ...]] = ("max_outage", "max_error_rate", "max_error_rate_during_fault", "max_rto")
-
-
-class LostWrites(Model):
-    """Acknowledged writes absent from the final read (drills.checkers.lost_writes)."""
-
-    checker: Literal["lost-writes"]
-    signal: Literal["postgres.write", "mongo.write"]
-    max_lost: Int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
-    why: Why
-
-
-class QueueLoss(Model):
-    """Confirmed messages never consumed after a full drain (drills.checkers.queue)."""
-
-    checker: Literal["queue"]
-    max_lost: Int = Field(0, ge=0)
-    max_duplicates: Int | None = Field(None, ge=0, description="Absent: duplicates are counted, not bounded.")
-    why: Why
-
-
-class Resync(Model):
-    """Every member back and every replica caught up after the heal (drills.checkers.resync)."""
-
-    checker: Literal["resync"]
-    max_resync: Duration
-    component: Literal["postgres", "rabbitmq", "mongo"] | None = Field(
-        None, description="Default: the scenario's component.")
-    max_lag: Float = Field(0, ge=0, description="Replication lag that still counts as in sync (bytes).")
-    why: Why
-
-
-class SteadyState(Model):
-    """Success rate of each signal before the fault and after recovery (drills.checkers.steady_state)."""
-
-    checker: Literal["steady-state"]
-    min_success_rate: Float = Field(0.99, ge=0, le=1)
-    min_ops: Int = Field(5, ge=1, description="Fewer ops in a window than this: not measured.")
-    signals: tuple[Signal, ...] = Field((), description="Default: every signal of the workload.")
-    why: Why
-
-
-class Sessions(Model):
-    """Users whose in-memory dashboard session was lost with an instance (drills.checkers.sessions)."""
-
-    checker: Literal["sessions"]
-    signal: Literal["http.session"] = "http.session"
-    max_lost_share: Float = Field(1.0, ge=0, le=1, description="Share of users (session processes) that may lose "
-                                                               "their session. Always: only sessions held by the "
-                                                               "lost instances, and every such user logs in again.")
-    why: Why
-
-
-class SplitBrain(Model):
-    """Never two leaders at once (drills.checkers.split_brain), from the leaders sampled through the drill."""
-
-    checker: Literal["split-brain"]
-    component: Literal["postgres"] = "postgres"
-    max_overlap: Duration = Field(0.0, description="Longest time two nodes may both act as the writable leader.")
-    why: Why
-
-
-class Rpo(Model):
-    """Acknowledged writes lost by a restore from backup, against the backup schedule (drills.checkers.rpo).
-
-    Writes acknowledged before the restored backup began and absent after the restore are never
-    allowed (the backup or the restore lost data it held); only writes acknowledged after it may
-    be lost. The data-loss window is bounded by what the schedule promises as configured and as
-    measured in the run (drills.checkers.backup_schedule), not by a number in the file."""
-
-    checker: Literal["rpo"]
-    signal: Literal["postgres.write", "mongo.write"]
-    max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
-                                                      "is always the schedule's promise as run: from the restored "
-                                                      "backup's slot to the next, plus the longest backup measured.")
-    max_lost: Int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
-                                                         "(RPO bound + the failure's own course), rounded up.")
-    why: Why
-
-
-class BackupIntegrity(Model):
-    """The restore holds exactly what its backup held: rows and checksum (drills.checkers.backup_integrity)."""
-
-    checker: Literal["backup-integrity"]
-    max_rto: Duration | None = Field(None, description="From the failure (first injection) to the restore verified.")
-    why: Why
-
-
-EXPECTATION_MODELS: tuple[type[Model], ...] = (Availability, LostWrites, QueueLoss, Resync, SteadyState, Sessions,
-                                               SplitBrain, Rpo, BackupIntegrity)
-CHECKERS: tuple[str, ...] = tuple(get_args(m.model_fields["checker"].annotation)[0] for m in EXPECTATION_MODELS)
-Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState | Sessions | SplitBrain
-                        | Rpo | BackupIntegrity, Field(discriminator="checker")]
+EXPECTATION_MODELS: tuple[type[ExpectationModel], ...] = tuple(c.model for c in _CHECKERS.values())
+CHECKERS: tuple[str, ...] = tuple(_CHECKERS)
+if TYPE_CHECKING:
+    Expectation = ExpectationModel
+else:
+    Expectation = Annotated[Union[EXPECTATION_MODELS], Field(discriminator="checker")]  # noqa: UP007
 
 
 class BackupSpec(Model):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drills import __version__
+from drills.checkers.registry import subject_of
 from drills.report.evidence import Verified, verify
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
 from drills.report.runs import Run, chronological, components, reports_dirs, trend
@@ -112,8 +113,7 @@ def _expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
     for exp in scenario.get("expectations") or []:
         if not isinstance(exp, dict):
             continue
-        subject = (exp.get("signal") or exp.get("component") or ", ".join(exp.get("signals") or [])
-                   or (scenario.get("component") or "stack" if exp.get("checker") == "resync" else "all signals"))
+        subject = subject_of(exp, scenario)
         tolerances = {k: v for k, v in exp.items() if k not in ("checker", "signal", "signals", "component", "why")
                       and v is not None}
         out.append({"checker": exp.get("checker"), "subject": subject, "tolerances": tolerances,

@@ -142,64 +142,45 @@ class Run:
         return self.dir / "history.jsonl"
 
     def metrics(self) -> list[Metric]:
-        """RTO and RPO of each signal with a target: targets from the scenario (fixed before the run),
-        measurements from the verdicts (None when the run measured nothing). A restore drill adds its
-        restore's RTO and its RPO twice: the data-loss window in seconds and the writes lost."""
+        """RTO and RPO of each expectation with a target (what its checker declares,
+        `drills.checkers.protocol.Metric`): targets from the scenario (fixed before the run),
+        measurements from the verdicts (None when the run measured nothing)."""
+        from drills.checkers.registry import metrics_of, subject_of
+
         out: list[Metric] = []
         by_key = {(v.get("checker"), v.get("subject")): v for v in self.verdicts}
         for exp in self.scenario.get("expectations") or []:
             if not isinstance(exp, dict):
                 continue
-            checker = exp.get("checker")
-            # (kind, subject, unit, target, key in the verdict's `measured`) per row
-            rows: list[tuple[str, str, str, Any, str]] = []
-            if checker == "availability" and exp.get("max_rto") is not None:
-                rows.append(("RTO", str(exp.get("signal")), "s", exp["max_rto"], "rto_s"))
-            elif checker in ("lost-writes", "queue"):
-                subject = str(exp.get("signal")) if checker == "lost-writes" else "rabbitmq.publish"
-                unit = "writes" if checker == "lost-writes" else "messages"
-                rows.append(("RPO", subject, unit, exp.get("max_lost", 0), "lost"))
-            elif checker == "backup-integrity" and exp.get("max_rto") is not None:
-                rows.append(("RTO", self._backup_component(), "s", exp["max_rto"], "rto_s"))
-            elif checker == "rpo":
-                rows += [("RPO", str(exp.get("signal")), "s", exp.get("max_rpo"), "rpo_s"),
-                         ("RPO", str(exp.get("signal")), "writes", exp.get("max_lost"), "lost")]
-            for kind, subject, unit, fixed, key in rows:
-                verdict = by_key.get((checker, subject))
-                target = fixed
-                if target is None and checker == "rpo":  # a bound the checker derived: as it judged it
-                    target = ((verdict or {}).get("bound") or {}).get("max_rpo_s" if unit == "s" else "max_lost")
-                    if target is None and unit == "writes":  # not judged (a run NOT RUN): as it would be
-                        target = self._rpo_lost_bound(exp)
-                measured = _number(((verdict or {}).get("measured") or {}).get(key))
+            subject = subject_of(exp, self.scenario)
+            verdict = by_key.get((exp.get("checker"), subject))
+            for m in metrics_of(exp.get("checker")):
+                if m.target is None:
+                    continue  # not a number the policy sets a target for
+                target = exp.get(m.target)
+                if target is None:
+                    if m.target_default is None:
+                        continue
+                    target = m.target_default(exp, self.scenario, verdict)
+                measured = _number(((verdict or {}).get("measured") or {}).get(m.measured))
                 status = str(verdict.get("status")) if verdict else ("not run" if self.status == "not-run"
                                                                        else "not measured")
                 if measured is None and status == "pass":
                     status = "not measured"  # a verdict may pass on other grounds; this number was not shown
-                out.append(Metric(kind, subject, unit, _number(target), measured, status))
+                out.append(Metric(m.kind, subject, m.unit, _number(target), measured, status))
         return out
-
-    def _rpo_lost_bound(self, exp: dict[str, Any]) -> int | None:
-        """The writes an RPO expectation allows when it names no `max_lost`: its window at the signal's rate."""
-        from drills.checkers.rpo import lost_bound
-
-        rate = _number(((self.scenario.get("workload") or {}).get(exp.get("signal")) or {}).get("rate"))
-        window = _number(exp.get("max_rpo"))
-        return None if rate is None or window is None else lost_bound(rate, window, None)
-
-    def _backup_component(self) -> str:
-        """The subject of the backup-integrity verdict: the component whose backup was restored."""
-        backup = self.scenario.get("backup")
-        return str((backup.get("component") if isinstance(backup, dict) else None) or self.component or "stack")
 
     def backup_integrity(self) -> str:
         """What the run says about its backups; "not measured" unless a check of them ran."""
+        from drills.checkers.registry import CHECKERS
+
         for holder in (self.journal, self.journal.get("recovery") or {}):
             value = holder.get("backup_integrity") if isinstance(holder, dict) else None
             if value:
                 return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         for v in self.verdicts:
-            if str(v.get("checker", "")).startswith(("backup", "restore")):
+            checker = CHECKERS.get(str(v.get("checker")))
+            if checker is not None and checker.backup_evidence:
                 return f"{str(v.get('status', '')).upper()}: {v.get('observed', '')}"
         return "not measured"
 
