@@ -1,10 +1,14 @@
 """`drill clean`: heal what a dead runner left applied, remove what it started, prune stale records.
 
 Only resources carrying Compose's project label of a `drills-*` project, or our own
-`io.drills.managed=true` label, are ever touched. What each form removes:
+`io.drills.managed=true` label, are ever touched. Who made a project is read from this state
+directory's records alone (`drills.faults.ledger`): the engine is shared with other users and other
+state directories, and a label says only that *some* Drills made it. What each form removes:
 
-- a project whose runner is gone (a `drill run` that was killed): its faults are healed, then its
-  containers, networks and volumes removed;
+- a project whose record here says a `drill run` started it and whose runner is gone (killed): its
+  faults are healed, then its containers, networks and volumes removed;
+- a Drills project of which this state directory has no owner record: kept (another user's stack,
+  or one started with another `XDG_STATE_HOME`); only `--all` removes it;
 - a `drill stack up` stack: faults that a dead drill left on it are healed; the stack and its
   volumes are kept (removed only by `drill stack down`, or by `--all`);
 - a project whose owner is alive: untouched (its runner heals and removes its own), unless `--all`;
@@ -19,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from drills.faults import heal, ledger
 
@@ -140,13 +144,34 @@ def clean(client: docker.DockerClient, *, everything: bool = False, only: str | 
             # A live runner heals its own faults: only those whose process is gone are healed here.
             orphaned = ledger.orphaned(project, owner_alive=alive)
             report.healed += [f"{project}: {h}" for h in heal.heal_entries(client, orphaned)]
-            if owner is not None and not everything and (alive or owner.kind == "stack"):
+            fate = fate_of(owner, alive=alive, everything=everything)
+            if fate == "unknown":
+                report.kept.append(f"{project}: {unknown_here(project)}")
+            elif fate == "keep":
+                assert owner is not None
                 report.kept.append(f"{project}: {_why_kept(client, project, owner, alive)}")
-                continue
-            report.removed += [f"{project}: {r}" for r in remove_project(client, project)]
+            else:
+                report.removed += [f"{project}: {r}" for r in remove_project(client, project)]
         except Exception as exc:
             report.errors.append(f"{project}: {exc}")
     return report
+
+
+def fate_of(owner: ledger.Owner | None, *, alive: bool, everything: bool) -> Literal["remove", "keep", "unknown"]:
+    """What cleanup does with an existing project: remove only what this state directory's record
+    says a `drill run` started and whose runner is dead; `everything` (`--all`) removes all."""
+    if everything:
+        return "remove"
+    if owner is None:
+        return "unknown"
+    return "remove" if owner.kind == "run" and not alive else "keep"
+
+
+def unknown_here(project: str) -> str:
+    """Why a project without an owner record here is kept, and what removes it."""
+    return (f"unknown to this state dir ({ledger.state_dir()}), kept: no record here says a drill run started it "
+            f"(another user's stack, or another XDG_STATE_HOME's); `drill stack down --project {project}` or "
+            f"`drill clean --all --project {project}` removes it")
 
 
 def _why_kept(client: docker.DockerClient, project: str, owner: ledger.Owner, alive: bool) -> str:
@@ -157,4 +182,7 @@ def _why_kept(client: docker.DockerClient, project: str, owner: ledger.Owner, al
         if not containers_per_project(client, project)[project]:
             why += f"; no container of it is left: `drill stack up --project {project}` brings it back"
         return why
+    if not alive:
+        return (f"its owner record here is of an unknown kind {owner.kind!r}: "
+                f"`drill clean --all --project {project}` removes it")
     return f"its runner (pid {owner.pid}) is still running and removes it itself"

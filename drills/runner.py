@@ -31,7 +31,7 @@ from drills.report.junit import write_junit
 from drills.sampling.leaders import EVENT as LEADERS
 from drills.sampling.leaders import LeaderSampler
 from drills.scenario import Scenario
-from drills.scenario_types import SAME_TARGET
+from drills.scenario_schema import SAME_TARGET
 
 if TYPE_CHECKING:
     from drills.history import Op

@@ -44,6 +44,7 @@ from drills.scenario_schema import (
     CHECKERS,
     EXPECTATION_MODELS,
     FAULT_KINDS,
+    SAME_TARGET,
     STEP_MODELS,
     BackupSpec,
     Expectation,
@@ -54,7 +55,7 @@ from drills.scenario_schema import (
     Step,
     StepBase,
 )
-from drills.scenario_types import COMPONENTS, SAME_TARGET, SIGNALS, duration_or, parse_duration
+from drills.scenario_types import COMPONENTS, SIGNALS, duration_or, parse_duration
 from drills.scenario_types import shorten as _shorten
 
 __all__ = [

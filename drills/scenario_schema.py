@@ -19,6 +19,9 @@ from drills.checkers.protocol import ExpectationModel
 from drills.checkers.registry import CHECKERS as _CHECKERS
 from drills.scenario_types import Duration, Float, Int, Model, Role, Signal
 
+# A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
+SAME_TARGET = "same"
+
 # ---- stack and workload ---------------------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
-"""The vocabulary of scenario files: durations, numbers, signals, components, roles, and the
-frozen base model every section derives from.
+"""The building blocks of scenario models: the frozen base model, numbers that are never booleans,
+durations (`10s`, `1.5s`, `500ms`, `2m`) and roles (`postgres.leader`, `same`).
 
-Fault steps, expectations (one model per checker, `drills.checkers`) and the scenario itself
-(`drills.scenario_schema`) are built from these, so none of them has to import another.
+Every section's model (`drills.scenario_schema`), and each signal's, fault step's and checker's
+own model in its module, is built from these, so that they read a file alike. Imports nothing of
+Drills at module level: a model module can import it without a cycle through the schema.
 """
 
 from __future__ import annotations
@@ -65,17 +66,7 @@ Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
     "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
     "examples": ["10s", "1.5s", "500ms", "2m"]})]
 
-# ---- names ----------------------------------------------------------------------------------------
-
-# The signals the workload can drive (drills.workload.suite); `rabbitmq.publish` brings its consumer
-# (`rabbitmq.consume`) along.
-SIGNALS = ("postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify")
-Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify"]
-WRITE_SIGNALS = ("postgres.write", "mongo.write")
-COMPONENTS = ("postgres", "rabbitmq", "mongo")
-
-# A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
-SAME_TARGET = "same"
+# ---- roles ------------------------------------------------------------------------------------------
 
 # The grammar of drills.stack.roles, for editors; `_role` asks that module itself.
 ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[\d+\])?$"
@@ -98,16 +89,31 @@ Role = Annotated[str, AfterValidator(_role), Field(min_length=1, json_schema_ext
                                         "`same`: the node the previous step acted on")]
 
 
+# ---- models -----------------------------------------------------------------------------------------
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# ---- names ----------------------------------------------------------------------------------------
+
+# The signals the workload can drive (drills.workload.suite); `rabbitmq.publish` brings its consumer
+# (`rabbitmq.consume`) along.
+SIGNALS = ("postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify")
+Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify"]
+WRITE_SIGNALS = ("postgres.write", "mongo.write")
+COMPONENTS = ("postgres", "rabbitmq", "mongo")
+
+# Every expectation's justification (each checker's model, drills.checkers).
 Why = Annotated[str, Field(min_length=1, description="Why this bound: the policy line and the arithmetic.")]
 
 
+# ---- values of a file not validated yet (cross-field checks, drills.scenario.semantic_problems) ----
+
+
 def duration_or(value: object, default: float) -> float | None:
-    """A duration of a file not yet validated: `default` when absent, None when invalid (the schema
-    reports that)."""
+    """A duration: `default` when absent, None when invalid (the schema reports that)."""
     if value is None:
         return default
     try:
@@ -117,7 +123,7 @@ def duration_or(value: object, default: float) -> float | None:
 
 
 def number_or(value: object, default: float) -> float | None:
-    """A number of a file not yet validated: `default` when absent, None when not a number."""
+    """A number: `default` when absent, None when not a number (the schema reports that)."""
     if value is None:
         return default
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -52,7 +52,7 @@ def _saved_stacks() -> tuple[list[str], list[str]]:
             live.append(name)
         elif owner is not None and ledger.pid_alive(owner.pid):  # being brought up or taken down right now
             gone.append(f"{name}: no container (yet, or any more): its owner, pid {owner.pid}, is at work on it")
-        elif name in existing and (owner is None or owner.kind == "run"):
+        elif name in existing and owner is not None and owner.kind == "run":
             gone.append(f"{name}: gone (no container left), what a dead drill run left: `drill clean` removes it")
         elif name in existing:
             gone.append(f"{name}: gone (no container left; its network or volumes remain): "

@@ -114,9 +114,8 @@ def test_clean_heals_and_removes_after_the_runner_is_sigkilled(mini, docker_clie
         runner.wait()
         runner.stdout.close()
 
-        # Scoped to this project: this test's state directory is private, and to a private state
-        # directory every other Drills project on the machine looks orphaned (test_run_sigkill.py
-        # runs the unscoped `drill clean` against the machine's own state).
+        # Scoped to this project, as a test on a shared engine should be (test_run_sigkill.py runs
+        # the unscoped `drill clean` against the machine's own state).
         done = subprocess.run([sys.executable, "-m", "drills", "clean", "--project", mini.project],
                               capture_output=True, text=True, timeout=120, env=os.environ.copy())
         assert done.returncode == 0, done.stderr

@@ -48,8 +48,7 @@ def drill(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str
 
 @pytest.fixture
 def private_state(tmp_path, monkeypatch):
-    # Only for commands that read, or that are scoped with --project: to a private state directory
-    # every other Drills project on this shared engine looks orphaned.
+    # Its cleanups are scoped with --project all the same: a test on a shared engine looks at its own.
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
 
