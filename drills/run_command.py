@@ -16,19 +16,21 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from drills.history import History
     from drills.report.run_log import RunLog
     from drills.runner import RunResult
     from drills.scenario import Scenario
     from drills.stack.presence import Presence
+    from drills.stack.project import ComposeProject
 
 
 class ConsoleProgress:
@@ -194,7 +196,10 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                         continue
                     assert stack is not None
                     # One stack serves every scenario: back to a verified baseline first.
-                    wait_ready(stack, timeout_s=sc.recovery.timeout)
+                    if not to_baseline(partial(wait_ready, stack, timeout_s=sc.recovery.timeout),
+                                       partial(bring_back, stack, own=project is None),
+                                       partial(record_error, log, rep, (path, sc), reports_dir)):
+                        continue
                     progress = ConsoleProgress(f"[{rep}/{repeat}] {sc.id}" if repeat > 1 else sc.id)
                     drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
                                   progress=progress)
@@ -217,6 +222,51 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
         if stack is not None and project is None:
             stack.down()
     return [r for _, r in log.results]
+
+
+def to_baseline(wait: Callable[[], object], bring_back: Callable[[], object],
+                missed: Callable[[str], None]) -> bool:
+    """Before a scenario, the stack at its verified baseline (`wait`): True when it is. Otherwise
+    that scenario's run is recorded as an ERROR with why (`missed`), the stack is brought back,
+    and False says to go on with the next one. Raises StackError (the run stops, its summary says
+    how far it got) when the stack cannot be brought back at all."""
+    from drills.errors import StackError
+
+    try:
+        wait()
+        return True
+    except StackError as exc:
+        why = exc.args[0]
+    missed(f"the stack was not back at its baseline before this scenario: {why}")
+    try:
+        bring_back()
+    except StackError as exc:
+        raise StackError(f"the stack did not return to its baseline ({why}) and could not be brought back: "
+                         f"{exc.args[0]}", hint=exc.hint) from exc
+    return False
+
+
+def record_error(log: RunLog, rep: int, scenario_at: tuple[Path, Scenario], reports_dir: Path, why: str) -> None:
+    """A scenario's run that could not start, recorded (journal, JUnit, summary) as an ERROR."""
+    from drills.runner import not_run
+
+    path, scenario = scenario_at
+    log.results.append((rep, not_run(scenario, path, reports_dir, why, error=True)))
+    click.echo(f"ERROR {scenario.id}: {why}", err=True)
+
+
+def bring_back(stack: ComposeProject, *, own: bool, timeout_s: float = 120.0) -> None:
+    """A stack that did not recover by itself: `compose up` (what stopped or went is started
+    again) and the wait for the baseline; this run's own stack is booted afresh when that is not
+    enough, a `--project` stack (the user's) keeps its volumes and gets no fresh boot."""
+    from drills.stack.readiness import wait_ready
+
+    click.echo(f"stack {stack.project} not at its baseline: bringing it back", err=True)
+    if own:
+        stack.up(timeout_s=timeout_s)
+    else:
+        stack.up(wait=False, keep_volumes=True)
+        wait_ready(stack, timeout_s=timeout_s)
 
 
 def absent_on_stack(scenario: Scenario, found: Presence) -> str:

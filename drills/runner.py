@@ -274,17 +274,21 @@ class Drill:
         seal(self.out)
 
 
-def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str) -> RunResult:
-    """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed."""
+def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str, *,
+            error: bool = False) -> RunResult:
+    """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed.
+    `error`: it could not start for a failure of the harness or the stack (an ERROR)."""
     run_id = new_run_id(scenario.id)
     out = reports_dir / run_id
     out.mkdir(parents=True, exist_ok=True)
+    status = "error" if error else "not-run"
     journal = Journal(run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                      status="not-run", reason=reason, environment=environment())
+                      status=status, reason=reason, environment=environment())
     journal.write(out / "journal.json")
-    write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=reason)
+    write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=None if error else reason,
+                error=reason if error else None)
     seal(out)
-    return RunResult(run_id, scenario.id, "not-run", [], out, reason, policy=scenario.policy)
+    return RunResult(run_id, scenario.id, status, [], out, reason, policy=scenario.policy)
 
 
 def summary_counts(results: list[RunResult]) -> dict[str, Any]:

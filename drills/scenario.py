@@ -50,13 +50,14 @@ from drills.scenario_schema import (
     Expectation,
     Recovery,
     Scenario,
-    SignalSpec,
     StackSpec,
     Step,
     StepBase,
 )
-from drills.scenario_types import COMPONENTS, SIGNALS, duration_or, parse_duration
+from drills.scenario_types import COMPONENTS, duration_or, parse_duration
 from drills.scenario_types import shorten as _shorten
+from drills.workload.registry import KINDS, SIGNALS
+from drills.workload.signal import SignalSpec
 
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
@@ -124,6 +125,8 @@ def _child(tp: Any, part: int | str) -> Any:
     if origin in (tuple, list) and isinstance(part, int) and args:
         return args[0]
     if origin is dict and len(args) == 2:
+        if _unwrap(args[1]) is SignalSpec and isinstance(part, str) and part in KINDS:
+            return KINDS[part].model  # a `workload:` entry is read by its own kind's model
         return args[1]
     return None
 
@@ -217,8 +220,8 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
             message = _misplaced_field(key, container) or f"unknown field {_shown(key)}" + (_suggest(key, names) or (
                 f" (fields: {', '.join(names)})" if names else ""))
         else:
-            message = f"unknown field {_shown(key)}" + (_suggest(key, names) or (f" (fields: {', '.join(names)})"
-                                                                                  if names else ""))
+            message = _misplaced_signal_field(key, loc) or f"unknown field {_shown(key)}" + (
+                _suggest(key, names) or (f" (fields: {', '.join(names)})" if names else ""))
         at_key = True
     elif raw and raw[-1] == "[key]":  # an invalid key of `workload:`
         key = str(loc[-1]) if loc else "?"
@@ -257,6 +260,14 @@ def _misplaced_field(key: str, container: Any) -> str | None:
         there, here = ("expectations", "steps") if in_step else ("steps (fault steps)", "expectations")
         return f"unknown field {_shown(key)} for this {tag}: it is a field of {there}, not of {here}"
     return None
+
+
+def _misplaced_signal_field(key: str, loc: Loc) -> str | None:
+    """For a field of another signal's entry under `workload:`, say which signals have it."""
+    if len(loc) != 3 or loc[0] != "workload":
+        return None
+    owners = [name for name, kind in KINDS.items() if key in _field_names(kind.model)]
+    return f"unknown field {_shown(key)} for {loc[1]}; it belongs to signal: {', '.join(owners)}" if owners else None
 
 
 def _shown(value: object) -> str:
@@ -358,9 +369,12 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
 
     workload = data.get("workload")
     workload = workload if isinstance(workload, dict) else None
-    for name, spec in (workload or {}).items():
-        if isinstance(spec, dict) and "write_concern" in spec and name in SIGNALS and name != "mongo.write":
-            add(("workload", name, "write_concern"), "only mongo.write has a write concern", at_key=True)
+    for name in workload or {}:
+        needed = KINDS[name].requires if isinstance(name, str) and name in KINDS else ()
+        for other in needed:
+            if other not in (workload or {}):
+                add(("workload", name), f"{name} needs {other} beside it: add `{other}:` under `workload:`",
+                    at_key=True)
     steps = data.get("steps")
     if isinstance(steps, list) and steps and isinstance(steps[0], dict) and steps[0].get("target") == SAME_TARGET:
         add(("steps", 0, "target"), f"`{SAME_TARGET}` names the node of the previous step; the first step has none")

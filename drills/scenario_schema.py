@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from drills.checkers.protocol import ExpectationModel
 from drills.checkers.registry import CHECKERS as _CHECKERS
-from drills.scenario_types import Duration, Float, Int, Model, Role, Signal
+from drills.scenario_types import Duration, Float, Int, Model, Role
+from drills.workload.registry import Workload
 
 # A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
 SAME_TARGET = "same"
@@ -29,18 +30,6 @@ class StackSpec(Model):
     file: str = Field("docker-compose.ha.yml", min_length=1, description="Compose file of the system under test.")
     overrides: tuple[str, ...] = Field((), description="Compose override files, applied in order.")
     profiles: tuple[str, ...] = Field((), description="Compose profiles to enable (e.g. mongo).")
-
-
-def _write_concern(value: object) -> object:
-    return "1" if value == 1 and not isinstance(value, bool) else value  # YAML `w: 1` is a number
-
-
-class SignalSpec(Model):
-    rate: Float = Field(50.0, gt=0, le=2000, description="Operations per second for the whole signal; "
-                                                         "50 gives 20 ms resolution to outages and RTO.")
-    clients: Int = Field(1, ge=1, le=32, description="Concurrent client processes sharing the rate.")
-    write_concern: Annotated[Literal["majority", "1"], BeforeValidator(_write_concern)] = Field(
-        "majority", description="mongo.write only: acknowledge after a majority (default) or the primary alone.")
 
 
 # ---- fault steps: one model per kind, tagged by `fault` ------------------------------------------
@@ -203,7 +192,7 @@ class Scenario(Model):
     stack: StackSpec = Field(default_factory=StackSpec)
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
                                                       "absent -> the scenario is NOT RUN.")
-    workload: dict[Signal, SignalSpec] = Field(..., min_length=1, description="Signals to drive, with their rate.")
+    workload: Workload = Field(..., min_length=1, description="Signals to drive, with their rate.")
     backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs "
                                                          "(needed by restore-backup, rpo, backup-integrity).")
     steady: Duration = Field(5.0, description="Steady state before the first fault.")

@@ -9,7 +9,7 @@ Drills at module level: a model module can import it without a cycle through the
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -98,11 +98,6 @@ class Model(BaseModel):
 
 # ---- names ----------------------------------------------------------------------------------------
 
-# The signals the workload can drive (drills.workload.suite); `rabbitmq.publish` brings its consumer
-# (`rabbitmq.consume`) along.
-SIGNALS = ("postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify")
-Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify"]
-WRITE_SIGNALS = ("postgres.write", "mongo.write")
 COMPONENTS = ("postgres", "rabbitmq", "mongo")
 
 # Every expectation's justification (each checker's model, drills.checkers).

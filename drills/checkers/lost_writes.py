@@ -22,6 +22,7 @@ from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileVi
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op, Outcome
 from drills.scenario_types import Int, Why
+from drills.workload.registry import WriteSignal
 
 SAMPLE = 20  # values listed in a verdict, so a report shows which ones
 
@@ -74,7 +75,7 @@ class LostWrites(ExpectationModel):
     """Acknowledged writes absent from the final read (drills.checkers.lost_writes)."""
 
     checker: Literal["lost-writes"]
-    signal: Literal["postgres.write", "mongo.write"]
+    signal: WriteSignal
     max_lost: Int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
     why: Why
 

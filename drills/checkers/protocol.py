@@ -146,7 +146,8 @@ class FileView:
 
 def signal_not_driven(exp: Mapping[str, Any], view: FileView, *, name_driven: bool = True) -> list[tuple[Loc, str]]:
     """The expectation's `signal` is one the workload does not drive."""
-    from drills.scenario_types import SIGNALS, shorten
+    from drills.scenario_types import shorten
+    from drills.workload.registry import SIGNALS
 
     signal = exp.get("signal")
     if signal not in SIGNALS or view.workload is None or signal in view.workload:

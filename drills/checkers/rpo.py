@@ -44,6 +44,7 @@ from drills.checkers.protocol import (
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
 from drills.history import Op, Outcome
 from drills.scenario_types import Duration, Int, Why
+from drills.workload.registry import WriteSignal
 
 EPSILON_S = 1e-6  # slots are sums of floats: a window equal to its bound may differ from it by rounding
 
@@ -163,7 +164,7 @@ class Rpo(ExpectationModel):
     measured in the run (drills.checkers.backup_schedule), not by a number in the file."""
 
     checker: Literal["rpo"]
-    signal: Literal["postgres.write", "mongo.write"]
+    signal: WriteSignal
     max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
                                                       "is always the schedule's promise as run: from the restored "
                                                       "backup's slot to the next, plus the longest backup measured.")
