@@ -23,16 +23,39 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
 
 from drills.checkers.verdict import Verdict
 from drills.history import Event, Op, first_event, last_event
 from drills.scenario_types import Model
 
-if TYPE_CHECKING:
-    from drills.scenario_schema import Scenario
-
 Loc = tuple[int | str, ...]
+
+
+class _Rate(Protocol):
+    @property
+    def rate(self) -> float: ...
+
+
+class _Backups(Protocol):
+    @property
+    def component(self) -> str: ...
+    @property
+    def interval(self) -> float: ...
+
+
+class ScenarioFacts(Protocol):
+    """What checkers read of a scenario (`drills.scenario_schema.Scenario` has it): checkers sit
+    below the schema that composes their models, so they name what they use, not the schema."""
+
+    @property
+    def component(self) -> str: ...
+    @property
+    def steady(self) -> float: ...
+    @property
+    def workload(self) -> Mapping[str, _Rate]: ...
+    @property
+    def backup(self) -> _Backups | None: ...
 
 
 class ExpectationModel(Model):
@@ -59,7 +82,7 @@ class Evidence:
     """Everything a checker may judge: the scenario, the history, the run's facts, and the drill's
     landmarks read from the history's phase events (seconds on the drill's clock, None: absent)."""
 
-    scenario: Scenario
+    scenario: ScenarioFacts
     ops: Sequence[Op]
     events: Sequence[Event]
     facts: RunFacts
@@ -70,7 +93,7 @@ class Evidence:
     end: float | None  # the drill ended
 
     @classmethod
-    def of(cls, scenario: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: RunFacts) -> Evidence:
+    def of(cls, scenario: ScenarioFacts, ops: Sequence[Op], events: Sequence[Event], facts: RunFacts) -> Evidence:
         return cls(scenario, ops, events, facts, fault_at=first_event(events, "inject"),
                    fault_end=last_event(events, "heal") or last_event(events, "hold-end"),
                    steady_from=first_event(events, "steady") or 0.0, after_from=first_event(events, "after"),

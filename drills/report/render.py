@@ -25,8 +25,9 @@ from typing import Any
 from drills import __version__
 from drills.checkers.registry import subject_of
 from drills.report.evidence import Verified, verify
+from drills.report.readiness import components
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
-from drills.report.runs import Run, chronological, components, reports_dirs, trend
+from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.report.readiness import components
 from drills.report.render import REPORT_NAME
-from drills.report.runs import Run, components
+from drills.report.runs import Run
 from tests.report_factory import make_not_run, make_run
 
 STATUSES = ("passed", "failed", "error", "aborted", "not-run")

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from drills import cli
+from drills.report.readiness import components
 from drills.report.render import CONTROLS, REPORT_NAME, TIMELINES, render
 from drills.report.render import _num as shown
-from drills.report.runs import components, load_runs, redact, trend
+from drills.report.runs import load_runs, redact, trend
 from tests.report_factory import make_not_run, make_run
 
 SECRET = "pg-Sup3rS3cret-9f8e7d"
