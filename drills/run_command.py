@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from drills.history import History
+    from drills.report.result import RunResult
     from drills.report.run_log import RunLog
-    from drills.runner import RunResult
     from drills.scenario import Scenario
     from drills.stack.presence import Presence
     from drills.stack.project import ComposeProject
@@ -150,8 +150,9 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.requirements import MONGO_IMAGE, describe, unmet
+    from drills.report.result import RunResult
     from drills.report.run_log import RunLog
-    from drills.runner import Drill, RunResult, not_run
+    from drills.runner import Drill, not_run
     from drills.stack.mongo import image_present
     from drills.stack.presence import require_complete
     from drills.stack.project import ComposeProject

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +26,7 @@ from drills.history import History, load
 from drills.report.evidence import seal
 from drills.report.journal import Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
+from drills.report.result import RunResult
 from drills.sampling.leaders import LeaderSampler
 from drills.scenario import Scenario, SplitBrain
 from drills.scenario_schema import SAME_TARGET
@@ -57,20 +57,6 @@ WorkloadFactory = Callable[[Scenario, "ComposeProject", Callable[["Op"], None], 
 
 class Progress(Protocol):
     def phase(self, name: str, detail: str = "") -> None: ...
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    scenario_id: str
-    status: str  # passed | failed | not-run | aborted | error
-    verdicts: list[Verdict] = field(default_factory=list)
-    out_dir: Path | None = None
-    reason: str = ""
-    wall_s: float = 0.0
-    recovery_s: float | None = None
-    scheduled_s: float = 0.0
-    policy: str = ""  # the policy text the scenario encodes: the documented outcome
 
 
 def new_run_id(scenario_id: str) -> str:

@@ -1,10 +1,6 @@
-"""A crash-safe record of applied faults and of the projects a runner owns.
-
-Layout under the state directory (`$XDG_STATE_HOME/drills`, else `~/.local/state/drills`):
-
-    projects/<project>.json      who owns a compose project (pid, kind "run" | "stack")
-    ledgers/<project>.jsonl      one line per fault: "applying" (written and fsynced BEFORE the
-                                 fault is applied), then "healed"
+"""A crash-safe record of applied faults: `ledgers/<project>.jsonl` in the state directory
+(`drills.records`), one line per fault: "applying" (written and fsynced BEFORE the fault is
+applied), then "healed".
 
 A fault whose "applying" line has no "healed" line is pending: `drill clean` (and every drill run
 at start-up) heals pending faults whose applying process is gone (entries that do not name it: those
@@ -20,12 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-def state_dir() -> Path:
-    root = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "drills"
-    (root / "ledgers").mkdir(parents=True, exist_ok=True)
-    (root / "projects").mkdir(parents=True, exist_ok=True)
-    return root
+from drills.records import ledger_file, pid_alive
 
 
 @dataclass(frozen=True)
@@ -42,14 +33,6 @@ class Entry:
     pid: int | None = field(default_factory=os.getpid)
 
 
-@dataclass(frozen=True)
-class Owner:
-    project: str
-    pid: int
-    kind: str  # "run": removed when its owner dies; "stack": kept until `drill stack down`
-    created: float
-
-
 def _append(path: Path, record: dict[str, Any]) -> None:
     with path.open("a") as fh:
         fh.write(json.dumps(record) + "\n")
@@ -58,7 +41,7 @@ def _append(path: Path, record: dict[str, Any]) -> None:
 
 
 def ledger_path(project: str) -> Path:
-    return state_dir() / "ledgers" / f"{project}.jsonl"
+    return ledger_file(project)
 
 
 def record_applying(entry: Entry) -> None:
@@ -93,43 +76,3 @@ def orphaned(project: str, owner_alive: bool) -> list[Entry]:
     """Pending faults nobody alive will heal: their applying process is gone (or, for entries
     that do not name it, the project's owner is)."""
     return [e for e in pending(project) if not (pid_alive(e.pid) if e.pid is not None else owner_alive)]
-
-
-def register_owner(project: str, kind: str) -> Owner:
-    owner = Owner(project, os.getpid(), kind, time.time())
-    path = state_dir() / "projects" / f"{project}.json"
-    # Atomically: a cleanup reading a half-written record would take the project for an orphan.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(owner)))
-    tmp.replace(path)
-    return owner
-
-
-def forget(project: str) -> None:
-    for path in (state_dir() / "projects" / f"{project}.json", ledger_path(project)):
-        path.unlink(missing_ok=True)
-
-
-def owners() -> list[Owner]:
-    found = []
-    for path in sorted((state_dir() / "projects").glob("*.json")):
-        try:
-            found.append(Owner(**json.loads(path.read_text())))
-        except (OSError, ValueError, TypeError):
-            continue
-    return found
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie is dead for our purposes (its runner was killed and not yet reaped).
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return True
-    return "\nState:\tZ" not in status

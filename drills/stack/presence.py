@@ -94,3 +94,17 @@ def containers_per_project(client: docker.DockerClient, project: str | None = No
     label = PROJECT_LABEL if project is None else f"{PROJECT_LABEL}={project}"
     docs = client.api.containers(all=True, filters={"label": label})
     return Counter(str((d.get("Labels") or {}).get(PROJECT_LABEL)) for d in docs)
+
+
+def existing_projects(client: docker.DockerClient) -> set[str]:
+    """Every compose project of which a container, network or volume exists."""
+    found: set[str] = set()
+    # One listing call: `containers.list` inspects each container after listing, and one removed
+    # in between (other runs share this engine) fails the whole cleanup with "No such container".
+    for doc in client.api.containers(all=True, filters={"label": PROJECT_LABEL}):
+        found.add(doc["Labels"][PROJECT_LABEL])
+    for n in client.networks.list(filters={"label": PROJECT_LABEL}):
+        found.add(n.attrs["Labels"][PROJECT_LABEL])
+    for v in client.volumes.list(filters={"label": PROJECT_LABEL}):
+        found.add(v.attrs["Labels"][PROJECT_LABEL])
+    return found

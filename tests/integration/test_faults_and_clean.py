@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from drills import records
 from drills.faults import heal, ledger, netns
 from drills.faults.process import kill, pause
 from drills.faults.storage import corrupt, disk_loss
@@ -137,8 +138,8 @@ def test_clean_project_heals_a_stack_up_stack_and_keeps_it(mini, docker_client):
     # must heal both and keep every container and volume (it used to remove them all).
     done_up = subprocess.Popen([sys.executable, "-c", "pass"])
     done_up.wait()
-    ledger.register_owner(mini.project, "stack")
-    record = ledger.state_dir() / "projects" / f"{mini.project}.json"
+    records.register_owner(mini.project, "stack")
+    record = records.state_dir() / "projects" / f"{mini.project}.json"
     record.write_text(json.dumps({**json.loads(record.read_text()), "pid": done_up.pid}))
     selector = {"label": f"com.docker.compose.project={mini.project}"}
     containers = {c.name: c.id for c in docker_client.containers.list(all=True, filters=selector)}

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.cleanup import fate_of
-from drills.faults.ledger import Owner
+from drills.records import Owner
 
 owners = st.none() | st.builds(Owner, project=st.just("drills-x"), pid=st.integers(1, 2**22),
                                 kind=st.sampled_from(["run", "stack", "something-newer"]), created=st.floats(0, 2e9))

@@ -10,8 +10,8 @@ import pytest
 
 from drills.errors import StackError
 from drills.report.repeats import exit_code, sample_of_result
+from drills.report.result import RunResult
 from drills.run_command import record_error, to_baseline
-from drills.runner import RunResult
 from drills.scenario import load_scenario
 from drills.stack.wait import Observation, WaitTimeout
 

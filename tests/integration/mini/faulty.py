@@ -3,7 +3,7 @@
 import sys
 import time
 
-from drills.faults import ledger
+from drills import records
 from drills.faults.partition import partition
 from drills.faults.process import pause
 from tests.integration.mini.target import MiniTarget
@@ -11,7 +11,7 @@ from tests.integration.mini.target import MiniTarget
 project = sys.argv[1]
 target = MiniTarget(project)
 if "--against-stack" not in sys.argv:  # like `drill run --project`: the stack's owner is `drill stack up`
-    ledger.register_owner(project, "run")
+    records.register_owner(project, "run")
 partition(target, {"target": "a", "from": ["b", "clients"]}, "p1")
 pause(target, {"target": "b"}, "p2")
 print("APPLIED", flush=True)
