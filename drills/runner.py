@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
+from drills.checkers.registry import samples_needed
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError
 from drills.evaluate import RunFacts, evaluate
@@ -27,8 +28,9 @@ from drills.report.evidence import seal
 from drills.report.journal import Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.report.result import RunResult
+from drills.sampling.leaders import EVENT as LEADERS
 from drills.sampling.leaders import LeaderSampler
-from drills.scenario import Scenario, SplitBrain
+from drills.scenario import Scenario
 from drills.scenario_schema import SAME_TARGET
 
 if TYPE_CHECKING:
@@ -112,7 +114,7 @@ class Drill:
                 self._warm_up(workload)
             # issue 5: backups while the workload runs, from the end of the warm-up
             self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
-            if any(isinstance(e, SplitBrain) for e in s.expectations):
+            if LEADERS in samples_needed(s.expectations):
                 self.sampler = LeaderSampler(self.stack, self.history.event, self.now).start()
             with self.phase("steady", f"{s.steady:g} s") as rec:
                 time.sleep(s.steady)

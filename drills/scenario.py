@@ -28,32 +28,33 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from drills.checkers.availability import Availability
+from drills.checkers.backup_integrity import BackupIntegrity
+from drills.checkers.lost_writes import LostWrites
+from drills.checkers.protocol import FileView
+from drills.checkers.queue import QueueLoss
+from drills.checkers.registry import CHECKERS as CHECKER_REGISTRY
+from drills.checkers.resync import Resync
+from drills.checkers.rpo import Rpo
+from drills.checkers.sessions import Sessions
+from drills.checkers.split_brain import SplitBrain
+from drills.checkers.steady_state import SteadyState
 from drills.errors import ScenarioError
 from drills.scenario_schema import (
     CHECKERS,
-    COMPONENTS,
     EXPECTATION_MODELS,
     FAULT_KINDS,
     SAME_TARGET,
     STEP_MODELS,
-    Availability,
-    BackupIntegrity,
     BackupSpec,
     Expectation,
-    LostWrites,
-    QueueLoss,
     Recovery,
-    Resync,
-    Rpo,
     Scenario,
-    Sessions,
-    SplitBrain,
     StackSpec,
-    SteadyState,
     Step,
     StepBase,
 )
-from drills.scenario_types import parse_duration
+from drills.scenario_types import COMPONENTS, duration_or, parse_duration
 from drills.scenario_types import shorten as _shorten
 from drills.workload.registry import KINDS, SIGNALS
 from drills.workload.signal import SignalSpec
@@ -355,21 +356,6 @@ def _check(path: Path) -> tuple[Scenario | None, list[Problem], Any]:
 # ---- what the schema cannot say -------------------------------------------------------------------
 
 
-def _seconds(value: Any, default: float) -> float | None:
-    if value is None:
-        return default
-    try:
-        return parse_duration(value)
-    except ValueError:
-        return None  # reported by the schema
-
-
-def _number(value: Any, default: float) -> float | None:
-    if value is None:
-        return default
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Problem]:
     """Cross-field checks, each one a mistake that would otherwise only show as a NOT MEASURED
     verdict after a whole drill. They read the plain data, not the model, so they run (and are
@@ -392,39 +378,23 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
     steps = data.get("steps")
     if isinstance(steps, list) and steps and isinstance(steps[0], dict) and steps[0].get("target") == SAME_TARGET:
         add(("steps", 0, "target"), f"`{SAME_TARGET}` names the node of the previous step; the first step has none")
-    recovery = data.get("recovery")
-    timeout = _seconds(recovery.get("timeout") if isinstance(recovery, dict) else None, 120.0)
-    steady, after = _seconds(data.get("steady"), 5.0), _seconds(data.get("after"), 5.0)
+    recovery, backup = data.get("recovery"), data.get("backup")
+    view = FileView(data, workload, backup if isinstance(backup, dict) else None,
+                    steady=duration_or(data.get("steady"), 5.0), after=duration_or(data.get("after"), 5.0),
+                    recovery_timeout=duration_or(recovery.get("timeout") if isinstance(recovery, dict) else None,
+                                                 120.0))
     expectations = data.get("expectations")
     for i, exp in enumerate(expectations if isinstance(expectations, list) else []):
-        if not isinstance(exp, dict):
-            continue
-        checker, signal = exp.get("checker"), exp.get("signal")
-        if checker == "availability" and all(exp.get(k) is None for k in Availability.BOUNDS):
-            add(("expectations", i), f"give at least one bound: {', '.join(Availability.BOUNDS)}")
-        if checker in ("availability", "lost-writes") and signal in SIGNALS and workload is not None \
-                and signal not in workload:
-            driven = ", ".join(_shorten(str(w)) for w in workload)
-            add(("expectations", i, "signal"), f"{signal!r} is not in the workload ({driven})")
-        elif checker == "queue" and workload is not None and "rabbitmq.publish" not in workload:
-            add(("expectations", i), "the queue checker needs `rabbitmq.publish` in the workload")
-        elif checker == "resync":
-            if exp.get("component") is None and data.get("component") not in COMPONENTS:
-                add(("expectations", i), f"say which component must resync: `component:` here or at the top "
-                                         f"({', '.join(COMPONENTS)})")
-            bound = _seconds(exp.get("max_resync"), 0.0)
-            if bound is not None and timeout is not None and bound > timeout:
-                add(("expectations", i, "max_resync"),
-                    f"{bound:g} s is longer than recovery.timeout ({timeout:g} s): the drill would stop watching "
-                    f"before the bound could be shown to hold or break")
-        elif checker == "steady-state" and workload is not None:
-            _steady_problems(add, i, exp, workload, steady=steady, after=after)
-    _backup_problems(add, data, workload)
+        name = exp.get("checker") if isinstance(exp, dict) else None
+        checker = CHECKER_REGISTRY.get(name) if isinstance(name, str) else None
+        for loc, message in checker.problems(exp, view) if checker is not None else ():
+            add(("expectations", i, *loc), message)
+    _backup_problems(add, data)
     return problems
 
 
-def _backup_problems(add: Any, data: dict[str, Any], workload: dict[str, Any] | None) -> None:
-    """restore-backup, rpo and backup-integrity need a `backup:` section that fits them."""
+def _backup_problems(add: Any, data: dict[str, Any]) -> None:
+    """restore-backup needs a `backup:` section that fits it."""
     backup = data.get("backup")
     backup = backup if isinstance(backup, dict) else None
     component = backup.get("component") if backup else None
@@ -443,37 +413,6 @@ def _backup_problems(add: Any, data: dict[str, Any], workload: dict[str, Any] | 
             add(("steps", i, "target"), f"the backups are of {component}, not {target}")
         if (step.get("method") or "dump") != method:
             add(("steps", i, "method"), f"the backups are taken by {method}, so restore with method: {method}")
-    expectations = data.get("expectations")
-    for i, exp in enumerate(expectations if isinstance(expectations, list) else []):
-        if not isinstance(exp, dict) or exp.get("checker") not in ("rpo", "backup-integrity"):
-            continue
-        if backup is None:
-            add(("expectations", i), f"the {exp['checker']} checker needs a `backup:` section")
-        if exp["checker"] == "rpo":
-            signal = exp.get("signal")
-            if signal in SIGNALS and workload is not None and signal not in workload:
-                add(("expectations", i, "signal"), f"{signal!r} is not in the workload")
-            elif component and isinstance(signal, str) and not signal.startswith(f"{component}."):
-                add(("expectations", i, "signal"), f"the backups are of {component}; {signal} is not written there")
-
-
-def _steady_problems(add: Any, i: int, exp: dict[str, Any], workload: dict[str, Any], *, steady: float | None,
-                     after: float | None) -> None:
-    chosen = exp.get("signals")
-    chosen = chosen if isinstance(chosen, list) else []
-    for k, sig in enumerate(chosen):
-        if sig in SIGNALS and sig not in workload:
-            add(("expectations", i, "signals", k), f"{sig!r} is not in the workload")
-    min_ops = _number(exp.get("min_ops"), 5)
-    if min_ops is None or steady is None or after is None:
-        return
-    shortest = min(steady, after)
-    for sig, spec in workload.items():
-        rate = _number(spec.get("rate") if isinstance(spec, dict) else None, 50.0)
-        if (sig in chosen or not chosen) and rate is not None and rate * shortest < min_ops:
-            add(("expectations", i, "min_ops"),
-                f"{sig} at {rate:g} ops/s gives ~{rate * shortest:.0f} ops in the {shortest:g} s steady window, "
-                f"fewer than min_ops {min_ops:g}: lengthen `steady`/`after`")
 
 
 # ---- the public surface ---------------------------------------------------------------------------
