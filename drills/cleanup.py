@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from drills.dockerlabels import PROJECT_LABEL, project_selector
 from drills.faults import heal, ledger
 
 if TYPE_CHECKING:
@@ -49,12 +50,12 @@ def existing_projects(client: docker.DockerClient) -> set[str]:
     found: set[str] = set()
     # One listing call: `containers.list` inspects each container after listing, and one removed
     # in between (other runs share this engine) fails the whole cleanup with "No such container".
-    for doc in client.api.containers(all=True, filters={"label": heal.PROJECT_LABEL}):
-        found.add(doc["Labels"][heal.PROJECT_LABEL])
-    for n in client.networks.list(filters={"label": heal.PROJECT_LABEL}):
-        found.add(n.attrs["Labels"][heal.PROJECT_LABEL])
-    for v in client.volumes.list(filters={"label": heal.PROJECT_LABEL}):
-        found.add(v.attrs["Labels"][heal.PROJECT_LABEL])
+    for doc in client.api.containers(all=True, filters={"label": PROJECT_LABEL}):
+        found.add(doc["Labels"][PROJECT_LABEL])
+    for n in client.networks.list(filters={"label": PROJECT_LABEL}):
+        found.add(n.attrs["Labels"][PROJECT_LABEL])
+    for v in client.volumes.list(filters={"label": PROJECT_LABEL}):
+        found.add(v.attrs["Labels"][PROJECT_LABEL])
     return found
 
 
@@ -71,7 +72,7 @@ def remove_project(client: docker.DockerClient, project: str) -> list[str]:
     import docker.errors
 
     removed = []
-    selector: dict[str, str | list[str] | bool] = {"label": f"{heal.PROJECT_LABEL}={project}"}
+    selector = project_selector(project)
     for c in client.containers.list(all=True, filters=selector, ignore_removed=True):
         c.remove(force=True)  # a paused container is removed too (SIGKILL, then delete)
         removed.append(f"container {c.name}")

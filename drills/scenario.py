@@ -29,12 +29,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from drills.errors import ScenarioError
+from drills.faults.step import StepBase
+from drills.scenario_fields import SAME_TARGET, parse_duration
+from drills.scenario_fields import shorten as _shorten
 from drills.scenario_schema import (
     CHECKERS,
     COMPONENTS,
     EXPECTATION_MODELS,
     FAULT_KINDS,
-    SAME_TARGET,
     SIGNALS,
     STEP_MODELS,
     Availability,
@@ -53,10 +55,7 @@ from drills.scenario_schema import (
     StackSpec,
     SteadyState,
     Step,
-    StepBase,
-    parse_duration,
 )
-from drills.scenario_schema import shorten as _shorten
 
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",

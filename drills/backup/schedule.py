@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drills.backup.catalog import Catalog, close_catalog, open_catalog
+from drills.backup.catalog import Catalog
 from drills.backup.model import Backup, next_slot
 from drills.backup.target import BackupStack
 from drills.history import Recorder
@@ -101,9 +101,8 @@ class BackupSchedule:
             self._thread = None
 
     def close(self) -> None:
-        """Stop, and forget the catalog (the restore step, if any, is over)."""
+        """Stop for good (the restore step, if any, is over)."""
         self.stop()
-        close_catalog(self.catalog.project)
 
 
 def start_backups(scenario: Scenario, stack: BackupStack, recorder: Recorder, clock: Callable[[], float],
@@ -112,7 +111,8 @@ def start_backups(scenario: Scenario, stack: BackupStack, recorder: Recorder, cl
     spec = scenario.backup
     if spec is None:
         return None
-    catalog = open_catalog(stack.project, recorder, clock, directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(stack.project, recorder, clock, directory)
     schedule = BackupSchedule(stack, catalog, component=spec.component, method=spec.method, interval_s=spec.interval)
     schedule.start()
     return schedule

@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drills.faults.actions import HealAction
 
 
 def state_dir() -> Path:
@@ -35,11 +38,24 @@ class Entry:
     fault_id: str
     kind: str
     project: str
-    heal: list[dict[str, Any]]  # heal actions, run in order
+    heal: tuple[HealAction, ...]  # run in order
     applied_at: float = field(default_factory=time.time)
     # The process that applied it. A drill against a `drill stack up` stack owns faults, not the
     # project: while this process lives, its faults are its own to heal (None: an older ledger).
     pid: int | None = field(default_factory=os.getpid)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fault_id": self.fault_id, "kind": self.kind, "project": self.project,
+                "heal": [action.to_json() for action in self.heal], "applied_at": self.applied_at, "pid": self.pid}
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Entry:
+        from drills.faults.registry import heal_action
+
+        entry = cls(fault_id=record["fault_id"], kind=record["kind"], project=record["project"],
+                    heal=tuple(heal_action(a) for a in record["heal"]),
+                    pid=record.get("pid"))  # None: written before entries named their process
+        return replace(entry, applied_at=record["applied_at"]) if "applied_at" in record else entry
 
 
 @dataclass(frozen=True)
@@ -62,7 +78,7 @@ def ledger_path(project: str) -> Path:
 
 
 def record_applying(entry: Entry) -> None:
-    _append(ledger_path(entry.project), {"state": "applying", **asdict(entry)})
+    _append(ledger_path(entry.project), {"state": "applying", **entry.to_json()})
 
 
 def record_healed(project: str, fault_id: str) -> None:
@@ -81,9 +97,7 @@ def pending(project: str) -> list[Entry]:
         except json.JSONDecodeError:
             continue  # a line torn by a crash mid-write; the fsync discipline makes this the last line
         if record.get("state") == "applying":
-            record.pop("state")
-            record.setdefault("pid", None)  # written before entries named their process
-            open_entries[record["fault_id"]] = Entry(**record)
+            open_entries[record["fault_id"]] = Entry.from_json(record)
         elif record.get("state") == "healed":
             open_entries.pop(record["fault_id"], None)
     return list(open_entries.values())

@@ -13,15 +13,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from drills.dockerlabels import PROJECT_LABEL
 from drills.errors import StackError
 
 if TYPE_CHECKING:
     import docker
 
     from drills.stack.project import ComposeProject
-
-PROJECT_LABEL = "com.docker.compose.project"
-
 
 @dataclass(frozen=True)
 class Presence:
