@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from drills.runner import RunResult
+    from drills.report.result import RunResult
     from drills.scenario import Scenario
 
     Executor = Callable[..., list[RunResult]]

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,9 +26,10 @@ from drills.history import History, load
 from drills.report.evidence import seal
 from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
+from drills.report.result import RunResult
 from drills.sampling.leaders import LeaderSampler
 from drills.scenario import Scenario, SplitBrain
-from drills.scenario_fields import SAME_TARGET
+from drills.scenario_schema import SAME_TARGET
 
 if TYPE_CHECKING:
     from drills.history import Op
@@ -57,20 +57,6 @@ WorkloadFactory = Callable[[Scenario, "ComposeProject", Callable[["Op"], None], 
 
 class Progress(Protocol):
     def phase(self, name: str, detail: str = "") -> None: ...
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    scenario_id: str
-    status: str  # passed | failed | not-run | aborted | error
-    verdicts: list[Verdict] = field(default_factory=list)
-    out_dir: Path | None = None
-    reason: str = ""
-    wall_s: float = 0.0
-    recovery_s: float | None = None
-    scheduled_s: float = 0.0
-    policy: str = ""  # the policy text the scenario encodes: the documented outcome
 
 
 def new_run_id(scenario_id: str) -> str:
@@ -278,17 +264,21 @@ class Drill:
         seal(self.out)
 
 
-def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str) -> RunResult:
-    """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed."""
+def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str, *,
+            error: bool = False) -> RunResult:
+    """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed.
+    `error`: it could not start for a failure of the harness or the stack (an ERROR)."""
     run_id = new_run_id(scenario.id)
     out = reports_dir / run_id
     out.mkdir(parents=True, exist_ok=True)
+    status = "error" if error else "not-run"
     journal = Journal(run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                      status="not-run", reason=reason, environment=environment())
+                      status=status, reason=reason, environment=environment())
     journal.write(out / "journal.json")
-    write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=reason)
+    write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=None if error else reason,
+                error=reason if error else None)
     seal(out)
-    return RunResult(run_id, scenario.id, "not-run", [], out, reason, policy=scenario.policy)
+    return RunResult(run_id, scenario.id, status, [], out, reason, policy=scenario.policy)
 
 
 def summary_counts(results: list[RunResult]) -> dict[str, Any]:

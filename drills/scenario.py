@@ -30,14 +30,12 @@ from pydantic import BaseModel, ValidationError
 
 from drills.errors import ScenarioError
 from drills.faults.step import StepBase
-from drills.scenario_fields import SAME_TARGET, parse_duration
-from drills.scenario_fields import shorten as _shorten
 from drills.scenario_schema import (
     CHECKERS,
     COMPONENTS,
     EXPECTATION_MODELS,
     FAULT_KINDS,
-    SIGNALS,
+    SAME_TARGET,
     STEP_MODELS,
     Availability,
     BackupIntegrity,
@@ -50,12 +48,15 @@ from drills.scenario_schema import (
     Rpo,
     Scenario,
     Sessions,
-    SignalSpec,
     SplitBrain,
     StackSpec,
     SteadyState,
     Step,
 )
+from drills.scenario_types import parse_duration
+from drills.scenario_types import shorten as _shorten
+from drills.workload.registry import KINDS, SIGNALS
+from drills.workload.signal import SignalSpec
 
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
@@ -123,6 +124,8 @@ def _child(tp: Any, part: int | str) -> Any:
     if origin in (tuple, list) and isinstance(part, int) and args:
         return args[0]
     if origin is dict and len(args) == 2:
+        if _unwrap(args[1]) is SignalSpec and isinstance(part, str) and part in KINDS:
+            return KINDS[part].model  # a `workload:` entry is read by its own kind's model
         return args[1]
     return None
 
@@ -216,8 +219,8 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
             message = _misplaced_field(key, container) or f"unknown field {_shown(key)}" + (_suggest(key, names) or (
                 f" (fields: {', '.join(names)})" if names else ""))
         else:
-            message = f"unknown field {_shown(key)}" + (_suggest(key, names) or (f" (fields: {', '.join(names)})"
-                                                                                  if names else ""))
+            message = _misplaced_signal_field(key, loc) or f"unknown field {_shown(key)}" + (
+                _suggest(key, names) or (f" (fields: {', '.join(names)})" if names else ""))
         at_key = True
     elif raw and raw[-1] == "[key]":  # an invalid key of `workload:`
         key = str(loc[-1]) if loc else "?"
@@ -256,6 +259,14 @@ def _misplaced_field(key: str, container: Any) -> str | None:
         there, here = ("expectations", "steps") if in_step else ("steps (fault steps)", "expectations")
         return f"unknown field {_shown(key)} for this {tag}: it is a field of {there}, not of {here}"
     return None
+
+
+def _misplaced_signal_field(key: str, loc: Loc) -> str | None:
+    """For a field of another signal's entry under `workload:`, say which signals have it."""
+    if len(loc) != 3 or loc[0] != "workload":
+        return None
+    owners = [name for name, kind in KINDS.items() if key in _field_names(kind.model)]
+    return f"unknown field {_shown(key)} for {loc[1]}; it belongs to signal: {', '.join(owners)}" if owners else None
 
 
 def _shown(value: object) -> str:
@@ -372,9 +383,12 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
 
     workload = data.get("workload")
     workload = workload if isinstance(workload, dict) else None
-    for name, spec in (workload or {}).items():
-        if isinstance(spec, dict) and "write_concern" in spec and name in SIGNALS and name != "mongo.write":
-            add(("workload", name, "write_concern"), "only mongo.write has a write concern", at_key=True)
+    for name in workload or {}:
+        needed = KINDS[name].requires if isinstance(name, str) and name in KINDS else ()
+        for other in needed:
+            if other not in (workload or {}):
+                add(("workload", name), f"{name} needs {other} beside it: add `{other}:` under `workload:`",
+                    at_key=True)
     steps = data.get("steps")
     if isinstance(steps, list) and steps and isinstance(steps[0], dict) and steps[0].get("target") == SAME_TARGET:
         add(("steps", 0, "target"), f"`{SAME_TARGET}` names the node of the previous step; the first step has none")

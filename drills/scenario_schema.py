@@ -13,20 +13,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union, get_args
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from drills.faults import registry
 from drills.faults.step import StepBase
-from drills.scenario_fields import Duration, Float, Int, Model
+from drills.scenario_types import Duration, Float, Int, Model
+from drills.workload.registry import Signal, Workload, WriteSignal
 
 # ---- names ----------------------------------------------------------------------------------------
 
-# The signals the workload can drive (drills.workload.suite); `rabbitmq.publish` brings its consumer
-# (`rabbitmq.consume`) along.
-SIGNALS = ("postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify")
-Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify"]
-WRITE_SIGNALS = ("postgres.write", "mongo.write")
 COMPONENTS = ("postgres", "rabbitmq", "mongo")
+
+# A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
+SAME_TARGET = "same"
 
 # ---- stack and workload ---------------------------------------------------------------------------
 
@@ -35,18 +34,6 @@ class StackSpec(Model):
     file: str = Field("docker-compose.ha.yml", min_length=1, description="Compose file of the system under test.")
     overrides: tuple[str, ...] = Field((), description="Compose override files, applied in order.")
     profiles: tuple[str, ...] = Field((), description="Compose profiles to enable (e.g. mongo).")
-
-
-def _write_concern(value: object) -> object:
-    return "1" if value == 1 and not isinstance(value, bool) else value  # YAML `w: 1` is a number
-
-
-class SignalSpec(Model):
-    rate: Float = Field(50.0, gt=0, le=2000, description="Operations per second for the whole signal; "
-                                                         "50 gives 20 ms resolution to outages and RTO.")
-    clients: Int = Field(1, ge=1, le=32, description="Concurrent client processes sharing the rate.")
-    write_concern: Annotated[Literal["majority", "1"], BeforeValidator(_write_concern)] = Field(
-        "majority", description="mongo.write only: acknowledge after a majority (default) or the primary alone.")
 
 
 # ---- fault steps: one model per kind, tagged by `fault` ------------------------------------------
@@ -94,7 +81,7 @@ class LostWrites(Model):
     """Acknowledged writes absent from the final read (drills.checkers.lost_writes)."""
 
     checker: Literal["lost-writes"]
-    signal: Literal["postgres.write", "mongo.write"]
+    signal: WriteSignal
     max_lost: Int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
     why: Why
 
@@ -158,7 +145,7 @@ class Rpo(Model):
     measured in the run (drills.checkers.backup_schedule), not by a number in the file."""
 
     checker: Literal["rpo"]
-    signal: Literal["postgres.write", "mongo.write"]
+    signal: WriteSignal
     max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
                                                       "is always the schedule's promise as run: from the restored "
                                                       "backup's slot to the next, plus the longest backup measured.")
@@ -200,7 +187,7 @@ class Scenario(Model):
     stack: StackSpec = Field(default_factory=StackSpec)
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
                                                       "absent -> the scenario is NOT RUN.")
-    workload: dict[Signal, SignalSpec] = Field(..., min_length=1, description="Signals to drive, with their rate.")
+    workload: Workload = Field(..., min_length=1, description="Signals to drive, with their rate.")
     backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs "
                                                          "(needed by restore-backup, rpo, backup-integrity).")
     steady: Duration = Field(5.0, description="Steady state before the first fault.")

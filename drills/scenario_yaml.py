@@ -38,7 +38,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.scanner import RoundTripScanner
 
-from drills.scenario_fields import shorten
+from drills.scenario_types import shorten
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 32

@@ -60,7 +60,7 @@ def read_digest(stack: BackupStack, max_id: int | None = None) -> Digest:
     import pymongo
     from pymongo.read_concern import ReadConcern
 
-    from drills.workload.suite import group_endpoints
+    from drills.workload.endpoints import group_endpoints
 
     host, port = group_endpoints(stack, "mongo", PORT)[0]
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
 
 from drills.dockerlabels import require_owned
 from drills.errors import FaultError
-from drills.faults import ledger
 from drills.faults.actions import HealAction
+from drills.faults.entry import Entry, record_applying
 from drills.faults.step import StepBase
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class Fault(Generic[S]):
     """One fault kind, as `drills.faults.registry` lists it."""
 
     step: type[S]  # its step model; `fault: Literal["<kind>"]` names the kind
-    inject: Callable[[S, FaultContext], ledger.Entry]
+    inject: Callable[[S, FaultContext], Entry]
     heals: tuple[type[HealAction], ...]  # every action its ledger entries may hold
     # Injected from the drill's backups: the runner waits in the steady phase until the schedule has
     # completed one, and stops the schedule before injecting (no backup of the new, empty cluster).
@@ -89,11 +89,11 @@ class Fault(Generic[S]):
         return str(get_args(self.step.model_fields["fault"].annotation)[0])
 
 
-def apply(ctx: FaultContext, kind: str, heal: Sequence[HealAction], do: Callable[[], None]) -> ledger.Entry:
+def apply(ctx: FaultContext, kind: str, heal: Sequence[HealAction], do: Callable[[], None]) -> Entry:
     """Write the entry with its heal to the ledger (fsynced), then apply the fault. `kind` is the
     name the ledger and `drill clean` show."""
-    entry = ledger.Entry(fault_id=ctx.fault_id, kind=kind, project=ctx.stack.project, heal=tuple(heal))
-    ledger.record_applying(entry)
+    entry = Entry(fault_id=ctx.fault_id, kind=kind, project=ctx.stack.project, heal=tuple(heal))
+    record_applying(entry)
     do()
     return entry
 

@@ -7,11 +7,12 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from drills.faults import ledger, netns
+from drills.faults import netns
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, apply, targets
+from drills.faults.entry import Entry
 from drills.faults.step import StepBase
-from drills.scenario_fields import Duration, Float
+from drills.scenario_types import Duration, Float
 
 
 class Latency(StepBase):
@@ -53,7 +54,7 @@ class TcRemove(HealAction):
         netns.run(c, ["tc", "qdisc", "del", "dev", self.device, "root"], check=False)
 
 
-def netem(step: Latency | Loss, ctx: FaultContext) -> ledger.Entry:
+def netem(step: Latency | Loss, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
     args = step.netem_args()
     plan = [(c, dev) for c in found for dev in netns.interfaces(c)]

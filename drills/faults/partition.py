@@ -14,11 +14,12 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from drills.errors import FaultError
-from drills.faults import ledger, netns
+from drills.faults import netns
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, FaultTarget, apply, targets
+from drills.faults.entry import Entry
 from drills.faults.step import StepBase
-from drills.scenario_fields import Role
+from drills.scenario_types import Role
 
 Rule = tuple[str, ...]
 
@@ -118,7 +119,7 @@ def rules_for(ips: list[str], direction: str, tag: str) -> list[Rule]:
     return rules
 
 
-def partition(step: Partition, ctx: FaultContext) -> ledger.Entry:
+def partition(step: Partition, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
     groups = step.groups()
     names = {str(c.name) for c in found}

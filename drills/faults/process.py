@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from drills.faults import ledger
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, apply, targets
+from drills.faults.entry import Entry
 from drills.faults.step import StepBase
-from drills.scenario_fields import Duration
+from drills.scenario_types import Duration
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -93,22 +93,22 @@ def _each(containers: list[Container], method: str, **kwargs: Any) -> Callable[[
     return do
 
 
-def kill(step: Kill, ctx: FaultContext) -> ledger.Entry:
+def kill(step: Kill, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
     return apply(ctx, "kill", [Start(str(c.name)) for c in found], _each(found, "kill"))
 
 
-def stop(step: StopRespawn, ctx: FaultContext) -> ledger.Entry:
+def stop(step: StopRespawn, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
     return apply(ctx, "stop", [Start(str(c.name)) for c in found], _each(found, "stop", timeout=step.timeout_s))
 
 
-def pause(step: Pause, ctx: FaultContext) -> ledger.Entry:
+def pause(step: Pause, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
     return apply(ctx, "pause", [Unpause(str(c.name)) for c in found], _each(found, "pause"))
 
 
-def restart(step: RestartServices, ctx: FaultContext) -> ledger.Entry:
+def restart(step: RestartServices, ctx: FaultContext) -> Entry:
     """Restart services (the policy's "restart all services"): nothing to heal but a stopped one."""
     found = targets(ctx.stack, step.target)
     return apply(ctx, "restart", [Start(str(c.name)) for c in found], _each(found, "restart", timeout=5))

@@ -1,10 +1,10 @@
 """Every fault kind, once: the scenario schema (the `Step` union, `FAULT_KINDS`), `drill schema`,
 `drill validate`, the runner and the ledger's heal actions all read this registry.
 
-A module of `drills.faults` adds kinds by declaring `KINDS`, a tuple of `Fault`s (its step models,
-injects and heal actions); this registry collects them, module by module in the order of
-`MODULES`, then any other module in name order. Adding a fault kind is one new module, nothing
-else: `drills/faults/disk_full.py` is the example.
+Every module of `drills.faults` but the protocol's own (`PROTOCOL`) is a fault module: it declares
+`KINDS`, a tuple of `Fault`s (step model, inject, heal actions), and this registry collects them,
+the modules of `FIRST` in that order, then the others by name. Adding a fault kind is one new
+module and its tests, nothing else: `drills/faults/disk_full.py` is an example.
 """
 
 from __future__ import annotations
@@ -14,25 +14,32 @@ import pkgutil
 from typing import Any
 
 from drills.errors import DrillsError
-from drills.faults import ledger
 from drills.faults.actions import HealAction, UnknownAction
 from drills.faults.base import Fault, FaultContext
+from drills.faults.entry import Entry
 from drills.faults.step import StepBase
 
+# The modules of the protocol itself: no fault kinds in them (and some import this registry).
+PROTOCOL = frozenset({"actions", "base", "entry", "heal", "ledger", "netns", "registry", "step"})
 # The first kinds, in the order scenario files and error messages have always listed them.
-MODULES = ("process", "partition", "netem", "storage", "restore")
+FIRST = ("process", "partition", "netem", "storage", "restore")
+
+
+def fault_modules() -> list[str]:
+    """The fault modules of `drills.faults`, in the registry's order."""
+    import drills.faults as package
+
+    names = [m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in PROTOCOL]
+    return sorted(names, key=lambda n: (FIRST.index(n) if n in FIRST else len(FIRST), n))
 
 
 def _discover() -> tuple[Fault[Any], ...]:
-    import drills.faults as package
-
-    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
     found: list[Fault[Any]] = []
-    for name in sorted(names, key=lambda n: (MODULES.index(n) if n in MODULES else len(MODULES), n)):
-        module = importlib.import_module(f"{package.__name__}.{name}")
-        kinds = getattr(module, "KINDS", ())
-        if not all(isinstance(k, Fault) for k in kinds):
-            raise DrillsError(f"drills.faults.{name}.KINDS must hold Fault objects only")
+    for name in fault_modules():
+        kinds = getattr(importlib.import_module(f"drills.faults.{name}"), "KINDS", None)
+        if not (isinstance(kinds, tuple) and kinds and all(isinstance(k, Fault) for k in kinds)):
+            raise DrillsError(f"drills.faults.{name} declares no fault kinds: give it KINDS, a tuple of Fault "
+                              f"(or, for a module of the protocol itself, add it to registry.PROTOCOL)")
         found += kinds
     kinds_seen = [f.kind for f in found]
     if len(set(kinds_seen)) != len(kinds_seen):
@@ -50,7 +57,7 @@ def fault_of(step: StepBase) -> Fault[Any]:
     return FAULTS[step.fault]
 
 
-def inject(step: StepBase, ctx: FaultContext) -> ledger.Entry:
+def inject(step: StepBase, ctx: FaultContext) -> Entry:
     """Apply the step's fault; its heal is in the ledger before the fault touches anything."""
     return fault_of(step).inject(step, ctx)
 

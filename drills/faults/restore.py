@@ -17,8 +17,8 @@ from pydantic import Field
 from drills.backup.model import RESTORE_END, RESTORE_START, Backup, Restore
 from drills.backup.target import BackupStack
 from drills.errors import FaultError
-from drills.faults import ledger
 from drills.faults.base import Fault, FaultContext, apply
+from drills.faults.entry import Entry
 from drills.faults.step import StepBase
 from drills.faults.storage import ComposeUp
 
@@ -57,7 +57,7 @@ def _restore(stack: BackupStack, backup: Backup, method: str, ctx: FaultContext)
     return mongo.restore_dump(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
 
 
-def restore_backup(step: RestoreBackup, ctx: FaultContext) -> ledger.Entry:
+def restore_backup(step: RestoreBackup, ctx: FaultContext) -> Entry:
     component = component_of(step.target)
     method = step.method
     backup = ctx.backups.latest(component, method) if ctx.backups is not None else None

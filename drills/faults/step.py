@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from drills.scenario_fields import Bool, Duration, Model, Role
+from drills.scenario_types import Bool, Duration, Model, Role
 
 
 class StepBase(Model):

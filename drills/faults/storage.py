@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field
 
 from drills.dockerlabels import helper_labels, service_of, volumes_of
-from drills.faults import ledger
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, FaultTarget, apply, helper_image, targets
+from drills.faults.entry import Entry
 from drills.faults.process import Start
 from drills.faults.step import StepBase
-from drills.scenario_fields import Bool, Int
+from drills.scenario_types import Bool, Int
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -93,12 +93,12 @@ def _respawn(containers: list[Container]) -> ComposeUp:
     return ComposeUp(tuple(sorted({service_of(c) for c in containers})))
 
 
-def disk_loss(step: DiskLoss, ctx: FaultContext) -> ledger.Entry:
+def disk_loss(step: DiskLoss, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
     return apply(ctx, "disk-loss", [_respawn(found)], lambda: _destroy(ctx.stack, found))
 
 
-def total_failure(step: TotalFailure, ctx: FaultContext) -> ledger.Entry:
+def total_failure(step: TotalFailure, ctx: FaultContext) -> Entry:
     """Every replica of a component lost at once; `keep_disks: true` models a power cut instead."""
     found = targets(ctx.stack, step.target)
     if step.keep_disks:
@@ -106,7 +106,7 @@ def total_failure(step: TotalFailure, ctx: FaultContext) -> ledger.Entry:
     return apply(ctx, "total-failure", [_respawn(found)], lambda: _destroy(ctx.stack, found))
 
 
-def corrupt(step: Corrupt, ctx: FaultContext) -> ledger.Entry:
+def corrupt(step: Corrupt, ctx: FaultContext) -> Entry:
     """Damage the node's data files while it is down, then start it on the damaged disk."""
     stack = ctx.stack
     found = targets(stack, step.target)

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from drills.report.result import RunResult
     from drills.report.runs import Run
-    from drills.runner import RunResult
 
 PERCENTILE_METHOD = ("nearest rank: the p-th percentile of n measured samples is the ceil(p/100 * n)-th "
                      "smallest (always a measured value; with fewer than 20 samples, p95 is the maximum)")

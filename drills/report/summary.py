@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from drills.checkers.verdict import Verdict
-    from drills.runner import RunResult
+    from drills.report.result import RunResult
 
 
 @dataclass(frozen=True)

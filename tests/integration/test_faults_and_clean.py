@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from drills import records
 from drills.faults import heal, ledger, netns
 from drills.faults.base import FaultContext
 from drills.faults.process import Kill, Pause, kill, pause
@@ -115,9 +116,8 @@ def test_clean_heals_and_removes_after_the_runner_is_sigkilled(mini, docker_clie
         runner.wait()
         runner.stdout.close()
 
-        # Scoped to this project: this test's state directory is private, and to a private state
-        # directory every other Drills project on the machine looks orphaned (test_run_sigkill.py
-        # runs the unscoped `drill clean` against the machine's own state).
+        # Scoped to this project, as a test on a shared engine should be (test_run_sigkill.py runs
+        # the unscoped `drill clean` against the machine's own state).
         done = subprocess.run([sys.executable, "-m", "drills", "clean", "--project", mini.project],
                               capture_output=True, text=True, timeout=120, env=os.environ.copy())
         assert done.returncode == 0, done.stderr
@@ -139,8 +139,8 @@ def test_clean_project_heals_a_stack_up_stack_and_keeps_it(mini, docker_client):
     # must heal both and keep every container and volume (it used to remove them all).
     done_up = subprocess.Popen([sys.executable, "-c", "pass"])
     done_up.wait()
-    ledger.register_owner(mini.project, "stack")
-    record = ledger.state_dir() / "projects" / f"{mini.project}.json"
+    records.register_owner(mini.project, "stack")
+    record = records.state_dir() / "projects" / f"{mini.project}.json"
     record.write_text(json.dumps({**json.loads(record.read_text()), "pid": done_up.pid}))
     selector = {"label": f"com.docker.compose.project={mini.project}"}
     containers = {c.name: c.id for c in docker_client.containers.list(all=True, filters=selector)}

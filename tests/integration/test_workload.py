@@ -13,7 +13,8 @@ from drills.scenario import Scenario
 from drills.stack import ComposeProject
 from drills.stack.readiness import wait_ready
 from drills.workload.base import SignalRunner, clock_from
-from drills.workload.suite import build_workload, group_endpoints
+from drills.workload.endpoints import group_endpoints
+from drills.workload.suite import build_workload
 from tests.integration.recording import Ops
 
 pytestmark = pytest.mark.docker
@@ -77,7 +78,6 @@ def test_postgres_and_rabbitmq_clients_at_50_ops_per_s(stack):
 
     confirmed = {o.value for o in ops.of("rabbitmq.publish") if o.ok}
     consumed = [o.value for o in ops.of("rabbitmq.consume") if o.ok]
-    assert workload.drained is not None and sorted(workload.drained.consumed) == sorted(consumed)
     assert confirmed <= set(consumed)
     assert len(consumed) == len(set(consumed))  # no duplicates without a fault
 

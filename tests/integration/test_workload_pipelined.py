@@ -10,9 +10,9 @@ import pytest
 
 from drills.stack import ComposeProject
 from drills.workload.base import clock_from
+from drills.workload.endpoints import group_endpoints
 from drills.workload.rabbitmq import PUBLISH_SIGNAL, RabbitSignal, RabbitTarget
 from drills.workload.rabbitmq_pipelined import PipelinedPublisher
-from drills.workload.suite import group_endpoints
 from tests.integration.recording import Ops
 
 pytestmark = pytest.mark.docker

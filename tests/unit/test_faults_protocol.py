@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills import runner, scenario_schema
+from drills import records, runner, scenario_schema
 from drills.backup.catalog import Catalog
 from drills.backup.model import Backup
 from drills.errors import FaultError
@@ -124,7 +124,7 @@ def test_an_entry_round_trips_through_the_ledger(lines, pid):
     raw = json.loads(ledger.ledger_path(project).read_text().splitlines()[-1])
     assert raw == {"state": "applying", "fault_id": "f1", "kind": "kill", "project": project,
                    "heal": [a.to_json() for a in entry.heal], "applied_at": 1.5, "pid": pid}
-    ledger.forget(project)
+    records.forget(project)
 
 
 def test_an_unknown_action_is_kept_and_never_taken_for_healed():

@@ -10,7 +10,7 @@ import pytest
 
 from drills import pytest_plugin
 from drills.checkers.verdict import Status, Verdict
-from drills.runner import RunResult
+from drills.report.result import RunResult
 
 pytest_plugins = ("pytester",)
 

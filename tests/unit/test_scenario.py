@@ -80,7 +80,7 @@ def test_repository_scenarios_say_what_the_brief_asks():
 def test_good_file_loads_typed(tmp_path):
     s = load_scenario(write(tmp_path, GOOD))
     assert s.steps[0].hold == 3.0 and s.steps[0].target == "postgres.leader" and s.steps[0].heal is True
-    assert s.workload["postgres.write"].rate == 50 and s.workload["postgres.write"].write_concern == "majority"
+    assert s.workload["postgres.write"].rate == 50 and s.workload["postgres.write"].clients == 1
     assert s.stack.file == "docker-compose.ha.yml" and s.stack.overrides == ()
     assert s.recovery.timeout == 120.0
     with pytest.raises(Exception, match="frozen"):
@@ -99,7 +99,7 @@ def test_good_file_loads_typed(tmp_path):
     ("postgres.write: {rate", "postgres.wirte: {rate", ":5:3: workload.postgres.wirte:",
      "unknown signal 'postgres.wirte'; did you mean 'postgres.write'?"),
     ("{rate: 50}", "{rate: 50, write_concern: 1}", ":5:30: workload.postgres.write.write_concern:",
-     "only mongo.write"),
+     "unknown field 'write_concern' for postgres.write; it belongs to signal: mongo.write"),
     ("checker: lost-writes", "checker: lost-write", ":11:14: expectations[0].checker:",
      "did you mean 'lost-writes'"),
     ("id: demo", "id: Demo Id", ":1:5: id:", "kebab-case"),

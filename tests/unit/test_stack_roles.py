@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.errors import StackError
-from drills.scenario_fields import ROLE_PATTERN
+from drills.scenario_types import ROLE_PATTERN
 from drills.stack.roles import RoleRef, group_members, parse_role, pick
 
 SERVICES = ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "rabbit1", "rabbit2", "rabbit3", "lb",

@@ -1,7 +1,9 @@
-"""The typed fields of scenario files: durations, numbers, booleans and roles, read strictly.
+"""The building blocks of scenario models: the frozen base model, numbers that are never booleans,
+booleans that are never numbers, durations (`10s`, `1.5s`, `500ms`, `2m`) and roles (`postgres.leader`, `same`).
 
-Shared by the scenario's own models (`drills.scenario_schema`) and the step models each fault kind
-defines in its module (`drills.faults`), which is why it sits below both: it imports neither.
+Every section's model (`drills.scenario_schema`), and each signal's, fault step's and checker's
+own model in its module, is built from these, so that they read a file alike. Imports nothing of
+Drills at module level: a model module can import it without a cycle through the schema.
 """
 
 from __future__ import annotations
@@ -61,17 +63,14 @@ Float = Annotated[float, BeforeValidator(_not_bool)]
 Int = Annotated[int, BeforeValidator(_not_bool)]
 
 # YAML's true and false only: pydantic's lax mode would read `heal: 1`, `"yes"` or `"on"` as true,
-# and a typo'd boolean would silently change what a drill does.
+# and a mistyped switch would silently change what a drill does.
 Bool = StrictBool
 
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
     "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
     "examples": ["10s", "1.5s", "500ms", "2m"]})]
 
-# ---- roles ---------------------------------------------------------------------------------------
-
-# A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
-SAME_TARGET = "same"
+# ---- roles ------------------------------------------------------------------------------------------
 
 # The grammar of drills.stack.roles, for editors; `_role` asks that module itself.
 ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[[0-9]+\])?$"
@@ -92,6 +91,9 @@ Role = Annotated[str, AfterValidator(_role), Field(min_length=1, json_schema_ext
                             description="A role: postgres.leader, postgres.replica[0], rabbitmq.leader, "
                                         "rabbitmq.*, mongo.primary, dashboard[0], pg2, clients, ...; "
                                         "`same`: the node the previous step acted on")]
+
+
+# ---- models -----------------------------------------------------------------------------------------
 
 
 class Model(BaseModel):
