@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
+from drills.checkers.registry import samples_needed
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError
 from drills.evaluate import RunFacts, evaluate
@@ -27,8 +28,9 @@ from drills.report.evidence import seal
 from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.report.result import RunResult
+from drills.sampling.leaders import EVENT as LEADERS
 from drills.sampling.leaders import LeaderSampler
-from drills.scenario import Scenario, SplitBrain
+from drills.scenario import Scenario
 from drills.scenario_schema import SAME_TARGET
 
 if TYPE_CHECKING:
@@ -79,7 +81,7 @@ class Drill:
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
         self.sampler: LeaderSampler | None = None  # who claims leadership, through the drill
-        self.backups: BackupSchedule | None = None  # issue 5: backups on a schedule (scenario `backup:`)
+        self.backups: BackupSchedule | None = None  # the scenario's `backup:` schedule, if it has one
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -110,9 +112,10 @@ class Drill:
             with self.phase("warm-up", "clients connect; each signal must succeed once"):
                 workload.start()
                 self._warm_up(workload)
-            # issue 5: backups while the workload runs, from the end of the warm-up
+            # Backups are taken under load, as a real schedule's are, from the end of the warm-up: every
+            # signal has written by then, so each backup holds acknowledged writes the RPO is measured on.
             self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
-            if any(isinstance(e, SplitBrain) for e in s.expectations):
+            if LEADERS in samples_needed(s.expectations):
                 self.sampler = LeaderSampler(self.stack, self.history.event, self.now).start()
             with self.phase("steady", f"{s.steady:g} s") as rec:
                 time.sleep(s.steady)
@@ -159,7 +162,7 @@ class Drill:
             # the drill is unwinding, later signals are ignored (drills.interrupts).
             with interrupts.shielded(raise_on_exit=False):
                 if self.backups is not None:
-                    self.backups.close()  # issue 5: before heal and final reads
+                    self.backups.close()  # no backup of a stack being healed; the restore step, if any, is over
                 if self.sampler is not None:
                     self.sampler.close()
                 self._heal_everything()

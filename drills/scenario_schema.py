@@ -11,18 +11,16 @@ Imported only by `drills.scenario` and the modules that run drills: pydantic is 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
-from drills.faults import registry
+from drills.checkers.protocol import ExpectationModel
+from drills.checkers.registry import CHECKERS as _CHECKERS
+from drills.faults import registry as faults
 from drills.faults.step import StepBase
-from drills.scenario_types import Duration, Float, Int, Model
-from drills.workload.registry import Signal, Workload, WriteSignal
-
-# ---- names ----------------------------------------------------------------------------------------
-
-COMPONENTS = ("postgres", "rabbitmq", "mongo")
+from drills.scenario_types import Duration, Model
+from drills.workload.registry import Workload
 
 # A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
 SAME_TARGET = "same"
@@ -38,13 +36,14 @@ class StackSpec(Model):
 
 # ---- fault steps: one model per kind, tagged by `fault` ------------------------------------------
 
-# Each fault kind's module defines its step model (drills.faults.<kind>); the registry lists them.
-STEP_MODELS = registry.STEP_MODELS
-FAULT_KINDS: tuple[str, ...] = tuple(registry.FAULTS)
+
+# Each fault kind's step model lives in its module (drills.faults.<kind>); the registry lists them once.
+STEP_MODELS = faults.STEP_MODELS
+FAULT_KINDS: tuple[str, ...] = tuple(faults.FAULTS)
 if TYPE_CHECKING:
     Step = StepBase
 else:
-    Step = Annotated[Union[STEP_MODELS], Field(discriminator="fault")]  # noqa: UP007 (a tuple of types)
+    Step = Annotated[Union[STEP_MODELS], Field(discriminator="fault")]  # noqa: UP007
 
 
 class Recovery(Model):
@@ -54,119 +53,14 @@ class Recovery(Model):
 
 
 # ---- expectations: one model per checker, tagged by `checker` ------------------------------------
+# Each checker's model lives in its module (drills.checkers.<name>); the registry lists them once.
 
-Why = Annotated[str, Field(min_length=1, description="Why this bound: the policy line and the arithmetic.")]
-
-
-class Availability(Model):
-    """Outage windows, error rates and RTO of one signal (drills.checkers.availability)."""
-
-    checker: Literal["availability"]
-    signal: Signal
-    max_outage: Duration | None = Field(None, description="Longest outage window allowed.")
-    max_error_rate: Float | None = Field(None, ge=0, le=1, description="Failed ops / ops over the whole drill.")
-    max_error_rate_during_fault: Float | None = Field(None, ge=0, le=1,
-                                                      description="Failed ops / ops between injection and heal.")
-    max_rto: Duration | None = Field(None, description="From the injection to sustained success.")
-    sustain: Duration = Field(1.0, description="Success must hold this long to count as recovered.")
-    sustain_ops: Int = Field(1, ge=1, description="... and for at least this many ops in a row.")
-    why: Why
-
-    # At least one bound is required of a scenario *file* (drills.scenario.semantic_problems); a
-    # model built in code without one yields a NOT MEASURED verdict ("no bound given").
-    BOUNDS: ClassVar[tuple[str, ...]] = ("max_outage", "max_error_rate", "max_error_rate_during_fault", "max_rto")
-
-
-class LostWrites(Model):
-    """Acknowledged writes absent from the final read (drills.checkers.lost_writes)."""
-
-    checker: Literal["lost-writes"]
-    signal: WriteSignal
-    max_lost: Int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
-    why: Why
-
-
-class QueueLoss(Model):
-    """Confirmed messages never consumed after a full drain (drills.checkers.queue)."""
-
-    checker: Literal["queue"]
-    max_lost: Int = Field(0, ge=0)
-    max_duplicates: Int | None = Field(None, ge=0, description="Absent: duplicates are counted, not bounded.")
-    why: Why
-
-
-class Resync(Model):
-    """Every member back and every replica caught up after the heal (drills.checkers.resync)."""
-
-    checker: Literal["resync"]
-    max_resync: Duration
-    component: Literal["postgres", "rabbitmq", "mongo"] | None = Field(
-        None, description="Default: the scenario's component.")
-    max_lag: Float = Field(0, ge=0, description="Replication lag that still counts as in sync (bytes).")
-    why: Why
-
-
-class SteadyState(Model):
-    """Success rate of each signal before the fault and after recovery (drills.checkers.steady_state)."""
-
-    checker: Literal["steady-state"]
-    min_success_rate: Float = Field(0.99, ge=0, le=1)
-    min_ops: Int = Field(5, ge=1, description="Fewer ops in a window than this: not measured.")
-    signals: tuple[Signal, ...] = Field((), description="Default: every signal of the workload.")
-    why: Why
-
-
-class Sessions(Model):
-    """Users whose in-memory dashboard session was lost with an instance (drills.checkers.sessions)."""
-
-    checker: Literal["sessions"]
-    signal: Literal["http.session"] = "http.session"
-    max_lost_share: Float = Field(1.0, ge=0, le=1, description="Share of users (session processes) that may lose "
-                                                               "their session. Always: only sessions held by the "
-                                                               "lost instances, and every such user logs in again.")
-    why: Why
-
-
-class SplitBrain(Model):
-    """Never two leaders at once (drills.checkers.split_brain), from the leaders sampled through the drill."""
-
-    checker: Literal["split-brain"]
-    component: Literal["postgres"] = "postgres"
-    max_overlap: Duration = Field(0.0, description="Longest time two nodes may both act as the writable leader.")
-    why: Why
-
-
-class Rpo(Model):
-    """Acknowledged writes lost by a restore from backup, against the backup schedule (drills.checkers.rpo).
-
-    Writes acknowledged before the restored backup began and absent after the restore are never
-    allowed (the backup or the restore lost data it held); only writes acknowledged after it may
-    be lost. The data-loss window is bounded by what the schedule promises as configured and as
-    measured in the run (drills.checkers.backup_schedule), not by a number in the file."""
-
-    checker: Literal["rpo"]
-    signal: WriteSignal
-    max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
-                                                      "is always the schedule's promise as run: from the restored "
-                                                      "backup's slot to the next, plus the longest backup measured.")
-    max_lost: Int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
-                                                         "(RPO bound + the failure's own course), rounded up.")
-    why: Why
-
-
-class BackupIntegrity(Model):
-    """The restore holds exactly what its backup held: rows and checksum (drills.checkers.backup_integrity)."""
-
-    checker: Literal["backup-integrity"]
-    max_rto: Duration | None = Field(None, description="From the failure (first injection) to the restore verified.")
-    why: Why
-
-
-EXPECTATION_MODELS: tuple[type[Model], ...] = (Availability, LostWrites, QueueLoss, Resync, SteadyState, Sessions,
-                                               SplitBrain, Rpo, BackupIntegrity)
-CHECKERS: tuple[str, ...] = tuple(get_args(m.model_fields["checker"].annotation)[0] for m in EXPECTATION_MODELS)
-Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState | Sessions | SplitBrain
-                        | Rpo | BackupIntegrity, Field(discriminator="checker")]
+EXPECTATION_MODELS: tuple[type[ExpectationModel], ...] = tuple(c.model for c in _CHECKERS.values())
+CHECKERS: tuple[str, ...] = tuple(_CHECKERS)
+if TYPE_CHECKING:
+    Expectation = ExpectationModel
+else:
+    Expectation = Annotated[Union[EXPECTATION_MODELS], Field(discriminator="checker")]  # noqa: UP007
 
 
 class BackupSpec(Model):

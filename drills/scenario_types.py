@@ -98,3 +98,31 @@ Role = Annotated[str, AfterValidator(_role), Field(min_length=1, json_schema_ext
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- names ----------------------------------------------------------------------------------------
+
+COMPONENTS = ("postgres", "rabbitmq", "mongo")
+
+# Every expectation's justification (each checker's model, drills.checkers).
+Why = Annotated[str, Field(min_length=1, description="Why this bound: the policy line and the arithmetic.")]
+
+
+# ---- values of a file not validated yet (cross-field checks, drills.scenario.semantic_problems) ----
+
+
+def duration_or(value: object, default: float) -> float | None:
+    """A duration: `default` when absent, None when invalid (the schema reports that)."""
+    if value is None:
+        return default
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return None
+
+
+def number_or(value: object, default: float) -> float | None:
+    """A number: `default` when absent, None when not a number (the schema reports that)."""
+    if value is None:
+        return default
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

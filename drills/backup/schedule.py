@@ -13,15 +13,12 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from drills.backup.catalog import Catalog
 from drills.backup.model import Backup, next_slot
 from drills.backup.target import BackupStack
 from drills.history import Recorder
-
-if TYPE_CHECKING:
-    from drills.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +102,25 @@ class BackupSchedule:
         self.stop()
 
 
-def start_backups(scenario: Scenario, stack: BackupStack, recorder: Recorder, clock: Callable[[], float],
+class BackupSection(Protocol):
+    """A scenario's `backup:` (`drills.scenario_schema.BackupSpec`)."""
+
+    @property
+    def component(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def interval(self) -> float: ...
+
+
+class Plan(Protocol):
+    """What the schedule reads of a scenario (`drills.scenario.Scenario`, a layer above this one)."""
+
+    @property
+    def backup(self) -> BackupSection | None: ...
+
+
+def start_backups(scenario: Plan, stack: BackupStack, recorder: Recorder, clock: Callable[[], float],
                   directory: Path) -> BackupSchedule | None:
     """The scenario's backup schedule, started (None when it has no `backup:` section)."""
     spec = scenario.backup

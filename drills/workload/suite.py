@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from drills.workload.base import Sink, clock_from, stop_all
-from drills.workload.signal import Driven, SignalContext
+from drills.workload.signal import Driven, SignalContext, SignalSpec
 
 if TYPE_CHECKING:
-    from drills.scenario import Scenario
     from drills.workload.endpoints import StackLike
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,14 @@ class DrillWorkload:
         return {signal: d.runner.summary() for signal, d in self.signals.items()}
 
 
-def build_workload(scenario: Scenario, stack: StackLike, sink: Sink, t0: float) -> DrillWorkload:
+class Plan(Protocol):
+    """What the workload reads of a scenario (`drills.scenario.Scenario`, a layer above this one)."""
+
+    @property
+    def workload(self) -> Mapping[str, SignalSpec]: ...
+
+
+def build_workload(scenario: Plan, stack: StackLike, sink: Sink, t0: float) -> DrillWorkload:
     """The clients of every signal of `scenario`, not started yet (`drills.runner.WorkloadFactory`)."""
     from drills.workload.registry import kind_of
 

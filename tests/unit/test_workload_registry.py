@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from drills.checkers.lost_writes import LostWrites
 from drills.history import Op
 from drills.scenario import SIGNALS as SCENARIO_SIGNALS
 from drills.scenario import Scenario
-from drills.scenario_schema import LostWrites
 from drills.workload.registry import KINDS, SIGNALS, WRITE_SIGNALS
 from drills.workload.signal import Driven, SignalContext, SignalKind, SignalSpec
 from tests.integration.recording import Ops
