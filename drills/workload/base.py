@@ -145,6 +145,31 @@ class Grid:
         return nxt, max(0, skipped)
 
 
+class Slots:
+    """The slots of one process on its grid. `take(now)` says whether a slot is due and moves on;
+    when the loop is late by more than a period it keeps only the last due slot and counts the
+    others as skipped (no burst to catch up)."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+        self.next = grid.first
+        self.skipped = 0
+
+    def take(self, now: float) -> bool:
+        # Due up to float error, by the same tolerance as `Grid.at_or_before` (a billionth of a
+        # period): otherwise a `now` that is a slot but for rounding was neither taken nor skipped.
+        if (self.next - now) / self.grid.period > 1e-9:
+            return False
+        due = max(self.next, self.grid.at_or_before(now))
+        self.skipped += max(0, round((due - self.next) / self.grid.period))
+        self.next = due + self.grid.period
+        return True
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next slot (0 when due)."""
+        return max(0.0, self.next - now)
+
+
 class SeqCounter:
     """Sequence numbers shared by the processes of a signal: each op gets a value never used before."""
 
