@@ -39,6 +39,7 @@ from drills.checkers.sessions import Sessions
 from drills.checkers.split_brain import SplitBrain
 from drills.checkers.steady_state import SteadyState
 from drills.errors import ScenarioError
+from drills.faults.step import StepBase
 from drills.scenario_schema import (
     CHECKERS,
     EXPECTATION_MODELS,
@@ -51,7 +52,6 @@ from drills.scenario_schema import (
     Scenario,
     StackSpec,
     Step,
-    StepBase,
 )
 from drills.scenario_types import COMPONENTS, duration_or, parse_duration
 from drills.scenario_types import shorten as _shorten
