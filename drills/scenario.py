@@ -14,7 +14,8 @@ the schema cannot express (an expectation about a signal the workload does not d
 bound longer than the recovery wait). Validation collects every problem of a file before
 anything starts. A user never sees a traceback for a bad file.
 
-The models live in `drills.scenario_schema` and are re-exported here.
+The models live in `drills.scenario_schema` (each expectation's in its checker's module,
+`drills.checkers`) and are re-exported here.
 """
 
 from __future__ import annotations
