@@ -1,7 +1,8 @@
 """The layers of docs/architecture.md, as pyproject.toml's import-linter contracts declare them.
 
-`./dev.sh test` runs `lint-imports` too; this test puts the same check into every `pytest` run, so
-an import that climbs a layer fails the unit tests where it is written.
+`./dev.sh test` runs `lint-imports` too; the first test puts the same check into every `pytest`
+run, so an import that climbs a layer fails the unit tests where it is written; the second makes
+sure no module is left out of the layers.
 """
 
 import subprocess
