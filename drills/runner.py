@@ -81,7 +81,7 @@ class Drill:
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
         self.sampler: LeaderSampler | None = None  # who claims leadership, through the drill
-        self.backups: BackupSchedule | None = None  # issue 5: backups on a schedule (scenario `backup:`)
+        self.backups: BackupSchedule | None = None  # the scenario's `backup:` schedule, if it has one
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -112,7 +112,8 @@ class Drill:
             with self.phase("warm-up", "clients connect; each signal must succeed once"):
                 workload.start()
                 self._warm_up(workload)
-            # issue 5: backups while the workload runs, from the end of the warm-up
+            # Backups are taken under load, as a real schedule's are, from the end of the warm-up: every
+            # signal has written by then, so each backup holds acknowledged writes the RPO is measured on.
             self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
             if LEADERS in samples_needed(s.expectations):
                 self.sampler = LeaderSampler(self.stack, self.history.event, self.now).start()
@@ -122,7 +123,7 @@ class Drill:
             for i, step in enumerate(s.steps):
                 fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
                 if step.fault == "restore-backup" and self.backups is not None:
-                    self.backups.stop()  # issue 5: no backup of the new, empty cluster is taken or restored
+                    self.backups.stop()  # no backup of the new, empty cluster is taken or restored
                 with self.phase("inject", f"{step.fault} {step.target}") as rec:
                     target = self._target_of(step.target)
                     services = self.stack.services(target)
@@ -160,7 +161,7 @@ class Drill:
             # the drill is unwinding, later signals are ignored (drills.interrupts).
             with interrupts.shielded(raise_on_exit=False):
                 if self.backups is not None:
-                    self.backups.close()  # issue 5: before heal and final reads
+                    self.backups.close()  # no backup of a stack being healed; the restore step, if any, is over
                 if self.sampler is not None:
                     self.sampler.close()
                 self._heal_everything()

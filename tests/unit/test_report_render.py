@@ -187,7 +187,7 @@ def test_report_default_output_leaves_the_evidence_intact(tmp_path):
     assert CliRunner().invoke(cli.cli, ["verify", str(reports)]).exit_code == 0
 
 
-# ---- Markdown is escaped for Markdown, not for HTML (issue 10 item 8) ------------------------------
+# ---- Markdown is escaped for Markdown, not for HTML ------------------------------------------------
 
 HTML_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|lt|gt|amp|quot|apos);", re.IGNORECASE)
 
