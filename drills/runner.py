@@ -21,11 +21,11 @@ from drills.checkers.registry import samples_needed
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError
 from drills.evaluate import RunFacts, evaluate
-from drills.faults import heal, ledger
-from drills.faults.registry import FAULTS
+from drills.faults import heal, ledger, registry
+from drills.faults.base import FaultContext
 from drills.history import History, load
 from drills.report.evidence import seal
-from drills.report.journal import Journal, PhaseRecord, environment
+from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.report.result import RunResult
 from drills.sampling.leaders import EVENT as LEADERS
@@ -122,16 +122,17 @@ class Drill:
                 self._wait_for_a_backup(rec)
             for i, step in enumerate(s.steps):
                 fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
-                if step.fault == "restore-backup" and self.backups is not None:
+                fault = registry.fault_of(step)
+                if fault.needs_backup and self.backups is not None:
                     self.backups.stop()  # no backup of the new, empty cluster is taken or restored
                 with self.phase("inject", f"{step.fault} {step.target}") as rec:
                     target = self._target_of(step.target)
                     services = self.stack.services(target)
-                    entry = FAULTS[step.fault](self.stack, {"target": target, **step.params()}, fault_id)
+                    entry = fault.inject(step.model_copy(update={"target": target}), self._context(fault_id))
                     self.applied.append(entry)
                     rec.detail += f" -> {', '.join(services)}"
-                    self.journal.faults.append({"id": fault_id, "kind": step.fault, "target": step.target,
-                                                "resolved": services, "injected_s": round(self.now(), 3)})
+                    self.journal.faults.append(FaultRecord(fault_id, step.fault, step.target, services,
+                                                           round(self.now(), 3)))
                     self.history.event("fault", self.now(), kind=step.fault, target=step.target, resolved=services)
                 with self.phase("hold", f"{step.hold:g} s"):
                     time.sleep(step.hold)
@@ -140,7 +141,7 @@ class Drill:
                     with self.phase("heal", f"{step.fault} {step.target}"):
                         heal.heal_entry(self.stack.client, entry, compose=self.stack.compose)
                         last_heal = self.now()
-                        self.journal.faults[-1]["healed_s"] = round(last_heal, 3)
+                        self.journal.faults[-1].healed_s = round(last_heal, 3)
             facts = self._recover(last_heal)
             with self.phase("after", f"{s.after:g} s"):
                 time.sleep(s.after)
@@ -176,7 +177,7 @@ class Drill:
         How long the first one takes is the machine's speed (2.5 s here idle, over 14 s under a load
         of 100), and a failure landing before it completes would find nothing to restore: that
         would judge the machine, not the strategy. Bounded by the recovery timeout."""
-        if self.backups is None or not any(step.fault == "restore-backup" for step in self.s.steps):
+        if self.backups is None or not any(registry.fault_of(step).needs_backup for step in self.s.steps):
             return
         waited_from = self.now()
         if not self.backups.wait_completed(self.s.recovery.timeout):
@@ -192,10 +193,15 @@ class Drill:
         step replaces that node)."""
         if role != SAME_TARGET:
             return role
-        resolved = self.journal.faults[-1]["resolved"] if self.journal.faults else []
+        resolved = self.journal.faults[-1].resolved if self.journal.faults else []
         if len(resolved) != 1:
             raise ScenarioError(f"target `same` needs a previous step that acted on one node, got {resolved}")
         return str(resolved[0])
+
+    def _context(self, fault_id: str) -> FaultContext:
+        """What a fault is handed: the stack, the drill's history and clock, the backups taken."""
+        return FaultContext(self.stack, fault_id, recorder=self.history, clock=self.now,
+                            backups=self.backups.catalog if self.backups is not None else None)
 
     def _warm_up(self, workload: Workload) -> None:
         deadline = time.monotonic() + WARMUP_TIMEOUT_S

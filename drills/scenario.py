@@ -14,7 +14,8 @@ the schema cannot express (an expectation about a signal the workload does not d
 bound longer than the recovery wait). Validation collects every problem of a file before
 anything starts. A user never sees a traceback for a bad file.
 
-The models live in `drills.scenario_schema` and are re-exported here.
+The models live in `drills.scenario_schema` (each expectation's in its checker's module,
+`drills.checkers`) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from drills.checkers.sessions import Sessions
 from drills.checkers.split_brain import SplitBrain
 from drills.checkers.steady_state import SteadyState
 from drills.errors import ScenarioError
+from drills.faults.step import StepBase
 from drills.scenario_schema import (
     CHECKERS,
     EXPECTATION_MODELS,
@@ -50,7 +52,6 @@ from drills.scenario_schema import (
     Scenario,
     StackSpec,
     Step,
-    StepBase,
 )
 from drills.scenario_types import COMPONENTS, duration_or, parse_duration
 from drills.scenario_types import shorten as _shorten

@@ -11,13 +11,15 @@ Imported only by `drills.scenario` and the modules that run drills: pydantic is 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field
 
 from drills.checkers.protocol import ExpectationModel
 from drills.checkers.registry import CHECKERS as _CHECKERS
-from drills.scenario_types import Duration, Float, Int, Model, Role
+from drills.faults import registry as faults
+from drills.faults.step import StepBase
+from drills.scenario_types import Duration, Model
 from drills.workload.registry import Workload
 
 # A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
@@ -35,126 +37,13 @@ class StackSpec(Model):
 # ---- fault steps: one model per kind, tagged by `fault` ------------------------------------------
 
 
-class StepBase(Model):
-    target: Role
-    hold: Duration = Field(10.0, description="How long the fault stays applied.")
-    heal: bool = Field(True, description="Heal (respawn, reconnect, unpause) at the end of the hold.")
-
-    def params(self) -> dict[str, Any]:
-        """The fault function's parameters (`drills.faults`), in its own units and names."""
-        return {}
-
-
-class Kill(StepBase):
-    """SIGKILL the target's containers; the heal starts them again (same disks)."""
-
-    fault: Literal["kill"]
-
-
-class StopRespawn(StepBase):
-    """Stop the target cleanly (SIGTERM, then SIGKILL after `timeout`); the heal starts it again."""
-
-    fault: Literal["stop-respawn"]
-    timeout: Duration = Field(10.0, description="Grace period before SIGKILL.")
-
-    def params(self) -> dict[str, Any]:
-        return {"timeout_s": max(0, round(self.timeout))}
-
-
-class Pause(StepBase):
-    """Freeze the target (SIGSTOP of every process: a GC-like pause); the heal resumes it."""
-
-    fault: Literal["pause"]
-
-
-class RestartServices(StepBase):
-    """Restart the target's containers (the policy's "restart all services")."""
-
-    fault: Literal["restart-services"]
-
-
-class Partition(StepBase):
-    """Cut the target off the network from `from` (default: its own component's other nodes)."""
-
-    fault: Literal["partition"]
-    from_: tuple[Role, ...] = Field((), alias="from", description="Roles cut off from the target; `clients` = the "
-                                    "host and the app services. Default: the target's peers (postgres.* ...).")
-    direction: Literal["both", "in", "out"] = Field(
-        "both", description="both; in: the target hears nothing from them; out: it cannot send to them.")
-
-    def params(self) -> dict[str, Any]:
-        return {"from": list(self.from_), "direction": self.direction} if self.from_ else {"direction": self.direction}
-
-
-class Latency(StepBase):
-    """Delay every packet the target sends (tc netem)."""
-
-    fault: Literal["latency"]
-    delay: Duration = Field(..., description="Added one-way delay, e.g. 200ms.")
-    jitter: Duration | None = Field(None, description="Random variation of the delay, e.g. 50ms.")
-
-    def params(self) -> dict[str, Any]:
-        out = {"delay_ms": self.delay * 1000}
-        if self.jitter:
-            out["jitter_ms"] = self.jitter * 1000
-        return out
-
-
-class Loss(StepBase):
-    """Drop a share of the packets the target sends (tc netem)."""
-
-    fault: Literal["loss"]
-    percent: Float = Field(..., gt=0, le=100, description="Packets dropped, in percent.")
-
-    def params(self) -> dict[str, Any]:
-        return {"loss_percent": self.percent}
-
-
-class DiskLoss(StepBase):
-    """The target's disk is gone: container and volumes destroyed; the heal brings up a new, empty
-    server with the same hostname (the policy's "new server, same hostname")."""
-
-    fault: Literal["disk-loss"]
-
-
-class Corrupt(StepBase):
-    """Damage data files of the target while it is stopped; the heal starts it on them."""
-
-    fault: Literal["corrupt"]
-    files: Int = Field(3, ge=1, le=1000, description="How many data files to damage.")
-
-    def params(self) -> dict[str, Any]:
-        return {"files": self.files}
-
-
-class TotalFailure(StepBase):
-    """Every node of the target (e.g. postgres.*) fails at once: a global failure."""
-
-    fault: Literal["total-failure"]
-    keep_disks: bool = Field(False, description="Keep the volumes (a power cut) instead of losing them.")
-
-    def params(self) -> dict[str, Any]:
-        return {"keep_disks": self.keep_disks}
-
-
-class RestoreBackup(StepBase):
-    """Replace the target's data with its last backup (dump files or a disk snapshot)."""
-
-    fault: Literal["restore-backup"]
-    method: Literal["dump", "snapshot"] = Field("dump", description="dump: restore from dump files; "
-                                                "snapshot: a new disk from a disk snapshot.")
-
-    def params(self) -> dict[str, Any]:
-        return {"method": self.method}
-
-
-STEP_MODELS: tuple[type[StepBase], ...] = (Kill, StopRespawn, Pause, RestartServices, Partition, Latency, Loss,
-                                           DiskLoss, Corrupt, TotalFailure, RestoreBackup)
-FAULT_KINDS: tuple[str, ...] = tuple(get_args(m.model_fields["fault"].annotation)[0] for m in STEP_MODELS)
-FaultKind = Literal["kill", "stop-respawn", "pause", "restart-services", "partition", "latency", "loss",
-                    "disk-loss", "corrupt", "total-failure", "restore-backup"]
-Step = Annotated[Kill | StopRespawn | Pause | RestartServices | Partition | Latency | Loss | DiskLoss | Corrupt
-                 | TotalFailure | RestoreBackup, Field(discriminator="fault")]
+# Each fault kind's step model lives in its module (drills.faults.<kind>); the registry lists them once.
+STEP_MODELS = faults.STEP_MODELS
+FAULT_KINDS: tuple[str, ...] = tuple(faults.FAULTS)
+if TYPE_CHECKING:
+    Step = StepBase
+else:
+    Step = Annotated[Union[STEP_MODELS], Field(discriminator="fault")]  # noqa: UP007
 
 
 class Recovery(Model):

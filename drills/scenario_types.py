@@ -1,5 +1,5 @@
 """The building blocks of scenario models: the frozen base model, numbers that are never booleans,
-durations (`10s`, `1.5s`, `500ms`, `2m`) and roles (`postgres.leader`, `same`).
+booleans that are never numbers, durations (`10s`, `1.5s`, `500ms`, `2m`) and roles (`postgres.leader`, `same`).
 
 Every section's model (`drills.scenario_schema`), and each signal's, fault step's and checker's
 own model in its module, is built from these, so that they read a file alike. Imports nothing of
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 # ---- durations: 10s, 1.5s, 500ms, 2m, 1h, or a bare number of seconds ---------------------------
 
@@ -62,6 +62,10 @@ def _not_bool(value: object) -> object:
 Float = Annotated[float, BeforeValidator(_not_bool)]
 Int = Annotated[int, BeforeValidator(_not_bool)]
 
+# YAML's true and false only: pydantic's lax mode would read `heal: 1`, `"yes"` or `"on"` as true,
+# and a mistyped switch would silently change what a drill does.
+Bool = StrictBool
+
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
     "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
     "examples": ["10s", "1.5s", "500ms", "2m"]})]
@@ -69,7 +73,7 @@ Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
 # ---- roles ------------------------------------------------------------------------------------------
 
 # The grammar of drills.stack.roles, for editors; `_role` asks that module itself.
-ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[\d+\])?$"
+ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[[0-9]+\])?$"
 
 
 def _role(value: str) -> str:

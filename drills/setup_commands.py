@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from drills.dockerlabels import MANAGED_LABEL, PURPOSE_LABEL
 from drills.provision import mongo_image
 
 
@@ -128,7 +129,7 @@ def smoke() -> None:
     t0 = time.monotonic()
     out = client.containers.run(
         base, ["sh", "-c", f"echo {token}; cat /etc/debian_version"], remove=True,
-        labels={"io.drills.managed": "true", "io.drills.purpose": "smoke"}, network_mode="none",
+        labels={MANAGED_LABEL: "true", PURPOSE_LABEL: "smoke"}, network_mode="none",
     )
     text = out.decode() if isinstance(out, bytes) else str(out)
     if token not in text:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from drills.backup.catalog import Catalog, close_catalog, open_catalog
+from drills.backup.catalog import Catalog
 from drills.backup.model import Backup, next_slot
 from drills.backup.target import BackupStack
 from drills.history import Recorder
@@ -98,9 +98,8 @@ class BackupSchedule:
             self._thread = None
 
     def close(self) -> None:
-        """Stop, and forget the catalog (the restore step, if any, is over)."""
+        """Stop for good (the restore step, if any, is over)."""
         self.stop()
-        close_catalog(self.catalog.project)
 
 
 class BackupSection(Protocol):
@@ -127,7 +126,8 @@ def start_backups(scenario: Plan, stack: BackupStack, recorder: Recorder, clock:
     spec = scenario.backup
     if spec is None:
         return None
-    catalog = open_catalog(stack.project, recorder, clock, directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(stack.project, recorder, clock, directory)
     schedule = BackupSchedule(stack, catalog, component=spec.component, method=spec.method, interval_s=spec.interval)
     schedule.start()
     return schedule

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from drills.dockerlabels import PROJECT_LABEL
 from drills.errors import StackError
 from drills.stack.roles import COMPONENTS, group_members
 
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
     import docker
 
     from drills.stack.project import ComposeProject
-
-PROJECT_LABEL = "com.docker.compose.project"
-
 
 @dataclass(frozen=True)
 class Presence:

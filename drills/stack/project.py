@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from drills import interrupts, records
+from drills.dockerlabels import project_selector
 from drills.errors import StackError
 from drills.provision.compose import compose_command
 from drills.stack import ports, readiness, state, subnets, topology
@@ -210,8 +211,8 @@ class ComposeProject:
         """The last log lines and health-check output of every container not running healthy."""
         out = []
         try:
-            selector: dict[str, str | list[str] | bool] = {"label": f"com.docker.compose.project={self.project}"}
-            for c in self.client.containers.list(all=True, filters=selector, ignore_removed=True):
+            for c in self.client.containers.list(all=True, filters=project_selector(self.project),
+                                                 ignore_removed=True):
                 state = c.attrs.get("State", {})
                 health = (state.get("Health") or {})
                 if state.get("Status") == "running" and health.get("Status") in (None, "healthy"):

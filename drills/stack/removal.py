@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from drills import records
-from drills.stack.services import PROJECT_LABEL
+from drills.dockerlabels import project_selector
 
 if TYPE_CHECKING:
     import docker
@@ -23,7 +23,7 @@ def remove_project(client: docker.DockerClient, project: str) -> list[str]:
     import docker.errors
 
     removed = []
-    selector: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
+    selector = project_selector(project)
     for c in client.containers.list(all=True, filters=selector, ignore_removed=True):
         c.remove(force=True)  # a paused container is removed too (SIGKILL, then delete)
         removed.append(f"container {c.name}")

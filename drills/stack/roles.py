@@ -35,8 +35,9 @@ DYNAMIC: dict[str, frozenset[str]] = {
 DEFAULT_QUEUE = "scheduled-runs"
 CLIENTS = "clients"
 
+# ASCII digits only: `\d` also takes Arabic-Indic and other Unicode digits, which int() reads.
 _ROLE = re.compile(r"^(?P<group>[a-z][a-z0-9_-]*)(?:\.(?P<selector>\*|[a-z]+(?:@[A-Za-z0-9_.-]+)?))?"
-                   r"(?:\[(?P<index>\d+)\])?$")
+                   r"(?:\[(?P<index>[0-9]+)\])?$")
 
 
 @dataclass(frozen=True)

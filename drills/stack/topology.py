@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from drills.dockerlabels import TIER_LABEL
 from drills.errors import StackError
 from drills.stack import mongo, postgres, rabbitmq
 from drills.stack.env import StackSettings
 from drills.stack.roles import CLIENTS, RoleRef, group_members, parse_role, pick
-from drills.stack.services import TIER_LABEL, ServiceInfo
+from drills.stack.services import ServiceInfo
 
 LOCALHOST = "127.0.0.1"
 

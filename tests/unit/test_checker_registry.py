@@ -3,6 +3,7 @@ know exactly the checkers it lists."""
 
 from __future__ import annotations
 
+import json
 import pkgutil
 import typing
 from pathlib import Path
@@ -77,3 +78,24 @@ def test_the_runner_samples_leaders_only_for_a_checker_that_needs_them():
     with_split_brain = {s.id for s in SCENARIOS if any(e.checker == "split-brain" for e in s.expectations)}
     assert {k for k, v in needs.items() if "leaders" in v} == with_split_brain
     assert with_split_brain
+
+
+def test_every_declared_metric_names_numbers_the_verdicts_hold(tmp_path):
+    """A metric whose key a checker's verdicts never carry would show as "not measured" in every
+    report: each measured verdict of the policy suite's checkers holds its declared keys."""
+    from tests.report_factory import make_run
+
+    seen: dict[str, set[str]] = {}
+    for scenario in SCENARIOS:
+        run = make_run(tmp_path / scenario.id, name=scenario.id, backup_at=3.0 if scenario.backup else None,
+                       fault_at=5.0, hold=2.0, after=2.0)
+        for v in json.loads((run / "journal.json").read_text())["verdicts"]:
+            if v["status"] == Status.NOT_MEASURED.value:
+                continue
+            for m in CHECKERS[v["checker"]].metrics:
+                assert m.measured in v["measured"], (v["checker"], m.measured)
+            seen.setdefault(v["checker"], set()).update(v["bound"])
+    with_metrics = {name: c for name, c in CHECKERS.items() if c.metrics}
+    assert set(seen) >= set(with_metrics), "every checker with metrics measured something in the policy suite"
+    for name, checker in with_metrics.items():
+        assert {m.bound for m in checker.metrics if m.bound} <= seen[name], name

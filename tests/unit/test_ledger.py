@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from drills import records
 from drills.faults import ledger
-from drills.faults.netem import netem_args
+from drills.faults.netem import Latency, Loss
 from drills.faults.partition import rules_for
+from drills.faults.process import Unpause
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +22,7 @@ def state(tmp_path, monkeypatch):
 
 def entry(fid: str, project: str = "drills-x") -> ledger.Entry:
     return ledger.Entry(fault_id=fid, kind="pause", project=project,
-                        heal=[{"action": "unpause", "container": "c1"}])
+                        heal=(Unpause("c1"),))
 
 
 def test_applied_faults_stay_pending_until_healed():
@@ -96,8 +97,8 @@ def test_partition_rules_cover_each_direction():
     both = rules_for(["10.0.0.2"], "both", "drills-p")
     assert [r[0] for r in both] == ["INPUT", "OUTPUT"]
     assert rules_for(["10.0.0.2", "10.0.0.3"], "in", "t") == [
-        ["INPUT", "-s", "10.0.0.2", "-m", "comment", "--comment", "t", "-j", "DROP"],
-        ["INPUT", "-s", "10.0.0.3", "-m", "comment", "--comment", "t", "-j", "DROP"],
+        ("INPUT", "-s", "10.0.0.2", "-m", "comment", "--comment", "t", "-j", "DROP"),
+        ("INPUT", "-s", "10.0.0.3", "-m", "comment", "--comment", "t", "-j", "DROP"),
     ]
     assert all(r[0] == "OUTPUT" and r[1] == "-d" for r in rules_for(["1.2.3.4"], "out", "t"))
     with pytest.raises(Exception, match="direction"):
@@ -105,6 +106,7 @@ def test_partition_rules_cover_each_direction():
 
 
 def test_netem_arguments():
-    assert netem_args({"delay_ms": 100, "jitter_ms": 20}) == ["delay", "100.0ms", "20.0ms"]
-    assert netem_args({"loss_percent": 5}) == ["loss", "5.0%"]
-    assert netem_args({"delay_ms": 50, "loss_percent": 1.5}) == ["delay", "50.0ms", "loss", "1.5%"]
+    assert Latency(fault="latency", target="pg1", delay=0.1, jitter=0.02).netem_args() == ["delay", "100.0ms", "20.0ms"]
+    assert Latency(fault="latency", target="pg1", delay=0.05).netem_args() == ["delay", "50.0ms"]
+    assert Loss(fault="loss", target="pg1", percent=5).netem_args() == ["loss", "5.0%"]
+    assert Loss(fault="loss", target="pg1", percent=1.5).netem_args() == ["loss", "1.5%"]
