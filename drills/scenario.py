@@ -21,7 +21,7 @@ The models live in `drills.scenario_schema` (each expectation's in its checker's
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from drills.checkers.sessions import Sessions
 from drills.checkers.split_brain import SplitBrain
 from drills.checkers.steady_state import SteadyState
 from drills.errors import ScenarioError
+from drills.faults.registry import FAULTS as FAULT_REGISTRY
 from drills.faults.step import StepBase
 from drills.scenario_schema import (
     CHECKERS,
@@ -245,30 +246,21 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
         checker = CHECKER_REGISTRY.get(name) if isinstance(name, str) else None
         for loc, message in checker.problems(exp, view) if checker is not None else ():
             add(("expectations", i, *loc), message)
-    _backup_problems(add, data)
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        kind = step.get("fault") if isinstance(step, dict) else None
+        fault = FAULT_REGISTRY.get(kind) if isinstance(kind, str) else None
+        for loc, message in fault.problems(step, view) if fault is not None and fault.problems else ():
+            add(("steps", i, *loc), message)
+    _backup_problems(add, view.backup)
     return problems
 
 
-def _backup_problems(add: Any, data: dict[str, Any]) -> None:
-    """restore-backup needs a `backup:` section that fits it."""
-    backup = data.get("backup")
-    backup = backup if isinstance(backup, dict) else None
+def _backup_problems(add: Any, backup: Mapping[str, Any] | None) -> None:
+    """A `backup:` section asks for a backup this stack can take."""
     component = backup.get("component") if backup else None
     method = (backup.get("method") or "dump") if backup else None
     if backup and method == "snapshot" and component in ("rabbitmq", "mongo"):
         add(("backup", "method"), f"{component} has no snapshot backup here; use method: dump")
-    steps = data.get("steps")
-    for i, step in enumerate(steps if isinstance(steps, list) else []):
-        if not isinstance(step, dict) or step.get("fault") != "restore-backup":
-            continue
-        if backup is None:
-            add(("steps", i), "restore-backup needs a `backup:` section (what to back up, how, how often)")
-            continue
-        target = str(step.get("target", "")).split(".")[0]
-        if target and component and target != component:
-            add(("steps", i, "target"), f"the backups are of {component}, not {target}")
-        if (step.get("method") or "dump") != method:
-            add(("steps", i, "method"), f"the backups are taken by {method}, so restore with method: {method}")
 
 
 # ---- the public surface ---------------------------------------------------------------------------

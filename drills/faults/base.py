@@ -10,7 +10,7 @@ actions `apply` writes to the ledger *before* the fault touches anything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
 
@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
     from drills.backup.catalog import Catalog
+    from drills.checkers.protocol import FileView
     from drills.history import Recorder
+
+Loc = tuple[int | str, ...]
+# Cross-field mistakes of one step in a scenario file (the step's plain data, the whole file's),
+# each at a path inside the step: `drill validate` reports them before anything starts.
+Problems = Callable[[Mapping[str, Any], "FileView"], Iterable[tuple[Loc, str]]]
 
 
 class FaultTarget(Protocol):
@@ -83,6 +89,7 @@ class Fault(Generic[S]):
     # Injected from the drill's backups: the runner waits in the steady phase until the schedule has
     # completed one, and stops the schedule before injecting (no backup of the new, empty cluster).
     needs_backup: bool = False
+    problems: Problems | None = None
 
     @property
     def kind(self) -> str:

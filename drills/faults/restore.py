@@ -10,17 +10,21 @@ integrity of the restore are measured from the history alone.
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
 from drills.backup.model import RESTORE_END, RESTORE_START, Backup, Restore
 from drills.backup.target import BackupStack
 from drills.errors import FaultError
-from drills.faults.base import Fault, FaultContext, apply
+from drills.faults.base import Fault, FaultContext, Loc, apply
 from drills.faults.entry import Entry
 from drills.faults.step import StepBase
 from drills.faults.storage import ComposeUp
+
+if TYPE_CHECKING:
+    from drills.checkers.protocol import FileView
 
 RESTORE_TIMEOUT_S = 120.0
 SERVICES = {"postgres": ("pg1", "pg2", "pg3"), "rabbitmq": ("rabbit1", "rabbit2", "rabbit3"),
@@ -40,6 +44,20 @@ def component_of(target: str) -> str:
     if group not in SERVICES:
         raise FaultError(f"restore-backup: {target!r} is not a database or queue (postgres.*, rabbitmq.*, mongo.*)")
     return group
+
+
+def problems(step: Mapping[str, Any], view: FileView) -> list[tuple[Loc, str]]:
+    """A restore needs a `backup:` section that fits it: of its target's component, by its method."""
+    if view.backup is None:
+        return [((), "restore-backup needs a `backup:` section (what to back up, how, how often)")]
+    component, method = view.backup.get("component"), view.backup.get("method") or "dump"
+    found: list[tuple[Loc, str]] = []
+    target = str(step.get("target", "")).split(".")[0]
+    if target and component and target != component:
+        found.append((("target",), f"the backups are of {component}, not {target}"))
+    if (step.get("method") or "dump") != method:
+        found.append((("method",), f"the backups are taken by {method}, so restore with method: {method}"))
+    return found
 
 
 def _restore(stack: BackupStack, backup: Backup, method: str, ctx: FaultContext) -> Restore:
@@ -85,6 +103,6 @@ def restore_backup(step: RestoreBackup, ctx: FaultContext) -> Entry:
     return apply(ctx, "restore-backup", [ComposeUp(SERVICES[component])], do)
 
 
-RESTORE_BACKUP = Fault(RestoreBackup, restore_backup, heals=(ComposeUp,), needs_backup=True)
+RESTORE_BACKUP = Fault(RestoreBackup, restore_backup, heals=(ComposeUp,), needs_backup=True, problems=problems)
 
 KINDS = (RESTORE_BACKUP,)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills import records, runner, scenario_schema
+from drills import records, runner, scenario, scenario_schema
 from drills.backup.catalog import Catalog
 from drills.backup.model import Backup
 from drills.errors import FaultError
@@ -71,9 +71,11 @@ def test_each_heal_action_name_belongs_to_one_class():
     assert set(by_name) == set(registry.HEAL_ACTIONS)
 
 
-def test_the_runner_names_no_fault_kind():
-    # What a kind needs of the drill (e.g. a completed backup) is its Fault's to say, not the runner's.
-    source = inspect.getsource(runner)
+@pytest.mark.parametrize("module", [runner, scenario], ids=lambda m: m.__name__)
+def test_neither_the_runner_nor_validation_names_a_fault_kind(module):
+    # What a kind needs of the drill (a completed backup) or of the file (a `backup:` section that
+    # fits it) is its Fault's to say: a new kind touches its own module only.
+    source = inspect.getsource(module)
     assert [kind for kind in registry.FAULTS if f'"{kind}"' in source] == []
 
 
