@@ -33,12 +33,13 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field
 
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Loc, Metric, signal_not_driven
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, signal_not_driven
 from drills.checkers.verdict import Verdict, judge_all, not_measured
 from drills.history import Op
 from drills.scenario_types import Duration, Float, Int
 from drills.scenario_types import Why as WhyText
 from drills.workload.registry import Signal
+from drills.yaml_locate import Loc
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,10 @@ from pydantic import Field
 
 from drills.backup.model import Backup, Restore, backups_from_events, restore_from_events
 from drills.checkers.backup_schedule import fates
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Loc, Metric
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
 from drills.scenario_types import Duration, Why
+from drills.yaml_locate import Loc
 
 
 def backup_gaps(backups: Sequence[Backup]) -> list[float]:

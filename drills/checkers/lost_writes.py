@@ -18,11 +18,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Loc, Metric, signal_not_driven
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, signal_not_driven
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op, Outcome
 from drills.scenario_types import Int, Why
 from drills.workload.registry import WriteSignal
+from drills.yaml_locate import Loc
 
 SAMPLE = 20  # values listed in a verdict, so a report shows which ones
 

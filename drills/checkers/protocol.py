@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
 from drills.checkers.verdict import Verdict
 from drills.history import Event, Op, first_event, last_event
 from drills.scenario_types import Model
-
-Loc = tuple[int | str, ...]
+from drills.yaml_locate import Loc
 
 
 class _Rate(Protocol):

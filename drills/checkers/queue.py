@@ -21,10 +21,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from drills.checkers.lost_writes import SAMPLE, value_order
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Loc, Metric
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op, Outcome
 from drills.scenario_types import Int, Why
+from drills.yaml_locate import Loc
 
 PUBLISH, CONSUME = "rabbitmq.publish", "rabbitmq.consume"
 

@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Loc
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.scenario_types import COMPONENTS, Duration, Float, Why, duration_or
+from drills.yaml_locate import Loc
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from drills.checkers.protocol import (
     Evidence,
     ExpectationModel,
     FileView,
-    Loc,
     Metric,
     TargetDefault,
     number,
@@ -45,6 +44,7 @@ from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
 from drills.history import Op, Outcome
 from drills.scenario_types import Duration, Int, Why
 from drills.workload.registry import WriteSignal
+from drills.yaml_locate import Loc
 
 EPSILON_S = 1e-6  # slots are sums of floats: a window equal to its bound may differ from it by rounding
 

@@ -13,11 +13,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Loc
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op
 from drills.scenario_types import Float, Int, Why, number_or
 from drills.workload.registry import SIGNALS, Signal
+from drills.yaml_locate import Loc
 
 
 def check_steady_state(ops: Sequence[Op], signal: str, *, window: tuple[float, float], label: str,

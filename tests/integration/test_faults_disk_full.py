@@ -84,7 +84,8 @@ def test_a_volume_on_the_hosts_disk_is_refused_before_anything_is_written(stack)
 def test_a_replica_filled_to_enospc_is_healed(stack):
     [replica] = stack.services("postgres.replica[0]")
     volume = give_a_small_disk(stack, replica)
-    assert 0 < free_bytes(stack, volume) <= 256 << 20
+    free_before = free_bytes(stack, volume)
+    assert 0 < free_before <= 256 << 20
     fault_id = f"0-disk-full-{uuid.uuid4().hex[:6]}"
 
     entry = registry.inject(DiskFull(fault="disk-full", target=replica, max_fill=256 << 20),
@@ -99,7 +100,7 @@ def test_a_replica_filled_to_enospc_is_healed(stack):
 
     heal.heal_entry(stack.client, entry, compose=stack.compose)
     assert ledger.pending(stack.project) == []
-    assert free_bytes(stack, volume) > 128 << 20, "the file that filled it is gone"
+    assert free_bytes(stack, volume) > free_before // 2, "the file that filled it is gone"
     [container] = stack.containers(replica)
     assert container.exec_run(["test", "-e", f"{PGDATA}/{FILE_PREFIX}{fault_id}"]).exit_code == 1
     container.exec_run(["rm", "-f", f"{PGDATA}/drills-probe"])
