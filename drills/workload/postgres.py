@@ -130,7 +130,7 @@ class PostgresClient:
             except psycopg.Error as exc:
                 self.close()
                 return Result.fail(seq, "create table: " + error_text(exc))
-        self._watchdog.arm(self.target.op_timeout_s, _shutdown_action(conn))
+        self._watchdog.arm(self.target.op_timeout_s, shutdown_action(conn))
         try:
             conn.execute(INSERT_SQL, (seq, self.process))
         except psycopg.Error as exc:
@@ -156,7 +156,9 @@ class PostgresClient:
         self._watchdog.close()
 
 
-def _shutdown_action(conn: psycopg.Connection[Any]) -> Callable[[], None]:
+def shutdown_action(conn: psycopg.Connection[Any]) -> Callable[[], None]:
+    """The watchdog's action for an op on `conn`: shut its socket down, so that a read blocked on a
+    frozen server fails at once (`Watchdog`). For every client on a psycopg connection."""
     fd = conn.pgconn.socket
 
     def shutdown() -> None:
