@@ -72,13 +72,13 @@ Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
 
 # ---- roles ------------------------------------------------------------------------------------------
 
-# The grammar of drills.stack.roles, for editors; `_role` asks that module itself.
+# The grammar of drills.roles, for editors; `_role` asks that module itself.
 ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[[0-9]+\])?$"
 
 
 def _role(value: str) -> str:
     from drills.errors import StackError
-    from drills.stack.roles import parse_role
+    from drills.roles import parse_role
 
     try:
         parse_role(value)

@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.errors import StackError
+from drills.roles import RoleRef, parse_role
 from drills.scenario_types import ROLE_PATTERN
-from drills.stack.roles import RoleRef, group_members, parse_role, pick
+from drills.stack.roles import group_members, pick
 
 SERVICES = ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "rabbit1", "rabbit2", "rabbit3", "lb",
             "dashboard2", "dashboard1", "dashboard10", "worker1", "mongo-init"]
