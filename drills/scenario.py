@@ -88,6 +88,8 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
         _, container = _walk(raw[:-1])
+        if len(loc) == 3 and loc[0] == "workload" and loc[1] in KINDS:
+            container = KINDS[str(loc[1])].model  # an entry of `workload:` is read by its own kind's model
         names = field_names(container)
         if container in (*STEP_MODELS, *EXPECTATION_MODELS):
             message = _misplaced_field(key, container) or f"unknown field {_shown(key)}" + (suggest(key, names) or (

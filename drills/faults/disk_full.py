@@ -88,10 +88,10 @@ class RemoveFill(HealAction):
         if not _OUR_FILE.fullmatch(self.file):
             raise FaultError(f"refusing to remove {self.file!r} from {self.volume}: not a file disk-full creates")
         try:
-            volume = ctx.client.volumes.get(self.volume)
+            labels = _labels(ctx.client, self.volume)
         except docker.errors.NotFound:
             return
-        if (volume.attrs.get("Labels") or {}).get(PROJECT_LABEL) != ctx.project:
+        if labels.get(PROJECT_LABEL) != ctx.project:
             raise FaultError(f"refusing to touch volume {self.volume}: it does not carry the label "
                              f"{PROJECT_LABEL}={ctx.project}")
         _helper(ctx.client, ctx.project, self.volume, ["rm", "-f", "--", f"{MOUNT}/{self.file}"])
@@ -139,6 +139,10 @@ def _helper(client: docker.DockerClient, project: str, volume: str, argv: list[s
     return out.decode(errors="replace") if isinstance(out, bytes) else str(out)
 
 
+def _labels(client: docker.DockerClient, volume: str) -> dict[str, str]:
+    return dict(client.volumes.get(volume).attrs.get("Labels") or {})
+
+
 def free_bytes(stack: FaultTarget, volume: str) -> int:
     """Bytes an unprivileged process (the database) may still write on the volume."""
     blocks, size = _helper(stack.client, stack.project, volume, ["stat", "-f", "-c", "%a %S", MOUNT]).split()
@@ -149,9 +153,11 @@ def disk_full(step: DiskFull, ctx: FaultContext) -> Entry:
     stack = ctx.stack
     plan: list[str] = []
     for c in targets(stack, step.target):
-        volumes = volumes_of(c)
+        # The project's own volumes only: an image's anonymous volume (mongo's /data/configdb) is
+        # not the node's data disk, and nothing without the project's label is ever touched.
+        volumes = [v for v in volumes_of(c) if _labels(stack.client, v).get(PROJECT_LABEL) == stack.project]
         if not volumes:
-            raise FaultError(f"disk-full of {c.name}: it has no data volume to fill",
+            raise FaultError(f"disk-full of {c.name}: it has no data volume of {stack.project} to fill",
                              hint="target a database node (postgres.*, mongo.*)")
         plan += volumes
     for volume in plan:  # before the ledger entry: a refused fault leaves nothing to heal

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from drills.history import Op, Outcome
 
@@ -76,13 +76,6 @@ class Client(Protocol):
     def open(self) -> None: ...
     def invoke(self, seq: int) -> Result: ...
     def close(self) -> None: ...
-
-
-@runtime_checkable
-class FinalRead(Protocol):
-    """A signal whose writes can be read back once the drill is over (lost-writes checker)."""
-
-    def final_read(self) -> set[Any]: ...
 
 
 def error_text(exc: BaseException, limit: int = 300) -> str:

@@ -104,27 +104,53 @@ class Schema:
             self._done = True
 
 
-class PostgresClient:
-    kind = "write"
+class PsycopgClient:
+    """A client process on one psycopg connection: opened by its first op, dropped after any error
+    (the next op reconnects), and each op guarded by a watchdog (`_watchdog`, with `shutdown_action`)
+    against a server that never answers."""
 
-    def __init__(self, target: PostgresTarget, process: int, schema: Schema) -> None:
-        self.target = target
+    def __init__(self, signal: str, process: int) -> None:
         self.process = process
-        self.schema = schema
         self._conn: psycopg.Connection[Any] | None = None
-        self._watchdog = Watchdog(f"postgres.write[{process}].watchdog")
+        self._watchdog = Watchdog(f"{signal}[{process}].watchdog")
 
     def open(self) -> None:
         """Nothing to do: the first op connects (the system may be down when the drill starts)."""
 
-    def invoke(self, seq: int) -> Result:
+    def _connect(self, conninfo: str) -> tuple[psycopg.Connection[Any], bool]:
+        """The open connection, else a new one, and whether it is new; psycopg.Error when none could be made."""
         conn = self._conn
-        if conn is None or conn.closed:
-            try:
-                conn = psycopg.connect(self.target.conninfo(), autocommit=True)
-            except psycopg.Error as exc:
-                return Result.fail(seq, "connect: " + error_text(exc))
-            self._conn = conn
+        if conn is not None and not conn.closed:
+            return conn, False
+        self._conn = psycopg.connect(conninfo, autocommit=True)
+        return self._conn, True
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection may complain; it is gone anyway
+                conn.close()
+
+    def shutdown(self) -> None:
+        """End of the drill: also stop the watchdog thread."""
+        self.close()
+        self._watchdog.close()
+
+
+class PostgresClient(PsycopgClient):
+    kind = "write"
+
+    def __init__(self, target: PostgresTarget, process: int, schema: Schema) -> None:
+        super().__init__("postgres.write", process)
+        self.target = target
+        self.schema = schema
+
+    def invoke(self, seq: int) -> Result:
+        try:
+            conn, new = self._connect(self.target.conninfo())
+        except psycopg.Error as exc:
+            return Result.fail(seq, "connect: " + error_text(exc))
+        if new:
             try:
                 self.schema.ensure(conn)
             except psycopg.Error as exc:
@@ -143,17 +169,6 @@ class PostgresClient:
         if self._watchdog.disarm():
             self.close()  # the watchdog shut the socket down just as the answer came in
         return Result.ok(seq)
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # a broken connection may complain; it is gone anyway
-                conn.close()
-
-    def shutdown(self) -> None:
-        """End of the drill: also stop the watchdog thread."""
-        self.close()
-        self._watchdog.close()
 
 
 def shutdown_action(conn: psycopg.Connection[Any]) -> Callable[[], None]:

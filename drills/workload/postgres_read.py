@@ -17,15 +17,14 @@ drill, before postgres.write emptied it, a read may still see an earlier drill's
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Result, Watchdog, error_text
-from drills.workload.postgres import TABLE, PostgresTarget, shutdown_action
+from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Result, error_text
+from drills.workload.postgres import TABLE, PostgresTarget, PsycopgClient, shutdown_action
 
 READ_SQL = f"SELECT max(seq) FROM {TABLE}"
 UNDEFINED_TABLE = "42P01"
@@ -53,26 +52,18 @@ def read_error(exc: psycopg.Error) -> str:
     return error_text(exc)
 
 
-class PostgresReader:
+class PostgresReader(PsycopgClient):
     kind = "read"
 
     def __init__(self, target: ReadTarget, process: int) -> None:
+        super().__init__("postgres.read", process)
         self.target = target
-        self.process = process
-        self._conn: psycopg.Connection[Any] | None = None
-        self._watchdog = Watchdog(f"postgres.read[{process}].watchdog")
-
-    def open(self) -> None:
-        """Nothing to do: the first op connects (the system may be down when the drill starts)."""
 
     def invoke(self, seq: int) -> Result:
-        conn = self._conn
-        if conn is None or conn.closed:
-            try:
-                conn = psycopg.connect(self.target.conninfo(), autocommit=True)
-            except psycopg.Error as exc:
-                return Result.fail(None, "connect: " + error_text(exc))
-            self._conn = conn
+        try:
+            conn, _ = self._connect(self.target.conninfo())
+        except psycopg.Error as exc:
+            return Result.fail(None, "connect: " + error_text(exc))
         self._watchdog.arm(self.target.op_timeout_s, shutdown_action(conn))
         try:
             row = conn.execute(READ_SQL).fetchone()
@@ -84,17 +75,6 @@ class PostgresReader:
             self.close()  # the watchdog shut the socket down just as the answer came in
         highest = row[0] if row is not None else None
         return Result.ok(int(highest) if highest is not None else None)
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # a broken connection may complain; it is gone anyway
-                conn.close()
-
-    def shutdown(self) -> None:
-        """End of the drill: also stop the watchdog thread."""
-        self.close()
-        self._watchdog.close()
 
 
 class PostgresReadSignal:

@@ -4,7 +4,6 @@ writes, and a reader whose replica is killed goes on reading from the other one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -16,7 +15,7 @@ from drills.workload.endpoints import group_endpoints
 from drills.workload.postgres import PostgresTarget
 from drills.workload.postgres_read import ReadTarget
 from drills.workload.suite import DrillWorkload, build_workload
-from tests.integration.recording import Ops
+from tests.integration.recording import Ops, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -34,14 +33,6 @@ def scenario(read_from: str) -> Scenario:
         "steps": [{"fault": "kill", "target": "postgres.replica[0]"}],
         "expectations": [{"checker": "steady-state", "why": "w"}],
     })
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    t0 = time.monotonic()
-    while not condition():
-        if time.monotonic() - t0 > timeout_s:
-            raise AssertionError(f"{what} not within {timeout_s} s")
-        time.sleep(0.05)
 
 
 def started(stack: ComposeProject, read_from: str, ops: Ops) -> tuple[DrillWorkload, float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +14,7 @@ from drills.stack.readiness import wait_ready
 from drills.workload.base import SignalRunner, clock_from
 from drills.workload.endpoints import group_endpoints
 from drills.workload.suite import build_workload
-from tests.integration.recording import Ops
+from tests.integration.recording import Ops, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -34,15 +33,6 @@ def scenario(workload: dict[str, dict[str, float]]) -> Scenario:
         "steps": [{"fault": "kill", "target": "postgres.leader"}],
         "expectations": [{"checker": "steady-state", "why": "w"}],
     })
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-    t0 = time.monotonic()
-    while not condition():
-        if time.monotonic() - t0 > timeout_s:
-            raise AssertionError(f"{what} not within {timeout_s} s")
-        time.sleep(0.1)
-    return time.monotonic() - t0
 
 
 def test_postgres_and_rabbitmq_clients_at_50_ops_per_s(stack):

@@ -4,7 +4,6 @@ message lost (confirmed versus consumed after the drain)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -13,7 +12,7 @@ from drills.workload.base import clock_from
 from drills.workload.endpoints import group_endpoints
 from drills.workload.rabbitmq import PUBLISH_SIGNAL, RabbitSignal, RabbitTarget
 from drills.workload.rabbitmq_pipelined import PipelinedPublisher
-from tests.integration.recording import Ops
+from tests.integration.recording import Ops, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -25,14 +24,6 @@ SECONDS = 5.0
 def stack(docker_client):
     with ComposeProject.create(client=docker_client, mongo=False) as sp:
         yield sp
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    t0 = time.monotonic()
-    while not condition():
-        if time.monotonic() - t0 > timeout_s:
-            raise AssertionError(f"{what} not within {timeout_s} s")
-        time.sleep(0.05)
 
 
 def test_pipelined_publisher_at_50_per_s_loses_no_confirmed_message(stack, record_property):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,7 +15,7 @@ from hypothesis import strategies as st
 from drills.errors import FaultError
 from drills.faults import ledger, registry
 from drills.faults.actions import HealContext
-from drills.faults.disk_full import FILE_PREFIX, DiskFull, RemoveFill, parse_size
+from drills.faults.disk_full import FILE_PREFIX, FILL_SCRIPT, MOUNT, DiskFull, RemoveFill, parse_size
 from drills.scenario import load_scenario, scenario_json_schema, validate_files
 
 SCENARIO = """\
@@ -88,3 +92,29 @@ def test_the_heal_removes_only_a_file_disk_full_created(name):
     with pytest.raises(FaultError, match="refusing to remove"):
         RemoveFill("drills-x_pg2-data", name).heal(HealContext(None, "drills-x"))  # type: ignore[arg-type]
 
+
+
+def _in_a_small_tmpfs(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the fill script on a 4 MiB tmpfs mounted at `where` (for the helper's /data) in a private
+    mount namespace: the mount goes with the namespace."""
+    script = FILL_SCRIPT.replace(MOUNT, str(where))
+    inner = (f'mount -t tmpfs -o size=4m tmpfs "$0" && sh -c "$1" fill {" ".join(args)}; rc=$?; '
+             'ls "$0"; stat -f -c "%a %S" "$0"; exit $rc')
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, str(where), script],
+                          capture_output=True, text=True, timeout=60)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                                reason="mounting a tmpfs in a private mount namespace needs root and unshare")
+
+
+@needs_root
+def test_the_fill_script_takes_every_free_byte_and_no_more_than_the_cap(tmp_path):
+    done = _in_a_small_tmpfs(tmp_path, "drills-disk-full-t1", str(8 << 20))
+    assert done.returncode == 0, done.stderr
+    result, listing, after = done.stdout.splitlines()
+    assert result == f"0 {4 << 20}", "nothing left free; the file holds it all"
+    assert listing == "drills-disk-full-t1" and after.split()[0] == "0"
+    refused = _in_a_small_tmpfs(tmp_path, "drills-disk-full-t2", str(1 << 20))
+    assert refused.returncode == 3 and "more than max_fill" in refused.stderr
+    assert refused.stdout.splitlines()[0] == "1024 4096", "refused before writing anything"

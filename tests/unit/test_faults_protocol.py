@@ -20,7 +20,7 @@ from drills.backup.model import Backup
 from drills.errors import FaultError
 from drills.faults import heal, ledger, registry
 from drills.faults.actions import HealAction, UnknownAction
-from drills.faults.base import Fault, FaultContext
+from drills.faults.base import Fault, FaultContext, apply
 from drills.faults.netem import TcRemove
 from drills.faults.partition import IptablesRemove, NetworkConnect
 from drills.faults.process import Start, Unpause
@@ -148,6 +148,26 @@ def test_the_journal_records_a_fault_as_before():
                                 "resolved": ["pg1"], "injected_s": 5.0}
     record.healed_s = 15.2
     assert record.to_json()["healed_s"] == 15.2
+
+
+class Project:
+    """All `apply` asks of the stack: its project name."""
+
+    project = "drills-apply"
+
+
+def test_the_heal_is_in_the_ledger_before_the_fault_touches_anything():
+    seen = []
+
+    def do():
+        seen.append([e.fault_id for e in ledger.pending("drills-apply")])
+        raise RuntimeError("the fault failed halfway")
+
+    with pytest.raises(RuntimeError):
+        apply(FaultContext(Project(), "a1"), "pause", [Unpause("c1")], do)  # type: ignore[arg-type]
+    assert seen == [["a1"]], "written (and read back) before do() ran"
+    [entry] = ledger.pending("drills-apply")
+    assert entry.heal == (Unpause("c1"),), "a fault that failed halfway stays pending, to be healed"
 
 
 # ---- the context object ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from drills.backup.catalog import Catalog
@@ -97,7 +97,15 @@ def kept_schedules(draw: st.DrawFn, headroom: float = 1.0) -> Run:
     return Run(interval, durations, latencies, failure_at)
 
 
+# The failure strikes when the next backup is due but the scheduler has not started it yet.
+LATE_START = Run(interval=3.4375, durations=[0.0625, 1.0, 1.0], latencies=[0.0, 0.125, 0.0], failure_at=3.5625)
+LATE_START_SHORT = Run(interval=1.0, durations=[0.015625, 0.5, 1.0], latencies=[0.0, 0.03125, 0.0],
+                       failure_at=1.03125)
+
+
 @given(kept_schedules())
+@example(LATE_START)
+@example(LATE_START_SHORT)
 def test_a_kept_schedule_passes_whatever_its_speed_and_the_moment_of_the_failure(run: Run) -> None:
     v = run.judge()
     assert v.status is Status.PASS, v.observed
@@ -125,6 +133,8 @@ def test_the_bound_tracks_the_measured_backup_durations(run: Run) -> None:
 
 
 @given(kept_schedules())
+@example(LATE_START)
+@example(LATE_START_SHORT)
 def test_a_backup_the_failure_interrupts_is_interrupted_not_failed(run: Run) -> None:
     backups = run.backups()
     in_flight = [b for b in backups if not b.ok and b.started_s < run.failure_at]

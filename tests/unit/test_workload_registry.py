@@ -120,3 +120,15 @@ def test_a_workload_entry_is_read_by_its_own_kind_s_model():
     assert locs == {("workload", "postgres.write", "write_concern"), ("workload", "mongo.write", "rate"),
                     ("workload", "nope", "[key]")}
 
+
+
+def test_a_misspelt_field_of_an_entry_is_matched_against_its_own_kind_s_fields(tmp_path):
+    from drills.scenario import check_file
+
+    path = tmp_path / "s.yaml"
+    path.write_text("id: t\ntitle: t\npolicy: p\nworkload:\n  mongo.write: {write_concren: majority}\n"
+                    "steps:\n  - {fault: kill, target: mongo.primary}\n"
+                    "expectations:\n  - {checker: steady-state, why: w}\n")
+    _, problems = check_file(path)
+    assert [str(p).removeprefix(str(path)) for p in problems] == [
+        ":5:17: workload.mongo.write.write_concren: unknown field 'write_concren'; did you mean 'write_concern'?"]
