@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from drills.history import Op, Outcome
 
@@ -76,6 +76,28 @@ class Client(Protocol):
     def open(self) -> None: ...
     def invoke(self, seq: int) -> Result: ...
     def close(self) -> None: ...
+
+
+C = TypeVar("C")
+
+
+class Clients(Generic[C]):
+    """The clients a signal makes, one per process (`client` is what `SignalRunner` calls), kept so
+    that the signal can end them all once the drill is over (`close`)."""
+
+    def __init__(self, make: Callable[[int], C], end: Callable[[C], None]) -> None:
+        self._make = make
+        self._end = end
+        self._made: list[C] = []
+
+    def client(self, process: int) -> C:
+        made = self._make(process)
+        self._made.append(made)
+        return made
+
+    def close(self) -> None:
+        for made in self._made:
+            self._end(made)
 
 
 def error_text(exc: BaseException, limit: int = 300) -> str:

@@ -27,7 +27,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from drills.history import Outcome
-from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Result, Watchdog, error_text
+from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Clients, Result, Watchdog, error_text
 
 TABLE = "drill_writes"
 CREATE_SQL = f"CREATE TABLE IF NOT EXISTS {TABLE} (seq bigint PRIMARY KEY, process int NOT NULL, " \
@@ -201,7 +201,7 @@ def final_read(target: PostgresTarget, *, timeout_s: float = 60.0, interval_s: f
             time.sleep(interval_s)
 
 
-class PostgresSignal:
+class PostgresSignal(Clients[PostgresClient]):
     """The postgres.write signal: builds its clients, reads the table back at the end."""
 
     signal = "postgres.write"
@@ -209,16 +209,7 @@ class PostgresSignal:
     def __init__(self, target: PostgresTarget) -> None:
         self.target = target
         self.schema = Schema()
-        self._clients: list[PostgresClient] = []
-
-    def client(self, process: int) -> PostgresClient:
-        c = PostgresClient(self.target, process, self.schema)
-        self._clients.append(c)
-        return c
+        super().__init__(lambda process: PostgresClient(target, process, self.schema), PostgresClient.shutdown)
 
     def final_read(self) -> set[Any]:
         return set(final_read(self.target))
-
-    def close(self) -> None:
-        for c in self._clients:
-            c.shutdown()

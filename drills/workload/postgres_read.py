@@ -23,7 +23,7 @@ from typing import Literal
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Result, error_text
+from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Clients, Result, error_text
 from drills.workload.postgres import TABLE, PostgresTarget, PsycopgClient, shutdown_action
 
 READ_SQL = f"SELECT max(seq) FROM {TABLE}"
@@ -77,18 +77,9 @@ class PostgresReader(PsycopgClient):
         return Result.ok(int(highest) if highest is not None else None)
 
 
-class PostgresReadSignal:
+class PostgresReadSignal(Clients[PostgresReader]):
     """The postgres.read signal: builds its clients, and ends them."""
 
     def __init__(self, target: ReadTarget) -> None:
         self.target = target
-        self._clients: list[PostgresReader] = []
-
-    def client(self, process: int) -> PostgresReader:
-        c = PostgresReader(self.target, process)
-        self._clients.append(c)
-        return c
-
-    def close(self) -> None:
-        for c in self._clients:
-            c.shutdown()
+        super().__init__(lambda process: PostgresReader(target, process), PostgresReader.shutdown)
