@@ -34,7 +34,8 @@ def pg(stack, service, sql, *args):
     host, port = stack.endpoint(service, 5432)
     with psycopg.connect(host=host, port=port, user="postgres", password=stack.settings.secrets.pg_superuser_password,
                          dbname="postgres", connect_timeout=3, autocommit=True) as conn:
-        return conn.execute(sql, args).fetchall()
+        cursor = conn.execute(sql, args)
+        return cursor.fetchall() if cursor.description is not None else []
 
 
 def wait_until(what, check, timeout_s=180.0):
