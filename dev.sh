@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The two commands of the README. Each does all set-up on a fresh machine, idempotently:
-#   ./dev.sh test  [pytest args]   lint, type-check and run every test (unit + real containers)
+#   ./dev.sh test  [pytest args]   lint, type-check, check the layers and run every test (unit + real containers)
 #   ./dev.sh drill [drill run args] run the default drill suite on the local Docker engine
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -41,6 +41,7 @@ case "$cmd" in
         "$VENV/bin/drill" setup
         log "ruff"; "$VENV/bin/ruff" check .
         log "mypy --strict"; "$VENV/bin/mypy"
+        log "import-linter (the layers of docs/architecture.md)"; "$VENV/bin/lint-imports" --no-logo --no-cache
         log "pytest"; "$VENV/bin/pytest" "$@"
         ;;
     drill)

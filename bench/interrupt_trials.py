@@ -3,7 +3,7 @@
     .venv/bin/python bench/interrupt_trials.py [--trials 5] [--modes own,project] [--signal SIGTERM]
                                                [--scenario scenarios/postgres-leader-unreachable.yaml]
 
-Issue 10's reproduction: `drill run` of the leader partition, sent SIGTERM during the fault's hold
+The case: `drill run` of the leader partition, sent SIGTERM during the fault's hold
 (at a random point of its first half). `own`: the run's own stack; `project`: one stack of `drill
 stack up`, kept for every trial of the mode (it must survive each interruption). After each trial:
 the exit status, seconds from the signal to the exit, faults still pending in the ledger, containers

@@ -1,6 +1,6 @@
 """Benchmark: wall time of the whole policy suite (`drill run --suite policy`), one stack reused.
 
-Target (issue 5): <= 10 minutes on this 2-core machine. Records the total wall time (stack boot
+Target: <= 10 minutes on this 2-core machine. Records the total wall time (stack boot
 included) and each scenario's own wall time, status, RTO and RPO as the summary table shows them.
 
 Run: .venv/bin/python bench/policy_suite.py            -> runs the suite, writes bench/policy_suite.json

@@ -1,6 +1,6 @@
 """Benchmark: the policy suite N times over on one healthy stack (`drill run --suite policy --repeat N`).
 
-Goals (issue 10): every scenario passes N of N (false-failure rate <= 1 %), and the suite's wall
+Goals: every scenario passes N of N (false-failure rate <= 1 %), and the suite's wall
 time <= 600 s per repetition, the first one including the stack's boot. Records, from the JSON
 summary `drill run` writes: per scenario the pass rate, verdict (MET, FLAKY, NOT MET, NOT RUN),
 RTO / outage / RPO as min, p50, p95, max and n (nearest-rank percentiles), and for every run that

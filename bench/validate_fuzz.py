@@ -9,7 +9,7 @@ Unicode digits, %YAML directives, files past the size bound). Each goes through
 `drills.scenario.validate_files` (what `drill validate` and `drill run` call) in this process;
 every `--files / --cli`-th one also through the real CLI in a subprocess.
 
-Promise (issue 10, item 9): every file ends in exit 0 (valid) or exit 2 with located problems
+Promise: every file ends in exit 0 (valid) or exit 2 with located problems
 (file:line:col inside the file), never a traceback, none over 5 s. A problem carrying the loader's
 last-resort message (drills.scenario_yaml.UNFORESEEN) counts as an escape: it is a crash caught
 late. Times depend on the machine's load; the load average is recorded with them.

@@ -9,7 +9,8 @@ import click
 
 @click.command()
 @click.option("--all", "everything", is_flag=True,
-              help="Also remove projects whose runner is alive and `drill stack up` stacks, with their volumes.")
+              help="Also remove projects whose runner is alive, `drill stack up` stacks and projects unknown "
+                   "to this state dir, with their volumes.")
 @click.option("--project", default=None,
               help="Look at this compose project only (e.g. drills-1a2b3c); it removes no more than without it.")
 def clean(everything: bool, project: str | None) -> None:
@@ -18,9 +19,11 @@ def clean(everything: bool, project: str | None) -> None:
 
     \b
     drill clean              for every Drills project on this machine:
-                             - a dead `drill run`'s own stack, or a Drills project no
-                               record here claims: faults healed, then its containers,
+                             - a dead `drill run`'s own stack (so says its record in
+                               this state dir): faults healed, then its containers,
                                networks and volumes removed;
+                             - a Drills project this state dir has no record of
+                               (another user's, another XDG_STATE_HOME's): kept;
                              - a `drill stack up` stack: faults a dead drill left on it
                                healed; the stack and its volumes kept (remove it with
                                `drill stack down`);
@@ -28,8 +31,8 @@ def clean(everything: bool, project: str | None) -> None:
                              - a record of a stack of which no container, network or
                                volume is left: pruned.
     drill clean --project P  the same, for P alone.
-    drill clean --all        also removes live runs' stacks and `drill stack up` stacks,
-                             with their volumes (with --project: P alone).
+    drill clean --all        also removes live runs' stacks, `drill stack up` stacks and
+                             unknown projects, with their volumes (with --project: P alone).
 
     Touches nothing that lacks a Drills project label.
     """

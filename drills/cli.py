@@ -16,10 +16,10 @@ from drills import __version__
 
 # name -> ("module:attribute", one-line help shown by `drill --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "setup": ("drills.provision.commands:setup", "Make this machine able to run drills (idempotent)."),
-    "doctor": ("drills.provision.commands:doctor", "Show what drills need, what is missing and how to fix it."),
-    "smoke": ("drills.provision.commands:smoke", "Start a container from the base image and check it answers."),
-    "stack": ("drills.stack.commands:stack", "Bring the reference HA stack up, inspect it, tear it down."),
+    "setup": ("drills.setup_commands:setup", "Make this machine able to run drills (idempotent)."),
+    "doctor": ("drills.setup_commands:doctor", "Show what drills need, what is missing and how to fix it."),
+    "smoke": ("drills.setup_commands:smoke", "Start a container from the base image and check it answers."),
+    "stack": ("drills.stack_commands:stack", "Bring the reference HA stack up, inspect it, tear it down."),
     "run": ("drills.run_command:run", "Run drills: stack up, traffic, faults, heal, verdicts."),
     "validate": ("drills.scenario_commands:validate", "Check scenario files; every problem with file:line:col."),
     "schema": ("drills.scenario_commands:schema", "Print the JSON Schema of scenario files."),

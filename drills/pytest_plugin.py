@@ -14,8 +14,8 @@ Each item loads its scenario (an invalid file fails with every problem located) 
 - fails with each broken or unmeasured expectation: what was expected, what was measured, the
   tolerance, and why the bound is what it is;
 - is skipped, with the reason, when the scenario could NOT RUN here (e.g. an image is absent);
-- records JUnit properties (`--junitxml`): run id, status, measured RTO and lost writes or messages
-  per signal, and the verdict of each expectation.
+- records JUnit properties (`--junitxml`): run id, status, the RTO and RPO numbers each checker
+  declares (`rto_s.<signal>`, `lost_writes.<signal>`, ...), and the verdict of each expectation.
 
 Options: `--drill-reports DIR` (default: reports/ under the rootdir), `--drill-project NAME` (run
 against a stack already up). Tests replace the executor through the module attribute `EXECUTE`.
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from drills.runner import RunResult
+    from drills.report.result import RunResult
     from drills.scenario import Scenario
 
     Executor = Callable[..., list[RunResult]]
@@ -126,13 +126,12 @@ def properties(result: RunResult) -> list[tuple[str, object]]:
         props.append(("drill.reports", str(result.out_dir)))
     if result.recovery_s is not None:
         props.append(("drill.recovery_s", round(result.recovery_s, 3)))
+    from drills.checkers.registry import metrics_of
+
     for v in result.verdicts:
-        if v.checker == "availability" and v.measured.get("rto_s") is not None:
-            props.append((f"rto_s.{v.subject}", v.measured["rto_s"]))
-        if v.checker == "lost-writes" and v.measured.get("lost") is not None:
-            props.append((f"lost_writes.{v.subject}", v.measured["lost"]))
-        if v.checker == "queue" and v.measured.get("lost") is not None:
-            props.append((f"lost_messages.{v.subject}", v.measured["lost"]))
+        for m in metrics_of(v.checker):
+            if m.junit is not None and v.measured.get(m.measured) is not None:
+                props.append((f"{m.junit}.{v.subject}", v.measured[m.measured]))
         props.append((f"verdict.{v.checker}.{v.subject}", v.status.value))
     if result.status == "not-run":
         props.append(("drill.not_run_reason", result.reason))

@@ -16,18 +16,21 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from drills.history import History
+    from drills.report.result import RunResult
     from drills.report.run_log import RunLog
-    from drills.runner import RunResult
     from drills.scenario import Scenario
+    from drills.stack.presence import Presence
+    from drills.stack.project import ComposeProject
 
 
 class ConsoleProgress:
@@ -143,21 +146,21 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
             repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
-    if project is not None:  # containers gone behind our back: say so at once, not after a readiness timeout
-        from drills.stack.presence import require_complete
-
-        require_complete(project)
     from drills import interrupts
     from drills.cleanup import clean
     from drills.provision import engine
     from drills.provision.requirements import MONGO_IMAGE, describe, unmet
+    from drills.report.result import RunResult
     from drills.report.run_log import RunLog
-    from drills.runner import Drill, RunResult, not_run
+    from drills.runner import Drill, not_run
     from drills.stack.mongo import image_present
+    from drills.stack.presence import require_complete
     from drills.stack.project import ComposeProject
     from drills.stack.readiness import wait_ready
     from drills.workload.suite import build_workload
 
+    # Containers gone behind our back: say so at once (exit 3), not after a readiness timeout.
+    found: Presence | None = require_complete(project) if project is not None else None
     log = log if log is not None else RunLog(repeat)
     client = engine.client()
     clean(client)  # heal and remove what a killed runner left behind, before anything new starts
@@ -165,8 +168,13 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     # `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image.
     missing = {path: [describe(r) for r in unmet(sc.requires, lambda image: image_present(client, image))]
                for path, sc in scenarios}
+    why_not = {path: f"image {', '.join(m)} absent on this machine (`drill doctor` says how to get it)" if m else ""
+               for path, m in missing.items()}
+    if found is not None:
+        for path, sc in scenarios:
+            why_not[path] = why_not[path] or absent_on_stack(sc, found)
     stack = None
-    if any(not m for m in missing.values()):
+    if any(not why for why in why_not.values()):
         mongo = image_present(client, MONGO_IMAGE)
         stack = ComposeProject.attach(project, client) if project else ComposeProject.create(client=client, mongo=mongo)
     try:
@@ -183,15 +191,16 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                 click.echo(f"repetition {rep}/{repeat}", err=True)
             try:
                 for path, sc in scenarios:
-                    if missing[path]:
-                        log.results.append((rep, not_run(sc, path, reports_dir,
-                                                         f"image {', '.join(missing[path])} absent on this machine "
-                                                         "(`drill doctor` says how to get it)")))
-                        click.echo(f"NOT RUN {sc.id}: image {', '.join(missing[path])} absent", err=True)
+                    if why_not[path]:
+                        log.results.append((rep, not_run(sc, path, reports_dir, why_not[path])))
+                        click.echo(f"NOT RUN {sc.id}: {why_not[path]}", err=True)
                         continue
                     assert stack is not None
                     # One stack serves every scenario: back to a verified baseline first.
-                    wait_ready(stack, timeout_s=sc.recovery.timeout)
+                    if not to_baseline(partial(wait_ready, stack, timeout_s=sc.recovery.timeout),
+                                       partial(bring_back, stack, own=project is None),
+                                       partial(record_error, log, rep, (path, sc), reports_dir)):
+                        continue
                     progress = ConsoleProgress(f"[{rep}/{repeat}] {sc.id}" if repeat > 1 else sc.id)
                     drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
                                   progress=progress)
@@ -214,6 +223,70 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
         if stack is not None and project is None:
             stack.down()
     return [r for _, r in log.results]
+
+
+def to_baseline(wait: Callable[[], object], bring_back: Callable[[], object],
+                missed: Callable[[str], None]) -> bool:
+    """Before a scenario, the stack at its verified baseline (`wait`): True when it is. Otherwise
+    that scenario's run is recorded as an ERROR with why (`missed`), the stack is brought back,
+    and False says to go on with the next one. Raises StackError (the run stops, its summary says
+    how far it got) when the stack cannot be brought back at all."""
+    from drills.errors import StackError
+
+    try:
+        wait()
+        return True
+    except StackError as exc:
+        why = exc.args[0]
+    missed(f"the stack was not back at its baseline before this scenario: {why}")
+    try:
+        bring_back()
+    except StackError as exc:
+        raise StackError(f"the stack did not return to its baseline ({why}) and could not be brought back: "
+                         f"{exc.args[0]}", hint=exc.hint) from exc
+    return False
+
+
+def record_error(log: RunLog, rep: int, scenario_at: tuple[Path, Scenario], reports_dir: Path, why: str) -> None:
+    """A scenario's run that could not start, recorded (journal, JUnit, summary) as an ERROR."""
+    from drills.runner import not_run
+
+    path, scenario = scenario_at
+    log.results.append((rep, not_run(scenario, path, reports_dir, why, error=True)))
+    click.echo(f"ERROR {scenario.id}: {why}", err=True)
+
+
+def bring_back(stack: ComposeProject, *, own: bool, timeout_s: float = 120.0) -> None:
+    """A stack that did not recover by itself: `compose up` (what stopped or went is started
+    again) and the wait for the baseline; this run's own stack is booted afresh when that is not
+    enough, a `--project` stack (the user's) keeps its volumes and gets no fresh boot."""
+    from drills.stack.readiness import wait_ready
+
+    click.echo(f"stack {stack.project} not at its baseline: bringing it back", err=True)
+    if own:
+        stack.up(timeout_s=timeout_s)
+    else:
+        stack.up(wait=False, keep_volumes=True)
+        wait_ready(stack, timeout_s=timeout_s)
+
+
+def absent_on_stack(scenario: Scenario, found: Presence) -> str:
+    """Why `scenario` cannot run on a `--project` stack that defines none of the services of a
+    component it needs (brought up without it: MongoDB before its image was here); "" when it can."""
+    from drills.provision.requirements import MONGO
+    from drills.stack.presence import absent_components, components_of
+    from drills.stack.state import load
+
+    needed = components_of([*scenario.workload, *(step.target for step in scenario.steps),
+                            *("mongo" for r in scenario.requires if r == MONGO)])
+    absent = absent_components(needed, found.expected)
+    if not absent:
+        return ""
+    settings = load(found.project)
+    left_out = f" ({settings.mongo_not_run})" if "mongo" in absent and settings.mongo_not_run else ""
+    return (f"stack {found.project} has no {', '.join(absent)} service: it was brought up without it{left_out}; "
+            "`drill run` without --project, or a stack from a new `drill stack up`, includes it where its image "
+            "is here")
 
 
 def print_summary(results: list[RunResult]) -> None:

@@ -12,23 +12,25 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
+from drills.checkers.registry import samples_needed
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError
 from drills.evaluate import RunFacts, evaluate
-from drills.faults import heal, ledger
-from drills.faults.registry import FAULTS
+from drills.faults import heal, ledger, registry
+from drills.faults.base import FaultContext
 from drills.history import History, load
 from drills.report.evidence import seal
-from drills.report.journal import Journal, PhaseRecord, environment
+from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
+from drills.report.result import RunResult
+from drills.sampling.leaders import EVENT as LEADERS
 from drills.sampling.leaders import LeaderSampler
-from drills.scenario import Scenario, SplitBrain
+from drills.scenario import Scenario
 from drills.scenario_schema import SAME_TARGET
 
 if TYPE_CHECKING:
@@ -59,20 +61,6 @@ class Progress(Protocol):
     def phase(self, name: str, detail: str = "") -> None: ...
 
 
-@dataclass
-class RunResult:
-    run_id: str
-    scenario_id: str
-    status: str  # passed | failed | not-run | aborted | error
-    verdicts: list[Verdict] = field(default_factory=list)
-    out_dir: Path | None = None
-    reason: str = ""
-    wall_s: float = 0.0
-    recovery_s: float | None = None
-    scheduled_s: float = 0.0
-    policy: str = ""  # the policy text the scenario encodes: the documented outcome
-
-
 def new_run_id(scenario_id: str) -> str:
     return f"{time.strftime('%Y%m%dT%H%M%S')}-{scenario_id}-{uuid.uuid4().hex[:6]}"
 
@@ -93,7 +81,7 @@ class Drill:
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
         self.sampler: LeaderSampler | None = None  # who claims leadership, through the drill
-        self.backups: BackupSchedule | None = None  # issue 5: backups on a schedule (scenario `backup:`)
+        self.backups: BackupSchedule | None = None  # the scenario's `backup:` schedule, if it has one
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -124,25 +112,27 @@ class Drill:
             with self.phase("warm-up", "clients connect; each signal must succeed once"):
                 workload.start()
                 self._warm_up(workload)
-            # issue 5: backups while the workload runs, from the end of the warm-up
+            # Backups are taken under load, as a real schedule's are, from the end of the warm-up: every
+            # signal has written by then, so each backup holds acknowledged writes the RPO is measured on.
             self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
-            if any(isinstance(e, SplitBrain) for e in s.expectations):
+            if LEADERS in samples_needed(s.expectations):
                 self.sampler = LeaderSampler(self.stack, self.history.event, self.now).start()
             with self.phase("steady", f"{s.steady:g} s") as rec:
                 time.sleep(s.steady)
                 self._wait_for_a_backup(rec)
             for i, step in enumerate(s.steps):
                 fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
-                if step.fault == "restore-backup" and self.backups is not None:
-                    self.backups.stop()  # issue 5: no backup of the new, empty cluster is taken or restored
+                fault = registry.fault_of(step)
+                if fault.needs_backup and self.backups is not None:
+                    self.backups.stop()  # no backup of the new, empty cluster is taken or restored
                 with self.phase("inject", f"{step.fault} {step.target}") as rec:
                     target = self._target_of(step.target)
                     services = self.stack.services(target)
-                    entry = FAULTS[step.fault](self.stack, {"target": target, **step.params()}, fault_id)
+                    entry = fault.inject(step.model_copy(update={"target": target}), self._context(fault_id))
                     self.applied.append(entry)
                     rec.detail += f" -> {', '.join(services)}"
-                    self.journal.faults.append({"id": fault_id, "kind": step.fault, "target": step.target,
-                                                "resolved": services, "injected_s": round(self.now(), 3)})
+                    self.journal.faults.append(FaultRecord(fault_id, step.fault, step.target, services,
+                                                           round(self.now(), 3)))
                     self.history.event("fault", self.now(), kind=step.fault, target=step.target, resolved=services)
                 with self.phase("hold", f"{step.hold:g} s"):
                     time.sleep(step.hold)
@@ -151,7 +141,7 @@ class Drill:
                     with self.phase("heal", f"{step.fault} {step.target}"):
                         heal.heal_entry(self.stack.client, entry, compose=self.stack.compose)
                         last_heal = self.now()
-                        self.journal.faults[-1]["healed_s"] = round(last_heal, 3)
+                        self.journal.faults[-1].healed_s = round(last_heal, 3)
             facts = self._recover(last_heal)
             with self.phase("after", f"{s.after:g} s"):
                 time.sleep(s.after)
@@ -172,7 +162,7 @@ class Drill:
             # the drill is unwinding, later signals are ignored (drills.interrupts).
             with interrupts.shielded(raise_on_exit=False):
                 if self.backups is not None:
-                    self.backups.close()  # issue 5: before heal and final reads
+                    self.backups.close()  # no backup of a stack being healed; the restore step, if any, is over
                 if self.sampler is not None:
                     self.sampler.close()
                 self._heal_everything()
@@ -187,7 +177,7 @@ class Drill:
         How long the first one takes is the machine's speed (2.5 s here idle, over 14 s under a load
         of 100), and a failure landing before it completes would find nothing to restore: that
         would judge the machine, not the strategy. Bounded by the recovery timeout."""
-        if self.backups is None or not any(step.fault == "restore-backup" for step in self.s.steps):
+        if self.backups is None or not any(registry.fault_of(step).needs_backup for step in self.s.steps):
             return
         waited_from = self.now()
         if not self.backups.wait_completed(self.s.recovery.timeout):
@@ -203,10 +193,15 @@ class Drill:
         step replaces that node)."""
         if role != SAME_TARGET:
             return role
-        resolved = self.journal.faults[-1]["resolved"] if self.journal.faults else []
+        resolved = self.journal.faults[-1].resolved if self.journal.faults else []
         if len(resolved) != 1:
             raise ScenarioError(f"target `same` needs a previous step that acted on one node, got {resolved}")
         return str(resolved[0])
+
+    def _context(self, fault_id: str) -> FaultContext:
+        """What a fault is handed: the stack, the drill's history and clock, the backups taken."""
+        return FaultContext(self.stack, fault_id, recorder=self.history, clock=self.now,
+                            backups=self.backups.catalog if self.backups is not None else None)
 
     def _warm_up(self, workload: Workload) -> None:
         deadline = time.monotonic() + WARMUP_TIMEOUT_S
@@ -272,17 +267,21 @@ class Drill:
         seal(self.out)
 
 
-def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str) -> RunResult:
-    """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed."""
+def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str, *,
+            error: bool = False) -> RunResult:
+    """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed.
+    `error`: it could not start for a failure of the harness or the stack (an ERROR)."""
     run_id = new_run_id(scenario.id)
     out = reports_dir / run_id
     out.mkdir(parents=True, exist_ok=True)
+    status = "error" if error else "not-run"
     journal = Journal(run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                      status="not-run", reason=reason, environment=environment())
+                      status=status, reason=reason, environment=environment())
     journal.write(out / "journal.json")
-    write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=reason)
+    write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=None if error else reason,
+                error=reason if error else None)
     seal(out)
-    return RunResult(run_id, scenario.id, "not-run", [], out, reason, policy=scenario.policy)
+    return RunResult(run_id, scenario.id, status, [], out, reason, policy=scenario.policy)
 
 
 def summary_counts(results: list[RunResult]) -> dict[str, Any]:

@@ -11,100 +11,19 @@ Imported only by `drills.scenario` and the modules that run drills: pydantic is 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import Field
 
-# ---- durations: 10s, 1.5s, 500ms, 2m, 1h, or a bare number of seconds ---------------------------
-
-# ASCII digits only (`\d` would take Arabic-Indic and other Unicode digits); one run of spaces per
-# gap, after strip(), so a long run of spaces costs linear time (two adjacent `\s*` around an
-# optional unit made it quadratic).
-DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m|h)?\s*$"  # for editors (JSON Schema)
-_DURATION = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)(?:\s*(?P<unit>ms|s|m|h))?")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-DURATION_HELP = "use e.g. 10s, 1.5s, 2m"
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    """Text as it may appear in a message: a 200 KB value is not echoed whole."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
-
-
-def parse_duration(value: object) -> float:
-    """`10s`, `1.5s`, `500ms`, `2m`, `1h`, or a number of seconds -> seconds."""
-    if value is None:
-        raise ValueError(f"a duration is needed here ({DURATION_HELP})")
-    if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r} ({DURATION_HELP})")
-    if isinstance(value, int | float):
-        try:
-            seconds = float(value)
-        except OverflowError:  # an int past float's range
-            raise ValueError("a duration must be a finite number of seconds >= 0 (got a number too large "
-                             "for a float)") from None
-    else:
-        match = _DURATION.fullmatch(str(value).strip())
-        if match is None:
-            raise ValueError(f"invalid duration {shorten(str(value))!r} ({DURATION_HELP})")
-        seconds = float(match["number"]) * _UNITS[match["unit"]]
-    if not 0 <= seconds < float("inf"):  # also refuses NaN
-        raise ValueError(f"a duration must be a finite number of seconds >= 0 (got {shorten(repr(value))})")
-    return seconds
-
-
-def _not_bool(value: object) -> object:
-    """pydantic's lax mode reads `rate: true` as 1.0; YAML's true and false are never numbers here."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, not {str(value).lower()}")
-    return value
-
-
-# Numbers of a scenario file: as pydantic's (lax: `50` for a float, `"50"` too) but no booleans.
-Float = Annotated[float, BeforeValidator(_not_bool)]
-Int = Annotated[int, BeforeValidator(_not_bool)]
-
-Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
-    "examples": ["10s", "1.5s", "500ms", "2m"]})]
-
-# ---- names ----------------------------------------------------------------------------------------
-
-# The signals the workload can drive (drills.workload.suite); `rabbitmq.publish` brings its consumer
-# (`rabbitmq.consume`) along.
-SIGNALS = ("postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify")
-Signal = Literal["postgres.write", "mongo.write", "rabbitmq.publish", "http.dashboard", "http.session", "e2e.notify"]
-WRITE_SIGNALS = ("postgres.write", "mongo.write")
-COMPONENTS = ("postgres", "rabbitmq", "mongo")
+from drills.checkers.protocol import ExpectationModel
+from drills.checkers.registry import CHECKERS as _CHECKERS
+from drills.faults import registry as faults
+from drills.faults.step import StepBase
+from drills.scenario_types import Duration, Model
+from drills.workload.registry import Workload
 
 # A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
 SAME_TARGET = "same"
-
-# The grammar of drills.stack.roles, for editors; `_role` asks that module itself.
-ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[\d+\])?$"
-
-
-def _role(value: str) -> str:
-    from drills.errors import StackError
-    from drills.stack.roles import parse_role
-
-    try:
-        parse_role(value)
-    except StackError as exc:
-        raise ValueError(str(exc)) from None
-    return value.strip()
-
-
-Role = Annotated[str, AfterValidator(_role), Field(min_length=1, json_schema_extra={"pattern": ROLE_PATTERN},
-                            description="A role: postgres.leader, postgres.replica[0], rabbitmq.leader, "
-                                        "rabbitmq.*, mongo.primary, dashboard[0], pg2, clients, ...; "
-                                        "`same`: the node the previous step acted on")]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 # ---- stack and workload ---------------------------------------------------------------------------
 
@@ -115,141 +34,16 @@ class StackSpec(Model):
     profiles: tuple[str, ...] = Field((), description="Compose profiles to enable (e.g. mongo).")
 
 
-def _write_concern(value: object) -> object:
-    return "1" if value == 1 and not isinstance(value, bool) else value  # YAML `w: 1` is a number
-
-
-class SignalSpec(Model):
-    rate: Float = Field(50.0, gt=0, le=2000, description="Operations per second for the whole signal; "
-                                                         "50 gives 20 ms resolution to outages and RTO.")
-    clients: Int = Field(1, ge=1, le=32, description="Concurrent client processes sharing the rate.")
-    write_concern: Annotated[Literal["majority", "1"], BeforeValidator(_write_concern)] = Field(
-        "majority", description="mongo.write only: acknowledge after a majority (default) or the primary alone.")
-
-
 # ---- fault steps: one model per kind, tagged by `fault` ------------------------------------------
 
 
-class StepBase(Model):
-    target: Role
-    hold: Duration = Field(10.0, description="How long the fault stays applied.")
-    heal: bool = Field(True, description="Heal (respawn, reconnect, unpause) at the end of the hold.")
-
-    def params(self) -> dict[str, Any]:
-        """The fault function's parameters (`drills.faults`), in its own units and names."""
-        return {}
-
-
-class Kill(StepBase):
-    """SIGKILL the target's containers; the heal starts them again (same disks)."""
-
-    fault: Literal["kill"]
-
-
-class StopRespawn(StepBase):
-    """Stop the target cleanly (SIGTERM, then SIGKILL after `timeout`); the heal starts it again."""
-
-    fault: Literal["stop-respawn"]
-    timeout: Duration = Field(10.0, description="Grace period before SIGKILL.")
-
-    def params(self) -> dict[str, Any]:
-        return {"timeout_s": max(0, round(self.timeout))}
-
-
-class Pause(StepBase):
-    """Freeze the target (SIGSTOP of every process: a GC-like pause); the heal resumes it."""
-
-    fault: Literal["pause"]
-
-
-class RestartServices(StepBase):
-    """Restart the target's containers (the policy's "restart all services")."""
-
-    fault: Literal["restart-services"]
-
-
-class Partition(StepBase):
-    """Cut the target off the network from `from` (default: its own component's other nodes)."""
-
-    fault: Literal["partition"]
-    from_: tuple[Role, ...] = Field((), alias="from", description="Roles cut off from the target; `clients` = the "
-                                    "host and the app services. Default: the target's peers (postgres.* ...).")
-    direction: Literal["both", "in", "out"] = Field(
-        "both", description="both; in: the target hears nothing from them; out: it cannot send to them.")
-
-    def params(self) -> dict[str, Any]:
-        return {"from": list(self.from_), "direction": self.direction} if self.from_ else {"direction": self.direction}
-
-
-class Latency(StepBase):
-    """Delay every packet the target sends (tc netem)."""
-
-    fault: Literal["latency"]
-    delay: Duration = Field(..., description="Added one-way delay, e.g. 200ms.")
-    jitter: Duration | None = Field(None, description="Random variation of the delay, e.g. 50ms.")
-
-    def params(self) -> dict[str, Any]:
-        out = {"delay_ms": self.delay * 1000}
-        if self.jitter:
-            out["jitter_ms"] = self.jitter * 1000
-        return out
-
-
-class Loss(StepBase):
-    """Drop a share of the packets the target sends (tc netem)."""
-
-    fault: Literal["loss"]
-    percent: Float = Field(..., gt=0, le=100, description="Packets dropped, in percent.")
-
-    def params(self) -> dict[str, Any]:
-        return {"loss_percent": self.percent}
-
-
-class DiskLoss(StepBase):
-    """The target's disk is gone: container and volumes destroyed; the heal brings up a new, empty
-    server with the same hostname (the policy's "new server, same hostname")."""
-
-    fault: Literal["disk-loss"]
-
-
-class Corrupt(StepBase):
-    """Damage data files of the target while it is stopped; the heal starts it on them."""
-
-    fault: Literal["corrupt"]
-    files: Int = Field(3, ge=1, le=1000, description="How many data files to damage.")
-
-    def params(self) -> dict[str, Any]:
-        return {"files": self.files}
-
-
-class TotalFailure(StepBase):
-    """Every node of the target (e.g. postgres.*) fails at once: a global failure."""
-
-    fault: Literal["total-failure"]
-    keep_disks: bool = Field(False, description="Keep the volumes (a power cut) instead of losing them.")
-
-    def params(self) -> dict[str, Any]:
-        return {"keep_disks": self.keep_disks}
-
-
-class RestoreBackup(StepBase):
-    """Replace the target's data with its last backup (dump files or a disk snapshot)."""
-
-    fault: Literal["restore-backup"]
-    method: Literal["dump", "snapshot"] = Field("dump", description="dump: restore from dump files; "
-                                                "snapshot: a new disk from a disk snapshot.")
-
-    def params(self) -> dict[str, Any]:
-        return {"method": self.method}
-
-
-STEP_MODELS: tuple[type[StepBase], ...] = (Kill, StopRespawn, Pause, RestartServices, Partition, Latency, Loss,
-                                           DiskLoss, Corrupt, TotalFailure, RestoreBackup)
-FAULT_KINDS: tuple[str, ...] = tuple(get_args(m.model_fields["fault"].annotation)[0] for m in STEP_MODELS)
-FaultKind = Literal["kill", "stop-respawn", "pause", "restart-services", "partition", "latency", "loss",
-                    "disk-loss", "corrupt", "total-failure", "restore-backup"]
-Step = Annotated[Kill | StopRespawn | Pause | RestartServices | Partition | Latency | Loss | DiskLoss | Corrupt
-                 | TotalFailure | RestoreBackup, Field(discriminator="fault")]
+# Each fault kind's step model lives in its module (drills.faults.<kind>); the registry lists them once.
+STEP_MODELS = faults.STEP_MODELS
+FAULT_KINDS: tuple[str, ...] = tuple(faults.FAULTS)
+if TYPE_CHECKING:
+    Step = StepBase
+else:
+    Step = Annotated[Union[STEP_MODELS], Field(discriminator="fault")]  # noqa: UP007
 
 
 class Recovery(Model):
@@ -259,119 +53,14 @@ class Recovery(Model):
 
 
 # ---- expectations: one model per checker, tagged by `checker` ------------------------------------
+# Each checker's model lives in its module (drills.checkers.<name>); the registry lists them once.
 
-Why = Annotated[str, Field(min_length=1, description="Why this bound: the policy line and the arithmetic.")]
-
-
-class Availability(Model):
-    """Outage windows, error rates and RTO of one signal (drills.checkers.availability)."""
-
-    checker: Literal["availability"]
-    signal: Signal
-    max_outage: Duration | None = Field(None, description="Longest outage window allowed.")
-    max_error_rate: Float | None = Field(None, ge=0, le=1, description="Failed ops / ops over the whole drill.")
-    max_error_rate_during_fault: Float | None = Field(None, ge=0, le=1,
-                                                      description="Failed ops / ops between injection and heal.")
-    max_rto: Duration | None = Field(None, description="From the injection to sustained success.")
-    sustain: Duration = Field(1.0, description="Success must hold this long to count as recovered.")
-    sustain_ops: Int = Field(1, ge=1, description="... and for at least this many ops in a row.")
-    why: Why
-
-    # At least one bound is required of a scenario *file* (drills.scenario.semantic_problems); a
-    # model built in code without one yields a NOT MEASURED verdict ("no bound given").
-    BOUNDS: ClassVar[tuple[str, ...]] = ("max_outage", "max_error_rate", "max_error_rate_during_fault", "max_rto")
-
-
-class LostWrites(Model):
-    """Acknowledged writes absent from the final read (drills.checkers.lost_writes)."""
-
-    checker: Literal["lost-writes"]
-    signal: Literal["postgres.write", "mongo.write"]
-    max_lost: Int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
-    why: Why
-
-
-class QueueLoss(Model):
-    """Confirmed messages never consumed after a full drain (drills.checkers.queue)."""
-
-    checker: Literal["queue"]
-    max_lost: Int = Field(0, ge=0)
-    max_duplicates: Int | None = Field(None, ge=0, description="Absent: duplicates are counted, not bounded.")
-    why: Why
-
-
-class Resync(Model):
-    """Every member back and every replica caught up after the heal (drills.checkers.resync)."""
-
-    checker: Literal["resync"]
-    max_resync: Duration
-    component: Literal["postgres", "rabbitmq", "mongo"] | None = Field(
-        None, description="Default: the scenario's component.")
-    max_lag: Float = Field(0, ge=0, description="Replication lag that still counts as in sync (bytes).")
-    why: Why
-
-
-class SteadyState(Model):
-    """Success rate of each signal before the fault and after recovery (drills.checkers.steady_state)."""
-
-    checker: Literal["steady-state"]
-    min_success_rate: Float = Field(0.99, ge=0, le=1)
-    min_ops: Int = Field(5, ge=1, description="Fewer ops in a window than this: not measured.")
-    signals: tuple[Signal, ...] = Field((), description="Default: every signal of the workload.")
-    why: Why
-
-
-class Sessions(Model):
-    """Users whose in-memory dashboard session was lost with an instance (drills.checkers.sessions)."""
-
-    checker: Literal["sessions"]
-    signal: Literal["http.session"] = "http.session"
-    max_lost_share: Float = Field(1.0, ge=0, le=1, description="Share of users (session processes) that may lose "
-                                                               "their session. Always: only sessions held by the "
-                                                               "lost instances, and every such user logs in again.")
-    why: Why
-
-
-class SplitBrain(Model):
-    """Never two leaders at once (drills.checkers.split_brain), from the leaders sampled through the drill."""
-
-    checker: Literal["split-brain"]
-    component: Literal["postgres"] = "postgres"
-    max_overlap: Duration = Field(0.0, description="Longest time two nodes may both act as the writable leader.")
-    why: Why
-
-
-class Rpo(Model):
-    """Acknowledged writes lost by a restore from backup, against the backup schedule (drills.checkers.rpo).
-
-    Writes acknowledged before the restored backup began and absent after the restore are never
-    allowed (the backup or the restore lost data it held); only writes acknowledged after it may
-    be lost. The data-loss window is bounded by what the schedule promises as configured and as
-    measured in the run (drills.checkers.backup_schedule), not by a number in the file."""
-
-    checker: Literal["rpo"]
-    signal: Literal["postgres.write", "mongo.write"]
-    max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
-                                                      "is always the schedule's promise as run: from the restored "
-                                                      "backup's slot to the next, plus the longest backup measured.")
-    max_lost: Int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
-                                                         "(RPO bound + the failure's own course), rounded up.")
-    why: Why
-
-
-class BackupIntegrity(Model):
-    """The restore holds exactly what its backup held: rows and checksum (drills.checkers.backup_integrity)."""
-
-    checker: Literal["backup-integrity"]
-    max_rto: Duration | None = Field(None, description="From the failure (first injection) to the restore verified.")
-    why: Why
-
-
-EXPECTATION_MODELS: tuple[type[Model], ...] = (Availability, LostWrites, QueueLoss, Resync, SteadyState, Sessions,
-                                               SplitBrain, Rpo, BackupIntegrity)
-CHECKERS: tuple[str, ...] = tuple(get_args(m.model_fields["checker"].annotation)[0] for m in EXPECTATION_MODELS)
-Expectation = Annotated[Availability | LostWrites | QueueLoss | Resync | SteadyState | Sessions | SplitBrain
-                        | Rpo | BackupIntegrity, Field(discriminator="checker")]
+EXPECTATION_MODELS: tuple[type[ExpectationModel], ...] = tuple(c.model for c in _CHECKERS.values())
+CHECKERS: tuple[str, ...] = tuple(_CHECKERS)
+if TYPE_CHECKING:
+    Expectation = ExpectationModel
+else:
+    Expectation = Annotated[Union[EXPECTATION_MODELS], Field(discriminator="checker")]  # noqa: UP007
 
 
 class BackupSpec(Model):
@@ -392,7 +81,7 @@ class Scenario(Model):
     stack: StackSpec = Field(default_factory=StackSpec)
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
                                                       "absent -> the scenario is NOT RUN.")
-    workload: dict[Signal, SignalSpec] = Field(..., min_length=1, description="Signals to drive, with their rate.")
+    workload: Workload = Field(..., min_length=1, description="Signals to drive, with their rate.")
     backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs "
                                                          "(needed by restore-backup, rpo, backup-integrity).")
     steady: Duration = Field(5.0, description="Steady state before the first fault.")

@@ -38,7 +38,8 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.scanner import RoundTripScanner
 
-from drills.scenario_schema import shorten
+from drills.scenario_types import shorten
+from drills.yaml_locate import Loc
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 32
@@ -47,8 +48,6 @@ MAX_VALUES = 5_000
 # one past 4300 digits: refused where they are read, so nothing downstream has to guard.
 _MAX_INT_BITS = 1023
 UNFORESEEN = "the YAML reader failed here on input it did not foresee"
-
-Loc = tuple[int | str, ...]
 
 
 class YamlProblem(Exception):

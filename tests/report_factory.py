@@ -16,7 +16,7 @@ from drills.backup.model import BACKUP, RESTORE_END, RESTORE_START, Backup
 from drills.evaluate import RunFacts, evaluate
 from drills.history import History, Op, Outcome, load
 from drills.report.evidence import seal
-from drills.report.journal import Journal, PhaseRecord, environment
+from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.runner import new_run_id, not_run
 from drills.scenario import Scenario, load_scenario
@@ -93,8 +93,7 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
                       PhaseRecord("inject", fault_at, fault_at + 0.1, "ok", "kill postgres.leader -> pg1"),
                       PhaseRecord("hold", fault_at + 0.1, heal_at, "ok"), PhaseRecord("heal", heal_at, heal_at + 0.2),
                       PhaseRecord("recover", heal_at + 0.2, ready_at, "ok"), PhaseRecord("after", ready_at, end, "ok")]
-    journal.faults = [{"id": "0-kill-abc123", "kind": "kill", "target": "postgres.leader", "resolved": ["pg1"],
-                       "injected_s": fault_at, "healed_s": heal_at}]
+    journal.faults = [FaultRecord("0-kill-abc123", "kill", "postgres.leader", ["pg1"], fault_at, heal_at)]
     journal.recovery = {"waits_s": {"postgres": 4.0}, "since_heal_s": ready_at - heal_at}
     verdicts = [] if status in ("error", "aborted") else evaluate(sc, ops, events, facts)
     journal.status = status or ("passed" if all(v.passed for v in verdicts) else "failed")

@@ -1,4 +1,5 @@
-"""Backups taken while a drill runs, and restores into a new cluster (issue 5, "Backup and restore").
+"""Backups taken while a drill runs, and restores into a new cluster: what the policy's "data loss
+may occur depending on your backup strategy" is measured against (the rpo checker).
 
     model     Backup / Restore records, as `backup` / `restore-*` events of the history (pure)
     catalog   where the backups of a running drill are listed, for the restore step to find

@@ -1,8 +1,8 @@
-"""The backups of the drill running in this process, per compose project.
+"""The backups one drill has taken.
 
-The scheduler adds each backup here (and to the history); the `restore-backup` fault, which only
-gets the stack, its parameters and a fault id (`drills.faults.registry.Inject`), finds the latest
-backup here and records its restore through the same recorder and clock as the drill.
+The scheduler adds each backup here (and, as a `backup` event, to the history); the drill hands
+its catalog to the `restore-backup` fault (`drills.faults.base.FaultContext.backups`), which
+restores the latest one.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from drills.backup.model import BACKUP, Backup, latest_ok
 from drills.history import Recorder
@@ -37,29 +36,3 @@ class Catalog:
         with self._lock:
             return latest_ok(list(self.backups), component=component, method=method)
 
-    def event(self, name: str, **data: Any) -> float:
-        at = self.clock()
-        self.recorder.event(name, at, **data)
-        return at
-
-
-_CATALOGS: dict[str, Catalog] = {}
-_LOCK = threading.Lock()
-
-
-def open_catalog(project: str, recorder: Recorder, clock: Clock, directory: Path) -> Catalog:
-    directory.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(project, recorder, clock, directory)
-    with _LOCK:
-        _CATALOGS[project] = catalog
-    return catalog
-
-
-def get(project: str) -> Catalog | None:
-    with _LOCK:
-        return _CATALOGS.get(project)
-
-
-def close_catalog(project: str) -> None:
-    with _LOCK:
-        _CATALOGS.pop(project, None)

@@ -1,5 +1,6 @@
 """docker exec and archive helpers for backups: run a tool in a container of the run, move files
-between the host and a container. Every container is checked to carry the run's project label."""
+between the host and a container. Callers check that a container carries the run's project label
+(`drills.dockerlabels.require_owned`) before they hand it here."""
 
 from __future__ import annotations
 
@@ -10,18 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drills.errors import FaultError
-from drills.faults.heal import PROJECT_LABEL
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
 ERR_FILE = "/tmp/drills-backup.err"
-
-
-def owned(container: Container, project: str) -> Container:
-    if container.labels.get(PROJECT_LABEL) != project:
-        raise FaultError(f"refusing to touch {container.name}: not part of project {project}")
-    return container
 
 
 def run(container: Container, argv: Sequence[str], *, user: str = "postgres",

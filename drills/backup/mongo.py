@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from drills.backup import dockerio
 from drills.backup.model import Backup, Digest, Restore
 from drills.backup.target import BackupStack, poll
+from drills.dockerlabels import helper_labels
 from drills.errors import FaultError
 
 if TYPE_CHECKING:
@@ -52,15 +53,14 @@ def _helper(stack: BackupStack) -> Container:
     return stack.client.containers.run(
         image, ["sleep", "600"], entrypoint=[], detach=True, network=network,
         name=f"{stack.project}-mongo-backup-{int(time.time() * 1000)}",
-        labels={"io.drills.managed": "true", "com.docker.compose.project": stack.project,
-                "io.drills.role": "backup-helper"})
+        labels=helper_labels(stack.project, "backup-helper"))
 
 
 def read_digest(stack: BackupStack, max_id: int | None = None) -> Digest:
     import pymongo
     from pymongo.read_concern import ReadConcern
 
-    from drills.workload.suite import group_endpoints
+    from drills.workload.endpoints import group_endpoints
 
     host, port = group_endpoints(stack, "mongo", PORT)[0]
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from drills.backup import dockerio
 from drills.backup.model import Backup, Digest, Restore, parse_digest_row
 from drills.backup.target import BackupStack, endpoint, poll
+from drills.dockerlabels import helper_labels, require_owned, service_of, volumes_of
 from drills.errors import FaultError
-from drills.faults.base import service_of, volumes_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -73,7 +73,7 @@ def _one(stack: BackupStack, role: str) -> Container:
     found = stack.containers(role)
     if not found:
         raise FaultError(f"no {role} in {stack.project} right now")
-    return dockerio.owned(found[0], stack.project)
+    return require_owned(found[0], stack.project)
 
 
 # ---- backups ----------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def forget_cluster(stack: BackupStack) -> str:
     errors = []
     for etcd in stack.containers("etcd"):
         try:
-            dockerio.run(dockerio.owned(etcd, stack.project),
+            dockerio.run(require_owned(etcd, stack.project),
                          ["curl", "-fsS", "--max-time", "5", "-X", "POST", "http://127.0.0.1:2379/v3/kv/deleterange",
                           "-d", body], user="root")
             return scope
@@ -179,15 +179,14 @@ def wait_leader(stack: BackupStack, timeout_s: float) -> Container:
                                "EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app')").fetchone()
         return found[0] if row == (False, True) else None
 
-    return dockerio.owned(poll("a PostgreSQL leader with database app", ready, timeout_s=timeout_s), stack.project)
+    return require_owned(poll("a PostgreSQL leader with database app", ready, timeout_s=timeout_s), stack.project)
 
 
 def _helper(stack: BackupStack, image: str, volume: str, name: str) -> Container:
     return stack.client.containers.run(
         image, ["sleep", "600"], detach=True, name=name, network_mode="none", user="root",
         volumes={volume: {"bind": DATA_MOUNT, "mode": "rw"}},
-        labels={"io.drills.managed": "true", "com.docker.compose.project": stack.project,
-                "io.drills.role": "restore-helper"})
+        labels=helper_labels(stack.project, "restore-helper"))
 
 
 def _data_volume(container: Container) -> str:
@@ -228,7 +227,7 @@ def restore_snapshot(stack: BackupStack, backup: Backup, timeout_s: float, clock
     steps: dict[str, float] = {}
     services = pg_services(stack)
     stack.compose("up", "-d", "--no-deps", *services)  # the nodes exist (a total failure removed them)
-    nodes = {service_of(c): dockerio.owned(c, stack.project) for c in stack.containers("postgres")}
+    nodes = {service_of(c): require_owned(c, stack.project) for c in stack.containers("postgres")}
     for c in nodes.values():
         c.stop(timeout=5)
     forget_cluster(stack)

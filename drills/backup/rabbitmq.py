@@ -60,7 +60,7 @@ def restored_digest(backup_lines: Sequence[str], restored: Mapping[str, Any]) ->
 class Api:
     def __init__(self, stack: BackupStack) -> None:
         from drills.stack.roles import group_members
-        from drills.workload.suite import published
+        from drills.workload.endpoints import published
 
         snap = stack.snapshot()
         eps = [published(stack, s, MANAGEMENT_PORT, snap) for s in group_members("rabbitmq", snap)]

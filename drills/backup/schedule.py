@@ -13,15 +13,12 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from drills.backup.catalog import Catalog, close_catalog, open_catalog
+from drills.backup.catalog import Catalog
 from drills.backup.model import Backup, next_slot
 from drills.backup.target import BackupStack
 from drills.history import Recorder
-
-if TYPE_CHECKING:
-    from drills.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +98,36 @@ class BackupSchedule:
             self._thread = None
 
     def close(self) -> None:
-        """Stop, and forget the catalog (the restore step, if any, is over)."""
+        """Stop for good (the restore step, if any, is over)."""
         self.stop()
-        close_catalog(self.catalog.project)
 
 
-def start_backups(scenario: Scenario, stack: BackupStack, recorder: Recorder, clock: Callable[[], float],
+class BackupSection(Protocol):
+    """A scenario's `backup:` (`drills.scenario_schema.BackupSpec`)."""
+
+    @property
+    def component(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def interval(self) -> float: ...
+
+
+class Plan(Protocol):
+    """What the schedule reads of a scenario (`drills.scenario.Scenario`, a layer above this one)."""
+
+    @property
+    def backup(self) -> BackupSection | None: ...
+
+
+def start_backups(scenario: Plan, stack: BackupStack, recorder: Recorder, clock: Callable[[], float],
                   directory: Path) -> BackupSchedule | None:
     """The scenario's backup schedule, started (None when it has no `backup:` section)."""
     spec = scenario.backup
     if spec is None:
         return None
-    catalog = open_catalog(stack.project, recorder, clock, directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(stack.project, recorder, clock, directory)
     schedule = BackupSchedule(stack, catalog, component=spec.component, method=spec.method, interval_s=spec.interval)
     schedule.start()
     return schedule

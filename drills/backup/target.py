@@ -37,7 +37,7 @@ class BackupStack(Protocol):
 
 def endpoint(stack: BackupStack, service: str, port: int) -> tuple[str, int]:
     """Where the host reaches `port` of `service` (the port `drill stack up` fixed for it)."""
-    from drills.workload.suite import published
+    from drills.workload.endpoints import published
 
     found = published(stack, service, port)
     if found is None:

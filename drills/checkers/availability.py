@@ -27,12 +27,19 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
+from pydantic import Field
+
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, signal_not_driven
 from drills.checkers.verdict import Verdict, judge_all, not_measured
 from drills.history import Op
+from drills.scenario_types import Duration, Float, Int
+from drills.scenario_types import Why as WhyText
+from drills.workload.registry import Signal
+from drills.yaml_locate import Loc
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,3 +236,45 @@ def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None
     if unrecovered and why_rto != "never":
         parts.append("still failing when the history ended")
     return Verdict("availability", signal, expectation, "; ".join(parts), judge_all(checks), measured, bound, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class Availability(ExpectationModel):
+    """Outage windows, error rates and RTO of one signal (drills.checkers.availability)."""
+
+    checker: Literal["availability"]
+    signal: Signal
+    max_outage: Duration | None = Field(None, description="Longest outage window allowed.")
+    max_error_rate: Float | None = Field(None, ge=0, le=1, description="Failed ops / ops over the whole drill.")
+    max_error_rate_during_fault: Float | None = Field(None, ge=0, le=1,
+                                                      description="Failed ops / ops between injection and heal.")
+    max_rto: Duration | None = Field(None, description="From the injection to sustained success.")
+    sustain: Duration = Field(1.0, description="Success must hold this long to count as recovered.")
+    sustain_ops: Int = Field(1, ge=1, description="... and for at least this many ops in a row.")
+    why: WhyText
+
+    # At least one bound is required of a scenario *file* (`_problems`); a model built in code
+    # without one yields a NOT MEASURED verdict ("no bound given").
+    BOUNDS: ClassVar[tuple[str, ...]] = ("max_outage", "max_error_rate", "max_error_rate_during_fault", "max_rto")
+
+
+def _check(exp: Availability, ev: Evidence) -> list[Verdict]:
+    # From the steady phase on: the warm-up's connection attempts are not part of the drill.
+    return [check_availability(
+        ev.ops, exp.signal, fault_at=ev.fault_at, fault_end=ev.fault_end, max_outage_s=exp.max_outage,
+        max_error_rate=exp.max_error_rate, max_fault_error_rate=exp.max_error_rate_during_fault,
+        max_rto_s=exp.max_rto, sustain_s=exp.sustain, sustain_ops=exp.sustain_ops, since=ev.steady_from, why=exp.why)]
+
+
+def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    if all(exp.get(k) is None for k in Availability.BOUNDS):
+        yield (), f"give at least one bound: {', '.join(Availability.BOUNDS)}"
+    yield from signal_not_driven(exp, view)
+
+
+CHECKER = Checker(
+    Availability, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,
+    metrics=(Metric("RTO", "s", "rto_s", bound="max_rto_s", target="max_rto", junit="rto_s"),
+             Metric("outage", "s", "longest_outage_s", bound="max_outage_s")))

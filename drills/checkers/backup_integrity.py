@@ -6,11 +6,17 @@ measures the restore's RTO: from the failure (the first injection) to the restor
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
-from drills.backup.model import Backup, Restore
+from pydantic import Field
+
+from drills.backup.model import Backup, Restore, backups_from_events, restore_from_events
 from drills.checkers.backup_schedule import fates
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
+from drills.scenario_types import Duration, Why
+from drills.yaml_locate import Loc
 
 
 def backup_gaps(backups: Sequence[Backup]) -> list[float]:
@@ -61,3 +67,37 @@ def check_backup_integrity(component: str, backups: Sequence[Backup], restore: R
     if max_rto_s is not None:
         checks.append(None if rto is None else rto <= max_rto_s)
     return Verdict("backup-integrity", component, expectation, observed, judge_all(checks), measured, bound, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class BackupIntegrity(ExpectationModel):
+    """The restore holds exactly what its backup held: rows and checksum (drills.checkers.backup_integrity)."""
+
+    checker: Literal["backup-integrity"]
+    max_rto: Duration | None = Field(None, description="From the failure (first injection) to the restore verified.")
+    why: Why
+
+
+def _check(exp: BackupIntegrity, ev: Evidence) -> list[Verdict]:
+    s = ev.scenario
+    return [check_backup_integrity(s.backup.component if s.backup else (s.component or "stack"),
+                                   backups_from_events(ev.events), restore_from_events(ev.events),
+                                   failure_at=ev.fault_at, max_rto_s=exp.max_rto, why=exp.why)]
+
+
+def needs_a_backup(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    if view.backup is None:
+        yield (), f"the {exp.get('checker')} checker needs a `backup:` section"
+
+
+def _subject(exp: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:
+    """The component whose backup was restored."""
+    backup = scenario.get("backup")
+    return str((backup.get("component") if isinstance(backup, dict) else None) or scenario.get("component")
+               or "stack")
+
+
+CHECKER = Checker(BackupIntegrity, _check, subject=_subject, problems=needs_a_backup, backup_evidence=True,
+                  metrics=(Metric("RTO", "s", "rto_s", bound="max_rto_s", target="max_rto", junit="rto_s"),))

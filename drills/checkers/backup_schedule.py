@@ -18,11 +18,13 @@ may be as old as the gap to the next slot plus the time that next backup takes:
                 + the longest backup duration measured in this run.
 
 Measured durations: every completed backup's, and the time the interrupted backup had been
-running (from its slot) when the failure struck, which is a duration too, only cut short. Unless it
-had run longer than one interval and longer than every completed backup: then it had stalled, and
-its time does not stretch the bound. So the bound follows the machine's speed as measured in the
-same run, and what it still catches is a schedule that stalls: a slot with no backup, a backup
-failing on a healthy stack, a backup that hangs.
+running (from its slot) when the failure struck, which is a duration too, only cut short; likewise
+a backup whose slot had come but which had not started yet (the scheduler wakes up a little late):
+the time from its slot to the failure. Unless that time was longer than one interval and longer
+than every completed backup: then the schedule had stalled, and it does not stretch the bound.
+So the bound follows the machine's speed as measured in the same run, and what it still catches is
+a schedule that stalls: a slot with no backup, a backup failing on a healthy stack, a backup that
+hangs.
 """
 
 from __future__ import annotations
@@ -71,11 +73,18 @@ class Promise:
     in_flight: Backup | None  # the backup the failure interrupted
     in_flight_s: float | None  # how long it had been running, from its slot, when the failure struck
     stalled: bool  # it had run longer than an interval and than every completed backup
+    late: Backup | None = None  # a backup due before the failure that had not started when it struck
+    late_s: float | None = None  # from its slot to the failure
+
+    @property
+    def late_stalled(self) -> bool:
+        return self.late_s is not None and self.late_s > max(self.interval_s, self.longest_completed_s)
 
     @property
     def longest_s(self) -> float:
         counted = self.in_flight_s if self.in_flight_s is not None and not self.stalled else 0.0
-        return max(self.longest_completed_s, counted)
+        late = self.late_s if self.late_s is not None and not self.late_stalled else 0.0
+        return max(self.longest_completed_s, counted, late)
 
     @property
     def bound_s(self) -> float:
@@ -87,6 +96,9 @@ class Promise:
             parts += (f"; {self.in_flight.id} was interrupted by the failure after {self.in_flight_s:.1f} s"
                       + (" and had stalled (longer than the interval and than every completed backup)"
                          if self.stalled else ""))
+        if self.late is not None and self.late_s is not None:
+            parts += (f"; {self.late.id} was due {self.late_s:.1f} s before the failure and had not started"
+                      + (" (the schedule had stalled)" if self.late_stalled else ""))
         return parts
 
 
@@ -98,6 +110,8 @@ def promise(backups: Sequence[Backup], used: Backup, *, interval_s: float, failu
     in_flight = max(interrupted, key=lambda b: b.started_s, default=None)
     in_flight_s = None if in_flight is None else max(0.0, failure_at - in_flight.slot_s)
     stalled = in_flight_s is not None and in_flight_s > max(interval_s, longest_completed)
+    due = [b for b in backups if fate(b, failure_at) is Fate.AFTER_FAILURE and b.slot_s < failure_at]
+    late = min(due, key=lambda b: b.slot_s, default=None)
     gap = next_slot(used.slot_s, used.ended_s, interval_s) - used.slot_s
     return Promise(interval_s, gap, longest_completed, None if longest is None else longest.id, in_flight,
-                   in_flight_s, stalled)
+                   in_flight_s, stalled, late, None if late is None else failure_at - late.slot_s)

@@ -13,10 +13,17 @@ Per value (a value may be attempted more than once, e.g. retried after an unknow
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Literal
 
+from pydantic import Field
+
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, signal_not_driven
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op, Outcome
+from drills.scenario_types import Int, Why
+from drills.workload.registry import WriteSignal
+from drills.yaml_locate import Loc
 
 SAMPLE = 20  # values listed in a verdict, so a report shows which ones
 
@@ -60,3 +67,30 @@ def check_lost_writes(ops: Sequence[Op], signal: str, final_read: Collection[obj
         observed += f"; {len(unexpected)} values never written appeared (e.g. {', '.join(map(str, unexpected[:5]))})"
     ok = len(lost) <= max_lost and not unexpected
     return Verdict("lost-writes", signal, expectation, observed, judge(ok), measured, {"max_lost": max_lost}, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class LostWrites(ExpectationModel):
+    """Acknowledged writes absent from the final read (drills.checkers.lost_writes)."""
+
+    checker: Literal["lost-writes"]
+    signal: WriteSignal
+    max_lost: Int = Field(0, ge=0, description="Acknowledged writes that may be lost (the RPO, in writes).")
+    why: Why
+
+
+def _check(exp: LostWrites, ev: Evidence) -> list[Verdict]:
+    return [check_lost_writes(ev.ops, exp.signal, ev.facts.final_reads.get(exp.signal), max_lost=exp.max_lost,
+                              why=exp.why)]
+
+
+def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    return signal_not_driven(exp, view)
+
+
+CHECKER = Checker(
+    LostWrites, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,
+    metrics=(Metric("RPO", "writes", "lost", bound="max_lost", target="max_lost",
+                    target_default=lambda exp, scenario, verdict: 0, junit="lost_writes"),))

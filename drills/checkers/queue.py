@@ -15,11 +15,19 @@ Only a full drain makes "never consumed" mean lost: without one the verdict is N
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import Field
 
 from drills.checkers.lost_writes import SAMPLE, value_order
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op, Outcome
+from drills.scenario_types import Int, Why
+from drills.yaml_locate import Loc
+
+PUBLISH, CONSUME = "rabbitmq.publish", "rabbitmq.consume"
 
 
 def check_queue(ops: Sequence[Op], publish_signal: str, consume_signal: str, *, drained: bool,
@@ -57,3 +65,31 @@ def check_queue(ops: Sequence[Op], publish_signal: str, consume_signal: str, *, 
     if unexpected:
         observed += f"; {len(unexpected)} messages never published were consumed"
     return Verdict("queue", publish_signal, expectation, observed, judge(ok), measured, bound, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class QueueLoss(ExpectationModel):
+    """Confirmed messages never consumed after a full drain (drills.checkers.queue)."""
+
+    checker: Literal["queue"]
+    max_lost: Int = Field(0, ge=0)
+    max_duplicates: Int | None = Field(None, ge=0, description="Absent: duplicates are counted, not bounded.")
+    why: Why
+
+
+def _check(exp: QueueLoss, ev: Evidence) -> list[Verdict]:
+    return [check_queue(ev.ops, PUBLISH, CONSUME, drained=ev.facts.drained, max_lost=exp.max_lost,
+                        max_duplicates=exp.max_duplicates, why=exp.why)]
+
+
+def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    if view.workload is not None and PUBLISH not in view.workload:
+        yield (), f"the queue checker needs `{PUBLISH}` in the workload"
+
+
+CHECKER = Checker(
+    QueueLoss, _check, subject=lambda exp, scenario: PUBLISH, problems=_problems,
+    metrics=(Metric("RPO", "messages", "lost", bound="max_lost", target="max_lost",
+                    target_default=lambda exp, scenario, verdict: 0, junit="lost_messages"),))

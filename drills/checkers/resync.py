@@ -16,10 +16,16 @@ Unknown is never in sync: a replica whose lag cannot be read (None) counts as be
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from pydantic import Field
+
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge, not_measured
+from drills.scenario_types import COMPONENTS, Duration, Float, Why, duration_or
+from drills.yaml_locate import Loc
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +105,38 @@ def check_resync(component: str, recovered_after_s: float | None, *, timed_out: 
         return not_measured("resync", component, expectation, "no recovery wait ran", bound=bound, why=why)
     return Verdict("resync", component, expectation, f"in sync {recovered_after_s:.1f} s after the heal",
                    judge(recovered_after_s <= max_resync_s), {"resync_s": round(recovered_after_s, 3)}, bound, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class Resync(ExpectationModel):
+    """Every member back and every replica caught up after the heal (drills.checkers.resync)."""
+
+    checker: Literal["resync"]
+    max_resync: Duration
+    component: Literal["postgres", "rabbitmq", "mongo"] | None = Field(
+        None, description="Default: the scenario's component.")
+    max_lag: Float = Field(0, ge=0, description="Replication lag that still counts as in sync (bytes).")
+    why: Why
+
+
+def _check(exp: Resync, ev: Evidence) -> list[Verdict]:
+    f = ev.facts
+    return [check_resync(exp.component or ev.scenario.component or "stack", f.recovered_after_s,
+                         timed_out=f.recovery_timed_out, max_resync_s=exp.max_resync, last_seen=f.recovery_last_seen,
+                         why=exp.why)]
+
+
+def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    if exp.get("component") is None and view.data.get("component") not in COMPONENTS:
+        yield (), f"say which component must resync: `component:` here or at the top ({', '.join(COMPONENTS)})"
+    bound, timeout = duration_or(exp.get("max_resync"), 0.0), view.recovery_timeout
+    if bound is not None and timeout is not None and bound > timeout:
+        yield ("max_resync",), (f"{bound:g} s is longer than recovery.timeout ({timeout:g} s): the drill would stop "
+                                f"watching before the bound could be shown to hold or break")
+
+
+CHECKER = Checker(
+    Resync, _check, problems=_problems,
+    subject=lambda exp, scenario: str(exp.get("component") or scenario.get("component") or "stack"))

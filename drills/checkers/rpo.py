@@ -21,13 +21,30 @@ backup's start to the last lost write's acknowledgement) is reported beside it.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Literal
 
-from drills.backup.model import Backup, Restore
+from pydantic import Field
+
+from drills.backup.model import Backup, Restore, backups_from_events, restore_from_events
+from drills.checkers.backup_integrity import needs_a_backup
 from drills.checkers.backup_schedule import Fate, fate, fates, promise
 from drills.checkers.lost_writes import SAMPLE, value_order
+from drills.checkers.protocol import (
+    Checker,
+    Evidence,
+    ExpectationModel,
+    FileView,
+    Metric,
+    TargetDefault,
+    number,
+    signal_not_driven,
+)
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
 from drills.history import Op, Outcome
+from drills.scenario_types import Duration, Int, Why
+from drills.workload.registry import WriteSignal
+from drills.yaml_locate import Loc
 
 EPSILON_S = 1e-6  # slots are sums of floats: a window equal to its bound may differ from it by rounding
 
@@ -133,3 +150,71 @@ def check_rpo(ops: Sequence[Op], signal: str, final_read: Collection[object] | N
     status = judge_all([not before, not after, not unexpected, len(window) <= bound_lost,
                         rpo_s <= kept.bound_s + course + EPSILON_S, True if max_rpo_s is None else rpo_s <= max_rpo_s])
     return Verdict("rpo", signal, expectation, observed, status, measured, bound, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class Rpo(ExpectationModel):
+    """Acknowledged writes lost by a restore from backup, against the backup schedule (drills.checkers.rpo).
+
+    Writes acknowledged before the restored backup began and absent after the restore are never
+    allowed (the backup or the restore lost data it held); only writes acknowledged after it may
+    be lost. The data-loss window is bounded by what the schedule promises as configured and as
+    measured in the run (drills.checkers.backup_schedule), not by a number in the file."""
+
+    checker: Literal["rpo"]
+    signal: WriteSignal
+    max_rpo: Duration | None = Field(None, description="The policy's own RPO target, if it states one. The bound "
+                                                      "is always the schedule's promise as run: from the restored "
+                                                      "backup's slot to the next, plus the longest backup measured.")
+    max_lost: Int | None = Field(None, ge=0, description="Acknowledged writes that may be lost; default: rate x "
+                                                         "(RPO bound + the failure's own course), rounded up.")
+    why: Why
+
+
+def _check(exp: Rpo, ev: Evidence) -> list[Verdict]:
+    s = ev.scenario
+    return [check_rpo(ev.ops, exp.signal, ev.facts.final_reads.get(exp.signal), backups_from_events(ev.events),
+                      restore_from_events(ev.events), failure_at=ev.fault_at, failure_done=ev.injected,
+                      rate=s.workload[exp.signal].rate if exp.signal in s.workload else 0.0,
+                      interval_s=s.backup.interval if s.backup else None, max_rpo_s=exp.max_rpo,
+                      max_lost=exp.max_lost, why=exp.why)]
+
+
+def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    yield from needs_a_backup(exp, view)
+    not_driven = signal_not_driven(exp, view, name_driven=False)
+    component = view.backup.get("component") if view.backup else None
+    signal = exp.get("signal")
+    if not_driven:
+        yield from not_driven
+    elif component and isinstance(signal, str) and not signal.startswith(f"{component}."):
+        yield ("signal",), f"the backups are of {component}; {signal} is not written there"
+
+
+def _judged(key: str) -> TargetDefault:
+    """A target the file leaves to the checker: as the verdict judged it."""
+    def target(exp: Mapping[str, Any], scenario: Mapping[str, Any], verdict: Mapping[str, Any] | None) -> float | None:
+        return number(((verdict or {}).get("bound") or {}).get(key))
+    return target
+
+
+def _lost_target(exp: Mapping[str, Any], scenario: Mapping[str, Any],
+                 verdict: Mapping[str, Any] | None) -> float | None:
+    """The writes the verdict allowed; where it judged none (a run NOT RUN), the window at the rate."""
+    judged = _judged("max_lost")(exp, scenario, verdict)
+    if judged is not None:
+        return judged
+    rate = number(((scenario.get("workload") or {}).get(exp.get("signal")) or {}).get("rate"))
+    window = number(exp.get("max_rpo"))
+    return None if rate is None or window is None else lost_bound(rate, window, None)
+
+
+CHECKER = Checker(
+    Rpo, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,
+    metrics=(Metric("RPO", "s", "rpo_s", bound="max_rpo_s", target="max_rpo", target_default=_judged("max_rpo_s"),
+                    junit="rpo_s"),
+             # `max_lost` bounds the writes lost after the backup only, not this total
+             Metric("RPO", "writes", "lost", target="max_lost", target_default=_lost_target,
+                    junit="rpo_lost_writes")))

@@ -16,9 +16,14 @@ able to log in again. `max_lost_share` optionally bounds the share of users affe
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Literal
 
+from pydantic import Field
+
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op, Outcome
+from drills.scenario_types import Float, Why
 
 SESSION_LOST = "session lost"  # drills.workload.http.SESSION_LOST, the error of such an op
 
@@ -61,3 +66,26 @@ def check_sessions(ops: Sequence[Op], signal: str, *, fault_at: float | None, lo
     observed += f"; {len(stranded)} could not log in again" if stranded else "; all logged in again"
     ok = share <= max_lost_share and not stranded and not collateral
     return Verdict("sessions", signal, expectation, observed, judge(ok), measured, bound, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class Sessions(ExpectationModel):
+    """Users whose in-memory dashboard session was lost with an instance (drills.checkers.sessions)."""
+
+    checker: Literal["sessions"]
+    signal: Literal["http.session"] = "http.session"
+    max_lost_share: Float = Field(1.0, ge=0, le=1, description="Share of users (session processes) that may lose "
+                                                               "their session. Always: only sessions held by the "
+                                                               "lost instances, and every such user logs in again.")
+    why: Why
+
+
+def _check(exp: Sessions, ev: Evidence) -> list[Verdict]:
+    lost = {str(name) for e in ev.events if e.name == "fault" for name in e.data.get("resolved", ())}
+    return [check_sessions(ev.ops, exp.signal, fault_at=ev.fault_at, lost_instances=lost,
+                           max_lost_share=exp.max_lost_share, why=exp.why)]
+
+
+CHECKER = Checker(Sessions, _check, subject=lambda exp, scenario: str(exp.get("signal") or "http.session"))

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Literal
 
+from pydantic import Field
+
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Event
+from drills.scenario_types import Duration, Why
 
 EVENT = "leaders"
 
@@ -52,3 +57,23 @@ def check_split_brain(events: Sequence[Event], component: str, *, max_overlap_s:
     observed += f"; no leader for {leaderless:.1f} s in all"
     return Verdict("split-brain", component, expectation, observed, judge(longest <= max_overlap_s), measured, bound,
                    why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class SplitBrain(ExpectationModel):
+    """Never two leaders at once (drills.checkers.split_brain), from the leaders sampled through the drill."""
+
+    checker: Literal["split-brain"]
+    component: Literal["postgres"] = "postgres"
+    max_overlap: Duration = Field(0.0, description="Longest time two nodes may both act as the writable leader.")
+    why: Why
+
+
+def _check(exp: SplitBrain, ev: Evidence) -> list[Verdict]:
+    return [check_split_brain(ev.events, exp.component, max_overlap_s=exp.max_overlap, why=exp.why)]
+
+
+CHECKER = Checker(SplitBrain, _check, subject=lambda exp, scenario: str(exp.get("component") or "postgres"),
+                  samples=frozenset({EVENT}))

@@ -8,10 +8,17 @@ MEASURED: a rate of 1 out of 1 shows nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
+from pydantic import Field
+
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Op
+from drills.scenario_types import Float, Int, Why, number_or
+from drills.workload.registry import SIGNALS, Signal
+from drills.yaml_locate import Loc
 
 
 def check_steady_state(ops: Sequence[Op], signal: str, *, window: tuple[float, float], label: str,
@@ -33,3 +40,53 @@ def check_steady_state(ops: Sequence[Op], signal: str, *, window: tuple[float, f
                    {"success_rate": round(rate, 4), "ops": len(inside), "failed": len(inside) - succeeded,
                     "window_s": [round(lo, 3), None if hi == float("inf") else round(hi, 3)]},
                    bound, why)
+
+
+# ---- the expectation and the checker -------------------------------------------------------------
+
+
+class SteadyState(ExpectationModel):
+    """Success rate of each signal before the fault and after recovery (drills.checkers.steady_state)."""
+
+    checker: Literal["steady-state"]
+    min_success_rate: Float = Field(0.99, ge=0, le=1)
+    min_ops: Int = Field(5, ge=1, description="Fewer ops in a window than this: not measured.")
+    signals: tuple[Signal, ...] = Field((), description="Default: every signal of the workload.")
+    why: Why
+
+
+def _check(exp: SteadyState, ev: Evidence) -> list[Verdict]:
+    s, verdicts = ev.scenario, []
+    for signal in exp.signals or tuple(s.workload):
+        before = (ev.steady_from, ev.fault_at if ev.fault_at is not None else ev.steady_from + s.steady)
+        verdicts.append(check_steady_state(ev.ops, signal, window=before, label="before the fault",
+                                           min_success_rate=exp.min_success_rate, min_ops=exp.min_ops, why=exp.why))
+        after = (ev.after_from if ev.after_from is not None else float("inf"),
+                 ev.end if ev.end is not None else float("inf"))
+        verdicts.append(check_steady_state(ev.ops, signal, window=after, label="after recovery",
+                                           min_success_rate=exp.min_success_rate, min_ops=exp.min_ops, why=exp.why))
+    return verdicts
+
+
+def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    workload = view.workload
+    if workload is None:
+        return
+    chosen = exp.get("signals")
+    chosen = chosen if isinstance(chosen, list) else []
+    for k, sig in enumerate(chosen):
+        if sig in SIGNALS and sig not in workload:
+            yield ("signals", k), f"{sig!r} is not in the workload"
+    min_ops = number_or(exp.get("min_ops"), 5)
+    if min_ops is None or view.steady is None or view.after is None:
+        return
+    shortest = min(view.steady, view.after)
+    for sig, spec in workload.items():
+        rate = number_or(spec.get("rate") if isinstance(spec, dict) else None, 50.0)
+        if (sig in chosen or not chosen) and rate is not None and rate * shortest < min_ops:
+            yield ("min_ops",), (f"{sig} at {rate:g} ops/s gives ~{rate * shortest:.0f} ops in the {shortest:g} s "
+                                 f"steady window, fewer than min_ops {min_ops:g}: lengthen `steady`/`after`")
+
+
+CHECKER = Checker(SteadyState, _check, problems=_problems,
+                  subject=lambda exp, scenario: ", ".join(exp.get("signals") or []) or "all signals")

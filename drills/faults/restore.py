@@ -2,26 +2,41 @@
 
 Ledger-first like every fault: the heal (bring the component's nodes up, `compose up -d`) is
 recorded before anything is touched. It acts only on containers carrying the run's project label,
-and on helper containers it creates with that label. The backup comes from the catalog of the drill
-running in this process (`drills.backup.catalog`), where the schedule put it; `restore-start` and
-`restore-end` events (with the restored digest) go to the drill's history, so RTO (failure to
-service restored) and the integrity of the restore are measured from the history alone.
+and on helper containers it creates with that label. The backup comes from the drill's backups
+(`FaultContext.backups`, where the schedule put it); `restore-start` and `restore-end` events (with
+the restored digest) go to the drill's history, so RTO (failure to service restored) and the
+integrity of the restore are measured from the history alone.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from drills.backup import catalog as catalogs
+from pydantic import Field
+
 from drills.backup.model import RESTORE_END, RESTORE_START, Backup, Restore
 from drills.backup.target import BackupStack
 from drills.errors import FaultError
-from drills.faults import ledger
-from drills.faults.base import FaultTarget, apply
+from drills.faults.base import Fault, FaultContext, Loc, apply
+from drills.faults.entry import Entry
+from drills.faults.step import StepBase
+from drills.faults.storage import ComposeUp
+
+if TYPE_CHECKING:
+    from drills.checkers.protocol import FileView
 
 RESTORE_TIMEOUT_S = 120.0
 SERVICES = {"postgres": ("pg1", "pg2", "pg3"), "rabbitmq": ("rabbit1", "rabbit2", "rabbit3"),
             "mongo": ("mongo1", "mongo2", "mongo3")}
+
+
+class RestoreBackup(StepBase):
+    """Replace the target's data with its last backup (dump files or a disk snapshot)."""
+
+    fault: Literal["restore-backup"]
+    method: Literal["dump", "snapshot"] = Field("dump", description="dump: restore from dump files; "
+                                                "snapshot: a new disk from a disk snapshot.")
 
 
 def component_of(target: str) -> str:
@@ -31,52 +46,63 @@ def component_of(target: str) -> str:
     return group
 
 
-def _restore(stack: BackupStack, backup: Backup, method: str) -> Restore:
+def problems(step: Mapping[str, Any], view: FileView) -> list[tuple[Loc, str]]:
+    """A restore needs a `backup:` section that fits it: of its target's component, by its method."""
+    if view.backup is None:
+        return [((), "restore-backup needs a `backup:` section (what to back up, how, how often)")]
+    component, method = view.backup.get("component"), view.backup.get("method") or "dump"
+    found: list[tuple[Loc, str]] = []
+    target = str(step.get("target", "")).split(".")[0]
+    if target and component and target != component:
+        found.append((("target",), f"the backups are of {component}, not {target}"))
+    if (step.get("method") or "dump") != method:
+        found.append((("method",), f"the backups are taken by {method}, so restore with method: {method}"))
+    return found
+
+
+def _restore(stack: BackupStack, backup: Backup, method: str, ctx: FaultContext) -> Restore:
     if backup.component == "postgres":
         from drills.backup import postgres
 
         do = postgres.restore_dump if method == "dump" else postgres.restore_snapshot
-        return do(stack, backup, RESTORE_TIMEOUT_S, _clock(stack))
+        return do(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
     if backup.component == "rabbitmq":
         from drills.backup import rabbitmq
 
-        return rabbitmq.restore_definitions(stack, backup, RESTORE_TIMEOUT_S, _clock(stack))
+        return rabbitmq.restore_definitions(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
     from drills.backup import mongo
 
-    return mongo.restore_dump(stack, backup, RESTORE_TIMEOUT_S, _clock(stack))
+    return mongo.restore_dump(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
 
 
-def _clock(stack: BackupStack) -> catalogs.Clock:
-    found = catalogs.get(stack.project)
-    if found is None:
-        raise FaultError("no backup catalog for this drill")
-    return found.clock
-
-
-def restore_backup(stack: FaultTarget, params: dict[str, Any], fault_id: str) -> ledger.Entry:
-    component = component_of(str(params["target"]))
-    method = str(params.get("method", "dump"))
-    found = catalogs.get(stack.project)
-    backup = found.latest(component, method) if found is not None else None
-    if found is None or backup is None:
+def restore_backup(step: RestoreBackup, ctx: FaultContext) -> Entry:
+    component = component_of(step.target)
+    method = step.method
+    backup = ctx.backups.latest(component, method) if ctx.backups is not None else None
+    if backup is None:
         raise FaultError(f"restore-backup: no successful {component} {method} backup was taken in this drill",
                          hint="give the scenario a `backup:` section, and the schedule time to take one")
-    heal = [{"action": "compose-up", "services": list(SERVICES[component])}]
+    stack = ctx.stack
     if not (hasattr(stack, "settings") and hasattr(stack, "snapshot")):
         raise FaultError("restore-backup needs a whole compose project (drills.stack.project.ComposeProject)")
     full = cast("BackupStack", stack)
 
     def do() -> None:
-        found.event(RESTORE_START, fault=fault_id, backup_id=backup.id, component=component, method=method,
-                    backup_point_s=backup.point_s, backup_rows=backup.rows, backup_checksum=backup.checksum)
+        ctx.event(RESTORE_START, fault=ctx.fault_id, backup_id=backup.id, component=component, method=method,
+                  backup_point_s=backup.point_s, backup_rows=backup.rows, backup_checksum=backup.checksum)
         try:
-            done = _restore(full, backup, method)
+            done = _restore(full, backup, method, ctx)
         except Exception as exc:
-            found.event(RESTORE_END, fault=fault_id, backup_id=backup.id, ok=False,
-                        error=f"{type(exc).__name__}: {exc}"[:800])
+            ctx.event(RESTORE_END, fault=ctx.fault_id, backup_id=backup.id, ok=False,
+                      error=f"{type(exc).__name__}: {exc}"[:800])
             raise
-        found.event(RESTORE_END, fault=fault_id, backup_id=backup.id, ok=done.ok, rows=done.rows,
-                    max_seq=done.max_seq, checksum=done.checksum, steps_s=done.steps_s,
-                    duration_s=round((done.ended_s or done.started_s) - done.started_s, 3))
+        ctx.event(RESTORE_END, fault=ctx.fault_id, backup_id=backup.id, ok=done.ok, rows=done.rows,
+                  max_seq=done.max_seq, checksum=done.checksum, steps_s=done.steps_s,
+                  duration_s=round((done.ended_s or done.started_s) - done.started_s, 3))
 
-    return apply(stack, "restore-backup", fault_id, heal, do)
+    return apply(ctx, "restore-backup", [ComposeUp(SERVICES[component])], do)
+
+
+RESTORE_BACKUP = Fault(RestoreBackup, restore_backup, heals=(ComposeUp,), needs_backup=True, problems=problems)
+
+KINDS = (RESTORE_BACKUP,)

@@ -7,10 +7,18 @@ volume, and the database's own replication has to re-sync it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from drills.faults import ledger
-from drills.faults.base import FaultTarget, apply, service_of, targets, volumes_of
+from pydantic import Field
+
+from drills.dockerlabels import helper_labels, service_of, volumes_of
+from drills.faults.actions import HealAction, HealContext
+from drills.faults.base import Fault, FaultContext, FaultTarget, apply, helper_image, targets
+from drills.faults.entry import Entry
+from drills.faults.process import Start
+from drills.faults.step import StepBase
+from drills.scenario_types import Bool, Int
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -23,6 +31,48 @@ find /data -type f -size +16k -printf '%s %p\n' | sort -rn | head -n "$1" | whil
   echo "corrupted $path"
 done
 """
+
+# ---- steps -------------------------------------------------------------------------------------
+
+
+class DiskLoss(StepBase):
+    """The target's disk is gone: container and volumes destroyed; the heal brings up a new, empty
+    server with the same hostname (the policy's "new server, same hostname")."""
+
+    fault: Literal["disk-loss"]
+
+
+class Corrupt(StepBase):
+    """Damage data files of the target while it is stopped; the heal starts it on them."""
+
+    fault: Literal["corrupt"]
+    files: Int = Field(3, ge=1, le=1000, description="How many data files to damage.")
+
+
+class TotalFailure(StepBase):
+    """Every node of the target (e.g. postgres.*) fails at once: a global failure."""
+
+    fault: Literal["total-failure"]
+    keep_disks: Bool = Field(False, description="Keep the volumes (a power cut) instead of losing them.")
+
+
+# ---- heal actions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComposeUp(HealAction):
+    """Bring destroyed nodes back under the same service names (`docker compose up -d --no-deps`).
+    Without the project's compose (a cleanup that removes the whole project) there is nothing to do."""
+
+    kind: ClassVar[str] = "compose-up"
+    services: tuple[str, ...]
+
+    def heal(self, ctx: HealContext) -> None:
+        if ctx.compose is not None:
+            ctx.compose("up", "-d", "--no-deps", *self.services)
+
+
+# ---- inject ----------------------------------------------------------------------------------------
 
 
 def _destroy(stack: FaultTarget, containers: list[Container]) -> None:
@@ -39,49 +89,45 @@ def _kill_all(containers: list[Container]) -> None:
         c.kill()
 
 
-def disk_loss(stack: FaultTarget, params: dict[str, Any], fault_id: str) -> ledger.Entry:
-    found = targets(stack, params["target"])
-    services = sorted({service_of(c) for c in found})
-    heal = [{"action": "compose-up", "services": services}]
-    return apply(stack, "disk-loss", fault_id, heal, lambda: _destroy(stack, found))
+def _respawn(containers: list[Container]) -> ComposeUp:
+    return ComposeUp(tuple(sorted({service_of(c) for c in containers})))
 
 
-def total_failure(stack: FaultTarget, params: dict[str, Any], fault_id: str) -> ledger.Entry:
+def disk_loss(step: DiskLoss, ctx: FaultContext) -> Entry:
+    found = targets(ctx.stack, step.target)
+    return apply(ctx, "disk-loss", [_respawn(found)], lambda: _destroy(ctx.stack, found))
+
+
+def total_failure(step: TotalFailure, ctx: FaultContext) -> Entry:
     """Every replica of a component lost at once; `keep_disks: true` models a power cut instead."""
-    found = targets(stack, params["target"])
-    services = sorted({service_of(c) for c in found})
-    heal = [{"action": "compose-up", "services": services}]
-    if params.get("keep_disks"):
-        return apply(stack, "total-failure", fault_id, heal, lambda: _kill_all(found))
-    return apply(stack, "total-failure", fault_id, heal, lambda: _destroy(stack, found))
+    found = targets(ctx.stack, step.target)
+    if step.keep_disks:
+        return apply(ctx, "total-failure", [_respawn(found)], lambda: _kill_all(found))
+    return apply(ctx, "total-failure", [_respawn(found)], lambda: _destroy(ctx.stack, found))
 
 
-def corrupt(stack: FaultTarget, params: dict[str, Any], fault_id: str) -> ledger.Entry:
+def corrupt(step: Corrupt, ctx: FaultContext) -> Entry:
     """Damage the node's data files while it is down, then start it on the damaged disk."""
-    found = targets(stack, params["target"])
-    files = int(params.get("files", 3))
-    heal = [{"action": "start", "container": c.name} for c in found]
+    stack = ctx.stack
+    found = targets(stack, step.target)
 
     def do() -> None:
-        base = params.get("helper_image") or _helper_image(stack)
+        base = helper_image(stack.client)
         for c in found:
             c.stop(timeout=10)
             for name in volumes_of(c):
                 stack.client.containers.run(
-                    base, ["sh", "-c", CORRUPT_SCRIPT, "corrupt", str(files)], remove=True,
+                    base, ["sh", "-c", CORRUPT_SCRIPT, "corrupt", str(step.files)], remove=True,
                     network_mode="none", volumes={name: {"bind": "/data", "mode": "rw"}},
-                    labels={"io.drills.managed": "true", "com.docker.compose.project": stack.project},
+                    labels=helper_labels(stack.project),
                 )
             c.start()
 
-    return apply(stack, "corrupt", fault_id, heal, do)
+    return apply(ctx, "corrupt", [Start(str(c.name)) for c in found], do)
 
 
-def _helper_image(stack: FaultTarget) -> str:
-    from drills.errors import FaultError
-    from drills.provision import base_image
+DISK_LOSS = Fault(DiskLoss, disk_loss, heals=(ComposeUp,))
+CORRUPT = Fault(Corrupt, corrupt, heals=(Start,))
+TOTAL_FAILURE = Fault(TotalFailure, total_failure, heals=(ComposeUp,))
 
-    found = base_image.resolve(stack.client)
-    if found is None:
-        raise FaultError("no base image for the corruption helper", hint="run `drill setup`")
-    return found
+KINDS = (DISK_LOSS, CORRUPT, TOTAL_FAILURE)

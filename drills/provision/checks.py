@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 MIN_FREE_DISK_GB = 5.0
 MIN_AVAILABLE_MEMORY_GB = 3.0
 MONGO_IMAGE = requirements.MONGO_IMAGE  # `mongo:7`, or the site's own image (DRILLS_MONGO_IMAGE)
+
+# (id, requires) of every scenario: which drills a missing image leaves out. The caller reads them
+# (scenarios are above provisioning), and only when an engine answers.
+Scenarios = Callable[[], Sequence[tuple[str, Sequence[str]]]]
 
 
 class Status(enum.Enum):
@@ -43,7 +48,7 @@ class Check:
         return self.status is Status.MISSING
 
 
-def run_checks() -> list[Check]:
+def run_checks(scenarios: Scenarios) -> list[Check]:
     from drills.provision import engine
 
     checks: list[Check] = []
@@ -60,17 +65,14 @@ def run_checks() -> list[Check]:
     checks.append(compose_check())
     if found is not None:
         client = engine.client(timeout=10)
-        checks.extend(image_checks(client))
+        checks.extend(image_checks(client, scenarios))
     checks.extend(host_checks())
     return checks
 
 
 def compose_check() -> Check:
-    try:
-        from drills.stack.compose import compose_command
-    except ImportError:
-        return Check("docker compose v2", Status.MISSING, "drills.stack.compose not available",
-                     "reinstall drills: pip install -e .")
+    from drills.provision.compose import compose_command
+
     try:
         cmd = compose_command()
         out = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20,
@@ -85,7 +87,7 @@ def compose_check() -> Check:
     return Check("docker compose v2", Status.OK, f"{version} ({' '.join(cmd)})")
 
 
-def image_checks(client: docker.DockerClient) -> list[Check]:
+def image_checks(client: docker.DockerClient, scenarios: Scenarios) -> list[Check]:
     from drills.provision import base_image, images
 
     checks: list[Check] = []
@@ -101,14 +103,14 @@ def image_checks(client: docker.DockerClient) -> list[Check]:
             else:
                 checks.append(Check(f"image {p.spec.name}", Status.MISSING,
                                     f"{p.tag} not built for the current fixtures", "drill setup"))
-    checks.extend(requirement_checks(client))
+    checks.extend(requirement_checks(client, scenarios))
     return checks
 
 
-def requirement_checks(client: docker.DockerClient) -> list[Check]:
+def requirement_checks(client: docker.DockerClient, scenarios: Scenarios) -> list[Check]:
     """The MongoDB image, and any other image a scenario `requires:`, each with the drills its
     absence leaves out (those `drill run` reports NOT RUN)."""
-    from drills.provision import base_image, images, mongo_image
+    from drills.provision import base_image, mongo_image
 
     invalid: dict[str, SetupError] = {}
 
@@ -120,8 +122,7 @@ def requirement_checks(client: docker.DockerClient) -> list[Check]:
             return False
 
     mongo_here = present(MONGO_IMAGE)
-    scenarios = requirements.project_scenarios(images.project_root() / "scenarios")
-    left_out = {r: tuple(ids) for r, ids in requirements.left_out(scenarios, present).items()}
+    left_out = {r: tuple(ids) for r, ids in requirements.left_out(scenarios(), present).items()}
     checks = []
     if mongo_here:
         checks.append(Check("mongo image", Status.OK, requirements.describe(requirements.MONGO)))

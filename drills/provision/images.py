@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drills.dockerlabels import IMAGE_LABEL, MANAGED_LABEL
 from drills.errors import SetupError
 from drills.provision import base_image
 from drills.provision.progress import Reporter, SilentReporter
@@ -150,7 +151,7 @@ def build_one(client: docker.DockerClient, image: PlannedImage, base: str, repor
         for chunk in client.api.build(
             path=str(image.spec.context), tag=image.tag, buildargs={"BASE_IMAGE": base},
             network_mode="host", rm=True, forcerm=True, decode=True,
-            labels={"io.drills.managed": "true", "io.drills.image": image.spec.name},
+            labels={MANAGED_LABEL: "true", IMAGE_LABEL: image.spec.name},
         ):
             if "stream" in chunk:
                 text = str(chunk["stream"])
@@ -216,7 +217,7 @@ def prune_stale(client: docker.DockerClient, planned: list[PlannedImage]) -> Non
                 with contextlib.suppress(docker.errors.APIError):
                     client.images.remove(tag, noprune=False)
     with contextlib.suppress(docker.errors.APIError):
-        client.images.prune(filters={"dangling": True, "label": "io.drills.managed=true"})
+        client.images.prune(filters={"dangling": True, "label": f"{MANAGED_LABEL}=true"})
 
 
 def image_env(client: docker.DockerClient) -> dict[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 MONGO = "mongo:7"
 MONGO_IMAGE = os.environ.get("DRILLS_MONGO_IMAGE", "").strip() or MONGO
@@ -52,20 +51,4 @@ def left_out(scenarios: Iterable[tuple[str, Sequence[str]]], present: Callable[[
         for requirement in unmet(requires, here, mongo_image):
             out.setdefault(requirement, []).append(scenario_id)
     return {r: sorted(ids) for r, ids in out.items()}
-
-
-def project_scenarios(directory: Path) -> list[tuple[str, tuple[str, ...]]]:
-    """(id, requires) of every valid scenario file in `directory`; invalid files are
-    `drill validate`'s business and are skipped here."""
-    from drills.errors import DrillsError
-    from drills.scenario import load_scenario
-
-    found = []
-    for path in sorted(directory.glob("*.yaml")):
-        try:
-            scenario = load_scenario(path)
-        except DrillsError:
-            continue
-        found.append((scenario.id, scenario.requires))
-    return found
 

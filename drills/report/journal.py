@@ -34,13 +34,33 @@ class PhaseRecord:
 
 
 @dataclass
+class FaultRecord:
+    """One fault of the drill as the journal shows it: the step's kind and target, the services it
+    resolved to when injected, and when it was injected and healed (seconds into the drill)."""
+
+    id: str
+    kind: str
+    target: str
+    resolved: list[str]
+    injected_s: float
+    healed_s: float | None = None  # None: not healed by its step (`heal: false`, or the drill stopped)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "kind": self.kind, "target": self.target, "resolved": self.resolved,
+                                "injected_s": self.injected_s}
+        if self.healed_s is not None:
+            data["healed_s"] = self.healed_s
+        return data
+
+
+@dataclass
 class Journal:
     run_id: str
     scenario: dict[str, Any]
     scenario_file: str
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     phases: list[PhaseRecord] = field(default_factory=list)
-    faults: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[FaultRecord] = field(default_factory=list)
     recovery: dict[str, Any] = field(default_factory=dict)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     status: str = "running"  # passed | failed | not-run | aborted | error
@@ -53,7 +73,8 @@ class Journal:
             "run_id": self.run_id, "status": self.status, "reason": self.reason,
             "started_at": self.started_at, "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "scenario_file": self.scenario_file, "scenario": self.scenario,
-            "phases": [p.to_json() for p in self.phases], "faults": self.faults, "recovery": self.recovery,
+            "phases": [p.to_json() for p in self.phases], "faults": [f.to_json() for f in self.faults],
+            "recovery": self.recovery,
             "verdicts": self.verdicts, "timings": self.timings, "environment": self.environment,
         }
         tmp = path.with_suffix(".tmp")

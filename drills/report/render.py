@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from drills import __version__
+from drills.checkers.registry import subject_of
 from drills.report.evidence import Verified, verify
+from drills.report.readiness import components
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
-from drills.report.runs import Run, chronological, components, reports_dirs, trend
+from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
 
@@ -59,6 +61,9 @@ CONTROLS: list[tuple[str, str, str]] = [
      "ISO 22301 §8.5; DORA art. 24"),
     ("Review of results", "review block: reviewer, date, decision", "ISO 22301 §8.5; SOC 2 A1.3; DORA art. 24"),
 ]
+
+# A repeat verdict's colour (drills.report.repeats).
+_VERDICT_CLASS = {"MET": "pass", "FLAKY": "fail", "NOT MET": "fail"}
 
 # Measured values not worth a column in a report (samples are in the journal).
 _HIDDEN_MEASURED = ("lost_sample", "unexpected_sample")
@@ -112,8 +117,7 @@ def _expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
     for exp in scenario.get("expectations") or []:
         if not isinstance(exp, dict):
             continue
-        subject = (exp.get("signal") or exp.get("component") or ", ".join(exp.get("signals") or [])
-                   or (scenario.get("component") or "stack" if exp.get("checker") == "resync" else "all signals"))
+        subject = subject_of(exp, scenario)
         tolerances = {k: v for k, v in exp.items() if k not in ("checker", "signal", "signals", "component", "why")
                       and v is not None}
         out.append({"checker": exp.get("checker"), "subject": subject, "tolerances": tolerances,
@@ -249,7 +253,7 @@ def _repeats(runs: Sequence[Run], svg_dir: str | None) -> list[dict[str, Any]]:
         svg_file = f"{svg_dir}/repeats-{_safe_name(rep.scenario_id)}.svg" if svg and svg_dir else None
         out.append({
             "scenario": rep.scenario_id, "runs": len(rep.samples), "pass_rate": pass_rate_text(rep),
-            "verdict": rep.verdict, "cls": {"MET": "pass", "FLAKY": "fail", "NOT MET": "fail"}.get(rep.verdict, "warn"),
+            "verdict": rep.verdict, "cls": _VERDICT_CLASS.get(rep.verdict, "warn"),
             "metrics": [{"label": d.key.label, "kind": d.key.kind, "subject": d.key.subject, "unit": d.key.unit,
                          "target": fmt_value(d.target, d.key.unit) if d.target is not None else "—", "n": d.n,
                          "not_measured": d.not_measured, "over_target": d.over_target,
@@ -272,8 +276,11 @@ def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: s
         "statuses": statuses, "first_seq": min(seqs, default=None), "last_seq": max(seqs, default=None),
         "components": [{"component": c.component, "readiness": c.readiness, "cls": _status_class(c.readiness),
                         "scenarios": c.scenarios, "counts": c.counts,
-                        "latest": [{"scenario": r.scenario_id, "status": r.status, "cls": _status_class(r.status),
-                                    "seq": _seq(r.seq), "run_id": r.run_id} for r in c.latest]}
+                        "latest": [{"scenario": v.latest.scenario_id, "status": v.latest.status,
+                                    "cls": _status_class(v.latest.status), "seq": _seq(v.latest.seq),
+                                    "run_id": v.latest.run_id, "verdict": v.verdict, "passed": v.passed,
+                                    "runs": v.runs, "verdict_cls": _VERDICT_CLASS.get(v.verdict, "warn")}
+                                   for v in c.verdicts]}
                        for c in components(runs)],
         "controls": CONTROLS,
         "evidence": [{"reports_dir": str(v.reports_dir), "intact": v.intact, "runs": v.runs, "head_seq": v.head_seq,

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from drills.report.result import RunResult
     from drills.report.runs import Run
-    from drills.runner import RunResult
 
 PERCENTILE_METHOD = ("nearest rank: the p-th percentile of n measured samples is the ceil(p/100 * n)-th "
                      "smallest (always a measured value; with fewer than 20 samples, p95 is the maximum)")
@@ -39,18 +39,9 @@ PERCENTILE_METHOD = ("nearest rank: the p-th percentile of n measured samples is
 OUTCOMES = ("passed", "failed", "not-measured", "not-run", "error", "aborted")
 NOT_PASSED = ("failed", "not-measured", "error")  # ran, and did not meet its expectations
 
-# (checker, kind, unit, measured key, bound key): which verdict numbers are distributions.
-# Units: RTO and outage in seconds; RPO in acknowledged writes or confirmed messages lost, and for
-# restore drills also the data-loss window in seconds.
-EXTRACT: tuple[tuple[str, str, str, str, str | None], ...] = (
-    ("availability", "RTO", "s", "rto_s", "max_rto_s"),
-    ("availability", "outage", "s", "longest_outage_s", "max_outage_s"),
-    ("backup-integrity", "RTO", "s", "rto_s", "max_rto_s"),
-    ("lost-writes", "RPO", "writes", "lost", "max_lost"),
-    ("queue", "RPO", "messages", "lost", "max_lost"),
-    ("rpo", "RPO", "s", "rpo_s", "max_rpo_s"),
-    ("rpo", "RPO", "writes", "lost", None),  # its `max_lost` bounds the writes after the backup only
-)
+# Which verdict numbers are distributions: the metrics each checker declares
+# (`drills.checkers.protocol.Metric`): RTO and outage in seconds; RPO in acknowledged writes or
+# confirmed messages lost, and for restore drills also the data-loss window in seconds.
 KIND_ORDER = {"RTO": 0, "outage": 1, "RPO": 2}
 
 
@@ -112,13 +103,14 @@ class Sample:
     def measurements(self) -> dict[MetricKey, tuple[float | None, float | None]]:
         """Each metric this run's verdicts speak to: (measured or None, target or None). When a
         checker judged several things of one kind (two signals), each is its own metric."""
+        from drills.checkers.registry import metrics_of
+
         out: dict[MetricKey, tuple[float | None, float | None]] = {}
         for v in self.verdicts:
             measured, bound = v.get("measured") or {}, v.get("bound") or {}
-            for checker, kind, unit, key, bound_key in EXTRACT:
-                if v.get("checker") == checker:
-                    out[MetricKey(kind, str(v.get("subject")), unit)] = (
-                        _number(measured.get(key)), _number(bound.get(bound_key)) if bound_key else None)
+            for m in metrics_of(v.get("checker")):
+                out[MetricKey(m.kind, str(v.get("subject")), m.unit)] = (
+                    _number(measured.get(m.measured)), _number(bound.get(m.bound)) if m.bound else None)
         return out
 
 

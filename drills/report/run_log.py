@@ -30,7 +30,7 @@ from drills.report.summary import summary_row
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from drills.runner import RunResult
+    from drills.report.result import RunResult
 
 
 @dataclass

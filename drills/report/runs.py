@@ -2,7 +2,7 @@
 
     find_run_dirs(paths) -> list[Path]      run directories named, or found under reports directories
     load_run(run_dir) -> Run                journal (redacted), manifest, targets and measurements
-    components(runs), trend(runs)           the DR-readiness summary and RTO/RPO over the last runs
+    trend(runs)                             RTO/RPO over the last runs
 
 Every value that reaches a report goes through `redact` first: keys that name a secret
 (password, secret, token, key, credential) lose their value, and any secret value known to this
@@ -142,64 +142,45 @@ class Run:
         return self.dir / "history.jsonl"
 
     def metrics(self) -> list[Metric]:
-        """RTO and RPO of each signal with a target: targets from the scenario (fixed before the run),
-        measurements from the verdicts (None when the run measured nothing). A restore drill adds its
-        restore's RTO and its RPO twice: the data-loss window in seconds and the writes lost."""
+        """RTO and RPO of each expectation with a target (what its checker declares,
+        `drills.checkers.protocol.Metric`): targets from the scenario (fixed before the run),
+        measurements from the verdicts (None when the run measured nothing)."""
+        from drills.checkers.registry import metrics_of, subject_of
+
         out: list[Metric] = []
         by_key = {(v.get("checker"), v.get("subject")): v for v in self.verdicts}
         for exp in self.scenario.get("expectations") or []:
             if not isinstance(exp, dict):
                 continue
-            checker = exp.get("checker")
-            # (kind, subject, unit, target, key in the verdict's `measured`) per row
-            rows: list[tuple[str, str, str, Any, str]] = []
-            if checker == "availability" and exp.get("max_rto") is not None:
-                rows.append(("RTO", str(exp.get("signal")), "s", exp["max_rto"], "rto_s"))
-            elif checker in ("lost-writes", "queue"):
-                subject = str(exp.get("signal")) if checker == "lost-writes" else "rabbitmq.publish"
-                unit = "writes" if checker == "lost-writes" else "messages"
-                rows.append(("RPO", subject, unit, exp.get("max_lost", 0), "lost"))
-            elif checker == "backup-integrity" and exp.get("max_rto") is not None:
-                rows.append(("RTO", self._backup_component(), "s", exp["max_rto"], "rto_s"))
-            elif checker == "rpo":
-                rows += [("RPO", str(exp.get("signal")), "s", exp.get("max_rpo"), "rpo_s"),
-                         ("RPO", str(exp.get("signal")), "writes", exp.get("max_lost"), "lost")]
-            for kind, subject, unit, fixed, key in rows:
-                verdict = by_key.get((checker, subject))
-                target = fixed
-                if target is None and checker == "rpo":  # a bound the checker derived: as it judged it
-                    target = ((verdict or {}).get("bound") or {}).get("max_rpo_s" if unit == "s" else "max_lost")
-                    if target is None and unit == "writes":  # not judged (a run NOT RUN): as it would be
-                        target = self._rpo_lost_bound(exp)
-                measured = _number(((verdict or {}).get("measured") or {}).get(key))
+            subject = subject_of(exp, self.scenario)
+            verdict = by_key.get((exp.get("checker"), subject))
+            for m in metrics_of(exp.get("checker")):
+                if m.target is None:
+                    continue  # not a number the policy sets a target for
+                target = exp.get(m.target)
+                if target is None:
+                    if m.target_default is None:
+                        continue
+                    target = m.target_default(exp, self.scenario, verdict)
+                measured = _number(((verdict or {}).get("measured") or {}).get(m.measured))
                 status = str(verdict.get("status")) if verdict else ("not run" if self.status == "not-run"
                                                                        else "not measured")
                 if measured is None and status == "pass":
                     status = "not measured"  # a verdict may pass on other grounds; this number was not shown
-                out.append(Metric(kind, subject, unit, _number(target), measured, status))
+                out.append(Metric(m.kind, subject, m.unit, _number(target), measured, status))
         return out
-
-    def _rpo_lost_bound(self, exp: dict[str, Any]) -> int | None:
-        """The writes an RPO expectation allows when it names no `max_lost`: its window at the signal's rate."""
-        from drills.checkers.rpo import lost_bound
-
-        rate = _number(((self.scenario.get("workload") or {}).get(exp.get("signal")) or {}).get("rate"))
-        window = _number(exp.get("max_rpo"))
-        return None if rate is None or window is None else lost_bound(rate, window, None)
-
-    def _backup_component(self) -> str:
-        """The subject of the backup-integrity verdict: the component whose backup was restored."""
-        backup = self.scenario.get("backup")
-        return str((backup.get("component") if isinstance(backup, dict) else None) or self.component or "stack")
 
     def backup_integrity(self) -> str:
         """What the run says about its backups; "not measured" unless a check of them ran."""
+        from drills.checkers.registry import CHECKERS
+
         for holder in (self.journal, self.journal.get("recovery") or {}):
             value = holder.get("backup_integrity") if isinstance(holder, dict) else None
             if value:
                 return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         for v in self.verdicts:
-            if str(v.get("checker", "")).startswith(("backup", "restore")):
+            checker = CHECKERS.get(str(v.get("checker")))
+            if checker is not None and checker.backup_evidence:
                 return f"{str(v.get('status', '')).upper()}: {v.get('observed', '')}"
         return "not measured"
 
@@ -278,39 +259,6 @@ def reports_dirs(runs: Iterable[Run]) -> list[Path]:
 
 
 # ---- summaries --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ComponentSummary:
-    component: str
-    readiness: str  # READY | NOT READY | UNVERIFIED
-    scenarios: int
-    counts: dict[str, int]  # latest status of each scenario -> how many
-    latest: list[Run]
-
-
-def components(runs: Sequence[Run]) -> list[ComponentSummary]:
-    """Per component, the latest run of each of its scenarios: READY only when every one passed;
-    NOT READY when one failed, errored or was aborted; UNVERIFIED when some could not run."""
-    latest: dict[str, Run] = {}
-    for r in chronological(runs):
-        latest[r.scenario_id] = r
-    by_component: dict[str, list[Run]] = {}
-    for r in latest.values():
-        by_component.setdefault(r.component, []).append(r)
-    out: list[ComponentSummary] = []
-    for comp in sorted(by_component):
-        members = sorted(by_component[comp], key=lambda r: r.scenario_id)
-        counts = {s: sum(1 for r in members if r.status == s) for s in STATUSES}
-        counts = {k: v for k, v in counts.items() if v}
-        if any(r.status not in ("passed", "not-run") for r in members):
-            readiness = "NOT READY"
-        elif all(r.status == "passed" for r in members):
-            readiness = "READY"
-        else:
-            readiness = "UNVERIFIED"
-        out.append(ComponentSummary(comp, readiness, len(members), counts, members))
-    return out
 
 
 @dataclass(frozen=True)

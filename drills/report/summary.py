@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from drills.checkers.protocol import Metric
     from drills.checkers.verdict import Verdict
-    from drills.runner import RunResult
+    from drills.report.result import RunResult
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,17 @@ def _num(m: dict[str, Any], key: str) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+def _of_kind(v: Verdict, kind: str) -> list[Metric]:
+    from drills.checkers.registry import metrics_of
+
+    return [m for m in metrics_of(v.checker) if m.kind == kind]
+
+
 def rto_of(verdicts: list[Verdict]) -> str:
     """The longest RTO any signal measured (a restore's RTO when there was one)."""
-    rtos = [x for v in verdicts if v.checker in ("availability", "backup-integrity")
-            if (x := _num(v.measured, "rto_s")) is not None]
+    rtos = [x for v in verdicts for m in _of_kind(v, "RTO") if (x := _num(v.measured, m.measured)) is not None]
     if not rtos:
-        return "not measured" if any(v.checker in ("availability", "backup-integrity") for v in verdicts) else "-"
+        return "not measured" if any(_of_kind(v, "RTO") for v in verdicts) else "-"
     return f"{max(rtos):.1f} s"
 
 
@@ -52,19 +58,18 @@ def rpo_of(verdicts: list[Verdict]) -> str:
     or confirmed messages; "not measured" for a loss check that could not count."""
     parts: list[str] = []
     for v in verdicts:
-        m = v.measured
-        lost = _num(m, "lost")
-        if lost is None:
-            if v.checker in ("rpo", "lost-writes", "queue"):
+        rpo = _of_kind(v, "RPO")
+        windows = [m for m in rpo if m.unit == "s"]
+        for m in (m for m in rpo if m.unit != "s"):
+            lost = _num(v.measured, m.measured)
+            if lost is None:
                 parts.append("not measured")
-            continue
-        if v.checker == "rpo":
-            window = _num(m, "rpo_s")
-            parts.append(f"{lost:.0f} writes ({'window not measured' if window is None else f'{window:.1f} s'})")
-        elif v.checker == "lost-writes":
-            parts.append(f"{lost:.0f} writes")
-        elif v.checker == "queue":
-            parts.append(f"{lost:.0f} messages")
+                continue
+            text = f"{lost:.0f} {m.unit}"
+            for w in windows:
+                window = _num(v.measured, w.measured)
+                text += f" ({'window not measured' if window is None else f'{window:.1f} s'})"
+            parts.append(text)
     return ", ".join(dict.fromkeys(parts)) or "-"
 
 
@@ -74,8 +79,8 @@ def observed_of(result: RunResult) -> str:
     failing = [f"{v.checker} {v.subject}: {v.observed}" for v in result.verdicts if not v.passed]
     if failing:
         return "; ".join(failing)
-    outages = [(x, v.subject) for v in result.verdicts if v.checker == "availability"
-               if (x := _num(v.measured, "longest_outage_s")) is not None]
+    outages = [(x, v.subject) for v in result.verdicts for m in _of_kind(v, "outage")
+               if (x := _num(v.measured, m.measured)) is not None]
     worst = max(outages, default=None)
     return "all expectations met" + (f"; longest outage {worst[0]:.1f} s ({worst[1]})" if worst and worst[0] else "")
 

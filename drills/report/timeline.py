@@ -182,11 +182,15 @@ def _ready_at(journal: dict[str, Any]) -> float | None:
 
 
 def _rto(journal: dict[str, Any], signal: str) -> float | None:
+    """The RTO a verdict about this signal measured (the metric its checker declares as RTO)."""
+    from drills.checkers.registry import metrics_of
+
     for v in journal.get("verdicts") or []:
-        if isinstance(v, dict) and v.get("checker") == "availability" and v.get("subject") == signal:
-            rto = (v.get("measured") or {}).get("rto_s")
-            if isinstance(rto, int | float):
-                return float(rto)
+        if isinstance(v, dict) and v.get("subject") == signal:
+            for m in metrics_of(v.get("checker")):
+                rto = (v.get("measured") or {}).get(m.measured) if m.kind == "RTO" else None
+                if isinstance(rto, int | float):
+                    return float(rto)
     return None
 
 

@@ -1,22 +1,27 @@
 """The stack under test: compose project lifecycle, topology, readiness.
 
-    compose.py     which Docker Compose v2 binary to run
     env.py         project name, secrets, the variables docker-compose.ha.yml reads (pure)
     subnets.py     a free /24 per run
     ports.py       host ports picked per run, stable across container restarts
     project.py     ComposeProject: up, wait until ready, down; what faults act on
+    removal.py     remove a project by its label: containers, networks, volumes, records
+    presence.py    which projects exist; which services of a saved stack have no container
+    state.py       a stack's saved settings, between commands
     services.py    the project's containers as one Docker API call sees them
-    roles.py       role names (postgres.leader, rabbitmq.*, dashboard[0]) parsed (pure)
+    roles.py       which services a role's group names here (the grammar: drills.roles) (pure)
     topology.py    roles -> services, asking Patroni, RabbitMQ and MongoDB who leads now
     wait.py        wait strategies: condition + timeout + interval -> elapsed seconds
     readiness.py   what "ready" means for each component
     status.py      everything `drill stack status` shows
-    postgres.py, rabbitmq.py, mongo.py, http.py   per-component probes
+    postgres.py, rabbitmq.py, mongo.py, http.py, loadbalancer.py   per-component probes
+
+Which Compose binary runs is provisioning's (`drills.provision.compose`); the `drill stack`
+commands are in `drills.stack_commands`, above this package.
 """
 
+from drills.roles import RoleRef, parse_role
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import ComposeProject, UpReport
-from drills.stack.roles import RoleRef, parse_role
 from drills.stack.wait import Observation, Wait, WaitTimeout, run_all
 
 __all__ = [

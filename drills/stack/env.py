@@ -11,10 +11,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from drills.cleanup import PROJECT_PREFIX
 from drills.errors import StackError
 
 MONGO_PROFILE = "mongo"
+PROJECT_PREFIX = "drills-"  # every project Drills names starts so: how `drill clean` tells ours
 
 
 def new_project_name(token: str | None = None) -> str:

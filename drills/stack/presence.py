@@ -9,19 +9,20 @@ left: its record is stale) or *incomplete* (some services have no container).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from drills.dockerlabels import PROJECT_LABEL
 from drills.errors import StackError
+from drills.stack.roles import COMPONENTS, group_members
 
 if TYPE_CHECKING:
     import docker
 
     from drills.stack.project import ComposeProject
-
-PROJECT_LABEL = "com.docker.compose.project"
-
 
 @dataclass(frozen=True)
 class Presence:
@@ -59,7 +60,7 @@ def presence(stack: ComposeProject) -> Presence:
     return Presence(stack.project, expected, tuple(s for s in expected if s not in present))
 
 
-def require_complete(project: str, client: docker.DockerClient | None = None) -> None:
+def require_complete(project: str, client: docker.DockerClient | None = None) -> Presence:
     """Raise (exit 3) naming the missing services and the fix when `project`'s saved stack has
     services without a container; unknown projects are refused by `state.load` with its own fix."""
     from drills.stack.project import ComposeProject
@@ -67,6 +68,22 @@ def require_complete(project: str, client: docker.DockerClient | None = None) ->
     found = presence(ComposeProject.attach(project, client))
     if not found.complete:
         raise found.problem()
+    return found
+
+
+def components_of(roles: Iterable[str]) -> set[str]:
+    """The data-tier components (postgres, etcd, rabbitmq, mongo) that roles or signal names
+    (`mongo.primary`, `postgres.write`, `rabbitmq.*`, `dashboard[0]`) belong to."""
+    groups = (re.split(r"[.\[]", role.strip(), maxsplit=1)[0] for role in roles)
+    return {g for g in groups if g in COMPONENTS}
+
+
+def absent_components(needed: Iterable[str], services: Iterable[str]) -> list[str]:
+    """The components among `needed` of which the stack defines no service at all (left out when it
+    was brought up, e.g. MongoDB without its image): a scenario that needs one cannot run on it.
+    A defined service without a container is no such case: that stack is incomplete (exit 3)."""
+    defined = list(services)
+    return sorted(c for c in set(needed) if not group_members(c, defined))
 
 
 def containers_per_project(client: docker.DockerClient, project: str | None = None) -> Counter[str]:
@@ -75,3 +92,17 @@ def containers_per_project(client: docker.DockerClient, project: str | None = No
     label = PROJECT_LABEL if project is None else f"{PROJECT_LABEL}={project}"
     docs = client.api.containers(all=True, filters={"label": label})
     return Counter(str((d.get("Labels") or {}).get(PROJECT_LABEL)) for d in docs)
+
+
+def existing_projects(client: docker.DockerClient) -> set[str]:
+    """Every compose project of which a container, network or volume exists."""
+    found: set[str] = set()
+    # One listing call: `containers.list` inspects each container after listing, and one removed
+    # in between (other runs share this engine) fails the whole cleanup with "No such container".
+    for doc in client.api.containers(all=True, filters={"label": PROJECT_LABEL}):
+        found.add(doc["Labels"][PROJECT_LABEL])
+    for n in client.networks.list(filters={"label": PROJECT_LABEL}):
+        found.add(n.attrs["Labels"][PROJECT_LABEL])
+    for v in client.volumes.list(filters={"label": PROJECT_LABEL}):
+        found.add(v.attrs["Labels"][PROJECT_LABEL])
+    return found

@@ -24,11 +24,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from drills import interrupts
+from drills import interrupts, records
+from drills.dockerlabels import project_selector
 from drills.errors import StackError
+from drills.provision.compose import compose_command
 from drills.stack import ports, readiness, state, subnets, topology
-from drills.stack.compose import compose_command
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings, compose_env, new_project_name
+from drills.stack.removal import remove_project
 from drills.stack.services import ServiceInfo, snapshot
 
 if TYPE_CHECKING:
@@ -174,10 +176,8 @@ class ComposeProject:
         raise AssertionError("unreachable")
 
     def _up_once(self, *, wait: bool, timeout_s: float, repick: bool = True) -> UpReport:
-        from drills.faults import ledger
-
         # Owned before anything exists, so a crash from here on leaves something `drill clean` finds.
-        ledger.register_owner(self.project, self.owner_kind)
+        records.register_owner(self.project, self.owner_kind)
         state.save(self._settings)
         t0 = time.monotonic()
         tried: list[ipaddress.IPv4Network] = []
@@ -211,8 +211,8 @@ class ComposeProject:
         """The last log lines and health-check output of every container not running healthy."""
         out = []
         try:
-            selector: dict[str, str | list[str] | bool] = {"label": f"com.docker.compose.project={self.project}"}
-            for c in self.client.containers.list(all=True, filters=selector, ignore_removed=True):
+            for c in self.client.containers.list(all=True, filters=project_selector(self.project),
+                                                 ignore_removed=True):
                 state = c.attrs.get("State", {})
                 health = (state.get("Health") or {})
                 if state.get("Status") == "running" and health.get("Status") in (None, "healthy"):
@@ -237,8 +237,6 @@ class ComposeProject:
     def down(self) -> list[str]:
         """Remove every container, network and volume of the project; returns what compose missed.
         A signal arriving meanwhile is raised once all is gone (drills.interrupts)."""
-        from drills.cleanup import remove_project
-
         with interrupts.shielded():
             self.run_compose("down", "-v", "--remove-orphans", "-t", str(DOWN_TIMEOUT_S))
             leftovers = remove_project(self.client, self.project)  # also what compose did not know of
@@ -300,9 +298,3 @@ class NotReady(StackError):
 def _tail(text: str, lines: int = 8) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
-
-if TYPE_CHECKING:
-    from drills.faults.base import FaultTarget
-
-    def _is_a_fault_target(project: ComposeProject) -> FaultTarget:  # checked by mypy only
-        return project

@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from drills.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
+
 if TYPE_CHECKING:
     import docker
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-TIER_LABEL = "io.drills.tier"
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 

@@ -11,14 +11,8 @@ import os
 from pathlib import Path
 
 from drills.errors import StackError
-from drills.faults.ledger import state_dir
+from drills.records import stacks_dir
 from drills.stack.env import StackSettings, settings_from_json, settings_to_json
-
-
-def stacks_dir() -> Path:
-    path = state_dir() / "stacks"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
 
 
 def save(settings: StackSettings) -> Path:

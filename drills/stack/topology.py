@@ -1,4 +1,4 @@
-"""Who is who right now: role names (see `drills.stack.roles`) -> services of a live stack.
+"""Who is who right now: role names (see `drills.roles`) -> services of a live stack.
 
 Static roles come from the compose services; leaders and primaries are asked of the systems
 themselves at the moment of the call: Patroni's view of the DCS, RabbitMQ's queue leader, the
@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from drills.dockerlabels import TIER_LABEL
 from drills.errors import StackError
+from drills.roles import CLIENTS, RoleRef, parse_role
 from drills.stack import mongo, postgres, rabbitmq
 from drills.stack.env import StackSettings
-from drills.stack.roles import CLIENTS, RoleRef, group_members, parse_role, pick
-from drills.stack.services import TIER_LABEL, ServiceInfo
+from drills.stack.roles import group_members, pick
+from drills.stack.services import ServiceInfo
 
 LOCALHOST = "127.0.0.1"
 

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar
 
 from drills.history import Op, Outcome
 
@@ -78,11 +78,26 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-@runtime_checkable
-class FinalRead(Protocol):
-    """A signal whose writes can be read back once the drill is over (lost-writes checker)."""
+C = TypeVar("C")
 
-    def final_read(self) -> set[Any]: ...
+
+class Clients(Generic[C]):
+    """The clients a signal makes, one per process (`client` is what `SignalRunner` calls), kept so
+    that the signal can end them all once the drill is over (`close`)."""
+
+    def __init__(self, make: Callable[[int], C], end: Callable[[C], None]) -> None:
+        self._make = make
+        self._end = end
+        self._made: list[C] = []
+
+    def client(self, process: int) -> C:
+        made = self._make(process)
+        self._made.append(made)
+        return made
+
+    def close(self) -> None:
+        for made in self._made:
+            self._end(made)
 
 
 def error_text(exc: BaseException, limit: int = 300) -> str:
@@ -143,6 +158,31 @@ class Grid:
             nxt = max(nxt, self.at_or_before(ended))
         skipped = round((nxt - slot) / self.period) - 1
         return nxt, max(0, skipped)
+
+
+class Slots:
+    """The slots of one process on its grid. `take(now)` says whether a slot is due and moves on;
+    when the loop is late by more than a period it keeps only the last due slot and counts the
+    others as skipped (no burst to catch up)."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+        self.next = grid.first
+        self.skipped = 0
+
+    def take(self, now: float) -> bool:
+        # Due up to float error, by the same tolerance as `Grid.at_or_before` (a billionth of a
+        # period): otherwise a `now` that is a slot but for rounding was neither taken nor skipped.
+        if (self.next - now) / self.grid.period > 1e-9:
+            return False
+        due = max(self.next, self.grid.at_or_before(now))
+        self.skipped += max(0, round((due - self.next) / self.grid.period))
+        self.next = due + self.grid.period
+        return True
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next slot (0 when due)."""
+        return max(0.0, self.next - now)
 
 
 class SeqCounter:

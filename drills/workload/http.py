@@ -26,12 +26,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from drills.errors import HarnessError
 from drills.workload.base import Result, error_text
 
 SESSION_LOST = "session lost"
+LB_SERVICE, LB_PORT = "lb", 8080  # the stack's load balancer in front of the dashboards
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,15 @@ class HttpTarget:
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
+
+
+def balancer(published: Callable[[str, int], tuple[str, int] | None], signal: str) -> HttpTarget:
+    """The dashboards as users reach them: the load balancer's port as the host reaches it
+    (`published`: `drills.workload.signal.SignalContext.published`)."""
+    lb = published(LB_SERVICE, LB_PORT)
+    if lb is None:
+        raise HarnessError(f"{signal}: the load balancer `{LB_SERVICE}` publishes no port {LB_PORT}")
+    return HttpTarget(f"http://{lb[0]}:{lb[1]}")
 
 
 @dataclass(frozen=True)

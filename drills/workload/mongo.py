@@ -28,7 +28,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from drills.history import Outcome
-from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Result, error_text
+from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Clients, Result, error_text
 
 COLLECTION = "drill_writes"
 # Not-primary answers to a write that the server refused before doing anything; other not-primary
@@ -177,22 +177,13 @@ def final_read(target: MongoTarget, *, timeout_s: float = 60.0, interval_s: floa
         time.sleep(interval_s)
 
 
-class MongoSignal:
+class MongoSignal(Clients[MongoWriter]):
     signal = "mongo.write"
 
     def __init__(self, target: MongoTarget) -> None:
         self.target = target
         self.reset = CollectionReset()
-        self._clients: list[MongoWriter] = []
-
-    def client(self, process: int) -> MongoWriter:
-        c = MongoWriter(self.target, process, self.reset)
-        self._clients.append(c)
-        return c
+        super().__init__(lambda process: MongoWriter(target, process, self.reset), MongoWriter.close)
 
     def final_read(self) -> set[Any]:
         return set(final_read(self.target))
-
-    def close(self) -> None:
-        for c in self._clients:
-            c.close()

@@ -27,7 +27,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from drills.history import Outcome
-from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Result, Watchdog, error_text
+from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Clients, Result, Watchdog, error_text
 
 TABLE = "drill_writes"
 CREATE_SQL = f"CREATE TABLE IF NOT EXISTS {TABLE} (seq bigint PRIMARY KEY, process int NOT NULL, " \
@@ -104,45 +104,26 @@ class Schema:
             self._done = True
 
 
-class PostgresClient:
-    kind = "write"
+class PsycopgClient:
+    """A client process on one psycopg connection: opened by its first op, dropped after any error
+    (the next op reconnects), and each op guarded by a watchdog (`_watchdog`, with `shutdown_action`)
+    against a server that never answers."""
 
-    def __init__(self, target: PostgresTarget, process: int, schema: Schema) -> None:
-        self.target = target
+    def __init__(self, signal: str, process: int) -> None:
         self.process = process
-        self.schema = schema
         self._conn: psycopg.Connection[Any] | None = None
-        self._watchdog = Watchdog(f"postgres.write[{process}].watchdog")
+        self._watchdog = Watchdog(f"{signal}[{process}].watchdog")
 
     def open(self) -> None:
         """Nothing to do: the first op connects (the system may be down when the drill starts)."""
 
-    def invoke(self, seq: int) -> Result:
+    def _connect(self, conninfo: str) -> tuple[psycopg.Connection[Any], bool]:
+        """The open connection, else a new one, and whether it is new; psycopg.Error when none could be made."""
         conn = self._conn
-        if conn is None or conn.closed:
-            try:
-                conn = psycopg.connect(self.target.conninfo(), autocommit=True)
-            except psycopg.Error as exc:
-                return Result.fail(seq, "connect: " + error_text(exc))
-            self._conn = conn
-            try:
-                self.schema.ensure(conn)
-            except psycopg.Error as exc:
-                self.close()
-                return Result.fail(seq, "create table: " + error_text(exc))
-        self._watchdog.arm(self.target.op_timeout_s, _shutdown_action(conn))
-        try:
-            conn.execute(INSERT_SQL, (seq, self.process))
-        except psycopg.Error as exc:
-            timed_out = self._watchdog.disarm()
-            lost = timed_out or conn.broken or conn.closed
-            outcome = classify_insert_error(exc, connection_lost=lost)
-            self.close()  # see the module docstring: always reconnect after an error
-            why = f"timeout after {self.target.op_timeout_s:g} s" if timed_out else error_text(exc)
-            return Result(outcome, seq, why)
-        if self._watchdog.disarm():
-            self.close()  # the watchdog shut the socket down just as the answer came in
-        return Result.ok(seq)
+        if conn is not None and not conn.closed:
+            return conn, False
+        self._conn = psycopg.connect(conninfo, autocommit=True)
+        return self._conn, True
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -156,7 +137,43 @@ class PostgresClient:
         self._watchdog.close()
 
 
-def _shutdown_action(conn: psycopg.Connection[Any]) -> Callable[[], None]:
+class PostgresClient(PsycopgClient):
+    kind = "write"
+
+    def __init__(self, target: PostgresTarget, process: int, schema: Schema) -> None:
+        super().__init__("postgres.write", process)
+        self.target = target
+        self.schema = schema
+
+    def invoke(self, seq: int) -> Result:
+        try:
+            conn, new = self._connect(self.target.conninfo())
+        except psycopg.Error as exc:
+            return Result.fail(seq, "connect: " + error_text(exc))
+        if new:
+            try:
+                self.schema.ensure(conn)
+            except psycopg.Error as exc:
+                self.close()
+                return Result.fail(seq, "create table: " + error_text(exc))
+        self._watchdog.arm(self.target.op_timeout_s, shutdown_action(conn))
+        try:
+            conn.execute(INSERT_SQL, (seq, self.process))
+        except psycopg.Error as exc:
+            timed_out = self._watchdog.disarm()
+            lost = timed_out or conn.broken or conn.closed
+            outcome = classify_insert_error(exc, connection_lost=lost)
+            self.close()  # see the module docstring: always reconnect after an error
+            why = f"timeout after {self.target.op_timeout_s:g} s" if timed_out else error_text(exc)
+            return Result(outcome, seq, why)
+        if self._watchdog.disarm():
+            self.close()  # the watchdog shut the socket down just as the answer came in
+        return Result.ok(seq)
+
+
+def shutdown_action(conn: psycopg.Connection[Any]) -> Callable[[], None]:
+    """The watchdog's action for an op on `conn`: shut its socket down, so that a read blocked on a
+    frozen server fails at once (`Watchdog`). For every client on a psycopg connection."""
     fd = conn.pgconn.socket
 
     def shutdown() -> None:
@@ -184,7 +201,7 @@ def final_read(target: PostgresTarget, *, timeout_s: float = 60.0, interval_s: f
             time.sleep(interval_s)
 
 
-class PostgresSignal:
+class PostgresSignal(Clients[PostgresClient]):
     """The postgres.write signal: builds its clients, reads the table back at the end."""
 
     signal = "postgres.write"
@@ -192,16 +209,7 @@ class PostgresSignal:
     def __init__(self, target: PostgresTarget) -> None:
         self.target = target
         self.schema = Schema()
-        self._clients: list[PostgresClient] = []
-
-    def client(self, process: int) -> PostgresClient:
-        c = PostgresClient(self.target, process, self.schema)
-        self._clients.append(c)
-        return c
+        super().__init__(lambda process: PostgresClient(target, process, self.schema), PostgresClient.shutdown)
 
     def final_read(self) -> set[Any]:
         return set(final_read(self.target))
-
-    def close(self) -> None:
-        for c in self._clients:
-            c.shutdown()

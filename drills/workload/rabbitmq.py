@@ -102,6 +102,22 @@ class QueueSetup:
                 channel.queue_purge(self.queue)
                 self._purged = True
 
+    def claim_purge(self) -> bool:
+        """For a client that cannot block on the broker (the pipelined publisher): True when the
+        purge is its to do, nobody having done or claimed it; it is then counted as done, and the
+        client purges before it publishes. Under the lock `ensure` purges under, so that the two
+        never both purge, and never neither."""
+        with self._lock:
+            if self._purged:
+                return False
+            self._purged = True
+            return True
+
+    def release_purge(self) -> None:
+        """The claimed purge did not complete (its connection went away): the next one to come purges."""
+        with self._lock:
+            self._purged = False
+
 
 def classify_publish_error(exc: BaseException) -> Outcome:
     """The outcome of a basic_publish (in confirm mode) that raised `exc`."""

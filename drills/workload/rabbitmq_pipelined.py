@@ -23,6 +23,10 @@ drill (`QueueSetup`). One op per publish, `start` = the slot's actual start:
 
 With `processes` > 1, each process is a connection of its own with its share of the grid, all in
 the same thread. Unlike `SignalRunner`'s clients, a process has many ops in flight.
+
+    rabbitmq_confirms.py  which message each confirm answers (pure)
+    rabbitmq_lane.py      one process: its connection, channel and pika's callbacks
+    here                  the loop: slots, timeouts, drops and reconnects, the purge, recording
 """
 
 from __future__ import annotations
@@ -31,179 +35,24 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 import pika
 import pika.exceptions
-import pika.spec
-from pika.adapters.select_connection import IOLoop, SelectConnection
+from pika.adapters.select_connection import IOLoop
 
 from drills.history import Op, Outcome
-from drills.workload.base import DEFAULT_RATE, Clock, Grid, SeqCounter, Sink, error_text
-from drills.workload.rabbitmq import PUBLISH_SIGNAL, QUEUE_ARGUMENTS, RUN_HEADER, QueueSetup, RabbitTarget
+from drills.workload.base import DEFAULT_RATE, Clock, Grid, SeqCounter, Sink, Slots, error_text
+from drills.workload.rabbitmq import PUBLISH_SIGNAL, RUN_HEADER, QueueSetup, RabbitTarget
+from drills.workload.rabbitmq_confirms import Resolved
+from drills.workload.rabbitmq_lane import Lane
 
 log = logging.getLogger(__name__)
 
 NOT_CONNECTED = "not connected"
-RETURNED = "returned: unroutable"
-NACKED = "nacked by the broker"
 RECONNECT_PAUSE_S = 0.02  # between connection attempts (one slot at 50 ops/s): never a busy loop
 CLOSE_GRACE_S = 1.0  # an abandoned connection not closed by then has its socket shut down
-
-
-# ---- the pure parts -----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Pending:
-    """A message published on a confirm channel, waiting for its confirm."""
-
-    seq: int
-    tag: int
-    start: float
-    returned: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """What became of a pending message: the op to record is (seq, start, end, outcome, error)."""
-
-    seq: int
-    start: float
-    end: float
-    outcome: Outcome
-    error: str | None = None
-
-
-class Confirms:
-    """The unconfirmed messages of one channel, by delivery tag (1, 2, ... in publishing order, as
-    the broker numbers them on a channel in confirm mode). No I/O: the clock is passed in."""
-
-    def __init__(self, since: float) -> None:
-        self._pending: dict[int, Pending] = {}  # insertion order = tag order = start order
-        self._tag_of: dict[int, int] = {}  # seq -> tag, for Basic.Return (it carries the message id)
-        self._next_tag = 1
-        self.last_answer = since  # the last ack or nack, or when the channel became ready
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def published(self, seq: int, start: float) -> int:
-        """Call once basic_publish has returned; the message's delivery tag."""
-        tag = self._next_tag
-        self._next_tag += 1
-        self._pending[tag] = Pending(seq, tag, start)
-        self._tag_of[seq] = tag
-        return tag
-
-    def returned(self, seq: int) -> bool:
-        """Basic.Return for message `seq`: its ack (which follows) makes it a `fail`."""
-        tag = self._tag_of.get(seq)
-        p = self._pending.get(tag) if tag is not None else None
-        if p is None:
-            return False
-        p.returned = True
-        return True
-
-    def _take(self, tag: int, multiple: bool) -> Iterator[Pending]:
-        if multiple:
-            for t in list(self._pending):
-                if t > tag:
-                    break
-                yield self._pop(t)
-        elif tag in self._pending:
-            yield self._pop(tag)
-
-    def _pop(self, tag: int) -> Pending:
-        p = self._pending.pop(tag)
-        self._tag_of.pop(p.seq, None)
-        return p
-
-    def ack(self, tag: int, multiple: bool, now: float) -> list[Resolved]:
-        """Basic.Ack: ok, or fail for a message that came back unroutable. Tags already resolved
-        (timed out) are ignored."""
-        self.last_answer = now
-        return [Resolved(p.seq, p.start, now, Outcome.FAIL, RETURNED) if p.returned
-                else Resolved(p.seq, p.start, now, Outcome.OK) for p in self._take(tag, multiple)]
-
-    def nack(self, tag: int, multiple: bool, now: float) -> list[Resolved]:
-        self.last_answer = now
-        return [Resolved(p.seq, p.start, now, Outcome.FAIL, RETURNED if p.returned else NACKED)
-                for p in self._take(tag, multiple)]
-
-    def stalled(self, now: float, timeout_s: float) -> bool:
-        """Messages wait, the oldest for `timeout_s` or more, and nothing was confirmed for as long:
-        the connection is of no use (a partitioned or frozen node)."""
-        oldest = next(iter(self._pending.values()), None)
-        return (oldest is not None and now - oldest.start >= timeout_s
-                and now - self.last_answer >= timeout_s)
-
-    def expired(self, now: float, timeout_s: float) -> list[Resolved]:
-        """The messages unconfirmed after `timeout_s`: `info` (the broker may still enqueue them)."""
-        out: list[Resolved] = []
-        for tag, p in list(self._pending.items()):
-            if now - p.start < timeout_s:
-                break  # the rest are younger
-            self._pop(tag)
-            out.append(Resolved(p.seq, p.start, now, Outcome.INFO,
-                                f"timeout after {timeout_s:g} s waiting for the confirm"))
-        return out
-
-    def abandon(self, now: float, why: str) -> list[Resolved]:
-        """The channel is gone: every unconfirmed message is `info`."""
-        out = [Resolved(p.seq, p.start, now, Outcome.INFO, why) for p in self._pending.values()]
-        self._pending.clear()
-        self._tag_of.clear()
-        return out
-
-
-class Slots:
-    """The slots of one process on its grid. `take(now)` says whether a slot is due and moves on;
-    when the loop is late by more than a period it keeps only the last due slot and counts the
-    others as skipped (no burst to catch up)."""
-
-    def __init__(self, grid: Grid) -> None:
-        self.grid = grid
-        self.next = grid.first
-        self.skipped = 0
-
-    def take(self, now: float) -> bool:
-        # Due up to float error, by the same tolerance as `Grid.at_or_before` (a billionth of a
-        # period): otherwise a `now` that is a slot but for rounding was neither taken nor skipped.
-        if (self.next - now) / self.grid.period > 1e-9:
-            return False
-        due = max(self.next, self.grid.at_or_before(now))
-        self.skipped += max(0, round((due - self.next) / self.grid.period))
-        self.next = due + self.grid.period
-        return True
-
-    def wait(self, now: float) -> float:
-        """Seconds until the next slot (0 when due)."""
-        return max(0.0, self.next - now)
-
-
-# ---- the publisher ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Lane:
-    """One client process: a connection, its confirm channel, its share of the grid."""
-
-    process: int
-    slots: Slots
-    next_endpoint: int
-    gen: int = 0  # bumped whenever the connection is dropped: callbacks of older ones are ignored
-    conn: Any = None  # SelectConnection
-    channel: Any = None  # pika.channel.Channel
-    confirms: Confirms | None = None  # set once the channel is ready (confirm mode, queue purged)
-    confirm_selected: bool = False
-    connecting_since: float | None = None
-    endpoint: str = ""
-    ops: int = 0
-    reconnects: int = 0
-    max_in_flight: int = 0
 
 
 def _socket_of(conn: Any) -> socket.socket | None:
@@ -213,25 +62,47 @@ def _socket_of(conn: Any) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-def _claim_purge(setup: QueueSetup) -> bool:
-    """True when the once-per-drill purge is ours to do (nobody did or started it). `QueueSetup`
-    purges synchronously under its lock; this publisher cannot block its loop on the broker, so it
-    claims the purge under the same lock and does it asynchronously (publishing only after)."""
-    with setup._lock:
-        if setup._purged:
+class PurgeOnce:
+    """The drill's queue is purged once, before anything is published: by the consumer (which
+    purges synchronously, `QueueSetup.ensure`) or by one of the lanes, asynchronously (the loop
+    cannot block on the broker). A lane in confirm mode publishes only once the purge is done."""
+
+    def __init__(self, setup: QueueSetup) -> None:
+        self._setup = setup
+        self._state: Literal["todo", "running", "done"] = "todo"
+        self._purger: tuple[int, int] | None = None  # (process, gen) of the lane purging
+
+    def begin(self, lane: Lane) -> Literal["purge", "ready", "wait"]:
+        """For a lane now in confirm mode: purge (it is the lane's to do), ready (done already), or
+        wait (another lane purges, and readies this one when done)."""
+        if self._state == "todo" and self._setup.claim_purge():
+            self._state, self._purger = "running", (lane.process, lane.gen)
+            return "purge"
+        if self._state == "todo":
+            self._state = "done"  # the consumer purged already (it does so under the lock)
+        return "ready" if self._state == "done" else "wait"
+
+    def done(self, lane: Lane) -> bool:
+        """Purge-Ok on `lane`: True when that was the purge in course, still on the same connection."""
+        if self._state != "running" or self._purger != (lane.process, lane.gen):
             return False
-        setup._purged = True
+        self._state, self._purger = "done", None
         return True
 
-
-def _unclaim_purge(setup: QueueSetup) -> None:
-    with setup._lock:
-        setup._purged = False
+    def abandoned(self, lane: Lane) -> bool:
+        """`lane` loses its connection: True when it was purging (the next lane ready purges again)."""
+        if self._state != "running" or self._purger != (lane.process, lane.gen):
+            return False
+        self._state, self._purger = "todo", None
+        self._setup.release_purge()
+        return True
 
 
 class PipelinedPublisher:
     """The rabbitmq.publish signal, pipelined: the runner interface of `SignalRunner` (`signal`,
-    `first_ok`, `start`, `stop`, `request_stop`, `summary`) with the client inside."""
+    `first_ok`, `start`, `stop`, `request_stop`, `summary`) with the client inside. It is the
+    `LaneOwner` of its lanes (`finished`, `now`, `guarded`, `lost`, `channel_lost`,
+    `confirm_selected`, `resolved`)."""
 
     def __init__(self, target: RabbitTarget, setup: QueueSetup, sink: Sink, clock: Clock, *,
                  rate: float = DEFAULT_RATE, processes: int = 1, seq: SeqCounter | None = None,
@@ -242,7 +113,6 @@ class PipelinedPublisher:
             raise ValueError(f"{signal}: no RabbitMQ endpoints")
         self.signal = signal
         self.target = target
-        self.setup = setup
         self.rate = rate
         self.processes = processes
         self._sink = sink
@@ -252,11 +122,10 @@ class PipelinedPublisher:
         self.first_ok = threading.Event()
         self._thread: threading.Thread | None = None
         self._ioloop: Any = None
-        self._lanes: list[_Lane] = []
+        self._lanes: list[Lane] = []
         self._unexpected = 0
         self._sink_failed = False
-        self._purge = "todo"  # todo -> running (one of our lanes purges) -> done
-        self._purger: tuple[int, int] | None = None  # (process, gen) of the lane purging
+        self._purge = PurgeOnce(setup)
         self._stopping_since: float | None = None
         self._finished = False
         self._closing: list[Any] = []  # connections dropped and not seen closed yet
@@ -266,7 +135,7 @@ class PipelinedPublisher:
     def start(self) -> None:
         origin = self._clock()
         n = len(self.target.endpoints)
-        self._lanes = [_Lane(i, Slots(Grid.for_process(origin, self.rate, self.processes, i)), i % n)
+        self._lanes = [Lane(i, Slots(Grid.for_process(origin, self.rate, self.processes, i)), i % n)
                        for i in range(self.processes)]
         self._thread = threading.Thread(target=self._run, name=f"{self.signal}[pipelined]", daemon=True)
         self._thread.start()
@@ -292,14 +161,69 @@ class PipelinedPublisher:
                 "unexpected": self._unexpected, "reconnects": sum(la.reconnects for la in lanes),
                 "max_in_flight": max((la.max_in_flight for la in lanes), default=0)}
 
+    # -- what the lanes report --
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def now(self) -> float:
+        return self._clock()
+
+    def guarded(self, fn: Callable[..., None]) -> Callable[..., None]:
+        """A callback that never lets an exception into pika's loop (that would end it)."""
+        def call(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception:
+                self._unexpected += 1
+                log.exception("%s: a callback failed", self.signal)
+
+        return call
+
+    def lost(self, lane: Lane, why: str) -> None:
+        """The connection failed or closed by itself: resolve, then try the next node shortly."""
+        self.resolved(lane, self._abandon(lane, self._clock(), why))
+        lane.detach()
+        if self._stopping_since is not None or self._finished:
+            return
+        lane.reconnects += 1
+        gen = lane.gen
+
+        def retry() -> None:
+            if lane.gen == gen and self._stopping_since is None and not self._finished:
+                lane.connect(self.target, self._ioloop, self)
+
+        self._ioloop.call_later(RECONNECT_PAUSE_S, self.guarded(retry))
+
+    def channel_lost(self, lane: Lane, why: str) -> None:
+        self._drop(lane, why, reconnect=self._stopping_since is None)
+
+    def confirm_selected(self, lane: Lane) -> None:
+        step = self._purge.begin(lane)
+        if step == "purge":
+            def purged(_frame: Any) -> None:
+                if self._purge.done(lane):
+                    for la in self._lanes:
+                        if la.waits_for_purge:
+                            la.ready(self._clock())
+
+            lane.channel.queue_purge(self.target.queue, callback=self.guarded(purged))
+        elif step == "ready":
+            lane.ready(self._clock())
+
+    def resolved(self, lane: Lane, done: list[Resolved]) -> None:
+        for r in done:
+            self._record(Op(self.signal, lane.process, "publish", r.seq, r.start, r.end, r.outcome, r.error))
+
     # -- the loop --
 
     def _run(self) -> None:
         self._ioloop = IOLoop()
         try:
             for lane in self._lanes:
-                self._connect(lane)
-                self._ioloop.call_later(0, self._guarded(lambda la=lane: self._tick(la)))
+                lane.connect(self.target, self._ioloop, self)
+                self._ioloop.call_later(0, self.guarded(lambda la=lane: self._tick(la)))
             while not self._finished:
                 try:
                     self._ioloop.start()
@@ -312,7 +236,7 @@ class PipelinedPublisher:
         finally:
             now = self._clock()
             for lane in self._lanes:
-                self._resolve(lane, self._abandon(lane, now, "publisher stopped while unconfirmed"))
+                self.resolved(lane, self._abandon(lane, now, "publisher stopped while unconfirmed"))
             for conn in [la.conn for la in self._lanes if la.conn is not None] + self._closing:
                 sock = _socket_of(conn)
                 if sock is not None and not conn.is_closed:  # a node that never answered the close
@@ -323,18 +247,7 @@ class PipelinedPublisher:
             except Exception:
                 log.debug("closing the I/O loop failed", exc_info=True)
 
-    def _guarded(self, fn: Callable[..., None]) -> Callable[..., None]:
-        """A callback that never lets an exception into pika's loop (that would end it)."""
-        def call(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception:
-                self._unexpected += 1
-                log.exception("%s: a callback failed", self.signal)
-
-        return call
-
-    def _tick(self, lane: _Lane) -> None:
+    def _tick(self, lane: Lane) -> None:
         if self._finished:
             return
         now = self._clock()
@@ -348,7 +261,7 @@ class PipelinedPublisher:
             self._publish(lane, now)
         self._check(lane, self._clock())
         delay = lane.slots.wait(self._clock()) if self._stopping_since is None else 0.02
-        self._ioloop.call_later(delay, self._guarded(lambda: self._tick(lane)))
+        self._ioloop.call_later(delay, self.guarded(lambda: self._tick(lane)))
 
     def _tick_stopping(self, now: float) -> None:
         waiting = any(la.confirms is not None and len(la.confirms) for la in self._lanes)
@@ -369,7 +282,7 @@ class PipelinedPublisher:
 
         closed_or_late()
 
-    def _publish(self, lane: _Lane, start: float) -> None:
+    def _publish(self, lane: Lane, start: float) -> None:
         seq = self._seq()
         lane.ops += 1
         if lane.confirms is None:
@@ -394,7 +307,7 @@ class PipelinedPublisher:
         lane.confirms.published(seq, start)
         lane.max_in_flight = max(lane.max_in_flight, len(lane.confirms))
 
-    def _check(self, lane: _Lane, now: float) -> None:
+    def _check(self, lane: Lane, now: float) -> None:
         """Timeouts: a stalled connection is dropped, single late messages become info, and a
         connection or channel set-up that takes longer than the op timeout is given up."""
         timeout = self.target.op_timeout_s
@@ -403,153 +316,30 @@ class PipelinedPublisher:
                 self._drop(lane, f"no confirm for {timeout:g} s: connection dropped while unconfirmed",
                            reconnect=self._stopping_since is None)
                 return
-            self._resolve(lane, lane.confirms.expired(now, timeout))
+            self.resolved(lane, lane.confirms.expired(now, timeout))
         elif lane.connecting_since is not None and now - lane.connecting_since > timeout:
             self._drop(lane, "set-up timed out", reconnect=self._stopping_since is None)
 
-    # -- connecting --
+    # -- dropping connections --
 
-    def _connect(self, lane: _Lane) -> None:
-        lane.gen += 1
-        gen = lane.gen
-        n = len(self.target.endpoints)
-        host, port = self.target.endpoints[lane.next_endpoint % n]
-        lane.next_endpoint = (lane.next_endpoint + 1) % n
-        lane.endpoint = f"{host}:{port}"
-        lane.connecting_since = self._clock()
-        lane.confirms, lane.channel, lane.confirm_selected = None, None, False
-
-        def current() -> bool:
-            return lane.gen == gen and not self._finished
-
-        def opened(conn: Any) -> None:
-            if current():
-                conn.channel(on_open_callback=self._guarded(channel_open))
-
-        def open_failed(_conn: Any, exc: BaseException) -> None:
-            if current():
-                self._lost(lane, f"connect {lane.endpoint}: {error_text(exc, 160)}")
-
-        def closed(_conn: Any, exc: BaseException) -> None:
-            if current():
-                self._lost(lane, f"connection lost while unconfirmed: {error_text(exc, 160)}")
-
-        def channel_open(channel: Any) -> None:
-            if not current():
-                return
-            lane.channel = channel
-            channel.add_on_close_callback(self._guarded(channel_closed))
-            channel.add_on_return_callback(self._guarded(returned))
-            channel.queue_declare(self.target.queue, durable=True, arguments=QUEUE_ARGUMENTS,
-                                  callback=self._guarded(declared))
-
-        def channel_closed(_channel: Any, exc: BaseException) -> None:
-            if current():
-                self._drop(lane, f"channel lost while unconfirmed: {error_text(exc, 160)}",
-                           reconnect=self._stopping_since is None)
-
-        def declared(_frame: Any) -> None:
-            if not current():
-                return
-            lane.channel.confirm_delivery(self._guarded(confirm), callback=self._guarded(confirm_selected))
-
-        def confirm_selected(_frame: Any) -> None:
-            if current():
-                lane.confirm_selected = True
-                self._purge_then_ready(lane)
-
-        def returned(_channel: Any, _method: Any, props: Any, _body: bytes) -> None:
-            if current() and lane.confirms is not None:
-                try:
-                    lane.confirms.returned(int(props.message_id))
-                except (TypeError, ValueError):
-                    log.debug("returned message without our id: %r", props.message_id)
-
-        def confirm(frame: Any) -> None:
-            if not current() or lane.confirms is None:
-                return
-            method = frame.method
-            now = self._clock()
-            if isinstance(method, pika.spec.Basic.Ack):
-                done = lane.confirms.ack(int(method.delivery_tag), bool(method.multiple), now)
-            else:
-                done = lane.confirms.nack(int(method.delivery_tag), bool(method.multiple), now)
-            self._resolve(lane, done)
-
-        try:
-            lane.conn = SelectConnection(
-                self.target.parameters(host, port, f"drills-publisher-{lane.process}"),
-                on_open_callback=self._guarded(opened), on_open_error_callback=self._guarded(open_failed),
-                on_close_callback=self._guarded(closed), custom_ioloop=self._ioloop)
-        except Exception as exc:
-            lane.conn = None
-            self._lost(lane, f"connect {lane.endpoint}: {error_text(exc, 160)}")
-
-    def _purge_then_ready(self, lane: _Lane) -> None:
-        """Publishing starts once the drill's queue was purged (once per drill, by whoever comes
-        first: the consumer, or one of these lanes)."""
-        if self._purge == "todo" and _claim_purge(self.setup):
-            self._purge = "running"
-            self._purger = (lane.process, lane.gen)
-
-            def purged(_frame: Any) -> None:
-                if self._purge != "running" or self._purger != (lane.process, lane.gen):
-                    return
-                self._purge, self._purger = "done", None
-                for la in self._lanes:
-                    if la.confirm_selected and la.confirms is None:
-                        self._ready(la)
-
-            lane.channel.queue_purge(self.target.queue, callback=self._guarded(purged))
-            return
-        if self._purge == "todo":
-            self._purge = "done"  # the consumer purged already (it does so under the lock)
-        if self._purge == "done":
-            self._ready(lane)
-        # else: one of our lanes purges; it readies this one when done
-
-    def _ready(self, lane: _Lane) -> None:
-        lane.confirms = Confirms(self._clock())
-        lane.connecting_since = None
-
-    def _lost(self, lane: _Lane, why: str) -> None:
-        """The connection failed or closed by itself: resolve, then try the next node shortly."""
-        self._resolve(lane, self._abandon(lane, self._clock(), why))
-        lane.gen += 1
-        lane.conn, lane.channel, lane.connecting_since = None, None, None
-        if self._stopping_since is not None or self._finished:
-            return
-        lane.reconnects += 1
-        gen = lane.gen
-
-        def retry() -> None:
-            if lane.gen == gen and self._stopping_since is None and not self._finished:
-                self._connect(lane)
-
-        self._ioloop.call_later(RECONNECT_PAUSE_S, self._guarded(retry))
-
-    def _drop(self, lane: _Lane, why: str, *, reconnect: bool) -> None:
+    def _drop(self, lane: Lane, why: str, *, reconnect: bool) -> None:
         """Give up the lane's connection (stalled, broken channel, stopping): its unconfirmed
         messages are info; close it in the background; connect to the next node at once."""
-        self._resolve(lane, self._abandon(lane, self._clock(), why))
-        conn = lane.conn
-        lane.gen += 1
-        lane.conn, lane.channel, lane.connecting_since = None, None, None
+        self.resolved(lane, self._abandon(lane, self._clock(), why))
+        conn = lane.detach()
         if conn is not None:
             self._close_in_background(conn)
         if reconnect and not self._finished:
             lane.reconnects += 1
-            self._connect(lane)
+            lane.connect(self.target, self._ioloop, self)
 
-    def _abandon(self, lane: _Lane, now: float, why: str) -> list[Resolved]:
-        confirms, lane.confirms, lane.confirm_selected = lane.confirms, None, False
-        if self._purge == "running" and self._purger == (lane.process, lane.gen):
+    def _abandon(self, lane: Lane, now: float, why: str) -> list[Resolved]:
+        confirms = lane.take_confirms()
+        if self._purge.abandoned(lane):
             # The purging lane went away before Purge-Ok: the next lane to be ready purges again.
-            self._purge, self._purger = "todo", None
-            _unclaim_purge(self.setup)
             for la in self._lanes:
-                if la is not lane and la.confirm_selected and la.confirms is None:
-                    self._purge_then_ready(la)
+                if la is not lane and la.waits_for_purge:
+                    self.confirm_selected(la)
                     break
         return confirms.abandon(now, why) if confirms is not None else []
 
@@ -571,13 +361,9 @@ class PipelinedPublisher:
                         sock.shutdown(socket.SHUT_RDWR)
 
         if not self._finished:
-            self._ioloop.call_later(CLOSE_GRACE_S, self._guarded(force))
+            self._ioloop.call_later(CLOSE_GRACE_S, self.guarded(force))
 
     # -- recording --
-
-    def _resolve(self, lane: _Lane, done: list[Resolved]) -> None:
-        for r in done:
-            self._record(Op(self.signal, lane.process, "publish", r.seq, r.start, r.end, r.outcome, r.error))
 
     def _record(self, op: Op) -> None:
         if op.outcome is Outcome.OK:
@@ -588,4 +374,3 @@ class PipelinedPublisher:
             if not self._sink_failed:
                 self._sink_failed = True
                 log.exception("%s: recording an op failed", self.signal)
-

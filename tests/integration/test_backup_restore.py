@@ -1,5 +1,5 @@
 """The PostgreSQL dump-restore drill for real: scheduled pg_dumps while writing, a global failure
-(every node and disk destroyed), a new cluster restored from the last dump. Acceptance of issue 5:
+(every node and disk destroyed), a new cluster restored from the last dump. It must show that
 the restore reports matching checksums, and a measured RPO within what the schedule, as measured
 in the same run, promises.
 

@@ -3,8 +3,8 @@ it heals the fault and keeps every container and volume. And when its containers
 behind Drills' back (`docker rm`), `drill run --project P` says at once what is missing and how to
 bring it back, and `drill stack up --project P` brings it back with its volumes.
 
-All through the shipped CLI, on the reference stack, in the machine's own state directory (a
-private one would make every other Drills project on this shared engine look orphaned).
+All through the shipped CLI, on the reference stack, in the machine's own state directory (as a
+user runs it).
 """
 
 from __future__ import annotations

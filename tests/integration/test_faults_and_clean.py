@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from drills import records
 from drills.faults import heal, ledger, netns
-from drills.faults.process import kill, pause
-from drills.faults.storage import corrupt, disk_loss
+from drills.faults.base import FaultContext
+from drills.faults.process import Kill, Pause, kill, pause
+from drills.faults.storage import Corrupt, DiskLoss, corrupt, disk_loss
 from drills.provision import base_image
 from tests.integration.mini.target import MiniTarget
 
@@ -48,7 +50,7 @@ def rules_in(target: MiniTarget, service: str) -> str:
 
 
 def test_kill_and_heal_restarts_the_node(mini):
-    entry = kill(mini, {"target": "a"}, "k1")
+    entry = kill(Kill(fault="kill", target="a"), FaultContext(mini, "k1"))
     [a] = mini.containers("a")
     assert a.status == "exited"
     assert [e.fault_id for e in ledger.pending(mini.project)] == ["k1"]
@@ -61,7 +63,7 @@ def test_kill_and_heal_restarts_the_node(mini):
 def test_disk_loss_gives_a_new_empty_disk_under_the_same_hostname(mini):
     [a] = mini.containers("a")
     assert a.exec_run(["sh", "-c", "echo precious > /data/file"]).exit_code == 0
-    entry = disk_loss(mini, {"target": "a"}, "d1")
+    entry = disk_loss(DiskLoss(fault="disk-loss", target="a"), FaultContext(mini, "d1"))
     assert mini.containers("a") == []
     heal.heal_entry(mini.client, entry, compose=mini.compose)
     [new] = mini.containers("a")
@@ -73,7 +75,7 @@ def test_corruption_changes_the_data_files(mini):
     [a] = mini.containers("a")
     a.exec_run(["sh", "-c", "head -c 65536 /dev/zero > /data/table"])
     before = a.exec_run(["md5sum", "/data/table"]).output
-    entry = corrupt(mini, {"target": "a", "files": 1}, "c1")
+    entry = corrupt(Corrupt(fault="corrupt", target="a", files=1), FaultContext(mini, "c1"))
     after = mini.containers("a")[0].exec_run(["md5sum", "/data/table"]).output
     assert before != after
     heal.heal_entry(mini.client, entry)
@@ -89,7 +91,7 @@ def test_faults_never_touch_unlabelled_containers(mini, docker_client):
 
         sneaky = Sneaky(mini.project)
         with pytest.raises(Exception, match="refusing to touch"):
-            pause(sneaky, {"target": "decoy"}, "x1")
+            pause(Pause(fault="pause", target="decoy"), FaultContext(sneaky, "x1"))
         decoy.reload()
         assert decoy.status == "running"
     finally:
@@ -114,9 +116,8 @@ def test_clean_heals_and_removes_after_the_runner_is_sigkilled(mini, docker_clie
         runner.wait()
         runner.stdout.close()
 
-        # Scoped to this project: this test's state directory is private, and to a private state
-        # directory every other Drills project on the machine looks orphaned (test_run_sigkill.py
-        # runs the unscoped `drill clean` against the machine's own state).
+        # Scoped to this project, as a test on a shared engine should be (test_run_sigkill.py runs
+        # the unscoped `drill clean` against the machine's own state).
         done = subprocess.run([sys.executable, "-m", "drills", "clean", "--project", mini.project],
                               capture_output=True, text=True, timeout=120, env=os.environ.copy())
         assert done.returncode == 0, done.stderr
@@ -138,8 +139,8 @@ def test_clean_project_heals_a_stack_up_stack_and_keeps_it(mini, docker_client):
     # must heal both and keep every container and volume (it used to remove them all).
     done_up = subprocess.Popen([sys.executable, "-c", "pass"])
     done_up.wait()
-    ledger.register_owner(mini.project, "stack")
-    record = ledger.state_dir() / "projects" / f"{mini.project}.json"
+    records.register_owner(mini.project, "stack")
+    record = records.state_dir() / "projects" / f"{mini.project}.json"
     record.write_text(json.dumps({**json.loads(record.read_text()), "pid": done_up.pid}))
     selector = {"label": f"com.docker.compose.project={mini.project}"}
     containers = {c.name: c.id for c in docker_client.containers.list(all=True, filters=selector)}

@@ -65,8 +65,8 @@ def read_until(proc: subprocess.Popen[str], pattern: str, timeout_s: float, seen
 
 
 def test_clean_after_the_real_runner_is_sigkilled_mid_partition(docker_client, tmp_path):
-    # The machine's own state directory, not a private one: `drill clean` treats a Drills project
-    # that no owner record claims as an orphan, so a private one would reap other people's stacks.
+    # The machine's own state directory, as a user runs it (a private one keeps every project it
+    # has no record of: test_clean_unknown_projects.py).
     env = os.environ.copy()
     scenario = tmp_path / "sigkill.yaml"
     scenario.write_text(SCENARIO)

@@ -4,16 +4,15 @@ message lost (confirmed versus consumed after the drain)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
 from drills.stack import ComposeProject
 from drills.workload.base import clock_from
+from drills.workload.endpoints import group_endpoints
 from drills.workload.rabbitmq import PUBLISH_SIGNAL, RabbitSignal, RabbitTarget
 from drills.workload.rabbitmq_pipelined import PipelinedPublisher
-from drills.workload.suite import group_endpoints
-from tests.integration.recording import Ops
+from tests.integration.recording import Ops, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -27,14 +26,6 @@ def stack(docker_client):
         yield sp
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    t0 = time.monotonic()
-    while not condition():
-        if time.monotonic() - t0 > timeout_s:
-            raise AssertionError(f"{what} not within {timeout_s} s")
-        time.sleep(0.05)
-
-
 def test_pipelined_publisher_at_50_per_s_loses_no_confirmed_message(stack, record_property):
     ops = Ops()
     clock = clock_from(time.monotonic())
@@ -43,6 +34,7 @@ def test_pipelined_publisher_at_50_per_s_loses_no_confirmed_message(stack, recor
     rabbit = RabbitSignal(target, ops, clock)
     publisher = PipelinedPublisher(target, rabbit.setup, ops, clock, rate=RATE)
     rabbit.consumer.start()
+    began = clock()
     publisher.start()
     try:
         wait_for(publisher.first_ok.is_set, 30, "a first confirm")
@@ -62,8 +54,13 @@ def test_pipelined_publisher_at_50_per_s_loses_no_confirmed_message(stack, recor
     ok = [o for o in mine if o.ok]
     record_property("pipelined_publish", {"ops": len(mine), "ok": len(ok), **publisher.summary()})
     print(f"\npipelined publish: {len(mine)} ops in {ended - started:.2f} s, {len(ok)} ok, {publisher.summary()}")
-    # One publish per slot: the rate itself, neither burst nor starved (a publish never waits).
-    assert 0.9 * RATE * (ended - started) <= len(mine) <= RATE * (ended - started) + 2
+    # One publish per slot, whatever the machine's speed: every slot up to the last publish was
+    # either published on or counted as skipped (a loop late on a loaded machine skips, it does not
+    # burst), and never more slots than the time held.
+    slots = publisher.summary()["ops"] + publisher.summary()["skipped_slots"]
+    last = max(o.start for o in published)
+    assert (last - began) * RATE - 2 <= slots <= (last - began) * RATE + 2, publisher.summary()
+    assert ok
     assert len(ok) >= 0.95 * len(mine), [o.error for o in mine if not o.ok][:5]
     assert max(o.end - o.start for o in ok) < target.op_timeout_s
 

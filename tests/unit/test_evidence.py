@@ -240,7 +240,8 @@ def test_drill_verify_on_an_untouched_run_folder_says_what_it_checked(sealed_rep
 
 
 def test_drill_verify_names_the_byte_changed_in_a_run_folder(sealed_reports, tmp_path):
-    # The reproduction of issue 10 item 2: this printed "intact: no sealed runs in ..." and exited 0.
+    # A run folder checked on its own must be checked against its manifest, never pass as
+    # "intact: no sealed runs in ..." with exit 0.
     runs = copy_reports(sealed_reports, tmp_path)
     history = runs[0] / "history.jsonl"
     raw = bytearray(history.read_bytes())

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills import records
 from drills.faults import ledger
-from drills.faults.netem import netem_args
+from drills.faults.netem import Latency, Loss
 from drills.faults.partition import rules_for
+from drills.faults.process import Unpause
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +22,7 @@ def state(tmp_path, monkeypatch):
 
 def entry(fid: str, project: str = "drills-x") -> ledger.Entry:
     return ledger.Entry(fault_id=fid, kind="pause", project=project,
-                        heal=[{"action": "unpause", "container": "c1"}])
+                        heal=(Unpause("c1"),))
 
 
 def test_applied_faults_stay_pending_until_healed():
@@ -42,7 +44,7 @@ def test_a_line_torn_by_a_crash_is_ignored():
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.booleans()), max_size=20))
 def test_pending_is_applied_minus_healed(events):
     project = f"drills-{abs(hash(tuple(events)))}"
-    ledger.forget(project)
+    records.forget(project)
     applied: list[str] = []
     for fid, healed in events:
         if healed:
@@ -54,19 +56,19 @@ def test_pending_is_applied_minus_healed(events):
             if fid not in applied:
                 applied.append(fid)
     assert sorted(e.fault_id for e in ledger.pending(project)) == sorted(applied)
-    ledger.forget(project)
+    records.forget(project)
 
 
 def test_dead_and_live_owners():
-    assert ledger.pid_alive(os.getpid())
+    assert records.pid_alive(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    assert not ledger.pid_alive(child.pid)
-    ledger.register_owner("drills-y", "run")
-    [owner] = [o for o in ledger.owners() if o.project == "drills-y"]
+    assert not records.pid_alive(child.pid)
+    records.register_owner("drills-y", "run")
+    [owner] = [o for o in records.owners() if o.project == "drills-y"]
     assert owner.pid == os.getpid() and owner.kind == "run"
-    ledger.forget("drills-y")
-    assert all(o.project != "drills-y" for o in ledger.owners())
+    records.forget("drills-y")
+    assert all(o.project != "drills-y" for o in records.owners())
 
 
 def test_a_fault_is_orphaned_only_once_the_process_that_applied_it_is_gone():
@@ -95,8 +97,8 @@ def test_partition_rules_cover_each_direction():
     both = rules_for(["10.0.0.2"], "both", "drills-p")
     assert [r[0] for r in both] == ["INPUT", "OUTPUT"]
     assert rules_for(["10.0.0.2", "10.0.0.3"], "in", "t") == [
-        ["INPUT", "-s", "10.0.0.2", "-m", "comment", "--comment", "t", "-j", "DROP"],
-        ["INPUT", "-s", "10.0.0.3", "-m", "comment", "--comment", "t", "-j", "DROP"],
+        ("INPUT", "-s", "10.0.0.2", "-m", "comment", "--comment", "t", "-j", "DROP"),
+        ("INPUT", "-s", "10.0.0.3", "-m", "comment", "--comment", "t", "-j", "DROP"),
     ]
     assert all(r[0] == "OUTPUT" and r[1] == "-d" for r in rules_for(["1.2.3.4"], "out", "t"))
     with pytest.raises(Exception, match="direction"):
@@ -104,6 +106,7 @@ def test_partition_rules_cover_each_direction():
 
 
 def test_netem_arguments():
-    assert netem_args({"delay_ms": 100, "jitter_ms": 20}) == ["delay", "100.0ms", "20.0ms"]
-    assert netem_args({"loss_percent": 5}) == ["loss", "5.0%"]
-    assert netem_args({"delay_ms": 50, "loss_percent": 1.5}) == ["delay", "50.0ms", "loss", "1.5%"]
+    assert Latency(fault="latency", target="pg1", delay=0.1, jitter=0.02).netem_args() == ["delay", "100.0ms", "20.0ms"]
+    assert Latency(fault="latency", target="pg1", delay=0.05).netem_args() == ["delay", "50.0ms"]
+    assert Loss(fault="loss", target="pg1", percent=5).netem_args() == ["loss", "5.0%"]
+    assert Loss(fault="loss", target="pg1", percent=1.5).netem_args() == ["loss", "1.5%"]

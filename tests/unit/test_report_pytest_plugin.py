@@ -10,7 +10,7 @@ import pytest
 
 from drills import pytest_plugin
 from drills.checkers.verdict import Status, Verdict
-from drills.runner import RunResult
+from drills.report.result import RunResult
 
 pytest_plugins = ("pytester",)
 
@@ -159,3 +159,18 @@ def test_a_stack_that_does_not_come_up_is_an_error_in_junit_too(scenario_dir, py
     result.stdout.fnmatch_lines(["*not ready after 120.0 s*mailer unhealthy*"])
     props = {p.get("name"): p.get("value") for p in ET.parse(xml).getroot().iter("property")}
     assert props["drill.status"] == "error" and "mailer unhealthy" in props["drill.error"]
+
+
+def test_junit_properties_of_a_restore_carry_its_rpo_and_rto():
+    """Every checker's declared metrics reach JUnit: a restore's RPO window, the writes it lost,
+    and its restore RTO, beside the availability RTO."""
+    rpo = Verdict("rpo", "postgres.write", "...", "...", Status.PASS, {"rpo_s": 4.2, "lost": 180},
+                  {"max_rpo_s": 6.0, "max_lost": 300})
+    restore = Verdict("backup-integrity", "postgres", "...", "...", Status.PASS, {"rto_s": 31.5}, {"max_rto_s": 60})
+    unmeasured = Verdict("rpo", "mongo.write", "...", "not measured: no restore happened", Status.NOT_MEASURED,
+                         {"backups_ok": 2}, {})
+    result = RunResult("r", "postgres-global-failure-restore-dump", "passed", [RTO_FAIL, rpo, restore, unmeasured])
+    props = pytest_plugin.properties(result)
+    assert ("rpo_s.postgres.write", 4.2) in props and ("rpo_lost_writes.postgres.write", 180) in props
+    assert ("rto_s.postgres", 31.5) in props and ("rto_s.postgres.write", 25.4) in props
+    assert not [name for name, _ in props if name.endswith(".mongo.write") and not name.startswith("verdict.")]

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from drills import cli
+from drills.report.readiness import components
 from drills.report.render import CONTROLS, REPORT_NAME, TIMELINES, render
 from drills.report.render import _num as shown
-from drills.report.runs import components, load_runs, redact, trend
+from drills.report.runs import load_runs, redact, trend
 from tests.report_factory import make_not_run, make_run
 
 SECRET = "pg-Sup3rS3cret-9f8e7d"
@@ -88,8 +89,9 @@ def test_expectations_verdicts_and_issues(rendered):
 
 def test_component_summary_and_controls_table(rendered, reports):
     _, md, _ = rendered
-    assert "| postgres | **NOT READY** | 1 | ERROR postgres-leader-kill (#4) |" in md
-    assert "| rabbitmq | **UNVERIFIED** | 1 | NOT-RUN rabbitmq-node-partition (#3) |" in md
+    # postgres-leader-kill passed, failed, then errored: FLAKY over the runs reported
+    assert "| postgres | **NOT READY** | 1 | FLAKY postgres-leader-kill: 1/3 passed, latest #4 ERROR |" in md
+    assert "| rabbitmq | **UNVERIFIED** | 1 | NOT RUN rabbitmq-node-partition: 0/1 passed, latest #3 NOT-RUN |" in md
     for need, _where, _controls in CONTROLS:
         assert f"| {need} |" in md
     text = " ".join(c for _, _, c in CONTROLS)
@@ -185,7 +187,7 @@ def test_report_default_output_leaves_the_evidence_intact(tmp_path):
     assert CliRunner().invoke(cli.cli, ["verify", str(reports)]).exit_code == 0
 
 
-# ---- Markdown is escaped for Markdown, not for HTML (issue 10 item 8) ------------------------------
+# ---- Markdown is escaped for Markdown, not for HTML ------------------------------------------------
 
 HTML_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|lt|gt|amp|quot|apos);", re.IGNORECASE)
 

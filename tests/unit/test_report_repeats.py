@@ -25,7 +25,7 @@ from drills.report.repeats import (
     percentile,
     sample_of_result,
 )
-from drills.runner import RunResult
+from drills.report.result import RunResult
 
 STATUSES = ("passed", "failed", "not-run", "error", "aborted")
 values = st.floats(min_value=0, max_value=1e5, allow_nan=False)

@@ -72,7 +72,7 @@ def test_repository_scenarios_say_what_the_brief_asks():
     assert "ttl" in by_checker[("availability", "postgres.write")].why
     rabbit = load_scenario(ROOT / "scenarios" / "rabbitmq-node-partition.yaml")
     [cut] = rabbit.steps
-    assert cut.fault == "partition" and cut.params()["from"] == ["rabbitmq.*"]
+    assert cut.fault == "partition" and cut.groups() == ["rabbitmq.*"]
     [queue] = [e for e in rabbit.expectations if e.checker == "queue"]
     assert queue.max_lost == 0 and queue.max_duplicates is None  # type: ignore[union-attr]
 
@@ -80,7 +80,7 @@ def test_repository_scenarios_say_what_the_brief_asks():
 def test_good_file_loads_typed(tmp_path):
     s = load_scenario(write(tmp_path, GOOD))
     assert s.steps[0].hold == 3.0 and s.steps[0].target == "postgres.leader" and s.steps[0].heal is True
-    assert s.workload["postgres.write"].rate == 50 and s.workload["postgres.write"].write_concern == "majority"
+    assert s.workload["postgres.write"].rate == 50 and s.workload["postgres.write"].clients == 1
     assert s.stack.file == "docker-compose.ha.yml" and s.stack.overrides == ()
     assert s.recovery.timeout == 120.0
     with pytest.raises(Exception, match="frozen"):
@@ -99,7 +99,7 @@ def test_good_file_loads_typed(tmp_path):
     ("postgres.write: {rate", "postgres.wirte: {rate", ":5:3: workload.postgres.wirte:",
      "unknown signal 'postgres.wirte'; did you mean 'postgres.write'?"),
     ("{rate: 50}", "{rate: 50, write_concern: 1}", ":5:30: workload.postgres.write.write_concern:",
-     "only mongo.write"),
+     "unknown field 'write_concern' for postgres.write; it belongs to signal: mongo.write"),
     ("checker: lost-writes", "checker: lost-write", ":11:14: expectations[0].checker:",
      "did you mean 'lost-writes'"),
     ("id: demo", "id: Demo Id", ":1:5: id:", "kebab-case"),
@@ -286,11 +286,16 @@ def test_fault_parameters_reach_the_fault_functions_in_their_units(tmp_path):
     text = GOOD.replace("  - fault: kill\n    target: postgres.leader\n    hold: 3s\n", steps)
     text += "backup: {component: postgres, method: snapshot}\n"  # restore-backup needs backups to restore
     s = load_scenario(write(tmp_path, text))
-    assert [st.params() for st in s.steps] == [
-        {"delay_ms": 200.0, "jitter_ms": 50.0}, {"loss_percent": 30.0},
-        {"from": ["etcd.*", "clients"], "direction": "out"}, {"direction": "both"}, {"timeout_s": 60},
-        {"files": 2}, {"keep_disks": True}, {"method": "snapshot"}, {},
-    ]
+    latency, loss, cut, cut_default, stop, corrupt, total, restore, kill = s.steps
+    assert latency.netem_args() == ["delay", "200.0ms", "50.0ms"]
+    assert loss.netem_args() == ["loss", "30.0%"]
+    assert (cut.groups(), cut.direction) == (["etcd.*", "clients"], "out")
+    assert (cut_default.groups(), cut_default.direction) == (["postgres.*"], "both")
+    assert stop.timeout_s == 60
+    assert corrupt.files == 2
+    assert total.keep_disks is True
+    assert restore.method == "snapshot"
+    assert (kill.fault, kill.hold) == ("kill", 0.0)
     assert {m.model_fields["fault"].annotation.__args__[0] for m in STEP_MODELS} == set(FAULT_KINDS)
 
 

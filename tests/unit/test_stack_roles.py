@@ -1,9 +1,15 @@
 """Role names: parsing and selection (no containers)."""
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drills.errors import StackError
-from drills.stack.roles import RoleRef, group_members, parse_role, pick
+from drills.roles import RoleRef, parse_role
+from drills.scenario_types import ROLE_PATTERN
+from drills.stack.roles import group_members, pick
 
 SERVICES = ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "rabbit1", "rabbit2", "rabbit3", "lb",
             "dashboard2", "dashboard1", "dashboard10", "worker1", "mongo-init"]
@@ -64,3 +70,13 @@ def test_pick_orders_by_number_and_indexes():
         "dashboard1", "dashboard2", "dashboard10"]
     assert pick(RoleRef("dashboard", index=1), ["dashboard10", "dashboard2", "dashboard1"]) == ["dashboard2"]
     assert pick(RoleRef("postgres", "replica", 5), ["pg1", "pg2"]) == []
+
+
+@given(st.text(st.characters(categories=["Nd"]), min_size=1, max_size=3).filter(lambda t: not t.isascii()))
+def test_an_index_takes_ascii_digits_only(digits):
+    # int() reads Unicode digits, so `replica[\u0665]` (an Arabic-Indic five) used to mean replica 5.
+    role = f"postgres.replica[{digits}]"
+    with pytest.raises(StackError, match="not a role"):
+        parse_role(role)
+    assert re.fullmatch(ROLE_PATTERN, role) is None, "the JSON Schema refuses it too"
+    assert parse_role("postgres.replica[05]").index == 5

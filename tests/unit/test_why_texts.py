@@ -66,8 +66,9 @@ FIGURE_THEN_NAME = re.compile(rf"\b(\d+(?:\.\d+)?) s ({NAMES})\b")
 EVERY = re.compile(r"\b(?:snapshot|dump|export) every (\d+(?:\.\d+)?) s\b", re.I)
 HAPROXY_CHECKS = re.compile(r"\b(\d+) failed checks (\d+(?:\.\d+)?) s apart")
 HAPROXY_RETRIES = re.compile(r"`retries (\d+)`")
-# Present-tense claims that PostgreSQL replicates asynchronously (what issue 10 found in four why
-# texts); a counterfactual ("with asynchronous replication this drill measured ...") is not one.
+# Present-tense claims that PostgreSQL replicates asynchronously: the stack runs Patroni's
+# synchronous mode, so a why text saying so explains its bound with the wrong cause; a
+# counterfactual ("with asynchronous replication this drill measured ...") is not one.
 ASYNC_CLAIM = re.compile(r"replication is asynchronous|\(asynchronous (?:streaming )?replication\)", re.I)
 
 

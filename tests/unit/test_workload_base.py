@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import drills.workload as workload
 from drills.history import Op, Outcome
-from drills.workload.base import Grid, Result, SeqCounter, SignalRunner, Watchdog, clock_from, stop_all
+from drills.workload.base import Clients, Grid, Result, SeqCounter, SignalRunner, Watchdog, clock_from, stop_all
 
 
 def test_public_surface():
@@ -290,3 +290,12 @@ def test_watchdog_survives_a_failing_action():
     dog.arm(0.01, ok.set)
     assert ok.wait(1.0)
     dog.close()
+
+
+def test_a_signal_ends_every_client_it_made_and_only_those():
+    ended: list[tuple[str, int]] = []
+    made = Clients(lambda process: ("client", process), ended.append)
+    assert [made.client(p) for p in (0, 1, 2)] == [("client", 0), ("client", 1), ("client", 2)]
+    assert ended == []
+    made.close()
+    assert ended == [("client", 0), ("client", 1), ("client", 2)]

@@ -287,7 +287,7 @@ def _info(service: str, ports: dict[int, int]) -> Any:
 
 
 def test_published_prefers_the_ports_picked_at_up_over_what_docker_shows_now():
-    from drills.workload.suite import group_endpoints, published
+    from drills.workload.endpoints import group_endpoints, published
 
     snap = {"pg1": _info("pg1", {5432: 40001}), "pg2": _info("pg2", {5432: 40002}), "pg3": _info("pg3", {})}
     stack = FakeStack({"DRILLS_PORT_PG1_5432": 30001, "DRILLS_PORT_PG3_5432": 30003}, snap)

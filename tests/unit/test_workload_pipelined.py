@@ -12,9 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.history import Op, Outcome
-from drills.workload.base import Grid, clock_from
+from drills.workload.base import Grid, Slots, clock_from
 from drills.workload.rabbitmq import QueueSetup, RabbitTarget
-from drills.workload.rabbitmq_pipelined import NACKED, NOT_CONNECTED, RETURNED, Confirms, PipelinedPublisher, Slots
+from drills.workload.rabbitmq_confirms import NACKED, RETURNED, Confirms
+from drills.workload.rabbitmq_lane import Lane
+from drills.workload.rabbitmq_pipelined import NOT_CONNECTED, PipelinedPublisher, PurgeOnce
 
 # ---- confirms -----------------------------------------------------------------------------------
 
@@ -201,3 +203,61 @@ def test_slots_tick_at_the_rate_while_no_node_accepts_a_connection():
     assert all(o.end - o.start < target.op_timeout_s for o in ops)
     assert summary["reconnects"] >= 2  # kept trying, node after node
     assert not pub.first_ok.is_set()
+
+
+# ---- the purge, once per drill ------------------------------------------------------------------
+
+
+def lane(process: int) -> Lane:
+    return Lane(process, Slots(Grid(0.0, 0.02)), 0)
+
+
+def test_one_lane_purges_the_others_wait_and_a_purge_cut_short_is_done_again():
+    setup = QueueSetup("q")
+    purge = PurgeOnce(setup)
+    a, b = lane(0), lane(1)
+    assert purge.begin(a) == "purge"
+    assert purge.begin(b) == "wait"
+    assert not setup.claim_purge(), "claimed: the consumer does not purge as well"
+    assert purge.abandoned(a)  # a's connection went away before Purge-Ok
+    a.detach()
+    assert not purge.done(a), "a Purge-Ok of the abandoned connection counts for nothing"
+    assert purge.begin(b) == "purge"
+    assert purge.done(b)
+    assert purge.begin(a) == "ready"
+    assert not purge.abandoned(b), "once done, a lost connection does not undo the purge"
+
+
+def test_a_lane_publishes_at_once_when_the_consumer_purged_first():
+    setup = QueueSetup("q")
+    assert setup.claim_purge()  # as QueueSetup.ensure marks it, under the same lock
+    assert PurgeOnce(setup).begin(lane(0)) == "ready"
+
+
+@given(st.lists(st.tuples(st.sampled_from(["begin", "done", "abandon", "consumer"]), st.integers(0, 2)),
+                max_size=40))
+def test_the_queue_is_purged_before_any_lane_is_ready_and_never_twice_at_once(events):
+    setup = QueueSetup("q")
+    purge = PurgeOnce(setup)
+    lanes = [lane(i) for i in range(3)]
+    purged = False  # a purge has completed (a lane's Purge-Ok, or the consumer's)
+    purging: set[int] = set()
+    for what, i in events:
+        la = lanes[i]
+        if what == "consumer":
+            if setup.claim_purge():
+                purged = True
+        elif what == "begin":
+            step = purge.begin(la)
+            if step == "purge":
+                purging.add(i)
+                assert len(purging) == 1
+            assert step != "ready" or purged
+        elif what == "done" and purge.done(la):
+            assert purging == {i}
+            purging.clear()
+            purged = True
+        elif what == "abandon":
+            if purge.abandoned(la):
+                purging.discard(i)
+            la.detach()

@@ -3,16 +3,18 @@
 import sys
 import time
 
-from drills.faults import ledger
-from drills.faults.partition import partition
-from drills.faults.process import pause
+from drills import records
+from drills.faults.base import FaultContext
+from drills.faults.partition import Partition, partition
+from drills.faults.process import Pause, pause
 from tests.integration.mini.target import MiniTarget
 
 project = sys.argv[1]
 target = MiniTarget(project)
 if "--against-stack" not in sys.argv:  # like `drill run --project`: the stack's owner is `drill stack up`
-    ledger.register_owner(project, "run")
-partition(target, {"target": "a", "from": ["b", "clients"]}, "p1")
-pause(target, {"target": "b"}, "p2")
+    records.register_owner(project, "run")
+partition(Partition.model_validate({"fault": "partition", "target": "a", "from": ["b", "clients"]}),
+          FaultContext(target, "p1"))
+pause(Pause(fault="pause", target="b"), FaultContext(target, "p2"))
 print("APPLIED", flush=True)
 time.sleep(600)

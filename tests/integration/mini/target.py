@@ -7,7 +7,7 @@ from pathlib import Path
 
 import docker
 
-from drills.stack.compose import compose_command
+from drills.provision.compose import compose_command
 
 COMPOSE_FILE = Path(__file__).with_name("compose.yml")
 

@@ -1,13 +1,15 @@
-"""CLI: `drill setup`, `drill doctor`, `drill smoke`."""
+"""CLI: `drill setup`, `drill doctor`, `drill smoke` (provisioning lives in `drills.provision`)."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
+from pathlib import Path
 
 import click
 
+from drills.dockerlabels import MANAGED_LABEL, PURPOSE_LABEL
 from drills.provision import mongo_image
 
 
@@ -57,8 +59,9 @@ def setup(images: bool, mongo: bool, retry_pull: bool, pull_timeout: int) -> Non
 def doctor(as_json: bool) -> None:
     """Show what drills need, what is missing and how to fix it; exit 0 only when drills can run."""
     from drills.provision.checks import Status, run_checks
+    from drills.provision.images import project_root
 
-    checks = run_checks()
+    checks = run_checks(lambda: project_scenarios(project_root() / "scenarios"))
     blocking = [c for c in checks if c.blocking]
     if as_json:
         click.echo(json.dumps(
@@ -93,6 +96,22 @@ def doctor(as_json: bool) -> None:
     sys.exit(1 if blocking else 0)
 
 
+def project_scenarios(directory: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """(id, requires) of every valid scenario file in `directory`; invalid files are
+    `drill validate`'s business and are skipped here."""
+    from drills.errors import DrillsError
+    from drills.scenario import load_scenario
+
+    found = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            scenario = load_scenario(path)
+        except DrillsError:
+            continue
+        found.append((scenario.id, scenario.requires))
+    return found
+
+
 @click.command()
 def smoke() -> None:
     """Start a container from the base image, check it answers, remove it."""
@@ -110,7 +129,7 @@ def smoke() -> None:
     t0 = time.monotonic()
     out = client.containers.run(
         base, ["sh", "-c", f"echo {token}; cat /etc/debian_version"], remove=True,
-        labels={"io.drills.managed": "true", "io.drills.purpose": "smoke"}, network_mode="none",
+        labels={MANAGED_LABEL: "true", PURPOSE_LABEL: "smoke"}, network_mode="none",
     )
     text = out.decode() if isinstance(out, bytes) else str(out)
     if token not in text:

@@ -35,24 +35,23 @@ def _pick_project(project: str | None) -> str:
 
 def _saved_stacks() -> tuple[list[str], list[str]]:
     """(saved stacks with containers, one line per saved stack without any)."""
-    from drills.cleanup import existing_projects
-    from drills.faults import ledger
+    from drills import records
     from drills.provision import engine
     from drills.stack import state
-    from drills.stack.presence import containers_per_project
+    from drills.stack.presence import containers_per_project, existing_projects
 
     client = engine.client()
     counts = containers_per_project(client)
     existing = existing_projects(client)
-    owners = {o.project: o for o in ledger.owners()}
+    owners = {o.project: o for o in records.owners()}
     live, gone = [], []
     for name in state.known():
         owner = owners.get(name)
         if counts[name]:
             live.append(name)
-        elif owner is not None and ledger.pid_alive(owner.pid):  # being brought up or taken down right now
+        elif owner is not None and records.pid_alive(owner.pid):  # being brought up or taken down right now
             gone.append(f"{name}: no container (yet, or any more): its owner, pid {owner.pid}, is at work on it")
-        elif name in existing and (owner is None or owner.kind == "run"):
+        elif name in existing and owner is not None and owner.kind == "run":
             gone.append(f"{name}: gone (no container left), what a dead drill run left: `drill clean` removes it")
         elif name in existing:
             gone.append(f"{name}: gone (no container left; its network or volumes remain): "
@@ -116,11 +115,11 @@ def up(project: str | None, timeout_s: float, wait: bool) -> None:
 
 
 def _refuse_if_owned_by_a_live_process(project: str) -> None:
+    from drills import records
     from drills.errors import StackError
-    from drills.faults import ledger
 
-    for owner in ledger.owners():
-        if owner.project == project and ledger.pid_alive(owner.pid):
+    for owner in records.owners():
+        if owner.project == project and records.pid_alive(owner.pid):
             raise StackError(f"{project} belongs to a process that is still running (pid {owner.pid}, "
                              f"{'a drill run' if owner.kind == 'run' else 'drill stack up'})",
                              hint="wait until it ends, or name another --project")
@@ -242,10 +241,10 @@ def logs(project: str | None, follow: bool, tail: str, services: tuple[str, ...]
 @click.option("--project", default=None, help=PROJECT_HELP)
 def down(project: str | None) -> None:
     """Remove the stack: every container, network and volume of the project."""
-    from drills.cleanup import remove_project
     from drills.errors import StackError
     from drills.provision import engine
     from drills.stack.project import ComposeProject
+    from drills.stack.removal import remove_project
 
     name = _pick_project(project)
     client = engine.client()

@@ -1,0 +1,182 @@
+"""The checker protocol: what one checker is, so that nothing else has to know it by name.
+
+A checker (one module of `drills.checkers` defining `CHECKER = Checker(...)`) brings
+
+    model      its expectation: a frozen pydantic model tagged by `checker: <name>`, the one
+               place its parameters, defaults and documentation live (the schema's union of
+               expectations is built from the registry's models);
+    check      a pure function from the expectation and the `Evidence` of a run (its scenario,
+               history, and what the runner measured besides) to verdicts;
+    subject    what an expectation is about (a signal, a component), read from the plain
+               scenario of a journal: the report matches verdicts by it;
+    metrics    the numbers of its verdicts that are RTO, outage or RPO: the summary table, the
+               report's RTO/RPO table and its repeated-run distributions, JUnit properties;
+    problems   cross-field mistakes in a scenario file the schema cannot express (a signal the
+               workload does not drive), located, before anything starts;
+    samples    what the runner must sample through the drill for it (`leaders`).
+
+Jepsen composes checkers as a map of `check` functions over one history; this is the same idea,
+typed. `drills.checkers.registry` finds every checker; `drills.evaluate` runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
+
+from drills.checkers.verdict import Verdict
+from drills.history import Event, Op, first_event, last_event
+from drills.scenario_types import Model
+from drills.yaml_locate import Loc
+
+
+class _Rate(Protocol):
+    @property
+    def rate(self) -> float: ...
+
+
+class _Backups(Protocol):
+    @property
+    def component(self) -> str: ...
+    @property
+    def interval(self) -> float: ...
+
+
+class ScenarioFacts(Protocol):
+    """What checkers read of a scenario (`drills.scenario_schema.Scenario` has it): checkers sit
+    below the schema that composes their models, so they name what they use, not the schema."""
+
+    @property
+    def component(self) -> str: ...
+    @property
+    def steady(self) -> float: ...
+    @property
+    def workload(self) -> Mapping[str, _Rate]: ...
+    @property
+    def backup(self) -> _Backups | None: ...
+
+
+class ExpectationModel(Model):
+    """Base of every checker's expectation model (fields are each model's own, in its order)."""
+
+    if TYPE_CHECKING:  # declared by every subclass (a tag and a justification); no fields here
+        checker: str
+        why: str
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the runner measured besides the history."""
+
+    final_reads: dict[str, Collection[object] | None] = field(default_factory=dict)
+    drained: bool = False
+    recovered_after_s: float | None = None  # from the last heal to every component ready
+    recovery_timed_out: bool = False
+    recovery_last_seen: str = ""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything a checker may judge: the scenario, the history, the run's facts, and the drill's
+    landmarks read from the history's phase events (seconds on the drill's clock, None: absent)."""
+
+    scenario: ScenarioFacts
+    ops: Sequence[Op]
+    events: Sequence[Event]
+    facts: RunFacts
+    fault_at: float | None  # the first injection began
+    fault_end: float | None  # the last heal (or the end of the last hold when nothing was healed)
+    steady_from: float  # the steady phase began (0 when absent)
+    after_from: float | None  # the steady phase after recovery began
+    end: float | None  # the drill ended
+
+    @classmethod
+    def of(cls, scenario: ScenarioFacts, ops: Sequence[Op], events: Sequence[Event], facts: RunFacts) -> Evidence:
+        return cls(scenario, ops, events, facts, fault_at=first_event(events, "inject"),
+                   fault_end=last_event(events, "heal") or last_event(events, "hold-end"),
+                   steady_from=first_event(events, "steady") or 0.0, after_from=first_event(events, "after"),
+                   end=last_event(events, "end"))
+
+    @property
+    def injected(self) -> float | None:
+        """When the first fault's injection completed (its `fault` event follows the `inject` phase)."""
+        if self.fault_at is None:
+            return None
+        since = self.fault_at
+        return min((e.at for e in self.events if e.name == "fault" and e.at >= since), default=None)
+
+
+# A target the expectation leaves unset, for the report's RTO/RPO table: (expectation, scenario,
+# the verdict or None when the run judged nothing) -> the target, or None when there is none.
+TargetDefault = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any] | None], float | None]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number of a checker's verdicts that a report shows as RTO, outage or RPO.
+
+    `measured` and `bound` are keys of the verdict's `measured` and `bound` (units in the key's
+    suffix, see `drills.checkers.verdict`). `target` names the expectation's field that fixes the
+    target before the run: such a metric is a row of the report's RTO/RPO table, shown when the
+    file sets the field or `target_default` gives one. `junit` is the JUnit property's prefix
+    (`<junit>.<subject>`)."""
+
+    kind: str  # RTO | outage | RPO
+    unit: str  # s | writes | messages
+    measured: str
+    bound: str | None = None  # the bound the verdict judged the number against (None: not one)
+    target: str | None = None
+    target_default: TargetDefault | None = None
+    junit: str | None = None
+
+
+def no_problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    return ()
+
+
+E = TypeVar("E", bound=ExpectationModel)
+
+
+@dataclass(frozen=True)
+class Checker(Generic[E]):
+    model: type[E]
+    check: Callable[[E, Evidence], list[Verdict]]
+    subject: Callable[[Mapping[str, Any], Mapping[str, Any]], str]  # (expectation, scenario), plain data
+    metrics: tuple[Metric, ...] = ()
+    problems: Callable[[Mapping[str, Any], FileView], Iterable[tuple[Loc, str]]] = no_problems
+    samples: frozenset[str] = frozenset()
+    backup_evidence: bool = False  # its verdict is the report's "backup integrity" of a run
+
+    @property
+    def name(self) -> str:
+        return str(get_args(self.model.model_fields["checker"].annotation)[0])
+
+
+@dataclass(frozen=True)
+class FileView:
+    """The plain data of a scenario file for cross-field checks, read before (and whether or not)
+    the schema accepts it: a part that is itself invalid is None here, as the schema reports it."""
+
+    data: Mapping[str, Any]
+    workload: Mapping[str, Any] | None
+    backup: Mapping[str, Any] | None
+    steady: float | None
+    after: float | None
+    recovery_timeout: float | None
+
+
+def signal_not_driven(exp: Mapping[str, Any], view: FileView, *, name_driven: bool = True) -> list[tuple[Loc, str]]:
+    """The expectation's `signal` is one the workload does not drive."""
+    from drills.scenario_types import shorten
+    from drills.workload.registry import SIGNALS
+
+    signal = exp.get("signal")
+    if signal not in SIGNALS or view.workload is None or signal in view.workload:
+        return []
+    driven = f" ({', '.join(shorten(str(w)) for w in view.workload)})" if name_driven else ""
+    return [(("signal",), f"{signal!r} is not in the workload{driven}")]
+
+
+def number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -1,0 +1,48 @@
+"""Every checker, found once: each module of this package that defines `CHECKER` (a
+`drills.checkers.protocol.Checker`) is one, under the name its expectation model's `checker:` tag
+gives. Adding a checker is adding its module; the scenario schema, `drill schema`, `drill
+validate`, the runner, `evaluate`, the reports and the pytest plugin all read this one list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import drills.checkers
+from drills.checkers.protocol import Checker, Metric
+
+
+def _discover() -> dict[str, Checker[Any]]:
+    found: dict[str, Checker[Any]] = {}
+    for info in pkgutil.iter_modules(drills.checkers.__path__):
+        if info.name in ("registry", "protocol"):
+            continue
+        checker = getattr(importlib.import_module(f"drills.checkers.{info.name}"), "CHECKER", None)
+        if isinstance(checker, Checker):
+            if checker.name in found:
+                raise RuntimeError(f"two checkers are named {checker.name!r} (drills.checkers.{info.name})")
+            found[checker.name] = checker
+    return dict(sorted(found.items()))
+
+
+CHECKERS: dict[str, Checker[Any]] = _discover()
+
+
+def metrics_of(checker: object) -> tuple[Metric, ...]:
+    """The metrics a verdict's checker contributes (none for a name no checker has: an old journal)."""
+    found = CHECKERS.get(str(checker))
+    return found.metrics if found is not None else ()
+
+
+def samples_needed(expectations: Iterable[Any]) -> frozenset[str]:
+    """What the runner must sample through a drill for these expectations (e.g. `leaders`)."""
+    return frozenset(s for exp in expectations for s in CHECKERS[exp.checker].samples)
+
+
+def subject_of(exp: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:
+    """What an expectation of a journal's scenario is about (its verdict's subject)."""
+    found = CHECKERS.get(str(exp.get("checker")))
+    return found.subject(exp, scenario) if found is not None else str(exp.get("signal") or exp.get("component") or "")

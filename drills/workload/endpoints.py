@@ -1,0 +1,53 @@
+"""Where the host reaches the stack's services: what a signal's clients connect to.
+
+Clients get plain data (host, port), never the stack object: they are testable without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from drills.errors import StackError
+
+if TYPE_CHECKING:
+    from drills.stack.env import StackSettings
+    from drills.stack.services import ServiceInfo
+
+LOCALHOST = "127.0.0.1"
+
+
+class StackLike(Protocol):
+    """What the workload needs of a stack (`drills.stack.ComposeProject` is one)."""
+
+    @property
+    def settings(self) -> StackSettings: ...
+    def snapshot(self) -> dict[str, ServiceInfo]: ...
+
+
+def published(stack: StackLike, service: str, port: int,
+              snap: Mapping[str, ServiceInfo] | None = None) -> tuple[str, int] | None:
+    """Where the host reaches `port` of `service`: the host port `drill stack up` picked for it
+    (stable across restarts of the container, so a client keeps reaching a respawned node), else
+    what Docker published for the running container now, else None."""
+    variable = f"DRILLS_PORT_{service.upper().replace('-', '_')}_{port}"
+    fixed = stack.settings.ports.get(variable)
+    if fixed:
+        return LOCALHOST, int(fixed)
+    info = (snap if snap is not None else stack.snapshot()).get(service)
+    if info is not None and port in info.ports:
+        return LOCALHOST, info.ports[port]
+    return None
+
+
+def group_endpoints(stack: StackLike, component: str, port: int) -> tuple[tuple[str, int], ...]:
+    """Every node of `component` (pg1..pg3, ...) as the host reaches its `port`; StackError when none
+    publishes it."""
+    from drills.stack.roles import group_members
+
+    snap = stack.snapshot()
+    found = [published(stack, s, port, snap) for s in group_members(component, snap)]
+    endpoints = tuple(e for e in found if e is not None)
+    if not endpoints:
+        raise StackError(f"no {component} node of {stack.settings.project} publishes port {port}")
+    return endpoints

@@ -1,0 +1,113 @@
+"""Signal kinds by name, as scenario files spell them: the one list of the signals there are.
+
+Each module of `drills.workload.signals` holds one kind (`KIND = SignalKind(...)`, see
+`drills.workload.signal`); they are found by listing the package, so a new signal is a new module
+there and nothing else. From them:
+
+    KINDS           name -> SignalKind
+    SIGNALS         every name; `Signal` the type of a field that names one
+    WRITE_SIGNALS   those that offer a final read (lost-writes, rpo); `WriteSignal` likewise
+    Workload        the type of a scenario's `workload:`, each entry read by its own kind's model
+
+Importing this imports every signal module, and they import no driver (psycopg, pika, pymongo):
+cheap enough for `drill validate`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import SerializeAsAny, ValidationError, ValidatorFunctionWrapHandler, WithJsonSchema, WrapValidator
+from pydantic_core import InitErrorDetails
+
+from drills.errors import HarnessError
+from drills.workload import signals as _package
+from drills.workload.signal import SignalKind, SignalSpec
+
+
+def _discover() -> dict[str, SignalKind[Any]]:
+    kinds: dict[str, SignalKind[Any]] = {}
+    for info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_package.__name__}.{info.name}")
+        kind = getattr(module, "KIND", None)
+        if not isinstance(kind, SignalKind):
+            raise TypeError(f"{module.__name__} holds no `KIND = SignalKind(...)`: every module of "
+                            f"{_package.__name__} is a signal kind")
+        if kind.name in kinds:
+            raise TypeError(f"signal {kind.name!r} is defined twice (in {module.__name__} too)")
+        kinds[kind.name] = kind
+    return kinds
+
+
+KINDS: Mapping[str, SignalKind[Any]] = MappingProxyType(_discover())
+SIGNALS: tuple[str, ...] = tuple(KINDS)
+WRITE_SIGNALS: tuple[str, ...] = tuple(name for name, k in KINDS.items() if k.final_read is not None)
+
+# For pydantic a Literal of the names (its errors list them, the JSON Schema has them as an enum);
+# for mypy, which cannot see a Literal built at run time, a str.
+if TYPE_CHECKING:
+    Signal = str
+    WriteSignal = str
+else:
+    Signal = Literal[SIGNALS]
+    WriteSignal = Literal[WRITE_SIGNALS]
+
+
+def kind_of(name: str) -> SignalKind[Any]:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise HarnessError(f"no signal {name!r}", hint=f"signals: {', '.join(SIGNALS)}") from None
+
+
+def _each_by_its_model(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """`workload:` entries, each validated by its kind's model; every problem of every entry is
+    reported at once, located at `workload.<signal>.<field>` (an unknown signal at its key, by the
+    plain dict validation)."""
+    if not isinstance(value, dict):
+        return handler(value)
+    errors: list[InitErrorDetails] = []
+    specs: dict[Any, Any] = {}
+    for name, entry in value.items():
+        model = KINDS[name].model if isinstance(name, str) and name in KINDS else None
+        if model is None:
+            specs[name] = entry
+            continue
+        # A spec built in code with another kind's model is read as this kind's.
+        given = entry.model_dump() if isinstance(entry, SignalSpec) and not isinstance(entry, model) else entry
+        try:
+            specs[name] = model.model_validate(given)
+        except ValidationError as exc:
+            errors += [_located(e, (name, *e["loc"])) for e in exc.errors()]
+            specs[name] = model.model_construct()  # stands in, so that the keys are checked below
+    try:
+        validated = handler(specs)
+    except ValidationError as exc:
+        errors += [_located(e, tuple(e["loc"])) for e in exc.errors()]
+    if errors:
+        raise ValidationError.from_exception_data("workload", errors)
+    return validated
+
+
+def _located(error: Any, loc: tuple[int | str, ...]) -> InitErrorDetails:
+    details: InitErrorDetails = {"type": error["type"], "loc": loc, "input": error["input"]}
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+def _json_schema() -> dict[str, Any]:
+    return {"type": "object", "minProperties": 1, "additionalProperties": False,
+            "properties": {name: {**k.model.model_json_schema(), "title": name,
+                                  **({"description": k.description} if k.description else {})}
+                           for name, k in KINDS.items()}}
+
+
+Workload = Annotated[dict[Signal, SerializeAsAny[SignalSpec]], WrapValidator(_each_by_its_model),
+                     WithJsonSchema(_json_schema())]
