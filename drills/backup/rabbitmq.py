@@ -67,6 +67,13 @@ class Api:
         self.endpoints = [e for e in eps if e is not None]
         self.auth = ("app", stack.settings.secrets.app_password)
 
+    def all_booted(self) -> bool:
+        """Every node has finished booting, by its own answer (see restore_definitions)."""
+        from drills.stack.rabbitmq import Management
+
+        api = Management(self.endpoints, self.auth[1], self.auth[0])
+        return all(api.node_booted(e) is None for e in self.endpoints)
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         from drills.stack.rabbitmq import Management
 
@@ -91,7 +98,12 @@ def export_definitions(stack: BackupStack, backup_id: str, directory: Path, cloc
 
 
 def restore_definitions(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
-    """Wait for a new cluster with every node running, import the definitions, verify them."""
+    """Wait for a new cluster with every node running and booted, import the definitions, verify them.
+
+    `/api/nodes` says `running` while a node is still loading its tables; quorum queues the import
+    declares then can be left without a working Raft member there, and publishers on them lose their
+    connection a second after the stack reads as recovered. So each node is asked itself whether it
+    has finished booting (its AMQP listener is up) before anything is imported."""
     from drills.stack.roles import group_members
 
     started = clock()
@@ -100,10 +112,13 @@ def restore_definitions(stack: BackupStack, backup: Backup, timeout_s: float, cl
                                                                                               "rabbit3"]))
 
     def formed() -> bool | None:
-        nodes = Api(stack).call("GET", "nodes?columns=name,running")
-        return True if sum(1 for n in nodes if n.get("running")) >= wanted else None
+        api = Api(stack)
+        nodes = api.call("GET", "nodes?columns=name,running")
+        if sum(1 for n in nodes if n.get("running")) < wanted or len(api.endpoints) < wanted:
+            return None
+        return True if api.all_booted() else None
 
-    poll(f"a RabbitMQ cluster of {wanted} running nodes", formed, timeout_s=timeout_s, interval_s=1.0)
+    poll(f"a RabbitMQ cluster of {wanted} running, booted nodes", formed, timeout_s=timeout_s, interval_s=1.0)
     cluster_s = clock() - started
     definitions = json.loads(Path(backup.location).read_text())
     t = clock()

@@ -72,7 +72,8 @@ class RabbitReady:
             if self.full_membership:
                 problem = rabbitmq.queue_problem(q, running)
             else:
-                problem = None if q is not None and q.leader else "no leader"
+                # A leader the queue lists but whose Raft member is not online cannot confirm a publish.
+                problem = None if q is not None and q.leader and q.leader in q.online else "no live leader"
             if problem:
                 problems[name] = problem
         leaders = {name: queues[name].leader if name in queues else None for name in rabbitmq.QUEUES}
