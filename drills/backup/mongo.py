@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from drills.backup import dockerio
 from drills.backup.model import Backup, Digest, Restore
-from drills.backup.target import BackupStack, poll
+from drills.backup.target import BackupStack, nodes_of, poll
 from drills.dockerlabels import helper_labels
 from drills.errors import FaultError
 
@@ -102,10 +102,8 @@ def init_outcome(snap: Mapping[str, ServiceInfo]) -> str | None:
 
 
 def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
-    from drills.stack.roles import group_members
-
     started = clock()
-    nodes = group_members("mongo", stack.snapshot()) or ["mongo1", "mongo2", "mongo3"]
+    nodes = nodes_of(stack, "mongo")
     stack.compose("up", "-d", "--no-deps", *nodes)
     stack.compose("up", "-d", "mongo-init")  # a new replica set: initiated again, with its users
     poll("a MongoDB primary", lambda: stack.containers("mongo.primary") or None, timeout_s=timeout_s)

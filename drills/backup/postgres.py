@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from drills.backup import dockerio
 from drills.backup.model import Backup, Digest, Restore, parse_digest_row
-from drills.backup.target import BackupStack, endpoint, poll
+from drills.backup.target import BackupStack, endpoint, nodes_of, poll
 from drills.dockerlabels import helper_labels, require_owned, service_of, volumes_of
 from drills.errors import FaultError
 
@@ -142,10 +142,7 @@ def _prune(directory: Path, pattern: str, *, keep: int) -> None:
 
 
 def pg_services(stack: BackupStack) -> list[str]:
-    from drills.stack.roles import group_members
-
-    from_compose = group_members("postgres", stack.snapshot())
-    return from_compose or ["pg1", "pg2", "pg3"]
+    return nodes_of(stack, "postgres")
 
 
 def forget_cluster(stack: BackupStack) -> str:

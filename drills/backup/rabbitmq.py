@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.backup.model import Backup, Digest, Restore
-from drills.backup.target import BackupStack, poll
+from drills.backup.target import BackupStack, nodes_of, poll
 from drills.errors import FaultError
 
 Clock = Callable[[], float]
@@ -104,12 +104,10 @@ def restore_definitions(stack: BackupStack, backup: Backup, timeout_s: float, cl
     declares then can be left without a working Raft member there, and publishers on them lose their
     connection a second after the stack reads as recovered. So each node is asked itself whether it
     has finished booting (its AMQP listener is up) before anything is imported."""
-    from drills.stack.roles import group_members
-
     started = clock()
-    wanted = len(group_members("rabbitmq", stack.snapshot())) or 3
-    stack.compose("up", "-d", "--no-deps", *(group_members("rabbitmq", stack.snapshot()) or ["rabbit1", "rabbit2",
-                                                                                              "rabbit3"]))
+    nodes = nodes_of(stack, "rabbitmq")
+    wanted = len(nodes)
+    stack.compose("up", "-d", "--no-deps", *nodes)
 
     def formed() -> bool | None:
         api = Api(stack)

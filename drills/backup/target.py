@@ -30,9 +30,25 @@ class BackupStack(Protocol):
 
     def snapshot(self) -> dict[str, ServiceInfo]: ...
 
+    def defined_services(self) -> tuple[str, ...]:
+        """Every service the Compose file defines, with a container or not."""
+        ...
+
     def containers(self, role: str) -> list[Container]: ...
 
     def compose(self, *args: str) -> None: ...
+
+
+def nodes_of(stack: BackupStack, component: str) -> list[str]:
+    """A component's nodes as the Compose file names them: after a total failure no container is
+    left to read them from, and a stack whose nodes are named otherwise must not get ours."""
+    from drills.stack.roles import group_members
+
+    nodes = group_members(component, stack.defined_services())
+    if not nodes:
+        raise FaultError(f"{stack.project} defines no {component} node in its Compose file",
+                         hint="`drill stack status` lists the stack's services and their roles")
+    return nodes
 
 
 def endpoint(stack: BackupStack, service: str, port: int) -> tuple[str, int]:

@@ -55,6 +55,10 @@ class FaultTarget(Protocol):
 
     def compose(self, *args: str) -> None: ...
 
+    def defined_services(self) -> tuple[str, ...]:
+        """Every service the Compose file defines, with a container or not."""
+        ...
+
 
 @dataclass(frozen=True)
 class FaultContext:

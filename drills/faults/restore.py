@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import Field
 
 from drills.backup.model import RESTORE_END, RESTORE_START, Backup, Restore
-from drills.backup.target import BackupStack
+from drills.backup.target import BackupStack, nodes_of
 from drills.errors import FaultError
 from drills.faults.base import Fault, FaultContext, Loc, apply
 from drills.faults.entry import Entry
@@ -27,8 +27,7 @@ if TYPE_CHECKING:
     from drills.checkers.protocol import FileView
 
 RESTORE_TIMEOUT_S = 120.0
-SERVICES = {"postgres": ("pg1", "pg2", "pg3"), "rabbitmq": ("rabbit1", "rabbit2", "rabbit3"),
-            "mongo": ("mongo1", "mongo2", "mongo3")}
+RESTORABLE = ("postgres", "rabbitmq", "mongo")
 
 
 class RestoreBackup(StepBase):
@@ -41,7 +40,7 @@ class RestoreBackup(StepBase):
 
 def component_of(target: str) -> str:
     group = target.strip().split(".")[0].split("[")[0]
-    if group not in SERVICES:
+    if group not in RESTORABLE:
         raise FaultError(f"restore-backup: {target!r} is not a database or queue (postgres.*, rabbitmq.*, mongo.*)")
     return group
 
@@ -100,7 +99,9 @@ def restore_backup(step: RestoreBackup, ctx: FaultContext) -> Entry:
                   max_seq=done.max_seq, checksum=done.checksum, steps_s=done.steps_s,
                   duration_s=round((done.ended_s or done.started_s) - done.started_s, 3))
 
-    return apply(ctx, "restore-backup", [ComposeUp(SERVICES[component])], do)
+    # The heal brings the component's nodes back as the Compose file names them (none has a
+    # container after a total failure to read the names from).
+    return apply(ctx, "restore-backup", [ComposeUp(tuple(nodes_of(full, component)))], do)
 
 
 RESTORE_BACKUP = Fault(RestoreBackup, restore_backup, heals=(ComposeUp,), needs_backup=True, problems=problems)

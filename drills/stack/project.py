@@ -146,6 +146,14 @@ class ComposeProject:
         return subprocess.run(self.argv(*args), env=self.env(), text=True, capture_output=capture,
                               stdin=subprocess.DEVNULL, timeout=timeout_s, start_new_session=True)
 
+    def defined_services(self) -> tuple[str, ...]:
+        """The services the stack's Compose file defines for its profiles (`config --services`):
+        what a node is called even when its container is gone (after a total failure)."""
+        done = self.run_compose("config", "--services", timeout_s=60)
+        if done.returncode != 0:
+            raise StackError(f"docker compose config failed for {self.project}: {_tail(done.stderr)}")
+        return tuple(sorted(line.strip() for line in done.stdout.splitlines() if line.strip()))
+
     def compose(self, *args: str) -> None:
         """Run compose on this project (e.g. `up -d --no-deps pg2` to respawn a node)."""
         done = self.run_compose(*args)
