@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel
-from drills.checkers.split_brain import EVENT
+from drills.checkers.split_brain import EVENT, leader_samples
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Event
 from drills.scenario_types import Int, Why
@@ -29,8 +29,7 @@ SHOWN = 5  # changes named in the verdict's text
 
 def changes(events: Sequence[Event], component: str) -> list[tuple[float, tuple[str, ...], tuple[str, ...]]]:
     """(when, leaders before, leaders after) of every leader change, in time order."""
-    samples = sorted((e for e in events if e.name == EVENT and e.data.get("component") == component),
-                     key=lambda e: e.at)
+    samples = leader_samples(events, component)
     held: tuple[str, ...] = ()
     found = []
     for e in samples:
@@ -46,7 +45,7 @@ def changes(events: Sequence[Event], component: str) -> list[tuple[float, tuple[
 def check_leader_changes(events: Sequence[Event], component: str, *, max_changes: int, why: str = "") -> Verdict:
     expectation = f"at most {max_changes} {component} leader change(s) through the drill (no flapping)"
     bound = {"max_changes": max_changes}
-    samples = [e for e in events if e.name == EVENT and e.data.get("component") == component]
+    samples = leader_samples(events, component)
     if len(samples) < 2:
         return not_measured("leader-changes", component, expectation, "the leaders were not sampled", bound=bound,
                             why=why)

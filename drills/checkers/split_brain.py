@@ -22,10 +22,15 @@ from drills.scenario_types import Duration, Why
 EVENT = "leaders"
 
 
+def leader_samples(events: Sequence[Event], component: str) -> list[Event]:
+    """The leader samples of one component, in time order."""
+    return sorted((e for e in events if e.name == EVENT and e.data.get("component") == component),
+                  key=lambda e: e.at)
+
+
 def overlaps(events: Sequence[Event], component: str) -> list[tuple[float, float, tuple[str, ...]]]:
     """(start, end, leaders) of every stretch with more than one leader."""
-    samples = sorted((e for e in events if e.name == EVENT and e.data.get("component") == component),
-                     key=lambda e: e.at)
+    samples = leader_samples(events, component)
     found = []
     for cur, nxt in itertools.pairwise(samples):
         leaders = tuple(cur.data.get("leaders", ()))
@@ -38,7 +43,7 @@ def check_split_brain(events: Sequence[Event], component: str, *, max_overlap_s:
                       why: str = "") -> Verdict:
     expectation = f"at most one {component} leader at any time (overlap <= {max_overlap_s:g} s)"
     bound = {"max_overlap_s": max_overlap_s}
-    samples = [e for e in events if e.name == EVENT and e.data.get("component") == component]
+    samples = leader_samples(events, component)
     if len(samples) < 2:
         return not_measured("split-brain", component, expectation, "the leaders were not sampled", bound=bound,
                             why=why)
