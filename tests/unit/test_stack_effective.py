@@ -37,7 +37,9 @@ from drills.stack.effective import (
 )
 from drills.stack.effective_text import lines, part_text
 from drills.stack.env import Secrets, StackSettings
+from drills.stack.project import default_definition
 from drills.stack.services import ServiceInfo
+from tests.stand_ins import reference_roles
 
 FIXTURES = Path(__file__).parent / "fixtures" / "effective"
 
@@ -65,7 +67,9 @@ class StandInStack:
     def __init__(self, snap: dict[str, ServiceInfo], defined: tuple[str, ...] | None = None,
                  mongo_not_run: str = "image mongo:7 absent") -> None:
         self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
-                                      mongo_not_run=mongo_not_run)
+                                      mongo_not_run=mongo_not_run, definition=default_definition(),
+                                      roles=reference_roles())
+        self.definition = default_definition()
         self._snap = snap
         self._defined = defined
 
@@ -157,7 +161,7 @@ def test_partition_handling_as_rabbitmqctl_eval_prints_it(output, value):
 
 
 def test_balancer_backends_from_haproxy_stats():
-    backends = loadbalancer.parse_stats((FIXTURES / "haproxy-stats.csv").read_text())
+    backends = loadbalancer.parse_stats((FIXTURES / "haproxy-stats.csv").read_text(), "dashboards")
     assert [(b.server, b.status) for b in backends] == [("dashboard1", "UP"), ("dashboard2", "UP")]
 
 
@@ -165,17 +169,18 @@ def test_instances_per_role_defined_and_running_with_their_images():
     snap = {"pg1": service("pg1", {}, image="drills/patroni:1"),
             "pg2": service("pg2", {}, "exited", "drills/patroni:1"),
             "dashboard1": service("dashboard1", {}, image="drills/app:1"), "lb": service("lb", {}, image="haproxy")}
-    part = instances(("pg1", "pg2", "pg3", "dashboard1", "dashboard2", "lb"), snap)
+    part = instances(("pg1", "pg2", "pg3", "dashboard1", "dashboard2", "lb"), snap, reference_roles())
     assert part.status == READ
-    assert part.settings["defined"] == {"postgres": 3, "dashboard": 2, "lb": 1}
-    assert part.state["running"] == {"postgres": 1, "dashboard": 1, "lb": 1}
+    # the reference stack's roles: the balancer lb is also what its http component drives
+    assert part.settings["defined"] == {"postgres": 3, "dashboard": 2, "balancer": 1, "http": 1}
+    assert part.state["running"] == {"postgres": 1, "dashboard": 1, "balancer": 1, "http": 1}
     assert part.settings["images"]["drills/patroni:1 (0123456789ab)"] == ["pg1", "pg2"]
     text = part_text("instances", part)
-    assert "postgres 3 (1 running)" in text and "lb 1" in text and "drills/patroni:1 (0123456789ab) x2" in text
+    assert "postgres 3 (1 running)" in text and "balancer 1" in text and "drills/patroni:1 (0123456789ab) x2" in text
 
 
 def test_instances_whose_compose_definition_cannot_be_read_say_so():
-    part = instances(None, {"pg1": service("pg1", {})}, "docker compose config: exit 1")
+    part = instances(None, {"pg1": service("pg1", {})}, reference_roles(), "docker compose config: exit 1")
     assert part.settings["defined"] == {"postgres": None}
     assert part.not_read == {"defined": "docker compose config: exit 1"}
     assert "postgres 1 running" in part_text("instances", part) and "defined not read" in part_text("instances", part)
@@ -344,5 +349,5 @@ def test_a_stack_whose_compose_definition_and_containers_cannot_be_read():
 
 def test_an_unreachable_balancer_is_not_read_with_where_it_was_asked():
     port = closed_port()
-    part = read_balancer({"lb": service("lb", {8080: port})}, timeout_s=1)
+    part = read_balancer({"lb": service("lb", {8080: port})}, default_definition().spec.components.http, timeout_s=1)
     assert part.status == NOT_READ and f"127.0.0.1:{port}" in part.reason
