@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,7 +67,10 @@ def new_run_id(scenario_id: str) -> str:
 
 class Drill:
     def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
-                 workload_factory: WorkloadFactory, progress: Progress) -> None:
+                 workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = ()) -> None:
+        """`left_out`: the parts of the scenario file this stack cannot drive (a bystander signal
+        of a component it does not have), already taken out of `scenario`: recorded in the journal
+        as NOT RUN (`left_out`, and the run's `reason`), never as passed."""
         self.s = scenario
         self.stack = stack
         self.run_id = new_run_id(scenario.id)
@@ -76,7 +79,8 @@ class Drill:
         self.progress = progress
         self.make_workload = workload_factory
         self.journal = Journal(self.run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                               environment=environment(dict(stack.settings.images)))
+                               environment=environment(dict(stack.settings.images)), left_out=list(left_out),
+                               reason="; ".join(left_out))
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
