@@ -444,6 +444,16 @@ def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
     return found
 
 
+def compared(before: EffectiveConfig, after: EffectiveConfig) -> dict[str, Any]:
+    """What a second read at the end of a drill says about the first: the settings that changed, and
+    the parts that could not be compared (not read at either end), with why."""
+    unknown = {name: (before.part(name).reason if before.part(name).status == NOT_READ else "")
+               or after.part(name).reason
+               for name in PARTS if NOT_READ in (before.part(name).status, after.part(name).status)}
+    return {"read_s": None if after.read_s is None else round(after.read_s, 3), "changes": changes(before, after),
+            "not_compared": unknown}
+
+
 class _Missing:
     def __repr__(self) -> str:
         return "(unset)"
