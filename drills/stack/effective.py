@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
+from drills.stack.definition import HttpSpec, RoleMap, StackDefinition, order
 from drills.stack.http import get_json
-from drills.stack.roles import COMPONENTS, group_members
 from drills.stack.topology import endpoints, management, members, mongo_status
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ PG_STATE_SETTINGS = ("synchronous_standby_names",)  # names the current synchron
 PG_SETTINGS_SQL = "SELECT name, setting, coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s) ORDER BY name"
 # Not in RabbitMQ's management API: asked of the broker (an Erlang VM starts: ~1 s, once per read).
 PARTITION_HANDLING_EVAL = "application:get_env(rabbit, cluster_partition_handling)."
-APP_ROLES = ("dashboard", "worker")
+COMPONENTS = ("postgres", "rabbitmq", "mongo")  # the parts read from a component of the role map
 
 
 @dataclass(frozen=True)
@@ -101,21 +101,24 @@ def absent(reason: str) -> Part:
 class EffectiveConfig:
     parts: Mapping[str, Part]
     read_s: float | None = None  # how long the read took
+    stack: Mapping[str, Any] = field(default_factory=dict)  # the stack file and Compose files it came from
 
     def part(self, name: str) -> Part:
         """A part this record lacks (an older journal) is not read, never "nothing configured"."""
         return self.parts.get(name) or not_read("not recorded")
 
     def to_json(self) -> dict[str, Any]:
-        return {"read_s": None if self.read_s is None else round(self.read_s, 3),
+        return {"read_s": None if self.read_s is None else round(self.read_s, 3), "stack": dict(self.stack),
                 "parts": {name: self.part(name).to_json() for name in PARTS}}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any] | None) -> EffectiveConfig:
         parts = (doc or {}).get("parts") or {}
         read_s = (doc or {}).get("read_s")
+        stack = (doc or {}).get("stack")
         return cls({name: Part.from_json(parts[name]) for name in PARTS if isinstance(parts.get(name), Mapping)},
-                   float(read_s) if isinstance(read_s, int | float) else None)
+                   float(read_s) if isinstance(read_s, int | float) else None,
+                   dict(stack) if isinstance(stack, Mapping) else {})
 
 
 class EffectiveStack(Protocol):
@@ -126,6 +129,9 @@ class EffectiveStack(Protocol):
 
     @property
     def client(self) -> docker.DockerClient: ...
+
+    @property
+    def definition(self) -> StackDefinition: ...
 
     def snapshot(self) -> dict[str, ServiceInfo]: ...
 
@@ -175,7 +181,7 @@ def _read_pg_settings(endpoint: tuple[str, int], password: str, timeout_s: float
 
 
 def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
-    nodes = members(snap, "postgres")
+    nodes = members(stack, snap, "postgres")
     if not nodes:
         return absent("no PostgreSQL service in this stack")
     rest = endpoints(snap, nodes, postgres.REST_PORT)
@@ -277,7 +283,7 @@ def _partition_handling(stack: EffectiveStack, container_id: str, timeout_s: flo
 
 
 def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
-    nodes = members(snap, "rabbitmq")
+    nodes = members(stack, snap, "rabbitmq")
     if not nodes:
         return absent("no RabbitMQ service in this stack")
     api = management(stack, snap)
@@ -322,7 +328,7 @@ def _mongo_version(endpoint: tuple[str, int], password: str, timeout_s: float) -
 
 
 def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
-    nodes = members(snap, "mongo")
+    nodes = members(stack, snap, "mongo")
     if not nodes:
         return absent(stack.settings.mongo_not_run or "no MongoDB service in this stack")
     status = mongo_status(stack, snap)
@@ -341,34 +347,40 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
     return Part(READ, settings=settings, state=state, not_read=gaps)
 
 
-def read_balancer(snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
-    if loadbalancer.LB_SERVICE not in snap:
-        return absent(f"no load balancer service ({loadbalancer.LB_SERVICE}) in this stack")
-    lb = loadbalancer.read_status(snap, timeout_s=timeout_s)
+def read_balancer(snap: Mapping[str, ServiceInfo], http: HttpSpec | None, timeout_s: float = TIMEOUT_S) -> Part:
+    """The backends in rotation, as the stack file's balancer (`components: http:`) reports them."""
+    if http is None:
+        return absent("the stack file declares no balancer (components: http)")
+    if http.balancer not in snap:
+        return absent(f"no container of the balancer {http.balancer}")
+    lb = loadbalancer.read_status(snap, http, timeout_s=timeout_s)
     if lb.error is not None:
         return not_read(f"HAProxy's stats: {lb.error}")
     if not lb.backends:
-        return not_read(f"HAProxy's stats list no server of the backend {loadbalancer.BACKEND}")
-    return Part(READ, settings={"balancer": loadbalancer.LB_SERVICE, "backend": loadbalancer.BACKEND,
+        return not_read(f"HAProxy's stats list no server of the backend {http.backend}")
+    return Part(READ, settings={"balancer": http.balancer, "backend": http.backend,
                                 "servers": [b.server for b in lb.backends]},
                 state={"backends": {b.server: b.status for b in lb.backends}})
 
 
-def roles_of(services: Iterable[str]) -> dict[str, list[str]]:
-    """role -> its services: each component's nodes, the app's scaled roles, every other service alone."""
-    names = sorted(set(services))
-    roles = {role: group_members(role, names) for role in (*COMPONENTS, *APP_ROLES)}
-    roles = {role: found for role, found in roles.items() if found}
+def roles_of(services: Iterable[str], role_map: RoleMap) -> dict[str, list[str]]:
+    """role -> its services: every role of the stack's map; a service in none counts alone, or with
+    the services of its name's stem where the map is empty (settings made by hand)."""
+    names = order(services)
+    roles = {role: found for role in role_map.roles if (found := role_map.members(role, names))}
     grouped = {s for found in roles.values() for s in found}
-    roles.update({s: [s] for s in names if s not in grouped})
+    for s in names:
+        if s not in grouped:
+            roles.setdefault(s if role_map.roles else s.rstrip("0123456789") or s, []).append(s)
     return roles
 
 
-def instances(defined: Sequence[str] | None, snap: Mapping[str, ServiceInfo], why_not: str = "") -> Part:
+def instances(defined: Sequence[str] | None, snap: Mapping[str, ServiceInfo], role_map: RoleMap,
+              why_not: str = "") -> Part:
     """How many instances of each role Compose defines and how many run, and the images they run.
     `defined` None: Compose could not say (`why_not`); the containers' own count is kept."""
     running = [s for s, info in snap.items() if info.state == "running"]
-    roles = roles_of([*(defined or ()), *snap])
+    roles = roles_of([*(defined or ()), *snap], role_map)
     counts: dict[str, Any] = {}
     for role, services in roles.items():
         counts[role] = {"defined": None if defined is None else sum(1 for s in services if s in defined),
@@ -404,7 +416,8 @@ def read_effective(stack: EffectiveStack, timeout_s: float = TIMEOUT_S) -> Effec
             "postgres": pool.submit(_guarded, lambda: read_postgres(stack, snap, timeout_s)),
             "rabbitmq": pool.submit(_guarded, lambda: read_rabbitmq(stack, snap, timeout_s)),
             "mongo": pool.submit(_guarded, lambda: read_mongo(stack, snap, timeout_s)),
-            "balancer": pool.submit(_guarded, lambda: read_balancer(snap, timeout_s)),
+            "balancer": pool.submit(_guarded, lambda: read_balancer(snap, stack.definition.spec.components.http,
+                                                                    timeout_s)),
         }
         parts = {name: f.result() for name, f in futures.items()}
         try:
@@ -412,20 +425,31 @@ def read_effective(stack: EffectiveStack, timeout_s: float = TIMEOUT_S) -> Effec
             why = ""
         except Exception as exc:
             names, why = None, f"docker compose config: {str(exc)[:300]}"
-    parts["instances"] = _guarded(lambda: instances(names, snap, why))
+    parts["instances"] = _guarded(lambda: instances(names, snap, stack.settings.roles, why))
     if names is not None:
-        parts = {name: _defined_but_gone(name, part, names) for name, part in parts.items()}
-    return EffectiveConfig({name: parts[name] for name in PARTS}, time.monotonic() - t0)
+        parts = {name: _defined_but_gone(stack, name, part, names) for name, part in parts.items()}
+    return EffectiveConfig({name: parts[name] for name in PARTS}, time.monotonic() - t0, declared(stack))
 
 
-def _defined_but_gone(name: str, part: Part, defined: Sequence[str]) -> Part:
+def declared(stack: EffectiveStack) -> dict[str, Any]:
+    """Which stack file and Compose files (overrides last) the stack was brought up from."""
+    try:
+        definition = stack.definition
+        return {"name": definition.name, "file": str(definition.path),
+                "compose_files": [str(f) for f in definition.compose_files()]}
+    except Exception as exc:  # a saved stack whose definition cannot be rebuilt
+        return {"not_read": f"{type(exc).__name__}: {str(exc)[:200]}"}
+
+
+def _defined_but_gone(stack: EffectiveStack, name: str, part: Part, defined: Sequence[str]) -> Part:
     """A component Compose defines whose containers are all gone is not absent: it was not read."""
     if part.status != ABSENT:
         return part
     if name == "balancer":
-        nodes = [loadbalancer.LB_SERVICE] if loadbalancer.LB_SERVICE in defined else []
+        http = stack.definition.spec.components.http
+        nodes = [http.balancer] if http is not None and http.balancer in defined else []
     else:
-        nodes = group_members(name, defined) if name in COMPONENTS else []
+        nodes = stack.settings.roles.members(name, defined) if name in COMPONENTS else []
     return not_read(f"its services ({', '.join(nodes)}) have no container") if nodes else part
 
 

@@ -24,7 +24,7 @@ ONE_SHOT = frozenset({"mongo-init"})  # services that run to completion (exit 0 
 
 def postgres_ready(view: StackView) -> Observation:
     snap = view.snapshot()
-    nodes = members(snap, "postgres")
+    nodes = members(view, snap, "postgres")
     status = postgres_status(view, snap)
     if status.error is not None:
         return Observation(False, status.error)
@@ -51,7 +51,7 @@ class RabbitReady:
 
     def __call__(self) -> Observation:
         snap = self.view.snapshot()
-        nodes = members(snap, "rabbitmq")
+        nodes = members(self.view, snap, "rabbitmq")
         api = management(self.view, snap)
         eps = endpoints(snap, nodes, rabbitmq.MANAGEMENT_PORT)
         waiting = [f"{s} not running" if s not in eps else f"{s} booting" for s in nodes
@@ -90,7 +90,7 @@ def mongo_ready(view: StackView) -> Observation:
         return Observation(False, "mongo-init still initiating the replica set")
     if init is not None and init.exit_code != 0:
         return Observation(False, f"mongo-init failed: {init.status}")
-    return mongo_in_sync(mongo_status(view, snap), len(members(snap, "mongo")))
+    return mongo_in_sync(mongo_status(view, snap), len(members(view, snap, "mongo")))
 
 
 def mongo_in_sync(status: MongoStatus, wanted: int) -> Observation:
@@ -126,12 +126,16 @@ def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:
 def ready_waits(view: StackView, timeout_s: float = 120.0, *, boot: bool = False) -> list[Wait]:
     """`boot`: the stack was just created (stricter about RabbitMQ's queues, see RabbitReady)."""
     snap = view.snapshot()
-    waits = [
-        Wait("containers healthy", lambda: containers_healthy(view.snapshot()), timeout_s, 1.0),
-        Wait("postgres", lambda: postgres_ready(view), timeout_s, 0.5),
-        Wait("rabbitmq", RabbitReady(view, full_membership=boot), timeout_s, 1.0),
-    ]
-    if members(snap, "mongo"):
+    # One wait per component the stack has: a stack without RabbitMQ (PostgreSQL only) is ready
+    # without it. Membership comes from the role map, so a component whose services all failed to
+    # start is still waited for (and reported), never skipped.
+    defined = view.settings.roles.roles
+    waits = [Wait("containers healthy", lambda: containers_healthy(view.snapshot()), timeout_s, 1.0)]
+    if members(view, snap, "postgres") or defined.get("postgres"):
+        waits.append(Wait("postgres", lambda: postgres_ready(view), timeout_s, 0.5))
+    if members(view, snap, "rabbitmq") or defined.get("rabbitmq"):
+        waits.append(Wait("rabbitmq", RabbitReady(view, full_membership=boot), timeout_s, 1.0))
+    if members(view, snap, "mongo"):
         waits.append(Wait("mongo", lambda: mongo_ready(view), timeout_s, 1.0))
     return waits
 

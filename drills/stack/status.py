@@ -7,7 +7,7 @@ cannot be read, and that is reported, never hidden."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drills.stack.effective import EffectiveConfig, EffectiveStack, read_effective
@@ -39,6 +39,10 @@ class StackStatus:
     lb: LoadBalancerStatus
     effective: EffectiveConfig
     missing: tuple[str, ...] = ()  # services Compose defines that have no container
+    postgres_nodes: tuple[str, ...] = ()  # the services of the postgres role (from the stack's role map)
+    stack: str = ""  # the stack file's name
+    compose_files: tuple[str, ...] = ()  # in -f order, overrides last
+    roles: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -58,7 +62,9 @@ def collect(view: EffectiveStack, missing: tuple[str, ...] = ()) -> StackStatus:
         pg = pool.submit(postgres_status, view, snap)
         rabbit = pool.submit(lambda: management(view, snap).status())
         mongo = pool.submit(mongo_status, view, snap)
-        lb = pool.submit(read_status, snap)
+        lb = pool.submit(read_status, snap, view.definition.spec.components.http)
         effective = pool.submit(read_effective, view)
         return StackStatus(view.settings.project, str(view.settings.subnet), service_health(snap),
-                           pg.result(), rabbit.result(), mongo.result(), lb.result(), effective.result(), missing)
+                           pg.result(), rabbit.result(), mongo.result(), lb.result(), effective.result(), missing,
+                           tuple(view.settings.roles.roles.get("postgres", ())), view.definition.name,
+                           tuple(str(f) for f in view.definition.compose_files()), view.settings.roles.to_json())
