@@ -3,11 +3,11 @@
 A stack file or an override says what an operator meant; the running system says what holds:
 Patroni's dynamic configuration in the DCS (`GET /config`: a value changed with `patronictl
 edit-config` wins over any file), PostgreSQL's own settings (`pg_settings`), each queue's real type
-and members (RabbitMQ's management API), the node's partition handling (asked of the broker
-itself), the backends the balancer sends users to (HAProxy's stats), and how many instances of
+and members (RabbitMQ's management API), the partition handling in the configuration files a
+node reports it booted with, the backends the balancer sends users to (HAProxy's stats), and how many instances of
 each role are defined and running, with the images they run.
 
-Every read is passive (GET requests, SELECTs, one `rabbitmqctl eval` of a value), short (a few
+Every read is passive (GET requests, SELECTs, `cat` of a node's configuration files), short (a few
 seconds' timeout) and runs beside the others. Each part is `read`, `not read` (with why: a part
 that could not be read is never an empty part that looks like "nothing configured") or `absent`
 (the stack has no such component, with why). A read part keeps what it could not read of itself
@@ -63,8 +63,7 @@ PG_SETTINGS = ("server_version", "synchronous_commit", "wal_level", "max_wal_sen
                "wal_log_hints", "hot_standby")
 PG_STATE_SETTINGS = ("synchronous_standby_names",)  # names the current synchronous standby: it moves
 PG_SETTINGS_SQL = "SELECT name, setting, coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s) ORDER BY name"
-# Not in RabbitMQ's management API: asked of the broker (an Erlang VM starts: ~1 s, once per read).
-PARTITION_HANDLING_EVAL = "application:get_env(rabbit, cluster_partition_handling)."
+RABBITMQ_DEFAULT_PARTITION_HANDLING = "ignore"
 COMPONENTS = ("postgres", "rabbitmq", "mongo")  # the parts read from a component of the role map
 
 
@@ -256,30 +255,37 @@ def parse_rabbitmq(overview: Mapping[str, Any], nodes: Iterable[Mapping[str, Any
     return settings, state, gaps
 
 
-_ERLANG_OK = re.compile(r"^\{ok,\s*(.+)\}\s*$", re.S)
+_CONF_KEY = re.compile(r"^\s*cluster_partition_handling\s*=\s*(\S+)", re.M)
 
 
-def parse_partition_handling(output: str) -> str | None:
-    """`{ok,pause_minority}` -> pause_minority; `undefined` (unset: RabbitMQ's default) -> ignore;
-    anything else (an error) -> None."""
-    text = output.strip()
-    if text == "undefined":
-        return "ignore"
-    match = _ERLANG_OK.match(text)
-    return " ".join(match.group(1).split()) if match else None
+def parse_partition_handling(files: Mapping[str, str]) -> tuple[str, str]:
+    """(value, where) from the configuration files a node reports it booted with (`config_files` of
+    `/api/nodes`: path -> content). The management API does not expose the value itself, and asking
+    the broker (`rabbitmqctl eval`) starts an Erlang VM: seconds on a loaded machine. Not set in any
+    `.conf` file: RabbitMQ's default, unless an advanced.config (Erlang terms, not parsed) could set
+    it: ValueError then, read as not read."""
+    for path, text in files.items():
+        found = _CONF_KEY.findall(text) if not path.endswith(".config") else []
+        if found:
+            return found[-1], path  # the last assignment wins, as in RabbitMQ's own parsing
+    if any(path.endswith(".config") for path in files):
+        raise ValueError(f"not set in a .conf file; {', '.join(p for p in files if p.endswith('.config'))} "
+                         "(Erlang terms) is not parsed")
+    where = ", ".join(files) or "no configuration file"
+    return RABBITMQ_DEFAULT_PARTITION_HANDLING, f"RabbitMQ's default (not set in {where})"
 
 
-def _partition_handling(stack: EffectiveStack, container_id: str, timeout_s: float) -> str:
-    """The broker's own value (raises OSError with what it said when it cannot tell)."""
-    # `timeout` inside the container: Docker's exec API has none of its own.
+def _config_files(stack: EffectiveStack, container_id: str, paths: Sequence[str]) -> dict[str, str]:
+    """Each file's content, read inside the node's container (raises OSError naming what failed)."""
     container = stack.client.containers.get(container_id)
-    done = container.exec_run(["timeout", str(max(1, round(timeout_s))), "rabbitmqctl", "eval",
-                               PARTITION_HANDLING_EVAL])
-    output = done.output.decode(errors="replace") if isinstance(done.output, bytes) else str(done.output)
-    value = parse_partition_handling(output) if done.exit_code == 0 else None
-    if value is None:
-        raise OSError(f"rabbitmqctl eval exited {done.exit_code}: {output.strip()[-200:]}")
-    return value
+    files = {}
+    for path in paths:
+        done = container.exec_run(["cat", path])
+        output = done.output.decode(errors="replace") if isinstance(done.output, bytes) else str(done.output)
+        if done.exit_code != 0:
+            raise OSError(f"cat {path} exited {done.exit_code}: {output.strip()[-200:]}")
+        files[path] = output
+    return files
 
 
 def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
@@ -292,23 +298,25 @@ def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     vhost = "%2F"
     try:
         overview = api.request("GET", "overview?columns=rabbitmq_version,erlang_version", timeout_s=timeout_s)
-        node_docs = api.request("GET", "nodes?columns=name,running,net_ticktime", timeout_s=timeout_s)
+        node_docs = api.request("GET", "nodes?columns=name,running,net_ticktime,config_files", timeout_s=timeout_s)
         queues = api.request("GET", f"queues/{vhost}?columns=name,type,leader,node,members,online,durable,"
                                     "arguments,policy", timeout_s=timeout_s)
     except OSError as exc:
         return not_read(f"RabbitMQ's management API: {exc}")
     settings, state, gaps = parse_rabbitmq(overview or {}, node_docs or [], queues or [])
-    running = [s for s in nodes if s in snap and snap[s].state == "running"]
-    if not running:
-        gaps["cluster_partition_handling"] = "no RabbitMQ container is running to ask"
+    running = [rabbitmq.node_service(str(n["name"])) for n in node_docs or [] if n.get("running")]
+    asked = next((s for s in running if s in snap and snap[s].state == "running"), None)
+    if asked is None:
+        gaps["cluster_partition_handling"] = "no running RabbitMQ node to ask"
     else:
+        paths = next(n.get("config_files") or [] for n in node_docs if rabbitmq.node_service(str(n["name"])) == asked)
         try:
-            # Its own budget: an Erlang VM starts for this one answer.
-            settings["cluster_partition_handling"] = _partition_handling(stack, snap[running[0]].container_id,
-                                                                         timeout_s + 2)
-        except Exception as exc:  # docker errors, OSError: recorded as not read
-            gaps["cluster_partition_handling"] = (f"not in the management API; rabbitmqctl eval on {running[0]}: "
-                                                  f"{str(exc)[:200]}")
+            value, where = parse_partition_handling(_config_files(stack, snap[asked].container_id, paths))
+        except Exception as exc:  # docker errors, OSError, ValueError: recorded as not read
+            gaps["cluster_partition_handling"] = f"not in the management API; {asked}'s configuration: {exc}"
+        else:
+            settings["cluster_partition_handling"] = value
+            state["cluster_partition_handling_from"] = f"{asked}: {where}"
     return Part(READ, settings=settings, state=state, not_read=gaps)
 
 

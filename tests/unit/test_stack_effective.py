@@ -153,16 +153,23 @@ def test_rabbitmq_what_the_api_did_not_give_is_not_read_and_differing_ticks_are_
     assert "net_ticktime_s" in gaps
 
 
-@pytest.mark.parametrize(("output", "value"), [
-    ("{ok,pause_minority}\n", "pause_minority"),
-    ("undefined\n", "ignore"),
-    ("{ok,{pause_if_all_down,\n    ['rabbit@rabbit1'],\n    ignore}}",
-     "{pause_if_all_down, ['rabbit@rabbit1'], ignore}"),
-    ("Error: unable to perform an operation on node 'rabbit@rabbit1'", None),
-    ("", None),
+CONF = "/etc/rabbitmq/rabbitmq.conf"
+
+
+@pytest.mark.parametrize(("files", "value", "where"), [
+    ({CONF: "loopback_users = none\ncluster_partition_handling = pause_minority\n"}, "pause_minority", CONF),
+    ({CONF: "cluster_partition_handling = ignore\n  cluster_partition_handling=autoheal\n"}, "autoheal", CONF),
+    ({CONF: "# cluster_partition_handling = autoheal\nloopback_users = none\n"}, "ignore",
+     f"RabbitMQ's default (not set in {CONF})"),
+    ({}, "ignore", "RabbitMQ's default (not set in no configuration file)"),
+    ({CONF: "", "/etc/rabbitmq/advanced.config": "[{rabbit, [{cluster_partition_handling, ignore}]}]."}, None, None),
 ])
-def test_partition_handling_as_rabbitmqctl_eval_prints_it(output, value):
-    assert parse_partition_handling(output) == value
+def test_partition_handling_from_the_files_a_node_booted_with(files, value, where):
+    if value is None:
+        with pytest.raises(ValueError, match=r"advanced\.config .* not parsed"):
+            parse_partition_handling(files)
+    else:
+        assert parse_partition_handling(files) == (value, where)
 
 
 def test_balancer_backends_from_haproxy_stats():
