@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -68,7 +68,10 @@ def new_run_id(scenario_id: str) -> str:
 
 class Drill:
     def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
-                 workload_factory: WorkloadFactory, progress: Progress) -> None:
+                 workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = ()) -> None:
+        """`left_out`: the parts of the scenario file this stack cannot drive (a bystander signal
+        of a component it does not have), already taken out of `scenario`: recorded in the journal
+        as NOT RUN (`left_out`, and the run's `reason`), never as passed."""
         self.s = scenario
         self.stack = stack
         self.run_id = new_run_id(scenario.id)
@@ -79,7 +82,8 @@ class Drill:
         # The configuration drilled, read back from the stack at its baseline, before any fault.
         self.effective = read_effective(stack)
         self.journal = Journal(self.run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                               environment=environment(dict(stack.settings.images), self.effective.to_json()))
+                               environment=environment(dict(stack.settings.images), self.effective.to_json()),
+                               left_out=list(left_out), reason="; ".join(left_out))
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []

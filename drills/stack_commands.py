@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -217,6 +217,16 @@ def _render(st: StackStatus) -> None:
         shown = ", ".join(f"{b.server} [{'green' if b.up else 'red'}]{b.status}[/]" for b in lb.backends)
         console.print(f"Load balancer: {len(lb.up())}/{len(lb.backends)} dashboards in rotation ({shown})")
 
+    if st.stack and not st.roles.get("rabbitmq"):
+        console.print("RabbitMQ: not in this stack (no rabbitmq role)")
+    else:
+        _render_rabbitmq(console, st)
+    _render_mongo(console, st)
+
+
+def _render_rabbitmq(console: Any, st: StackStatus) -> None:
+    from rich.table import Table
+
     rq = st.rabbitmq
     down = [n.service for n in rq.nodes if not n.running]
     title = f"RabbitMQ: {len(rq.running())}/{len(rq.nodes)} members running"
@@ -229,6 +239,10 @@ def _render(st: StackStatus) -> None:
     console.print(table)
     if rq.error:
         console.print(f"[red]RabbitMQ: {rq.error}[/]")
+
+
+def _render_mongo(console: Any, st: StackStatus) -> None:
+    from rich.table import Table
 
     mg = st.mongo
     if not mg.ran:

@@ -67,6 +67,7 @@ class Journal:
     reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)  # parts of the scenario NOT RUN on this stack, with why
 
     def write(self, path: Path) -> None:
         data = {
@@ -76,6 +77,7 @@ class Journal:
             "phases": [p.to_json() for p in self.phases], "faults": [f.to_json() for f in self.faults],
             "recovery": self.recovery,
             "verdicts": self.verdicts, "timings": self.timings, "environment": self.environment,
+            "left_out": self.left_out,
         }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")

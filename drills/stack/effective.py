@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from drills.roles import CLIENTS
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
 from drills.stack.definition import HttpSpec, RoleMap, StackDefinition, order
 from drills.stack.http import get_json
@@ -375,7 +376,9 @@ def roles_of(services: Iterable[str], role_map: RoleMap) -> dict[str, list[str]]
     """role -> its services: every role of the stack's map; a service in none counts alone, or with
     the services of its name's stem where the map is empty (settings made by hand)."""
     names = order(services)
-    roles = {role: found for role in role_map.roles if (found := role_map.members(role, names))}
+    # `clients` is every service a fault on "the clients" touches: it overlaps the app's own roles.
+    roles = {role: found for role in role_map.roles
+             if role != CLIENTS and (found := role_map.members(role, names))}
     grouped = {s for found in roles.values() for s in found}
     for s in names:
         if s not in grouped:
