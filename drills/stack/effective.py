@@ -24,6 +24,8 @@ The JSON shape (`EffectiveConfig.to_json`), as the journal's `environment.effect
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -462,6 +464,16 @@ def _defined_but_gone(stack: EffectiveStack, name: str, part: Part, defined: Seq
     else:
         nodes = stack.settings.roles.members(name, defined) if name in COMPONENTS else []
     return not_read(f"its services ({', '.join(nodes)}) have no container") if nodes else part
+
+
+def fingerprint(config: EffectiveConfig) -> str:
+    """SHA-256 of the configuration alone (each part's status and settings, the stack and Compose
+    files): two runs drilled the same configuration when theirs are equal; what held at the moment
+    of a read (leaders, backends UP) and how long it took do not count."""
+    doc = {"stack": dict(config.stack),
+           "parts": {name: {"status": config.part(name).status, "settings": config.part(name).settings}
+                     for name in PARTS}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:

@@ -27,6 +27,7 @@ from drills.stack.effective import (
     EffectiveConfig,
     Part,
     changes,
+    fingerprint,
     instances,
     parse_partition_handling,
     parse_patroni,
@@ -276,6 +277,18 @@ def test_changes_are_exactly_the_settings_that_differ(a, b):
     found = changes(before, after)
     assert (found == []) == (a == b)
     assert changes(before, before) == []
+
+
+def test_the_fingerprint_is_the_configuration_alone():
+    a = reference_config()
+    moved = EffectiveConfig({**a.parts, "balancer": Part(READ, settings=a.part("balancer").settings,
+                                                         state={"backends": {"dashboard1": "DOWN"}})},
+                            read_s=9.0, stack=a.stack)
+    assert fingerprint(moved) == fingerprint(a), "state and timing are not configuration"
+    unread = EffectiveConfig({**a.parts, "mongo": Part(NOT_READ, reason="timed out")}, stack=a.stack)
+    assert fingerprint(unread) != fingerprint(a)
+    overridden = EffectiveConfig(a.parts, stack={**a.stack, "compose_files": ["/src/other.yml"]})
+    assert fingerprint(overridden) != fingerprint(a)
 
 
 def test_state_is_not_a_change_and_an_unread_side_is_unknown_not_unchanged():
