@@ -22,7 +22,7 @@ EXPECTED = ("Stack: api-fortress-ha (/src/stacks/reference/stack.yaml); Compose 
             "synchronous_mode on", "ttl 10 s", "loop_wait 2 s", "retry_timeout 3 s", "synchronous_commit on",
             "RabbitMQ 3.10.8", "cluster_partition_handling pause_minority", "net_ticktime 10 s",
             "scheduled-runs quorum (3 members, leader rabbit1)", "dashboard1 UP, dashboard2 DOWN",
-            "MongoDB: absent (image mongo:7 absent)", "Instances: NOT READ: docker: connection refused")
+            "MongoDB: absent: image mongo:7 absent", "Instances: NOT READ: docker: connection refused")
 
 
 def classic_at_the_end() -> EffectiveConfig:

@@ -237,7 +237,7 @@ def test_the_words_hold_every_value_a_reader_needs():
                   "scheduled-runs quorum (3 members, leader rabbit1)", "notifications quorum (3 members"):
         assert piece in rq, (piece, rq)
     assert text["Balancer"] == "lb, backend dashboards: dashboard1 UP, dashboard2 DOWN"
-    assert text["MongoDB"] == "absent (image mongo:7 absent)"
+    assert text["MongoDB"] == "absent: image mongo:7 absent"
     assert text["Instances"] == "NOT READ: docker: connection refused"
 
 
@@ -383,7 +383,7 @@ def test_an_unreachable_balancer_is_not_read_with_where_it_was_asked():
     http = REFERENCE.spec.components.http
     part = read_balancer({"lb": service("lb", {8080: port})}, http, timeout_s=1)
     assert part.status == NOT_READ and f"127.0.0.1:{port}" in part.reason
-    assert read_balancer({}, None).reason == "the stack file declares no balancer (components: http)"
+    assert read_balancer({}, None).reason == "the stack file declares no balancer (no http component)"
 
 
 def test_instances_of_a_stack_without_a_role_map_count_by_name():
