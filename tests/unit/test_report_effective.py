@@ -58,6 +58,8 @@ def test_markdown_shows_the_configuration_of_each_run(rendered):
                "in 0.42 s):" in section
         for piece in EXPECTED:
             assert piece in section, (piece, section)
+    assert "; stack api-fortress-ha (Compose files docker-compose.ha.yml, sync-off.yml);" in first
+    assert "; stack not recorded;" in bare
     assert "- At the end of the run: no setting changed" in first
     assert ("- At the end of the run: **changed**: rabbitmq.queues.scheduled-runs.members: 3 -> None; "
             "rabbitmq.queues.scheduled-runs.type: 'quorum' -> 'classic'; not compared: Instances "
