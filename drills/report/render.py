@@ -30,7 +30,7 @@ from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_
 from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
-from drills.stack.effective import EffectiveConfig, fingerprint
+from drills.stack.effective_config import EffectiveConfig, fingerprint
 from drills.stack.effective_text import LABELS, lines
 
 REPORT_NAME = "drill-report"

@@ -13,7 +13,7 @@ import pytest
 
 from drills.report.render import render
 from drills.report.runs import load_runs
-from drills.stack.effective import NOT_READ, EffectiveConfig, Part, compared, fingerprint
+from drills.stack.effective_config import NOT_READ, EffectiveConfig, Part, compared, fingerprint
 from tests.report_factory import make_not_run, make_run
 from tests.unit.test_stack_effective import reference_config
 
