@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from drills.stack_file import stack_options
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from drills.report.result import RunResult
     from drills.report.run_log import RunLog
     from drills.scenario import Scenario
+    from drills.stack.definition import StackDefinition
     from drills.stack.presence import Presence
     from drills.stack.project import ComposeProject
 
@@ -82,8 +85,9 @@ def _suite_files(suite: str, root: Path) -> list[Path]:
               help="Run the scenarios N times over on the same stack: pass rate, flaky, RTO/RPO distributions.")
 @click.option("--summary", "summary_path", default=None, type=click.Path(path_type=Path),
               help="Where to write the JSON summary [default: REPORTS/summary-<time>.json].")
+@stack_options
 def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path, *, repeat: int,
-        summary_path: Path | None) -> None:
+        summary_path: Path | None, stack_path: Path | None, overrides: tuple[Path, ...]) -> None:
     """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations.
 
     \b
@@ -98,6 +102,7 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     from drills.provision.images import project_root
     from drills.report.run_log import RunLog
     from drills.scenario import load_scenario, validate_files
+    from drills.stack_file import load_stack
 
     paths = list(files) + (_suite_files(suite, project_root()) if suite else [])
     if not paths:
@@ -106,11 +111,15 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     if problems:
         raise ScenarioError("\n".join(str(p) for p in problems), hint="`drill validate` checks files without running")
     scenarios = [(p, load_scenario(p)) for p in paths]
+    if project is not None and (stack_path is not None or overrides):
+        raise click.UsageError("--project runs on a stack already up, with its own stack file: drop --stack and -f")
+    definition = None if project is not None else load_stack(stack_path, overrides)
     log = RunLog(repeat)
     summary_path = summary_path or reports_dir / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
     with interrupts.trapped():  # SIGTERM and SIGHUP unwind (heal, stack down) exactly like Ctrl-C
         try:
-            execute(scenarios, project=project, reports_dir=reports_dir, repeat=repeat, log=log)
+            execute(scenarios, project=project, reports_dir=reports_dir, repeat=repeat, log=log,
+                    definition=definition)
         except BaseException:
             # Stopped by a signal or a harness failure: faults are healed and the stack is down by
             # now; say what completed (a second signal is held back while this is written).
@@ -145,11 +154,11 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
 
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
-            repeat: int = 1, log: RunLog | None = None) -> list[RunResult]:
+            repeat: int = 1, log: RunLog | None = None, definition: StackDefinition | None = None) -> list[RunResult]:
     from drills import interrupts
     from drills.cleanup import clean
     from drills.provision import engine
-    from drills.provision.requirements import MONGO_IMAGE, describe, unmet
+    from drills.provision.requirements import describe, unmet
     from drills.report.result import RunResult
     from drills.report.run_log import RunLog
     from drills.runner import Drill, not_run
@@ -170,13 +179,23 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                for path, sc in scenarios}
     why_not = {path: f"image {', '.join(m)} absent on this machine (`drill doctor` says how to get it)" if m else ""
                for path, m in missing.items()}
-    if found is not None:
-        for path, sc in scenarios:
-            why_not[path] = why_not[path] or absent_on_stack(sc, found)
     stack = None
     if any(not why for why in why_not.values()):
-        mongo = image_present(client, MONGO_IMAGE)
-        stack = ComposeProject.attach(project, client) if project else ComposeProject.create(client=client, mongo=mongo)
+        # Created, not started: its Compose model and role map say what it has, so a scenario it
+        # cannot run is NOT RUN, and one naming what it lacks stops the run before anything starts.
+        stack = ComposeProject.attach(project, client) if project else \
+            ComposeProject.create(client=client, definition=definition)
+        defined = found.expected if found is not None else stack.defined_services()
+        for path, sc in scenarios:
+            why_not[path] = why_not[path] or absent_on_stack(sc, stack, defined)
+        problems = [p for path, sc in scenarios if not why_not[path] for p in stack_problems(sc, path, stack)]
+        if problems:
+            from drills.errors import ScenarioError
+
+            raise ScenarioError("\n".join(problems), hint="name what the stack has (`drill stack status` lists its "
+                                                         "roles), or drill a stack that has it (--stack)")
+        if all(why_not.values()):
+            stack = None
     try:
         if stack is not None and project is None:
             click.echo(f"starting stack {stack.project}", err=True)
@@ -270,23 +289,54 @@ def bring_back(stack: ComposeProject, *, own: bool, timeout_s: float = 120.0) ->
         wait_ready(stack, timeout_s=timeout_s)
 
 
-def absent_on_stack(scenario: Scenario, found: Presence) -> str:
-    """Why `scenario` cannot run on a `--project` stack that defines none of the services of a
-    component it needs (brought up without it: MongoDB before its image was here); "" when it can."""
-    from drills.provision.requirements import MONGO
-    from drills.stack.presence import absent_components, components_of
-    from drills.stack.state import load
+def needed_roles(scenario: Scenario) -> list[str]:
+    """The roles a scenario acts on or drives: its faults' targets and its signals' roles."""
+    from drills.roles import CLIENTS
+    from drills.scenario_schema import SAME_TARGET
+    from drills.workload.registry import KINDS
 
-    needed = components_of([*scenario.workload, *(step.target for step in scenario.steps),
-                            *("mongo" for r in scenario.requires if r == MONGO)])
-    absent = absent_components(needed, found.expected)
+    targets = [step.target for step in scenario.steps if step.target not in (SAME_TARGET, CLIENTS)]
+    signals = [role for name in scenario.workload for role in KINDS[name].needs()]
+    return [*targets, *signals]
+
+
+def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> str:
+    """Why `scenario` cannot run on `stack`: a role it needs of which the stack defines no service
+    (a stack without RabbitMQ; MongoDB left out for want of its image); "" when it can. A defined
+    service without a container is no such case: that stack is incomplete (exit 3)."""
+    from drills.provision.requirements import MONGO
+    from drills.roles import parse_role
+
+    groups = sorted({parse_role(r).group for r in needed_roles(scenario)}
+                    | ({"mongo"} if MONGO in scenario.requires else set()))
+    absent = [g for g in groups if not stack.settings.roles.members(g, defined)]
     if not absent:
         return ""
-    settings = load(found.project)
-    left_out = f" ({settings.mongo_not_run})" if "mongo" in absent and settings.mongo_not_run else ""
-    return (f"stack {found.project} has no {', '.join(absent)} service: it was brought up without it{left_out}; "
-            "`drill run` without --project, or a stack from a new `drill stack up`, includes it where its image "
-            "is here")
+    reasons = []
+    for group in absent:
+        if group == "mongo" and stack.settings.mongo_not_run:
+            reasons.append(f"no mongo: {stack.settings.mongo_not_run}")
+        else:
+            reasons.append(f"no {group} role")
+    return f"stack {stack.definition.name} ({stack.project}) has " + "; ".join(reasons)
+
+
+def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject) -> list[str]:
+    """What a scenario names that the stack it is to run on lacks: a queue it does not declare."""
+    from drills.roles import parse_role
+
+    rabbit = stack.definition.spec.components.rabbitmq
+    problems = []
+    for i, step in enumerate(scenario.steps):
+        try:
+            ref = parse_role(step.target)
+        except Exception:  # `same`, `clients`: nothing the stack file names
+            continue
+        if ref.group == "rabbitmq" and "@" in ref.selector and rabbit is not None and rabbit.queues \
+                and ref.queue not in rabbit.queues:
+            problems.append(f"{path}: steps[{i}].target {step.target}: the stack {stack.definition.name} declares no "
+                            f"queue {ref.queue!r} (its queues: {', '.join(rabbit.queues)})")
+    return problems
 
 
 def print_summary(results: list[RunResult]) -> None:

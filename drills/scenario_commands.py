@@ -1,4 +1,4 @@
-"""CLI: `drill validate FILES…` and `drill schema`.
+"""CLI: `drill validate FILES…` and `drill schema [--stack]`.
 
 Only click is imported at module level: `drill --help` lists these commands without loading
 pydantic or ruamel (they are imported when a command runs).
@@ -16,27 +16,42 @@ import click
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Check scenario files (a directory: its *.yaml); print every problem as
-    file:line:column: field: message. Exit 2 if there is any."""
+    """Check scenario files and stack files (a directory: its *.yaml; a stack folder: its
+    stack.yaml); print every problem as file:line:column: field: message. Exit 2 if there is any."""
     from drills.scenario import expand_paths, validate_files
+    from drills.stack_file import FILE_NAME, check_stack_file, looks_like_stack_file
 
-    paths = expand_paths(files)
+    stack_dirs = [f for f in files if f.is_dir() and (f / FILE_NAME).is_file()]
+    paths = [*expand_paths(f for f in files if f not in stack_dirs), *(d / FILE_NAME for d in stack_dirs)]
     if not paths:
-        click.echo("no scenario files found in " + ", ".join(map(str, files)), err=True)
+        click.echo("no scenario or stack files found in " + ", ".join(map(str, files)), err=True)
         sys.exit(2)
-    problems = validate_files(paths)
+    stack_files = [p for p in paths if looks_like_stack_file(p)]
+    scenario_files = [p for p in paths if p not in stack_files]
+    problems = validate_files(scenario_files) if scenario_files else []
+    for path in stack_files:
+        problems += check_stack_file(path)[1]
     for p in problems:
         click.echo(str(p), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) in {len({p.file for p in problems})} of {len(paths)} file(s)",
                    err=True)
         sys.exit(2)
-    click.echo(f"{len(paths)} scenario file(s) valid")
+    kinds = [f"{len(scenario_files)} scenario file(s)"] * bool(scenario_files) + \
+        [f"{len(stack_files)} stack file(s)"] * bool(stack_files)
+    click.echo(" and ".join(kinds) + " valid")
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors: yaml-language-server)."""
+@click.option("--stack", "of_stack", is_flag=True, help="The schema of stack files instead of scenarios.")
+def schema(of_stack: bool) -> None:
+    """Print the JSON Schema of scenario files, or of stack files with --stack (for editors:
+    yaml-language-server)."""
+    if of_stack:
+        from drills.stack_file import stack_json_schema
+
+        click.echo(json.dumps(stack_json_schema(), indent=2))
+        return
     from drills.scenario import scenario_json_schema
 
     click.echo(json.dumps(scenario_json_schema(), indent=2))

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from drills.stack_file import stack_options
+
 if TYPE_CHECKING:
     from drills.stack.status import StackStatus
 
-PROJECT_HELP = "Compose project (drills-xxxxxx); default: the only stack up."
+PROJECT_HELP = "Compose project (drills-xxxxxx); default: the only stack up (of --stack, if given)."
+STACK_HELP = "Only stacks drilled from this stack file (a stack.yaml or its folder)."
 
 
-def _pick_project(project: str | None) -> str:
-    """The named project, or the only saved stack that still has containers. Saved stacks that
-    have none are listed as gone on stderr, never counted as up."""
+def _pick_project(project: str | None, stack_path: Path | None = None) -> str:
+    """The named project, or the only saved stack that still has containers (of the stack file
+    `stack_path`, if given). Saved stacks that have none are listed as gone on stderr, never
+    counted as up."""
     from drills.errors import StackError
 
     if project:
         return project
     live, gone = _saved_stacks()
+    if stack_path is not None:
+        live = _of_stack_file(live, stack_path)
     for line in gone:
         click.echo(line, err=True)
     if len(live) == 1:
@@ -31,6 +38,14 @@ def _pick_project(project: str | None) -> str:
                          hint="start one with `drill stack up`" + ("; `drill clean` prunes the records of stacks "
                                                                    "of which nothing is left" if gone else ""))
     raise StackError(f"{len(live)} stacks are up: {', '.join(live)}", hint="choose one with --project")
+
+
+def _of_stack_file(projects: list[str], stack_path: Path) -> list[str]:
+    from drills.stack import state
+    from drills.stack_file import stack_path as resolve
+
+    wanted = resolve(stack_path).resolve()
+    return [p for p in projects if (d := state.load(p).definition) is not None and d.path == wanted]
 
 
 def _saved_stacks() -> tuple[list[str], list[str]]:
@@ -71,32 +86,37 @@ def stack() -> None:
 @click.option("--project", default=None, help="Name of the new project (default: drills-<random>).")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True, help="Seconds to wait for readiness.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every component is ready.")
-def up(project: str | None, timeout_s: float, wait: bool) -> None:
-    """Start the stack (PostgreSQL/Patroni, RabbitMQ, MongoDB if its image is here, load balancer).
+@stack_options
+def up(project: str | None, timeout_s: float, wait: bool, stack_path: Path | None, overrides: tuple[Path, ...]) -> None:
+    """Start a stack: the reference one (PostgreSQL/Patroni, RabbitMQ, MongoDB if its image is here,
+    load balancer, app tier), or yours (--stack, with -f Compose overrides).
 
     It stays up until `drill stack down`; `drill clean` keeps it too. With --project naming a
     stack saved here (one whose containers were removed, or one that is up), it is brought back
     with its saved settings (images, secrets, subnet, ports) and its volumes are kept.
     """
     from drills.provision import engine
-    from drills.provision.images import ensure_images
     from drills.provision.progress import ConsoleReporter
     from drills.stack import state
     from drills.stack.project import ComposeProject
     from drills.stack.wait import WaitTimeout
+    from drills.stack_file import load_stack
 
     reporter = ConsoleReporter()
     client = engine.client()
     saved = project if project is not None and project in state.known() else None
+    if saved is not None and (stack_path is not None or overrides):
+        raise click.UsageError(f"{saved} is brought back with its saved stack file and overrides: drop --stack and -f")
     if saved is not None:
         _refuse_if_owned_by_a_live_process(saved)
         sp = ComposeProject.attach(saved, client)
         reporter.step(f"bringing {sp.project} back with its saved settings; its volumes are kept")
     else:
-        images = ensure_images(client, reporter)
-        sp = ComposeProject.create(client=client, images=images, project=project, owner_kind="stack",
-                                   reporter=reporter)
-        reporter.step(f"starting {sp.project} on {sp.settings.subnet}")
+        definition = load_stack(stack_path, overrides)
+        sp = ComposeProject.create(client=client, project=project, owner_kind="stack", reporter=reporter,
+                                   definition=definition)
+        files = " ".join(f"-f {f}" for f in sp.files)
+        reporter.step(f"starting {sp.project} (stack {definition.name}: {files}) on {sp.settings.subnet}")
     if sp.settings.mongo_not_run:
         reporter.detail(f"MongoDB not run: {sp.settings.mongo_not_run}")
     try:
@@ -127,15 +147,16 @@ def _refuse_if_owned_by_a_live_process(project: str) -> None:
 
 @stack.command()
 @click.option("--project", default=None, help=PROJECT_HELP)
+@click.option("--stack", "stack_path", default=None, type=click.Path(path_type=Path), help=STACK_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(project: str | None, as_json: bool) -> None:
+def status(project: str | None, stack_path: Path | None, as_json: bool) -> None:
     """Services' health, PostgreSQL leader and replica lag, RabbitMQ members and queue leaders,
     MongoDB primary."""
     from drills.stack.presence import presence
     from drills.stack.project import ComposeProject
     from drills.stack.status import collect
 
-    sp = ComposeProject.attach(_pick_project(project))
+    sp = ComposeProject.attach(_pick_project(project, stack_path))
     found = presence(sp)
     if not found.expected or len(found.missing) == len(found.expected):
         raise found.problem()  # nothing to ask: say it is gone and how to bring it back
@@ -152,8 +173,6 @@ def _render(st: StackStatus) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from drills.stack.roles import group_members
-
     console = Console()
     health_color = {"healthy": "green", "unhealthy": "red", "starting": "yellow", None: "white"}
 
@@ -167,6 +186,9 @@ def _render(st: StackStatus) -> None:
     for name in st.missing:
         services.add_row(name, "[red]no container[/]", "-", "")
     console.print(services)
+    if st.stack:
+        console.print(f"stack {st.stack}: " + " ".join(f"-f {f}" for f in st.compose_files))
+        console.print("roles: " + "; ".join(f"{role} {', '.join(services)}" for role, services in st.roles.items()))
 
     pg = st.postgres
     streams = {r.name: r for r in pg.replication}
@@ -179,7 +201,7 @@ def _render(st: StackStatus) -> None:
         replication = r.state if r else ("-" if m.role == "leader" else "[red]not streaming[/]")
         table.add_row(m.name, m.role, m.state, replication, str(r.replay_lag_bytes) if r else "-", lag_s)
     listed = {m.name for m in pg.members}
-    for name in group_members("postgres", [s.service for s in st.services]):
+    for name in st.postgres_nodes:
         if name not in listed:  # cut off, killed or not yet registered: Patroni does not list it
             table.add_row(name, "-", "[red]not in the cluster[/]", "-", "-", "-")
     console.print(table)
@@ -239,14 +261,15 @@ def logs(project: str | None, follow: bool, tail: str, services: tuple[str, ...]
 
 @stack.command()
 @click.option("--project", default=None, help=PROJECT_HELP)
-def down(project: str | None) -> None:
+@click.option("--stack", "stack_path", default=None, type=click.Path(path_type=Path), help=STACK_HELP)
+def down(project: str | None, stack_path: Path | None) -> None:
     """Remove the stack: every container, network and volume of the project."""
     from drills.errors import StackError
     from drills.provision import engine
     from drills.stack.project import ComposeProject
     from drills.stack.removal import remove_project
 
-    name = _pick_project(project)
+    name = _pick_project(project, stack_path)
     client = engine.client()
     try:
         leftovers = ComposeProject.attach(name, client=client).down()

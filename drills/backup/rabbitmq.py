@@ -59,11 +59,10 @@ def restored_digest(backup_lines: Sequence[str], restored: Mapping[str, Any]) ->
 
 class Api:
     def __init__(self, stack: BackupStack) -> None:
-        from drills.stack.roles import group_members
         from drills.workload.endpoints import published
 
         snap = stack.snapshot()
-        eps = [published(stack, s, MANAGEMENT_PORT, snap) for s in group_members("rabbitmq", snap)]
+        eps = [published(stack, s, MANAGEMENT_PORT, snap) for s in stack.settings.roles.members("rabbitmq", snap)]
         self.endpoints = [e for e in eps if e is not None]
         self.auth = ("app", stack.settings.secrets.app_password)
 

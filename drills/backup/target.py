@@ -42,9 +42,7 @@ class BackupStack(Protocol):
 def nodes_of(stack: BackupStack, component: str) -> list[str]:
     """A component's nodes as the Compose file names them: after a total failure no container is
     left to read them from, and a stack whose nodes are named otherwise must not get ours."""
-    from drills.stack.roles import group_members
-
-    nodes = group_members(component, stack.defined_services())
+    nodes = stack.settings.roles.members(component, stack.defined_services())
     if not nodes:
         raise FaultError(f"{stack.project} defines no {component} node in its Compose file",
                          hint="`drill stack status` lists the stack's services and their roles")

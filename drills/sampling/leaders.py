@@ -19,16 +19,20 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 from drills.stack.postgres import REST_PORT
-from drills.stack.roles import group_members
 
 if TYPE_CHECKING:
     from drills.history import Event
+    from drills.stack.definition import RoleMap
+    from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
 
 EVENT = "leaders"
 
 
 class Snapshots(Protocol):
+    @property
+    def settings(self) -> StackSettings: ...
+
     def snapshot(self) -> dict[str, ServiceInfo]: ...
 
 
@@ -40,8 +44,8 @@ def claims_leadership(port: int, timeout_s: float) -> bool:
         return False  # 503 (a replica), refused, frozen: not a writable leader as far as anyone can tell
 
 
-def rest_ports(snap: Mapping[str, ServiceInfo]) -> dict[str, int]:
-    return {name: snap[name].ports[REST_PORT] for name in group_members("postgres", snap)
+def rest_ports(snap: Mapping[str, ServiceInfo], roles: RoleMap) -> dict[str, int]:
+    return {name: snap[name].ports[REST_PORT] for name in roles.members("postgres", snap)
             if snap[name].state == "running" and REST_PORT in snap[name].ports}
 
 
@@ -71,7 +75,7 @@ class LeaderSampler:
                 # Containers come and go during a drill (disk loss): look again every round; when
                 # the engine is slow to answer, keep the last known ports.
                 with contextlib.suppress(Exception):
-                    ports = rest_ports(self.stack.snapshot())
+                    ports = rest_ports(self.stack.snapshot(), self.stack.settings.roles)
                 claims = dict(zip(ports, pool.map(lambda p: claims_leadership(p, self.timeout_s), ports.values()),
                                   strict=True))
                 leaders = sorted(name for name, yes in claims.items() if yes)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from drills.errors import StackError
+from drills.stack.definition import RoleMap, StackDefinition
 
 MONGO_PROFILE = "mongo"
 PROJECT_PREFIX = "drills-"  # every project Drills names starts so: how `drill clean` tells ours
@@ -87,6 +88,11 @@ class StackSettings:
     mongo_image: str = "mongo:7"
     mongo_not_run: str = ""  # why MongoDB is left out ("" when the profile runs)
     ports: Mapping[str, int] = field(default_factory=dict)  # DRILLS_PORT_* -> host port (drills.stack.ports)
+    # The stack file drilled (with the command line's overrides) and who plays which role in it;
+    # None only for settings made by hand in tests, which then name roles by service-name stems.
+    definition: StackDefinition | None = None
+    roles: RoleMap = field(default_factory=RoleMap)
+    variables: Mapping[str, str] = field(default_factory=dict)  # set for the optional profiles that run (or not)
 
     @property
     def net_prefix(self) -> str:
@@ -102,6 +108,7 @@ def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) 
     the user's shell cannot leak into a run."""
     env = {k: v for k, v in (base or {}).items()
            if not k.startswith(("DRILLS_", "COMPOSE_")) or k == "DRILLS_HOME"}
+    env.update(settings.variables)
     env.update(settings.images)
     env.update({name: str(port) for name, port in settings.ports.items()})
     env.update(settings.secrets.env())
@@ -109,9 +116,6 @@ def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) 
         "COMPOSE_PROJECT_NAME": settings.project,
         "DRILLS_SUBNET": str(settings.subnet),
         "DRILLS_NET_PREFIX": settings.net_prefix,
-        "DRILLS_MONGO_IMAGE": settings.mongo_image,
-        # Workers store test results in MongoDB when it runs, else in PostgreSQL (it may be absent).
-        "DRILLS_RESULTS_STORE": "mongo" if MONGO_PROFILE in settings.profiles else "postgres",
     })
     return env
 
@@ -126,6 +130,9 @@ def settings_to_json(settings: StackSettings) -> dict[str, object]:
         "mongo_image": settings.mongo_image,
         "mongo_not_run": settings.mongo_not_run,
         "ports": dict(settings.ports),
+        "definition": settings.definition.to_json() if settings.definition is not None else None,
+        "roles": settings.roles.to_json(),
+        "variables": dict(settings.variables),
     }
 
 
@@ -135,9 +142,11 @@ def settings_from_json(data: Mapping[str, object]) -> StackSettings:
         secrets_env = data["secrets"]
         profiles = data.get("profiles", [])
         ports = data.get("ports", {})
+        definition, roles, variables = data.get("definition"), data.get("roles", {}), data.get("variables", {})
         if not (isinstance(images, dict) and isinstance(secrets_env, dict) and isinstance(profiles, list)
-                and isinstance(ports, dict)):
-            raise TypeError("images, secrets, profiles or ports have the wrong shape")
+                and isinstance(ports, dict) and isinstance(roles, dict) and isinstance(variables, dict)
+                and isinstance(definition, dict | None)):
+            raise TypeError("images, secrets, profiles, ports, roles, variables or definition have the wrong shape")
         return StackSettings(
             project=str(data["project"]),
             subnet=ipaddress.IPv4Network(str(data["subnet"])),
@@ -147,6 +156,9 @@ def settings_from_json(data: Mapping[str, object]) -> StackSettings:
             mongo_image=str(data.get("mongo_image", "mongo:7")),
             mongo_not_run=str(data.get("mongo_not_run", "")),
             ports={str(k): int(v) for k, v in ports.items()},
+            definition=StackDefinition.from_json(definition) if definition is not None else None,
+            roles=RoleMap.from_json(roles),
+            variables={str(k): str(v) for k, v in variables.items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StackError(f"unreadable stack settings: {exc}") from exc

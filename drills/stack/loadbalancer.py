@@ -14,10 +14,8 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from drills.stack.definition import HttpSpec
 from drills.stack.services import ServiceInfo
-
-LB_SERVICE, LB_PORT, BACKEND = "lb", 8080, "dashboards"
-STATS_PATH = "/lb-stats;csv"
 
 
 @dataclass(frozen=True)
@@ -40,21 +38,24 @@ class LoadBalancerStatus:
         return [b.server for b in self.backends if b.up]
 
 
-def parse_stats(text: str, backend: str = BACKEND) -> tuple[Backend, ...]:
+def parse_stats(text: str, backend: str) -> tuple[Backend, ...]:
     """The servers of `backend` from HAProxy's stats CSV (header line starts with `# `)."""
     rows = csv.DictReader(io.StringIO(text.removeprefix("# ")))
     return tuple(Backend(r["svname"], r.get("status", ""), r.get("check_status", ""))
                  for r in rows if r.get("pxname") == backend and r.get("svname") not in ("FRONTEND", "BACKEND"))
 
 
-def read_status(snap: Mapping[str, ServiceInfo], timeout_s: float = 2.0) -> LoadBalancerStatus:
-    info = snap.get(LB_SERVICE)
-    if info is None or info.state != "running" or LB_PORT not in info.ports:
-        return LoadBalancerStatus(error=f"{LB_SERVICE} is not running")
-    url = f"http://127.0.0.1:{info.ports[LB_PORT]}{STATS_PATH}"
+def read_status(snap: Mapping[str, ServiceInfo], http: HttpSpec | None, timeout_s: float = 2.0) -> LoadBalancerStatus:
+    """What the stack's balancer (its stack file's `components: http:`) says of its backend."""
+    if http is None:
+        return LoadBalancerStatus(error="the stack has no balancer (no http component in its stack file)")
+    info = snap.get(http.balancer)
+    if info is None or info.state != "running" or http.port not in info.ports:
+        return LoadBalancerStatus(error=f"{http.balancer} is not running")
+    url = f"http://127.0.0.1:{info.ports[http.port]}{http.stats_path};csv"
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp:
             text = resp.read().decode()
     except (OSError, urllib.error.URLError) as exc:
         return LoadBalancerStatus(error=f"{url}: {exc}")
-    return LoadBalancerStatus(parse_stats(text))
+    return LoadBalancerStatus(parse_stats(text, http.backend))

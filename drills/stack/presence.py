@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from drills.dockerlabels import PROJECT_LABEL
 from drills.errors import StackError
-from drills.stack.roles import COMPONENTS, group_members
+from drills.stack.definition import COMPONENTS, RoleMap
 
 if TYPE_CHECKING:
     import docker
@@ -69,18 +69,18 @@ def require_complete(project: str, client: docker.DockerClient | None = None) ->
 
 
 def components_of(roles: Iterable[str]) -> set[str]:
-    """The data-tier components (postgres, etcd, rabbitmq, mongo) that roles or signal names
-    (`mongo.primary`, `postgres.write`, `rabbitmq.*`, `dashboard[0]`) belong to."""
+    """The components (postgres, etcd, rabbitmq, mongo, http) that roles or signal names
+    (`mongo.primary`, `postgres.write`, `rabbitmq.*`, `http.dashboard`) belong to."""
     groups = (re.split(r"[.\[]", role.strip(), maxsplit=1)[0] for role in roles)
     return {g for g in groups if g in COMPONENTS}
 
 
-def absent_components(needed: Iterable[str], services: Iterable[str]) -> list[str]:
+def absent_components(needed: Iterable[str], services: Iterable[str], roles: RoleMap) -> list[str]:
     """The components among `needed` of which the stack defines no service at all (left out when it
     was brought up, e.g. MongoDB without its image): a scenario that needs one cannot run on it.
     A defined service without a container is no such case: that stack is incomplete (exit 3)."""
     defined = list(services)
-    return sorted(c for c in set(needed) if not group_members(c, defined))
+    return sorted(c for c in set(needed) if not roles.members(c, defined))
 
 
 def containers_per_project(client: docker.DockerClient, project: str | None = None) -> Counter[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import ipaddress
+import json
 import os
 import subprocess
 import sys
@@ -22,13 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drills import interrupts, records
 from drills.dockerlabels import project_selector
-from drills.errors import StackError
+from drills.errors import ScenarioError, StackError
 from drills.provision.compose import compose_command
 from drills.stack import ports, readiness, state, subnets, topology
+from drills.stack.definition import REFERENCE, ROLE_LABEL, RoleMap, StackDefinition, StackFile
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings, compose_env, new_project_name
 from drills.stack.removal import remove_project
 from drills.stack.services import ServiceInfo, snapshot
@@ -39,16 +41,25 @@ if TYPE_CHECKING:
 
     from drills.provision.progress import Reporter
 
-COMPOSE_FILE_NAME = "docker-compose.ha.yml"
 NETWORK = "stack"  # the network's key in the compose file
 DOWN_TIMEOUT_S = 3  # containers die with the project; a graceful database shutdown buys nothing
 UP_ATTEMPTS = 3  # a subnet or port taken by a concurrent runner between our pick and `up`
 
 
-def compose_file() -> Path:
+def default_definition() -> StackDefinition:
+    """The reference stack's definition (stacks/reference/stack.yaml), read without line numbers:
+    the file ships with Drills and `drill validate` (tests/unit) checks it with them."""
+    from ruamel.yaml import YAML
+
     from drills.provision.images import project_root
 
-    return project_root() / COMPOSE_FILE_NAME
+    path = project_root() / "stacks" / REFERENCE / "stack.yaml"
+    return StackDefinition(path, StackFile.model_validate(YAML(typ="safe").load(path.read_text())))
+
+
+def compose_file() -> Path:
+    """The reference stack's (first) Compose file."""
+    return default_definition().compose_files()[0]
 
 
 @dataclass(frozen=True)
@@ -61,10 +72,9 @@ class UpReport:
 
 class ComposeProject:
     def __init__(self, settings: StackSettings, *, client: docker.DockerClient | None = None,
-                 file: Path | None = None, owner_kind: str = "run") -> None:
+                 owner_kind: str = "run") -> None:
         self._settings = settings
         self._client = client
-        self.file = file or compose_file()
         self.owner_kind = owner_kind  # "run": removed by `drill clean` once its process is gone
         self._trap = contextlib.ExitStack()  # `with ComposeProject…`: SIGTERM/SIGHUP handlers until exit
 
@@ -73,36 +83,54 @@ class ComposeProject:
     @classmethod
     def create(cls, *, client: docker.DockerClient | None = None, images: Mapping[str, str] | None = None,
                mongo: bool | None = None, project: str | None = None, owner_kind: str = "run",
-               reporter: Reporter | None = None) -> ComposeProject:
-        """A new project: unique name, free subnet, fresh secrets, images built if missing.
-        `mongo`: None runs the MongoDB profile when its image is here."""
+               reporter: Reporter | None = None, definition: StackDefinition | None = None) -> ComposeProject:
+        """A new project of `definition` (default: the reference stack file): unique name, free
+        subnet, fresh secrets, images built if the stack runs Drills' reference images, and the
+        role map read from the stack file and the services' labels (`compose config`). An optional
+        profile runs when its image is here; `mongo` True/False forces the `mongo` profile."""
         from drills.provision import engine
-        from drills.provision.checks import MONGO_IMAGE
         from drills.stack.mongo import image_present
 
         client = client or engine.client()
+        definition = definition or default_definition()
         if images is None:
-            from drills.provision.images import ensure_images
+            images = {}
+            if definition.spec.reference_images:
+                from drills.provision.images import ensure_images
 
-            images = ensure_images(client, reporter)
-        why_not = ""
-        if mongo is None:
-            mongo = image_present(client, MONGO_IMAGE)
-            why_not = "" if mongo else f"image {MONGO_IMAGE} absent"
-        elif not mongo:
-            why_not = "MongoDB left out on request"
-        file = compose_file()
+                images = ensure_images(client, reporter)
+        profiles: list[str] = []
+        variables: dict[str, str] = {}
+        left_out: dict[str, str] = {}
+        for option in definition.spec.optional_profiles:
+            image = (os.environ.get(option.image_variable, "").strip() if option.image_variable else "") \
+                or option.needs_image
+            forced = mongo if option.profile == MONGO_PROFILE else None
+            on = image_present(client, image) if forced is None else forced
+            if option.image_variable:
+                variables[option.image_variable] = image
+            variables.update(option.variables_on if on else option.variables_off)
+            if on:
+                profiles.append(option.profile)
+            else:
+                left_out[option.profile] = f"image {image} absent" if forced is None else \
+                    f"profile {option.profile} left out on request"
+        texts = "\n".join(f.read_text() for f in definition.compose_files())
         settings = StackSettings(
             project=project or new_project_name(),
             subnet=subnets.choose(client),
             images=dict(images),
             secrets=Secrets.generate(),
-            profiles=(MONGO_PROFILE,) if mongo else (),
-            mongo_image=MONGO_IMAGE,
-            mongo_not_run=why_not,
-            ports=ports.assign(file.read_text()),
+            profiles=tuple(profiles),
+            mongo_image=variables.get("DRILLS_MONGO_IMAGE", "mongo:7"),
+            mongo_not_run=left_out.get(MONGO_PROFILE, ""),
+            ports=ports.assign(texts),
+            definition=definition,
+            variables=variables,
         )
-        return cls(settings, client=client, file=file, owner_kind=owner_kind)
+        stack = cls(settings, client=client, owner_kind=owner_kind)
+        stack._settings = dataclasses.replace(settings, roles=stack.read_roles())
+        return stack
 
     @classmethod
     def attach(cls, project: str, client: docker.DockerClient | None = None) -> ComposeProject:
@@ -134,17 +162,63 @@ class ComposeProject:
     def env(self) -> dict[str, str]:
         return compose_env(self._settings, os.environ)
 
-    def argv(self, *args: str) -> list[str]:
-        profiles = [a for p in self._settings.profiles for a in ("--profile", p)]
-        return [*compose_command(), "-p", self.project, "-f", str(self.file), *profiles, *args]
+    @property
+    def definition(self) -> StackDefinition:
+        return self._settings.definition or default_definition()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The Compose files, in `-f` order (the stack's own, then the command line's overrides)."""
+        return self.definition.compose_files()
+
+    def argv(self, *args: str, profiles: tuple[str, ...] | None = None) -> list[str]:
+        chosen = self._settings.profiles if profiles is None else profiles
+        profiles_args = [a for p in chosen for a in ("--profile", p)]
+        files = [a for f in self.files for a in ("-f", str(f))]
+        return [*compose_command(), "-p", self.project, *files, *profiles_args, *args]
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    def run_compose(self, *args: str, capture: bool = True, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+    def run_compose(self, *args: str, capture: bool = True, timeout_s: float = 300,
+                    profiles: tuple[str, ...] | None = None) -> subprocess.CompletedProcess[str]:
         # Its own session: a signal to our process group (Ctrl-C, systemd, `timeout`) must not
         # kill a `compose down` that is removing the stack; an interrupt here kills compose itself.
-        return subprocess.run(self.argv(*args), env=self.env(), text=True, capture_output=capture,
+        return subprocess.run(self.argv(*args, profiles=profiles), env=self.env(), text=True, capture_output=capture,
                               stdin=subprocess.DEVNULL, timeout=timeout_s, start_new_session=True)
+
+    def config(self, profiles: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The stack's Compose model as Compose resolves it (`config --format json`): every file,
+        override, profile (the stack's, or `profiles`) and variable applied."""
+        done = self.run_compose("config", "--format", "json", timeout_s=60, profiles=profiles)
+        if done.returncode != 0:
+            raise ScenarioError(f"docker compose config failed for the stack {self.definition.name} "
+                                f"({', '.join(map(str, self.files))}): {_tail(done.stderr)}",
+                                hint="fix the Compose files or overrides (`docker compose -f ... config` shows it)")
+        try:
+            data = json.loads(done.stdout)
+        except ValueError as exc:
+            raise StackError(f"docker compose config printed no JSON: {exc}") from exc
+        return data if isinstance(data, dict) else {}
+
+    def read_roles(self) -> RoleMap:
+        """Who plays which role: the stack file's `roles:` and the services' io.drills.role labels.
+        A role naming a service Compose does not define, or a component with no service, is the
+        stack file's mistake, found before anything starts (exit 2)."""
+        every_profile = tuple(p.profile for p in self.definition.spec.optional_profiles)
+        services = self.config(profiles=every_profile).get("services") or {}
+        labels = {name: {str(k): str(v) for k, v in ((svc or {}).get("labels") or {}).items()}
+                  for name, svc in services.items()}
+        roles = RoleMap.build(self.definition.declared_roles(), labels)
+        defined = set(services)
+        problems = [f"role {role} names {', '.join(missing)}, which the Compose files do not define"
+                    for role, missing in roles.unknown_services(defined).items()]
+        problems += [f"component {c} has no service: name its services under roles: {c}: [...] or label them "
+                     f"{ROLE_LABEL}: {c}" for c in self.definition.component_names()
+                     if not roles.members(c, defined)]
+        if problems:
+            raise ScenarioError(f"stack {self.definition.name} ({self.definition.path}): " + "; ".join(problems),
+                                hint="fix the stack file's roles: (or the services' labels)")
+        return roles
 
     def defined_services(self) -> tuple[str, ...]:
         """The services the stack's Compose file defines for its profiles (`config --services`):
@@ -199,7 +273,7 @@ class ComposeProject:
                 tried.append(self._settings.subnet)
                 self._repick(subnet=subnets.choose(self.client, tried))
             elif retry and ports.is_conflict_error(done.stderr):
-                self._repick(host_ports=ports.assign(self.file.read_text()))
+                self._repick(host_ports=ports.assign("\n".join(f.read_text() for f in self.files)))
             else:
                 raise StackError(f"docker compose up failed for {self.project}: {_tail(done.stderr)}",
                                  hint=f"`drill stack logs --project {self.project}`; `drill stack down --project "

@@ -2,12 +2,12 @@
 to poll; every `rabbitmqctl` call starts an Erlang VM, and heavy polling slows a forming cluster
 on two cores).
 
-The stack's application owns its queues (`QUEUES`): each app client checks them on connect and
-declares a missing one, durable, of the type the operator chose (quorum by default; classic with
-DRILLS_QUEUE_TYPE), only once every member has finished booting
-(fixtures/images/app/drills_app/common.py, `Amqp.declare_queues`). Drills never declares them: it
-waits until they exist and are led (`drill stack up`'s readiness) and reads them back, so a drill
-judges the stack's configuration, not Drills' own.
+A stack's application owns its queues (the stack file's `components.rabbitmq.queues`; on the
+reference stack `QUEUES`): each app client checks them on connect and declares a missing one,
+durable, of the type the operator chose (quorum by default; classic with DRILLS_QUEUE_TYPE), only
+once every member has finished booting (fixtures/images/app/drills_app/common.py,
+`Amqp.declare_queues`). Drills never declares them: it waits until they exist and are led
+(readiness) and reads them back, so a drill judges the stack's configuration, not Drills' own.
 
 Two traps of RabbitMQ 3.10 at cluster formation, together the cause of `541 INTERNAL_ERROR` on
 every consume, on every node, until the stack was booted afresh (about 1 boot in 12 here):
@@ -48,7 +48,8 @@ from drills.stack.http import DEFAULT_TIMEOUT_S, request_json
 Endpoint = tuple[str, int]
 AMQP_PORT = 5672
 MANAGEMENT_PORT = 15672
-# The queues the reference stack's application declares, and readiness waits for.
+# The queues the reference stack's application declares (stacks/reference/stack.yaml lists them
+# for readiness; the app's drills_app.common.QUEUES are the same).
 QUEUES = ("scheduled-runs", "notifications", "drill-events")
 USER = "app"
 VHOST = "/"

@@ -24,7 +24,7 @@ ONE_SHOT = frozenset({"mongo-init"})  # services that run to completion (exit 0 
 
 def postgres_ready(view: StackView) -> Observation:
     snap = view.snapshot()
-    nodes = members(snap, "postgres")
+    nodes = members(view, snap, "postgres")
     status = postgres_status(view, snap)
     if status.error is not None:
         return Observation(False, status.error)
@@ -46,15 +46,14 @@ class RabbitReady:
     After a fault (a drill's recovery) a live leader is enough: re-growing members is the resync
     checker's business. A classic queue is ready while its node serves it."""
 
-    def __init__(self, view: StackView, *, queues: Sequence[str] = rabbitmq.QUEUES,
-                 full_membership: bool = False) -> None:
+    def __init__(self, view: StackView, *, queues: Sequence[str], full_membership: bool = False) -> None:
         self.view = view
         self.queues = tuple(queues)
         self.full_membership = full_membership
 
     def __call__(self) -> Observation:
         snap = self.view.snapshot()
-        nodes = members(snap, "rabbitmq")
+        nodes = members(self.view, snap, "rabbitmq")
         api = management(self.view, snap)
         eps = endpoints(snap, nodes, rabbitmq.MANAGEMENT_PORT)
         waiting = [f"{s} not running" if s not in eps else f"{s} booting" for s in nodes
@@ -85,7 +84,7 @@ def mongo_ready(view: StackView) -> Observation:
         return Observation(False, "mongo-init still initiating the replica set")
     if init is not None and init.exit_code != 0:
         return Observation(False, f"mongo-init failed: {init.status}")
-    return mongo_in_sync(mongo_status(view, snap), len(members(snap, "mongo")))
+    return mongo_in_sync(mongo_status(view, snap), len(members(view, snap, "mongo")))
 
 
 def mongo_in_sync(status: MongoStatus, wanted: int) -> Observation:
@@ -118,17 +117,29 @@ def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:
     return Observation(True, f"all {len(snap)} containers healthy")
 
 
+def app_queues(view: StackView) -> tuple[str, ...]:
+    """The queues the stack file says its application declares (`components.rabbitmq.queues`):
+    none when it names none, whatever the reference stack's are."""
+    rabbit = view.definition.spec.components.rabbitmq
+    return tuple(rabbit.queues) if rabbit is not None else ()
+
+
 def ready_waits(view: StackView, timeout_s: float = 120.0, *, boot: bool = False,
-                queues: Sequence[str] = rabbitmq.QUEUES) -> list[Wait]:
+                queues: Sequence[str] | None = None) -> list[Wait]:
     """`boot`: the stack was just created (stricter about RabbitMQ's queues, see RabbitReady).
-    `queues`: the RabbitMQ queues the stack's application declares."""
+    `queues`: the RabbitMQ queues the stack's application declares (default: its stack file's)."""
     snap = view.snapshot()
-    waits = [
-        Wait("containers healthy", lambda: containers_healthy(view.snapshot()), timeout_s, 1.0),
-        Wait("postgres", lambda: postgres_ready(view), timeout_s, 0.5),
-        Wait("rabbitmq", RabbitReady(view, queues=queues, full_membership=boot), timeout_s, 1.0),
-    ]
-    if members(snap, "mongo"):
+    # One wait per component the stack has: a stack without RabbitMQ (PostgreSQL only) is ready
+    # without it. Membership comes from the role map, so a component whose services all failed to
+    # start is still waited for (and reported), never skipped.
+    defined = view.settings.roles.roles
+    waits = [Wait("containers healthy", lambda: containers_healthy(view.snapshot()), timeout_s, 1.0)]
+    if members(view, snap, "postgres") or defined.get("postgres"):
+        waits.append(Wait("postgres", lambda: postgres_ready(view), timeout_s, 0.5))
+    if members(view, snap, "rabbitmq") or defined.get("rabbitmq"):
+        wanted = app_queues(view) if queues is None else queues
+        waits.append(Wait("rabbitmq", RabbitReady(view, queues=wanted, full_membership=boot), timeout_s, 1.0))
+    if members(view, snap, "mongo"):
         waits.append(Wait("mongo", lambda: mongo_ready(view), timeout_s, 1.0))
     return waits
 

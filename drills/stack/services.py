@@ -30,6 +30,8 @@ class ServiceInfo:
     ip: str | None
     ports: Mapping[int, int] = field(default_factory=dict)  # container port -> published 127.0.0.1 port
     labels: Mapping[str, str] = field(default_factory=dict)
+    image: str = ""  # as the container was created from: a tag (drills/patroni:<hash>) or an ID
+    image_id: str = ""  # sha256:..., the image actually run
 
     @property
     def exit_code(self) -> int | None:
@@ -61,6 +63,8 @@ def parse_summary(doc: Mapping[str, Any], network: str | None = None) -> Service
         ip=str(ip) if ip else None,
         ports=ports,
         labels=labels,
+        image=str(doc.get("Image", "")),
+        image_id=str(doc.get("ImageID", "")),
     )
 
 

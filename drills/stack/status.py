@@ -7,7 +7,7 @@ cannot be read, and that is reported, never hidden."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drills.stack.loadbalancer import LoadBalancerStatus, read_status
@@ -37,6 +37,10 @@ class StackStatus:
     mongo: MongoStatus
     lb: LoadBalancerStatus
     missing: tuple[str, ...] = ()  # services Compose defines that have no container
+    postgres_nodes: tuple[str, ...] = ()  # the services of the postgres role (from the stack's role map)
+    stack: str = ""  # the stack file's name
+    compose_files: tuple[str, ...] = ()  # in -f order, overrides last
+    roles: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -55,6 +59,8 @@ def collect(view: StackView, missing: tuple[str, ...] = ()) -> StackStatus:
         pg = pool.submit(postgres_status, view, snap)
         rabbit = pool.submit(lambda: management(view, snap).status())
         mongo = pool.submit(mongo_status, view, snap)
-        lb = pool.submit(read_status, snap)
+        lb = pool.submit(read_status, snap, view.definition.spec.components.http)
         return StackStatus(view.settings.project, str(view.settings.subnet), service_health(snap),
-                           pg.result(), rabbit.result(), mongo.result(), lb.result(), missing)
+                           pg.result(), rabbit.result(), mongo.result(), lb.result(), missing,
+                           tuple(view.settings.roles.roles.get("postgres", ())), view.definition.name,
+                           tuple(str(f) for f in view.definition.compose_files()), view.settings.roles.to_json())

@@ -14,8 +14,9 @@ from drills.dockerlabels import TIER_LABEL
 from drills.errors import StackError
 from drills.roles import CLIENTS, RoleRef, parse_role
 from drills.stack import mongo, postgres, rabbitmq
+from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings
-from drills.stack.roles import group_members, pick
+from drills.stack.roles import pick
 from drills.stack.services import ServiceInfo
 
 LOCALHOST = "127.0.0.1"
@@ -26,6 +27,9 @@ class StackView(Protocol):
 
     @property
     def settings(self) -> StackSettings: ...
+
+    @property
+    def definition(self) -> StackDefinition: ...
 
     def snapshot(self) -> dict[str, ServiceInfo]: ...
 
@@ -40,8 +44,9 @@ def endpoints(snap: Mapping[str, ServiceInfo], services: list[str], port: int) -
     return found
 
 
-def members(snap: Mapping[str, ServiceInfo], component: str) -> list[str]:
-    return group_members(component, snap)
+def members(view: StackView, snap: Mapping[str, ServiceInfo], component: str) -> list[str]:
+    """The services of a role (a component, or any role of the stack's map) that have a container."""
+    return view.settings.roles.members(component, snap)
 
 
 def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
@@ -49,22 +54,34 @@ def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
 
 
 def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
-    eps = endpoints(snap, members(snap, "rabbitmq"), rabbitmq.MANAGEMENT_PORT)
+    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbitmq.MANAGEMENT_PORT)
     return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password)
 
 
 def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
-    nodes = members(snap, "postgres")
+    nodes = members(view, snap, "postgres")
     return postgres.read_status(endpoints(snap, nodes, postgres.REST_PORT), endpoints(snap, nodes, postgres.PG_PORT),
                                 view.settings.secrets.pg_superuser_password)
 
 
 def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
-    nodes = members(snap, "mongo")
+    nodes = members(view, snap, "mongo")
     if not nodes:
         return mongo.not_run(view.settings.mongo_not_run or "no MongoDB service in this stack")
     return mongo.read_status(endpoints(snap, nodes, mongo.PORT), view.settings.secrets.mongo_root_password,
                              service_by_ip(snap))
+
+
+def queue_of(view: StackView, ref: RoleRef) -> str:
+    """The queue of `rabbitmq.leader@QUEUE`; without @QUEUE, the stack file's `leader_queue` (else
+    its first queue, else the harness's default)."""
+    named = ref.selector.partition("@")[2]
+    rabbit = view.definition.spec.components.rabbitmq
+    if named:
+        return named
+    if rabbit is not None and (rabbit.leader_queue or rabbit.queues):
+        return rabbit.leader_queue or rabbit.queues[0]
+    return ref.queue
 
 
 def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, group: list[str]) -> list[str]:
@@ -80,9 +97,10 @@ def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, gro
         return [m.name for m in cluster if m.name != leader and m.name in group]
     if ref.group == "rabbitmq":
         # A classic queue is led by the node it lives on and has no follower (rabbitmq.parse_queues).
-        queue = next((q for q in management(view, snap).queues() if q.name == ref.queue), None)
+        name = queue_of(view, ref)
+        queue = next((q for q in management(view, snap).queues() if q.name == name), None)
         if queue is None or queue.leader is None:
-            raise StackError(f"{ref}: queue {ref.queue!r} has no leader right now")
+            raise StackError(f"{ref}: queue {name!r} has no leader right now")
         nodes = [queue.leader] if role == "leader" else queue.followers()
         return [rabbitmq.node_service(n) for n in nodes]
     if ref.group == "mongo":
@@ -100,7 +118,7 @@ def resolve(view: StackView, role: str | RoleRef) -> list[str]:
     snap = view.snapshot()
     if ref.group == CLIENTS:
         return pick(ref, [s.service for s in snap.values() if s.labels.get(TIER_LABEL) == "app"])
-    group = members(snap, ref.group)
+    group = members(view, snap, ref.group)
     if not ref.dynamic or not group:
         return pick(ref, group)
     try:

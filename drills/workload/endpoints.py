@@ -43,10 +43,8 @@ def published(stack: StackLike, service: str, port: int,
 def group_endpoints(stack: StackLike, component: str, port: int) -> tuple[tuple[str, int], ...]:
     """Every node of `component` (pg1..pg3, ...) as the host reaches its `port`; StackError when none
     publishes it."""
-    from drills.stack.roles import group_members
-
     snap = stack.snapshot()
-    found = [published(stack, s, port, snap) for s in group_members(component, snap)]
+    found = [published(stack, s, port, snap) for s in stack.settings.roles.members(component, snap)]
     endpoints = tuple(e for e in found if e is not None)
     if not endpoints:
         raise StackError(f"no {component} node of {stack.settings.project} publishes port {port}")

@@ -116,6 +116,12 @@ class SignalKind(Generic[S]):
     build: Callable[[S, SignalContext], Driven]
     requires: tuple[str, ...] = ()
     description: str = ""
+    # The roles of a stack the signal drives (a component, a role of the stack's map or a service);
+    # a stack without one of them cannot run the signal. Default: the component its name starts with.
+    roles: tuple[str, ...] = ()
+
+    def needs(self) -> tuple[str, ...]:
+        return self.roles or (self.name.partition(".")[0],)
 
     def drive(self, spec: SignalSpec, context: SignalContext) -> Driven:
         """Build the signal from its entry of a scenario's `workload:`."""

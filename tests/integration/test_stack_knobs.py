@@ -16,6 +16,7 @@ from drills.stack.loadbalancer import read_status
 from drills.stack.project import compose_file
 from drills.stack.rabbitmq import QUEUES
 from drills.stack.topology import management
+from drills.stack_file import load_stack
 
 pytestmark = pytest.mark.docker
 
@@ -76,28 +77,19 @@ def override_text(base: Path) -> str:
         "    hostname: dashboard3",
         '    networks: !override {stack: {ipv4_address: "${DRILLS_NET_PREFIX}.53"}}',
         "    environment: {DRILLS_QUEUE_TYPE: classic}",
+        "    labels: {io.drills.role: dashboard}",
         "  lb: {environment: {DRILLS_LB_BACKENDS: dashboard1 dashboard2 dashboard3}}",
     ]
     return "\n".join(lines) + "\n"
 
 
-class Overridden(ComposeProject):
-    """The reference stack with one override file layered on it (`-f base -f override`)."""
-
-    override: Path
-
-    def argv(self, *args: str) -> list[str]:
-        argv = super().argv(*args)
-        at = argv.index(str(self.file)) + 1
-        return [*argv[:at], "-f", str(self.override), *argv[at:]]
-
-
 @pytest.fixture(scope="module")
 def overridden(docker_client, images, tmp_path_factory):
+    """The reference stack file with the override, as `drill stack up -f override.yml` loads it."""
     override = tmp_path_factory.mktemp("knobs") / "override.yml"
     override.write_text(override_text(compose_file()))
-    stack = Overridden.create(client=docker_client, images=images, mongo=False)
-    stack.override = override
+    stack = ComposeProject.create(client=docker_client, images=images, mongo=False,
+                                  definition=load_stack(None, [override]))
     try:
         report = stack.up(timeout_s=300)
         sys.stdout.write(f"ready: {dict(report.ready_s)}, compose {report.compose_s:.1f} s\n")
@@ -117,7 +109,8 @@ def test_the_app_declared_its_queues_classic_and_drills_reads_their_node_as_lead
 
 
 def test_the_balancer_has_the_third_dashboard_in_rotation(overridden):
-    lb = read_status(overridden.snapshot())
+    assert overridden.services("dashboard") == ["dashboard1", "dashboard2", "dashboard3"]
+    lb = read_status(overridden.snapshot(), overridden.definition.spec.components.http)
     assert lb.error is None
     assert [(b.server, b.status) for b in lb.backends] == [(f"dashboard{i}", "UP") for i in (1, 2, 3)]
 

@@ -1,7 +1,10 @@
 """A restore brings a component's nodes back under the names the stack's Compose file gives them,
-read from Compose (no container is left to read them from after a total failure)."""
+read from Compose (no container is left to read them from after a total failure), with the roles
+of the stack's role map."""
 
 from __future__ import annotations
+
+import ipaddress
 
 import pytest
 from hypothesis import given
@@ -9,6 +12,8 @@ from hypothesis import strategies as st
 
 from drills.backup.target import nodes_of
 from drills.errors import FaultError
+from drills.stack.definition import RoleMap
+from drills.stack.env import Secrets, StackSettings
 
 
 class DefinedOnly:
@@ -16,8 +21,10 @@ class DefinedOnly:
 
     project = "drills-test"
 
-    def __init__(self, services: tuple[str, ...]) -> None:
+    def __init__(self, services: tuple[str, ...], roles: RoleMap) -> None:
         self.services = services
+        self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
+                                      roles=roles)
 
     def defined_services(self) -> tuple[str, ...]:
         return self.services
@@ -27,10 +34,12 @@ class DefinedOnly:
        st.sets(st.sampled_from(["etcd1", "lb", "dashboard1", "rabbit1", "worker2"]), max_size=5))
 def test_the_nodes_are_the_ones_compose_defines(numbers: set[int], others: set[str]) -> None:
     pg = {f"pg{n}" for n in numbers}
-    got = nodes_of(DefinedOnly(tuple(sorted(pg | others))), "postgres")  # type: ignore[arg-type]
+    roles = RoleMap.build({"postgres": sorted(pg), "rabbitmq": ["rabbit1", "rabbit2"]}, {})
+    got = nodes_of(DefinedOnly(tuple(sorted(pg | others)), roles), "postgres")  # type: ignore[arg-type]
     assert got == sorted(pg, key=lambda s: int(s[2:]))
 
 
 def test_a_stack_without_the_component_is_an_error_not_our_node_names() -> None:
     with pytest.raises(FaultError, match="defines no rabbitmq node"):
-        nodes_of(DefinedOnly(("pg1", "pg2", "etcd1")), "rabbitmq")  # type: ignore[arg-type]
+        nodes_of(DefinedOnly(("pg1", "pg2", "etcd1"), RoleMap.build({"rabbitmq": ["rabbit1"]}, {})),  # type: ignore[arg-type]
+                 "rabbitmq")

@@ -1,22 +1,23 @@
-"""`drill run --project P` on a stack brought up without a component (MongoDB before its image was
-here): the scenarios that need it are NOT RUN with the reason, the others run. A component the
-stack defines but whose containers are gone is no such case: the stack is incomplete (exit 3)."""
+"""Which scenarios a stack can run: a scenario needing a role of which the stack defines no
+service (MongoDB left out for want of its image; a stack without RabbitMQ) is NOT RUN with the
+reason, the others run. A component the stack defines but whose containers are gone is no such
+case: the stack is incomplete (exit 3)."""
 
+import dataclasses
 import ipaddress
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from drills.run_command import absent_on_stack
+from drills.run_command import absent_on_stack, stack_problems
 from drills.scenario import load_scenario
-from drills.stack import ports, state
+from drills.stack import ports
+from drills.stack.definition import RoleMap
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings
 from drills.stack.presence import Presence, absent_components, components_of
-from drills.stack.project import compose_file
-from drills.stack.roles import COMPONENTS
+from drills.stack.project import ComposeProject, compose_file, default_definition
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 PROJECT = "drills-nomongo"
@@ -29,43 +30,66 @@ def defined_services(profiles: tuple[str, ...]) -> tuple[str, ...]:
                         if not spec.get("profiles") or set(spec["profiles"]) & set(profiles)))
 
 
-@pytest.fixture(autouse=True)
-def saved_stack(tmp_path, monkeypatch):
-    # What `drill stack up` saved when the MongoDB image was absent.
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    state.save(StackSettings(project=PROJECT, subnet=ipaddress.IPv4Network("172.31.250.0/24"), images={},
+def reference_stack(**changes) -> ComposeProject:
+    """The reference stack as `drill stack up` saved it when the MongoDB image was absent."""
+    definition = default_definition()
+    settings = StackSettings(project=PROJECT, subnet=ipaddress.IPv4Network("172.31.250.0/24"), images={},
                              secrets=Secrets.generate(), ports=ports.assign(compose_file().read_text()),
-                             mongo_not_run="image mongo:7 absent"))
+                             mongo_not_run="image mongo:7 absent", definition=definition,
+                             roles=RoleMap.build(definition.declared_roles(), {}))
+    return ComposeProject(dataclasses.replace(settings, **changes))
 
 
 def test_without_mongo_only_the_mongo_scenarios_are_not_run():
-    found = Presence(PROJECT, defined_services(()), ())
-    reasons = {path.stem: absent_on_stack(load_scenario(path), found) for path in SCENARIOS}
+    stack = reference_stack()
+    reasons = {path.stem: absent_on_stack(load_scenario(path), stack, defined_services(())) for path in SCENARIOS}
     not_run = {name for name, why in reasons.items() if why}
     assert not_run == {path.stem for path in SCENARIOS if "mongo:7" in load_scenario(path).requires}
     assert len(not_run) == 6
     for name in not_run:
-        assert f"stack {PROJECT} has no mongo service" in reasons[name]
-        assert "(image mongo:7 absent)" in reasons[name] and "`drill stack up`" in reasons[name]
+        assert f"stack api-fortress-ha ({PROJECT}) has no mongo: image mongo:7 absent" == reasons[name]
 
 
 def test_with_mongo_defined_every_scenario_runs_even_with_its_containers_gone():
     expected = defined_services((MONGO_PROFILE,))
+    stack = reference_stack(mongo_not_run="")
     mongo = tuple(s for s in expected if s.startswith("mongo"))
     assert mongo, "the compose file defines the MongoDB services under its profile"
-    for missing in ((), mongo):
-        found = Presence(PROJECT, expected, missing)
-        assert [absent_on_stack(load_scenario(path), found) for path in SCENARIOS] == [""] * len(SCENARIOS)
+    assert [absent_on_stack(load_scenario(path), stack, expected) for path in SCENARIOS] == [""] * len(SCENARIOS)
     # Those containers gone is the incomplete stack `require_complete` refuses (exit 3), not NOT RUN.
     assert not Presence(PROJECT, expected, mongo).complete
 
 
-@given(st.sets(st.sampled_from(sorted(COMPONENTS))), st.sets(st.sampled_from(sorted(COMPONENTS))))
+def test_a_stack_without_rabbitmq_runs_no_scenario_that_drives_or_breaks_it():
+    stack = reference_stack(roles=RoleMap.build({"postgres": ["pg1", "pg2", "pg3"], "etcd": ["etcd1"]}, {}))
+    defined = ("etcd1", "pg1", "pg2", "pg3")
+    for path in SCENARIOS:
+        scenario = load_scenario(path)
+        why = absent_on_stack(scenario, stack, defined)
+        if "rabbitmq.publish" in scenario.workload or any("rabbitmq" in s.target for s in scenario.steps):
+            assert "no rabbitmq role" in why, path.stem
+
+
+def test_a_queue_the_stack_does_not_declare_is_a_problem_before_anything_starts(tmp_path):
+    scenario = load_scenario(next(p for p in SCENARIOS if p.stem == "rabbitmq-node-partition"))
+    steps = tuple(s.model_copy(update={"target": "rabbitmq.leader@nope"}) for s in scenario.steps)
+    wrong = scenario.model_copy(update={"steps": steps})
+    stack = reference_stack()
+    assert stack_problems(scenario, Path("s.yaml"), stack) == []
+    [problem] = stack_problems(wrong, Path("s.yaml"), stack)
+    assert "declares no queue 'nope'" in problem and "scheduled-runs" in problem
+
+
+@given(st.sets(st.sampled_from(["postgres", "rabbitmq", "mongo", "etcd"])),
+       st.sets(st.sampled_from(["postgres", "rabbitmq", "mongo", "etcd"])))
 def test_a_component_is_absent_only_when_no_service_of_it_is_defined(needed, present):
-    services = [f"{COMPONENTS[c]}{i}" for c in present for i in (1, 2)] + ["lb", "dashboard1", "mongo-init"]
-    assert set(absent_components(needed, services)) == needed - present
+    roles = RoleMap.build({c: [f"{c}-node{i}" for i in (1, 2)] for c in ("postgres", "rabbitmq", "mongo", "etcd")},
+                          {})
+    services = [f"{c}-node{i}" for c in present for i in (1, 2)] + ["lb", "dashboard1", "mongo-init"]
+    assert set(absent_components(needed, services, roles)) == needed - present
 
 
 def test_roles_and_signals_name_their_component():
     assert components_of(["mongo.primary", "postgres.write", "rabbitmq.*", "etcd[1]", "dashboard[0]", "same",
-                          "clients", "rabbitmq.leader@notifications"]) == {"mongo", "postgres", "rabbitmq", "etcd"}
+                          "clients", "rabbitmq.leader@notifications", "http.dashboard"]) == {
+        "mongo", "postgres", "rabbitmq", "etcd", "http"}

@@ -23,7 +23,7 @@ from drills.stack.subnets import host_routes, is_overlap_error, pick_free
 def settings(**overrides):
     base = dict(project="drills-abc123", subnet=ipaddress.IPv4Network("172.30.7.0/24"),
                 images={"DRILLS_IMAGE_PATRONI": "drills/patroni:1234"}, secrets=Secrets.generate(),
-                profiles=("mongo",))
+                profiles=("mongo",), variables={"DRILLS_MONGO_IMAGE": "mongo:7", "DRILLS_RESULTS_STORE": "mongo"})
     base.update(overrides)
     return StackSettings(**base)
 
@@ -67,6 +67,11 @@ def test_secrets_are_fresh_hex_and_never_shown_by_repr():
 
 def test_settings_round_trip_through_json():
     s = settings(mongo_not_run="image mongo:7 absent", profiles=())
+    assert settings_from_json(settings_to_json(s)) == s
+    from drills.stack.project import default_definition
+    from tests.stand_ins import reference_roles
+
+    s = settings(definition=default_definition(), roles=reference_roles())
     assert settings_from_json(settings_to_json(s)) == s
 
 

@@ -147,7 +147,7 @@ def test_load_balancer_backends_from_haproxy_stats_csv():
         "dashboards,dashboard2,0,0,DOWN,1,L4CON,\n"
         "dashboards,BACKEND,0,0,UP,1,,\n"
     )
-    backends = parse_stats(csv_text)
+    backends = parse_stats(csv_text, "dashboards")
     assert [(b.server, b.status, b.check, b.up) for b in backends] == [
         ("dashboard1", "UP", "L7OK", True), ("dashboard2", "DOWN", "L4CON", False)]
 

@@ -1,5 +1,6 @@
 """ComposeProject without Docker: the compose file's conventions, port picking, retry of `up`."""
 
+import dataclasses
 import ipaddress
 import re
 import subprocess
@@ -11,7 +12,7 @@ from ruamel.yaml import YAML
 from drills.errors import StackError
 from drills.stack import ports
 from drills.stack.env import Secrets, StackSettings, compose_env
-from drills.stack.project import ComposeProject, compose_file
+from drills.stack.project import ComposeProject, compose_file, default_definition
 
 COMPOSE = compose_file()
 
@@ -80,9 +81,10 @@ def settings():
 
 def test_argv_and_env(monkeypatch):
     monkeypatch.setattr("drills.stack.project.compose_command", lambda: ["docker", "compose"])
-    sp = ComposeProject(settings(), file=Path("/x/docker-compose.ha.yml"))
-    assert sp.argv("up", "-d") == ["docker", "compose", "-p", "drills-t1", "-f", "/x/docker-compose.ha.yml",
-                                   "--profile", "mongo", "up", "-d"]
+    definition = dataclasses.replace(default_definition(), overrides=(Path("/x/o1.yml"), Path("/x/o2.yml")))
+    sp = ComposeProject(dataclasses.replace(settings(), definition=definition))
+    assert sp.argv("up", "-d") == ["docker", "compose", "-p", "drills-t1", "-f", str(compose_file()),
+                                   "-f", "/x/o1.yml", "-f", "/x/o2.yml", "--profile", "mongo", "up", "-d"]
     assert compose_env(sp.settings)["DRILLS_PORT_PG1_5432"] == "40001"
     assert sp.gateway_ip() == "172.30.9.1" and sp.network_name == "drills-t1_stack"
 

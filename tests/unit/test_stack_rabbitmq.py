@@ -4,16 +4,20 @@ logs for the order of boot and declaration (tests/rabbit_logs.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from drills.stack.project import default_definition
 from drills.stack.rabbitmq import BOOTED_CHECK, QUEUES, Queue, leader_problem, queue_problem
+from drills.stack.readiness import app_queues
 from tests.rabbit_logs import booted_at, declared_too_early
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "images" / "app"))
@@ -98,6 +102,14 @@ def test_the_app_asks_the_same_question_as_drill_before_it_declares():
     assert app.QUEUES == QUEUES  # what readiness waits for is what the app declares
     assert "drill-events" in app.QUEUES
     assert app.DECLARE_TIMEOUT_S > 15  # RabbitMQ's own wait inside a quorum queue declaration
+
+
+def test_readiness_waits_for_the_queues_the_stack_file_says_its_application_declares():
+    reference = default_definition()
+    assert app_queues(SimpleNamespace(definition=reference)) == QUEUES == app.QUEUES
+    components = reference.spec.components.model_copy(update={"rabbitmq": None})
+    bare = dataclasses.replace(reference, spec=reference.spec.model_copy(update={"components": components}))
+    assert app_queues(SimpleNamespace(definition=bare)) == ()  # never the reference stack's by default
 
 
 def test_the_app_declares_its_queues_of_the_type_the_operator_chose(monkeypatch):

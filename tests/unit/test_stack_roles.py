@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from drills.errors import StackError
 from drills.roles import RoleRef, parse_role
 from drills.scenario_types import ROLE_PATTERN
-from drills.stack.roles import group_members, pick
+from drills.stack.definition import ROLE_LABEL, RoleMap
+from drills.stack.roles import pick
 
 SERVICES = ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "rabbit1", "rabbit2", "rabbit3", "lb",
             "dashboard2", "dashboard1", "dashboard10", "worker1", "mongo-init"]
@@ -55,14 +56,49 @@ def test_rabbitmq_roles_default_to_the_scheduled_runs_queue():
     assert parse_role("rabbitmq.leader@notifications").base_selector == "leader"
 
 
-def test_group_members():
-    assert group_members("postgres", SERVICES) == ["pg1", "pg2", "pg3"]
-    assert group_members("rabbitmq", SERVICES) == ["rabbit1", "rabbit2", "rabbit3"]
-    assert group_members("mongo", SERVICES) == []  # mongo-init is not a member
-    assert group_members("dashboard", SERVICES) == ["dashboard1", "dashboard2", "dashboard10"]
-    assert group_members("lb", SERVICES) == ["lb"]
-    assert group_members("pg2", SERVICES) == ["pg2"]
-    assert group_members("nothing", SERVICES) == []
+REFERENCE_MAP = {"postgres": ["pg3", "pg1", "pg2"], "rabbitmq": ["rabbit1", "rabbit2", "rabbit3"],
+                 "mongo": ["mongo1", "mongo2", "mongo3"], "dashboard": ["dashboard1", "dashboard2"]}
+
+
+def test_roles_come_from_the_stack_files_map_in_service_order():
+    roles = RoleMap.build(REFERENCE_MAP, {})
+    assert roles.members("postgres", SERVICES) == ["pg1", "pg2", "pg3"]
+    assert roles.members("rabbitmq", SERVICES) == ["rabbit1", "rabbit2", "rabbit3"]
+    assert roles.members("mongo", SERVICES) == []  # mapped, but not defined here (profile off): absent
+    assert roles.members("dashboard", SERVICES) == ["dashboard1", "dashboard2"]  # the map, not the stem
+    assert roles.members("lb", SERVICES) == ["lb"]  # a service by its name
+    assert roles.members("pg2", SERVICES) == ["pg2"]
+    assert roles.members("worker", SERVICES) == ["worker1"]  # a stem, where the map says nothing
+    assert roles.members("nothing", SERVICES) == []
+
+
+def test_roles_come_from_labels_too_and_a_service_may_play_several():
+    labels = {"db-a": {ROLE_LABEL: "postgres"}, "db-b": {ROLE_LABEL: "postgres, primaries"},
+              "db-c": {ROLE_LABEL: "postgres", "other": "x"}, "web": {"io.drills.tier": "app"}}
+    roles = RoleMap.build({"web": ["web"]}, labels)
+    assert roles.members("postgres", labels) == ["db-a", "db-b", "db-c"]
+    assert roles.members("primaries", labels) == ["db-b"]
+    assert roles.members("web", labels) == ["web"]
+    # Without a map entry or label, `pg` names no service: roles are never guessed from names.
+    assert roles.members("pg", labels) == []
+
+
+def test_a_role_naming_a_service_compose_does_not_define_is_found():
+    roles = RoleMap.build({"postgres": ["pg1", "pg9"]}, {"x": {ROLE_LABEL: "rabbitmq"}})
+    assert roles.unknown_services({"pg1", "x"}) == {"postgres": ["pg9"]}
+    assert roles.unknown_services({"pg1", "pg9", "x"}) == {}
+
+
+@given(st.dictionaries(st.sampled_from(["postgres", "rabbitmq", "worker"]),
+                       st.lists(st.from_regex(r"[a-z]{1,3}[0-9]{0,2}", fullmatch=True), max_size=4), max_size=3),
+       st.sets(st.from_regex(r"[a-z]{1,3}[0-9]{0,2}", fullmatch=True), max_size=8))
+def test_members_of_a_mapped_role_are_exactly_its_defined_services(declared, defined):
+    roles = RoleMap.build(declared, {})
+    assert RoleMap.from_json(roles.to_json()) == roles
+    for role, services in declared.items():
+        members = roles.members(role, defined)
+        assert set(members) == set(services) & defined
+        assert members == pick(RoleRef(role), members)  # ordered as indexes count
 
 
 def test_pick_orders_by_number_and_indexes():

@@ -270,9 +270,10 @@ class FakeStack:
         import ipaddress
 
         from drills.stack.env import Secrets, StackSettings
+        from tests.stand_ins import reference_roles
 
         self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
-                                      ports=ports)
+                                      ports=ports, roles=reference_roles())
         self._snap = snap
 
     def snapshot(self) -> dict[str, Any]:

@@ -38,8 +38,10 @@ class NowhereStack:
     def __init__(self) -> None:
         from drills.stack.env import Secrets, StackSettings
         from drills.stack.services import ServiceInfo
+        from tests.stand_ins import reference_roles
 
-        self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate())
+        self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
+                                      roles=reference_roles())
         port = closed_port()
         self._snap = {name: ServiceInfo(name, "id-" + name, f"drills-test-{name}-1", "running", "Up", "healthy", None,
                                         {container_port: port})

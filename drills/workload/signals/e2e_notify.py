@@ -23,5 +23,6 @@ KIND = SignalKind(
     name=NAME, model=SignalSpec, build=build,
     records=(OpRecord(NAME, "probe", "the op's seq; ok while mail keeps arriving at the sink"),),
     final_read=None,
+    roles=("rabbitmq", "smtp-sink"),
     description="The SMTP sink's message count keeps growing (scheduler -> RabbitMQ -> workers -> MongoDB -> "
                 "mailer -> SMTP).")

@@ -1,0 +1,255 @@
+"""A stack as data: what a stack file (`stacks/<name>/stack.yaml`) says about the system under test.
+
+    compose files (Compose's own `-f base -f override` layering), the services that play each role
+    (a `roles:` map, and/or the label `io.drills.role` on services), each component's adapter and
+    what Drills uses of it (the database `postgres.write` writes to, the queue `rabbitmq.publish`
+    publishes to, the balancer and its backend), the profiles that run only when their image is
+    here, the images Drills builds, and the backup methods that apply.
+
+The models are pure pydantic: `drills.stack_file` reads a file into them with every problem located
+at file:line:col, and a saved stack (`drills.stack.state`) keeps the validated data to rebuild the
+definition without the file. Nothing here talks to Docker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
+REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
+
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=128)]
+RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+COMPONENTS = ("postgres", "etcd", "rabbitmq", "mongo", "http")
+BACKUP_METHODS = ("postgres.dump", "postgres.snapshot", "rabbitmq.definitions", "mongo.dump")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ComposeSpec(Model):
+    """The Compose project: files (later ones override earlier ones, as `docker compose -f a -f b`)."""
+
+    files: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
+        min_length=1, description="Compose files, relative to the stack file; later ones override earlier ones.")
+    pull: Literal["never", "missing"] = Field(
+        "missing", description="`never`: every image must already be on this machine (built by `drill setup`); "
+                               "`missing`: Compose pulls the images that are not here.")
+
+
+class OptionalProfile(Model):
+    """A Compose profile that runs only where its image is here (else its components are absent and
+    scenarios that need them are NOT RUN)."""
+
+    profile: Name
+    needs_image: str = Field(description="The image the profile's services run; absent here -> profile left out.")
+    image_variable: str | None = Field(
+        None, description="The variable the Compose files read for that image's name (set to `needs_image`; a "
+                          "site that runs its own image sets this variable in its environment instead).")
+    variables_on: dict[str, str] = Field(default_factory=dict,
+                                         description="Variables for the Compose files when the profile runs.")
+    variables_off: dict[str, str] = Field(default_factory=dict,
+                                          description="Variables for the Compose files when it is left out.")
+
+
+class PostgresSpec(Model):
+    """PostgreSQL with automatic failover."""
+
+    adapter: Literal["patroni"] = Field(description="How Drills asks who leads: Patroni's REST API.")
+    sql_port: Port = 5432
+    rest_port: Port = Field(8008, description="Patroni's REST API port inside the containers.")
+    database: Name = Field("app", description="The database `postgres.write` writes its table to (it must exist).")
+    user: Name = Field("app", description="The user the signals connect as; its password is DRILLS_APP_PASSWORD.")
+    superuser: Name = Field("postgres", description="For backups and status; password DRILLS_PG_SUPERUSER_PASSWORD.")
+
+
+class EtcdSpec(Model):
+    """The consensus store Patroni keeps its leader key in."""
+
+    adapter: Literal["etcd"]
+    client_port: Port = 2379
+
+
+class RabbitmqSpec(Model):
+    """A RabbitMQ cluster."""
+
+    adapter: Literal["rabbitmq"]
+    amqp_port: Port = 5672
+    management_port: Port = 15672
+    user: Name = Field("app", description="The user Drills connects as; its password is DRILLS_APP_PASSWORD.")
+    queues: list[Name] = Field(
+        default_factory=list, description="The queues the stack (its application) declares: readiness waits for "
+                                          "them; roles such as rabbitmq.leader@QUEUE may name only these.")
+    signal_queue: Name | None = Field(
+        None, description="The queue `rabbitmq.publish` publishes to and consumes from. One of `queues`: declared "
+                          "by the stack, only checked passively by Drills. Unset: Drills declares its own quorum "
+                          "queue `drill-events`.")
+    leader_queue: Name | None = Field(
+        None, description="The queue whose leader `rabbitmq.leader` (without @QUEUE) means; default the first "
+                          "of `queues`.")
+
+    @model_validator(mode="after")
+    def _queues_known(self) -> RabbitmqSpec:
+        for name, value in (("signal_queue", self.signal_queue), ("leader_queue", self.leader_queue)):
+            if value is not None and value not in self.queues:
+                raise ValueError(f"{name} {value!r} is not one of the stack's queues ({', '.join(self.queues)})")
+        return self
+
+
+class MongoSpec(Model):
+    """A MongoDB replica set."""
+
+    adapter: Literal["mongo"]
+    port: Port = 27017
+    database: Name = Field("app", description="The database `mongo.write` writes to.")
+    replica_set: Name = "rs0"
+    user: Name = "app"
+    root_user: Name = "root"
+
+
+class HttpSpec(Model):
+    """Stateless HTTP services behind a load balancer."""
+
+    adapter: Literal["haproxy"]
+    balancer: Name = Field(description="The balancer's service.")
+    port: Port = Field(8080, description="The balancer's HTTP port inside its container.")
+    backend: Name = Field(description="The HAProxy backend whose servers are the instances behind it.")
+    stats_path: str = Field("/lb-stats", description="HAProxy's stats page (read for the backends in rotation).")
+    instances: RoleName = Field(description="The role of the instances behind the balancer (e.g. dashboard).")
+
+
+class Components(Model):
+    postgres: PostgresSpec | None = None
+    etcd: EtcdSpec | None = None
+    rabbitmq: RabbitmqSpec | None = None
+    mongo: MongoSpec | None = None
+    http: HttpSpec | None = None
+
+
+class StackFile(Model):
+    """A stack Drills can drill: its Compose files, which services play which role, and how Drills
+    talks to each component."""
+
+    stack: Name = Field(description="The stack's name (reports show it).")
+    description: str = ""
+    compose: ComposeSpec
+    optional_profiles: list[OptionalProfile] = Field(default_factory=list)
+    reference_images: bool = Field(
+        False, description="The Compose files run Drills' reference images (drills/patroni, drills/rabbitmq, "
+                           "drills/haproxy, drills/app): `drill setup` builds them and passes their tags as "
+                           "DRILLS_IMAGE_* variables.")
+    roles: dict[RoleName, list[Name]] = Field(
+        default_factory=dict, description="role -> the services that play it. Services may also name their roles "
+                                          "with the Compose label io.drills.role (comma-separated).")
+    components: Components = Field(default_factory=Components)
+    backups: list[Literal["postgres.dump", "postgres.snapshot", "rabbitmq.definitions", "mongo.dump"]] = Field(
+        default_factory=list, description="The backup methods that apply to this stack.")
+    readiness_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 180.0
+
+    @model_validator(mode="after")
+    def _backups_have_components(self) -> StackFile:
+        for method in self.backups:
+            component = method.partition(".")[0]
+            if getattr(self.components, component) is None:
+                raise ValueError(f"backup method {method} needs the component {component} (under components:)")
+        return self
+
+
+@dataclass(frozen=True)
+class StackDefinition:
+    """A validated stack file and where it is (relative paths in it are relative to its folder)."""
+
+    path: Path  # the stack file, absolute
+    spec: StackFile
+    overrides: tuple[Path, ...] = ()  # Compose override files given on the command line, absolute
+
+    @property
+    def name(self) -> str:
+        return self.spec.stack
+
+    def compose_files(self) -> tuple[Path, ...]:
+        """Every Compose file in order: the stack's own, then the command line's overrides."""
+        base = tuple((self.path.parent / f).resolve() for f in self.spec.compose.files)
+        return (*base, *self.overrides)
+
+    def declared_roles(self) -> dict[str, list[str]]:
+        """The stack file's role map, with `http` meaning the balancer of its http component (what
+        the http.* signals drive) unless the map says otherwise."""
+        roles = {role: list(services) for role, services in self.spec.roles.items()}
+        http = self.spec.components.http
+        if http is not None:
+            roles.setdefault("http", [http.balancer])
+        return roles
+
+    def component_names(self) -> tuple[str, ...]:
+        return tuple(c for c in COMPONENTS if getattr(self.spec.components, c) is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": str(self.path), "spec": self.spec.model_dump(mode="json"),
+                "overrides": [str(p) for p in self.overrides]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StackDefinition:
+        return cls(Path(str(data["path"])), StackFile.model_validate(data["spec"]),
+                   tuple(Path(str(p)) for p in data.get("overrides", [])))
+
+
+def _order(name: str) -> tuple[str, int]:
+    """pg2 < pg10: by stem, then by number."""
+    stem = name.rstrip("0123456789")
+    digits = name[len(stem):]
+    return stem, int(digits) if digits else -1
+
+
+@dataclass(frozen=True)
+class RoleMap:
+    """role -> services, from the stack file's `roles:` and the services' io.drills.role labels.
+
+    A group a scenario names is a role of the map, else one service by its name, else the services
+    named `<group><n>` (`dashboard` -> dashboard1, dashboard2): the grammar of `drills.roles`."""
+
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, declared: Mapping[str, list[str]], labels: Mapping[str, Mapping[str, str]]) -> RoleMap:
+        """`declared`: the stack file's map; `labels`: service -> its Compose labels."""
+        found: dict[str, set[str]] = {role: set(services) for role, services in declared.items()}
+        for service, service_labels in labels.items():
+            for role in (service_labels.get(ROLE_LABEL) or "").split(","):
+                if role.strip():
+                    found.setdefault(role.strip(), set()).add(service)
+        return cls({role: tuple(sorted(services, key=_order)) for role, services in sorted(found.items())})
+
+    def unknown_services(self, defined: set[str]) -> dict[str, list[str]]:
+        """role -> services it names that Compose does not define."""
+        return {role: missing for role, services in self.roles.items()
+                if (missing := [s for s in services if s not in defined])}
+
+    def members(self, group: str, services: Any) -> list[str]:
+        """The services of `group` among `services` (names, or a mapping keyed by name)."""
+        names = set(services)
+        if group in self.roles:
+            return [s for s in self.roles[group] if s in names]
+        if group in names:
+            return [group]
+        stem = [n for n in names if n.startswith(group) and n[len(group):].isdigit() and n[len(group):].isascii()]
+        return sorted(stem, key=_order)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {role: list(services) for role, services in self.roles.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RoleMap:
+        return cls({str(role): tuple(str(s) for s in services) for role, services in data.items()})
+
+
+def order(names: Any) -> list[str]:
+    return sorted(set(names), key=_order)

@@ -1,0 +1,165 @@
+"""Reading a stack file (`stacks/<name>/stack.yaml`): every problem at file:line:col, like scenarios.
+
+    definition = load_stack(Path("stacks/reference"), overrides=[Path("my-override.yaml")])
+
+The models are `drills.stack.definition`; the YAML is read within the bounds of
+`drills.scenario_yaml`; `drill validate` reads a file whose top level has `stack:` and `compose:`
+with this module, and `drill schema --stack` prints `stack_json_schema()`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from drills.errors import ScenarioError
+from drills.stack.definition import REFERENCE, StackDefinition, StackFile
+from drills.yaml_locate import Loc, Problem, field_names, field_path, locate, problem_at, suggest, walk
+
+FILE_NAME = "stack.yaml"
+TAGS: tuple[str, ...] = ()
+
+
+def stacks_root() -> Path:
+    from drills.provision.images import project_root
+
+    return project_root() / "stacks"
+
+
+def default_stack_path() -> Path:
+    return stacks_root() / REFERENCE / FILE_NAME
+
+
+def stack_path(given: Path | None) -> Path:
+    """The stack file for `--stack`: a file, a folder holding stack.yaml, or the reference stack."""
+    if given is None:
+        return default_stack_path()
+    return given / FILE_NAME if given.is_dir() else given
+
+
+def is_stack_data(data: object) -> bool:
+    """A YAML document that is a stack file rather than a scenario (`drill validate` takes both)."""
+    return isinstance(data, dict) and "stack" in data and "compose" in data
+
+
+def _message(err: Any) -> str:
+    kind: str = err["type"]
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "literal_error":
+        msg = msg.replace("Input should be", "must be one of")
+    elif kind in ("model_type", "dict_type"):
+        msg = "must be a mapping (key: value lines)"
+    elif kind in ("list_type", "tuple_type"):
+        msg = "must be a list (- item lines, or [a, b])"
+    elif kind == "string_pattern_mismatch":
+        msg = "must be a name of letters, digits, '.', '_' and '-' (roles: lower-case, e.g. postgres, dashboard)"
+    else:
+        msg = msg.replace("Input should be", "must be")
+    got = err.get("input")
+    shown = repr(got)
+    if isinstance(got, str | int | float) and not isinstance(got, bool) and shown not in msg and len(shown) < 80:
+        msg += f" (got {got!r})"
+    return msg
+
+
+def _problem(path: str, root: Any, err: Any) -> Problem:
+    raw: Loc = tuple(err["loc"])
+    loc, _ = walk(StackFile, raw, TAGS)
+    if err["type"] == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        _, parent = walk(StackFile, raw[:-1], TAGS)
+        names = field_names(parent)
+        listed = f" (fields: {', '.join(names)})" if names else ""
+        message = f"unknown field {key!r}" + (suggest(key, names) or listed)
+        return problem_at(path, root, loc, message, at_key=True)
+    if err["type"] == "missing":
+        line, col = locate(root, loc[:-1])
+        return Problem(path, line + 1, col + 1, field_path(loc), "required field is missing")
+    return problem_at(path, root, loc, _message(err))
+
+
+def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:
+    """What the schema cannot know: the Compose files exist."""
+    problems = []
+    for i, name in enumerate(spec.compose.files):
+        if not (path.parent / name).is_file():
+            problems.append(problem_at(str(path), root, ("compose", "files", i),
+                                       f"no such Compose file: {(path.parent / name).resolve()}"))
+    return problems
+
+
+def check_stack_file(path: Path) -> tuple[StackDefinition | None, list[Problem]]:
+    """The definition of one stack file and every problem found in it (the definition only if none)."""
+    from drills.scenario_yaml import YamlProblem, load_yaml
+    from drills.yaml_locate import to_plain
+
+    try:
+        root = load_yaml(path)
+    except YamlProblem as exc:
+        return None, [Problem(str(path), exc.line, exc.column, field_path(exc.loc), exc.message)]
+    if not isinstance(root, dict):
+        return None, [Problem(str(path), 1, 1, "", "a stack file must be a YAML mapping (stack, compose, roles, ...)")]
+    try:
+        spec = StackFile.model_validate(to_plain(root))
+    except ValidationError as exc:
+        return None, sorted({_problem(str(path), root, e) for e in exc.errors()})
+    problems = _file_problems(path, root, spec)
+    return (None if problems else StackDefinition(path.resolve(), spec)), problems
+
+
+def load_stack(given: Path | None = None, overrides: tuple[Path, ...] | list[Path] = ()) -> StackDefinition:
+    """The stack to drill: `--stack` (a file or a folder with stack.yaml; default the reference
+    stack) with `-f` Compose overrides. Raises ScenarioError (exit 2) naming every problem."""
+    import dataclasses
+
+    path = stack_path(given)
+    if not path.is_file():
+        raise ScenarioError(f"no stack file {path}",
+                            hint="give --stack a stack.yaml (or a folder holding one); `drill schema --stack` "
+                                 "prints its format, stacks/ has examples")
+    definition, problems = check_stack_file(path)
+    missing = [p for p in overrides if not p.is_file()]
+    if missing:
+        raise ScenarioError(f"no such Compose override file: {', '.join(map(str, missing))}",
+                            hint="-f takes a Compose file that overrides the stack's (as `docker compose -f`)")
+    if problems or definition is None:
+        raise ScenarioError("\n".join(str(p) for p in problems), hint="fix the stack file; `drill schema --stack` "
+                                                                        "prints its format")
+    return dataclasses.replace(definition, overrides=tuple(p.resolve() for p in overrides))
+
+
+def stack_json_schema() -> dict[str, Any]:
+    schema = StackFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Drills stack file"
+    return schema
+
+
+def stack_options(command: Any) -> Any:
+    """`--stack PATH` and `-f OVERRIDE` (repeatable), for every command that brings a stack up."""
+    import click
+
+    command = click.option(
+        "-f", "--override", "overrides", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+        help="A Compose override file layered over the stack's (as `docker compose -f`); repeatable, in order.",
+    )(command)
+    return click.option(
+        "--stack", "stack_path", default=None, type=click.Path(path_type=Path),
+        help="The stack to drill: a stack.yaml, or a folder holding one [default: stacks/reference].")(command)
+
+
+def looks_like_stack_file(path: Path) -> bool:
+    """A stack file is named stack.yaml, or has the top-level keys `stack:` and `compose:` (read
+    as lines, cheaply: a scenario has neither at the top level)."""
+    if path.name == FILE_NAME:
+        return True
+    try:
+        head = path.read_text(errors="replace")[:65536].splitlines()
+    except OSError:
+        return False
+    keys = {line.split(":", 1)[0] for line in head if line and not line[0].isspace() and ":" in line}
+    return {"stack", "compose"} <= keys

@@ -1,0 +1,142 @@
+"""Stack files: the reference one is valid, every mistake is reported at file:line:col, and the
+definition knows its Compose files in `-f` order."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drills.errors import ScenarioError
+from drills.stack.definition import StackDefinition
+from drills.stack_file import (
+    check_stack_file,
+    default_stack_path,
+    load_stack,
+    looks_like_stack_file,
+    stack_json_schema,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = """\
+stack: mine
+compose:
+  files: [compose.yaml]
+roles:
+  postgres: [db1, db2]
+components:
+  postgres: {adapter: patroni}
+"""
+
+
+def write(tmp_path: Path, text: str, *, compose: bool = True) -> Path:
+    if compose:
+        (tmp_path / "compose.yaml").write_text("services: {}\n")
+    path = tmp_path / "stack.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_reference_stack_file_is_valid_and_names_the_compose_file():
+    definition, problems = check_stack_file(default_stack_path())
+    assert problems == [] and definition is not None
+    assert definition.compose_files() == ((ROOT / "docker-compose.ha.yml").resolve(),)
+    assert definition.component_names() == ("postgres", "etcd", "rabbitmq", "mongo", "http")
+    assert definition.declared_roles()["postgres"] == ["pg1", "pg2", "pg3"]
+    assert definition.declared_roles()["http"] == ["lb"]
+
+
+def test_a_minimal_stack_file_is_valid(tmp_path):
+    definition, problems = check_stack_file(write(tmp_path, MINIMAL))
+    assert problems == []
+    assert definition is not None and definition.name == "mine"
+    assert definition.spec.components.postgres is not None
+    assert definition.spec.components.postgres.database == "app"  # the default, documented in the schema
+
+
+@pytest.mark.parametrize(("text", "where", "message"), [
+    (MINIMAL.replace("stack: mine", "stak: mine"), "1:1: stak", "unknown field 'stak'; did you mean 'stack'?"),
+    (MINIMAL.replace("adapter: patroni", "adapter: stolon"), "7:23: components.postgres.adapter",
+     "must be one of 'patroni'"),
+    (MINIMAL.replace("[db1, db2]", "db1"), "5:13: roles.postgres", "must be a list"),
+    (MINIMAL.replace("postgres: [db1", "Postgres: [db1"), "5:3: roles.Postgres", "must be a name"),
+    (MINIMAL + "backups: [rabbitmq.definitions]\n", "1:1", "backup method rabbitmq.definitions needs the component "
+                                                           "rabbitmq"),
+    (MINIMAL.replace("compose.yaml", "nope.yaml"), "3:11: compose.files[0]", "no such Compose file"),
+    (MINIMAL.replace("  files: [compose.yaml]\n", "  pull: never\n"), "2:1: compose.files",
+     "required field is missing"),
+    (MINIMAL + "  rabbitmq: {adapter: rabbitmq, queues: [a], signal_queue: b}\n", "8:3: components.rabbitmq",
+     "signal_queue 'b' is not one of the stack's queues"),
+])
+def test_every_mistake_is_located(tmp_path, text, where, message):
+    path = write(tmp_path, text)
+    definition, problems = check_stack_file(path)
+    assert definition is None
+    shown = [str(p) for p in problems]
+    assert any(s.startswith(f"{path}:{where}") and message in s for s in shown), shown
+
+
+def test_yaml_errors_are_located_too(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("roles:", "roles: [", 1))
+    _, problems = check_stack_file(path)
+    assert problems and problems[0].line >= 4
+
+
+def test_load_stack_takes_a_folder_and_layers_overrides_after_the_stack_files(tmp_path):
+    write(tmp_path, MINIMAL)
+    override = tmp_path / "o.yaml"
+    override.write_text("services: {}\n")
+    definition = load_stack(tmp_path, [override])
+    assert definition.compose_files() == ((tmp_path / "compose.yaml").resolve(), override.resolve())
+    assert StackDefinition.from_json(json.loads(json.dumps(definition.to_json()))) == definition
+
+
+def test_load_stack_refuses_what_is_not_there(tmp_path):
+    with pytest.raises(ScenarioError, match="no stack file"):
+        load_stack(tmp_path)
+    write(tmp_path, MINIMAL)
+    with pytest.raises(ScenarioError, match="no such Compose override file"):
+        load_stack(tmp_path, [tmp_path / "missing.yaml"])
+    write(tmp_path, MINIMAL.replace("patroni", "stolon"))
+    with pytest.raises(ScenarioError, match=r"stack.yaml:7:23") as err:
+        load_stack(tmp_path)
+    assert err.value.exit_code == 2
+
+
+def test_stack_files_are_told_from_scenarios(tmp_path):
+    assert looks_like_stack_file(default_stack_path())
+    assert not looks_like_stack_file(ROOT / "scenarios" / "postgres-leader-kill.yaml")
+    other = tmp_path / "mine.yml"
+    other.write_text(MINIMAL)
+    assert looks_like_stack_file(other)
+
+
+def test_the_schema_describes_every_field():
+    schema = stack_json_schema()
+    assert schema["title"] == "Drills stack file"
+    assert {"stack", "compose", "roles", "components", "backups"} <= set(schema["properties"])
+
+
+@given(st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}\.ya?ml", fullmatch=True), min_size=1, max_size=4, unique=True))
+def test_compose_files_keep_their_order(names):
+    from drills.stack.definition import StackFile
+
+    spec = StackFile.model_validate({"stack": "s", "compose": {"files": names}})
+    definition = StackDefinition(Path("/stacks/s/stack.yaml"), spec, (Path("/o.yaml"),))
+    assert [p.name for p in definition.compose_files()] == [*names, "o.yaml"]
+
+
+def test_drill_validate_and_schema_take_stack_files(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "drills", "validate", str(ROOT / "stacks" / "reference")],
+                        capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "1 stack file(s) valid" in ok.stdout
+    bad = write(tmp_path, MINIMAL.replace("adapter: patroni", "adapter: stolon"))
+    done = subprocess.run([sys.executable, "-m", "drills", "validate", str(bad)], capture_output=True, text=True)
+    assert done.returncode == 2 and f"{bad}:7:23: components.postgres.adapter" in done.stderr
+    schema = subprocess.run([sys.executable, "-m", "drills", "schema", "--stack"], capture_output=True, text=True)
+    assert schema.returncode == 0 and json.loads(schema.stdout)["title"] == "Drills stack file"
