@@ -78,7 +78,7 @@ def test_a_client_can_consume_every_app_queue_through_every_node(booted):
 
     stack, _ = booted
     credentials = pika.PlainCredentials("app", stack.settings.secrets.app_password)
-    for node in members(stack.snapshot(), "rabbitmq"):
+    for node in members(stack, stack.snapshot(), "rabbitmq"):
         host, port = stack.endpoint(node, 5672)
         conn = pika.BlockingConnection(pika.ConnectionParameters(host, port, credentials=credentials,
                                                                  connection_attempts=3, retry_delay=1))
