@@ -113,7 +113,8 @@ def parse_queues(doc: Iterable[Mapping[str, Any]]) -> list[Queue]:
 class Management:
     """The management API of one cluster, tried node by node until one answers."""
 
-    def __init__(self, endpoints: Sequence[Endpoint], password: str, user: str = USER) -> None:
+    def __init__(self, endpoints: Sequence[Endpoint], password: str, user: str) -> None:
+        """`user`: the stack file's `components.rabbitmq.user` (its password: DRILLS_APP_PASSWORD)."""
         self.endpoints = list(endpoints)
         self.auth = (user, password)
 
