@@ -180,6 +180,7 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     why_not = {path: f"image {', '.join(m)} absent on this machine (`drill doctor` says how to get it)" if m else ""
                for path, m in missing.items()}
     stack = None
+    fitted: dict[Path, tuple[Scenario, list[str]]] = {}
     if any(not why for why in why_not.values()):
         # Created, not started: its Compose model and role map say what it has, so a scenario it
         # cannot run is NOT RUN, and one naming what it lacks stops the run before anything starts.
@@ -188,6 +189,10 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
         defined = found.expected if found is not None else stack.defined_services()
         for path, sc in scenarios:
             why_not[path] = why_not[path] or absent_on_stack(sc, stack, defined)
+            if not why_not[path]:
+                fitted[path] = fit_to_stack(sc, stack, defined)
+                if not fitted[path][0].expectations:
+                    why_not[path] = "; ".join(fitted[path][1])
         problems = [p for path, sc in scenarios if not why_not[path] for p in stack_problems(sc, path, stack)]
         if problems:
             from drills.errors import ScenarioError
@@ -221,8 +226,11 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                                        partial(record_error, log, rep, (path, sc), reports_dir)):
                         continue
                     progress = ConsoleProgress(f"[{rep}/{repeat}] {sc.id}" if repeat > 1 else sc.id)
-                    drill = Drill(sc, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
-                                  progress=progress)
+                    runnable, left_out = fitted.get(path, (sc, []))
+                    for line in left_out:
+                        click.echo(f"{sc.id}: {line}", err=True)
+                    drill = Drill(runnable, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
+                                  progress=progress, left_out=left_out)
                     progress.watch(drill.history)
                     try:
                         log.results.append((rep, drill.run()))
@@ -290,14 +298,11 @@ def bring_back(stack: ComposeProject, *, own: bool, timeout_s: float = 120.0) ->
 
 
 def needed_roles(scenario: Scenario) -> list[str]:
-    """The roles a scenario acts on or drives: its faults' targets and its signals' roles."""
+    """The roles a scenario acts on: its faults' targets. (Its signals' roles: `fit_to_stack`.)"""
     from drills.roles import CLIENTS
     from drills.scenario_schema import SAME_TARGET
-    from drills.workload.registry import KINDS
 
-    targets = [step.target for step in scenario.steps if step.target not in (SAME_TARGET, CLIENTS)]
-    signals = [role for name in scenario.workload for role in KINDS[name].needs()]
-    return [*targets, *signals]
+    return [step.target for step in scenario.steps if step.target not in (SAME_TARGET, CLIENTS)]
 
 
 def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> str:
@@ -319,6 +324,38 @@ def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence
         else:
             reasons.append(f"no {group} role")
     return f"stack {stack.definition.name} ({stack.project}) has " + "; ".join(reasons)
+
+
+def fit_to_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> tuple[Scenario, list[str]]:
+    """The scenario as it can run on `stack`: a bystander signal whose role the stack lacks (the
+    RabbitMQ traffic beside a PostgreSQL failover, on a stack without RabbitMQ) is left out with the
+    expectations about it, each listed (NOT RUN, with the missing role) in what is returned. The
+    faults' targets are not left out: without them the scenario is NOT RUN (`absent_on_stack`)."""
+    from drills.roles import parse_role
+    from drills.workload.registry import KINDS
+
+    roles = stack.settings.roles
+    missing = {name: [r for r in KINDS[name].needs() if not roles.members(parse_role(r).group, defined)]
+               for name in scenario.workload}
+    dropped = {name: lacks for name, lacks in missing.items() if lacks}
+    if not dropped:
+        return scenario, []
+    absent = {r for lacks in dropped.values() for r in lacks}
+    gone = set(dropped) | absent
+
+    def about_gone(exp: Any) -> bool:
+        return any(isinstance(v, str) and v in gone for v in exp.model_dump().values())
+
+    kept = tuple(e for e in scenario.expectations if not about_gone(e))
+    left_out = [f"{e.checker}: {next(v for v in e.model_dump().values() if isinstance(v, str) and v in gone)}"
+                for e in scenario.expectations if about_gone(e)]
+    why = f"stack {stack.definition.name} has no {', '.join(sorted(absent))} role"
+    recovery = scenario.recovery.model_copy(
+        update={"conditions": tuple(c for c in scenario.recovery.conditions if c not in absent)})
+    fitted = scenario.model_copy(update={
+        "workload": {name: spec for name, spec in scenario.workload.items() if name not in dropped},
+        "expectations": kept, "recovery": recovery})
+    return fitted, [f"{item} NOT RUN ({why})" for item in left_out] or [f"signals {', '.join(dropped)} NOT RUN ({why})"]
 
 
 def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject) -> list[str]:

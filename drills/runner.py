@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +32,7 @@ from drills.sampling.leaders import EVENT as LEADERS
 from drills.sampling.leaders import LeaderSampler
 from drills.scenario import Scenario
 from drills.scenario_schema import SAME_TARGET
+from drills.stack.effective import compared, read_effective
 
 if TYPE_CHECKING:
     from drills.history import Op
@@ -67,7 +68,10 @@ def new_run_id(scenario_id: str) -> str:
 
 class Drill:
     def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
-                 workload_factory: WorkloadFactory, progress: Progress) -> None:
+                 workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = ()) -> None:
+        """`left_out`: the parts of the scenario file this stack cannot drive (a bystander signal
+        of a component it does not have), already taken out of `scenario`: recorded in the journal
+        as NOT RUN (`left_out`, and the run's `reason`), never as passed."""
         self.s = scenario
         self.stack = stack
         self.run_id = new_run_id(scenario.id)
@@ -75,8 +79,11 @@ class Drill:
         self.out.mkdir(parents=True, exist_ok=True)
         self.progress = progress
         self.make_workload = workload_factory
+        # The configuration drilled, read back from the stack at its baseline, before any fault.
+        self.effective = read_effective(stack)
         self.journal = Journal(self.run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                               environment=environment(dict(stack.settings.images)))
+                               environment=environment(dict(stack.settings.images), self.effective.to_json()),
+                               left_out=list(left_out), reason="; ".join(left_out))
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
@@ -168,9 +175,18 @@ class Drill:
                 self._heal_everything()
                 facts = self._finish_workload(workload, facts)
                 self.history.close()
+                if self.journal.status != "aborted":
+                    self._compare_effective()
                 if self.journal.status == "aborted":
                     self._write([], None)
         return self._judge(facts)
+
+    def _compare_effective(self) -> None:
+        """Read the configuration again once the drill is over: a restore or a rebuilt cluster can
+        come back configured otherwise (queues redeclared by a definitions import, Patroni
+        bootstrapped again from its files, losing what `patronictl edit-config` had set)."""
+        after = read_effective(self.stack)
+        self.journal.environment["effective_after"] = compared(self.effective, after)
 
     def _wait_for_a_backup(self, rec: PhaseRecord) -> None:
         """A restore drill injects its failure into a schedule in its steady state: one backup done.

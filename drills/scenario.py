@@ -51,7 +51,6 @@ from drills.scenario_schema import (
     Expectation,
     Recovery,
     Scenario,
-    StackSpec,
     Step,
 )
 from drills.scenario_types import COMPONENTS, duration_or, parse_duration
@@ -63,7 +62,7 @@ from drills.yaml_locate import Loc, Problem, field_names, field_path, locate, pr
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
     "LostWrites", "Problem", "QueueLoss", "Recovery", "Resync", "Rpo", "Scenario", "Sessions", "SignalSpec",
-    "SplitBrain", "StackSpec", "SteadyState", "Step", "StepBase",
+    "SplitBrain", "SteadyState", "Step", "StepBase",
     "check_file", "expand_paths", "load_scenario", "parse_duration", "scenario_json_schema", "semantic_problems",
     "validate_files",
 ]
@@ -91,7 +90,10 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
         if len(loc) == 3 and loc[0] == "workload" and loc[1] in KINDS:
             container = KINDS[str(loc[1])].model  # an entry of `workload:` is read by its own kind's model
         names = field_names(container)
-        if container in (*STEP_MODELS, *EXPECTATION_MODELS):
+        if loc == ("stack",):
+            message = ("a scenario does not choose its stack: it runs on whichever `drill run --stack PATH [-f "
+                       "OVERRIDE]` names (default stacks/reference); remove `stack:`")
+        elif container in (*STEP_MODELS, *EXPECTATION_MODELS):
             message = _misplaced_field(key, container) or f"unknown field {_shown(key)}" + (suggest(key, names) or (
                 f" (fields: {', '.join(names)})" if names else ""))
         else:

@@ -28,12 +28,6 @@ SAME_TARGET = "same"
 # ---- stack and workload ---------------------------------------------------------------------------
 
 
-class StackSpec(Model):
-    file: str = Field("docker-compose.ha.yml", min_length=1, description="Compose file of the system under test.")
-    overrides: tuple[str, ...] = Field((), description="Compose override files, applied in order.")
-    profiles: tuple[str, ...] = Field((), description="Compose profiles to enable (e.g. mongo).")
-
-
 # ---- fault steps: one model per kind, tagged by `fault` ------------------------------------------
 
 
@@ -78,7 +72,6 @@ class Scenario(Model):
     policy: str = Field(..., min_length=1, description="The policy text this scenario encodes, verbatim.")
     component: str = Field("", description="Which component of the DR matrix (postgres, rabbitmq, ...).")
     suites: tuple[str, ...] = Field(("policy",), description="Suites this scenario belongs to (drill run --suite).")
-    stack: StackSpec = Field(default_factory=StackSpec)
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
                                                       "absent -> the scenario is NOT RUN.")
     workload: Workload = Field(..., min_length=1, description="Signals to drive, with their rate.")

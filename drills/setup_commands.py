@@ -11,6 +11,7 @@ import click
 
 from drills.dockerlabels import MANAGED_LABEL, PURPOSE_LABEL
 from drills.provision import mongo_image
+from drills.stack_file import stack_options
 
 
 @click.command()
@@ -56,12 +57,24 @@ def setup(images: bool, mongo: bool, retry_pull: bool, pull_timeout: int) -> Non
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def doctor(as_json: bool) -> None:
-    """Show what drills need, what is missing and how to fix it; exit 0 only when drills can run."""
+@stack_options
+def doctor(as_json: bool, stack_path: Path | None, overrides: tuple[Path, ...]) -> None:
+    """Show what drills need, what is missing and how to fix it; exit 0 only when drills can run.
+    With --stack (and -f overrides): that stack's Compose files, roles and images too."""
     from drills.provision.checks import Status, run_checks
     from drills.provision.images import project_root
 
     checks = run_checks(lambda: project_scenarios(project_root() / "scenarios"))
+    if stack_path is not None or overrides:
+        from drills.provision import engine
+        from drills.stack.requirements import stack_checks
+        from drills.stack_file import load_stack
+
+        definition = load_stack(stack_path, overrides)
+        if not definition.spec.reference_images:  # Drills' own images are none of this stack's business
+            checks = [c for c in checks if not c.name.startswith(("image ", "base image"))]
+        if engine.info() is not None:
+            checks.extend(stack_checks(definition, engine.client(timeout=10)))
     blocking = [c for c in checks if c.blocking]
     if as_json:
         click.echo(json.dumps(

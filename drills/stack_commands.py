@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from drills.stack_file import stack_options
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from drills.stack.status import StackStatus
 
 PROJECT_HELP = "Compose project (drills-xxxxxx); default: the only stack up (of --stack, if given)."
@@ -151,7 +153,7 @@ def _refuse_if_owned_by_a_live_process(project: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(project: str | None, stack_path: Path | None, as_json: bool) -> None:
     """Services' health, PostgreSQL leader and replica lag, RabbitMQ members and queue leaders,
-    MongoDB primary."""
+    MongoDB primary, and the effective configuration read back from the running system."""
     from drills.stack.presence import presence
     from drills.stack.project import ComposeProject
     from drills.stack.status import collect
@@ -215,6 +217,16 @@ def _render(st: StackStatus) -> None:
         shown = ", ".join(f"{b.server} [{'green' if b.up else 'red'}]{b.status}[/]" for b in lb.backends)
         console.print(f"Load balancer: {len(lb.up())}/{len(lb.backends)} dashboards in rotation ({shown})")
 
+    if st.stack and not st.roles.get("rabbitmq"):
+        console.print("RabbitMQ: not in this stack (no rabbitmq role)")
+    else:
+        _render_rabbitmq(console, st)
+    _render_mongo(console, st)
+
+
+def _render_rabbitmq(console: Any, st: StackStatus) -> None:
+    from rich.table import Table
+
     rq = st.rabbitmq
     down = [n.service for n in rq.nodes if not n.running]
     title = f"RabbitMQ: {len(rq.running())}/{len(rq.nodes)} members running"
@@ -228,18 +240,36 @@ def _render(st: StackStatus) -> None:
     if rq.error:
         console.print(f"[red]RabbitMQ: {rq.error}[/]")
 
+
+def _render_mongo(console: Any, st: StackStatus) -> None:
+    from rich.table import Table
+
     mg = st.mongo
     if not mg.ran:
         console.print(f"MongoDB: [yellow]{mg.error}[/]")
-        return
-    table = Table(title=f"MongoDB: primary {mg.primary or '[red]none[/]'}")
-    for column in ("member", "service", "state", "lag (s)"):
-        table.add_column(column)
-    for mm in mg.members:
-        table.add_row(mm.host, mm.service or "?", mm.state, "-" if mm.lag_s is None else f"{mm.lag_s:.1f}")
-    console.print(table)
-    if mg.error:
-        console.print(f"[red]MongoDB: {mg.error}[/]")
+    else:
+        table = Table(title=f"MongoDB: primary {mg.primary or '[red]none[/]'}")
+        for column in ("member", "service", "state", "lag (s)"):
+            table.add_column(column)
+        for mm in mg.members:
+            table.add_row(mm.host, mm.service or "?", mm.state, "-" if mm.lag_s is None else f"{mm.lag_s:.1f}")
+        console.print(table)
+        if mg.error:
+            console.print(f"[red]MongoDB: {mg.error}[/]")
+    _render_effective(console, st)
+
+
+def _render_effective(console: Console, st: StackStatus) -> None:
+    from rich.markup import escape
+
+    from drills.stack.effective_text import lines
+
+    read_s = st.effective.read_s
+    console.print("\n[bold]Effective configuration[/] (read back from the running system"
+                  + (f" in {read_s:.1f} s)" if read_s is not None else ")"))
+    for label, text in lines(st.effective):
+        color = "red" if text.startswith("NOT READ") else "white"
+        console.print(f"  {label}: [{color}]{escape(text)}[/]")
 
 
 @stack.command()

@@ -34,12 +34,13 @@ def scenario(name: str = "postgres-leader-kill") -> tuple[Path, Scenario]:
 def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: tuple[float, float] = (5.3, 14.1),
              lost: int = 0, status: str | None = None, reason: str = "", secrets: dict[str, str] | None = None,
              do_seal: bool = True, fault_at: float = 5.0, hold: float = 10.0, after: float = 6.0,
-             backup_at: float | None = None) -> Path:
+             backup_at: float | None = None, effective: dict[str, Any] | None = None) -> Path:
     """One finished run; `outage` (start, end) of the primary signal; `lost` acknowledged writes
     missing from the final read; `status` "error"/"aborted" for a run that stopped early.
     `backup_at`: a restore drill (a scenario with `backup:`): one backup taken from then (1 s long),
     restored from the heal on (2 s); the primary signal's writes acknowledged from the backup's start
-    to the restore's end are lost, as a restore loses them."""
+    to the restore's end are lost, as a restore loses them. `effective`: entries of the journal's
+    environment about the configuration drilled (`effective`, `effective_after`)."""
     path, sc = scenario(name)
     run_id = new_run_id(sc.id)
     out = reports_dir / run_id
@@ -88,6 +89,7 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     facts = RunFacts(final_reads=reads, drained=True, recovered_after_s=ready_at - heal_at)
     env = environment({"postgres": "drills/postgres:3f2a1b", "rabbitmq": "drills/rabbitmq:9c8d7e"})
     env["stack_env"] = dict(secrets or {})
+    env.update(effective or {})
     journal = Journal(run_id, sc.model_dump(mode="json", by_alias=True), str(path), environment=env)
     journal.phases = [PhaseRecord("warm-up", 0.0, 0.2, "ok"), PhaseRecord("steady", 0.2, fault_at, "ok"),
                       PhaseRecord("inject", fault_at, fault_at + 0.1, "ok", "kill postgres.leader -> pg1"),

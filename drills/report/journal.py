@@ -67,6 +67,7 @@ class Journal:
     reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)  # parts of the scenario NOT RUN on this stack, with why
 
     def write(self, path: Path) -> None:
         data = {
@@ -76,23 +77,29 @@ class Journal:
             "phases": [p.to_json() for p in self.phases], "faults": [f.to_json() for f in self.faults],
             "recovery": self.recovery,
             "verdicts": self.verdicts, "timings": self.timings, "environment": self.environment,
+            "left_out": self.left_out,
         }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
         tmp.replace(path)
 
 
-def environment(images: dict[str, str] | None = None) -> dict[str, Any]:
-    """Harness version and commit, host facts, image tags: what a reader needs to reproduce a run."""
+def environment(images: dict[str, str] | None = None, effective: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Harness version and commit, host facts, image tags: what a reader needs to reproduce a run.
+    `effective`: the stack's configuration as read back from it when the drill started
+    (`drills.stack.effective.EffectiveConfig.to_json`); absent where no stack was drilled."""
     root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=5).stdout.strip() or None
     except (OSError, subprocess.TimeoutExpired):
         commit = None
-    return {
+    env = {
         "harness_version": __version__, "git_commit": commit, "python": platform.python_version(),
         "host": {"system": platform.system(), "release": platform.release(), "machine": platform.machine(),
                  "cpus": os.cpu_count()},
         "images": images or {}, "recorded_at_unix": time.time(),
     }
+    if effective is not None:
+        env["effective"] = effective
+    return env

@@ -30,6 +30,8 @@ from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_
 from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
+from drills.stack.effective import EffectiveConfig, fingerprint
+from drills.stack.effective_text import LABELS, lines
 
 REPORT_NAME = "drill-report"
 TIMELINES = "drill-report-timelines"
@@ -57,7 +59,8 @@ CONTROLS: list[tuple[str, str, str]] = [
      "SOC 2 A1.3; DORA art. 24"),
     ("Evidence complete and unaltered", "evidence integrity: SHA-256 manifest per run, hash chain, `drill verify`",
      "SOC 2 CC7.5; ISO/IEC 27001 A.5.30; DORA art. 12"),
-    ("Environment tested", "environment fingerprint: harness version and commit, scenario hashes, images, host",
+    ("Environment tested", "environment fingerprint: harness version and commit, scenario hashes, images, host; "
+     "per run, the effective configuration drilled, read back from the running stack",
      "ISO 22301 §8.5; DORA art. 24"),
     ("Review of results", "review block: reviewer, date, decision", "ISO 22301 §8.5; SOC 2 A1.3; DORA art. 24"),
 ]
@@ -139,6 +142,26 @@ def _scope(scenario: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _effective(journal: dict[str, Any]) -> dict[str, Any]:
+    """The configuration drilled, as the run read it back from the stack before its first fault, and
+    what a second read at its end found changed. A run that recorded none says so: never blank."""
+    env = journal.get("environment") or {}
+    doc = env.get("effective")
+    if not isinstance(doc, dict):
+        why = "no stack was drilled" if not journal.get("phases") else "this run's journal holds none"
+        return {"lines": [], "missing": f"not recorded: {why}", "read_s": None, "after": None}
+    config = EffectiveConfig.from_json(doc)
+    after = env.get("effective_after")
+    end: dict[str, Any] | None = None
+    if isinstance(after, dict):
+        unknown = after.get("not_compared") or {}
+        end = {"changes": [str(c) for c in after.get("changes") or []],
+               "not_compared": [f"{LABELS.get(str(k), k)} ({v})" for k, v in unknown.items()]}
+    return {"lines": [{"label": label, "text": text, "cls": "alert" if text.startswith("NOT READ") else ""}
+                      for label, text in lines(config)],
+            "missing": "", "read_s": config.read_s, "after": end}
+
+
 def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
     j, sc = run.journal, run.scenario
     manifest = run.manifest or {}
@@ -156,7 +179,7 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
         "started_at": j.get("started_at", ""), "ended_at": j.get("ended_at", ""),
         "scenario_id": run.scenario_id, "title": sc.get("title", run.scenario_id), "policy": sc.get("policy", ""),
         "objective": f"Show that the documented outcome holds when: {sc.get('title', run.scenario_id)}.",
-        "scope": _scope(sc), "expectations": _expectations(sc), "verdicts": verdicts,
+        "scope": _scope(sc), "effective": _effective(j), "expectations": _expectations(sc), "verdicts": verdicts,
         "metrics": [{"kind": m.kind, "subject": m.subject, "unit": m.unit, "target": _num(m.target),
                      "measured": _num(m.measured), "status": m.status, "cls": _status_class(m.status)}
                     for m in run.metrics()],
@@ -193,12 +216,26 @@ def _environment(runs: Sequence[Run]) -> dict[str, Any]:
             entry["file_sha256"].add(str(sha))
         entry["definition_sha256"].add(_scenario_hash(r.scenario))
     return {
+        "effective": _configurations(runs),
         "harness": [{"version": v, "commit": c} for v, c in harness],
         "images": {k: sorted(v) for k, v in sorted(images.items())}, "hosts": sorted(hosts),
         "python": sorted(pythons),
         "scenarios": {k: {f: sorted(v) for f, v in e.items()} for k, e in sorted(scenarios.items())},
         "reporter": {"harness_version": __version__},
     }
+
+
+def _configurations(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Each distinct effective configuration drilled (`fingerprint`), with the runs that drilled it;
+    runs that recorded none are listed as such."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        doc = (r.journal.get("environment") or {}).get("effective")
+        key = fingerprint(EffectiveConfig.from_json(doc)) if isinstance(doc, dict) else ""
+        name = str((doc or {}).get("stack", {}).get("name") or "") if isinstance(doc, dict) else ""
+        entry = found.setdefault(key, {"sha256": key[:12] or None, "stack": name, "runs": []})
+        entry["runs"].append(f"#{_seq(r.seq)}")
+    return sorted(found.values(), key=lambda e: e["sha256"] is None)  # in order of first use; none last
 
 
 def _issues(runs: Sequence[Run]) -> list[dict[str, str]]:

@@ -82,7 +82,9 @@ def observed_of(result: RunResult) -> str:
     outages = [(x, v.subject) for v in result.verdicts for m in _of_kind(v, "outage")
                if (x := _num(v.measured, m.measured)) is not None]
     worst = max(outages, default=None)
-    return "all expectations met" + (f"; longest outage {worst[0]:.1f} s ({worst[1]})" if worst and worst[0] else "")
+    met = "all expectations met" + (f"; longest outage {worst[0]:.1f} s ({worst[1]})" if worst and worst[0] else "")
+    # A passed run's reason lists what its stack could not drive (NOT RUN): never hidden behind "met".
+    return met + (f"; {result.reason}" if result.reason else "")
 
 
 def summary_row(result: RunResult) -> SummaryRow:

@@ -40,6 +40,10 @@ class ComposeSpec(Model):
 
     files: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
         min_length=1, description="Compose files, relative to the stack file; later ones override earlier ones.")
+    network: Name = Field(
+        "stack", description="The key of the Compose network the stack's services share; its subnet must be "
+                             "${DRILLS_SUBNET} (Drills picks a free /24 per run, DRILLS_NET_PREFIX its first three "
+                             "octets), so faults can cut and slow it.")
     pull: Literal["never", "missing"] = Field(
         "missing", description="`never`: every image must already be on this machine (built by `drill setup`); "
                                "`missing`: Compose pulls the images that are not here.")

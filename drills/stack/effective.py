@@ -3,11 +3,11 @@
 A stack file or an override says what an operator meant; the running system says what holds:
 Patroni's dynamic configuration in the DCS (`GET /config`: a value changed with `patronictl
 edit-config` wins over any file), PostgreSQL's own settings (`pg_settings`), each queue's real type
-and members (RabbitMQ's management API), the node's partition handling (asked of the broker
-itself), the backends the balancer sends users to (HAProxy's stats), and how many instances of
+and members (RabbitMQ's management API), the partition handling in the configuration files a
+node reports it booted with, the backends the balancer sends users to (HAProxy's stats), and how many instances of
 each role are defined and running, with the images they run.
 
-Every read is passive (GET requests, SELECTs, one `rabbitmqctl eval` of a value), short (a few
+Every read is passive (GET requests, SELECTs, `cat` of a node's configuration files), short (a few
 seconds' timeout) and runs beside the others. Each part is `read`, `not read` (with why: a part
 that could not be read is never an empty part that looks like "nothing configured") or `absent`
 (the stack has no such component, with why). A read part keeps what it could not read of itself
@@ -24,6 +24,8 @@ The JSON shape (`EffectiveConfig.to_json`), as the journal's `environment.effect
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,15 +33,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from drills.roles import CLIENTS
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
-from drills.stack.definition import COMPONENTS, HttpSpec, RoleMap
+from drills.stack.definition import HttpSpec, RoleMap, StackDefinition, order
 from drills.stack.http import get_json
 from drills.stack.topology import endpoints, management, members, mongo_status
 
 if TYPE_CHECKING:
     import docker
 
-    from drills.stack.definition import StackDefinition
     from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
 
@@ -64,8 +66,8 @@ PG_SETTINGS = ("server_version", "synchronous_commit", "wal_level", "max_wal_sen
                "wal_log_hints", "hot_standby")
 PG_STATE_SETTINGS = ("synchronous_standby_names",)  # names the current synchronous standby: it moves
 PG_SETTINGS_SQL = "SELECT name, setting, coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s) ORDER BY name"
-# Not in RabbitMQ's management API: asked of the broker (an Erlang VM starts: ~1 s, once per read).
-PARTITION_HANDLING_EVAL = "application:get_env(rabbit, cluster_partition_handling)."
+RABBITMQ_DEFAULT_PARTITION_HANDLING = "ignore"
+COMPONENTS = ("postgres", "rabbitmq", "mongo")  # the parts read from a component of the role map
 
 
 @dataclass(frozen=True)
@@ -101,21 +103,24 @@ def absent(reason: str) -> Part:
 class EffectiveConfig:
     parts: Mapping[str, Part]
     read_s: float | None = None  # how long the read took
+    stack: Mapping[str, Any] = field(default_factory=dict)  # the stack file and Compose files it came from
 
     def part(self, name: str) -> Part:
         """A part this record lacks (an older journal) is not read, never "nothing configured"."""
         return self.parts.get(name) or not_read("not recorded")
 
     def to_json(self) -> dict[str, Any]:
-        return {"read_s": None if self.read_s is None else round(self.read_s, 3),
+        return {"read_s": None if self.read_s is None else round(self.read_s, 3), "stack": dict(self.stack),
                 "parts": {name: self.part(name).to_json() for name in PARTS}}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any] | None) -> EffectiveConfig:
         parts = (doc or {}).get("parts") or {}
         read_s = (doc or {}).get("read_s")
+        stack = (doc or {}).get("stack")
         return cls({name: Part.from_json(parts[name]) for name in PARTS if isinstance(parts.get(name), Mapping)},
-                   float(read_s) if isinstance(read_s, int | float) else None)
+                   float(read_s) if isinstance(read_s, int | float) else None,
+                   dict(stack) if isinstance(stack, Mapping) else {})
 
 
 class EffectiveStack(Protocol):
@@ -168,11 +173,11 @@ def parse_pg_settings(rows: Iterable[Sequence[Any]]) -> tuple[dict[str, str], di
             {k: values[k] for k in PG_STATE_SETTINGS if k in values})
 
 
-def _read_pg_settings(endpoint: tuple[str, int], password: str, timeout_s: float) -> list[tuple[Any, ...]]:
+def _read_pg_settings(endpoint: tuple[str, int], user: str, password: str, timeout_s: float) -> list[tuple[Any, ...]]:
     import psycopg
 
     host, port = endpoint
-    with psycopg.connect(host=host, port=port, user="postgres", password=password, dbname="postgres",
+    with psycopg.connect(host=host, port=port, user=user, password=password, dbname="postgres",
                          connect_timeout=max(1, round(timeout_s)), autocommit=True) as conn:
         return conn.execute(PG_SETTINGS_SQL, [list(PG_SETTINGS + PG_STATE_SETTINGS)]).fetchall()
 
@@ -206,7 +211,9 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
             gaps["pg_settings"] = f"no single leader with a published port to ask ({leader or 'none'})"
         else:
             try:
-                rows = _read_pg_settings(sql[leader], stack.settings.secrets.pg_superuser_password, timeout_s)
+                spec = stack.definition.spec.components.postgres
+                rows = _read_pg_settings(sql[leader], spec.superuser if spec is not None else "postgres",
+                                         stack.settings.secrets.pg_superuser_password, timeout_s)
             except Exception as exc:  # psycopg.Error, OSError: recorded as not read, never fatal
                 gaps["pg_settings"] = f"pg_settings on {leader}: {str(exc).strip()[:200]}"
             else:
@@ -253,30 +260,37 @@ def parse_rabbitmq(overview: Mapping[str, Any], nodes: Iterable[Mapping[str, Any
     return settings, state, gaps
 
 
-_ERLANG_OK = re.compile(r"^\{ok,\s*(.+)\}\s*$", re.S)
+_CONF_KEY = re.compile(r"^\s*cluster_partition_handling\s*=\s*(\S+)", re.M)
 
 
-def parse_partition_handling(output: str) -> str | None:
-    """`{ok,pause_minority}` -> pause_minority; `undefined` (unset: RabbitMQ's default) -> ignore;
-    anything else (an error) -> None."""
-    text = output.strip()
-    if text == "undefined":
-        return "ignore"
-    match = _ERLANG_OK.match(text)
-    return " ".join(match.group(1).split()) if match else None
+def parse_partition_handling(files: Mapping[str, str]) -> tuple[str, str]:
+    """(value, where) from the configuration files a node reports it booted with (`config_files` of
+    `/api/nodes`: path -> content). The management API does not expose the value itself, and asking
+    the broker (`rabbitmqctl eval`) starts an Erlang VM: seconds on a loaded machine. Not set in any
+    `.conf` file: RabbitMQ's default, unless an advanced.config (Erlang terms, not parsed) could set
+    it: ValueError then, read as not read."""
+    for path, text in files.items():
+        found = _CONF_KEY.findall(text) if not path.endswith(".config") else []
+        if found:
+            return found[-1], path  # the last assignment wins, as in RabbitMQ's own parsing
+    if any(path.endswith(".config") for path in files):
+        raise ValueError(f"not set in a .conf file; {', '.join(p for p in files if p.endswith('.config'))} "
+                         "(Erlang terms) is not parsed")
+    where = ", ".join(files) or "no configuration file"
+    return RABBITMQ_DEFAULT_PARTITION_HANDLING, f"RabbitMQ's default (not set in {where})"
 
 
-def _partition_handling(stack: EffectiveStack, container_id: str, timeout_s: float) -> str:
-    """The broker's own value (raises OSError with what it said when it cannot tell)."""
-    # `timeout` inside the container: Docker's exec API has none of its own.
+def _config_files(stack: EffectiveStack, container_id: str, paths: Sequence[str]) -> dict[str, str]:
+    """Each file's content, read inside the node's container (raises OSError naming what failed)."""
     container = stack.client.containers.get(container_id)
-    done = container.exec_run(["timeout", str(max(1, round(timeout_s))), "rabbitmqctl", "eval",
-                               PARTITION_HANDLING_EVAL])
-    output = done.output.decode(errors="replace") if isinstance(done.output, bytes) else str(done.output)
-    value = parse_partition_handling(output) if done.exit_code == 0 else None
-    if value is None:
-        raise OSError(f"rabbitmqctl eval exited {done.exit_code}: {output.strip()[-200:]}")
-    return value
+    files = {}
+    for path in paths:
+        done = container.exec_run(["cat", path])
+        output = done.output.decode(errors="replace") if isinstance(done.output, bytes) else str(done.output)
+        if done.exit_code != 0:
+            raise OSError(f"cat {path} exited {done.exit_code}: {output.strip()[-200:]}")
+        files[path] = output
+    return files
 
 
 def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
@@ -289,34 +303,36 @@ def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     vhost = "%2F"
     try:
         overview = api.request("GET", "overview?columns=rabbitmq_version,erlang_version", timeout_s=timeout_s)
-        node_docs = api.request("GET", "nodes?columns=name,running,net_ticktime", timeout_s=timeout_s)
+        node_docs = api.request("GET", "nodes?columns=name,running,net_ticktime,config_files", timeout_s=timeout_s)
         queues = api.request("GET", f"queues/{vhost}?columns=name,type,leader,node,members,online,durable,"
                                     "arguments,policy", timeout_s=timeout_s)
     except OSError as exc:
         return not_read(f"RabbitMQ's management API: {exc}")
     settings, state, gaps = parse_rabbitmq(overview or {}, node_docs or [], queues or [])
-    running = [s for s in nodes if s in snap and snap[s].state == "running"]
-    if not running:
-        gaps["cluster_partition_handling"] = "no RabbitMQ container is running to ask"
+    running = [rabbitmq.node_service(str(n["name"])) for n in node_docs or [] if n.get("running")]
+    asked = next((s for s in running if s in snap and snap[s].state == "running"), None)
+    if asked is None:
+        gaps["cluster_partition_handling"] = "no running RabbitMQ node to ask"
     else:
+        paths = next(n.get("config_files") or [] for n in node_docs if rabbitmq.node_service(str(n["name"])) == asked)
         try:
-            # Its own budget: an Erlang VM starts for this one answer.
-            settings["cluster_partition_handling"] = _partition_handling(stack, snap[running[0]].container_id,
-                                                                         timeout_s + 2)
-        except Exception as exc:  # docker errors, OSError: recorded as not read
-            gaps["cluster_partition_handling"] = (f"not in the management API; rabbitmqctl eval on {running[0]}: "
-                                                  f"{str(exc)[:200]}")
+            value, where = parse_partition_handling(_config_files(stack, snap[asked].container_id, paths))
+        except Exception as exc:  # docker errors, OSError, ValueError: recorded as not read
+            gaps["cluster_partition_handling"] = f"not in the management API; {asked}'s configuration: {exc}"
+        else:
+            settings["cluster_partition_handling"] = value
+            state["cluster_partition_handling_from"] = f"{asked}: {where}"
     return Part(READ, settings=settings, state=state, not_read=gaps)
 
 
 # ---- MongoDB, the balancer, instances -----------------------------------------------------------
 
-def _mongo_version(endpoint: tuple[str, int], password: str, timeout_s: float) -> str:
+def _mongo_version(endpoint: tuple[str, int], user: str, password: str, timeout_s: float) -> str:
     import pymongo
 
     ms = int(timeout_s * 1000)
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        endpoint[0], endpoint[1], directConnection=True, username="root", password=password, authSource="admin",
+        endpoint[0], endpoint[1], directConnection=True, username=user, password=password, authSource="admin",
         serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms)
     try:
         return str(client.admin.command("buildInfo").get("version"))
@@ -335,7 +351,9 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
     gaps: dict[str, str] = {}
     eps = endpoints(snap, nodes, mongo.PORT)
     try:
-        settings["version"] = _mongo_version(next(iter(eps.values())), stack.settings.secrets.mongo_root_password,
+        spec = stack.definition.spec.components.mongo
+        settings["version"] = _mongo_version(next(iter(eps.values())), spec.root_user if spec is not None else "root",
+                                             stack.settings.secrets.mongo_root_password,
                                              timeout_s)
     except Exception as exc:  # pymongo errors, no endpoint: recorded as not read
         gaps["version"] = f"buildInfo: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
@@ -345,11 +363,11 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
 
 
 def read_balancer(snap: Mapping[str, ServiceInfo], http: HttpSpec | None, timeout_s: float = TIMEOUT_S) -> Part:
-    """The backends in rotation at the stack's balancer (its stack file's http component)."""
+    """The backends in rotation, as the stack file's balancer (`components: http:`) reports them."""
     if http is None:
-        return absent("no load balancer in this stack (no http component in its stack file)")
+        return absent("the stack file declares no balancer (no http component)")
     if http.balancer not in snap:
-        return absent(f"no load balancer service ({http.balancer}) in this stack")
+        return absent(f"no container of the balancer {http.balancer}")
     lb = loadbalancer.read_status(snap, http, timeout_s=timeout_s)
     if lb.error is not None:
         return not_read(f"HAProxy's stats: {lb.error}")
@@ -361,13 +379,16 @@ def read_balancer(snap: Mapping[str, ServiceInfo], http: HttpSpec | None, timeou
 
 
 def roles_of(services: Iterable[str], role_map: RoleMap) -> dict[str, list[str]]:
-    """role -> its services: each role of the stack's map (components, scaled app roles), every
-    other service alone."""
-    names = sorted(set(services))
-    roles = {role: role_map.members(role, names) for role in role_map.roles if role != "clients"}
-    roles = {role: found for role, found in roles.items() if found}
+    """role -> its services: every role of the stack's map; a service in none counts alone, or with
+    the services of its name's stem where the map is empty (settings made by hand)."""
+    names = order(services)
+    # `clients` is every service a fault on "the clients" touches: it overlaps the app's own roles.
+    roles = {role: found for role in role_map.roles
+             if role != CLIENTS and (found := role_map.members(role, names))}
     grouped = {s for found in roles.values() for s in found}
-    roles.update({s: [s] for s in names if s not in grouped})
+    for s in names:
+        if s not in grouped:
+            roles.setdefault(s if role_map.roles else s.rstrip("0123456789") or s, []).append(s)
     return roles
 
 
@@ -423,20 +444,40 @@ def read_effective(stack: EffectiveStack, timeout_s: float = TIMEOUT_S) -> Effec
             names, why = None, f"docker compose config: {str(exc)[:300]}"
     parts["instances"] = _guarded(lambda: instances(names, snap, stack.settings.roles, why))
     if names is not None:
-        parts = {name: _defined_but_gone(name, part, names, stack) for name, part in parts.items()}
-    return EffectiveConfig({name: parts[name] for name in PARTS}, time.monotonic() - t0)
+        parts = {name: _defined_but_gone(stack, name, part, names) for name, part in parts.items()}
+    return EffectiveConfig({name: parts[name] for name in PARTS}, time.monotonic() - t0, declared(stack))
 
 
-def _defined_but_gone(name: str, part: Part, defined: Sequence[str], stack: EffectiveStack) -> Part:
+def declared(stack: EffectiveStack) -> dict[str, Any]:
+    """Which stack file and Compose files (overrides last) the stack was brought up from."""
+    try:
+        definition = stack.definition
+        return {"name": definition.name, "file": str(definition.path),
+                "compose_files": [str(f) for f in definition.compose_files()]}
+    except Exception as exc:  # a saved stack whose definition cannot be rebuilt
+        return {"not_read": f"{type(exc).__name__}: {str(exc)[:200]}"}
+
+
+def _defined_but_gone(stack: EffectiveStack, name: str, part: Part, defined: Sequence[str]) -> Part:
     """A component Compose defines whose containers are all gone is not absent: it was not read."""
     if part.status != ABSENT:
         return part
-    http = stack.definition.spec.components.http
     if name == "balancer":
+        http = stack.definition.spec.components.http
         nodes = [http.balancer] if http is not None and http.balancer in defined else []
     else:
         nodes = stack.settings.roles.members(name, defined) if name in COMPONENTS else []
     return not_read(f"its services ({', '.join(nodes)}) have no container") if nodes else part
+
+
+def fingerprint(config: EffectiveConfig) -> str:
+    """SHA-256 of the configuration alone (each part's status and settings, the stack and Compose
+    files): two runs drilled the same configuration when theirs are equal; what held at the moment
+    of a read (leaders, backends UP) and how long it took do not count."""
+    doc = {"stack": dict(config.stack),
+           "parts": {name: {"status": config.part(name).status, "settings": config.part(name).settings}
+                     for name in PARTS}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
@@ -452,6 +493,16 @@ def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
             continue
         found += [f"{name}.{path}: {x!r} -> {y!r}" for path, x, y in _diff(a.settings, b.settings)]
     return found
+
+
+def compared(before: EffectiveConfig, after: EffectiveConfig) -> dict[str, Any]:
+    """What a second read at the end of a drill says about the first: the settings that changed, and
+    the parts that could not be compared (not read at either end), with why."""
+    unknown = {name: (before.part(name).reason if before.part(name).status == NOT_READ else "")
+               or after.part(name).reason
+               for name in PARTS if NOT_READ in (before.part(name).status, after.part(name).status)}
+    return {"read_s": None if after.read_s is None else round(after.read_s, 3), "changes": changes(before, after),
+            "not_compared": unknown}
 
 
 class _Missing:

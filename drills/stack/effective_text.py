@@ -119,13 +119,22 @@ def part_text(name: str, part: Part) -> str:
     if part.status == NOT_READ:
         return f"NOT READ: {part.reason}"
     if part.status == ABSENT:
-        return f"absent ({part.reason})" if part.reason else "absent"
+        return f"absent: {part.reason}" if part.reason else "absent"
     try:
         return _TEXT[name](part)
     except (AttributeError, KeyError, TypeError) as exc:  # a journal written by hand or by another version
         return f"NOT READ: recorded in a shape this version cannot show ({type(exc).__name__}: {exc})"
 
 
+def stack_text(stack: Mapping[str, Any]) -> str:
+    if "not_read" in stack:
+        return f"NOT READ: {stack['not_read']}"
+    files = ", ".join(str(f) for f in stack.get("compose_files") or [])
+    return f"{stack.get('name')} ({stack.get('file')}); Compose files {files}"
+
+
 def lines(config: EffectiveConfig) -> list[tuple[str, str]]:
-    """(label, text) per part, every part: one not read says so."""
-    return [(LABELS[name], part_text(name, config.part(name))) for name in PARTS]
+    """(label, text) per part, every part: one not read says so; first the stack file it came from,
+    where recorded."""
+    head = [("Stack", stack_text(config.stack))] if config.stack else []
+    return head + [(LABELS[name], part_text(name, config.part(name))) for name in PARTS]

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
     from drills.provision.progress import Reporter
 
-NETWORK = "stack"  # the network's key in the compose file
 DOWN_TIMEOUT_S = 3  # containers die with the project; a graceful database shutdown buys nothing
 UP_ATTEMPTS = 3  # a subnet or port taken by a concurrent runner between our pick and `up`
 
@@ -157,7 +156,7 @@ class ComposeProject:
 
     @property
     def network_name(self) -> str:
-        return f"{self.project}_{NETWORK}"
+        return f"{self.project}_{self.definition.spec.compose.network}"
 
     def env(self) -> dict[str, str]:
         return compose_env(self._settings, os.environ)
@@ -264,7 +263,7 @@ class ComposeProject:
         t0 = time.monotonic()
         tried: list[ipaddress.IPv4Network] = []
         for attempt in range(UP_ATTEMPTS):
-            done = self.run_compose("up", "-d", "--pull", "never", "--remove-orphans")
+            done = self.run_compose("up", "-d", "--pull", self.definition.spec.compose.pull, "--remove-orphans")
             if done.returncode == 0:
                 break
             retry = repick and attempt + 1 < UP_ATTEMPTS

@@ -1,6 +1,6 @@
 """A stack's status: every service's container state and health, and each component's topology
 (PostgreSQL leader and replica lag, RabbitMQ members and queue leaders, MongoDB primary, the
-dashboards the load balancer sends users to). Read
+dashboards the load balancer sends users to), and the effective configuration (drills.stack.effective). Read
 concurrently, each part failing on its own: a status during a fault is exactly when some parts
 cannot be read, and that is reported, never hidden."""
 
@@ -10,12 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drills.stack.effective import EffectiveConfig, EffectiveStack, read_effective
 from drills.stack.loadbalancer import LoadBalancerStatus, read_status
 from drills.stack.mongo import MongoStatus
 from drills.stack.postgres import PostgresStatus
 from drills.stack.rabbitmq import RabbitStatus
 from drills.stack.services import ServiceInfo
-from drills.stack.topology import StackView, management, mongo_status, postgres_status
+from drills.stack.topology import management, mongo_status, postgres_status
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class StackStatus:
     rabbitmq: RabbitStatus
     mongo: MongoStatus
     lb: LoadBalancerStatus
+    effective: EffectiveConfig
     missing: tuple[str, ...] = ()  # services Compose defines that have no container
     postgres_nodes: tuple[str, ...] = ()  # the services of the postgres role (from the stack's role map)
     stack: str = ""  # the stack file's name
@@ -46,6 +48,7 @@ class StackStatus:
         doc = asdict(self)
         for s in doc["services"]:
             s["ports"] = {str(k): v for k, v in s["ports"].items()}
+        doc["effective"] = self.effective.to_json()
         return doc
 
 
@@ -53,14 +56,15 @@ def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
     return tuple(ServiceHealth(s.service, s.name, s.state, s.health, dict(s.ports)) for s in snap.values())
 
 
-def collect(view: StackView, missing: tuple[str, ...] = ()) -> StackStatus:
+def collect(view: EffectiveStack, missing: tuple[str, ...] = ()) -> StackStatus:
     snap = view.snapshot()
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=5) as pool:
         pg = pool.submit(postgres_status, view, snap)
         rabbit = pool.submit(lambda: management(view, snap).status())
         mongo = pool.submit(mongo_status, view, snap)
         lb = pool.submit(read_status, snap, view.definition.spec.components.http)
+        effective = pool.submit(read_effective, view)
         return StackStatus(view.settings.project, str(view.settings.subnet), service_health(snap),
-                           pg.result(), rabbit.result(), mongo.result(), lb.result(), missing,
+                           pg.result(), rabbit.result(), mongo.result(), lb.result(), effective.result(), missing,
                            tuple(view.settings.roles.roles.get("postgres", ())), view.definition.name,
                            tuple(str(f) for f in view.definition.compose_files()), view.settings.roles.to_json())

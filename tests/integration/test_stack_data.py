@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from drills.scenario import load_scenario
 from drills.stack import ComposeProject
+from drills.stack.effective import ABSENT, READ, EffectiveConfig, changes, read_effective
 from drills.stack.rabbitmq import QUEUE_ARGUMENTS, QUEUES
 from drills.stack.status import collect
 from drills.stack.topology import management
@@ -138,6 +145,62 @@ def test_status_reports_every_part(stack):
     else:
         assert st.mongo.primary is not None
     assert stack.settings.secrets.app_password not in str(st.to_json())
+
+
+def test_the_effective_configuration_is_read_back_from_the_running_stack(stack):
+    config = read_effective(stack)
+    again = read_effective(stack)
+    print(f"read_effective on the reference stack: {config.read_s:.2f} s, then {again.read_s:.2f} s")
+    pg = config.part("postgres")
+    assert pg.status == READ and pg.not_read == {}, pg
+    assert pg.settings["patroni"]["synchronous_mode"] is True and pg.settings["patroni"]["ttl"] == 10
+    assert pg.settings["pg_settings"]["synchronous_commit"] == "on" and pg.settings["members"] == 3
+    rq = config.part("rabbitmq")
+    assert rq.status == READ and rq.not_read == {}, rq
+    for queue in QUEUES:
+        assert rq.settings["queues"][queue]["type"] == "quorum" and rq.settings["queues"][queue]["members"] == 3
+    assert rq.settings["cluster_partition_handling"] == "pause_minority" and rq.settings["net_ticktime_s"] == 10
+    assert config.part("balancer").state == {"backends": {"dashboard1": "UP", "dashboard2": "UP"}}
+    counts = config.part("instances")
+    assert counts.settings["defined"]["postgres"] == counts.state["running"]["postgres"] == 3
+    assert counts.settings["defined"]["dashboard"] == 2
+    assert config.part("mongo").status == (ABSENT if stack.settings.mongo_not_run else READ)
+    assert changes(config, again) == [], "nothing changes the configuration between two reads"
+    assert config.read_s is not None and config.read_s < 10
+    assert stack.settings.secrets.pg_superuser_password not in json.dumps(config.to_json())
+
+
+def test_a_drill_records_the_configuration_it_drills_in_its_journal(stack, tmp_path):
+    from drills.runner import Drill
+
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "postgres-leader-kill.yaml"
+    drill = Drill(load_scenario(path), path, stack, reports_dir=tmp_path, workload_factory=None,
+                  progress=None)
+    try:
+        recorded = EffectiveConfig.from_json(drill.journal.environment["effective"])
+        assert recorded.part("postgres").settings["patroni"]["synchronous_mode"] is True
+        assert recorded.part("rabbitmq").settings["queues"]["scheduled-runs"]["type"] == "quorum"
+        drill._compare_effective()
+        assert drill.journal.environment["effective_after"]["changes"] == []
+    finally:
+        drill.history.close()
+
+
+def test_drill_stack_status_shows_the_effective_configuration(stack):
+    def drill(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "drills", "stack", "status", "--project", stack.project, *args],
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"})
+
+    done = drill()
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "Effective configuration (read back from the running system in" in out, out
+    for piece in ("synchronous_mode on", "ttl 10 s", "loop_wait 2 s", "cluster_partition_handling pause_minority",
+                  "scheduled-runs quorum (3 members", "notifications quorum (3 members",
+                  "lb, backend dashboards: dashboard1 UP, dashboard2 UP", "postgres 3, rabbitmq 3"):
+        assert piece in out, (piece, out)
+    doc = json.loads(drill("--json").stdout)
+    assert doc["effective"]["parts"]["postgres"]["settings"]["patroni"]["synchronous_mode"] is True
 
 
 def test_ports_are_published_on_localhost_only(stack):

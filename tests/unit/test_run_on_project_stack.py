@@ -66,8 +66,13 @@ def test_a_stack_without_rabbitmq_runs_no_scenario_that_drives_or_breaks_it():
     for path in SCENARIOS:
         scenario = load_scenario(path)
         why = absent_on_stack(scenario, stack, defined)
-        if "rabbitmq.publish" in scenario.workload or any("rabbitmq" in s.target for s in scenario.steps):
+        if any("rabbitmq" in s.target for s in scenario.steps):
             assert "no rabbitmq role" in why, path.stem
+        elif "rabbitmq.publish" in scenario.workload and not why:
+            from drills.run_command import fit_to_stack
+
+            fitted, left_out = fit_to_stack(scenario, stack, defined)
+            assert "rabbitmq.publish" not in fitted.workload and left_out, path.stem
 
 
 def test_a_queue_the_stack_does_not_declare_is_a_problem_before_anything_starts(tmp_path):
@@ -93,3 +98,28 @@ def test_roles_and_signals_name_their_component():
     assert components_of(["mongo.primary", "postgres.write", "rabbitmq.*", "etcd[1]", "dashboard[0]", "same",
                           "clients", "rabbitmq.leader@notifications", "http.dashboard"]) == {
         "mongo", "postgres", "rabbitmq", "etcd", "http"}
+
+
+def test_a_bystander_signal_the_stack_cannot_drive_is_left_out_with_its_expectations_and_said_so():
+    from drills.run_command import fit_to_stack
+
+    stack = reference_stack(roles=RoleMap.build({"postgres": ["db-a", "db-b", "db-c"], "etcd": ["etcd1"]}, {}))
+    defined = ("db-a", "db-b", "db-c", "etcd1")
+    scenario = load_scenario(next(p for p in SCENARIOS if p.stem == "postgres-leader-kill"))
+    assert "rabbitmq.publish" in scenario.workload
+    fitted, left_out = fit_to_stack(scenario, stack, defined)
+    assert set(fitted.workload) == set(scenario.workload) - {"rabbitmq.publish"}
+    about_rabbit = [e for e in scenario.expectations if "rabbitmq.publish" in e.model_dump().values()]
+    assert about_rabbit and len(fitted.expectations) == len(scenario.expectations) - len(about_rabbit)
+    assert left_out == [f"{e.checker}: rabbitmq.publish NOT RUN (stack api-fortress-ha has no rabbitmq role)"
+                        for e in about_rabbit]
+    assert fitted.steps == scenario.steps and absent_on_stack(scenario, stack, defined) == ""
+
+
+def test_on_the_reference_stack_nothing_is_left_out():
+    from drills.run_command import fit_to_stack
+
+    stack = reference_stack(mongo_not_run="")
+    for path in SCENARIOS:
+        scenario = load_scenario(path)
+        assert fit_to_stack(scenario, stack, defined_services((MONGO_PROFILE,))) == (scenario, [])

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.stack import loadbalancer
+from drills.stack.definition import RoleMap, StackDefinition
 from drills.stack.effective import (
     ABSENT,
     NOT_READ,
@@ -26,6 +27,7 @@ from drills.stack.effective import (
     EffectiveConfig,
     Part,
     changes,
+    fingerprint,
     instances,
     parse_partition_handling,
     parse_patroni,
@@ -42,6 +44,7 @@ from drills.stack.services import ServiceInfo
 from tests.stand_ins import reference_roles
 
 FIXTURES = Path(__file__).parent / "fixtures" / "effective"
+REFERENCE = default_definition()
 
 
 def fixture(name: str) -> Any:
@@ -62,16 +65,19 @@ def service(name: str, ports: dict[int, int], state: str = "running", image: str
 
 class StandInStack:
     """A stack as `read_effective` sees it: its containers (published where the test says), the
-    services Compose defines, and no Docker engine (nothing here may need one)."""
+    services Compose defines, the reference stack's file and role map, and no Docker engine
+    (nothing here may need one)."""
 
     def __init__(self, snap: dict[str, ServiceInfo], defined: tuple[str, ...] | None = None,
                  mongo_not_run: str = "image mongo:7 absent") -> None:
         self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
-                                      mongo_not_run=mongo_not_run, definition=default_definition(),
-                                      roles=reference_roles())
-        self.definition = default_definition()
+                                      mongo_not_run=mongo_not_run, roles=reference_roles())
         self._snap = snap
         self._defined = defined
+
+    @property
+    def definition(self) -> StackDefinition:
+        return REFERENCE
 
     @property
     def client(self) -> Any:
@@ -148,16 +154,23 @@ def test_rabbitmq_what_the_api_did_not_give_is_not_read_and_differing_ticks_are_
     assert "net_ticktime_s" in gaps
 
 
-@pytest.mark.parametrize(("output", "value"), [
-    ("{ok,pause_minority}\n", "pause_minority"),
-    ("undefined\n", "ignore"),
-    ("{ok,{pause_if_all_down,\n    ['rabbit@rabbit1'],\n    ignore}}",
-     "{pause_if_all_down, ['rabbit@rabbit1'], ignore}"),
-    ("Error: unable to perform an operation on node 'rabbit@rabbit1'", None),
-    ("", None),
+CONF = "/etc/rabbitmq/rabbitmq.conf"
+
+
+@pytest.mark.parametrize(("files", "value", "where"), [
+    ({CONF: "loopback_users = none\ncluster_partition_handling = pause_minority\n"}, "pause_minority", CONF),
+    ({CONF: "cluster_partition_handling = ignore\n  cluster_partition_handling=autoheal\n"}, "autoheal", CONF),
+    ({CONF: "# cluster_partition_handling = autoheal\nloopback_users = none\n"}, "ignore",
+     f"RabbitMQ's default (not set in {CONF})"),
+    ({}, "ignore", "RabbitMQ's default (not set in no configuration file)"),
+    ({CONF: "", "/etc/rabbitmq/advanced.config": "[{rabbit, [{cluster_partition_handling, ignore}]}]."}, None, None),
 ])
-def test_partition_handling_as_rabbitmqctl_eval_prints_it(output, value):
-    assert parse_partition_handling(output) == value
+def test_partition_handling_from_the_files_a_node_booted_with(files, value, where):
+    if value is None:
+        with pytest.raises(ValueError, match=r"advanced\.config .* not parsed"):
+            parse_partition_handling(files)
+    else:
+        assert parse_partition_handling(files) == (value, where)
 
 
 def test_balancer_backends_from_haproxy_stats():
@@ -172,18 +185,20 @@ def test_instances_per_role_defined_and_running_with_their_images():
     part = instances(("pg1", "pg2", "pg3", "dashboard1", "dashboard2", "lb"), snap, reference_roles())
     assert part.status == READ
     # the reference stack's roles: the balancer lb is also what its http component drives
-    assert part.settings["defined"] == {"postgres": 3, "dashboard": 2, "balancer": 1, "http": 1}
-    assert part.state["running"] == {"postgres": 1, "dashboard": 1, "balancer": 1, "http": 1}
+    assert part.settings["defined"] == {"balancer": 1, "dashboard": 2, "http": 1, "postgres": 3}
+    assert part.state["running"] == {"balancer": 1, "dashboard": 1, "http": 1, "postgres": 1}
     assert part.settings["images"]["drills/patroni:1 (0123456789ab)"] == ["pg1", "pg2"]
     text = part_text("instances", part)
     assert "postgres 3 (1 running)" in text and "balancer 1" in text and "drills/patroni:1 (0123456789ab) x2" in text
 
 
 def test_instances_whose_compose_definition_cannot_be_read_say_so():
-    part = instances(None, {"pg1": service("pg1", {})}, reference_roles(), "docker compose config: exit 1")
-    assert part.settings["defined"] == {"postgres": None}
+    part = instances(None, {"pg1": service("pg1", {}), "extra7": service("extra7", {})}, reference_roles(),
+                     "docker compose config: exit 1")
+    assert part.settings["defined"] == {"postgres": None, "extra7": None}
     assert part.not_read == {"defined": "docker compose config: exit 1"}
-    assert "postgres 1 running" in part_text("instances", part) and "defined not read" in part_text("instances", part)
+    text = part_text("instances", part)
+    assert "extra7 1 running, postgres 1 running" in text and "defined not read: docker compose config" in text
 
 
 # ---- the record and its words ------------------------------------------------------------------
@@ -203,12 +218,15 @@ def reference_config() -> EffectiveConfig:
                                          "servers": ["dashboard1", "dashboard2"]},
                          state={"backends": {"dashboard1": "UP", "dashboard2": "DOWN"}}),
         "instances": Part(NOT_READ, reason="docker: connection refused"),
-    }, read_s=0.42)
+    }, read_s=0.42, stack={"name": "api-fortress-ha", "file": "/src/stacks/reference/stack.yaml",
+                           "compose_files": ["/src/docker-compose.ha.yml", "/src/sync-off.yml"]})
 
 
 def test_the_words_hold_every_value_a_reader_needs():
     text = dict(lines(reference_config()))
-    assert list(text) == ["PostgreSQL", "RabbitMQ", "MongoDB", "Balancer", "Instances"]
+    assert list(text) == ["Stack", "PostgreSQL", "RabbitMQ", "MongoDB", "Balancer", "Instances"]
+    assert text["Stack"] == ("api-fortress-ha (/src/stacks/reference/stack.yaml); Compose files "
+                             "/src/docker-compose.ha.yml, /src/sync-off.yml")
     pg = text["PostgreSQL"]
     for piece in ("PostgreSQL 15.18", "Patroni 3.0.2", "3 members", "synchronous_mode on",
                   "synchronous_mode_strict off (Patroni default)", "synchronous_commit on", "ttl 10 s",
@@ -219,7 +237,7 @@ def test_the_words_hold_every_value_a_reader_needs():
                   "scheduled-runs quorum (3 members, leader rabbit1)", "notifications quorum (3 members"):
         assert piece in rq, (piece, rq)
     assert text["Balancer"] == "lb, backend dashboards: dashboard1 UP, dashboard2 DOWN"
-    assert text["MongoDB"] == "absent (image mongo:7 absent)"
+    assert text["MongoDB"] == "absent: image mongo:7 absent"
     assert text["Instances"] == "NOT READ: docker: connection refused"
 
 
@@ -259,6 +277,18 @@ def test_changes_are_exactly_the_settings_that_differ(a, b):
     found = changes(before, after)
     assert (found == []) == (a == b)
     assert changes(before, before) == []
+
+
+def test_the_fingerprint_is_the_configuration_alone():
+    a = reference_config()
+    moved = EffectiveConfig({**a.parts, "balancer": Part(READ, settings=a.part("balancer").settings,
+                                                         state={"backends": {"dashboard1": "DOWN"}})},
+                            read_s=9.0, stack=a.stack)
+    assert fingerprint(moved) == fingerprint(a), "state and timing are not configuration"
+    unread = EffectiveConfig({**a.parts, "mongo": Part(NOT_READ, reason="timed out")}, stack=a.stack)
+    assert fingerprint(unread) != fingerprint(a)
+    overridden = EffectiveConfig(a.parts, stack={**a.stack, "compose_files": ["/src/other.yml"]})
+    assert fingerprint(overridden) != fingerprint(a)
 
 
 def test_state_is_not_a_change_and_an_unread_side_is_unknown_not_unchanged():
@@ -324,6 +354,7 @@ def test_every_part_of_an_unreachable_stack_is_not_read_with_why():
     assert parts["mongo"] == Part(ABSENT, reason="image mongo:7 absent")
     assert parts["instances"].settings["defined"]["postgres"] == 3
     assert config.read_s is not None and config.read_s < 10
+    assert config.stack["name"] == "api-fortress-ha" and config.stack["compose_files"][0].endswith(".yml")
 
 
 def test_a_component_defined_but_without_containers_is_not_read_not_absent():
@@ -349,5 +380,12 @@ def test_a_stack_whose_compose_definition_and_containers_cannot_be_read():
 
 def test_an_unreachable_balancer_is_not_read_with_where_it_was_asked():
     port = closed_port()
-    part = read_balancer({"lb": service("lb", {8080: port})}, default_definition().spec.components.http, timeout_s=1)
+    http = REFERENCE.spec.components.http
+    part = read_balancer({"lb": service("lb", {8080: port})}, http, timeout_s=1)
     assert part.status == NOT_READ and f"127.0.0.1:{port}" in part.reason
+    assert read_balancer({}, None).reason == "the stack file declares no balancer (no http component)"
+
+
+def test_instances_of_a_stack_without_a_role_map_count_by_name():
+    part = instances(("pg1", "pg2", "lb"), {}, RoleMap())
+    assert part.settings["defined"] == {"pg": 2, "lb": 1}

@@ -140,3 +140,15 @@ def test_drill_validate_and_schema_take_stack_files(tmp_path):
     assert done.returncode == 2 and f"{bad}:7:23: components.postgres.adapter" in done.stderr
     schema = subprocess.run([sys.executable, "-m", "drills", "schema", "--stack"], capture_output=True, text=True)
     assert schema.returncode == 0 and json.loads(schema.stdout)["title"] == "Drills stack file"
+
+
+def test_a_scenario_that_names_its_stack_is_told_where_the_stack_is_chosen(tmp_path):
+    from drills.scenario import check_file
+
+    text = (ROOT / "scenarios" / "postgres-leader-kill.yaml").read_text()
+    path = tmp_path / "s.yaml"
+    path.write_text("stack:\n  profiles: [mongo]\n" + text)
+    scenario, problems = check_file(path)
+    assert scenario is None
+    [problem] = problems
+    assert (problem.line, problem.field) == (1, "stack") and "drill run --stack" in problem.message

@@ -1,0 +1,59 @@
+"""Drilling a stack that is not the reference one, through the `drill` command as a user would:
+stacks/examples/postgres-only (Patroni + etcd, nodes db-a..db-c named by io.drills.role labels).
+
+- `drill doctor --stack` finds a role map that names a service the Compose files lack;
+- `drill run --stack` runs the PostgreSQL scenario (its RabbitMQ bystander left out and said so)
+  and reports the RabbitMQ scenario NOT RUN with the role the stack lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200)]
+ROOT = Path(__file__).resolve().parents[2]
+PG_ONLY = ROOT / "stacks" / "examples" / "postgres-only"
+
+
+def drill(*args: str, timeout_s: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "drills", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout_s, env=os.environ.copy())
+
+
+def test_doctor_finds_a_role_naming_a_service_the_compose_files_lack(tmp_path):
+    stack = tmp_path / "stack.yaml"
+    stack.write_text((PG_ONLY / "stack.yaml").read_text().replace("files: [compose.yaml]",
+                                                                  f"files: [{PG_ONLY / 'compose.yaml'}]")
+                     + "roles:\n  postgres: [db-a, db-z]\n")
+    done = drill("doctor", "--stack", str(stack), timeout_s=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "db-z" in done.stdout and "do not define" in done.stdout
+    ok = drill("doctor", "--stack", str(PG_ONLY), "--json", timeout_s=120)
+    checks = {c["name"]: c for c in json.loads(ok.stdout)["checks"]}
+    assert checks["stack roles"]["status"] == "ok"
+    assert "postgres: db-a, db-b, db-c" in checks["stack roles"]["detail"]
+
+
+def test_a_postgres_only_stack_runs_what_applies_and_says_what_it_lacks(tmp_path):
+    reports = tmp_path / "reports"
+    summary = tmp_path / "summary.json"
+    done = drill("run", "scenarios/postgres-leader-kill.yaml", "scenarios/rabbitmq-node-partition.yaml",
+                 "--stack", str(PG_ONLY), "--reports", str(reports), "--summary", str(summary))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    runs = {r["scenario"]: r for r in json.loads(summary.read_text())["runs"]}
+    assert runs["rabbitmq-node-partition"]["status"] == "not-run"
+    assert "has no rabbitmq role" in runs["rabbitmq-node-partition"]["observed"]
+    assert runs["postgres-leader-kill"]["status"] == "passed"
+    [journal_path] = reports.glob("*postgres-leader-kill*/journal.json")
+    journal = json.loads(journal_path.read_text())
+    assert journal["left_out"] and all("rabbitmq.publish NOT RUN" in line for line in journal["left_out"])
+    # The faults hit the stack's own nodes, named by its labels.
+    resolved = {t for f in journal["faults"] for t in f["resolved"]}
+    assert resolved and resolved <= {"db-a", "db-b", "db-c"}
+    assert "rabbitmq.publish NOT RUN" in runs["postgres-leader-kill"]["observed"]
