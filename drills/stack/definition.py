@@ -156,7 +156,8 @@ class StackFile(Model):
     components: Components = Field(default_factory=Components)
     backups: list[Literal["postgres.dump", "postgres.snapshot", "rabbitmq.definitions", "mongo.dump"]] = Field(
         default_factory=list, description="The backup methods that apply to this stack.")
-    readiness_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 180.0
+    readiness_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        120.0, description="How long `drill stack up` and `drill run` wait for the stack to be ready when it starts.")
 
     @model_validator(mode="after")
     def _backups_have_components(self) -> StackFile:
