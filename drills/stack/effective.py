@@ -304,7 +304,7 @@ def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     try:
         overview = api.request("GET", "overview?columns=rabbitmq_version,erlang_version", timeout_s=timeout_s)
         node_docs = api.request("GET", "nodes?columns=name,running,net_ticktime,config_files", timeout_s=timeout_s)
-        queues = api.request("GET", f"queues/{vhost}?columns=name,type,leader,node,members,online,durable,"
+        queues = api.request("GET", f"queues/{vhost}?columns=name,type,leader,node,members,online,state,durable,"
                                     "arguments,policy", timeout_s=timeout_s)
     except OSError as exc:
         return not_read(f"RabbitMQ's management API: {exc}")

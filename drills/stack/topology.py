@@ -99,14 +99,13 @@ def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, gro
             return [leader]
         return [m.name for m in cluster if m.name != leader and m.name in group]
     if ref.group == "rabbitmq":
+        # A classic queue is led by the node it lives on and has no follower (rabbitmq.parse_queues).
         name = queue_of(view, ref)
         queue = next((q for q in management(view, snap).queues() if q.name == name), None)
         if queue is None or queue.leader is None:
             raise StackError(f"{ref}: queue {name!r} has no leader right now")
-        leader = rabbitmq.node_service(queue.leader)
-        if role == "leader":
-            return [leader]
-        return [rabbitmq.node_service(m) for m in queue.members if rabbitmq.node_service(m) != leader]
+        nodes = [queue.leader] if role == "leader" else queue.followers()
+        return [rabbitmq.node_service(n) for n in nodes]
     if ref.group == "mongo":
         status = mongo_status(view, snap)
         if status.error is not None:
