@@ -51,7 +51,6 @@ MANAGEMENT_PORT = 15672
 # The queues the reference stack's application declares (stacks/reference/stack.yaml lists them
 # for readiness; the app's drills_app.common.QUEUES are the same).
 QUEUES = ("scheduled-runs", "notifications", "drill-events")
-USER = "app"
 VHOST = "/"
 # A classic queue's `state` while its process serves (`flow`: throttled by credit flow, serving).
 # Anything else (`down`, `crashed`, `stopped`, or no state reported yet) is not online.
