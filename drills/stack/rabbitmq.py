@@ -51,7 +51,6 @@ MANAGEMENT_PORT = 15672
 # The queues the reference stack's application declares (stacks/reference/stack.yaml lists them
 # for readiness; the app's drills_app.common.QUEUES are the same).
 QUEUES = ("scheduled-runs", "notifications", "drill-events")
-USER = "app"
 VHOST = "/"
 # A classic queue's `state` while its process serves (`flow`: throttled by credit flow, serving).
 # Anything else (`down`, `crashed`, `stopped`, or no state reported yet) is not online.
@@ -130,7 +129,8 @@ def parse_queues(doc: Iterable[Mapping[str, Any]]) -> list[Queue]:
 class Management:
     """The management API of one cluster, tried node by node until one answers."""
 
-    def __init__(self, endpoints: Sequence[Endpoint], password: str, user: str = USER) -> None:
+    def __init__(self, endpoints: Sequence[Endpoint], password: str, user: str) -> None:
+        """`user`: the stack file's `components.rabbitmq.user` (its password: DRILLS_APP_PASSWORD)."""
         self.endpoints = list(endpoints)
         self.auth = (user, password)
 

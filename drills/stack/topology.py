@@ -54,22 +54,25 @@ def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
 
 
 def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
-    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbitmq.MANAGEMENT_PORT)
-    return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password)
+    rabbit = view.definition.rabbitmq()
+    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
+    return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password, rabbit.user)
 
 
 def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
+    pg = view.definition.postgres()
     nodes = members(view, snap, "postgres")
-    return postgres.read_status(endpoints(snap, nodes, postgres.REST_PORT), endpoints(snap, nodes, postgres.PG_PORT),
-                                view.settings.secrets.pg_superuser_password)
+    return postgres.read_status(endpoints(snap, nodes, pg.rest_port), endpoints(snap, nodes, pg.sql_port),
+                                pg.superuser, view.settings.secrets.pg_superuser_password)
 
 
 def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
+    spec = view.definition.mongo()
     nodes = members(view, snap, "mongo")
     if not nodes:
         return mongo.not_run(view.settings.mongo_not_run or "no MongoDB service in this stack")
-    return mongo.read_status(endpoints(snap, nodes, mongo.PORT), view.settings.secrets.mongo_root_password,
-                             service_by_ip(snap))
+    return mongo.read_status(endpoints(snap, nodes, spec.port), spec.root_user,
+                             view.settings.secrets.mongo_root_password, service_by_ip(snap))
 
 
 def queue_of(view: StackView, ref: RoleRef) -> str:
