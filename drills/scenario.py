@@ -57,7 +57,18 @@ from drills.scenario_types import COMPONENTS, duration_or, parse_duration
 from drills.scenario_types import shorten as _shorten
 from drills.workload.registry import KINDS, SIGNALS
 from drills.workload.signal import SignalSpec
-from drills.yaml_locate import Loc, Problem, field_names, field_path, locate, problem_at, suggest, to_plain, walk
+from drills.yaml_locate import (
+    Loc,
+    Problem,
+    field_names,
+    field_path,
+    locate,
+    plain_message,
+    problem_at,
+    suggest,
+    to_plain,
+    walk,
+)
 
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
@@ -152,24 +163,8 @@ def _shown(value: object) -> str:
 
 
 def _plain_message(err: Any, loc: Loc) -> str:
-    kind: str = err["type"]
-    msg = str(err["msg"])
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if kind == "literal_error":
-        msg = msg.replace("Input should be", "must be one of")
-    elif kind == "string_pattern_mismatch" and loc == ("id",):
-        msg = "must be kebab-case (a-z, 0-9 and -), e.g. postgres-leader-kill; it does not match the pattern"
-    elif kind in ("model_type", "dict_type"):
-        msg = "must be a mapping (key: value lines)"
-    elif kind in ("tuple_type", "list_type"):
-        msg = "must be a list (- item lines, or [a, b])"
-    else:
-        msg = msg.replace("Input should be", "must be").split(", unable to parse")[0]
-    got = err.get("input")
-    if isinstance(got, str | int | float) and not isinstance(got, bool) and _shown(got) not in msg:
-        msg += f" (got {_shown(got)})"
-    return msg
+    kebab = "must be kebab-case (a-z, 0-9 and -), e.g. postgres-leader-kill; it does not match the pattern"
+    return plain_message(err, _shown, pattern=kebab if loc == ("id",) else None)
 
 
 def _problems_from(path: str, root: Any, exc: ValidationError) -> list[Problem]:
