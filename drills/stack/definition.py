@@ -197,6 +197,17 @@ class StackDefinition:
     def component_names(self) -> tuple[str, ...]:
         return tuple(c for c in COMPONENTS if getattr(self.spec.components, c) is not None)
 
+    # What the signals and backups use of a component: the stack file's, else the schema's defaults
+    # (a stack whose roles alone say where the component runs).
+    def postgres(self) -> PostgresSpec:
+        return self.spec.components.postgres or PostgresSpec(adapter="patroni")
+
+    def rabbitmq(self) -> RabbitmqSpec:
+        return self.spec.components.rabbitmq or RabbitmqSpec(adapter="rabbitmq")
+
+    def mongo(self) -> MongoSpec:
+        return self.spec.components.mongo or MongoSpec(adapter="mongo")
+
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "spec": self.spec.model_dump(mode="json"),
                 "overrides": [str(p) for p in self.overrides]}

@@ -19,22 +19,14 @@ from hypothesis import strategies as st
 
 from drills.stack import loadbalancer
 from drills.stack.definition import RoleMap, StackDefinition
-from drills.stack.effective import (
-    ABSENT,
-    NOT_READ,
-    PARTS,
-    READ,
-    EffectiveConfig,
-    Part,
-    changes,
-    fingerprint,
-    instances,
+from drills.stack.effective import instances, read_effective
+from drills.stack.effective_config import ABSENT, NOT_READ, PARTS, READ, EffectiveConfig, Part, changes, fingerprint
+from drills.stack.effective_sources import (
     parse_partition_handling,
     parse_patroni,
     parse_pg_settings,
     parse_rabbitmq,
     read_balancer,
-    read_effective,
     read_postgres,
 )
 from drills.stack.effective_text import lines, part_text
