@@ -382,3 +382,11 @@ def test_an_unreachable_balancer_is_not_read_with_where_it_was_asked():
 def test_instances_of_a_stack_without_a_role_map_count_by_name():
     part = instances(("pg1", "pg2", "lb"), {}, RoleMap())
     assert part.settings["defined"] == {"pg": 2, "lb": 1}
+
+
+def test_a_replica_set_that_does_not_answer_is_not_read_and_one_left_out_is_absent():
+    snap = {"mongo1": service("mongo1", {27017: closed_port()})}
+    part = read_effective(StandInStack(snap, defined=("mongo1",), mongo_not_run=""), timeout_s=1).part("mongo")
+    assert part.status == NOT_READ and "mongo1" in part.reason, part
+    left_out = read_effective(StandInStack({}, defined=(), mongo_not_run="image mongo:7 absent"), timeout_s=1)
+    assert left_out.part("mongo") == Part(ABSENT, reason="image mongo:7 absent")
