@@ -40,12 +40,23 @@ class Step:
     fields: tuple[tuple[str, Any], ...] = ()
 
     def as_data(self) -> dict[str, Any]:
-        """The step as a scenario file holds it."""
-        return {"fault": self.kind, "target": self.target, **dict(self.fields), "hold": f"{self.hold}s"}
+        """The step as a scenario file holds it (lists where the file had lists)."""
+        fields = {name: _thawed(value) for name, value in self.fields}
+        return {"fault": self.kind, "target": self.target, **fields, "hold": f"{self.hold}s"}
 
     def __str__(self) -> str:
         extra = "".join(f" {k}={_shown(v)}" for k, v in self.fields)
         return f"{self.kind} {self.target}{extra} {self.hold}s"
+
+
+def _frozen(value: Any) -> Any:
+    """A value of `with:` as a step holds it: lists as tuples, so that a schedule is hashable (the
+    search remembers the verdict of each schedule it ran)."""
+    return tuple(map(_frozen, value)) if isinstance(value, list | tuple) else value
+
+
+def _thawed(value: Any) -> Any:
+    return list(map(_thawed, value)) if isinstance(value, tuple) else value
 
 
 def _shown(value: Any) -> str:
@@ -74,7 +85,7 @@ def steps_of(exploration: Exploration, choice: FaultChoice) -> st.SearchStrategy
     """One step of this fault kind: a target, a hold, a value for each field of `with:`."""
     low, high = exploration.hold_of(choice)
     names = sorted(choice.with_)
-    fields = st.tuples(*(st.sampled_from(choice.with_[name]) for name in names))
+    fields = st.tuples(*(st.sampled_from([_frozen(v) for v in choice.with_[name]]) for name in names))
     return st.builds(
         lambda target, hold, values: Step(choice.kind, target, hold, tuple(zip(names, values, strict=True))),
         st.sampled_from(rank_targets(choice.targets)), st.integers(low, high), fields)

@@ -106,7 +106,7 @@ def test_shrinking_drops_steps_and_shortens_holds():
 def test_shrinking_moves_toward_simpler_targets_and_the_first_value_of_each_field():
     exploration = load_exploration(EXAMPLE)
     found = find(schedules(exploration), lambda s: any(step.kind == "partition" for step in s))
-    assert found == [Step("partition", "postgres.leader", 1, (("direction", "both"), ("from", ["postgres.*"])))]
+    assert found == [Step("partition", "postgres.leader", 1, (("direction", "both"), ("from", ("postgres.*",))))]
     whole = find(schedules(exploration), lambda s: any(step.target == "postgres.*" for step in s))
     assert whole == [Step("kill", "postgres.*", 1)]
 
