@@ -48,6 +48,7 @@ def every_kind() -> Exploration:
             {"checker": "lost-writes", "signal": "postgres.write", "max_lost": 0, "why": "nothing acknowledged lost"},
             {"checker": "split-brain", "max_overlap": "0s", "why": "never two leaders"},
             {"checker": "availability", "signal": "postgres.write", "max_rto": "60s", "why": "back within a minute"},
+            {"checker": "back-after-heal", "signal": "postgres.write", "max_after_heal": "30s", "why": "back soon"},
         ],
     })
 
