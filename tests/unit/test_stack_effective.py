@@ -97,7 +97,7 @@ def test_patroni_config_cluster_and_node():
     assert "ttl" not in settings["patroni_defaults"]
     assert settings["postgresql"] == {"use_pg_rewind": True, "use_slots": True}
     assert settings["dcs_parameters"]["wal_keep_size"] == "128MB"
-    assert settings["patroni_version"] == "3.0.2" and settings["members"] == 3
+    assert settings["patroni_version"] == "3.0.2" and len(state["members"]) == 3
     assert state["leader"] == "pg1"
     assert [(m["name"], m["role"]) for m in state["members"]] == [("pg1", "leader"), ("pg2", "sync_standby"),
                                                                   ("pg3", "replica")]
@@ -107,7 +107,7 @@ def test_patroni_without_its_node_answer_has_no_version_and_an_empty_dcs_is_all_
     settings, state = parse_patroni({}, {}, None)
     assert "patroni_version" not in settings
     assert settings["patroni"]["synchronous_mode"] is False and settings["patroni"]["ttl"] == 30
-    assert "synchronous_mode" in settings["patroni_defaults"] and settings["members"] == 0
+    assert "synchronous_mode" in settings["patroni_defaults"] and state["members"] == []
     assert state["leader"] is None
 
 
