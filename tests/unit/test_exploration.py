@@ -189,3 +189,9 @@ def test_a_combination_a_kind_refuses_is_skipped_and_one_never_drawable_is_refus
     target = base.replace("TARGETS", "postgres.leader, postgres.*").replace("FROM", "[postgres.*]")
     _, problems = check_exploration_file(write(tmp_path, target))
     assert [(p.line, p.field) for p in problems] == [(8, "fault_space.faults[0].targets[1]")]
+
+
+def test_a_target_that_is_no_role_is_reported_once(tmp_path):
+    text = VALID.replace("targets: [postgres.leader]", "targets: [postgres.leader, postgres.boss]")
+    _, problems = check_exploration_file(write(tmp_path, text))
+    assert [(p.line, p.column, p.field) for p in problems] == [(8, 34, "fault_space.faults[0].targets[1]")]
