@@ -315,6 +315,10 @@ def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence
     groups = sorted({parse_role(r).group for r in needed_roles(scenario)}
                     | ({"mongo"} if MONGO in scenario.requires else set()))
     absent = [g for g in groups if not stack.settings.roles.members(g, defined)]
+    method = backup_method(scenario)
+    if not absent and method is not None and method not in stack.definition.spec.backups:
+        return (f"stack {stack.definition.name} does not list the backup method {method} (its backups: "
+                f"{', '.join(stack.definition.spec.backups) or 'none'})")
     if not absent:
         return ""
     reasons = []
@@ -356,6 +360,14 @@ def fit_to_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[st
         "workload": {name: spec for name, spec in scenario.workload.items() if name not in dropped},
         "expectations": kept, "recovery": recovery})
     return fitted, [f"{item} NOT RUN ({why})" for item in left_out] or [f"signals {', '.join(dropped)} NOT RUN ({why})"]
+
+
+def backup_method(scenario: Scenario) -> str | None:
+    """The stack file's name of the backup a scenario takes (postgres.dump, rabbitmq.definitions)."""
+    if scenario.backup is None:
+        return None
+    method = "definitions" if scenario.backup.component == "rabbitmq" else scenario.backup.method
+    return f"{scenario.backup.component}.{method}"
 
 
 def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject) -> list[str]:

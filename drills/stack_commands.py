@@ -86,10 +86,12 @@ def stack() -> None:
 
 @stack.command()
 @click.option("--project", default=None, help="Name of the new project (default: drills-<random>).")
-@click.option("--timeout", "timeout_s", default=120.0, show_default=True, help="Seconds to wait for readiness.")
+@click.option("--timeout", "timeout_s", default=None, type=float,
+              help="Seconds to wait for readiness [default: the stack file's readiness_timeout_s, 120].")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every component is ready.")
 @stack_options
-def up(project: str | None, timeout_s: float, wait: bool, stack_path: Path | None, overrides: tuple[Path, ...]) -> None:
+def up(project: str | None, timeout_s: float | None, wait: bool, stack_path: Path | None,
+       overrides: tuple[Path, ...]) -> None:
     """Start a stack: the reference one (PostgreSQL/Patroni, RabbitMQ, MongoDB if its image is here,
     load balancer, app tier), or yours (--stack, with -f Compose overrides).
 

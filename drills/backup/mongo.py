@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from drills.stack.services import ServiceInfo
 
 Clock = Callable[[], float]
-DATABASE, COLLECTION = "app", "drill_writes"
-PORT = 27017
+COLLECTION = "drill_writes"
 
 
 def digest_of_ids(ids: Iterable[int]) -> Digest:
@@ -42,9 +41,12 @@ def digest_of_ids(ids: Iterable[int]) -> Digest:
 
 
 def _uri(stack: BackupStack) -> str:
+    """The replica set as a helper container on the stack's network reaches it: its members by
+    their service names, as the stack file's root user (`components.mongo`)."""
+    mongo = stack.definition.mongo()
     pw = stack.settings.secrets.mongo_root_password
-    hosts = ",".join(f"{stack.settings.net_prefix}.{41 + i}:{PORT}" for i in range(3))
-    return f"mongodb://root:{pw}@{hosts}/?replicaSet=rs0&authSource=admin"
+    hosts = ",".join(f"{node}:{mongo.port}" for node in nodes_of(stack, "mongo"))
+    return f"mongodb://{mongo.root_user}:{pw}@{hosts}/?replicaSet={mongo.replica_set}&authSource=admin"
 
 
 def _helper(stack: BackupStack) -> Container:
@@ -62,12 +64,13 @@ def read_digest(stack: BackupStack, max_id: int | None = None) -> Digest:
 
     from drills.workload.endpoints import group_endpoints
 
-    host, port = group_endpoints(stack, "mongo", PORT)[0]
+    mongo = stack.definition.mongo()
+    host, port = group_endpoints(stack, "mongo", mongo.port)[0]
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        host, port, username="root", password=stack.settings.secrets.mongo_root_password, authSource="admin",
-        directConnection=False, replicaSet="rs0", serverSelectionTimeoutMS=5000)
+        host, port, username=mongo.root_user, password=stack.settings.secrets.mongo_root_password,
+        authSource="admin", directConnection=False, replicaSet=mongo.replica_set, serverSelectionTimeoutMS=5000)
     try:
-        coll = client[DATABASE].get_collection(COLLECTION, read_concern=ReadConcern("majority"))
+        coll = client[mongo.database].get_collection(COLLECTION, read_concern=ReadConcern("majority"))
         query = {} if max_id is None else {"_id": {"$lte": max_id}}
         return digest_of_ids(int(d["_id"]) for d in coll.find(query, {"_id": 1}))
     finally:
@@ -86,7 +89,8 @@ def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> B
     point = clock()
     held = read_digest(stack)
     return Backup(backup_id, "mongo", "dump", started, clock(), True, point_s=point, rows=held.rows,
-                  max_seq=held.max_seq, checksum=held.checksum, source="rs0", location=str(dest), size_bytes=size)
+                  max_seq=held.max_seq, checksum=held.checksum, source=stack.definition.mongo().replica_set,
+                  location=str(dest), size_bytes=size)
 
 
 def snapshot(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:

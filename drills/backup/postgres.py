@@ -1,9 +1,10 @@
 """PostgreSQL backups (dump and disk snapshot) and their restore into a new Patroni cluster.
 
-Dump: `pg_dump -Fc` of the database `app`, run in the current leader, inside the snapshot of a
-REPEATABLE READ transaction opened from the host (`pg_export_snapshot()` + `pg_dump --snapshot`).
-The digest (rows, max seq, md5 of the rows in seq order) is computed in that same transaction, so
-it describes exactly what the dump holds. The dump is copied off the server to the host.
+Dump: `pg_dump -Fc` of the stack file's database (`components.postgres`), run in the current
+leader, inside the snapshot of a REPEATABLE READ transaction opened from the host
+(`pg_export_snapshot()` + `pg_dump --snapshot`). The digest (rows, max seq, md5 of the rows in seq
+order) is computed in that same transaction, so it describes exactly what the dump holds. The dump
+is copied off the server to the host.
 
 Snapshot: a copy of a replica's disk, taken with `pg_basebackup` (tar, WAL included) from the
 replica while its WAL replay is paused (`pg_wal_replay_pause()`). Nothing is stopped: the leader
@@ -38,9 +39,7 @@ if TYPE_CHECKING:
     import psycopg
     from docker.models.containers import Container
 
-DATABASE = "app"
 TABLE = "drill_writes"
-PG_PORT = 5432
 DATA_MOUNT = "/var/lib/postgresql/data"
 PGDATA = f"{DATA_MOUNT}/pgdata"
 NO_LIMIT = 2**63 - 1
@@ -52,13 +51,16 @@ SNAPSHOTS_KEPT = 1  # ~80 MB each: older snapshot files are deleted from the hos
 Clock = Callable[[], float]
 
 
-def connect(stack: BackupStack, service: str, *, dbname: str = DATABASE, autocommit: bool = True,
+def connect(stack: BackupStack, service: str, *, autocommit: bool = True,
             timeout_s: int = 3) -> psycopg.Connection[Any]:
+    """To the stack's database (its stack file's `components.postgres`) as its superuser."""
     import psycopg
 
-    host, port = endpoint(stack, service, PG_PORT)
-    return psycopg.connect(host=host, port=port, user="postgres", password=stack.settings.secrets.pg_superuser_password,
-                           dbname=dbname, connect_timeout=timeout_s, autocommit=autocommit,
+    pg = stack.definition.postgres()
+    host, port = endpoint(stack, service, pg.sql_port)
+    return psycopg.connect(host=host, port=port, user=pg.superuser,
+                           password=stack.settings.secrets.pg_superuser_password, dbname=pg.database,
+                           connect_timeout=timeout_s, autocommit=autocommit,
                            options="-c statement_timeout=20000", application_name="drills-backup")
 
 
@@ -80,7 +82,8 @@ def _one(stack: BackupStack, role: str) -> Container:
 
 
 def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
-    """pg_dump -Fc of `app` in the leader, in one exported snapshot with its digest; copied to the host."""
+    """pg_dump -Fc of the stack's database in the leader, in one exported snapshot with its digest;
+    copied to the host."""
     import psycopg
 
     started = clock()
@@ -95,8 +98,8 @@ def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> B
         point = clock()
         held = digest(conn)
         try:
-            dockerio.run(leader, ["pg_dump", "-Fc", "-d", DATABASE, f"--snapshot={row[0] if row else ''}",
-                                  "-f", inside])
+            dockerio.run(leader, ["pg_dump", "-Fc", "-d", stack.definition.postgres().database,
+                                  f"--snapshot={row[0] if row else ''}", "-f", inside])
         finally:
             conn.rollback()
     try:
@@ -166,17 +169,21 @@ def forget_cluster(stack: BackupStack) -> str:
 
 
 def wait_leader(stack: BackupStack, timeout_s: float) -> Container:
-    """The new cluster's leader, once it accepts connections to `app` as the app's owner expects."""
+    """The new cluster's leader, once it accepts connections to the stack's database and has its
+    user (the stack file's `components.postgres`), as the stack's bootstrap makes them."""
+    pg = stack.definition.postgres()
+
     def ready() -> Container | None:
         found = stack.containers("postgres.leader")
         if not found:
             return None
         with connect(stack, service_of(found[0])) as conn:
-            row = conn.execute("SELECT pg_is_in_recovery(), "
-                               "EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app')").fetchone()
+            row = conn.execute("SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)",
+                               (pg.user,)).fetchone()
         return found[0] if row == (False, True) else None
 
-    return require_owned(poll("a PostgreSQL leader with database app", ready, timeout_s=timeout_s), stack.project)
+    return require_owned(poll(f"a PostgreSQL leader with database {pg.database} and user {pg.user}", ready,
+                              timeout_s=timeout_s), stack.project)
 
 
 def _helper(stack: BackupStack, image: str, volume: str, name: str) -> Container:
@@ -197,7 +204,8 @@ def _data_volume(container: Container) -> str:
 
 
 def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
-    """New cluster (fresh bootstrap), then pg_restore --single-transaction --clean of the dump into `app`."""
+    """New cluster (fresh bootstrap), then pg_restore --single-transaction --clean of the dump into
+    the stack's database."""
     started = clock()
     steps: dict[str, float] = {}
     stack.compose("up", "-d", "--no-deps", *pg_services(stack))
@@ -211,7 +219,7 @@ def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Cl
         # --clean: the restarted app services may already have created their (empty) tables in the new
         # cluster; the dump's objects replace them, all in one transaction.
         dockerio.run(leader, ["pg_restore", "--single-transaction", "--exit-on-error", "--clean", "--if-exists",
-                              "-d", DATABASE, inside])
+                              "-d", stack.definition.postgres().database, inside])
     finally:
         leader.exec_run(["rm", "-f", inside], user="root")
     steps["load_s"] = clock() - t

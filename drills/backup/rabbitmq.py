@@ -21,7 +21,6 @@ from drills.backup.target import BackupStack, nodes_of, poll
 from drills.errors import FaultError
 
 Clock = Callable[[], float]
-MANAGEMENT_PORT = 15672
 # section -> the fields that define an object of it (the rest is volatile or derived)
 SECTIONS: dict[str, tuple[str, ...]] = {
     "vhosts": ("name",),
@@ -61,10 +60,12 @@ class Api:
     def __init__(self, stack: BackupStack) -> None:
         from drills.workload.endpoints import published
 
+        rabbit = stack.definition.rabbitmq()
         snap = stack.snapshot()
-        eps = [published(stack, s, MANAGEMENT_PORT, snap) for s in stack.settings.roles.members("rabbitmq", snap)]
+        nodes = stack.settings.roles.members("rabbitmq", snap)
+        eps = [published(stack, s, rabbit.management_port, snap) for s in nodes]
         self.endpoints = [e for e in eps if e is not None]
-        self.auth = ("app", stack.settings.secrets.app_password)
+        self.auth = (rabbit.user, stack.settings.secrets.app_password)
 
     def all_booted(self) -> bool:
         """Every node has finished booting, by its own answer (see restore_definitions)."""

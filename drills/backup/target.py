@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
+    from drills.stack.definition import StackDefinition
     from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
 
@@ -27,6 +28,11 @@ class BackupStack(Protocol):
 
     @property
     def settings(self) -> StackSettings: ...
+
+    @property
+    def definition(self) -> StackDefinition:
+        """The stack file: the database, users and replica set the backups read."""
+        ...
 
     def snapshot(self) -> dict[str, ServiceInfo]: ...
 

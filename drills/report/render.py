@@ -30,7 +30,7 @@ from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_
 from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
-from drills.stack.effective import EffectiveConfig
+from drills.stack.effective import EffectiveConfig, fingerprint
 from drills.stack.effective_text import LABELS, lines
 
 REPORT_NAME = "drill-report"
@@ -216,12 +216,26 @@ def _environment(runs: Sequence[Run]) -> dict[str, Any]:
             entry["file_sha256"].add(str(sha))
         entry["definition_sha256"].add(_scenario_hash(r.scenario))
     return {
+        "effective": _configurations(runs),
         "harness": [{"version": v, "commit": c} for v, c in harness],
         "images": {k: sorted(v) for k, v in sorted(images.items())}, "hosts": sorted(hosts),
         "python": sorted(pythons),
         "scenarios": {k: {f: sorted(v) for f, v in e.items()} for k, e in sorted(scenarios.items())},
         "reporter": {"harness_version": __version__},
     }
+
+
+def _configurations(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Each distinct effective configuration drilled (`fingerprint`), with the runs that drilled it;
+    runs that recorded none are listed as such."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        doc = (r.journal.get("environment") or {}).get("effective")
+        key = fingerprint(EffectiveConfig.from_json(doc)) if isinstance(doc, dict) else ""
+        name = str((doc or {}).get("stack", {}).get("name") or "") if isinstance(doc, dict) else ""
+        entry = found.setdefault(key, {"sha256": key[:12] or None, "stack": name, "runs": []})
+        entry["runs"].append(f"#{_seq(r.seq)}")
+    return sorted(found.values(), key=lambda e: e["sha256"] is None)  # in order of first use; none last
 
 
 def _issues(runs: Sequence[Run]) -> list[dict[str, str]]:

@@ -156,7 +156,8 @@ class StackFile(Model):
     components: Components = Field(default_factory=Components)
     backups: list[Literal["postgres.dump", "postgres.snapshot", "rabbitmq.definitions", "mongo.dump"]] = Field(
         default_factory=list, description="The backup methods that apply to this stack.")
-    readiness_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 180.0
+    readiness_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        120.0, description="How long `drill stack up` and `drill run` wait for the stack to be ready when it starts.")
 
     @model_validator(mode="after")
     def _backups_have_components(self) -> StackFile:
@@ -195,6 +196,17 @@ class StackDefinition:
 
     def component_names(self) -> tuple[str, ...]:
         return tuple(c for c in COMPONENTS if getattr(self.spec.components, c) is not None)
+
+    # What the signals and backups use of a component: the stack file's, else the schema's defaults
+    # (a stack whose roles alone say where the component runs).
+    def postgres(self) -> PostgresSpec:
+        return self.spec.components.postgres or PostgresSpec(adapter="patroni")
+
+    def rabbitmq(self) -> RabbitmqSpec:
+        return self.spec.components.rabbitmq or RabbitmqSpec(adapter="rabbitmq")
+
+    def mongo(self) -> MongoSpec:
+        return self.spec.components.mongo or MongoSpec(adapter="mongo")
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "spec": self.spec.model_dump(mode="json"),

@@ -24,6 +24,8 @@ The JSON shape (`EffectiveConfig.to_json`), as the journal's `environment.effect
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -171,11 +173,11 @@ def parse_pg_settings(rows: Iterable[Sequence[Any]]) -> tuple[dict[str, str], di
             {k: values[k] for k in PG_STATE_SETTINGS if k in values})
 
 
-def _read_pg_settings(endpoint: tuple[str, int], password: str, timeout_s: float) -> list[tuple[Any, ...]]:
+def _read_pg_settings(endpoint: tuple[str, int], user: str, password: str, timeout_s: float) -> list[tuple[Any, ...]]:
     import psycopg
 
     host, port = endpoint
-    with psycopg.connect(host=host, port=port, user="postgres", password=password, dbname="postgres",
+    with psycopg.connect(host=host, port=port, user=user, password=password, dbname="postgres",
                          connect_timeout=max(1, round(timeout_s)), autocommit=True) as conn:
         return conn.execute(PG_SETTINGS_SQL, [list(PG_SETTINGS + PG_STATE_SETTINGS)]).fetchall()
 
@@ -209,7 +211,9 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
             gaps["pg_settings"] = f"no single leader with a published port to ask ({leader or 'none'})"
         else:
             try:
-                rows = _read_pg_settings(sql[leader], stack.settings.secrets.pg_superuser_password, timeout_s)
+                spec = stack.definition.spec.components.postgres
+                rows = _read_pg_settings(sql[leader], spec.superuser if spec is not None else "postgres",
+                                         stack.settings.secrets.pg_superuser_password, timeout_s)
             except Exception as exc:  # psycopg.Error, OSError: recorded as not read, never fatal
                 gaps["pg_settings"] = f"pg_settings on {leader}: {str(exc).strip()[:200]}"
             else:
@@ -300,7 +304,7 @@ def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     try:
         overview = api.request("GET", "overview?columns=rabbitmq_version,erlang_version", timeout_s=timeout_s)
         node_docs = api.request("GET", "nodes?columns=name,running,net_ticktime,config_files", timeout_s=timeout_s)
-        queues = api.request("GET", f"queues/{vhost}?columns=name,type,leader,node,members,online,durable,"
+        queues = api.request("GET", f"queues/{vhost}?columns=name,type,leader,node,members,online,state,durable,"
                                     "arguments,policy", timeout_s=timeout_s)
     except OSError as exc:
         return not_read(f"RabbitMQ's management API: {exc}")
@@ -323,12 +327,12 @@ def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
 
 # ---- MongoDB, the balancer, instances -----------------------------------------------------------
 
-def _mongo_version(endpoint: tuple[str, int], password: str, timeout_s: float) -> str:
+def _mongo_version(endpoint: tuple[str, int], user: str, password: str, timeout_s: float) -> str:
     import pymongo
 
     ms = int(timeout_s * 1000)
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        endpoint[0], endpoint[1], directConnection=True, username="root", password=password, authSource="admin",
+        endpoint[0], endpoint[1], directConnection=True, username=user, password=password, authSource="admin",
         serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms)
     try:
         return str(client.admin.command("buildInfo").get("version"))
@@ -347,7 +351,9 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
     gaps: dict[str, str] = {}
     eps = endpoints(snap, nodes, mongo.PORT)
     try:
-        settings["version"] = _mongo_version(next(iter(eps.values())), stack.settings.secrets.mongo_root_password,
+        spec = stack.definition.spec.components.mongo
+        settings["version"] = _mongo_version(next(iter(eps.values())), spec.root_user if spec is not None else "root",
+                                             stack.settings.secrets.mongo_root_password,
                                              timeout_s)
     except Exception as exc:  # pymongo errors, no endpoint: recorded as not read
         gaps["version"] = f"buildInfo: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
@@ -359,7 +365,7 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
 def read_balancer(snap: Mapping[str, ServiceInfo], http: HttpSpec | None, timeout_s: float = TIMEOUT_S) -> Part:
     """The backends in rotation, as the stack file's balancer (`components: http:`) reports them."""
     if http is None:
-        return absent("the stack file declares no balancer (components: http)")
+        return absent("the stack file declares no balancer (no http component)")
     if http.balancer not in snap:
         return absent(f"no container of the balancer {http.balancer}")
     lb = loadbalancer.read_status(snap, http, timeout_s=timeout_s)
@@ -462,6 +468,16 @@ def _defined_but_gone(stack: EffectiveStack, name: str, part: Part, defined: Seq
     else:
         nodes = stack.settings.roles.members(name, defined) if name in COMPONENTS else []
     return not_read(f"its services ({', '.join(nodes)}) have no container") if nodes else part
+
+
+def fingerprint(config: EffectiveConfig) -> str:
+    """SHA-256 of the configuration alone (each part's status and settings, the stack and Compose
+    files): two runs drilled the same configuration when theirs are equal; what held at the moment
+    of a read (leaders, backends UP) and how long it took do not count."""
+    doc = {"stack": dict(config.stack),
+           "parts": {name: {"status": config.part(name).status, "settings": config.part(name).settings}
+                     for name in PARTS}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:

@@ -119,7 +119,7 @@ def part_text(name: str, part: Part) -> str:
     if part.status == NOT_READ:
         return f"NOT READ: {part.reason}"
     if part.status == ABSENT:
-        return f"absent ({part.reason})" if part.reason else "absent"
+        return f"absent: {part.reason}" if part.reason else "absent"
     try:
         return _TEXT[name](part)
     except (AttributeError, KeyError, TypeError) as exc:  # a journal written by hand or by another version

@@ -69,16 +69,17 @@ def primary_of(members: Iterable[MongoMember]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def read_status(endpoints: Mapping[str, tuple[str, int]], root_password: str,
+def read_status(endpoints: Mapping[str, tuple[str, int]], root_user: str, root_password: str,
                 service_by_ip: Mapping[str, str], timeout_ms: int = 2000) -> MongoStatus:
-    """`replSetGetStatus` from the first member that answers (each dialled directly)."""
+    """`replSetGetStatus` from the first member that answers (each dialled directly), as the stack's
+    root user."""
     import pymongo
     import pymongo.errors
 
     errors = []
     for service, (host, port) in endpoints.items():
         client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-            host, port, directConnection=True, username="root", password=root_password, authSource="admin",
+            host, port, directConnection=True, username=root_user, password=root_password, authSource="admin",
             serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms)
         try:
             doc = client.admin.command("replSetGetStatus")

@@ -102,18 +102,21 @@ def parse_replication(rows: Iterable[Sequence[Any]]) -> list[StreamingReplica]:
                              float(r[5]) if r[5] is not None else None) for r in rows]
 
 
-def read_replication(endpoint: Endpoint, password: str, timeout_s: int = 2) -> list[StreamingReplica]:
-    """pg_stat_replication on the node at `endpoint` (the leader), as the superuser."""
+def read_replication(endpoint: Endpoint, superuser: str, password: str, timeout_s: int = 2) -> list[StreamingReplica]:
+    """pg_stat_replication on the node at `endpoint` (the leader), as the stack's superuser, in
+    PostgreSQL's own `postgres` database."""
     import psycopg
 
     host, port = endpoint
-    with psycopg.connect(host=host, port=port, user="postgres", password=password, dbname="postgres",
+    with psycopg.connect(host=host, port=port, user=superuser, password=password, dbname="postgres",
                          connect_timeout=timeout_s, autocommit=True) as conn:
         return parse_replication(conn.execute(REPLICATION_SQL).fetchall())
 
 
-def read_status(rest: Mapping[str, Endpoint], sql: Mapping[str, Endpoint], password: str) -> PostgresStatus:
-    """Leader and members from Patroni, replication from the leader. `rest`/`sql`: service -> endpoint."""
+def read_status(rest: Mapping[str, Endpoint], sql: Mapping[str, Endpoint], superuser: str,
+                password: str) -> PostgresStatus:
+    """Leader and members from Patroni, replication from the leader (as `superuser`). `rest`/`sql`:
+    service -> endpoint."""
     try:
         members = read_cluster(list(rest.values()))
     except OSError as exc:
@@ -122,7 +125,7 @@ def read_status(rest: Mapping[str, Endpoint], sql: Mapping[str, Endpoint], passw
     if leader is None or leader not in sql:
         return PostgresStatus(leader, tuple(members), (), error=None if leader else "no single leader")
     try:
-        replication = read_replication(sql[leader], password)
+        replication = read_replication(sql[leader], superuser, password)
     except Exception as exc:  # psycopg.Error, OSError: report, do not crash a status
         return PostgresStatus(leader, tuple(members), (), error=f"pg_stat_replication on {leader}: {exc}")
     return PostgresStatus(leader, tuple(members), tuple(replication))

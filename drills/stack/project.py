@@ -233,7 +233,7 @@ class ComposeProject:
         if done.returncode != 0:
             raise StackError(f"docker compose {' '.join(args)} failed for {self.project}: {_tail(done.stderr)}")
 
-    def up(self, *, wait: bool = True, timeout_s: float = 120.0, reboots: int = 1,
+    def up(self, *, wait: bool = True, timeout_s: float | None = None, reboots: int = 1,
            keep_volumes: bool = False) -> UpReport:
         """Bring the stack up and wait until it is ready. A stack that does not get ready is booted
         afresh (`reboots` times) before giving up. It was added for RabbitMQ coming up with an app
@@ -246,6 +246,7 @@ class ComposeProject:
         retry, neither a fresh boot nor another subnet; a failure is reported instead."""
         if keep_volumes:
             reboots = 0
+        timeout_s = timeout_s if timeout_s is not None else self.definition.spec.readiness_timeout_s
         for attempt in range(reboots + 1):
             try:
                 return self._up_once(wait=wait, timeout_s=timeout_s, repick=not keep_volumes)

@@ -1,11 +1,13 @@
-"""RabbitMQ tier: cluster members and each quorum queue's leader, through the management HTTP API
-(cheap to poll; every `rabbitmqctl` call starts an Erlang VM, and heavy polling slows a forming
-cluster on two cores).
+"""RabbitMQ tier: cluster members and each queue's leader, through the management HTTP API (cheap
+to poll; every `rabbitmqctl` call starts an Erlang VM, and heavy polling slows a forming cluster
+on two cores).
 
-The application's queues are quorum queues. They are declared by clients, with exactly
-`QUEUE_ARGUMENTS` (durable): `drill stack up` declares them once every member has finished
-booting, and each app client checks them on connect and declares a missing one under the same
-condition (idempotent).
+A stack's application owns its queues (the stack file's `components.rabbitmq.queues`; on the
+reference stack `QUEUES`): each app client checks them on connect and declares a missing one,
+durable, of the type the operator chose (quorum by default; classic with DRILLS_QUEUE_TYPE), only
+once every member has finished booting (fixtures/images/app/drills_app/common.py,
+`Amqp.declare_queues`). Drills never declares them: it waits until they exist and are led
+(readiness) and reads them back, so a drill judges the stack's configuration, not Drills' own.
 
 Two traps of RabbitMQ 3.10 at cluster formation, together the cause of `541 INTERNAL_ERROR` on
 every consume, on every node, until the stack was booted afresh (about 1 boot in 12 here):
@@ -24,8 +26,14 @@ every consume, on every node, until the stack was booted afresh (about 1 boot in
   interrupt a declaration.)
 
 So a quorum queue is declared only once every member's own management API says it has finished
-booting (`node_booted`; the app's clients ask the same before declaring a missing queue), and the
-declaring side waits for the answer (`DECLARE_TIMEOUT_S`).
+booting (the app's clients ask `BOOTED_CHECK` of each member before declaring a missing queue;
+`node_booted` here is the same question), over AMQP, and the declaring side waits for the answer
+(the app's DECLARE_TIMEOUT_S, longer than RabbitMQ's own 15 s).
+
+The management API shows the two queue types differently: a quorum queue has a `leader`, its
+`members` and the members `online` (a Raft server running); a classic queue has only the `node`
+it lives on and a `state` (`down` while that node is). `parse_queues` reads both into one shape:
+a classic queue is led by its node, has no follower, and is online while its state says so.
 """
 
 from __future__ import annotations
@@ -40,13 +48,13 @@ from drills.stack.http import DEFAULT_TIMEOUT_S, request_json
 Endpoint = tuple[str, int]
 AMQP_PORT = 5672
 MANAGEMENT_PORT = 15672
-QUEUES = ("scheduled-runs", "notifications")
-QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
-USER = "app"
+# The queues the reference stack's application declares (stacks/reference/stack.yaml lists them
+# for readiness; the app's drills_app.common.QUEUES are the same).
+QUEUES = ("scheduled-runs", "notifications", "drill-events")
 VHOST = "/"
-# Longer than anything RabbitMQ waits for inside a quorum queue declaration (`ra:start_cluster`
-# gives up after 15 s here): whatever happens, we get RabbitMQ's answer.
-DECLARE_TIMEOUT_S = 60.0
+# A classic queue's `state` while its process serves (`flow`: throttled by credit flow, serving).
+# Anything else (`down`, `crashed`, `stopped`, or no state reported yet) is not online.
+CLASSIC_LIVE_STATES = frozenset({"running", "flow"})
 # Served by a node's own management API, answered 200 once its AMQP listener is up: the listeners
 # start in the last boot steps, after the node's tables are loaded and its plugins started.
 BOOTED_CHECK = f"health/checks/port-listener/{AMQP_PORT}"
@@ -66,10 +74,14 @@ class RabbitNode:
 class Queue:
     name: str
     type: str  # quorum, classic, stream
-    leader: str | None  # node name
-    members: tuple[str, ...]
-    online: tuple[str, ...]
+    leader: str | None  # node name (a classic queue's: the node it lives on)
+    members: tuple[str, ...]  # a classic queue's: its node
+    online: tuple[str, ...]  # members serving the queue now
     messages: int | None
+
+    def followers(self) -> list[str]:
+        """The members other than the leader (none for a classic queue)."""
+        return [m for m in self.members if m != self.leader]
 
 
 @dataclass(frozen=True)
@@ -95,25 +107,30 @@ def parse_nodes(doc: Iterable[Mapping[str, Any]]) -> list[RabbitNode]:
 
 
 def parse_queues(doc: Iterable[Mapping[str, Any]]) -> list[Queue]:
+    """`GET /api/queues/<vhost>` (see the module's docstring for the two shapes)."""
     queues = []
     for q in doc:
-        leader = q.get("leader") or (q.get("node") if q.get("type") == "classic" else None)
+        kind = str(q.get("type", "classic"))
         messages = q.get("messages")
-        queues.append(Queue(
-            name=str(q["name"]),
-            type=str(q.get("type", "classic")),
-            leader=str(leader) if leader else None,
-            members=tuple(sorted(str(m) for m in q.get("members") or [])),
-            online=tuple(sorted(str(m) for m in q.get("online") or [])),
-            messages=int(messages) if isinstance(messages, int) else None,
-        ))
+        if kind == "classic":
+            node = str(q["node"]) if q.get("node") else None
+            leader = node
+            members: tuple[str, ...] = (node,) if node else ()
+            online: tuple[str, ...] = members if q.get("state") in CLASSIC_LIVE_STATES else ()
+        else:
+            leader = str(q["leader"]) if q.get("leader") else None
+            members = tuple(sorted(str(m) for m in q.get("members") or []))
+            online = tuple(sorted(str(m) for m in q.get("online") or []))
+        queues.append(Queue(str(q["name"]), kind, leader, members, online,
+                            int(messages) if isinstance(messages, int) else None))
     return sorted(queues, key=lambda q: q.name)
 
 
 class Management:
     """The management API of one cluster, tried node by node until one answers."""
 
-    def __init__(self, endpoints: Sequence[Endpoint], password: str, user: str = USER) -> None:
+    def __init__(self, endpoints: Sequence[Endpoint], password: str, user: str) -> None:
+        """`user`: the stack file's `components.rabbitmq.user` (its password: DRILLS_APP_PASSWORD)."""
         self.endpoints = list(endpoints)
         self.auth = (user, password)
 
@@ -137,17 +154,8 @@ class Management:
 
     def queues(self) -> list[Queue]:
         vhost = urllib.parse.quote(VHOST, safe="")
-        columns = "name,type,leader,node,members,online,messages"
+        columns = "name,type,leader,node,members,online,state,messages"
         return parse_queues(self.request("GET", f"queues/{vhost}?columns={columns}"))
-
-    def declare_queue(self, name: str) -> None:
-        """Declare `name` with QUEUE_ARGUMENTS through the first node only, and wait for its answer
-        (see the module's docstring: a declaration given up half-way can leave a dead queue)."""
-        vhost, queue = (urllib.parse.quote(s, safe="") for s in (VHOST, name))
-        one = Management(self.endpoints[:1], self.auth[1], self.auth[0])
-        one.request("PUT", f"queues/{vhost}/{queue}",
-                    {"durable": True, "auto_delete": False, "arguments": QUEUE_ARGUMENTS},
-                    timeout_s=DECLARE_TIMEOUT_S)
 
     def node_booted(self, endpoint: Endpoint) -> str | None:
         """None once the node behind `endpoint` has finished booting, else what it answered. Asked
@@ -165,14 +173,29 @@ class Management:
             return RabbitStatus((), (), error=str(exc))
 
 
+def leader_problem(queue: Queue | None) -> str | None:
+    """What keeps a queue from confirming a publish now, or None: it needs a leader whose member
+    is online (a leader the queue lists but whose Raft server is not running cannot confirm)."""
+    if queue is None:
+        return "not declared"
+    if queue.leader is None or queue.leader not in queue.online:
+        if queue.type == "classic" and queue.leader is not None:
+            return f"its node {queue.leader} is not serving it"
+        return "no live leader"
+    return None
+
+
 def queue_problem(queue: Queue | None, running: Iterable[str]) -> str | None:
     """What keeps an app queue from being usable by every client, or None. A quorum queue needs a
     member on every running node (one declared while a node was missing keeps fewer for good), a
-    Raft server alive for each member, and a live leader."""
+    Raft server alive for each member, and a live leader; a classic queue, its node running and
+    serving it."""
     if queue is None:
         return "not declared"
-    if queue.type != "quorum":
-        return f"a {queue.type} queue, not quorum"
+    if queue.type == "classic":
+        if queue.leader is not None and queue.leader not in set(running):
+            return f"its node {queue.leader} is not running"
+        return leader_problem(queue)
     missing = sorted(set(running) - set(queue.members))
     if missing:
         return f"no member on {', '.join(missing)}"

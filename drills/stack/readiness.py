@@ -2,7 +2,7 @@
 
 "Ready" is what a drill's steady state needs, stronger than Docker's healthchecks: a PostgreSQL
 leader with every other node *streaming* from it, every RabbitMQ member running and the app's
-quorum queues declared with a leader, a MongoDB primary with every other member a healthy
+queues declared (by the app) with a leader, a MongoDB primary with every other member a healthy
 SECONDARY; plus Docker's own health for every container that has a healthcheck. Probes are HTTP
 calls and one SQL query on published ports, polled every 0.5-1 s: cheap enough not to slow the
 boot they watch (two cores, ten containers).
@@ -11,7 +11,7 @@ boot they watch (two cores, ten containers).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from drills.stack import rabbitmq
 from drills.stack.mongo import MongoStatus
@@ -35,18 +35,20 @@ def postgres_ready(view: StackView) -> Observation:
 
 
 class RabbitReady:
-    """Every member booted and in the cluster, then the app's quorum queues declared, each led.
+    """Every member booted and in the cluster, then each of `queues` declared and led.
 
-    Declares the queues itself (idempotent) once every member has *finished booting*, asking each
-    node itself (`Management.node_booted`): `/api/nodes` lists a node as running while it is still
-    loading its tables, and a quorum queue declared then can lose its Raft cluster (see
-    drills.stack.rabbitmq). `full_membership` (at boot) also wants each queue to have a live
-    member on every node: a drill on a queue with fewer members would test something else. After
-    a fault (a drill's recovery) a live leader is enough: re-growing members is the resync
-    checker's business."""
+    The stack's application declares its queues, never Drills (this only reads them, through the
+    management API): the app declares a missing queue once every member has *finished booting*,
+    by each node's own answer, because `/api/nodes` lists a node as running while it is still
+    loading its tables and a quorum queue declared then can lose its Raft cluster (see
+    drills.stack.rabbitmq). `full_membership` (at boot) also wants each quorum queue to have a
+    live member on every node: a drill on a queue with fewer members would test something else.
+    After a fault (a drill's recovery) a live leader is enough: re-growing members is the resync
+    checker's business. A classic queue is ready while its node serves it."""
 
-    def __init__(self, view: StackView, *, full_membership: bool = False) -> None:
+    def __init__(self, view: StackView, *, queues: Sequence[str], full_membership: bool = False) -> None:
         self.view = view
+        self.queues = tuple(queues)
         self.full_membership = full_membership
 
     def __call__(self) -> Observation:
@@ -62,21 +64,13 @@ class RabbitReady:
         if len(running) < len(nodes):
             return Observation(False, f"running: {', '.join(running) or 'none'}")
         queues = {q.name: q for q in api.queues()}
-        for name in rabbitmq.QUEUES:
-            if name not in queues:
-                api.declare_queue(name)
-        queues = {q.name: q for q in api.queues()}
         problems = {}
-        for name in rabbitmq.QUEUES:
+        for name in self.queues:
             q = queues.get(name)
-            if self.full_membership:
-                problem = rabbitmq.queue_problem(q, running)
-            else:
-                # A leader the queue lists but whose Raft member is not online cannot confirm a publish.
-                problem = None if q is not None and q.leader and q.leader in q.online else "no live leader"
+            problem = rabbitmq.queue_problem(q, running) if self.full_membership else rabbitmq.leader_problem(q)
             if problem:
-                problems[name] = problem
-        leaders = {name: queues[name].leader if name in queues else None for name in rabbitmq.QUEUES}
+                problems[name] = problem if q is not None else "not declared (yet) by the application"
+        leaders = {name: queues[name].leader if name in queues else None for name in self.queues}
         detail = f"{len(running)} running; queue leaders: {leaders}"
         if problems:
             detail += "; " + "; ".join(f"{name}: {why}" for name, why in problems.items())
@@ -123,8 +117,17 @@ def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:
     return Observation(True, f"all {len(snap)} containers healthy")
 
 
-def ready_waits(view: StackView, timeout_s: float = 120.0, *, boot: bool = False) -> list[Wait]:
-    """`boot`: the stack was just created (stricter about RabbitMQ's queues, see RabbitReady)."""
+def app_queues(view: StackView) -> tuple[str, ...]:
+    """The queues the stack file says its application declares (`components.rabbitmq.queues`):
+    none when it names none, whatever the reference stack's are."""
+    rabbit = view.definition.spec.components.rabbitmq
+    return tuple(rabbit.queues) if rabbit is not None else ()
+
+
+def ready_waits(view: StackView, timeout_s: float = 120.0, *, boot: bool = False,
+                queues: Sequence[str] | None = None) -> list[Wait]:
+    """`boot`: the stack was just created (stricter about RabbitMQ's queues, see RabbitReady).
+    `queues`: the RabbitMQ queues the stack's application declares (default: its stack file's)."""
     snap = view.snapshot()
     # One wait per component the stack has: a stack without RabbitMQ (PostgreSQL only) is ready
     # without it. Membership comes from the role map, so a component whose services all failed to
@@ -134,7 +137,8 @@ def ready_waits(view: StackView, timeout_s: float = 120.0, *, boot: bool = False
     if members(view, snap, "postgres") or defined.get("postgres"):
         waits.append(Wait("postgres", lambda: postgres_ready(view), timeout_s, 0.5))
     if members(view, snap, "rabbitmq") or defined.get("rabbitmq"):
-        waits.append(Wait("rabbitmq", RabbitReady(view, full_membership=boot), timeout_s, 1.0))
+        wanted = app_queues(view) if queues is None else queues
+        waits.append(Wait("rabbitmq", RabbitReady(view, queues=wanted, full_membership=boot), timeout_s, 1.0))
     if members(view, snap, "mongo"):
         waits.append(Wait("mongo", lambda: mongo_ready(view), timeout_s, 1.0))
     return waits

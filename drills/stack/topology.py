@@ -54,22 +54,25 @@ def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
 
 
 def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
-    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbitmq.MANAGEMENT_PORT)
-    return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password)
+    rabbit = view.definition.rabbitmq()
+    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
+    return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password, rabbit.user)
 
 
 def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
+    pg = view.definition.postgres()
     nodes = members(view, snap, "postgres")
-    return postgres.read_status(endpoints(snap, nodes, postgres.REST_PORT), endpoints(snap, nodes, postgres.PG_PORT),
-                                view.settings.secrets.pg_superuser_password)
+    return postgres.read_status(endpoints(snap, nodes, pg.rest_port), endpoints(snap, nodes, pg.sql_port),
+                                pg.superuser, view.settings.secrets.pg_superuser_password)
 
 
 def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
+    spec = view.definition.mongo()
     nodes = members(view, snap, "mongo")
     if not nodes:
         return mongo.not_run(view.settings.mongo_not_run or "no MongoDB service in this stack")
-    return mongo.read_status(endpoints(snap, nodes, mongo.PORT), view.settings.secrets.mongo_root_password,
-                             service_by_ip(snap))
+    return mongo.read_status(endpoints(snap, nodes, spec.port), spec.root_user,
+                             view.settings.secrets.mongo_root_password, service_by_ip(snap))
 
 
 def queue_of(view: StackView, ref: RoleRef) -> str:
@@ -96,14 +99,13 @@ def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, gro
             return [leader]
         return [m.name for m in cluster if m.name != leader and m.name in group]
     if ref.group == "rabbitmq":
+        # A classic queue is led by the node it lives on and has no follower (rabbitmq.parse_queues).
         name = queue_of(view, ref)
         queue = next((q for q in management(view, snap).queues() if q.name == name), None)
         if queue is None or queue.leader is None:
             raise StackError(f"{ref}: queue {name!r} has no leader right now")
-        leader = rabbitmq.node_service(queue.leader)
-        if role == "leader":
-            return [leader]
-        return [rabbitmq.node_service(m) for m in queue.members if rabbitmq.node_service(m) != leader]
+        nodes = [queue.leader] if role == "leader" else queue.followers()
+        return [rabbitmq.node_service(n) for n in nodes]
     if ref.group == "mongo":
         status = mongo_status(view, snap)
         if status.error is not None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from drills.errors import StackError
 
 if TYPE_CHECKING:
+    from drills.stack.definition import StackDefinition
     from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
 
@@ -22,6 +23,10 @@ class StackLike(Protocol):
 
     @property
     def settings(self) -> StackSettings: ...
+    @property
+    def definition(self) -> StackDefinition:
+        """The stack file drilled: the database, queue, users and balancer the signals use."""
+        ...
     def snapshot(self) -> dict[str, ServiceInfo]: ...
 
 

@@ -1,6 +1,6 @@
 """http.dashboard and http.session: the dashboards as a user sees them, through the load balancer.
 
-`HealthProbe` (http.dashboard): `GET /health` through `lb`; ok on 200, fail otherwise (a probe
+`HealthProbe` (http.dashboard): `GET /health` through the stack's balancer; ok on 200, fail otherwise (a probe
 either served the user or did not: no `info`). Each probe is a new connection without cookies, so
 the balancer spreads them over the instances, as it does new visitors.
 
@@ -28,30 +28,40 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from drills.errors import HarnessError
+from drills.errors import HarnessError, ScenarioError
 from drills.workload.base import Result, error_text
 
+if TYPE_CHECKING:
+    from drills.stack.definition import HttpSpec
+
 SESSION_LOST = "session lost"
-LB_SERVICE, LB_PORT = "lb", 8080  # the stack's load balancer in front of the dashboards
 
 
 @dataclass(frozen=True)
 class HttpTarget:
-    base_url: str  # http://127.0.0.1:<lb port>
+    base_url: str  # http://127.0.0.1:<the balancer's port>
     timeout_s: float = 2.0
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
 
-def balancer(published: Callable[[str, int], tuple[str, int] | None], signal: str) -> HttpTarget:
-    """The dashboards as users reach them: the load balancer's port as the host reaches it
-    (`published`: `drills.workload.signal.SignalContext.published`)."""
-    lb = published(LB_SERVICE, LB_PORT)
+def balancer(published: Callable[[str, int], tuple[str, int] | None], http: HttpSpec | None, signal: str,
+             stack_file: Path) -> HttpTarget:
+    """The instances as users reach them: the port of the balancer the stack file's `components:
+    http:` names, as the host reaches it (`published`: `drills.workload.signal.SignalContext.published`)."""
+    if http is None:
+        raise ScenarioError(f"{signal}: the stack file {stack_file} names no balancer (components: http:)",
+                            hint="add components: http: {adapter: haproxy, balancer: SERVICE, port: PORT, backend: "
+                                 "NAME, instances: ROLE}")
+    lb = published(http.balancer, http.port)
     if lb is None:
-        raise HarnessError(f"{signal}: the load balancer `{LB_SERVICE}` publishes no port {LB_PORT}")
+        raise HarnessError(f"{signal}: the balancer `{http.balancer}` publishes no port {http.port}",
+                           hint=f"the stack file {stack_file} names it (components: http:); its Compose service must "
+                                "publish that port")
     return HttpTarget(f"http://{lb[0]}:{lb[1]}")
 
 

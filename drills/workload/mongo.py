@@ -14,7 +14,6 @@ can still be rolled back after a failover; the lost-writes checker is what shows
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -37,19 +36,16 @@ REFUSED_NOT_PRIMARY = frozenset({10107, 13435})
 WriteConcernName = Literal["majority", "1"]
 
 
-def replica_set_name(compose_text: str, default: str = "rs0") -> str:
-    """The `--replSet` of the compose file's mongod command (the single source of the name)."""
-    match = re.search(r"--replSet[\s,=\"']+([A-Za-z0-9_-]+)", compose_text)
-    return match.group(1) if match else default
-
-
 @dataclass(frozen=True)
 class MongoTarget:
+    """The replica set's members as the host reaches them, and the stack file's `components.mongo`:
+    its replica set, user (password DRILLS_APP_PASSWORD) and database."""
+
     endpoints: tuple[tuple[str, int], ...]
     password: str
-    replica_set: str = "rs0"
-    user: str = "app"
-    database: str = "app"  # also where the app user is defined (authSource)
+    replica_set: str
+    user: str
+    database: str  # also where the user is defined (authSource)
     write_concern: WriteConcernName = "majority"
     timeout_ms: int = 2000  # server selection and connect
     op_timeout_s: float = DEFAULT_OP_TIMEOUT_S  # socket reads and write concern waits

@@ -44,12 +44,13 @@ UNKNOWN_SQLSTATE_CLASSES = ("08",)
 
 @dataclass(frozen=True)
 class PostgresTarget:
-    """Where and how to connect: the stack's nodes (host, port) and the app's credentials."""
+    """Where and how to connect: the stack's nodes (host, port), and the user and database of the
+    stack file's `components.postgres` (password DRILLS_APP_PASSWORD)."""
 
     endpoints: tuple[tuple[str, int], ...]
     password: str
-    user: str = "app"
-    dbname: str = "app"
+    user: str
+    dbname: str
     connect_timeout_s: int = 2  # per host; libpq tries the next one after it
     op_timeout_s: float = DEFAULT_OP_TIMEOUT_S
 
@@ -68,6 +69,32 @@ class PostgresTarget:
         if read_write:
             params["target_session_attrs"] = "read-write"
         return make_conninfo("", **params)
+
+
+# What PostgreSQL answers, at login, to a database or user that is not there (or a password it
+# refuses): no SQLSTATE reaches the client at connect time, only the server's message.
+REFUSALS = ('database "{dbname}" does not exist', 'role "{user}" does not exist',
+            'password authentication failed for user "{user}"')
+
+
+def refusal(message: str, target: PostgresTarget) -> str | None:
+    """The login refusal in a connect error's `message` that no retry cures, or None (a node down,
+    a timeout: the drill's ops record those)."""
+    for pattern in REFUSALS:
+        said = pattern.format(dbname=target.dbname, user=target.user)
+        if said in message:
+            return said
+    return None
+
+
+def login_refusal(target: PostgresTarget) -> str | None:
+    """Connect once as the signal will (any node): what the server refuses for good, or None. A
+    node that does not answer is no refusal: the warm-up's ops show it."""
+    try:
+        with psycopg.connect(target.conninfo(read_write=False), autocommit=True):
+            return None
+    except psycopg.Error as exc:
+        return refusal(str(exc), target)
 
 
 def classify_insert_error(exc: BaseException, *, connection_lost: bool) -> Outcome:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from pydantic import Field
 
@@ -30,6 +30,9 @@ from drills.errors import HarnessError
 from drills.scenario_types import Float, Int, Model
 from drills.workload.base import Client, Clock, SignalRunner, Sink
 from drills.workload.endpoints import StackLike, group_endpoints, published
+
+if TYPE_CHECKING:
+    from drills.stack.definition import StackDefinition
 
 
 class SignalSpec(Model):
@@ -87,8 +90,13 @@ class SignalContext:
 
     @property
     def password(self) -> str:
-        """The application's password (the `app` user of every component)."""
+        """The application's password (DRILLS_APP_PASSWORD: the password of each component's `user`)."""
         return self.stack.settings.secrets.app_password
+
+    @property
+    def definition(self) -> StackDefinition:
+        """The stack file: which database, queue, users and balancer the signals exercise."""
+        return self.stack.definition
 
     def endpoints(self, component: str, port: int) -> tuple[tuple[str, int], ...]:
         """Every node of `component` as the host reaches `port` (StackError when none does)."""

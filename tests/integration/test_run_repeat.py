@@ -133,6 +133,17 @@ def test_repeat_2_summarises_pass_rate_and_distributions(docker_client, tmp_path
     md = (tmp_path / "out" / "drill-report.md").read_text()
     assert "## Repeated runs" in md and "### repeat-short — " in md and f"{passed}/2 passed" in md
 
+    # Each run recorded the configuration it drilled, read back from the stack, and compared it at its end.
+    for run in sc["runs"]:
+        env = by_run[run["run_id"]]["environment"]
+        parts = env["effective"]["parts"]
+        assert parts["postgres"]["settings"]["patroni"]["synchronous_mode"] is True, parts["postgres"]
+        assert parts["rabbitmq"]["settings"]["queues"]["scheduled-runs"]["type"] == "quorum", parts["rabbitmq"]
+        assert env["effective_after"]["changes"] == [], env["effective_after"]
+    assert md.count("**Effective configuration drilled**") == 2, md
+    for piece in ("synchronous_mode on", "scheduled-runs quorum (3 members", "backend dashboards: dashboard1 UP"):
+        assert piece in md, piece
+
 
 def test_ctrl_c_in_repetition_2_heals_and_reports_repetition_1(docker_client, tmp_path):
     seen: list[str] = []

@@ -46,7 +46,7 @@ def started(stack: ComposeProject, read_from: str, ops: Ops) -> tuple[DrillWorkl
 
 def serving_node(stack: ComposeProject, read_from: str) -> tuple[str, bool]:
     """The service a reader connects to now, and whether it is a replica (in recovery)."""
-    nodes = PostgresTarget(group_endpoints(stack, "postgres", 5432), stack.settings.secrets.app_password)
+    nodes = PostgresTarget(group_endpoints(stack, "postgres", 5432), stack.settings.secrets.app_password, "app", "app")
     with psycopg.connect(ReadTarget(nodes, read_from).conninfo(), autocommit=True) as conn:
         row = conn.execute("SELECT host(inet_server_addr()), pg_is_in_recovery()").fetchone()
     assert row is not None

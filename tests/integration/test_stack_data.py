@@ -15,11 +15,14 @@ import pytest
 from drills.scenario import load_scenario
 from drills.stack import ComposeProject
 from drills.stack.effective import ABSENT, READ, EffectiveConfig, changes, read_effective
-from drills.stack.rabbitmq import QUEUE_ARGUMENTS, QUEUES
+from drills.stack.rabbitmq import QUEUES
 from drills.stack.status import collect
 from drills.stack.topology import management
 
 pytestmark = pytest.mark.docker
+
+# What the app declares its queues with on the default stack (docker-compose.ha.yml, Queues).
+QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
 
 
 @pytest.fixture(scope="module")

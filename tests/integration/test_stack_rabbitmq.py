@@ -1,7 +1,7 @@
 """`drill stack up`, as a user runs it, gives app queues every client can use: RabbitMQ 3.10
 loses a quorum queue declared while a member is still booting (drills.stack.rabbitmq), so the
-queues must be declared (by `drill stack up` or by an app client) only after every member has
-finished booting, and come out with a live member on every node and a leader."""
+app's clients, which own the queues, must declare them only after every member has finished
+booting, and they come out with a live member on every node and a leader; Drills declares none."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ def test_the_queues_were_declared_only_after_every_member_had_finished_booting(b
     assert declared_too_early(logs, QUEUES) == []
 
 
+def test_the_app_declared_every_queue_itself(booted):
+    stack, _ = booted
+    logs = "".join(c.logs().decode(errors="replace") for c in stack.containers("clients"))
+    assert {name: f"rabbitmq: declared {name} " in logs for name in QUEUES} == {name: True for name in QUEUES}
+
+
 def test_every_queue_has_a_live_member_on_every_node_and_a_leader(booted):
     stack, _ = booted
     api = management(stack, stack.snapshot())
@@ -72,7 +78,7 @@ def test_a_client_can_consume_every_app_queue_through_every_node(booted):
 
     stack, _ = booted
     credentials = pika.PlainCredentials("app", stack.settings.secrets.app_password)
-    for node in members(stack.snapshot(), "rabbitmq"):
+    for node in members(stack, stack.snapshot(), "rabbitmq"):
         host, port = stack.endpoint(node, 5672)
         conn = pika.BlockingConnection(pika.ConnectionParameters(host, port, credentials=credentials,
                                                                  connection_attempts=3, retry_delay=1))

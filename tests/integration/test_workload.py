@@ -84,7 +84,8 @@ def test_postgres_leader_kill_fails_writes_then_recovers_without_losing_one(stac
     ops = Ops()
     t0 = time.monotonic()
     clock = clock_from(t0)
-    pg = PostgresSignal(PostgresTarget(group_endpoints(stack, "postgres", 5432), stack.settings.secrets.app_password))
+    pg = PostgresSignal(PostgresTarget(group_endpoints(stack, "postgres", 5432), stack.settings.secrets.app_password,
+                                      "app", "app"))
     runner = SignalRunner("postgres.write", pg.client, ops, clock, rate=RATE)
     runner.start()
     try:
@@ -127,7 +128,8 @@ def test_rabbitmq_queue_leader_kill_loses_no_confirmed_message(stack, record_pro
     ops = Ops()
     t0 = time.monotonic()
     clock = clock_from(t0)
-    target = RabbitTarget(group_endpoints(stack, "rabbitmq", 5672), stack.settings.secrets.app_password, "test-kill")
+    target = RabbitTarget(group_endpoints(stack, "rabbitmq", 5672), stack.settings.secrets.app_password, "test-kill",
+                          "app")
     rabbit = RabbitSignal(target, ops, clock)
     runner = SignalRunner("rabbitmq.publish", rabbit.client, ops, clock, rate=RATE, processes=3)
     rabbit.consumer.start()

@@ -30,7 +30,7 @@ def test_pipelined_publisher_at_50_per_s_loses_no_confirmed_message(stack, recor
     ops = Ops()
     clock = clock_from(time.monotonic())
     target = RabbitTarget(group_endpoints(stack, "rabbitmq", 5672), stack.settings.secrets.app_password,
-                          "test-pipelined")
+                          "test-pipelined", "app")
     rabbit = RabbitSignal(target, ops, clock)
     publisher = PipelinedPublisher(target, rabbit.setup, ops, clock, rate=RATE)
     rabbit.consumer.start()

@@ -13,7 +13,7 @@ import pytest
 
 from drills.report.render import render
 from drills.report.runs import load_runs
-from drills.stack.effective import NOT_READ, EffectiveConfig, Part, compared
+from drills.stack.effective import NOT_READ, EffectiveConfig, Part, compared, fingerprint
 from tests.report_factory import make_not_run, make_run
 from tests.unit.test_stack_effective import reference_config
 
@@ -22,7 +22,7 @@ EXPECTED = ("Stack: api-fortress-ha (/src/stacks/reference/stack.yaml); Compose 
             "synchronous_mode on", "ttl 10 s", "loop_wait 2 s", "retry_timeout 3 s", "synchronous_commit on",
             "RabbitMQ 3.10.8", "cluster_partition_handling pause_minority", "net_ticktime 10 s",
             "scheduled-runs quorum (3 members, leader rabbit1)", "dashboard1 UP, dashboard2 DOWN",
-            "MongoDB: absent (image mongo:7 absent)", "Instances: NOT READ: docker: connection refused")
+            "MongoDB: absent: image mongo:7 absent", "Instances: NOT READ: docker: connection refused")
 
 
 def classic_at_the_end() -> EffectiveConfig:
@@ -64,6 +64,14 @@ def test_markdown_shows_the_configuration_of_each_run(rendered):
             "(docker: connection refused)") in second
     assert "**Effective configuration drilled:** not recorded: this run's journal holds none." in bare
     assert "**Effective configuration drilled:** not recorded: no stack was drilled." in not_run
+
+
+def test_the_fingerprint_lists_each_configuration_drilled_with_its_runs(rendered):
+    _, md = rendered
+    env = md.split("## Environment fingerprint")[1]
+    key = fingerprint(reference_config())[:12]
+    assert f"- configuration drilled `{key}` (stack api-fortress-ha): runs #1, #2" in env, env
+    assert "- configuration drilled: not recorded for runs #3, #4" in env, env
 
 
 def test_html_shows_the_same_values(rendered):

@@ -123,3 +123,16 @@ def test_on_the_reference_stack_nothing_is_left_out():
     for path in SCENARIOS:
         scenario = load_scenario(path)
         assert fit_to_stack(scenario, stack, defined_services((MONGO_PROFILE,))) == (scenario, [])
+
+
+def test_a_backup_method_the_stack_does_not_list_makes_the_scenario_not_run():
+    import dataclasses as dc
+
+    stack = reference_stack(mongo_not_run="")
+    scenario = load_scenario(next(p for p in SCENARIOS if p.stem == "postgres-global-failure-restore-snapshot"))
+    defined = defined_services((MONGO_PROFILE,))
+    assert absent_on_stack(scenario, stack, defined) == ""
+    spec = stack.definition.spec.model_copy(update={"backups": ["postgres.dump"]})
+    narrowed = reference_stack(mongo_not_run="", definition=dc.replace(stack.definition, spec=spec))
+    assert absent_on_stack(scenario, narrowed, defined) == (
+        "stack api-fortress-ha does not list the backup method postgres.snapshot (its backups: postgres.dump)")

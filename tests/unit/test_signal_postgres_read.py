@@ -15,7 +15,7 @@ from drills.scenario import check_file
 from drills.workload.postgres import PostgresTarget
 from drills.workload.postgres_read import PostgresReader, ReadTarget, read_error
 
-NODES = PostgresTarget((("127.0.0.1", 5001), ("127.0.0.1", 5002), ("127.0.0.1", 5003)), "s3cret")
+NODES = PostgresTarget((("127.0.0.1", 5001), ("127.0.0.1", 5002), ("127.0.0.1", 5003)), "s3cret", "app", "app")
 
 
 @pytest.mark.parametrize(("read_from", "attrs"), [("replica-first", "prefer-standby"), ("replica", "standby")])
@@ -38,7 +38,7 @@ def test_a_read_nobody_answers_fails_with_no_value():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])  # nothing listens once it is closed
-    reader = PostgresReader(ReadTarget(PostgresTarget((("127.0.0.1", port),), "pw")), 0)
+    reader = PostgresReader(ReadTarget(PostgresTarget((("127.0.0.1", port),), "pw", "app", "app")), 0)
     try:
         result = reader.invoke(7)
     finally:

@@ -27,6 +27,7 @@ from drills.stack.effective import (
     EffectiveConfig,
     Part,
     changes,
+    fingerprint,
     instances,
     parse_partition_handling,
     parse_patroni,
@@ -236,7 +237,7 @@ def test_the_words_hold_every_value_a_reader_needs():
                   "scheduled-runs quorum (3 members, leader rabbit1)", "notifications quorum (3 members"):
         assert piece in rq, (piece, rq)
     assert text["Balancer"] == "lb, backend dashboards: dashboard1 UP, dashboard2 DOWN"
-    assert text["MongoDB"] == "absent (image mongo:7 absent)"
+    assert text["MongoDB"] == "absent: image mongo:7 absent"
     assert text["Instances"] == "NOT READ: docker: connection refused"
 
 
@@ -276,6 +277,18 @@ def test_changes_are_exactly_the_settings_that_differ(a, b):
     found = changes(before, after)
     assert (found == []) == (a == b)
     assert changes(before, before) == []
+
+
+def test_the_fingerprint_is_the_configuration_alone():
+    a = reference_config()
+    moved = EffectiveConfig({**a.parts, "balancer": Part(READ, settings=a.part("balancer").settings,
+                                                         state={"backends": {"dashboard1": "DOWN"}})},
+                            read_s=9.0, stack=a.stack)
+    assert fingerprint(moved) == fingerprint(a), "state and timing are not configuration"
+    unread = EffectiveConfig({**a.parts, "mongo": Part(NOT_READ, reason="timed out")}, stack=a.stack)
+    assert fingerprint(unread) != fingerprint(a)
+    overridden = EffectiveConfig(a.parts, stack={**a.stack, "compose_files": ["/src/other.yml"]})
+    assert fingerprint(overridden) != fingerprint(a)
 
 
 def test_state_is_not_a_change_and_an_unread_side_is_unknown_not_unchanged():
@@ -370,7 +383,7 @@ def test_an_unreachable_balancer_is_not_read_with_where_it_was_asked():
     http = REFERENCE.spec.components.http
     part = read_balancer({"lb": service("lb", {8080: port})}, http, timeout_s=1)
     assert part.status == NOT_READ and f"127.0.0.1:{port}" in part.reason
-    assert read_balancer({}, None).reason == "the stack file declares no balancer (components: http)"
+    assert read_balancer({}, None).reason == "the stack file declares no balancer (no http component)"
 
 
 def test_instances_of_a_stack_without_a_role_map_count_by_name():

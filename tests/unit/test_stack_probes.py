@@ -53,14 +53,28 @@ def test_rabbitmq_nodes_and_quorum_queues():
         {"name": "scheduled-runs", "type": "quorum", "leader": "rabbit@rabbit2", "node": "rabbit@rabbit2",
          "members": ["rabbit@rabbit3", "rabbit@rabbit1", "rabbit@rabbit2"], "online": ["rabbit@rabbit2"],
          "messages": 4},
-        {"name": "legacy", "type": "classic", "node": "rabbit@rabbit1"},
+        {"name": "legacy", "type": "classic", "node": "rabbit@rabbit1", "state": "running", "messages": 2},
     ])
     assert [q.name for q in queues] == ["legacy", "scheduled-runs"]
     legacy, runs = queues
     assert runs.leader == "rabbit@rabbit2" and runs.members[0] == "rabbit@rabbit1" and runs.messages == 4
     assert runs.online == ("rabbit@rabbit2",)
-    assert legacy.leader == "rabbit@rabbit1" and legacy.members == ()
+    assert runs.followers() == ["rabbit@rabbit1", "rabbit@rabbit3"]
     assert node_service("rabbit@rabbit3") == "rabbit3"
+    # A classic queue (3.10 gives its `node` and `state`, no leader, no members): led by its node,
+    # no follower, online while it serves.
+    assert (legacy.type, legacy.leader, legacy.members, legacy.online) == (
+        "classic", "rabbit@rabbit1", ("rabbit@rabbit1",), ("rabbit@rabbit1",))
+    assert legacy.followers() == [] and legacy.messages == 2
+
+
+def test_rabbitmq_classic_queue_whose_node_is_down_or_not_reported_yet_is_not_online():
+    # Recorded with rabbit2 killed: the queue's record stays, its state says `down`. A queue just
+    # declared has no state until the node's next statistics (up to 5 s): not known, not online.
+    down, fresh = parse_queues([{"name": "a", "type": "classic", "node": "rabbit@rabbit2", "state": "down"},
+                                {"name": "b", "type": "classic", "node": "rabbit@rabbit2"}])
+    assert down.leader == fresh.leader == "rabbit@rabbit2"
+    assert down.online == fresh.online == ()
 
 
 def test_mongo_repl_status_lag_and_primary():

@@ -58,7 +58,7 @@ SETTINGS = {  # the setting's name as why texts write it -> its value on the sta
     "net_ticktime": float(ENV["DRILLS_RABBITMQ_NET_TICKTIME"]),
     "op timeout": DEFAULT_OP_TIMEOUT_S,
 }
-CONNECT_TIMEOUT = {"postgres": float(PostgresTarget(endpoints=(), password="").connect_timeout_s),
+CONNECT_TIMEOUT = {"postgres": float(PostgresTarget(endpoints=(), password="", user="u", dbname="d").connect_timeout_s),
                    "rabbitmq": float(RabbitTarget.connect_timeout_s)}
 NAMES = "|".join(sorted((*SETTINGS, "connect_timeout", "connect timeout"), key=len, reverse=True))
 NAME_THEN_FIGURE = re.compile(rf"\b({NAMES})\b(?: of | \(| )(\d+(?:\.\d+)?) s\b")

@@ -8,7 +8,6 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pika.exceptions as pe
@@ -20,17 +19,15 @@ from psycopg.conninfo import conninfo_to_dict
 from drills.history import Outcome
 from drills.workload.e2e import NotificationWatch, SinkTarget, message_count
 from drills.workload.http import SESSION_LOST, HealthProbe, HttpTarget, SessionProbe
-from drills.workload.mongo import MongoTarget, classify_write_error, replica_set_name
+from drills.workload.mongo import MongoTarget, classify_write_error
 from drills.workload.postgres import PostgresTarget, classify_insert_error
 from drills.workload.rabbitmq import classify_publish_error
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # ---- postgres -----------------------------------------------------------------------------------
 
 
 def test_conninfo_is_multi_host_read_write_with_the_field_notes_timeouts():
-    target = PostgresTarget((("127.0.0.1", 5001), ("127.0.0.1", 5002), ("127.0.0.1", 5003)), "s3cret")
+    target = PostgresTarget((("127.0.0.1", 5001), ("127.0.0.1", 5002), ("127.0.0.1", 5003)), "s3cret", "app", "app")
     params = conninfo_to_dict(target.conninfo())
     assert params["host"] == "127.0.0.1,127.0.0.1,127.0.0.1"
     assert params["port"] == "5001,5002,5003"
@@ -89,19 +86,13 @@ def test_mongo_write_errors_are_classified(exc, expected):
     assert classify_write_error(exc) is expected
 
 
-def test_replica_set_name_comes_from_the_compose_file():
-    assert replica_set_name((ROOT / "docker-compose.ha.yml").read_text()) == "rs0"
-    assert replica_set_name("command: [mongod, --replSet, other]") == "other"
-    assert replica_set_name("nothing here") == "rs0"
-
-
 def test_mongo_client_options():
-    target = MongoTarget((("127.0.0.1", 1), ("127.0.0.1", 2), ("127.0.0.1", 3)), "pw")
+    target = MongoTarget((("127.0.0.1", 1), ("127.0.0.1", 2), ("127.0.0.1", 3)), "pw", "rs9", "u", "db")
     opts = target.client_options()
     assert opts["host"] == ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
-    assert (opts["replicaSet"], opts["directConnection"], opts["w"], opts["authSource"]) == ("rs0", False,
-                                                                                            "majority", "app")
-    assert MongoTarget(target.endpoints, "pw", write_concern="1").client_options()["w"] == 1
+    assert (opts["replicaSet"], opts["directConnection"], opts["w"], opts["authSource"], opts["username"]) == \
+        ("rs9", False, "majority", "db", "u")
+    assert MongoTarget(target.endpoints, "pw", "rs9", "u", "db", write_concern="1").client_options()["w"] == 1
 
 
 # ---- http probes against a stub dashboard -------------------------------------------------------
@@ -270,10 +261,11 @@ class FakeStack:
         import ipaddress
 
         from drills.stack.env import Secrets, StackSettings
-        from tests.stand_ins import reference_roles
+        from tests.stand_ins import reference_definition, reference_roles
 
         self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
                                       ports=ports, roles=reference_roles())
+        self.definition = reference_definition()
         self._snap = snap
 
     def snapshot(self) -> dict[str, Any]:

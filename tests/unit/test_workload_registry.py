@@ -17,6 +17,7 @@ from drills.checkers.lost_writes import LostWrites
 from drills.history import Op
 from drills.scenario import SIGNALS as SCENARIO_SIGNALS
 from drills.scenario import Scenario
+from drills.stack.definition import StackDefinition
 from drills.workload.registry import KINDS, SIGNALS, WRITE_SIGNALS
 from drills.workload.signal import Driven, SignalContext, SignalKind, SignalSpec
 from tests.integration.recording import Ops
@@ -35,13 +36,14 @@ def closed_port() -> int:
 class NowhereStack:
     """Every service of the reference stack, each published on a port where nothing listens."""
 
-    def __init__(self) -> None:
+    def __init__(self, definition: StackDefinition | None = None) -> None:
         from drills.stack.env import Secrets, StackSettings
         from drills.stack.services import ServiceInfo
-        from tests.stand_ins import reference_roles
+        from tests.stand_ins import reference_definition, reference_roles
 
         self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
                                       roles=reference_roles())
+        self.definition = definition or reference_definition()
         port = closed_port()
         self._snap = {name: ServiceInfo(name, "id-" + name, f"drills-test-{name}-1", "running", "Up", "healthy", None,
                                         {container_port: port})

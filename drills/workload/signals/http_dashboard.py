@@ -11,7 +11,8 @@ NAME = "http.dashboard"
 def build(spec: SignalSpec, context: SignalContext) -> Driven:
     from drills.workload.http import HealthProbe, balancer
 
-    target = balancer(context.published, NAME)
+    target = balancer(context.published, context.definition.spec.components.http, NAME,
+                      context.definition.path)
     return Driven(context.paced(NAME, spec, lambda _process: HealthProbe(target)))
 
 

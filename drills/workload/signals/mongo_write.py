@@ -1,14 +1,18 @@
 """mongo.write: `insert_one({_id: seq})` into the replica set with write concern majority or 1
-(`drills.workload.mongo`); the final read is every document, with read concern majority."""
+(`drills.workload.mongo`), into the database of the stack file's `components.mongo`; the final
+read is every document, with read concern majority."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
 from drills.errors import HarnessError, StackError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
+
+if TYPE_CHECKING:
+    from drills.workload.mongo import MongoTarget
 
 NAME = "mongo.write"
 
@@ -23,26 +27,24 @@ class MongoWriteSpec(SignalSpec):
 
 
 def build(spec: MongoWriteSpec, context: SignalContext) -> Driven:
-    from drills.stack.mongo import PORT
-    from drills.workload.mongo import MongoSignal, MongoTarget, replica_set_name
+    from drills.workload.mongo import MongoSignal
 
-    try:
-        endpoints = context.endpoints("mongo", PORT)
-    except StackError as exc:
-        raise HarnessError(f"{NAME}: {exc}", hint="the scenario needs the `mongo` profile (requires: [mongo:7])") \
-            from exc
-    mongo = MongoSignal(MongoTarget(endpoints, context.password, replica_set=replica_set_name(_compose_text()),
-                                    write_concern=spec.write_concern))
+    mongo = MongoSignal(target(context, spec))
     return Driven(context.paced(NAME, spec, mongo.client), final_read=mongo.final_read, close=mongo.close)
 
 
-def _compose_text() -> str:
-    from drills.stack.project import compose_file
+def target(context: SignalContext, spec: MongoWriteSpec) -> MongoTarget:
+    """The replica set's members, and its name, user and database as the stack file names them."""
+    from drills.workload.mongo import MongoTarget
 
+    mongo = context.definition.mongo()
     try:
-        return compose_file().read_text()
-    except OSError:
-        return ""
+        endpoints = context.endpoints("mongo", mongo.port)
+    except StackError as exc:
+        raise HarnessError(f"{NAME}: {exc}", hint="the scenario needs the `mongo` profile (requires: [mongo:7])") \
+            from exc
+    return MongoTarget(endpoints, context.password, replica_set=mongo.replica_set, user=mongo.user,
+                       database=mongo.database, write_concern=spec.write_concern)
 
 
 KIND = SignalKind(

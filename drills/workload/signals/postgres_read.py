@@ -1,5 +1,6 @@
 """postgres.read: what postgres.write wrote, read back through the replicas
-(`drills.workload.postgres_read`); a read changes nothing, so there is no final read."""
+(`drills.workload.postgres_read`), as the same user in the same database (the stack file's
+`components.postgres`); a read changes nothing, so there is no final read."""
 
 from __future__ import annotations
 
@@ -19,11 +20,10 @@ class PostgresReadSpec(SignalSpec):
 
 
 def build(spec: PostgresReadSpec, context: SignalContext) -> Driven:
-    from drills.stack.postgres import PG_PORT
-    from drills.workload.postgres import PostgresTarget
     from drills.workload.postgres_read import PostgresReadSignal, ReadTarget
+    from drills.workload.signals.postgres_write import checked_target
 
-    nodes = PostgresTarget(context.endpoints("postgres", PG_PORT), context.password)
+    nodes = checked_target(context, NAME)
     reads = PostgresReadSignal(ReadTarget(nodes, spec.read_from))
     return Driven(context.paced(NAME, spec, reads.client), close=reads.close)
 

@@ -1,18 +1,50 @@
 """postgres.write: numbered INSERTs through the libpq multi-host URL, as the app writes
-(`drills.workload.postgres`); the final read is every row, from the leader."""
+(`drills.workload.postgres`), as the stack file's `components.postgres` user into its database;
+the final read is every row, from the leader."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from drills.errors import ScenarioError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
+
+if TYPE_CHECKING:
+    from drills.workload.postgres import PostgresTarget
 
 NAME = "postgres.write"
 
 
-def build(spec: SignalSpec, context: SignalContext) -> Driven:
-    from drills.stack.postgres import PG_PORT
-    from drills.workload.postgres import PostgresSignal, PostgresTarget
+def target(context: SignalContext) -> PostgresTarget:
+    """The stack's PostgreSQL nodes, and the user and database its stack file names."""
+    from drills.workload.postgres import PostgresTarget
 
-    pg = PostgresSignal(PostgresTarget(context.endpoints("postgres", PG_PORT), context.password))
+    pg = context.definition.postgres()
+    return PostgresTarget(context.endpoints("postgres", pg.sql_port), context.password, user=pg.user,
+                          dbname=pg.database)
+
+
+def checked_target(context: SignalContext, signal: str) -> PostgresTarget:
+    """`target`, once the stack has accepted its login: a database or user the stack file names and
+    the stack lacks is the stack file's mistake (ScenarioError, exit 2), found before the drill
+    starts rather than as a warm-up that never succeeds."""
+    from drills.workload.postgres import login_refusal
+
+    found = target(context)
+    refused = login_refusal(found)
+    if refused is not None:
+        raise ScenarioError(
+            f"{signal}: the stack refuses the login of its stack file's components.postgres (user "
+            f"{found.user!r}, database {found.dbname!r}): {refused} ({context.definition.path})",
+            hint="name the stack's own database and user under components: postgres: (database:, user:), or create "
+                 "them in the stack; the user's password is DRILLS_APP_PASSWORD")
+    return found
+
+
+def build(spec: SignalSpec, context: SignalContext) -> Driven:
+    from drills.workload.postgres import PostgresSignal
+
+    pg = PostgresSignal(checked_target(context, NAME))
     return Driven(context.paced(NAME, spec, pg.client), final_read=pg.final_read, close=pg.close)
 
 
@@ -21,4 +53,4 @@ KIND = SignalKind(
     records=(OpRecord(NAME, "write", "the row's seq, unique in the drill"),),
     final_read="every seq in the drill_writes table, read from the leader",
     description="Numbered INSERTs into drill_writes through the libpq multi-host URL (read-write), as the app "
-                "writes.")
+                "writes: as the stack's components.postgres user, into its database.")
