@@ -32,7 +32,8 @@ from drills.sampling.leaders import EVENT as LEADERS
 from drills.sampling.leaders import LeaderSampler
 from drills.scenario import Scenario
 from drills.scenario_schema import SAME_TARGET
-from drills.stack.effective import compared, read_effective
+from drills.stack.effective import read_effective
+from drills.stack.effective_config import compared
 
 if TYPE_CHECKING:
     from drills.history import Op

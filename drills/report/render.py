@@ -30,7 +30,7 @@ from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_
 from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
-from drills.stack.effective import EffectiveConfig, fingerprint
+from drills.stack.effective_config import EffectiveConfig, fingerprint
 from drills.stack.effective_text import LABELS, lines
 
 REPORT_NAME = "drill-report"
@@ -128,13 +128,25 @@ def _expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _scope(scenario: dict[str, Any]) -> dict[str, Any]:
+def _stack_drilled(scenario: dict[str, Any], journal: dict[str, Any]) -> str:
+    """The stack file (and its Compose files) the run recorded; journals of older versions named
+    the Compose file in the scenario."""
+    effective = (journal.get("environment") or {}).get("effective")
+    drilled = effective.get("stack") if isinstance(effective, dict) else None
+    if isinstance(drilled, dict) and drilled.get("name"):
+        files = ", ".join(Path(str(f)).name for f in drilled.get("compose_files") or [])
+        return f"{drilled['name']}" + (f" (Compose files {files})" if files else "")
     stack = scenario.get("stack") or {}
+    if stack.get("file"):
+        return str(stack["file"]) + (f" (profiles: {', '.join(stack['profiles'])})" if stack.get("profiles") else "")
+    return "not recorded"
+
+
+def _scope(scenario: dict[str, Any], journal: dict[str, Any]) -> dict[str, Any]:
     steps = [s for s in scenario.get("steps") or [] if isinstance(s, dict)]
     return {
         "component": scenario.get("component") or "app",
-        "stack": stack.get("file", "") + (f" (profiles: {', '.join(stack['profiles'])})"
-                                          if stack.get("profiles") else ""),
+        "stack": _stack_drilled(scenario, journal),
         "faults": [f"{s.get('fault')} {s.get('target')} for {_num(s.get('hold'))} s"
                    + ("" if s.get("heal", True) else ", not healed") for s in steps],
         "signals": [f"{k} at {_num((v or {}).get('rate'))}/s" for k, v in (scenario.get("workload") or {}).items()],
@@ -179,7 +191,7 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
         "started_at": j.get("started_at", ""), "ended_at": j.get("ended_at", ""),
         "scenario_id": run.scenario_id, "title": sc.get("title", run.scenario_id), "policy": sc.get("policy", ""),
         "objective": f"Show that the documented outcome holds when: {sc.get('title', run.scenario_id)}.",
-        "scope": _scope(sc), "effective": _effective(j), "expectations": _expectations(sc), "verdicts": verdicts,
+        "scope": _scope(sc, j), "effective": _effective(j), "expectations": _expectations(sc), "verdicts": verdicts,
         "metrics": [{"kind": m.kind, "subject": m.subject, "unit": m.unit, "target": _num(m.target),
                      "measured": _num(m.measured), "status": m.status, "cls": _status_class(m.status)}
                     for m in run.metrics()],

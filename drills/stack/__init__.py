@@ -13,6 +13,8 @@
     wait.py        wait strategies: condition + timeout + interval -> elapsed seconds
     readiness.py   what "ready" means for each component
     status.py      everything `drill stack status` shows
+    effective.py   the configuration drilled, read back from the running stack (the record:
+                   effective_config.py; its sources: effective_sources.py; in words: effective_text.py)
     postgres.py, rabbitmq.py, mongo.py, http.py, loadbalancer.py   per-component probes
 
 Which Compose binary runs is provisioning's (`drills.provision.compose`); the `drill stack`

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drills.stack.effective import ABSENT, NOT_READ, PARTS, EffectiveConfig, Part
+from drills.stack.effective_config import ABSENT, NOT_READ, PARTS, EffectiveConfig, Part
 
 LABELS = {"postgres": "PostgreSQL", "rabbitmq": "RabbitMQ", "mongo": "MongoDB", "balancer": "Balancer",
           "instances": "Instances"}
@@ -78,7 +78,10 @@ def rabbitmq_text(part: Part) -> str:
     for name, q in (s.get("queues") or {}).items():
         detail = [f"{q['members']} members"] if q.get("members") is not None else []
         leader = (queue_state.get(name) or {}).get("leader")
-        detail.append(f"leader {leader}" if leader else "no leader")
+        if q.get("type") == "classic":  # lives on one node, which leads nothing
+            detail.append(f"on {leader}" if leader else "no node")
+        else:
+            detail.append(f"leader {leader}" if leader else "no leader")
         queues.append(f"{name} {q.get('type')} ({', '.join(detail)})")
     text = f"{head}: {', '.join(items)}" if items else head
     return text + (f"; queues {', '.join(queues)}" if queues else "; no queue declared") + _gaps(part)

@@ -1,6 +1,11 @@
-"""rabbitmq.publish and rabbitmq.consume: publisher confirms in, manual acks out, one quorum queue.
+"""rabbitmq.publish and rabbitmq.consume: publisher confirms in, manual acks out, one queue.
 
-Publishers send message `seq` (message id = str(seq)) to the quorum queue `drill-events` with
+The queue is the stack's when its stack file names one (`components.rabbitmq.signal_queue`): the
+stack's application declares it, and Drills only checks that it is there (a passive declare),
+never declares, purges, deletes or changes it. Otherwise it is Drills' own quorum queue
+`drill-events`, declared on every new channel (idempotent) and purged once per drill.
+
+Publishers send message `seq` (message id = str(seq)) to the queue with
 publisher confirms and `mandatory`, so that a message the broker cannot route comes back instead
 of being confirmed and dropped (field notes: a classic queue whose node is down does exactly
 that). Outcomes: confirmed -> `ok`; returned (unroutable) or nacked -> `fail`; not connected, or
@@ -13,8 +18,10 @@ duplicate (at-least-once), never as a loss. Loss is judged by confirmed versus c
 `drain()`, never by confirms alone.
 
 Messages carry the drill's run token in a header: the consumer acks and ignores messages of
-another drill, so a leftover of an earlier drill on the same stack can never pass for one of
-this drill's (the queue is also purged when the drill starts).
+another drill (and any without the header), so a leftover of an earlier drill on the same stack
+can never pass for one of this drill's: the stack's queue is never purged, and Drills' own is
+purged when the drill starts. A stack's queue is best one nothing else publishes to or consumes
+from (the reference application's `drill-events`): the consumer takes whatever it holds.
 """
 
 from __future__ import annotations
@@ -41,21 +48,25 @@ logging.getLogger("pika").propagate = False
 
 log = logging.getLogger(__name__)
 
-QUEUE = "drill-events"
-QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}  # as drills.stack.rabbitmq declares its own
+QUEUE = "drill-events"  # Drills' own queue, for a stack file that names no signal_queue
+QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}  # Drills' own queue's, never a stack's
 RUN_HEADER = "x-drill-run"
+NOT_FOUND = 404  # AMQP's reply code to a passive declare of a queue that is not there
 PUBLISH_SIGNAL = "rabbitmq.publish"
 CONSUME_SIGNAL = "rabbitmq.consume"
 
 
 @dataclass(frozen=True)
 class RabbitTarget:
-    endpoints: tuple[tuple[str, int], ...]  # rabbit1..3 AMQP, as the host reaches them
+    endpoints: tuple[tuple[str, int], ...]  # every node's AMQP port, as the host reaches it
     password: str
     run: str  # this drill's token (see the module docstring)
-    user: str = "app"
+    user: str  # the stack file's components.rabbitmq.user
     vhost: str = "/"
     queue: str = QUEUE
+    # The stack declares `queue` (its stack file's signal_queue): checked passively, never declared,
+    # purged or changed. False: Drills' own queue, declared with QUEUE_ARGUMENTS and purged per drill.
+    stack_queue: bool = False
     connect_timeout_s: float = 2.0
     heartbeat_s: int = 2  # pika closes a silent connection after heartbeat + 5 s
     op_timeout_s: float = DEFAULT_OP_TIMEOUT_S
@@ -87,15 +98,22 @@ def connect(target: RabbitTarget, first: int, name: str) -> tuple[pika.BlockingC
 
 
 class QueueSetup:
-    """Declares the queue on every new channel (idempotent: it may be a new cluster after a total
-    failure) and purges it once per drill, before anything is published or consumed."""
+    """Drills' own queue: declared on every new channel (idempotent: it may be a new cluster after a
+    total failure) and purged once per drill, before anything is published or consumed.
 
-    def __init__(self, queue: str) -> None:
+    The stack's queue (`passive`): only checked on every new channel with a passive declare, which
+    changes nothing and fails (404, the channel closed) while the queue is not there; never purged."""
+
+    def __init__(self, queue: str, *, passive: bool = False) -> None:
         self.queue = queue
+        self.passive = passive
         self._lock = threading.Lock()
-        self._purged = False
+        self._purged = passive  # the stack's queue is not ours to purge: as if done already
 
     def ensure(self, channel: BlockingChannel) -> None:
+        if self.passive:
+            channel.queue_declare(self.queue, passive=True)
+            return
         channel.queue_declare(self.queue, durable=True, arguments=QUEUE_ARGUMENTS)
         with self._lock:
             if not self._purged:
@@ -117,6 +135,24 @@ class QueueSetup:
         """The claimed purge did not complete (its connection went away): the next one to come purges."""
         with self._lock:
             self._purged = False
+
+
+def missing_queue(target: RabbitTarget) -> str | None:
+    """The broker's answer when the stack's queue is not there (a passive declare, which changes
+    nothing), else None: there, or no node answered (the warm-up's ops show that)."""
+    try:
+        conn, _ = connect(target, 0, "drills-queue-check")
+    except pika.exceptions.AMQPError:
+        return None
+    try:
+        conn.channel().queue_declare(target.queue, passive=True)
+        return None
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        return f"{exc.reply_code} {exc.reply_text}" if exc.reply_code == NOT_FOUND else None
+    except (pika.exceptions.AMQPError, OSError):
+        return None
+    finally:
+        _close_quietly(conn)
 
 
 def classify_publish_error(exc: BaseException) -> Outcome:
@@ -247,7 +283,7 @@ QUIET_S = 0.5
 
 
 class Consumer:
-    """Consumes `drill-events` in a thread of its own until `drain()` (or `stop()`)."""
+    """Consumes the signal's queue in a thread of its own until `drain()` (or `stop()`)."""
 
     PREFETCH = 100
     RECONNECT_PAUSE_S = 0.5
@@ -374,7 +410,7 @@ class RabbitSignal:
 
     def __init__(self, target: RabbitTarget, sink: Sink, clock: Clock) -> None:
         self.target = target
-        self.setup = QueueSetup(target.queue)
+        self.setup = QueueSetup(target.queue, passive=target.stack_queue)
         self.consumer = Consumer(target, self.setup, sink, clock)
         self._publishers: list[Publisher] = []
 

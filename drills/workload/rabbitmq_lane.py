@@ -104,7 +104,8 @@ class Lane:
 
 class _Attempt:
     """pika's callbacks for one connection attempt of a lane: open the connection, then a channel,
-    declare the queue, select confirm mode; then returns and confirms as they come."""
+    declare the queue (the stack's: check it, passively), select confirm mode; then returns and
+    confirms as they come."""
 
     def __init__(self, lane: Lane, gen: int, target: RabbitTarget, owner: LaneOwner) -> None:
         self.lane = lane
@@ -133,8 +134,11 @@ class _Attempt:
         self.lane.channel = channel
         channel.add_on_close_callback(self.owner.guarded(self.channel_closed))
         channel.add_on_return_callback(self.owner.guarded(self.returned))
-        channel.queue_declare(self.target.queue, durable=True, arguments=QUEUE_ARGUMENTS,
-                              callback=self.owner.guarded(self.declared))
+        if self.target.stack_queue:  # the stack's: only checked, never declared (drills.workload.rabbitmq)
+            channel.queue_declare(self.target.queue, passive=True, callback=self.owner.guarded(self.declared))
+        else:
+            channel.queue_declare(self.target.queue, durable=True, arguments=QUEUE_ARGUMENTS,
+                                  callback=self.owner.guarded(self.declared))
 
     def channel_closed(self, _channel: Any, exc: BaseException) -> None:
         if self.current():

@@ -9,8 +9,9 @@ missed, counted, instead of bursting) and the confirms are matched to their mess
 
 The messages and their semantics are those of the synchronous publisher (see its module):
 message id = str(seq) (a shared counter), persistent, `mandatory`, header `x-drill-run` = the run
-token, to the quorum queue `drill-events`, declared on every new channel and purged once per
-drill (`QueueSetup`). One op per publish, `start` = the slot's actual start:
+token, to the signal's queue: Drills' own quorum queue `drill-events`, declared on every new
+channel and purged once per drill, or the stack's, only checked passively (`QueueSetup`). One op
+per publish, `start` = the slot's actual start:
 
 - Basic.Ack -> `ok`, `end` = when the ack arrived (`multiple` acks cover every tag up to theirs);
 - Basic.Nack -> `fail`; Basic.Return (unroutable; the broker then acks it) -> `fail`;
@@ -63,9 +64,10 @@ def _socket_of(conn: Any) -> socket.socket | None:
 
 
 class PurgeOnce:
-    """The drill's queue is purged once, before anything is published: by the consumer (which
+    """Drills' own queue is purged once, before anything is published: by the consumer (which
     purges synchronously, `QueueSetup.ensure`) or by one of the lanes, asynchronously (the loop
-    cannot block on the broker). A lane in confirm mode publishes only once the purge is done."""
+    cannot block on the broker). A lane in confirm mode publishes only once the purge is done. The
+    stack's queue is never purged: its `QueueSetup` counts the purge as done from the start."""
 
     def __init__(self, setup: QueueSetup) -> None:
         self._setup = setup
@@ -185,6 +187,18 @@ class PipelinedPublisher:
         """The connection failed or closed by itself: resolve, then try the next node shortly."""
         self.resolved(lane, self._abandon(lane, self._clock(), why))
         lane.detach()
+        self._reconnect_later(lane)
+
+    def channel_lost(self, lane: Lane, why: str) -> None:
+        if lane.confirms is None:
+            # Closed while being set up (the stack's queue not there: 404 to the passive declare):
+            # the next attempt gets the same answer, so it waits a moment, never a tight loop.
+            self._drop(lane, why, reconnect=False)
+            self._reconnect_later(lane)
+            return
+        self._drop(lane, why, reconnect=self._stopping_since is None)
+
+    def _reconnect_later(self, lane: Lane) -> None:
         if self._stopping_since is not None or self._finished:
             return
         lane.reconnects += 1
@@ -195,9 +209,6 @@ class PipelinedPublisher:
                 lane.connect(self.target, self._ioloop, self)
 
         self._ioloop.call_later(RECONNECT_PAUSE_S, self.guarded(retry))
-
-    def channel_lost(self, lane: Lane, why: str) -> None:
-        self._drop(lane, why, reconnect=self._stopping_since is None)
 
     def confirm_selected(self, lane: Lane) -> None:
         step = self._purge.begin(lane)

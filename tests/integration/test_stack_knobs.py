@@ -11,6 +11,8 @@ import pytest
 
 from drills.provision.images import ensure_images
 from drills.stack import ComposeProject
+from drills.stack.effective import read_effective
+from drills.stack.effective_text import lines
 from drills.stack.http import request_json
 from drills.stack.loadbalancer import read_status
 from drills.stack.project import compose_file
@@ -126,3 +128,17 @@ def test_rabbitmq_runs_the_partition_handling_of_the_override(overridden):
     for node in overridden.containers("rabbitmq.*"):
         code, out = node.exec_run(["rabbitmqctl", "eval", "application:get_env(rabbit, cluster_partition_handling)."])
         assert (code, out.decode().strip()) == (0, "{ok,autoheal}"), node.name
+
+
+def test_the_effective_configuration_reads_back_every_knob_of_the_override(overridden):
+    config = read_effective(overridden)
+    assert config.stack["compose_files"][-1].endswith("override.yml"), config.stack
+    pg, rq, lb = config.part("postgres"), config.part("rabbitmq"), config.part("balancer")
+    assert pg.settings["patroni"]["synchronous_mode"] is False, pg
+    assert {name: rq.settings["queues"][name]["type"] for name in QUEUES} == {name: "classic" for name in QUEUES}
+    assert rq.settings["cluster_partition_handling"] == "autoheal", rq
+    assert lb.state["backends"] == {f"dashboard{i}": "UP" for i in (1, 2, 3)}, lb
+    assert config.part("instances").settings["defined"]["dashboard"] == 3
+    text = dict(lines(config))
+    assert "synchronous_mode off" in text["PostgreSQL"] and "cluster_partition_handling autoheal" in text["RabbitMQ"]
+    assert "dashboard3 UP" in text["Balancer"]

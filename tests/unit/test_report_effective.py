@@ -13,7 +13,7 @@ import pytest
 
 from drills.report.render import render
 from drills.report.runs import load_runs
-from drills.stack.effective import NOT_READ, EffectiveConfig, Part, compared, fingerprint
+from drills.stack.effective_config import NOT_READ, EffectiveConfig, Part, compared, fingerprint
 from tests.report_factory import make_not_run, make_run
 from tests.unit.test_stack_effective import reference_config
 
@@ -58,6 +58,8 @@ def test_markdown_shows_the_configuration_of_each_run(rendered):
                "in 0.42 s):" in section
         for piece in EXPECTED:
             assert piece in section, (piece, section)
+    assert "; stack api-fortress-ha (Compose files docker-compose.ha.yml, sync-off.yml);" in first
+    assert "; stack not recorded;" in bare
     assert "- At the end of the run: no setting changed" in first
     assert ("- At the end of the run: **changed**: rabbitmq.queues.scheduled-runs.members: 3 -> None; "
             "rabbitmq.queues.scheduled-runs.type: 'quorum' -> 'classic'; not compared: Instances "

@@ -164,3 +164,40 @@ def test_the_management_api_and_the_definitions_backup_log_in_as_the_stack_file_
     assert api.auth[0] == "bunny"
     assert api.endpoints == [("127.0.0.1", 3)] * 3
 
+
+# ---- RabbitMQ's signal queue ---------------------------------------------------------------------
+
+
+def test_rabbitmq_publish_uses_the_stack_s_signal_queue_and_user():
+    from drills.workload.signals.rabbitmq_publish import target
+
+    queues = ["scheduled-runs", "notifications", "drill-events", "ops-drills"]
+    found = target(context(reference_definition(rabbitmq={**ELSEWHERE["rabbitmq"], "queues": queues,
+                                                          "signal_queue": "ops-drills"})))
+    assert (found.queue, found.stack_queue, found.user, found.run) == ("ops-drills", True, "bunny", "test")
+
+
+def test_without_a_signal_queue_drills_declares_its_own():
+    from drills.workload.rabbitmq import QUEUE
+    from drills.workload.signals.rabbitmq_publish import target
+
+    found = target(context(reference_definition(rabbitmq={"signal_queue": None})))
+    assert (found.queue, found.stack_queue) == (QUEUE, False)
+
+
+def test_the_stack_s_queue_is_checked_passively_and_never_purged():
+    from drills.workload.rabbitmq import QueueSetup
+
+    own, stacks = QueueSetup("drill-events"), QueueSetup("ops-drills", passive=True)
+    assert own.claim_purge(), "Drills' own queue is purged once per drill"
+    assert not stacks.claim_purge(), "the stack's queue is never purged"
+
+
+def test_a_broker_that_does_not_answer_is_no_missing_queue():
+    """At build time no answer is the warm-up's business; only the broker's 404 is the stack file's
+    mistake (tests/integration/test_signal_stack_objects.py has the broker say it)."""
+    from drills.workload.signals.rabbitmq_publish import checked_target
+
+    definition = reference_definition(rabbitmq={"queues": ["ops-drills"], "signal_queue": "ops-drills",
+                                                "leader_queue": None})
+    assert checked_target(context(definition)).queue == "ops-drills"

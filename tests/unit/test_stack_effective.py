@@ -19,22 +19,14 @@ from hypothesis import strategies as st
 
 from drills.stack import loadbalancer
 from drills.stack.definition import RoleMap, StackDefinition
-from drills.stack.effective import (
-    ABSENT,
-    NOT_READ,
-    PARTS,
-    READ,
-    EffectiveConfig,
-    Part,
-    changes,
-    fingerprint,
-    instances,
+from drills.stack.effective import instances, read_effective
+from drills.stack.effective_config import ABSENT, NOT_READ, PARTS, READ, EffectiveConfig, Part, changes, fingerprint
+from drills.stack.effective_sources import (
     parse_partition_handling,
     parse_patroni,
     parse_pg_settings,
     parse_rabbitmq,
     read_balancer,
-    read_effective,
     read_postgres,
 )
 from drills.stack.effective_text import lines, part_text
@@ -149,6 +141,7 @@ def test_rabbitmq_what_the_api_did_not_give_is_not_read_and_differing_ticks_are_
     assert settings["net_ticktime_s"] == {"rabbit1": 10, "rabbit2": 60}
     assert set(gaps) == {"version", "erlang"} and "version" not in settings
     assert settings["queues"]["legacy"]["type"] == "classic" and settings["queues"]["legacy"]["members"] is None
+    assert "legacy classic (on rabbit1)" in part_text("rabbitmq", Part(READ, settings=settings, state=state))
     assert state["queues"]["legacy"]["leader"] == "rabbit1" and state["running"] == ["rabbit1"]
     _, _, gaps = parse_rabbitmq({"rabbitmq_version": "3.10.8", "erlang_version": "25"}, [{"name": "rabbit@a"}], [])
     assert "net_ticktime_s" in gaps

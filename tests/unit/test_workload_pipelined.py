@@ -184,7 +184,7 @@ def test_slots_tick_at_the_rate_while_no_node_accepts_a_connection():
         with lock:
             ops.append(op)
 
-    target = RabbitTarget(((("127.0.0.1", closed_port())), ("127.0.0.1", closed_port())), "pw", "run")
+    target = RabbitTarget(((("127.0.0.1", closed_port())), ("127.0.0.1", closed_port())), "pw", "run", "app")
     pub = PipelinedPublisher(target, QueueSetup(target.queue), sink, clock_from(time.monotonic()), rate=50.0)
     started = time.monotonic()
     pub.start()
@@ -261,3 +261,23 @@ def test_the_queue_is_purged_before_any_lane_is_ready_and_never_twice_at_once(ev
             if purge.abandoned(la):
                 purging.discard(i)
             la.detach()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["begin", "done", "abandon", "consumer"]), st.integers(0, 2)),
+                max_size=20))
+def test_the_stack_s_queue_is_never_purged_and_every_lane_is_ready_at_once(events):
+    """The stack's queue (its stack file's signal_queue) is not Drills' to purge: no lane and no
+    consumer ever gets the purge, whatever happens in between."""
+    setup = QueueSetup("stack-queue", passive=True)
+    purge = PurgeOnce(setup)
+    lanes = [lane(i) for i in range(3)]
+    for what, i in events:
+        if what == "consumer":
+            assert not setup.claim_purge()
+        elif what == "begin":
+            assert purge.begin(lanes[i]) == "ready"
+        elif what == "done":
+            assert not purge.done(lanes[i])
+        else:
+            assert not purge.abandoned(lanes[i])
+    assert purge.begin(lanes[0]) == "ready" and not setup.claim_purge()

@@ -1,10 +1,18 @@
-"""rabbitmq.publish: persistent messages to the quorum queue `drill-events` with publisher confirms,
-and its consumer (rabbitmq.consume, manual acks) alongside (`drills.workload.rabbitmq`). No final
-read: the drain consumes what is left, and the queue checker compares confirmed with consumed."""
+"""rabbitmq.publish: persistent messages with publisher confirms to the stack's queue (its stack
+file's `components.rabbitmq.signal_queue`, only checked passively) or, without one, to Drills' own
+quorum queue `drill-events`; and its consumer (rabbitmq.consume, manual acks) alongside
+(`drills.workload.rabbitmq`). No final read: the drain consumes what is left, and the queue checker
+compares confirmed with consumed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from drills.errors import ScenarioError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
+
+if TYPE_CHECKING:
+    from drills.workload.rabbitmq import RabbitTarget
 
 NAME = "rabbitmq.publish"
 CONSUME = "rabbitmq.consume"
@@ -16,12 +24,38 @@ CONSUME = "rabbitmq.consume"
 PIPELINED = True
 
 
-def build(spec: SignalSpec, context: SignalContext) -> Driven:
-    from drills.stack.rabbitmq import AMQP_PORT
-    from drills.workload.rabbitmq import RabbitSignal, RabbitTarget
+def target(context: SignalContext) -> RabbitTarget:
+    """The stack's nodes, its stack file's user, and the queue: the stack's `signal_queue`, else
+    Drills' own."""
+    from drills.workload.rabbitmq import QUEUE, RabbitTarget
 
-    rabbit = RabbitSignal(RabbitTarget(context.endpoints("rabbitmq", AMQP_PORT), context.password, context.run),
-                          context.sink, context.clock)
+    rabbit = context.definition.rabbitmq()
+    return RabbitTarget(context.endpoints("rabbitmq", rabbit.amqp_port), context.password, context.run,
+                        user=rabbit.user, queue=rabbit.signal_queue or QUEUE,
+                        stack_queue=rabbit.signal_queue is not None)
+
+
+def checked_target(context: SignalContext) -> RabbitTarget:
+    """`target`, once the broker has said that the stack's queue is there: one the stack file names
+    and the stack lacks is the stack file's mistake (ScenarioError, exit 2), found before the drill
+    starts. Drills' own queue needs no check: it declares it."""
+    from drills.workload.rabbitmq import missing_queue
+
+    found = target(context)
+    missing = missing_queue(found) if found.stack_queue else None
+    if missing is not None:
+        raise ScenarioError(
+            f"{NAME}: the queue {found.queue!r} that the stack file {context.definition.path} names "
+            f"(components.rabbitmq.signal_queue) is not on the broker: {missing}",
+            hint="the stack's application must declare it (Drills only checks it, passively, and never declares it); "
+                 "or leave signal_queue unset for Drills' own queue drill-events")
+    return found
+
+
+def build(spec: SignalSpec, context: SignalContext) -> Driven:
+    from drills.workload.rabbitmq import RabbitSignal
+
+    rabbit = RabbitSignal(checked_target(context), context.sink, context.clock)
 
     def drain() -> bool:
         return rabbit.drain().emptied
@@ -47,5 +81,6 @@ KIND = SignalKind(
              OpRecord(CONSUME, "consume", "the seq of a message consumed (before its ack), or none for a "
                                           "consumer outage")),
     final_read=None,
-    description="Persistent messages to the quorum queue drill-events with publisher confirms and mandatory; a "
-                "consumer with manual acks alongside (rabbitmq.consume).")
+    description="Persistent messages with publisher confirms and mandatory to the stack's signal_queue (checked "
+                "passively, never declared or purged) or Drills' own quorum queue drill-events; a consumer with manual "
+                "acks alongside (rabbitmq.consume).")
