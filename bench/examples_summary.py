@@ -47,6 +47,8 @@ def runs(reports: list[Path]) -> dict[str, list[dict[str, Any]]]:
                             "observed": v.observed, "bound": v.expectation} for v in verdicts
                            if v.status is not Status.PASS],
         })
+        if doc.get("reason"):  # an ERROR or ABORTED run: why the harness could not judge it
+            found[doc["scenario"]["id"]][-1]["reason"] = doc["reason"]
     return dict(sorted(found.items()))
 
 
@@ -58,6 +60,7 @@ def table(found: dict[str, list[dict[str, Any]]], reference: dict[str, str]) -> 
         passed = sum(r["status"] == "passed" for r in rs)
         deciding = [f"{v['checker']} {v['subject']}: {v['observed']} ({v['bound']})"
                     for r in rs for v in r["not_passed"]]
+        deciding += [f"{r['status']}: {r['reason']}" for r in rs if "reason" in r]
         here = f"{passed}/{len(rs)} passed"
         lines.append(f"| {scenario} | {reference.get(scenario, '-')} | {here} | {'<br>'.join(deciding) or '-'} |")
     return "\n".join(lines)

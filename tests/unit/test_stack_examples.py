@@ -35,7 +35,7 @@ def example(name: str) -> Path:
 
 
 def test_the_examples_are_there_with_their_readmes():
-    assert {p.parent.name for p in EXAMPLES} >= {"async-replication"}
+    assert {p.parent.name for p in EXAMPLES} >= {"async-replication", "slow-failover", "more-instances"}
     assert all((p.parent / "README.md").is_file() for p in EXAMPLES)
 
 
@@ -55,3 +55,27 @@ def patroni(services: dict[str, Any], knob: str) -> set[str]:
 def test_async_replication_turns_synchronous_mode_off_on_every_member():
     assert patroni(merged()[0], "SYNCHRONOUS_MODE") == {"true"}
     assert patroni(merged(example("async-replication"))[0], "SYNCHRONOUS_MODE") == {"false"}
+
+
+def test_slow_failover_sets_patroni_s_timings_on_every_member_within_patroni_s_rule():
+    services, _ = merged(example("slow-failover"))
+    ttl, loop_wait, retry = (patroni(services, k) for k in ("TTL", "LOOP_WAIT", "RETRY_TIMEOUT"))
+    assert (ttl, loop_wait, retry) == ({"30"}, {"10"}, {"10"})
+    # Patroni refuses a configuration where loop_wait + 2 * retry_timeout > ttl.
+    assert int(loop_wait.pop()) + 2 * int(retry.pop()) <= int(ttl.pop())
+
+
+def test_more_instances_adds_a_dashboard_and_a_worker_to_their_roles_by_label_alone():
+    _, plain = merged()
+    services, roles = merged(example("more-instances"))
+    assert plain.roles["dashboard"] == ("dashboard1", "dashboard2") and plain.roles["worker"] == ("worker1", "worker2")
+    assert roles.roles["dashboard"] == ("dashboard1", "dashboard2", "dashboard3")
+    assert roles.roles["worker"] == ("worker1", "worker2", "worker3")
+    assert {"dashboard3", "worker3"} <= set(roles.roles["clients"])
+    assert services["lb"]["environment"]["DRILLS_LB_BACKENDS"].split() == ["dashboard1", "dashboard2", "dashboard3"]
+    # The copies run what their originals run, on fixed addresses of their own.
+    assert services["dashboard3"]["command"] == services["dashboard1"]["command"]
+    assert services["worker3"]["command"] == services["worker1"]["command"]
+    addresses = [s["networks"]["stack"]["ipv4_address"] for s in services.values()
+                 if (s.get("networks") or {}).get("stack")]
+    assert len(addresses) == len(set(addresses))
