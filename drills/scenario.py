@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from drills.checkers.availability import Availability
 from drills.checkers.backup_integrity import BackupIntegrity
@@ -57,13 +57,25 @@ from drills.scenario_types import COMPONENTS, duration_or, parse_duration
 from drills.scenario_types import shorten as _shorten
 from drills.workload.registry import KINDS, SIGNALS
 from drills.workload.signal import SignalSpec
-from drills.yaml_locate import Loc, Problem, field_names, field_path, locate, problem_at, suggest, to_plain, walk
+from drills.yaml_locate import (
+    Loc,
+    Problem,
+    field_names,
+    field_path,
+    locate,
+    plain_message,
+    problem_at,
+    suggest,
+    to_plain,
+    walk,
+)
 
 __all__ = [
     "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
     "LostWrites", "Problem", "QueueLoss", "Recovery", "Resync", "Rpo", "Scenario", "Sessions", "SignalSpec",
     "SplitBrain", "SteadyState", "Step", "StepBase",
-    "check_file", "expand_paths", "load_scenario", "parse_duration", "scenario_json_schema", "semantic_problems",
+    "check_file", "expand_paths", "load_scenario", "parse_duration", "scenario_json_schema", "schema_problems",
+    "semantic_problems",
     "validate_files",
 ]
 
@@ -71,22 +83,22 @@ __all__ = [
 TAGS = ("fault", "checker")
 
 
-def _walk(loc: Loc) -> tuple[Loc, Any]:
-    return walk(Scenario, loc, TAGS)
+def _walk(loc: Loc, model: type[BaseModel] = Scenario) -> tuple[Loc, Any]:
+    return walk(model, loc, TAGS)
 
 
 # ---- pydantic's errors, in the words of a scenario file -------------------------------------------
 
 
-def _problem(path: str, root: Any, err: Any) -> Problem:
+def _problem(path: str, root: Any, err: Any, model: type[BaseModel] = Scenario) -> Problem:
     raw: Loc = tuple(err["loc"])
     kind: str = err["type"]
     ctx = err.get("ctx") or {}
-    loc, _ = _walk(raw)
+    loc, _ = _walk(raw, model)
     at_key = False
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        _, container = _walk(raw[:-1])
+        _, container = _walk(raw[:-1], model)
         if len(loc) == 3 and loc[0] == "workload" and loc[1] in KINDS:
             container = KINDS[str(loc[1])].model  # an entry of `workload:` is read by its own kind's model
         names = field_names(container)
@@ -152,31 +164,17 @@ def _shown(value: object) -> str:
 
 
 def _plain_message(err: Any, loc: Loc) -> str:
-    kind: str = err["type"]
-    msg = str(err["msg"])
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if kind == "literal_error":
-        msg = msg.replace("Input should be", "must be one of")
-    elif kind == "string_pattern_mismatch" and loc == ("id",):
-        msg = "must be kebab-case (a-z, 0-9 and -), e.g. postgres-leader-kill; it does not match the pattern"
-    elif kind in ("model_type", "dict_type"):
-        msg = "must be a mapping (key: value lines)"
-    elif kind in ("tuple_type", "list_type"):
-        msg = "must be a list (- item lines, or [a, b])"
-    else:
-        msg = msg.replace("Input should be", "must be").split(", unable to parse")[0]
-    got = err.get("input")
-    if isinstance(got, str | int | float) and not isinstance(got, bool) and _shown(got) not in msg:
-        msg += f" (got {_shown(got)})"
-    return msg
+    kebab = "must be kebab-case (a-z, 0-9 and -), e.g. postgres-leader-kill; it does not match the pattern"
+    return plain_message(err, _shown, pattern=kebab if loc == ("id",) else None)
 
 
-def _problems_from(path: str, root: Any, exc: ValidationError) -> list[Problem]:
+def schema_problems(path: str, root: Any, exc: ValidationError, model: type[BaseModel] = Scenario) -> list[Problem]:
+    """pydantic's errors of a file read as `model` (a scenario, or a file made of its parts: an
+    exploration's workload and invariants), each located and worded as for a scenario."""
     errors = exc.errors()
     # "at least 1 item" of a list whose items were themselves invalid only echoes them.
     inner = {tuple(e["loc"])[:1] for e in errors if len(e["loc"]) > 1}
-    found = {_problem(path, root, e) for e in errors
+    found = {_problem(path, root, e, model) for e in errors
              if not (e["type"] == "too_short" and tuple(e["loc"])[:1] in inner)}
     return sorted(found)
 
@@ -210,7 +208,7 @@ def _check(path: Path) -> tuple[Scenario | None, list[Problem], Any]:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = _problems_from(str(path), root, exc)
+        problems = schema_problems(str(path), root, exc)
     problems = sorted({*problems, *semantic_problems(str(path), root, data)})
     return (None if problems else scenario), problems, root
 
@@ -218,11 +216,13 @@ def _check(path: Path) -> tuple[Scenario | None, list[Problem], Any]:
 # ---- what the schema cannot say -------------------------------------------------------------------
 
 
-def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Problem]:
+def semantic_problems(path: str, root: Any, data: dict[str, Any], *,
+                      expectations_key: str = "expectations") -> list[Problem]:
     """Cross-field checks, each one a mistake that would otherwise only show as a NOT MEASURED
     verdict after a whole drill. They read the plain data, not the model, so they run (and are
     reported together with the schema's problems) even when other parts of the file are invalid;
-    a check whose inputs are themselves invalid is skipped, as the schema reports those."""
+    a check whose inputs are themselves invalid is skipped, as the schema reports those.
+    `expectations_key`: where the file holds its expectations (an exploration's `invariants`)."""
     problems: list[Problem] = []
 
     def add(loc: Loc, message: str, *, at_key: bool = False) -> None:
@@ -244,12 +244,12 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any]) -> list[Proble
                     steady=duration_or(data.get("steady"), 5.0), after=duration_or(data.get("after"), 5.0),
                     recovery_timeout=duration_or(recovery.get("timeout") if isinstance(recovery, dict) else None,
                                                  120.0))
-    expectations = data.get("expectations")
+    expectations = data.get(expectations_key)
     for i, exp in enumerate(expectations if isinstance(expectations, list) else []):
         name = exp.get("checker") if isinstance(exp, dict) else None
         checker = CHECKER_REGISTRY.get(name) if isinstance(name, str) else None
         for loc, message in checker.problems(exp, view) if checker is not None else ():
-            add(("expectations", i, *loc), message)
+            add((expectations_key, i, *loc), message)
     for i, step in enumerate(steps if isinstance(steps, list) else []):
         kind = step.get("fault") if isinstance(step, dict) else None
         fault = FAULT_REGISTRY.get(kind) if isinstance(kind, str) else None

@@ -15,8 +15,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from drills.errors import ScenarioError
+from drills.scenario_types import shorten
 from drills.stack.definition import REFERENCE, StackDefinition, StackFile
-from drills.yaml_locate import Loc, Problem, field_names, field_path, locate, problem_at, suggest, walk
+from drills.yaml_locate import (
+    Loc,
+    Problem,
+    field_names,
+    field_path,
+    locate,
+    plain_message,
+    problem_at,
+    suggest,
+    walk,
+)
 
 FILE_NAME = "stack.yaml"
 TAGS: tuple[str, ...] = ()
@@ -45,25 +56,9 @@ def is_stack_data(data: object) -> bool:
 
 
 def _message(err: Any) -> str:
-    kind: str = err["type"]
-    msg = str(err["msg"])
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if kind == "literal_error":
-        msg = msg.replace("Input should be", "must be one of")
-    elif kind in ("model_type", "dict_type"):
-        msg = "must be a mapping (key: value lines)"
-    elif kind in ("list_type", "tuple_type"):
-        msg = "must be a list (- item lines, or [a, b])"
-    elif kind == "string_pattern_mismatch":
-        msg = "must be a name of letters, digits, '.', '_' and '-' (roles: lower-case, e.g. postgres, dashboard)"
-    else:
-        msg = msg.replace("Input should be", "must be")
-    got = err.get("input")
-    shown = repr(got)
-    if isinstance(got, str | int | float) and not isinstance(got, bool) and shown not in msg and len(shown) < 80:
-        msg += f" (got {got!r})"
-    return msg
+    names = "must be a name of letters, digits, '.', '_' and '-' (roles: lower-case, e.g. postgres, dashboard)"
+    return plain_message(err, lambda got: repr(shorten(got)) if isinstance(got, str) else shorten(repr(got)),
+                         pattern=names)
 
 
 def _problem(path: str, root: Any, err: Any) -> Problem:

@@ -180,3 +180,27 @@ def to_plain(node: Any) -> Any:
         if isinstance(node, plain):
             return plain(node)
     return node
+
+
+def plain_message(err: Any, shown: Any = repr, *, pattern: str | None = None) -> str:
+    """pydantic's message of one error in the words of a YAML file: "must be ...", the offending
+    value after it (through `shown`, which cuts long values short), `pattern` for a string that
+    does not match its field's pattern (what the field wants, in words)."""
+    kind: str = err["type"]
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "literal_error":
+        msg = msg.replace("Input should be", "must be one of")
+    elif kind == "string_pattern_mismatch" and pattern is not None:
+        msg = pattern
+    elif kind in ("model_type", "dict_type"):
+        msg = "must be a mapping (key: value lines)"
+    elif kind in ("tuple_type", "list_type"):
+        msg = "must be a list (- item lines, or [a, b])"
+    else:
+        msg = msg.replace("Input should be", "must be").split(", unable to parse")[0]
+    got = err.get("input")
+    if isinstance(got, str | int | float) and not isinstance(got, bool) and shown(got) not in msg:
+        msg += f" (got {shown(got)})"
+    return msg

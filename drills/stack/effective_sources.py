@@ -80,10 +80,11 @@ def parse_patroni(config: Mapping[str, Any], cluster: Mapping[str, Any],
     cluster_members = postgres.parse_cluster(cluster)
     settings: dict[str, Any] = {
         "patroni": patroni, "postgresql": pg, "patroni_defaults": sorted(defaulted + pg_defaulted),
-        "dcs_parameters": dict(pg_conf.get("parameters") or {}), "members": len(cluster_members),
+        "dcs_parameters": dict(pg_conf.get("parameters") or {}),
     }
     if node is not None and (node.get("patroni") or {}).get("version"):
         settings["patroni_version"] = str(node["patroni"]["version"])
+    # Members are state: Patroni lists those with a live key in the DCS (a node down drops out).
     state = {"leader": postgres.leader_of(cluster_members),
              "members": [{"name": m.name, "role": m.role, "state": m.state} for m in cluster_members]}
     return settings, state

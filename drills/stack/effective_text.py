@@ -45,7 +45,7 @@ def postgres_text(part: Part) -> str:
         head += f" {str(pg['server_version']).split()[0]}"
     if s.get("patroni_version"):
         head += f", Patroni {s['patroni_version']}"
-    head += f", {s.get('members', 0)} members"
+    head += f", {len(st.get('members') or [])} members"
 
     def setting(key: str) -> str:
         text = f"{key} {_value(patroni.get(key))}{_UNITS.get(key, '')}"

@@ -158,7 +158,7 @@ def test_the_effective_configuration_is_read_back_from_the_running_stack(stack):
     pg = config.part("postgres")
     assert pg.status == READ and pg.not_read == {}, pg
     assert pg.settings["patroni"]["synchronous_mode"] is True and pg.settings["patroni"]["ttl"] == 10
-    assert pg.settings["pg_settings"]["synchronous_commit"] == "on" and pg.settings["members"] == 3
+    assert pg.settings["pg_settings"]["synchronous_commit"] == "on" and len(pg.state["members"]) == 3
     rq = config.part("rabbitmq")
     assert rq.status == READ and rq.not_read == {}, rq
     for queue in QUEUES:

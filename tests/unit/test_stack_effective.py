@@ -97,7 +97,7 @@ def test_patroni_config_cluster_and_node():
     assert "ttl" not in settings["patroni_defaults"]
     assert settings["postgresql"] == {"use_pg_rewind": True, "use_slots": True}
     assert settings["dcs_parameters"]["wal_keep_size"] == "128MB"
-    assert settings["patroni_version"] == "3.0.2" and settings["members"] == 3
+    assert settings["patroni_version"] == "3.0.2" and len(state["members"]) == 3
     assert state["leader"] == "pg1"
     assert [(m["name"], m["role"]) for m in state["members"]] == [("pg1", "leader"), ("pg2", "sync_standby"),
                                                                   ("pg3", "replica")]
@@ -107,7 +107,7 @@ def test_patroni_without_its_node_answer_has_no_version_and_an_empty_dcs_is_all_
     settings, state = parse_patroni({}, {}, None)
     assert "patroni_version" not in settings
     assert settings["patroni"]["synchronous_mode"] is False and settings["patroni"]["ttl"] == 30
-    assert "synchronous_mode" in settings["patroni_defaults"] and settings["members"] == 0
+    assert "synchronous_mode" in settings["patroni_defaults"] and state["members"] == []
     assert state["leader"] is None
 
 
@@ -382,3 +382,11 @@ def test_an_unreachable_balancer_is_not_read_with_where_it_was_asked():
 def test_instances_of_a_stack_without_a_role_map_count_by_name():
     part = instances(("pg1", "pg2", "lb"), {}, RoleMap())
     assert part.settings["defined"] == {"pg": 2, "lb": 1}
+
+
+def test_a_replica_set_that_does_not_answer_is_not_read_and_one_left_out_is_absent():
+    snap = {"mongo1": service("mongo1", {27017: closed_port()})}
+    part = read_effective(StandInStack(snap, defined=("mongo1",), mongo_not_run=""), timeout_s=1).part("mongo")
+    assert part.status == NOT_READ and "mongo1" in part.reason, part
+    left_out = read_effective(StandInStack({}, defined=(), mongo_not_run="image mongo:7 absent"), timeout_s=1)
+    assert left_out.part("mongo") == Part(ABSENT, reason="image mongo:7 absent")

@@ -1,0 +1,309 @@
+"""Exploration files: the invariants that must hold whatever happens, and the space of faults to
+draw schedules from (`drill explore`); every problem located at file:line:col, like scenarios.
+
+    load_exploration(path) -> Exploration              raises ScenarioError listing every problem
+    check_exploration_file(path) -> (Exploration | None, [Problem])      what `drill validate` prints
+    exploration_json_schema() -> dict                  what `drill schema --exploration` prints
+
+An exploration is a scenario without steps: the same workload, backup schedule, steady phase,
+recovery and after phase, and its expectations are `invariants:` (the checkers' own models, each
+with its `why:`). In place of steps it has a `fault_space:`: which fault kinds (the fault registry)
+on which roles (`drills.roles`), with which values of their own fields, held how long, in how many
+steps. A schedule drawn from it (`drills.explore.strategy`) becomes an ordinary scenario
+(`drills.explore.schedule`), so every check a scenario gets applies to it. This module checks the
+space itself: every value a schedule may draw must make a valid step, so that a drawn schedule is
+never refused halfway through an exploration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeGuard
+
+from pydantic import Field, ValidationError
+
+from drills.checkers.protocol import FileView
+from drills.errors import ScenarioError
+from drills.faults.registry import FAULTS
+from drills.scenario import schema_problems, semantic_problems
+from drills.scenario_schema import FAULT_KINDS, SAME_TARGET, BackupSpec, Expectation, Recovery
+from drills.scenario_types import Bool, Duration, Int, Model, Role, duration_or, parse_duration
+from drills.workload.registry import Workload
+from drills.yaml_locate import Loc, Problem, field_names, field_path, problem_at, suggest, to_plain
+
+__all__ = [
+    "MAX_STEPS", "Exploration", "FaultChoice", "FaultSpace", "HoldRange", "StepCount", "check_exploration_file",
+    "exploration_json_schema", "is_exploration_data", "load_exploration", "looks_like_exploration_file",
+]
+
+# More steps than this is no longer a schedule a person can read back as a scenario, and a drill
+# of 10 steps with holds of tens of seconds already lasts minutes per example.
+MAX_STEPS = 10
+# The fields of a step a schedule draws itself: not choices of `with:`.
+DRAWN = ("fault", "target", "hold", "heal")
+SPACE_KEY = "fault_space"
+
+if TYPE_CHECKING:
+    FaultKind = str
+else:
+    FaultKind = Literal[FAULT_KINDS]
+
+
+class HoldRange(Model):
+    """How long a step holds its fault: whole seconds from `min` to `max`, drawn so that shrinking
+    moves toward `min`."""
+
+    min: Duration = Field(..., description="The shortest hold, in whole seconds (e.g. 1s).")
+    max: Duration = Field(..., description="The longest hold, in whole seconds (e.g. 20s).")
+
+
+class StepCount(Model):
+    """How many steps a schedule has; shrinking drops steps toward `min`."""
+
+    min: Int = Field(1, ge=1, description="The fewest steps of a schedule.")
+    max: Int = Field(..., ge=1, le=MAX_STEPS, description=f"The most steps of a schedule (at most {MAX_STEPS}).")
+
+
+class FaultChoice(Model):
+    """One fault kind, the roles it may hit, and the values its own fields may take."""
+
+    kind: FaultKind = Field(..., description="A fault kind (drill schema lists them: kill, partition, pause, ...).")
+    targets: tuple[Role, ...] = Field(..., min_length=1, description=(
+        "The roles it may hit. Drawn and shrunk from the simplest: one node (postgres.leader, "
+        "postgres.replica[0]), then a role of several nodes (postgres.replica), then a whole group (postgres.*)."))
+    hold: HoldRange | None = Field(None, description="This kind's own hold range (default: the space's).")
+    with_: dict[str, Annotated[tuple[Any, ...], Field(min_length=1)]] = Field(
+        default_factory=dict, alias="with", description=(
+            "The values the kind's own fields may take, each a list, simplest first (shrinking moves to "
+            "the first): e.g. partition `direction: [both, in]`, `from: [[postgres.*, etcd.*], [clients]]`. "
+            "A field left out takes its default; a field without a default (latency's delay) must be listed."))
+
+
+class FaultSpace(Model):
+    """What a schedule is drawn from: fault kinds on roles, holds, how many steps."""
+
+    faults: tuple[FaultChoice, ...] = Field(..., min_length=1, description=(
+        "The fault kinds and their roles; shrinking moves toward the first listed: list the simplest first."))
+    hold: HoldRange = Field(..., description="How long each step holds its fault.")
+    steps: StepCount = Field(..., description="How many steps a schedule has.")
+    overlap: Bool = Field(False, description=(
+        "false: steps run one after another, each healed before the next (the only form a scenario's "
+        "steps replay today)."))
+
+
+class Exploration(Model):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Unique, kebab-case.")]
+    title: str = Field(..., min_length=1)
+    policy: str = Field("", description="The policy text the invariants encode (copied into each scenario drawn).")
+    component: str = Field("", description="Which component of the DR matrix (postgres, rabbitmq, ...).")
+    requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7.")
+    workload: Workload = Field(..., min_length=1, description="Signals to drive, with their rate.")
+    backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs.")
+    steady: Duration = Field(5.0, description="Steady state before the first fault.")
+    fault_space: FaultSpace = Field(..., description="The faults schedules are drawn from.")
+    recovery: Recovery = Field(default_factory=Recovery)
+    after: Duration = Field(5.0, description="Steady state after recovery, before final reads.")
+    invariants: tuple[Expectation, ...] = Field(..., min_length=1, description=(
+        "What must hold whatever schedule runs: expectations, as in a scenario, each with its why."))
+
+    def hold_of(self, choice: FaultChoice) -> tuple[int, int]:
+        """The whole seconds a step of this choice may hold its fault."""
+        holds = choice.hold or self.fault_space.hold
+        return int(holds.min), int(holds.max)
+
+
+# ---- reading the file ---------------------------------------------------------------------------
+
+
+def is_exploration_data(data: object) -> bool:
+    """A YAML document that is an exploration rather than a scenario: it has `fault_space:`."""
+    return isinstance(data, dict) and SPACE_KEY in data
+
+
+def looks_like_exploration_file(path: Path) -> bool:
+    """An exploration file has the top-level key `fault_space:` (read as lines, cheaply)."""
+    try:
+        head = path.read_text(errors="replace")[:65536].splitlines()
+    except OSError:
+        return False
+    return any(line.split(":", 1)[0] == SPACE_KEY for line in head if line and not line[0].isspace())
+
+
+def check_exploration_file(path: Path) -> tuple[Exploration | None, list[Problem]]:
+    """The exploration of one file and every problem found in it (the exploration only if none)."""
+    from drills.scenario_yaml import YamlProblem, load_yaml
+
+    try:
+        root = load_yaml(path)
+    except YamlProblem as exc:
+        return None, [Problem(str(path), exc.line, exc.column, field_path(exc.loc), exc.message)]
+    if not isinstance(root, dict):
+        return None, [Problem(str(path), 1, 1, "", "an exploration file must be a YAML mapping (id, title, workload, "
+                                                   "fault_space, invariants, ...)")]
+    data = to_plain(root)
+    exploration: Exploration | None = None
+    problems: list[Problem] = []
+    try:
+        exploration = Exploration.model_validate(data)
+    except ValidationError as exc:
+        problems = [_reworded(p) for p in schema_problems(str(path), root, exc, Exploration)]
+    problems = sorted({*problems, *semantic_problems(str(path), root, data, expectations_key="invariants"),
+                       *space_problems(str(path), root, data)})
+    return (None if problems else exploration), problems
+
+
+def _reworded(problem: Problem) -> Problem:
+    """A scenario's sections in an exploration: say where their content goes."""
+    if problem.message.startswith("unknown field") and problem.field in ("steps", "expectations"):
+        message = ("an exploration has no steps: schedules are drawn from `fault_space:`" if problem.field == "steps"
+                   else "an exploration's expectations are its `invariants:`")
+        return Problem(problem.file, problem.line, problem.column, problem.field, message)
+    return problem
+
+
+def load_exploration(path: Path) -> Exploration:
+    exploration, problems = check_exploration_file(path)
+    if problems or exploration is None:
+        raise ScenarioError("\n".join(str(p) for p in problems) or f"{path}: invalid",
+                            hint="fix the file; `drill schema --exploration` prints the format")
+    return exploration
+
+
+def exploration_json_schema() -> dict[str, Any]:
+    schema = Exploration.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Drills exploration"
+    return schema
+
+
+# ---- what the schema cannot say about the fault space -----------------------------------------------
+
+
+def space_problems(path: str, root: Any, data: Mapping[str, Any]) -> list[Problem]:
+    """Ranges that are empty or not in whole seconds, steps that cannot overlap, and every value a
+    schedule may draw checked as the step it will be part of. Reads the plain data, so these are
+    reported with the schema's problems; a part the schema refuses is skipped here."""
+    problems: list[Problem] = []
+
+    def add(loc: Loc, message: str, *, at_key: bool = False) -> None:
+        problems.append(problem_at(path, root, (SPACE_KEY, *loc), message, at_key=at_key))
+
+    space = data.get(SPACE_KEY)
+    if not isinstance(space, dict):
+        return problems
+    _hold_problems(add, ("hold",), space.get("hold"))
+    steps = space.get("steps")
+    if isinstance(steps, dict):
+        low, high = steps.get("min"), steps.get("max")  # an absent min: max >= 1 is the schema's
+        if _is_int(low) and _is_int(high) and low > high:
+            add(("steps", "min"), f"min ({low}) is more than max ({high})")
+    if space.get("overlap") is True:
+        add(("overlap",), "steps cannot overlap yet: a scenario's steps run one after another (inject, hold, "
+                          "heal), so a schedule of overlapping faults could not be replayed by `drill run`; "
+                          "use overlap: false")
+    recovery = data.get("recovery")
+    backup = data.get("backup")
+    view = FileView(data, data.get("workload") if isinstance(data.get("workload"), dict) else None,
+                    backup if isinstance(backup, dict) else None,
+                    steady=duration_or(data.get("steady"), 5.0), after=duration_or(data.get("after"), 5.0),
+                    recovery_timeout=duration_or(recovery.get("timeout") if isinstance(recovery, dict) else None,
+                                                 120.0))
+    faults = space.get("faults")
+    for i, choice in enumerate(faults if isinstance(faults, list) else []):
+        if isinstance(choice, dict):
+            _choice_problems(lambda loc, msg, i=i, **kw: add(("faults", i, *loc), msg, **kw), choice, view)
+    return problems
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _hold_problems(add: Any, loc: Loc, hold: object) -> None:
+    if not isinstance(hold, dict):
+        return
+    seconds = {}
+    for end in ("min", "max"):
+        try:
+            seconds[end] = parse_duration(hold.get(end))
+        except ValueError:
+            continue  # the schema reports it
+        if seconds[end] != math.floor(seconds[end]):
+            add((*loc, end), f"holds are drawn in whole seconds: use {math.floor(seconds[end]):g}s or "
+                             f"{math.ceil(seconds[end]):g}s")
+    if len(seconds) == 2 and seconds["min"] > seconds["max"]:
+        add((*loc, "min"), f"min ({seconds['min']:g} s) is more than max ({seconds['max']:g} s)")
+
+
+def _choice_problems(add: Any, choice: Mapping[str, Any], view: FileView) -> None:
+    _hold_problems(add, ("hold",), choice.get("hold"))
+    targets = choice.get("targets")
+    targets = [t for t in targets if isinstance(t, str)] if isinstance(targets, list) else []
+    for j, target in enumerate(targets):
+        if target.strip() == SAME_TARGET:
+            add(("targets", j), f"`{SAME_TARGET}` names the previous step's node; an exploration draws its targets "
+                                f"from roles (postgres.leader, postgres.replica, postgres.*)")
+    kind = choice.get("kind")
+    fault = FAULTS.get(kind) if isinstance(kind, str) else None
+    if fault is None:
+        return  # the schema reports it
+    model = fault.step
+    fields = [name for name in field_names(model) if name not in DRAWN]
+    given = choice.get("with")
+    given = given if isinstance(given, dict) else {}
+    for key in given:
+        if key in DRAWN:
+            add(("with", key), f"`{key}` is drawn by the exploration, not chosen: "
+                               + ("set the hold range (fault_space.hold, or this fault's hold: {min, max})"
+                                  if key == "hold" else "list the roles under targets:" if key == "target"
+                                  else "steps always heal" if key == "heal" else "it is the fault's kind"),
+                at_key=True)
+        elif key not in fields:
+            add(("with", key), f"{kind} has no field {key!r}" + (suggest(str(key), fields) or (
+                f" (its fields: {', '.join(fields)})" if fields else "; it has no fields of its own")), at_key=True)
+    required = [name for name in fields if _required(model, name)]
+    for name in required:
+        if name not in given:
+            add(("kind",), f"{kind} needs `{name}`: list its values under `with:`, e.g. with: {{{name}: [...]}}")
+    choices = {k: v for k, v in given.items() if k in fields and isinstance(v, list) and v}
+    first = {k: v[0] for k, v in choices.items()}
+    target = targets[0] if targets else "postgres.leader"
+    complete = choices.keys() >= set(required)
+    for key, values in choices.items():
+        for k, value in enumerate(values):
+            probe = {"fault": kind, "target": target, **first, key: value}
+            try:
+                model.model_validate(probe)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    where = tuple(err["loc"])
+                    if where[:1] == (key,):
+                        add(("with", key, k, *where[1:]), _message(err))
+                continue
+            # The kind's own cross-field checks (a restore's method and the backup schedule's), for
+            # each value a schedule may draw, not only the first.
+            for loc, message in fault.problems(probe, view) if fault.problems and complete else ():
+                if loc[:1] == (key,):
+                    add(("with", key, k, *loc[1:]), message)
+    if not complete:
+        return
+    probe = {"fault": kind, "target": target, **first}
+    for loc, message in fault.problems(probe, view) if fault.problems else ():
+        if not (loc[:1] and loc[0] in choices):  # those are located at their value above
+            add(("kind",), message)
+
+
+def _required(model: type[Model], name: str) -> bool:
+    return any((info.alias or field) == name and info.is_required() for field, info in model.model_fields.items())
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"])
+    msg = msg.removeprefix("Value error, ").replace("Input should be", "must be")
+    got = err.get("input")
+    shown = repr(got)
+    if isinstance(got, str | int | float) and not isinstance(got, bool) and shown not in msg and len(shown) < 80:
+        msg += f" (got {shown})"
+    return msg

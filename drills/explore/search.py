@@ -1,0 +1,174 @@
+"""The search of `drill explore`, apart from what runs an example: Hypothesis draws schedules from
+the fault space, `run(steps)` judges each (on the real stack: a drill), and a failing schedule is
+shrunk, each smaller candidate judged the same way.
+
+Real systems are not deterministic, and Hypothesis assumes they are. So here:
+
+- a schedule is judged once: its verdict is remembered (`Tally`), and Hypothesis asking again
+  (its final replay, a shrink pass trying the same schedule) costs no drill and gets the same answer;
+- a schedule that fails is re-run before it is accepted as failing: it fails when most of its runs
+  failed (`confirm` runs at most: with 3, 2 of 2 or 2 of 3), so a candidate that failed once, by
+  chance, does not derail shrinking; such schedules are kept and reported as flaky;
+- while shrinking, a candidate counts as failing only when an invariant that failed first fails
+  again: a smaller schedule that breaks something else is another finding, not a smaller one;
+- the budget is checked before each run: once it is spent, nothing more runs, and a schedule that
+  was being shrunk is reported as the smallest found, not as minimal;
+- an error of the harness (`run` raising: a stack that cannot be brought back) stops the search
+  and is raised once Hypothesis has returned; Hypothesis never shrinks on it.
+
+The example database (`database`, a directory in the state directory) keeps each failing
+schedule, so the next search of the same exploration replays it first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import core as hypothesis_core
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import NoSuchExample
+
+from drills.exploration import Exploration
+from drills.explore.schedule import schedule_digest
+from drills.explore.strategy import Step, schedules
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a schedule showed. `failed`: the invariants that failed (checker and
+    subject, e.g. "lost-writes postgres.write"); `status`: the drill's (passed, failed, error,
+    not-run); `run_id`: where its records are."""
+
+    status: str
+    failed: tuple[str, ...] = ()
+    run_id: str = ""
+
+
+@dataclass
+class Tally:
+    """Every run of one schedule, and what was concluded from them."""
+
+    steps: tuple[Step, ...]
+    phase: str  # generate | shrink
+    runs: list[Outcome] = field(default_factory=list)
+    failing: bool = False  # accepted as failing (most runs failed, on the invariants sought)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for r in self.runs if r.failed)
+
+    @property
+    def flaky(self) -> bool:
+        return 0 < self.failures < len(self.runs)
+
+
+@dataclass
+class SearchResult:
+    seed: int
+    examples: list[Tally]  # every schedule run, in order
+    minimal: Tally | None = None  # the smallest failing schedule found
+    sought: tuple[str, ...] = ()  # the invariants the first failing schedule broke
+    shrink_steps: int = 0  # smaller failing schedules accepted after the first
+    budget_spent: bool = False  # the budget ran out: a failing schedule may not be minimal
+    runs: int = 0  # drills run, re-runs included
+
+    @property
+    def flaky(self) -> list[Tally]:
+        return [t for t in self.examples if t.flaky]
+
+
+def database_at(folder: Path) -> DirectoryBasedExampleDatabase:
+    """The example database of explorations (a folder of the state directory, in the runner)."""
+    return DirectoryBasedExampleDatabase(str(folder))
+
+
+def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *, seed: int,
+           max_examples: int = 100, budget_s: float = 1200.0, confirm: int = 3,
+           database: DirectoryBasedExampleDatabase | None = None,
+           progress: Callable[[SearchResult, Tally], None] | None = None,
+           clock: Callable[[], float] = time.monotonic) -> SearchResult:
+    """Search the exploration's fault space for a schedule that breaks an invariant; shrink it."""
+    result = SearchResult(seed, [])
+    memo: dict[tuple[Step, ...], Tally] = {}
+    deadline = clock() + budget_s
+    stopped: list[BaseException] = []
+
+    def judged(steps: list[Step]) -> bool:
+        if stopped:
+            return False
+        try:
+            return judge(tuple(steps))
+        except Exception as exc:  # the harness failed: stop, never let Hypothesis shrink on it
+            stopped.append(exc)
+            return False
+
+    def judge(key: tuple[Step, ...]) -> bool:
+        if key in memo:
+            return memo[key].failing
+        if clock() >= deadline:
+            result.budget_spent = True
+            return False
+        tally = Tally(key, "shrink" if result.minimal is not None else "generate")
+        _confirm(tally, run, confirm, result, clock=clock, deadline=deadline)
+        tally.failing = _accepted(tally, result.sought)
+        memo[key] = tally
+        result.examples.append(tally)
+        if tally.failing:
+            if result.minimal is None:
+                result.sought = tuple(sorted({name for r in tally.runs for name in r.failed}))
+            else:
+                result.shrink_steps += 1
+            if result.minimal is None or _smaller(tally.steps, result.minimal.steps):
+                result.minimal = tally
+        if progress is not None:
+            progress(result, tally)
+        return tally.failing
+
+    chosen = settings(max_examples=max_examples, deadline=None, database=database, derandomize=False,
+                      suppress_health_check=list(HealthCheck), phases=list(Phase), print_blob=False)
+    key = f"drills-explore:{exploration.id}".encode()
+    # The seed goes where Hypothesis's own pytest plugin puts --hypothesis-seed: `find(random=...)`
+    # and `@seed` switch the example database off, and replaying a known failure first is its point.
+    before = hypothesis_core.global_force_seed
+    hypothesis_core.global_force_seed = seed  # type: ignore[assignment]  # declared None, set to an int
+    try:
+        find(schedules(exploration), judged, settings=chosen, database_key=key)
+    except NoSuchExample:
+        pass
+    finally:
+        hypothesis_core.global_force_seed = before
+    if stopped:
+        raise stopped[0]
+    return result
+
+
+def _confirm(tally: Tally, run: Callable[[Sequence[Step]], Outcome], confirm: int, result: SearchResult, *,
+             clock: Callable[[], float], deadline: float) -> None:
+    """Run the schedule; when it fails, again, until most of `confirm` runs agree either way, or
+    the budget runs out (then the runs so far decide, and the tally shows how few they were). A
+    schedule whose first run held is not re-run: a search runs as many schedules as it can."""
+    need = confirm // 2 + 1
+    while True:
+        tally.runs.append(run(tally.steps))
+        result.runs += 1
+        failures = tally.failures
+        if failures == 0 or failures >= need or len(tally.runs) - failures >= need:
+            return
+        if len(tally.runs) >= confirm or clock() >= deadline:
+            return
+
+
+def _accepted(tally: Tally, sought: tuple[str, ...]) -> bool:
+    """Failing: most runs failed, and (while shrinking) on an invariant the first failure broke."""
+    wanted = set(sought)
+    hits = [r for r in tally.runs if r.failed and (not wanted or wanted & set(r.failed))]
+    return len(hits) * 2 > len(tally.runs)
+
+
+def _smaller(a: Sequence[Step], b: Sequence[Step]) -> bool:
+    """Fewer steps, then less held in all, then the digest (any fixed order will do)."""
+    return (len(a), sum(s.hold for s in a), schedule_digest(a)) < (len(b), sum(s.hold for s in b), schedule_digest(b))

@@ -1,0 +1,98 @@
+"""Hypothesis strategies that draw a schedule (a list of steps) from an exploration's fault space.
+
+Built so that Hypothesis shrinks a failing schedule toward the one a person would write first:
+
+- the steps are a list (`st.lists`), so shrinking drops steps, down to the space's minimum;
+- the fault kinds are a `one_of` in the file's order, so shrinking moves toward the first listed;
+- the targets are drawn from a list ordered simple -> complex (`rank_targets`): one node before a
+  role that may be several nodes, before a whole group;
+- a hold is an integer number of seconds from the range's minimum up, so it shrinks toward it;
+- each field of `with:` takes one of its listed values, shrinking toward the first.
+
+A drawn `Step` knows nothing of the runner: `drills.explore.schedule` makes a scenario of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from drills.exploration import Exploration, FaultChoice
+from drills.roles import CLIENTS, DYNAMIC, parse_role
+
+# Roles that stand for one node whatever the stack: who leads (asked of the live system).
+_ONE_NODE = frozenset({"leader", "primary"})
+# Groups that are components or every app container: `postgres`, `etcd`, `clients`, ...
+_GROUPS = frozenset({*DYNAMIC, "etcd", CLIENTS})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a drawn schedule: a fault kind on a role for a whole number of seconds, with the
+    values drawn for the kind's own fields (as the file spells them: `from`, `direction`)."""
+
+    kind: str
+    target: str
+    hold: int
+    fields: tuple[tuple[str, Any], ...] = ()
+
+    def as_data(self) -> dict[str, Any]:
+        """The step as a scenario file holds it (lists where the file had lists)."""
+        fields = {name: _thawed(value) for name, value in self.fields}
+        return {"fault": self.kind, "target": self.target, **fields, "hold": f"{self.hold}s"}
+
+    def __str__(self) -> str:
+        extra = "".join(f" {k}={_shown(v)}" for k, v in self.fields)
+        return f"{self.kind} {self.target}{extra} {self.hold}s"
+
+
+def _frozen(value: Any) -> Any:
+    """A value of `with:` as a step holds it: lists as tuples, so that a schedule is hashable (the
+    search remembers the verdict of each schedule it ran)."""
+    return tuple(map(_frozen, value)) if isinstance(value, list | tuple) else value
+
+
+def _thawed(value: Any) -> Any:
+    return list(map(_thawed, value)) if isinstance(value, tuple) else value
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def breadth(role: str) -> int:
+    """How many nodes a role may name, as a rank: 0 one node (an index, a leader or primary),
+    1 a role of several nodes or a service name (replicas, `pg2` or the stem `dashboard`), 2 a
+    whole component or every app container (`postgres.*`, `etcd`, `clients`)."""
+    ref = parse_role(role)
+    if ref.index is not None or ref.base_selector in _ONE_NODE:
+        return 0
+    if ref.selector == "*" and ref.group in _GROUPS:
+        return 2
+    return 1
+
+
+def rank_targets(targets: Sequence[str]) -> list[str]:
+    """The targets simple -> complex (`breadth`), in the file's order within a rank, duplicates dropped."""
+    unique = list(dict.fromkeys(t.strip() for t in targets))
+    return sorted(unique, key=breadth)  # sorted() is stable: the file's order within a rank
+
+
+def steps_of(exploration: Exploration, choice: FaultChoice) -> st.SearchStrategy[Step]:
+    """One step of this fault kind: a target, a hold, a value for each field of `with:`."""
+    low, high = exploration.hold_of(choice)
+    names = sorted(choice.with_)
+    fields = st.tuples(*(st.sampled_from([_frozen(v) for v in choice.with_[name]]) for name in names))
+    return st.builds(
+        lambda target, hold, values: Step(choice.kind, target, hold, tuple(zip(names, values, strict=True))),
+        st.sampled_from(rank_targets(choice.targets)), st.integers(low, high), fields)
+
+
+def schedules(exploration: Exploration) -> st.SearchStrategy[list[Step]]:
+    """Schedules of the exploration's fault space: `steps.min` to `steps.max` steps, one after another."""
+    space = exploration.fault_space
+    step = st.one_of(*(steps_of(exploration, choice) for choice in space.faults))
+    return st.lists(step, min_size=space.steps.min, max_size=space.steps.max)

@@ -1,0 +1,175 @@
+"""Exploration files: the example is valid, every mistake is reported at file:line:col with the
+field, and `drill validate` / `drill schema --exploration` / `drill explore` read them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from drills.errors import ScenarioError
+from drills.exploration import (
+    check_exploration_file,
+    exploration_json_schema,
+    load_exploration,
+    looks_like_exploration_file,
+)
+from drills.explore_command import explore
+from drills.scenario_commands import schema, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "explorations" / "postgres-failover.yaml"
+
+VALID = """\
+id: tiny
+title: Tiny
+workload:
+  postgres.write: {rate: 50}
+fault_space:
+  faults:
+    - kind: kill
+      targets: [postgres.leader]
+    - kind: partition
+      targets: [postgres.replica]
+      with:
+        direction: [both, in]
+  hold: {min: 1s, max: 5s}
+  steps: {max: 2}
+invariants:
+  - checker: lost-writes
+    signal: postgres.write
+    why: no acknowledged write lost
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exploration.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_example_exploration_is_valid_and_searches_every_postgres_role():
+    exploration, problems = check_exploration_file(EXAMPLE)
+    assert problems == [] and exploration is not None
+    kinds = {choice.kind: set(choice.targets) for choice in exploration.fault_space.faults}
+    assert set(kinds) == {"partition", "kill", "pause"}
+    assert all(targets == {"postgres.leader", "postgres.replica", "postgres.*"} for targets in kinds.values())
+    assert {inv.checker for inv in exploration.invariants} == {"lost-writes", "split-brain", "back-after-heal"}
+
+
+def test_a_minimal_exploration_is_valid(tmp_path):
+    exploration, problems = check_exploration_file(write(tmp_path, VALID))
+    assert problems == [] and exploration is not None
+    assert exploration.fault_space.steps.min == 1 and exploration.fault_space.overlap is False
+
+
+@pytest.mark.parametrize(("old", "new", "where", "field", "words"), [
+    ("kind: kill", "kind: kil", "7:13", "fault_space.faults[0].kind", "must be one of 'kill'"),
+    ("targets: [postgres.leader]", "targets: [postgres.boss]", "8:17", "fault_space.faults[0].targets[0]",
+     "postgres has the roles"),
+    ("targets: [postgres.leader]", "targets: [same]", "8:17", "fault_space.faults[0].targets[0]",
+     "draws its targets from roles"),
+    ("direction: [both, in]", "direction: [both, sideways]", "12:27", "fault_space.faults[1].with.direction[1]",
+     "'both', 'in' or 'out'"),
+    ("direction: [both, in]", "directon: [both, in]", "12:9", "fault_space.faults[1].with.directon",
+     "did you mean 'direction'?"),
+    ("direction: [both, in]", "hold: [1s]", "12:9", "fault_space.faults[1].with.hold", "hold range"),
+    ("hold: {min: 1s, max: 5s}", "hold: {min: 6s, max: 5s}", "13:15", "fault_space.hold.min",
+     "min (6 s) is more than max (5 s)"),
+    ("hold: {min: 1s, max: 5s}", "hold: {min: 1s, max: 2.5s}", "13:24", "fault_space.hold.max", "whole seconds"),
+    ("steps: {max: 2}", "steps: {min: 3, max: 2}", "14:16", "fault_space.steps.min", "min (3) is more than max"),
+    ("steps: {max: 2}", "steps: {max: 20}", "14:16", "fault_space.steps.max", "less than or equal to 10"),
+    ("steps: {max: 2}", "steps: {max: 2}\n  overlap: true", "15:12", "fault_space.overlap", "cannot overlap yet"),
+    ("signal: postgres.write", "signal: mongo.write", "17:13", "invariants[0].signal", "not in the workload"),
+    ("    why: no acknowledged write lost\n", "    why: no acknowledged write lost\n    hold: 3s\n", "19:5",
+     "invariants[0].hold", "it is a field of steps"),
+    ("invariants:", "steps: []\ninvariants:", "15:1", "steps", "schedules are drawn from `fault_space:`"),
+])
+def test_every_mistake_is_located_with_its_field(tmp_path, old, new, where, field, words):
+    assert old in VALID
+    exploration, problems = check_exploration_file(write(tmp_path, VALID.replace(old, new, 1)))
+    assert exploration is None
+    shown = [f"{p.line}:{p.column} {p.field}: {p.message}" for p in problems]
+    assert any(s.startswith(f"{where} {field}: ") and words in s for s in shown), shown
+
+
+def test_a_field_without_a_default_must_be_given_its_values(tmp_path):
+    text = VALID.replace("kind: kill", "kind: latency")
+    _, problems = check_exploration_file(write(tmp_path, text))
+    assert [(p.line, p.field) for p in problems] == [(7, "fault_space.faults[0].kind")]
+    assert "latency needs `delay`" in problems[0].message
+    fixed = text.replace("      targets: [postgres.leader]\n", "      targets: [postgres.leader]\n"
+                         "      with: {delay: [200ms, 1s]}\n", 1)
+    assert check_exploration_file(write(tmp_path, fixed))[1] == []
+
+
+def test_a_restore_without_a_backup_schedule_is_refused_at_its_kind(tmp_path):
+    text = VALID.replace("kind: kill", "kind: restore-backup").replace("postgres.leader", "postgres.*")
+    _, problems = check_exploration_file(write(tmp_path, text))
+    assert [(p.line, p.field) for p in problems] == [(7, "fault_space.faults[0].kind")]
+    assert "backup" in problems[0].message
+
+
+def test_load_exploration_raises_with_every_problem(tmp_path):
+    path = write(tmp_path, VALID.replace("kind: kill", "kind: kil").replace("max: 2", "max: 0"))
+    with pytest.raises(ScenarioError) as caught:
+        load_exploration(path)
+    assert str(caught.value).count(str(path)) == 2
+
+
+def test_exploration_files_are_told_from_scenarios_by_fault_space(tmp_path):
+    assert looks_like_exploration_file(EXAMPLE)
+    assert not looks_like_exploration_file(ROOT / "scenarios" / "postgres-leader-kill.yaml")
+    assert not looks_like_exploration_file(tmp_path / "absent.yaml")
+
+
+def test_drill_validate_reads_explorations_beside_scenarios(tmp_path):
+    ok = CliRunner().invoke(validate, [str(EXAMPLE), str(ROOT / "scenarios" / "postgres-leader-kill.yaml")])
+    assert ok.exit_code == 0, ok.output
+    assert "1 scenario file(s) and 1 exploration file(s) valid" in ok.output
+    bad = CliRunner().invoke(validate, [str(write(tmp_path, VALID.replace("kind: kill", "kind: kil")))])
+    assert bad.exit_code == 2
+    assert "exploration.yaml:7:13: fault_space.faults[0].kind: must be one of" in bad.output
+
+
+def test_the_json_schema_accepts_the_example_and_is_what_drill_schema_prints():
+    printed = CliRunner().invoke(schema, ["--exploration"])
+    assert printed.exit_code == 0
+    assert json.loads(printed.output) == exploration_json_schema()
+    data = YAML(typ="safe").load(EXAMPLE.read_text())
+    jsonschema.validate(data, exploration_json_schema())
+    data["fault_space"]["faults"][0]["kind"] = "kil"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, exploration_json_schema())
+
+
+def test_drill_explore_prints_the_fault_space_and_never_claims_it_explored():
+    result = CliRunner().invoke(explore, [str(EXAMPLE), "--seed", "7"])
+    assert result.exit_code == 3  # nothing was run: not 0, which would read as "no invariant failed"
+    assert "kill on postgres.leader, postgres.replica, postgres.*; hold 1-15 s" in result.output
+    assert "seed 7" in result.output
+    assert "does not run schedules yet" in result.output
+
+
+def test_drill_explore_refuses_an_invalid_file_with_exit_2(tmp_path):
+    from drills.cli import main
+
+    path = write(tmp_path, VALID.replace("kind: kill", "kind: kil"))
+    with pytest.raises(SystemExit) as caught:
+        main(["explore", str(path)])
+    assert caught.value.code == 2
+
+
+def test_every_value_a_schedule_may_draw_is_checked_as_its_step(tmp_path):
+    """A restore by snapshot from a schedule of dumps is refused at that value, not only the first."""
+    text = VALID.replace("kind: kill", "kind: restore-backup").replace("targets: [postgres.leader]",
+                                                                       "targets: [postgres.*]\n"
+                                                                       "      with: {method: [dump, snapshot]}")
+    text = text.replace("fault_space:", "backup: {component: postgres, method: dump}\nfault_space:")
+    _, problems = check_exploration_file(write(tmp_path, text))
+    assert [(p.line, p.column, p.field) for p in problems] == [(10, 29, "fault_space.faults[0].with.method[1]")]
+    assert "restore with method: dump" in problems[0].message

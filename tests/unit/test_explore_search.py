@@ -1,0 +1,138 @@
+"""The search of `drill explore` against synthetic systems (a function of the schedule, no Docker):
+it finds and shrinks a failing schedule, re-runs a failure before accepting it, never reports a
+one-off failure as minimal, keeps to its budget, replays a known failure from its database first,
+and stops on a harness error without shrinking on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from random import Random
+
+import pytest
+
+from drills.errors import HarnessError
+from drills.exploration import load_exploration
+from drills.explore.search import Outcome, database_at, search
+from drills.explore.strategy import Step
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPLORATION = load_exploration(ROOT / "explorations" / "postgres-failover.yaml")
+SPLIT = "split-brain postgres"
+LOST = "lost-writes postgres.write"
+
+
+def long_leader_pause(steps: Sequence[Step]) -> bool:
+    return any(s.kind == "pause" and s.target == "postgres.leader" and s.hold >= 5 for s in steps)
+
+
+class System:
+    """A stand-in for the stack: which invariants a schedule breaks, with some chance of it."""
+
+    def __init__(self, breaks=lambda steps: (SPLIT,) if long_leader_pause(steps) else (), chance=1.0, seed=0):
+        self.breaks, self.chance, self.random, self.calls = breaks, chance, Random(seed), []
+
+    def __call__(self, steps: Sequence[Step]) -> Outcome:
+        self.calls.append(tuple(steps))
+        broken = self.breaks(steps)
+        if broken and self.random.random() < self.chance:
+            return Outcome("failed", tuple(broken))
+        return Outcome("passed")
+
+
+def test_a_failing_schedule_is_found_confirmed_and_shrunk_to_its_minimum():
+    system = System()
+    result = search(EXPLORATION, system, seed=1, max_examples=200)
+    assert result.minimal is not None and result.minimal.steps == (Step("pause", "postgres.leader", 5),)
+    assert [r.failed for r in result.minimal.runs] == [(SPLIT,), (SPLIT,)]  # re-run once: 2 of 2
+    assert result.sought == (SPLIT,) and result.shrink_steps >= 1 and not result.budget_spent
+    assert result.runs == len(system.calls) == sum(len(t.runs) for t in result.examples)
+    assert len(set(system.calls)) == len(result.examples)  # a schedule judged once is never run again for it
+
+
+def test_a_failure_seen_once_is_reported_flaky_not_failing():
+    once = iter([True])
+    system = System(breaks=lambda steps: (LOST,) if next(once, False) else ())
+    result = search(EXPLORATION, system, seed=2, max_examples=30)
+    assert result.minimal is None
+    assert [(t.failures, len(t.runs)) for t in result.flaky] == [(1, 3)]
+
+
+def test_a_sometimes_failing_system_is_shrunk_on_confirmed_failures_only():
+    system = System(chance=0.7, seed=3)
+    result = search(EXPLORATION, system, seed=3, max_examples=200)
+    assert result.minimal is not None and long_leader_pause(result.minimal.steps)
+    for tally in result.examples:
+        assert tally.failing == (tally.failures * 2 > len(tally.runs))
+        assert len(tally.runs) <= 3
+    assert result.minimal.failures >= 2
+
+
+def test_shrinking_does_not_slip_to_another_invariant():
+    """A smaller schedule that breaks something else is not taken as a smaller case of the first:
+    here two steps with a long leader pause break split-brain, one long kill alone loses writes."""
+    def breaks(steps):
+        found = ()
+        if len(steps) == 2 and long_leader_pause(steps):
+            found += (SPLIT,)
+        if any(s.kind == "kill" and s.hold >= 10 for s in steps):
+            found += (LOST,)
+        return found
+
+    slips_refused = 0
+    for seed in range(8):
+        result = search(EXPLORATION, System(breaks=breaks), seed=seed, max_examples=300)
+        assert result.minimal is not None
+        sought = set(result.sought)
+        assert all(sought & set(r.failed) for r in result.minimal.runs)
+        slips_refused += sum(1 for t in result.examples if t.phase == "shrink" and t.failures and not t.failing)
+        if SPLIT in sought and LOST not in sought:
+            assert len(result.minimal.steps) == 2 and long_leader_pause(result.minimal.steps)
+    assert slips_refused  # the guard was put to the test
+
+
+def test_the_seed_decides_the_schedules_drawn():
+    first, second, other = System(), System(), System()
+    search(EXPLORATION, first, seed=11, max_examples=20)
+    search(EXPLORATION, second, seed=11, max_examples=20)
+    search(EXPLORATION, other, seed=12, max_examples=20)
+    assert first.calls == second.calls != other.calls
+
+
+def test_the_budget_is_kept_and_a_search_cut_short_says_so():
+    now = [0.0]
+
+    def clock():
+        return now[0]
+
+    def slow(steps):
+        now[0] += 60.0  # a drill of a minute
+        return System()(steps)
+
+    result = search(EXPLORATION, slow, seed=5, max_examples=500, budget_s=300.0, clock=clock)
+    assert result.runs <= 5 + 1  # the run begun before the deadline ends; none starts after it
+    assert result.budget_spent
+
+
+def test_the_example_database_replays_a_known_failure_first(tmp_path):
+    database = database_at(tmp_path / "examples")
+    first = search(EXPLORATION, System(), seed=6, max_examples=200, database=database)
+    assert first.minimal is not None
+    again = System()
+    second = search(EXPLORATION, again, seed=7, max_examples=200, database=database)
+    assert again.calls[0] == first.minimal.steps
+    assert second.minimal is not None and second.minimal.steps == first.minimal.steps
+
+
+def test_a_harness_error_stops_the_search_and_is_raised_without_shrinking_on_it():
+    calls = []
+
+    def broken(steps):
+        calls.append(steps)
+        if len(calls) == 3:
+            raise HarnessError("the stack could not be brought back to its baseline")
+        return Outcome("passed")
+
+    with pytest.raises(HarnessError, match="baseline"):
+        search(EXPLORATION, broken, seed=8, max_examples=50)
+    assert len(calls) == 3

@@ -1,0 +1,159 @@
+"""Schedules drawn from a fault space: every one is a scenario `drill validate` accepts and `drill
+run` replays, and Hypothesis shrinks a failing one toward fewer steps, shorter holds, the first
+fault kind listed, simpler targets and the first value of each field."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+
+from drills.exploration import Exploration, load_exploration
+from drills.explore.schedule import SUITE, header_lines, scenario_of, scenario_yaml
+from drills.explore.space import single_steps
+from drills.explore.strategy import Step, breadth, rank_targets, schedules
+from drills.scenario import check_file
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "explorations" / "postgres-failover.yaml"
+ROLES = ["postgres.*", "postgres.replica", "postgres.leader", "postgres.replica[1]", "etcd", "clients", "pg2",
+         "rabbitmq.leader@notifications", "rabbitmq.follower", "mongo.primary", "dashboard[0]", "dashboard"]
+
+
+def every_kind() -> Exploration:
+    """A space holding every fault kind, with values for the fields of those that have them."""
+    pg = ["postgres.*", "postgres.leader", "postgres.replica"]
+    return Exploration.model_validate({
+        "id": "every-kind", "title": "Every kind", "workload": {"postgres.write": {"rate": 50}},
+        "backup": {"component": "postgres", "interval": "5s"}, "steady": "2s",
+        "fault_space": {"faults": [
+            {"kind": "kill", "targets": pg},
+            {"kind": "stop-respawn", "targets": pg, "with": {"timeout": ["1s", "10s"]}},
+            {"kind": "pause", "targets": pg, "hold": {"min": "2s", "max": "4s"}},
+            {"kind": "restart-services", "targets": ["clients", "dashboard[0]"]},
+            {"kind": "partition", "targets": pg, "with": {"from": [["postgres.*", "etcd.*"], ["clients"]],
+                                                          "direction": ["both", "in", "out"]}},
+            {"kind": "latency", "targets": pg, "with": {"delay": ["200ms", "1s"], "jitter": ["50ms"]}},
+            {"kind": "loss", "targets": pg, "with": {"percent": [10, 100]}},
+            {"kind": "disk-loss", "targets": ["postgres.replica[0]"]},
+            {"kind": "corrupt", "targets": ["postgres.replica[0]"], "with": {"files": [1, 3]}},
+            {"kind": "total-failure", "targets": ["postgres.*"], "with": {"keep_disks": [True, False]}},
+            {"kind": "disk-full", "targets": ["postgres.replica[0]"]},
+            {"kind": "restore-backup", "targets": ["postgres.*"], "with": {"method": ["dump"]}},
+        ], "hold": {"min": 0, "max": 30}, "steps": {"min": 1, "max": 4}},
+        "recovery": {"timeout": "90s", "conditions": ["postgres"]}, "after": "2s",
+        "invariants": [
+            {"checker": "lost-writes", "signal": "postgres.write", "max_lost": 0, "why": "nothing acknowledged lost"},
+            {"checker": "split-brain", "max_overlap": "0s", "why": "never two leaders"},
+            {"checker": "availability", "signal": "postgres.write", "max_rto": "60s", "why": "back within a minute"},
+            {"checker": "back-after-heal", "signal": "postgres.write", "max_after_heal": "30s", "why": "back soon"},
+        ],
+    })
+
+
+def test_the_space_holds_every_fault_kind():
+    from drills.faults.registry import FAULTS
+
+    assert {choice.kind for choice in every_kind().fault_space.faults} == set(FAULTS)
+
+
+def replayed(exploration: Exploration, steps: list[Step]) -> list[str]:
+    """The problems `drill validate` finds in the scenario file written for `steps`."""
+    text = scenario_yaml(scenario_of(exploration, steps), header_lines("x.yaml", exploration, seed=1))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "drawn.yaml"
+        path.write_text(text)
+        scenario, problems = check_file(path)
+    assert problems or scenario is not None
+    if scenario is not None:
+        assert [(s.fault, s.target, s.hold) for s in scenario.steps] == [(s.kind, s.target, s.hold) for s in steps]
+        assert scenario.suites == (SUITE,)
+    return [str(p) for p in problems]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_schedule_of_every_kind_validates_as_a_scenario(data):
+    exploration = every_kind()
+    steps = data.draw(schedules(exploration))
+    assert 1 <= len(steps) <= 4
+    assert replayed(exploration, steps) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_every_schedule_of_the_example_validates_as_a_scenario(data):
+    exploration = load_exploration(EXAMPLE)
+    steps = data.draw(schedules(exploration))
+    assert all(1 <= s.hold <= 15 for s in steps)
+    assert replayed(exploration, steps) == []
+
+
+def test_shrinking_finds_one_step_held_exactly_as_long_as_the_predicate_needs():
+    exploration = load_exploration(EXAMPLE)
+    found = find(schedules(exploration), lambda s: any(step.hold >= 7 for step in s))
+    assert found == [Step("kill", "postgres.leader", 7)]
+
+
+def test_shrinking_drops_steps_and_shortens_holds():
+    exploration = load_exploration(EXAMPLE)
+    found = find(schedules(exploration), lambda s: len(s) >= 2)
+    assert found == [Step("kill", "postgres.leader", 1)] * 2
+
+
+def test_shrinking_moves_toward_simpler_targets_and_the_first_value_of_each_field():
+    exploration = load_exploration(EXAMPLE)
+    found = find(schedules(exploration), lambda s: any(step.kind == "partition" for step in s))
+    assert found == [Step("partition", "postgres.leader", 1, (("direction", "both"), ("from", ("postgres.*",))))]
+    whole = find(schedules(exploration), lambda s: any(step.target == "postgres.*" for step in s))
+    assert whole == [Step("kill", "postgres.*", 1)]
+
+
+def test_a_synthetic_invariant_broken_by_a_long_leader_pause_shrinks_to_that_pause():
+    """An "invariant" that fails when the leader is paused 5 s or more, whatever else happens."""
+    exploration = load_exploration(EXAMPLE)
+
+    def broken(steps: list[Step]) -> bool:
+        return any(s.kind == "pause" and s.target == "postgres.leader" and s.hold >= 5 for s in steps)
+
+    found = find(schedules(exploration), broken, settings=settings(max_examples=2000, database=None))
+    assert found == [Step("pause", "postgres.leader", 5)]
+
+
+@given(st.lists(st.sampled_from(ROLES), min_size=1))
+def test_targets_are_ordered_simple_to_complex_keeping_the_files_order_within_a_rank(roles):
+    ranked = rank_targets(roles)
+    assert sorted(ranked) == sorted(set(roles))
+    assert [breadth(r) for r in ranked] == sorted(breadth(r) for r in ranked)
+    for rank in (0, 1, 2):
+        same = [r for r in ranked if breadth(r) == rank]
+        assert same == [r for r in dict.fromkeys(roles) if breadth(r) == rank]
+
+
+def test_breadth_of_roles():
+    assert [breadth(r) for r in ("postgres.leader", "postgres.replica[0]", "mongo.primary", "dashboard[1]")] == [0] * 4
+    assert [breadth(r) for r in ("postgres.replica", "rabbitmq.follower", "pg2", "dashboard")] == [1] * 4
+    assert [breadth(r) for r in ("postgres.*", "postgres", "etcd", "clients")] == [2] * 4
+
+
+def test_the_scenario_is_named_by_its_schedule_and_headed_by_where_it_came_from():
+    exploration = load_exploration(EXAMPLE)
+    steps = [Step("pause", "postgres.leader", 5), Step("kill", "postgres.replica", 3)]
+    data = scenario_of(exploration, steps)
+    assert data["id"] == scenario_of(exploration, list(steps))["id"] != scenario_of(exploration, steps[:1])["id"]
+    assert data["id"].startswith("postgres-failover-")
+    assert data["title"].endswith("pause postgres.leader 5s; kill postgres.replica 3s")
+    assert data["expectations"] == [inv.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                                    for inv in exploration.invariants]
+    text = scenario_yaml(data, header_lines(EXAMPLE.name, exploration, seed=42, reproduced=(2, 3)))
+    head = text.splitlines()[:3]
+    assert head[0] == "# Drawn by `drill explore postgres-failover.yaml` (exploration postgres-failover), seed 42."
+    assert head[1] == "# Re-run 3 time(s) before it was accepted: an invariant failed in 2 of 3."
+    assert head[2].startswith("# Replay: drill run")
+
+
+def test_the_number_of_different_steps_of_the_example():
+    # kill and pause: 3 targets x 15 holds; partition: 3 targets x 15 holds x 3 `from` x 3 directions.
+    assert single_steps(load_exploration(EXAMPLE)) == 2 * 3 * 15 + 3 * 15 * 3 * 3
