@@ -17,6 +17,7 @@ never refused halfway through an exploration.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,9 @@ MAX_STEPS = 10
 # The fields of a step a schedule draws itself: not choices of `with:`.
 DRAWN = ("fault", "target", "hold", "heal")
 SPACE_KEY = "fault_space"
+# Combinations of a target and values checked by the kinds' cross-field checks: far more than a
+# space a person writes (the example has 27), few enough for `drill validate` to stay instant.
+MAX_COMBINATIONS = 4096
 
 if TYPE_CHECKING:
     FaultKind = str
@@ -203,13 +207,7 @@ def space_problems(path: str, root: Any, data: Mapping[str, Any]) -> list[Proble
         add(("overlap",), "steps cannot overlap yet: a scenario's steps run one after another (inject, hold, "
                           "heal), so a schedule of overlapping faults could not be replayed by `drill run`; "
                           "use overlap: false")
-    recovery = data.get("recovery")
-    backup = data.get("backup")
-    view = FileView(data, data.get("workload") if isinstance(data.get("workload"), dict) else None,
-                    backup if isinstance(backup, dict) else None,
-                    steady=duration_or(data.get("steady"), 5.0), after=duration_or(data.get("after"), 5.0),
-                    recovery_timeout=duration_or(recovery.get("timeout") if isinstance(recovery, dict) else None,
-                                                 120.0))
+    view = view_of(data)
     faults = space.get("faults")
     for i, choice in enumerate(faults if isinstance(faults, list) else []):
         if isinstance(choice, dict):
@@ -270,8 +268,9 @@ def _choice_problems(add: Any, choice: Mapping[str, Any], view: FileView) -> Non
     choices = {k: v for k, v in given.items() if k in fields and isinstance(v, list) and v}
     first = {k: v[0] for k, v in choices.items()}
     target = targets[0] if targets else "postgres.leader"
-    complete = choices.keys() >= set(required)
+    accepted: dict[str, list[int]] = {}  # the values each field's model takes
     for key, values in choices.items():
+        accepted[key] = []
         for k, value in enumerate(values):
             probe = {"fault": kind, "target": target, **first, key: value}
             try:
@@ -281,18 +280,61 @@ def _choice_problems(add: Any, choice: Mapping[str, Any], view: FileView) -> Non
                     where = tuple(err["loc"])
                     if where[:1] == (key,):
                         add(("with", key, k, *where[1:]), _message(err))
-                continue
-            # The kind's own cross-field checks (a restore's method and the backup schedule's), for
-            # each value a schedule may draw, not only the first.
-            for loc, message in fault.problems(probe, view) if fault.problems and complete else ():
-                if loc[:1] == (key,):
-                    add(("with", key, k, *loc[1:]), message)
-    if not complete:
+            else:
+                accepted[key].append(k)
+    if fault.problems is not None and choices.keys() >= set(required) and all(accepted.values()):
+        drawn = {key: [(k, choices[key][k]) for k in ks] for key, ks in accepted.items()}
+        _combination_problems(add, str(kind), targets, drawn, view)
+
+
+def _combination_problems(add: Any, kind: str, targets: list[str], values: Mapping[str, list[tuple[int, Any]]],
+                          view: FileView) -> None:
+    """The kind's own cross-field checks (a restore's method against the backup schedule's, a
+    partition cutting a group from itself) on each combination of a target and values. A schedule
+    never draws a combination they refuse; a target or a value that is in no drawable combination
+    is a mistake of the file, and so is a kind with no drawable combination at all. `values`: the
+    values of each field the model accepts, with their index in the file."""
+    keys = list(values)
+    combos = itertools.islice(itertools.product(range(len(targets)), *(values[k] for k in keys)), MAX_COMBINATIONS)
+    drawable: set[Loc] = set()  # the targets and values in a combination the kind accepts
+    why: dict[Loc, str] = {}  # the first refusal seen of each target and value
+    for j, *picks in combos:
+        step = {"fault": kind, "target": targets[j], **{k: value for k, (_, value) in zip(keys, picks, strict=True)}}
+        parts: list[Loc] = [("targets", j), *(("with", k, i) for k, (i, _) in zip(keys, picks, strict=True))]
+        found = refused(kind, step, view)
+        if not found:
+            drawable.update(parts)
+            continue
+        for part in parts:
+            why.setdefault(part, found[0][1])
+    if not drawable:  # nothing of this kind can be drawn: say why where the kind's checks point
+        first = dict(zip(keys, (picks[0][0] for picks in (values[k] for k in keys)), strict=True))
+        step = {"fault": kind, "target": targets[0], **{k: values[k][0][1] for k in keys}}
+        for loc, message in refused(kind, step, view):
+            if loc[:1] and loc[0] in values:
+                add(("with", loc[0], first[str(loc[0])], *loc[1:]), message)
+            else:
+                add(("targets", 0) if loc[:1] == ("target",) else ("kind",), message)
         return
-    probe = {"fault": kind, "target": target, **first}
-    for loc, message in fault.problems(probe, view) if fault.problems else ():
-        if not (loc[:1] and loc[0] in choices):  # those are located at their value above
-            add(("kind",), message)
+    for part, message in why.items():
+        if part not in drawable:
+            add(part, f"{message} (in every combination this fault lists)")
+
+
+def view_of(data: Mapping[str, Any]) -> FileView:
+    """The file's plain data as the fault kinds' and checkers' cross-field checks read it."""
+    recovery, backup, workload = data.get("recovery"), data.get("backup"), data.get("workload")
+    return FileView(data, workload if isinstance(workload, dict) else None,
+                    backup if isinstance(backup, dict) else None,
+                    steady=duration_or(data.get("steady"), 5.0), after=duration_or(data.get("after"), 5.0),
+                    recovery_timeout=duration_or(recovery.get("timeout") if isinstance(recovery, dict) else None,
+                                                 120.0))
+
+
+def refused(kind: str, step: Mapping[str, Any], view: FileView) -> list[tuple[Loc, str]]:
+    """Why the fault kind refuses this step of a file (its cross-field checks); [] when it does not."""
+    fault = FAULTS.get(kind)
+    return list(fault.problems(step, view)) if fault is not None and fault.problems is not None else []
 
 
 def _required(model: type[Model], name: str) -> bool:

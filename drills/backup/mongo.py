@@ -51,7 +51,7 @@ def _uri(stack: BackupStack) -> str:
 
 def _helper(stack: BackupStack) -> Container:
     image = stack.settings.mongo_image
-    network = f"{stack.project}_stack"
+    network = stack.network_name
     return stack.client.containers.run(
         image, ["sleep", "600"], entrypoint=[], detach=True, network=network,
         name=f"{stack.project}-mongo-backup-{int(time.time() * 1000)}",

@@ -27,6 +27,11 @@ class BackupStack(Protocol):
     def client(self) -> docker.DockerClient: ...
 
     @property
+    def network_name(self) -> str:
+        """The Docker network the stack's services share (its stack file names the Compose key)."""
+        ...
+
+    @property
     def settings(self) -> StackSettings: ...
 
     @property

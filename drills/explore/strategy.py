@@ -20,7 +20,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from drills.exploration import Exploration, FaultChoice
+from drills.checkers.protocol import FileView
+from drills.exploration import Exploration, FaultChoice, refused, view_of
 from drills.roles import CLIENTS, DYNAMIC, parse_role
 
 # Roles that stand for one node whatever the stack: who leads (asked of the live system).
@@ -81,18 +82,28 @@ def rank_targets(targets: Sequence[str]) -> list[str]:
     return sorted(unique, key=breadth)  # sorted() is stable: the file's order within a rank
 
 
-def steps_of(exploration: Exploration, choice: FaultChoice) -> st.SearchStrategy[Step]:
-    """One step of this fault kind: a target, a hold, a value for each field of `with:`."""
+def steps_of(exploration: Exploration, choice: FaultChoice, view: FileView | None = None) -> st.SearchStrategy[Step]:
+    """One step of this fault kind: a target, a hold, a value for each field of `with:`. A
+    combination the kind's own checks refuse (a partition of `postgres.*` from `postgres.*`) is
+    never drawn; `drill validate` has made sure each target and value is in one it accepts."""
     low, high = exploration.hold_of(choice)
     names = sorted(choice.with_)
     fields = st.tuples(*(st.sampled_from([_frozen(v) for v in choice.with_[name]]) for name in names))
-    return st.builds(
+    steps = st.builds(
         lambda target, hold, values: Step(choice.kind, target, hold, tuple(zip(names, values, strict=True))),
         st.sampled_from(rank_targets(choice.targets)), st.integers(low, high), fields)
+    view = view or view_of(exploration.model_dump(mode="json", by_alias=True))
+    return steps.filter(lambda step: drawable(step, view))
+
+
+def drawable(step: Step, view: FileView) -> bool:
+    """Whether the step's fault kind accepts it in this file (its cross-field checks)."""
+    return not refused(step.kind, step.as_data(), view)
 
 
 def schedules(exploration: Exploration) -> st.SearchStrategy[list[Step]]:
     """Schedules of the exploration's fault space: `steps.min` to `steps.max` steps, one after another."""
     space = exploration.fault_space
-    step = st.one_of(*(steps_of(exploration, choice) for choice in space.faults))
+    view = view_of(exploration.model_dump(mode="json", by_alias=True))
+    step = st.one_of(*(steps_of(exploration, choice, view) for choice in space.faults))
     return st.lists(step, min_size=space.steps.min, max_size=space.steps.max)

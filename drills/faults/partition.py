@@ -8,18 +8,23 @@ them), out (target cannot send to them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from drills.errors import FaultError
+from drills.errors import FaultError, StackError
 from drills.faults import netns
 from drills.faults.actions import HealAction, HealContext
-from drills.faults.base import Fault, FaultContext, FaultTarget, apply, targets
+from drills.faults.base import Fault, FaultContext, FaultTarget, Loc, apply, targets
 from drills.faults.entry import Entry
 from drills.faults.step import StepBase
+from drills.roles import RoleRef, parse_role
 from drills.scenario_types import Role
+
+if TYPE_CHECKING:
+    from drills.checkers.protocol import FileView
 
 Rule = tuple[str, ...]
 
@@ -139,6 +144,34 @@ def partition(step: Partition, ctx: FaultContext) -> Entry:
     return apply(ctx, "partition", [IptablesRemove(str(c.name), tuple(rules)) for c, rules in plan], do)
 
 
-PARTITION = Fault(Partition, partition, heals=(IptablesRemove, NetworkConnect))
+def _is_target(group: str, target: RoleRef, text: str) -> bool:
+    """Whether the nodes of `group` are all nodes of the target (excluded from what it is cut from)."""
+    try:
+        ref = parse_role(group)
+    except StackError:
+        return False
+    whole = ref.selector == "*" and ref.index is None and target.selector == "*" and target.index is None
+    return group.strip() == text.strip() or (ref.group == target.group and whole)
+
+
+def problems(step: Mapping[str, Any], view: FileView) -> list[tuple[Loc, str]]:
+    """A partition that would cut its target off from nothing but itself (`postgres.*` from the
+    default `postgres.*`): every node of `from` is a target, and the fault finds nothing to cut."""
+    text, given = step.get("target"), step.get("from")
+    if not isinstance(text, str) or text.strip() == "same":
+        return []  # `same` is the previous step's node, known only when the step runs
+    try:
+        target = parse_role(text)
+    except StackError:
+        return []  # the schema reports it
+    groups = given if isinstance(given, list) and given else [f"{target.group}.*"]
+    if not all(isinstance(g, str) for g in groups) or not all(_is_target(g, target, text) for g in groups):
+        return []
+    where: Loc = ("from",) if given else ("target",)
+    return [(where, f"{text} cut off from {', '.join(groups)}: every node of those is the target itself, so "
+                    f"there is nothing to cut it from; cut it from roles other than its own")]
+
+
+PARTITION = Fault(Partition, partition, heals=(IptablesRemove, NetworkConnect), problems=problems)
 
 KINDS = (PARTITION,)

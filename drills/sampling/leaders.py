@@ -44,9 +44,10 @@ def claims_leadership(port: int, timeout_s: float) -> bool:
         return False  # 503 (a replica), refused, frozen: not a writable leader as far as anyone can tell
 
 
-def rest_ports(snap: Mapping[str, ServiceInfo], roles: RoleMap) -> dict[str, int]:
-    return {name: snap[name].ports[REST_PORT] for name in roles.members("postgres", snap)
-            if snap[name].state == "running" and REST_PORT in snap[name].ports}
+def rest_ports(snap: Mapping[str, ServiceInfo], roles: RoleMap, rest_port: int) -> dict[str, int]:
+    """Where the host reaches each running PostgreSQL member's Patroni REST API (the stack file's port)."""
+    return {name: snap[name].ports[rest_port] for name in roles.members("postgres", snap)
+            if snap[name].state == "running" and rest_port in snap[name].ports}
 
 
 class LeaderSampler:
@@ -75,7 +76,9 @@ class LeaderSampler:
                 # Containers come and go during a drill (disk loss): look again every round; when
                 # the engine is slow to answer, keep the last known ports.
                 with contextlib.suppress(Exception):
-                    ports = rest_ports(self.stack.snapshot(), self.stack.settings.roles)
+                    ports = rest_ports(self.stack.snapshot(), self.stack.settings.roles,
+                                       self.stack.settings.definition.postgres().rest_port
+                                       if self.stack.settings.definition else REST_PORT)
                 claims = dict(zip(ports, pool.map(lambda p: claims_leadership(p, self.timeout_s), ports.values()),
                                   strict=True))
                 leaders = sorted(name for name, yes in claims.items() if yes)

@@ -110,7 +110,7 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     nodes = members(stack, snap, "postgres")
     if not nodes:
         return absent("no PostgreSQL service in this stack")
-    rest = endpoints(snap, nodes, postgres.REST_PORT)
+    rest = endpoints(snap, nodes, stack.definition.postgres().rest_port)
     if not rest:
         return not_read(f"no PostgreSQL member ({', '.join(nodes)}) is running with Patroni's REST API published")
     errors = []
@@ -130,7 +130,7 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
         settings, state = parse_patroni(config or {}, cluster or {}, node)
         state["read_from"] = service
         leader = state["leader"]
-        sql = endpoints(snap, [leader], postgres.PG_PORT) if leader else {}
+        sql = endpoints(snap, [leader], stack.definition.postgres().sql_port) if leader else {}
         if leader is None or leader not in sql:
             gaps["pg_settings"] = f"no single leader with a published port to ask ({leader or 'none'})"
         else:
@@ -273,7 +273,7 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
         return not_read(status.error)
     settings: dict[str, Any] = {"replica_set": mongo.REPLICA_SET, "members": len(status.members)}
     gaps: dict[str, str] = {}
-    eps = endpoints(snap, nodes, mongo.PORT)
+    eps = endpoints(snap, nodes, stack.definition.mongo().port)
     try:
         spec = stack.definition.spec.components.mongo
         settings["version"] = _mongo_version(next(iter(eps.values())), spec.root_user if spec is not None else "root",

@@ -55,7 +55,7 @@ class RabbitReady:
         snap = self.view.snapshot()
         nodes = members(self.view, snap, "rabbitmq")
         api = management(self.view, snap)
-        eps = endpoints(snap, nodes, rabbitmq.MANAGEMENT_PORT)
+        eps = endpoints(snap, nodes, self.view.definition.rabbitmq().management_port)
         waiting = [f"{s} not running" if s not in eps else f"{s} booting" for s in nodes
                    if s not in eps or api.node_booted(eps[s]) is not None]
         if waiting:

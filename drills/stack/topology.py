@@ -90,7 +90,7 @@ def queue_of(view: StackView, ref: RoleRef) -> str:
 def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, group: list[str]) -> list[str]:
     role = ref.base_selector
     if ref.group == "postgres":
-        rest = endpoints(snap, group, postgres.REST_PORT)
+        rest = endpoints(snap, group, view.definition.postgres().rest_port)
         cluster = postgres.read_cluster(list(rest.values()))
         leader = postgres.leader_of(cluster)
         if leader is None:

@@ -173,3 +173,19 @@ def test_every_value_a_schedule_may_draw_is_checked_as_its_step(tmp_path):
     _, problems = check_exploration_file(write(tmp_path, text))
     assert [(p.line, p.column, p.field) for p in problems] == [(10, 29, "fault_space.faults[0].with.method[1]")]
     assert "restore with method: dump" in problems[0].message
+
+
+def test_a_combination_a_kind_refuses_is_skipped_and_one_never_drawable_is_refused(tmp_path):
+    """postgres.* cut from postgres.* is never drawn while other values or targets remain; a value
+    or target left in no drawable combination is a mistake of the file, at its line."""
+    space = ("    - kind: partition\n      targets: [TARGETS]\n      with:\n        from: [FROM]\n")
+    base = VALID.replace("    - kind: kill\n      targets: [postgres.leader]\n", space)
+    ok = base.replace("TARGETS", "postgres.leader, postgres.*").replace("FROM", "[postgres.*], [clients]")
+    assert check_exploration_file(write(tmp_path, ok))[1] == []
+    value = base.replace("TARGETS", "postgres.*").replace("FROM", "[clients], [postgres.*]")
+    _, problems = check_exploration_file(write(tmp_path, value))
+    assert [(p.line, p.field) for p in problems] == [(10, "fault_space.faults[0].with.from[1]")]
+    assert "nothing to cut it from" in problems[0].message
+    target = base.replace("TARGETS", "postgres.leader, postgres.*").replace("FROM", "[postgres.*]")
+    _, problems = check_exploration_file(write(tmp_path, target))
+    assert [(p.line, p.field) for p in problems] == [(8, "fault_space.faults[0].targets[1]")]

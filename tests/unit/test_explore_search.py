@@ -136,3 +136,12 @@ def test_a_harness_error_stops_the_search_and_is_raised_without_shrinking_on_it(
     with pytest.raises(HarnessError, match="baseline"):
         search(EXPLORATION, broken, seed=8, max_examples=50)
     assert len(calls) == 3
+
+
+def test_a_minimal_failure_found_first_costs_only_its_confirmation():
+    """Every run is a drill: once the simplest schedule fails, nothing else is run (no explain
+    phase varying its parts, no search for other failures)."""
+    system = System(breaks=lambda steps: (LOST,) if any(s.kind == "kill" for s in steps) else ())
+    result = search(EXPLORATION, system, seed=9, max_examples=100)
+    assert result.minimal is not None and result.minimal.steps == (Step("kill", "postgres.leader", 1),)
+    assert len(system.calls) == 2
