@@ -78,7 +78,7 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
     return {
         "exploration": exploring.exploration.id, "file": str(exploring.file), "stack": exploring.stack,
         "project": exploring.project, "seed": exploring.seed, "budget_s": exploring.budget_s,
-        "max_examples": exploring.max_examples, "stack_up_s": exploring.stack_up_s,
+        "max_examples": exploring.max_examples, "stack_up_s": exploring.stack_up_s, "search_s": exploring.search_s,
         "stopped": exploring.stopped, "exit_code": code,
         "runs": result.runs if result else 0, "shrink_steps": result.shrink_steps if result else 0,
         "budget_spent": result.budget_spent if result else False,

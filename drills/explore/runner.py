@@ -58,6 +58,7 @@ class Exploring:
     started: float = field(default_factory=time.monotonic)
     stack_up_s: float | None = None
     search_started: float | None = None
+    search_s: float | None = None  # how long the search ran (stack up and down not counted)
     stopped: str = ""  # why it stopped before the search was done: an interruption, a harness error
 
     def time_left(self, now: float | None = None) -> float:
@@ -148,6 +149,8 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
         exploring.result = result
         return result
     finally:
+        if exploring.search_started is not None:
+            exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
         say(f"taking stack {stack.project} down")
         stack.down()
 
