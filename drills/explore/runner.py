@@ -137,15 +137,10 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
         exploring.stack_up_s = round(time.monotonic() - t_up, 1)
         say(f"stack up in {exploring.stack_up_s:g} s; exploring for {exploring.budget_s:g} s")
         exploring.search_started = time.monotonic()
-
-        def progress(result: SearchResult, tally: Tally) -> None:
-            exploring.result = result
-            say(progress_line(result, tally, exploring.time_left()))
-
         database = database_at(state_dir() / "explore" / exploring.exploration.id)
         result = search(exploring.exploration, Examples(exploring, stack, say), seed=exploring.seed,
                         max_examples=exploring.max_examples, budget_s=exploring.budget_s, database=database,
-                        progress=progress)
+                        progress=progress_of(exploring, say))
         exploring.result = result
         return result
     finally:
@@ -153,6 +148,17 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
             exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
         say(f"taking stack {stack.project} down")
         stack.down()
+
+
+def progress_of(exploring: Exploring, say: Say) -> Callable[[SearchResult, Tally], None]:
+    """The search's progress callback: `exploring` keeps the search as it stands (what completed,
+    should a signal stop it), and a line is said after each schedule."""
+
+    def progress(result: SearchResult, tally: Tally) -> None:
+        exploring.result = result
+        say(progress_line(result, tally, exploring.time_left()))
+
+    return progress
 
 
 def progress_line(result: SearchResult, tally: Tally, time_left_s: float) -> str:

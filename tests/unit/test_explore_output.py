@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import pytest
 from drills.checkers.verdict import Status, Verdict
 from drills.exploration import load_exploration
 from drills.explore.output import exit_code, summary, write_minimal, write_report, write_summary
-from drills.explore.runner import Exploring, outcome_of, progress_line
+from drills.explore.runner import Exploring, outcome_of, progress_line, progress_of
 from drills.explore.search import Outcome, search
 from drills.explore.strategy import Step
+from drills.interrupts import Interrupted
 from drills.report.journal import Journal, PhaseRecord
 from drills.report.result import RunResult
 from drills.scenario import load_scenario
@@ -141,6 +143,24 @@ def test_a_progress_line_says_where_the_search_stands():
     line = progress_line(result, result.examples[-1], 75.0)
     assert f"examples {len(result.examples)}" in line and f"shrink steps {result.shrink_steps}" in line
     assert "time left 1m15s" in line and exploring.time_left() == 600
+
+
+def test_an_interrupted_search_leaves_what_completed_to_report(tmp_path):
+    exploring = Exploring(EXPLORATION, FILE, tmp_path, seed=9, budget_s=600, max_examples=20)
+    stand, said = Stand(exploring), []
+
+    def run(steps: Sequence[Step]) -> Outcome:
+        if len(exploring.drills) == 2:
+            raise Interrupted(signal.SIGTERM)  # as `interrupts.trapped()` raises it in the main thread
+        return stand(steps)
+
+    with pytest.raises(Interrupted):
+        search(EXPLORATION, run, seed=9, max_examples=20, progress=progress_of(exploring, said.append))
+    assert exploring.result is not None and len(exploring.result.examples) == 2 and len(said) == 2
+    exploring.stopped = "interrupted by SIGTERM"
+    data = summary(exploring, code=None, minimal=write_minimal(exploring))
+    assert [len(ex["runs"]) for ex in data["examples"]] == [1, 1] and data["exit_code"] is None
+    assert "**Stopped before the search was done:** interrupted by SIGTERM" in write_report(exploring, data).read_text()
 
 
 SMALL = """\
