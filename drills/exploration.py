@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeGuard
 from pydantic import Field, ValidationError
 
 from drills.checkers.protocol import FileView
-from drills.errors import ScenarioError
+from drills.errors import ScenarioError, StackError
 from drills.faults.registry import FAULTS
+from drills.roles import parse_role
 from drills.scenario import schema_problems, semantic_problems
 from drills.scenario_schema import FAULT_KINDS, SAME_TARGET, BackupSpec, Expectation, Recovery
 from drills.scenario_types import Bool, Duration, Int, Model, Role, duration_or, parse_duration
@@ -282,24 +283,33 @@ def _choice_problems(add: Any, choice: Mapping[str, Any], view: FileView) -> Non
                         add(("with", key, k, *where[1:]), _message(err))
             else:
                 accepted[key].append(k)
-    if fault.problems is not None and choices.keys() >= set(required) and all(accepted.values()):
+    roles = [(j, t) for j, t in enumerate(targets) if t.strip() != SAME_TARGET and _is_role(t)]  # others: above
+    if roles and choices.keys() >= set(required) and all(accepted.values()):
         drawn = {key: [(k, choices[key][k]) for k in ks] for key, ks in accepted.items()}
-        _combination_problems(add, str(kind), targets, drawn, view)
+        _combination_problems(add, str(kind), roles, drawn, view)
 
 
-def _combination_problems(add: Any, kind: str, targets: list[str], values: Mapping[str, list[tuple[int, Any]]],
-                          view: FileView) -> None:
+def _is_role(text: str) -> bool:
+    try:
+        parse_role(text)
+    except StackError:
+        return False
+    return True
+
+
+def _combination_problems(add: Any, kind: str, targets: list[tuple[int, str]],
+                          values: Mapping[str, list[tuple[int, Any]]], view: FileView) -> None:
     """The kind's own cross-field checks (a restore's method against the backup schedule's, a
     partition cutting a group from itself) on each combination of a target and values. A schedule
     never draws a combination they refuse; a target or a value that is in no drawable combination
     is a mistake of the file, and so is a kind with no drawable combination at all. `values`: the
-    values of each field the model accepts, with their index in the file."""
+    values of each field the model accepts, `targets` the valid roles, each with its index in the file."""
     keys = list(values)
-    combos = itertools.islice(itertools.product(range(len(targets)), *(values[k] for k in keys)), MAX_COMBINATIONS)
+    combos = itertools.islice(itertools.product(targets, *(values[k] for k in keys)), MAX_COMBINATIONS)
     drawable: set[Loc] = set()  # the targets and values in a combination the kind accepts
     why: dict[Loc, str] = {}  # the first refusal seen of each target and value
-    for j, *picks in combos:
-        step = {"fault": kind, "target": targets[j], **{k: value for k, (_, value) in zip(keys, picks, strict=True)}}
+    for (j, target), *picks in combos:
+        step = {"fault": kind, "target": target, **{k: value for k, (_, value) in zip(keys, picks, strict=True)}}
         parts: list[Loc] = [("targets", j), *(("with", k, i) for k, (i, _) in zip(keys, picks, strict=True))]
         found = refused(kind, step, view)
         if not found:
@@ -309,12 +319,12 @@ def _combination_problems(add: Any, kind: str, targets: list[str], values: Mappi
             why.setdefault(part, found[0][1])
     if not drawable:  # nothing of this kind can be drawn: say why where the kind's checks point
         first = dict(zip(keys, (picks[0][0] for picks in (values[k] for k in keys)), strict=True))
-        step = {"fault": kind, "target": targets[0], **{k: values[k][0][1] for k in keys}}
+        step = {"fault": kind, "target": targets[0][1], **{k: values[k][0][1] for k in keys}}
         for loc, message in refused(kind, step, view):
             if loc[:1] and loc[0] in values:
                 add(("with", loc[0], first[str(loc[0])], *loc[1:]), message)
             else:
-                add(("targets", 0) if loc[:1] == ("target",) else ("kind",), message)
+                add(("targets", targets[0][0]) if loc[:1] == ("target",) else ("kind",), message)
         return
     for part, message in why.items():
         if part not in drawable:
@@ -332,9 +342,16 @@ def view_of(data: Mapping[str, Any]) -> FileView:
 
 
 def refused(kind: str, step: Mapping[str, Any], view: FileView) -> list[tuple[Loc, str]]:
-    """Why the fault kind refuses this step of a file (its cross-field checks); [] when it does not."""
+    """Why the fault kind refuses this step of a file (its model, then its cross-field checks); []
+    when it does not."""
     fault = FAULTS.get(kind)
-    return list(fault.problems(step, view)) if fault is not None and fault.problems is not None else []
+    if fault is None:
+        return [(("fault",), f"no fault kind {kind!r}")]
+    try:
+        fault.step.model_validate({"fault": kind, **step})
+    except ValidationError as exc:
+        return [(tuple(err["loc"]), _message(err)) for err in exc.errors()]
+    return list(fault.problems(step, view)) if fault.problems is not None else []
 
 
 def _required(model: type[Model], name: str) -> bool:

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from drills.stack.baseline import bring_back, to_baseline
 from drills.stack_file import stack_options
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from drills.history import History
     from drills.report.result import RunResult
@@ -252,28 +253,6 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
     return [r for _, r in log.results]
 
 
-def to_baseline(wait: Callable[[], object], bring_back: Callable[[], object],
-                missed: Callable[[str], None]) -> bool:
-    """Before a scenario, the stack at its verified baseline (`wait`): True when it is. Otherwise
-    that scenario's run is recorded as an ERROR with why (`missed`), the stack is brought back,
-    and False says to go on with the next one. Raises StackError (the run stops, its summary says
-    how far it got) when the stack cannot be brought back at all."""
-    from drills.errors import StackError
-
-    try:
-        wait()
-        return True
-    except StackError as exc:
-        why = exc.args[0]
-    missed(f"the stack was not back at its baseline before this scenario: {why}")
-    try:
-        bring_back()
-    except StackError as exc:
-        raise StackError(f"the stack did not return to its baseline ({why}) and could not be brought back: "
-                         f"{exc.args[0]}", hint=exc.hint) from exc
-    return False
-
-
 def record_error(log: RunLog, rep: int, scenario_at: tuple[Path, Scenario], reports_dir: Path, why: str) -> None:
     """A scenario's run that could not start, recorded (journal, JUnit, summary) as an ERROR."""
     from drills.runner import not_run
@@ -281,20 +260,6 @@ def record_error(log: RunLog, rep: int, scenario_at: tuple[Path, Scenario], repo
     path, scenario = scenario_at
     log.results.append((rep, not_run(scenario, path, reports_dir, why, error=True)))
     click.echo(f"ERROR {scenario.id}: {why}", err=True)
-
-
-def bring_back(stack: ComposeProject, *, own: bool, timeout_s: float = 120.0) -> None:
-    """A stack that did not recover by itself: `compose up` (what stopped or went is started
-    again) and the wait for the baseline; this run's own stack is booted afresh when that is not
-    enough, a `--project` stack (the user's) keeps its volumes and gets no fresh boot."""
-    from drills.stack.readiness import wait_ready
-
-    click.echo(f"stack {stack.project} not at its baseline: bringing it back", err=True)
-    if own:
-        stack.up(timeout_s=timeout_s)
-    else:
-        stack.up(wait=False, keep_volumes=True)
-        wait_ready(stack, timeout_s=timeout_s)
 
 
 def needed_roles(scenario: Scenario) -> list[str]:

@@ -122,7 +122,7 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
                 result.sought = tuple(sorted({name for r in tally.runs for name in r.failed}))
             else:
                 result.shrink_steps += 1
-            if result.minimal is None or _smaller(tally.steps, result.minimal.steps):
+            if result.minimal is None or smaller(tally.steps, result.minimal.steps):
                 result.minimal = tally
         if progress is not None:
             progress(result, tally)
@@ -172,6 +172,6 @@ def _accepted(tally: Tally, sought: tuple[str, ...]) -> bool:
     return len(hits) * 2 > len(tally.runs)
 
 
-def _smaller(a: Sequence[Step], b: Sequence[Step]) -> bool:
+def smaller(a: Sequence[Step], b: Sequence[Step]) -> bool:
     """Fewer steps, then less held in all, then the digest (any fixed order will do)."""
     return (len(a), sum(s.hold for s in a), schedule_digest(a)) < (len(b), sum(s.hold for s in b), schedule_digest(b))

@@ -18,7 +18,6 @@ from drills.exploration import (
     load_exploration,
     looks_like_exploration_file,
 )
-from drills.explore_command import explore
 from drills.scenario_commands import schema, validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,14 +146,6 @@ def test_the_json_schema_accepts_the_example_and_is_what_drill_schema_prints():
         jsonschema.validate(data, exploration_json_schema())
 
 
-def test_drill_explore_prints_the_fault_space_and_never_claims_it_explored():
-    result = CliRunner().invoke(explore, [str(EXAMPLE), "--seed", "7"])
-    assert result.exit_code == 3  # nothing was run: not 0, which would read as "no invariant failed"
-    assert "kill on postgres.leader, postgres.replica, postgres.*; hold 1-15 s" in result.output
-    assert "seed 7" in result.output
-    assert "does not run schedules yet" in result.output
-
-
 def test_drill_explore_refuses_an_invalid_file_with_exit_2(tmp_path):
     from drills.cli import main
 
@@ -189,3 +180,9 @@ def test_a_combination_a_kind_refuses_is_skipped_and_one_never_drawable_is_refus
     target = base.replace("TARGETS", "postgres.leader, postgres.*").replace("FROM", "[postgres.*]")
     _, problems = check_exploration_file(write(tmp_path, target))
     assert [(p.line, p.field) for p in problems] == [(8, "fault_space.faults[0].targets[1]")]
+
+
+def test_a_target_that_is_no_role_is_reported_once(tmp_path):
+    text = VALID.replace("targets: [postgres.leader]", "targets: [postgres.leader, postgres.boss]")
+    _, problems = check_exploration_file(write(tmp_path, text))
+    assert [(p.line, p.column, p.field) for p in problems] == [(8, 34, "fault_space.faults[0].targets[1]")]

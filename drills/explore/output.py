@@ -1,0 +1,180 @@
+"""What `drill explore` leaves in its folder once it stops (done, interrupted or failed):
+
+    minimal-<scenario id>.yaml   the smallest failing schedule, an ordinary scenario (`drill run` replays it)
+    summary.json                 every example tried, each run's verdicts, the search's figures
+    report.md                    the same for a person: fault space, examples, the minimal scenario's timeline
+    scenarios/, <run id>/        every example's scenario file and drill records (written while it ran)
+
+A file already there is never overwritten. Exit codes (`exit_code`): 0 no invariant failed in any
+run, 1 one failed (in a run that was confirmed or not), 3 no example was judged (nothing ran, or
+every drill ended in an ERROR): an exploration that judged nothing never reports that nothing failed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from drills.explore.runner import Exploring
+from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
+from drills.explore.search import Tally, smaller
+from drills.explore.space import describe
+
+JUDGED = ("passed", "failed")
+
+
+def exit_code(exploring: Exploring) -> int:
+    result = exploring.result
+    examples = result.examples if result is not None else []
+    if any(t.failures for t in examples):
+        return 1
+    if not any(r.status in JUDGED for t in examples for r in t.runs):
+        return 3
+    return 0
+
+
+def finding(exploring: Exploring) -> tuple[Tally, str] | None:
+    """The schedule to write as a scenario, and what to say of it: the minimal failing schedule
+    (or the smallest found, when the budget ran out while shrinking); when no schedule failed in
+    most of its runs, the smallest that failed in some (flaky, never called minimal)."""
+    result = exploring.result
+    if result is None:
+        return None
+    if result.minimal is not None:
+        if result.budget_spent or exploring.stopped:
+            return result.minimal, ("The search stopped while shrinking: this is the smallest failing schedule "
+                                    "found, not necessarily the minimal one.")
+        return result.minimal, "The minimal failing schedule Hypothesis found (no smaller one failed the same way)."
+    flaky = [t for t in result.examples if t.failures]
+    if not flaky:
+        return None
+    smallest = flaky[0]
+    for tally in flaky[1:]:
+        if smaller(tally.steps, smallest.steps):
+            smallest = tally
+    return smallest, ("Flaky: an invariant failed in fewer than most of this schedule's runs; it was not shrunk "
+                      "and is not claimed minimal.")
+
+
+def write_minimal(exploring: Exploring) -> Path | None:
+    """The finding as a scenario file; None when there is none. Never overwrites."""
+    found = finding(exploring)
+    if found is None:
+        return None
+    tally, note = found
+    data = scenario_of(exploring.exploration, tally.steps)
+    header = header_lines(exploring.file, exploring.exploration, seed=exploring.seed,
+                          reproduced=(tally.failures, len(tally.runs)), note=note)
+    path = exploring.folder / f"minimal-{data['id']}.yaml"
+    with path.open("x") as out:
+        out.write(scenario_yaml(data, header))
+    return path
+
+
+def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> dict[str, Any]:
+    result = exploring.result
+    found = finding(exploring)
+    return {
+        "exploration": exploring.exploration.id, "file": str(exploring.file), "stack": exploring.stack,
+        "project": exploring.project, "seed": exploring.seed, "budget_s": exploring.budget_s,
+        "max_examples": exploring.max_examples, "stack_up_s": exploring.stack_up_s, "search_s": exploring.search_s,
+        "stopped": exploring.stopped, "exit_code": code,
+        "runs": result.runs if result else 0, "shrink_steps": result.shrink_steps if result else 0,
+        "budget_spent": result.budget_spent if result else False,
+        "sought": list(result.sought) if result else [],
+        "examples": [_example(exploring, i, t) for i, t in enumerate(result.examples if result else [], 1)],
+        "minimal": None if found is None else {
+            "file": str(minimal) if minimal else None, "schedule": [s.as_data() for s in found[0].steps],
+            "reproduced": [found[0].failures, len(found[0].runs)], "note": found[1]},
+    }
+
+
+def _example(exploring: Exploring, index: int, tally: Tally) -> dict[str, Any]:
+    runs = []
+    for outcome in tally.runs:
+        drill = exploring.drills.get(outcome.run_id)
+        runs.append({"run_id": outcome.run_id, "status": outcome.status, "failed": list(outcome.failed),
+                     "reason": drill.reason if drill else "",
+                     "verdicts": [{"checker": v.checker, "subject": v.subject, "status": v.status.value,
+                                   "observed": v.observed} for v in (drill.verdicts if drill else [])]})
+    return {"index": index, "phase": tally.phase, "schedule": [s.as_data() for s in tally.steps],
+            "summary": "; ".join(map(str, tally.steps)), "failing": tally.failing, "flaky": tally.flaky,
+            "runs": runs}
+
+
+def write_summary(exploring: Exploring, data: dict[str, Any]) -> Path:
+    path = exploring.folder / "summary.json"
+    with path.open("x") as out:
+        out.write(json.dumps(data, indent=2, default=str) + "\n")
+    return path
+
+
+def write_report(exploring: Exploring, data: dict[str, Any]) -> Path:
+    path = exploring.folder / "report.md"
+    with path.open("x") as out:
+        out.write(report_markdown(exploring, data))
+    return path
+
+
+def report_markdown(exploring: Exploring, data: dict[str, Any]) -> str:
+    lines = [f"# Exploration {exploring.exploration.id}", "", exploring.exploration.title, "",
+             f"File `{exploring.file}`, stack {exploring.stack or '?'}, seed {exploring.seed}, budget "
+             f"{exploring.budget_s:g} s, at most {exploring.max_examples} example(s); {len(data['examples'])} "
+             f"schedule(s) tried in {data['runs']} drill(s), {data['shrink_steps']} shrink step(s)."]
+    if exploring.stopped:
+        lines += ["", f"**Stopped before the search was done:** {exploring.stopped}"]
+    if data["budget_spent"]:
+        lines += ["", "The budget ran out: schedules the search would have tried next were not run."]
+    lines += ["", "## Fault space", "", "```", *describe(exploring.exploration), "```", "", "## Examples", "",
+              "| # | phase | schedule | runs | verdicts |", "|---|---|---|---|---|"]
+    for ex in data["examples"]:
+        verdicts = "<br>".join(_verdicts(run) for run in ex["runs"])
+        statuses = ", ".join(f"{run['status']} ({run['run_id']})" for run in ex["runs"])
+        lines.append(f"| {ex['index']} | {ex['phase']} | {_cell(ex['summary'] or 'no fault')} | {_cell(statuses)} "
+                     f"| {_cell(verdicts)} |")
+    if not data["examples"]:
+        lines.append("| | | no example ran | | |")
+    lines += ["", "## Finding", ""]
+    minimal = data["minimal"]
+    if minimal is None:
+        lines.append("No invariant failed in any run." if data["examples"] else "Nothing was judged.")
+    else:
+        failed, runs = minimal["reproduced"]
+        lines += [minimal["note"], "", f"It failed in {failed} of {runs} run(s). Scenario file: "
+                  f"`{minimal['file']}` (replay with `drill run FILE` on the same stack).", ""]
+        if minimal["file"]:
+            lines += ["```yaml", Path(minimal["file"]).read_text().rstrip(), "```", ""]
+        lines += _timeline(exploring, data)
+    return "\n".join(lines) + "\n"
+
+
+def _timeline(exploring: Exploring, data: dict[str, Any]) -> list[str]:
+    """The phases and faults of the minimal schedule's last failing drill, from its journal."""
+    schedule = data["minimal"]["schedule"]
+    run_ids = [run["run_id"] for ex in data["examples"] if ex["schedule"] == schedule
+               for run in ex["runs"] if run["failed"]]
+    journal_file = exploring.folder / run_ids[-1] / "journal.json" if run_ids else None
+    if journal_file is None or not journal_file.is_file():
+        return ["No journal of a failing run of it was found: no timeline."]
+    journal = json.loads(journal_file.read_text())
+    lines = [f"### Timeline of run {run_ids[-1]}", "", "| phase | from (s) | to (s) | detail |", "|---|---|---|---|"]
+    for phase in journal.get("phases", []):
+        end = phase.get("end_s")
+        lines.append(f"| {phase['name']} | {phase['start_s']:.1f} | {'' if end is None else f'{end:.1f}'} | "
+                     f"{_cell(phase.get('detail', ''))} |")
+    lines += ["", "Verdicts:", ""]
+    lines += [f"- {v['checker']} {v['subject']}: **{v['status'].upper()}**: {v['observed']}"
+              for v in journal.get("verdicts", [])]
+    lines += ["", f"Full report with the timeline plot: `drill report {exploring.folder}`."]
+    return lines
+
+
+def _verdicts(run: dict[str, Any]) -> str:
+    if not run["verdicts"]:
+        return str(run["reason"] or run["status"])
+    return ", ".join(f"{v['checker']} {v['subject']} {v['status'].upper()}" for v in run["verdicts"])
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")

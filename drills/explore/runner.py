@@ -1,0 +1,177 @@
+"""What runs the examples of `drill explore`: one stack, brought up once and reused; each drawn
+schedule an ordinary scenario run as a drill on it, from its verified baseline; the search
+(`drills.explore.search`) deciding what runs next.
+
+    exploring = Exploring(exploration, file, folder, seed=..., budget_s=..., max_examples=...)
+    explore(exploring, definition, say=print)          runs until the search is done
+
+`exploring` is filled in as the search goes (every schedule tried, every drill's result), so that
+what completed is there to report when a signal or a harness error stops it halfway. The stack is
+taken down whatever happens; every fault is healed by the drill that applied it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from drills.checkers.verdict import Status
+from drills.exploration import Exploration
+from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
+from drills.explore.search import Outcome, SearchResult, Tally, database_at, search
+from drills.explore.strategy import Step
+from drills.report.result import RunResult
+
+if TYPE_CHECKING:
+    from drills.stack.definition import StackDefinition
+    from drills.stack.project import ComposeProject
+
+Say = Callable[[str], None]
+
+
+def outcome_of(result: RunResult) -> Outcome:
+    """What the search needs of a drill: its status, and the invariants that failed ("checker
+    subject"). Only a FAIL fails: an invariant NOT MEASURED did not hold nor fail, and a drill that
+    ended in an ERROR judged nothing (the search counts neither as a failure)."""
+    failed = tuple(f"{v.checker} {v.subject}" for v in result.verdicts if v.status is Status.FAIL)
+    return Outcome(result.status, failed if result.status == "failed" else (), result.run_id)
+
+
+@dataclass
+class Exploring:
+    """One `drill explore`: what it was asked, and what it has done so far."""
+
+    exploration: Exploration
+    file: Path
+    folder: Path  # this exploration's own folder: every drill's records, the report, the minimal scenario
+    seed: int
+    budget_s: float
+    max_examples: int
+    stack: str = ""  # the stack file's name
+    project: str = ""  # the Compose project the examples ran on
+    result: SearchResult | None = None  # the search as it stands (updated after every schedule)
+    drills: dict[str, RunResult] = field(default_factory=dict)  # every drill's result, by run id
+    started: float = field(default_factory=time.monotonic)
+    stack_up_s: float | None = None
+    search_started: float | None = None
+    search_s: float | None = None  # how long the search ran (stack up and down not counted)
+    stopped: str = ""  # why it stopped before the search was done: an interruption, a harness error
+
+    def time_left(self, now: float | None = None) -> float:
+        if self.search_started is None:
+            return self.budget_s
+        return max(0.0, self.budget_s - ((now if now is not None else time.monotonic()) - self.search_started))
+
+
+class PhaseLines:
+    """A drill's phases, one short line each (`drills.runner.Progress`)."""
+
+    def __init__(self, label: str, say: Say) -> None:
+        self.label, self.say = label, say
+
+    def phase(self, name: str, detail: str = "") -> None:
+        self.say(f"    {self.label} {name} {detail}".rstrip())
+
+
+class Examples:
+    """`run(steps)` of the search: the schedule as a scenario, a drill of it on the stack."""
+
+    def __init__(self, exploring: Exploring, stack: ComposeProject, say: Say) -> None:
+        self.exploring, self.stack, self.say = exploring, stack, say
+        (exploring.folder / "scenarios").mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, steps: Sequence[Step]) -> Outcome:
+        from drills import interrupts
+        from drills.runner import Drill, not_run
+        from drills.scenario import Scenario
+        from drills.stack.baseline import bring_back, to_baseline
+        from drills.stack.readiness import wait_ready
+        from drills.workload.suite import build_workload
+
+        exploring = self.exploring
+        data = scenario_of(exploring.exploration, steps)
+        scenario = Scenario.model_validate(data)
+        path = exploring.folder / "scenarios" / f"{scenario.id}.yaml"
+        if not path.exists():  # the same schedule is the same scenario: written once
+            path.write_text(scenario_yaml(data, header_lines(exploring.file, exploring.exploration,
+                                                             seed=exploring.seed)))
+        missed: list[RunResult] = []
+
+        def record_missed(why: str) -> None:
+            missed.append(not_run(scenario, path, exploring.folder, why, error=True))
+            self.say(f"ERROR {scenario.id}: {why}")
+
+        if not to_baseline(partial(wait_ready, self.stack, timeout_s=scenario.recovery.timeout),
+                           partial(bring_back, self.stack, own=True), record_missed):
+            exploring.drills[missed[0].run_id] = missed[0]
+            return outcome_of(missed[0])
+        self.say(f"  running {'; '.join(map(str, steps))}")
+        drill = Drill(scenario, path, self.stack, reports_dir=exploring.folder, workload_factory=build_workload,
+                      progress=PhaseLines(scenario.id, self.say))
+        result = drill.run()  # heals whatever it applied, also when interrupted
+        exploring.drills[result.run_id] = result
+        interrupts.raise_pending()  # a signal that came while the drill healed: stop here
+        return outcome_of(result)
+
+
+def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> SearchResult:
+    """Bring the stack up, search, take the stack down (also when stopped by a signal or an error).
+    Raises what stopped it; `exploring` then holds what completed."""
+    from drills.cleanup import clean
+    from drills.provision import engine
+    from drills.records import state_dir
+    from drills.stack.project import ComposeProject
+
+    client = engine.client()
+    clean(client)  # heal and remove what a killed runner left behind, before anything new starts
+    stack = ComposeProject.create(client=client, definition=definition)
+    exploring.stack, exploring.project = definition.name, stack.project
+    try:
+        say(f"starting stack {stack.project}")
+        t_up = time.monotonic()
+        stack.up()
+        exploring.stack_up_s = round(time.monotonic() - t_up, 1)
+        say(f"stack up in {exploring.stack_up_s:g} s; exploring for {exploring.budget_s:g} s")
+        exploring.search_started = time.monotonic()
+        database = database_at(state_dir() / "explore" / exploring.exploration.id)
+        result = search(exploring.exploration, Examples(exploring, stack, say), seed=exploring.seed,
+                        max_examples=exploring.max_examples, budget_s=exploring.budget_s, database=database,
+                        progress=progress_of(exploring, say))
+        exploring.result = result
+        return result
+    finally:
+        if exploring.search_started is not None:
+            exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
+        say(f"taking stack {stack.project} down")
+        stack.down()
+
+
+def progress_of(exploring: Exploring, say: Say) -> Callable[[SearchResult, Tally], None]:
+    """The search's progress callback: `exploring` keeps the search as it stands (what completed,
+    should a signal stop it), and a line is said after each schedule."""
+
+    def progress(result: SearchResult, tally: Tally) -> None:
+        exploring.result = result
+        say(progress_line(result, tally, exploring.time_left()))
+
+    return progress
+
+
+def progress_line(result: SearchResult, tally: Tally, time_left_s: float) -> str:
+    """One line after each schedule: its verdict, and where the search stands."""
+    failures = sum(1 for t in result.examples if t.failures)
+    verdict = "FAILED " + ", ".join(sorted({n for r in tally.runs for n in r.failed})) if tally.failures else \
+        "/".join(sorted({r.status for r in tally.runs})).upper()
+    runs = f" ({tally.failures} of {len(tally.runs)} runs failed)" if len(tally.runs) > 1 else ""
+    schedule = "; ".join(map(str, tally.steps)) or "no fault"
+    return (f"[{tally.phase} {len(result.examples)}] {schedule}: {verdict}{runs} | examples {len(result.examples)}, "
+            f"failing {failures}, shrink steps {result.shrink_steps}, drills {result.runs}, "
+            f"time left {_minutes(time_left_s)}")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"

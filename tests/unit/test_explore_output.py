@@ -1,0 +1,194 @@
+"""What `drill explore` makes of its drills, without Docker: a drill's result as the search's outcome
+(only a FAIL fails), the exit code (nothing judged is never "no invariant failed"), and what it
+writes: the minimal failing schedule as a scenario `drill run` accepts (never over an existing
+file, flaky ones said to be), the JSON summary and the report page listing every example."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from drills.checkers.verdict import Status, Verdict
+from drills.exploration import load_exploration
+from drills.explore.output import exit_code, summary, write_minimal, write_report, write_summary
+from drills.explore.runner import Exploring, outcome_of, progress_line, progress_of
+from drills.explore.search import Outcome, search
+from drills.explore.strategy import Step
+from drills.interrupts import Interrupted
+from drills.report.journal import Journal, PhaseRecord
+from drills.report.result import RunResult
+from drills.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+FILE = ROOT / "explorations" / "postgres-failover.yaml"
+EXPLORATION = load_exploration(FILE)
+LOST = "lost-writes postgres.write"
+
+
+def verdict(checker: str, subject: str, status: Status) -> Verdict:
+    return Verdict(checker, subject, "documented", f"{status.value} observed", status)
+
+
+def test_only_a_fail_verdict_of_a_failed_drill_fails_an_invariant():
+    verdicts = [verdict("lost-writes", "postgres.write", Status.FAIL), verdict("split-brain", "postgres", Status.PASS),
+                verdict("back-after-heal", "postgres.write", Status.NOT_MEASURED)]
+    assert outcome_of(RunResult("r1", "s", "failed", verdicts)) == Outcome("failed", (LOST,), "r1")
+    unmeasured = [verdict("lost-writes", "postgres.write", Status.NOT_MEASURED)]
+    assert outcome_of(RunResult("r2", "s", "failed", unmeasured)) == Outcome("failed", (), "r2")
+    # A drill that ended in an ERROR judged nothing: whatever verdicts it carries, it fails nothing.
+    assert outcome_of(RunResult("r3", "s", "error", verdicts[:1], reason="warm-up")) == Outcome("error", (), "r3")
+    assert outcome_of(RunResult("r4", "s", "passed", verdicts[1:2])) == Outcome("passed", (), "r4")
+
+
+class Stand:
+    """`run(steps)` as the runner's: a drill's records (a journal, by the real writer) in the
+    exploration's folder, and its result; `breaks` says which schedules lose writes, `statuses`
+    forces the status of the next drills (an ERROR)."""
+
+    def __init__(self, exploring: Exploring, breaks=lambda steps: False, statuses: Sequence[str] = ()) -> None:
+        self.exploring, self.breaks, self.statuses = exploring, breaks, list(statuses)
+
+    def __call__(self, steps: Sequence[Step]) -> Outcome:
+        n = len(self.exploring.drills) + 1
+        run_id = f"run-{n:03d}"
+        status = self.statuses.pop(0) if self.statuses else "failed" if self.breaks(steps) else "passed"
+        verdicts = [] if status == "error" else [
+            verdict("lost-writes", "postgres.write", Status.FAIL if status == "failed" else Status.PASS)]
+        out = self.exploring.folder / run_id
+        out.mkdir(parents=True)
+        journal = Journal(run_id, {}, "x.yaml", status=status, verdicts=[v.to_json() for v in verdicts],
+                          phases=[PhaseRecord("steady", 0.5, 3.5, "ok", "3 s"),
+                                  PhaseRecord("inject", 3.5, 3.9, "ok", f"{steps[0].kind} {steps[0].target}")])
+        journal.write(out / "journal.json")
+        result = RunResult(run_id, "s", status, verdicts, out, "the stack did not serve" if status == "error" else "")
+        self.exploring.drills[run_id] = result
+        return outcome_of(result)
+
+
+def explored(tmp_path: Path, **kw) -> Exploring:
+    exploring = Exploring(EXPLORATION, FILE, tmp_path / "explore", seed=5, budget_s=600, max_examples=kw.pop("n", 30))
+    exploring.folder.mkdir(parents=True)
+    exploring.result = search(EXPLORATION, Stand(exploring, **kw), seed=5, max_examples=exploring.max_examples)
+    return exploring
+
+
+def long_kill(steps: Sequence[Step]) -> bool:
+    return any(s.kind == "kill" and s.hold >= 4 for s in steps)
+
+
+def test_a_failing_exploration_writes_its_minimal_schedule_as_a_scenario_drill_run_accepts(tmp_path):
+    exploring = explored(tmp_path, breaks=long_kill)
+    assert exit_code(exploring) == 1
+    path = write_minimal(exploring)
+    assert path is not None and path.parent == exploring.folder
+    scenario = load_scenario(path)  # what `drill run` and `drill validate` read
+    assert [(s.fault, s.hold) for s in scenario.steps] == [("kill", 4.0)]
+    text = path.read_text()
+    assert "seed 5" in text and "an invariant failed in 2 of 2" in text and "The minimal failing schedule" in text
+    with pytest.raises(FileExistsError):  # never over a file already there
+        write_minimal(exploring)
+
+
+def test_a_failure_seen_in_too_few_runs_is_still_exit_1_and_written_as_flaky(tmp_path):
+    statuses = ["passed"] * 3 + ["failed", "passed", "passed"]  # the 4th schedule fails once in 3 runs
+    exploring = explored(tmp_path, statuses=statuses, n=6)
+    assert exploring.result is not None and exploring.result.minimal is None
+    assert exit_code(exploring) == 1
+    path = write_minimal(exploring)
+    assert path is not None and "Flaky" in path.read_text() and "failed in 1 of 3" in path.read_text()
+
+
+def test_exit_0_needs_an_example_judged(tmp_path):
+    assert exit_code(explored(tmp_path / "a", n=3)) == 0
+    every_error = explored(tmp_path / "b", statuses=["error"] * 3, n=3)
+    assert every_error.result is not None and len(every_error.result.examples) == 3
+    assert exit_code(every_error) == 3
+    nothing = Exploring(EXPLORATION, FILE, tmp_path, seed=1, budget_s=1, max_examples=1)
+    assert exit_code(nothing) == 3 and write_minimal(nothing) is None
+
+
+def test_the_summary_and_the_report_list_every_example_with_its_verdicts(tmp_path):
+    exploring = explored(tmp_path, breaks=long_kill, statuses=["error"])
+    minimal = write_minimal(exploring)
+    data = summary(exploring, code=exit_code(exploring), minimal=minimal)
+    write_summary(exploring, data)
+    page = write_report(exploring, data).read_text()
+    written = json.loads((exploring.folder / "summary.json").read_text())
+    assert exploring.result is not None
+    rows = re.findall(r"^\| \d+ \| (?:generate|shrink) \|", page, re.M)
+    assert len(written["examples"]) == len(exploring.result.examples) == len(rows)
+    assert written["examples"][0]["runs"][0]["reason"] == "the stack did not serve"
+    assert written["minimal"]["reproduced"] == [2, 2] and written["exit_code"] == 1
+    assert written["seed"] == 5 and written["runs"] == len(exploring.drills)
+    first_fail = next(ex for ex in written["examples"] if ex["runs"][0]["failed"])
+    assert first_fail["runs"][0]["verdicts"] == [{"checker": "lost-writes", "subject": "postgres.write",
+                                                  "status": "fail", "observed": "fail observed"}]
+    assert "## Fault space" in page and "kill on postgres.leader" in page
+    assert "lost-writes postgres.write FAIL" in page and "lost-writes postgres.write PASS" in page
+    assert "### Timeline of run" in page and "| inject | 3.5 | 3.9 | kill" in page
+    assert minimal is not None and minimal.read_text().rstrip() in page
+    with pytest.raises(FileExistsError):
+        write_summary(exploring, data)
+
+
+def test_a_progress_line_says_where_the_search_stands():
+    exploring = Exploring(EXPLORATION, FILE, Path("x"), seed=1, budget_s=600, max_examples=1)
+    result = search(EXPLORATION, lambda steps: Outcome("failed", (LOST,)) if long_kill(steps) else Outcome("passed"),
+                    seed=3, max_examples=20)
+    line = progress_line(result, result.examples[-1], 75.0)
+    assert f"examples {len(result.examples)}" in line and f"shrink steps {result.shrink_steps}" in line
+    assert "time left 1m15s" in line and exploring.time_left() == 600
+
+
+def test_an_interrupted_search_leaves_what_completed_to_report(tmp_path):
+    exploring = Exploring(EXPLORATION, FILE, tmp_path, seed=9, budget_s=600, max_examples=20)
+    stand, said = Stand(exploring), []
+
+    def run(steps: Sequence[Step]) -> Outcome:
+        if len(exploring.drills) == 2:
+            raise Interrupted(signal.SIGTERM)  # as `interrupts.trapped()` raises it in the main thread
+        return stand(steps)
+
+    with pytest.raises(Interrupted):
+        search(EXPLORATION, run, seed=9, max_examples=20, progress=progress_of(exploring, said.append))
+    assert exploring.result is not None and len(exploring.result.examples) == 2 and len(said) == 2
+    exploring.stopped = "interrupted by SIGTERM"
+    data = summary(exploring, code=None, minimal=write_minimal(exploring))
+    assert [len(ex["runs"]) for ex in data["examples"]] == [1, 1] and data["exit_code"] is None
+    assert "**Stopped before the search was done:** interrupted by SIGTERM" in write_report(exploring, data).read_text()
+
+
+SMALL = """\
+id: explore-smoke
+title: one short kill of a replica
+workload:
+  postgres.write: {rate: 20}
+steady: 2s
+fault_space:
+  faults:
+    - kind: kill
+      targets: [postgres.replica]
+  hold: {min: 2s, max: 3s}
+  steps: {min: 1, max: 1}
+recovery: {timeout: 90s, conditions: [postgres]}
+after: 2s
+invariants:
+  - checker: lost-writes
+    signal: postgres.write
+    max_lost: 0
+    why: a killed replica takes no acknowledged write with it
+"""
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_two_examples_of_the_integration_tests_space_are_two_different_schedules(tmp_path, seed):
+    """tests/integration/test_explore.py counts 2 examples of --max-examples 2 on this space."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    result = search(load_exploration(path), lambda steps: Outcome("passed"), seed=seed, max_examples=2)
+    assert len({t.steps for t in result.examples}) == len(result.examples) == 2
