@@ -35,7 +35,8 @@ def example(name: str) -> Path:
 
 
 def test_the_examples_are_there_with_their_readmes():
-    assert {p.parent.name for p in EXAMPLES} >= {"async-replication", "slow-failover", "more-instances"}
+    assert {p.parent.name for p in EXAMPLES} >= {"async-replication", "slow-failover", "more-instances",
+                                                 "classic-queues"}
     assert all((p.parent / "README.md").is_file() for p in EXAMPLES)
 
 
@@ -79,3 +80,13 @@ def test_more_instances_adds_a_dashboard_and_a_worker_to_their_roles_by_label_al
     addresses = [s["networks"]["stack"]["ipv4_address"] for s in services.values()
                  if (s.get("networks") or {}).get("stack")]
     assert len(addresses) == len(set(addresses))
+
+
+def test_classic_queues_sets_the_queue_type_on_every_app_service_that_declares_queues():
+    def types(services: dict[str, Any]) -> dict[str, str]:
+        return {name: env["DRILLS_QUEUE_TYPE"] for name, s in services.items()
+                if "DRILLS_QUEUE_TYPE" in (env := s.get("environment") or {})}
+
+    reference = types(merged()[0])
+    assert reference and set(reference.values()) == {"quorum"}
+    assert types(merged(example("classic-queues"))[0]) == dict.fromkeys(reference, "classic")
