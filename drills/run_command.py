@@ -289,7 +289,9 @@ def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence
     reasons = []
     for group in absent:
         if group == "mongo" and stack.settings.mongo_not_run:
-            reasons.append(f"no mongo: {stack.settings.mongo_not_run}")
+            again = ("; `drill run` without --project, or a stack from a new `drill stack up`, includes it where its "
+                     "image is here") if stack.owner_kind == "stack" else ""
+            reasons.append(f"no mongo service: it was brought up without it ({stack.settings.mongo_not_run}){again}")
         else:
             reasons.append(f"no {group} role")
     return f"stack {stack.definition.name} ({stack.project}) has " + "; ".join(reasons)

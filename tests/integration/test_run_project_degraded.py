@@ -63,7 +63,9 @@ def test_mongo_scenarios_are_not_run_on_a_stack_brought_up_without_mongo(docker_
                  str(tmp_path / "summary.json"), str(ROOT / "scenarios" / "mongo-primary-kill.yaml"), str(short),
                  env=env)
     assert done.returncode in (0, 1), done.stderr[-3000:]  # never 3: the harness did not fail
-    assert f"NOT RUN mongo-primary-kill: stack {project} has no mongo service" in done.stderr, done.stderr[-3000:]
+    assert (f"NOT RUN mongo-primary-kill: stack api-fortress-ha ({project}) has no mongo service: it was brought up "
+            "without it") in done.stderr, done.stderr[-3000:]
+    assert "`drill run` without --project" in done.stderr
     runs = {r["scenario"]: r for r in json.loads((tmp_path / "summary.json").read_text())["runs"]}
     assert runs["mongo-primary-kill"]["status"] == "not-run"
     assert runs["repeat-short"]["status"] in ("passed", "failed"), "the other scenario ran"
