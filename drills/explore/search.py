@@ -22,6 +22,7 @@ schedule, so the next search of the same exploration replays it first.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import core as hypothesis_core
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import NoSuchExample
+from hypothesis.internal.conjecture import engine as hypothesis_engine
 
 from drills.exploration import Exploration
 from drills.explore.schedule import schedule_digest
@@ -138,12 +140,17 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
     # and `@seed` switch the example database off, and replaying a known failure first is its point.
     before = hypothesis_core.global_force_seed
     hypothesis_core.global_force_seed = seed  # type: ignore[assignment]  # declared None, set to an int
+    # Hypothesis gives up shrinking after 5 minutes of it, by its own wall clock; each candidate here
+    # is a drill of a minute or more, so that would stop a shrink after a handful: the budget decides.
+    shrink_limit = hypothesis_engine.MAX_SHRINKING_SECONDS
+    hypothesis_engine.MAX_SHRINKING_SECONDS = max(shrink_limit, math.ceil(budget_s) + 3600)
     try:
         find(schedules(exploration), judged, settings=chosen, database_key=key)
     except NoSuchExample:
         pass
     finally:
         hypothesis_core.global_force_seed = before
+        hypothesis_engine.MAX_SHRINKING_SECONDS = shrink_limit
     if stopped:
         raise stopped[0]
     return result

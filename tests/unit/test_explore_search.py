@@ -145,3 +145,19 @@ def test_a_minimal_failure_found_first_costs_only_its_confirmation():
     result = search(EXPLORATION, system, seed=9, max_examples=100)
     assert result.minimal is not None and result.minimal.steps == (Step("kill", "postgres.leader", 1),)
     assert len(system.calls) == 2
+
+
+def test_hypothesis_does_not_give_up_shrinking_before_the_budget_is_spent():
+    """Hypothesis stops shrinking after 5 minutes of its own; a real drill takes a minute or more."""
+    from hypothesis.internal.conjecture import engine
+
+    limits = []
+
+    def system(steps: Sequence[Step]) -> Outcome:
+        limits.append(engine.MAX_SHRINKING_SECONDS)
+        return Outcome("failed", (SPLIT,)) if long_leader_pause(steps) else Outcome("passed")
+
+    before = engine.MAX_SHRINKING_SECONDS
+    search(EXPLORATION, system, seed=1, max_examples=50, budget_s=1200)
+    assert min(limits) > 1200
+    assert before == engine.MAX_SHRINKING_SECONDS
