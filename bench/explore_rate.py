@@ -6,8 +6,9 @@ failing schedules included) per minute of search, each drill's wall time against
 schedule holds (steady + holds + after), the stack's boot, and, when an invariant failed, the
 shrink steps and drills spent after the first failure.
 
-Run: .venv/bin/python bench/explore_rate.py [--file F] [--budget 6m] [--seed S]
-                                            -> runs an exploration, writes bench/explore_rate.json
+Run: .venv/bin/python bench/explore_rate.py [--file F] [-f OVERRIDE] [--budget 6m] [--seed S] [--out NAME]
+                                            -> runs an exploration, writes bench/NAME (explore_rate.json);
+                                               its folder is kept (in a temporary directory, printed)
      .venv/bin/python bench/explore_rate.py --from-folder reports/explore-...   -> summarises one already made
 """
 
@@ -68,19 +69,24 @@ def main() -> int:
     ap.add_argument("--file", type=Path, default=ROOT / "explorations" / "postgres-failover.yaml")
     ap.add_argument("--budget", default="6m")
     ap.add_argument("--seed", default="1")
+    ap.add_argument("-f", "--override", type=Path, action="append", default=[], help="a Compose override")
+    ap.add_argument("--out", default="explore_rate.json")
     ap.add_argument("--from-folder", type=Path, help="summarise this exploration folder instead of running one")
     args = ap.parse_args()
     if args.from_folder:
         result = summarise(args.from_folder, None)
     else:
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.monotonic()
-            subprocess.run([sys.executable, "-m", "drills", "explore", str(args.file), "--budget", args.budget,
-                            "--seed", args.seed, "--reports", tmp], cwd=ROOT, check=False)
-            wall = round(time.monotonic() - t0, 1)
-            [folder] = Path(tmp).glob("explore-*")
-            result = summarise(folder, wall)
-    (HERE / "explore_rate.json").write_text(json.dumps(result, indent=2) + "\n")
+        tmp = tempfile.mkdtemp(prefix="explore-rate-")  # kept: every drill's records, to look into
+        overrides = [arg for path in args.override for arg in ("-f", str(path))]
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-m", "drills", "explore", str(args.file), *overrides, "--budget",
+                        args.budget, "--seed", args.seed, "--reports", tmp], cwd=ROOT, check=False)
+        wall = round(time.monotonic() - t0, 1)
+        [folder] = Path(tmp).glob("explore-*")
+        print(f"exploration folder: {folder}", file=sys.stderr)
+        result = summarise(folder, wall)
+        result["overrides"] = [str(p) for p in args.override]
+    (HERE / args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "minimal"}, indent=2))
     return 0
 

@@ -143,6 +143,9 @@ def test_a_progress_line_says_where_the_search_stands():
     line = progress_line(result, result.examples[-1], 75.0)
     assert f"examples {len(result.examples)}" in line and f"shrink steps {result.shrink_steps}" in line
     assert "time left 1m15s" in line and exploring.time_left() == 600
+    unmeasured = search(EXPLORATION, lambda steps: Outcome("failed"), seed=3, max_examples=1)
+    line = progress_line(unmeasured, unmeasured.examples[0], 10.0)
+    assert ": NOT MEASURED |" in line and "failing 0" in line  # the drill failed, no invariant did
 
 
 def test_an_interrupted_search_leaves_what_completed_to_report(tmp_path):
