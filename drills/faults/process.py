@@ -93,6 +93,32 @@ def _each(containers: list[Container], method: str, **kwargs: Any) -> Callable[[
     return do
 
 
+FREEZE_ATTEMPTS = 4
+
+
+def _pause_each(containers: list[Container], wait_s: float = 1.0) -> Callable[[], None]:
+    """`docker pause` each container. The cgroup freezer can give up on a busy machine ("OCI
+    runtime pause failed: unable to freeze", seen under a load of 50: some task did not reach the
+    frozen state in runc's time) and runc thaws the container again: that is retried, a few
+    times; any other refusal is not."""
+    import time
+
+    from docker.errors import APIError
+
+    def do() -> None:
+        for c in containers:
+            for attempt in range(FREEZE_ATTEMPTS):
+                try:
+                    c.pause()
+                    break
+                except APIError as exc:
+                    if "unable to freeze" not in str(exc) or attempt + 1 == FREEZE_ATTEMPTS:
+                        raise
+                    time.sleep(wait_s)
+
+    return do
+
+
 def kill(step: Kill, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
     return apply(ctx, "kill", [Start(str(c.name)) for c in found], _each(found, "kill"))
@@ -105,7 +131,7 @@ def stop(step: StopRespawn, ctx: FaultContext) -> Entry:
 
 def pause(step: Pause, ctx: FaultContext) -> Entry:
     found = targets(ctx.stack, step.target)
-    return apply(ctx, "pause", [Unpause(str(c.name)) for c in found], _each(found, "pause"))
+    return apply(ctx, "pause", [Unpause(str(c.name)) for c in found], _pause_each(found))
 
 
 def restart(step: RestartServices, ctx: FaultContext) -> Entry:
