@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import core as hypothesis_core
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import NoSuchExample
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 
@@ -132,10 +132,11 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
 
     # No explain phase: it varies each part of the failing schedule to say which parts matter, and
     # every variation would be a drill on the stack.
-    chosen = settings(max_examples=max_examples, deadline=None, database=database, derandomize=False,
+    key = f"drills-explore:{exploration.id}".encode()
+    kept = Reshrinking(database, key) if database is not None else None
+    chosen = settings(max_examples=max_examples, deadline=None, database=kept, derandomize=False,
                       suppress_health_check=list(HealthCheck), print_blob=False,
                       phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
-    key = f"drills-explore:{exploration.id}".encode()
     # The seed goes where Hypothesis's own pytest plugin puts --hypothesis-seed: `find(random=...)`
     # and `@seed` switch the example database off, and replaying a known failure first is its point.
     before = hypothesis_core.global_force_seed
@@ -154,6 +155,33 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
     if stopped:
         raise stopped[0]
     return result
+
+
+class Reshrinking(ExampleDatabase):
+    """The example database as the search shows it to Hypothesis. Hypothesis keeps each failure,
+    shrunk, under its primary key, and when one of those still fails on replay it trusts it as
+    already minimal and shrinks no further; here a shrink is often cut short by the budget, so
+    the kept failures are shown as secondary ones: replayed first all the same, then shrunk on."""
+
+    def __init__(self, inner: ExampleDatabase, primary: bytes) -> None:
+        super().__init__()
+        self.inner, self.primary, self.secondary = inner, primary, primary + b".secondary"
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        if key == self.primary:
+            return []
+        if key == self.secondary:
+            return [*self.inner.fetch(self.primary), *self.inner.fetch(key)]
+        return self.inner.fetch(key)
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self.inner.save(key, value)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        self.inner.delete(key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self.inner.move(src, dest, value)
 
 
 def _confirm(tally: Tally, run: Callable[[Sequence[Step]], Outcome], confirm: int, result: SearchResult, *,

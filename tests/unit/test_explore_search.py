@@ -161,3 +161,17 @@ def test_hypothesis_does_not_give_up_shrinking_before_the_budget_is_spent():
     search(EXPLORATION, system, seed=1, max_examples=50, budget_s=1200)
     assert min(limits) > 1200
     assert before == engine.MAX_SHRINKING_SECONDS
+
+
+def test_a_failure_replayed_from_the_database_is_shrunk_further(tmp_path):
+    """A first search cut short by its budget right after its first failure; the next one replays
+    that failure first and shrinks it on (Hypothesis alone would trust it as already minimal)."""
+    db = database_at(tmp_path / "db")
+    system = System()
+    cut = search(EXPLORATION, system, seed=6, max_examples=200, database=db, budget_s=1,
+                 clock=lambda: 2.0 if any(system.breaks(c) for c in system.calls) else 0.0)
+    assert cut.minimal is not None and cut.budget_spent
+    assert cut.minimal.steps != (Step("pause", "postgres.leader", 5),)  # not shrunk yet
+    again = search(EXPLORATION, System(), seed=6, max_examples=200, database=db)
+    assert again.examples[0].steps == cut.minimal.steps  # replayed first
+    assert again.minimal is not None and again.minimal.steps == (Step("pause", "postgres.leader", 5),)
