@@ -203,6 +203,24 @@ def _data_volume(container: Container) -> str:
 # ---- restores ---------------------------------------------------------------------------------
 
 
+RESTORE_ATTEMPTS = 3
+# An app service creating its table at the moment pg_restore creates the same one (after --clean
+# found none to drop): "duplicate key value violates unique constraint pg_type_typname_nsp_index"
+# (seen in CI). The restore is one transaction, so nothing of it stayed; again, --clean drops the
+# app's table first and the race is gone.
+_CONCURRENT_CREATE = ("duplicate key value violates unique constraint", "already exists")
+
+
+def _pg_restore(leader: Container, argv: list[str]) -> None:
+    for attempt in range(RESTORE_ATTEMPTS):
+        try:
+            dockerio.run(leader, argv)
+            return
+        except FaultError as exc:
+            if attempt + 1 == RESTORE_ATTEMPTS or not any(m in str(exc) for m in _CONCURRENT_CREATE):
+                raise
+
+
 def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
     """New cluster (fresh bootstrap), then pg_restore --single-transaction --clean of the dump into
     the stack's database."""
@@ -218,8 +236,8 @@ def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Cl
     try:
         # --clean: the restarted app services may already have created their (empty) tables in the new
         # cluster; the dump's objects replace them, all in one transaction.
-        dockerio.run(leader, ["pg_restore", "--single-transaction", "--exit-on-error", "--clean", "--if-exists",
-                              "-d", stack.definition.postgres().database, inside])
+        _pg_restore(leader, ["pg_restore", "--single-transaction", "--exit-on-error", "--clean", "--if-exists",
+                             "-d", stack.definition.postgres().database, inside])
     finally:
         leader.exec_run(["rm", "-f", inside], user="root")
     steps["load_s"] = clock() - t
