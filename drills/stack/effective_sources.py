@@ -197,10 +197,12 @@ def parse_partition_handling(files: Mapping[str, str]) -> tuple[str, str]:
         found = _CONF_KEY.findall(text) if not path.endswith(".config") else []
         if found:
             return found[-1], path  # the last assignment wins, as in RabbitMQ's own parsing
+    if not files:  # no statistics from the node yet (just booted, loaded machine): not read, never the default
+        raise ValueError("the node reports no configuration file (yet): its statistics are not in")
     if any(path.endswith(".config") for path in files):
         raise ValueError(f"not set in a .conf file; {', '.join(p for p in files if p.endswith('.config'))} "
                          "(Erlang terms) is not parsed")
-    where = ", ".join(files) or "no configuration file"
+    where = ", ".join(files)
     return RABBITMQ_DEFAULT_PARTITION_HANDLING, f"RabbitMQ's default (not set in {where})"
 
 
