@@ -118,6 +118,15 @@ class Examples:
         return outcome_of(result)
 
 
+    def cost(self, steps: Sequence[Step]) -> float:
+        """How long a drill of `steps` is expected to take: its schedule (steady, holds, after), and
+        the median of what the drills so far took beyond theirs (warm-up, heals, recovery, checks)."""
+        exploration = self.exploring.exploration
+        scheduled = exploration.steady + sum(step.hold for step in steps) + exploration.after
+        beyond = sorted(r.wall_s - r.scheduled_s for r in self.exploring.drills.values() if r.wall_s and r.scheduled_s)
+        return scheduled + (beyond[len(beyond) // 2] if beyond else 0.0)
+
+
 def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> SearchResult:
     """Bring the stack up, search, take the stack down (also when stopped by a signal or an error).
     Raises what stopped it; `exploring` then holds what completed."""
@@ -138,9 +147,10 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
         say(f"stack up in {exploring.stack_up_s:g} s; exploring for {exploring.budget_s:g} s")
         exploring.search_started = time.monotonic()
         database = database_at(state_dir() / "explore" / exploring.exploration.id)
-        result = search(exploring.exploration, Examples(exploring, stack, say), seed=exploring.seed,
-                        max_examples=exploring.max_examples, budget_s=exploring.budget_s, database=database,
-                        progress=progress_of(exploring, say))
+        examples = Examples(exploring, stack, say)
+        result = search(exploring.exploration, examples, seed=exploring.seed, max_examples=exploring.max_examples,
+                        budget_s=exploring.budget_s, database=database, progress=progress_of(exploring, say),
+                        cost=examples.cost)
         exploring.result = result
         return result
     finally:

@@ -11,8 +11,10 @@ Real systems are not deterministic, and Hypothesis assumes they are. So here:
   chance, does not derail shrinking; such schedules are kept and reported as flaky;
 - while shrinking, a candidate counts as failing only when an invariant that failed first fails
   again: a smaller schedule that breaks something else is another finding, not a smaller one;
-- the budget is checked before each run: once it is spent, nothing more runs, and a schedule that
-  was being shrunk is reported as the smallest found, not as minimal;
+- the budget is checked before each run, against what that run is expected to take (`cost`: its
+  schedule, and what the drills so far took beyond theirs): a drill that would end after the budget
+  is not started, and a schedule that was being shrunk is reported as the smallest found, not as
+  minimal;
 - an error of the harness (`run` raising: a stack that cannot be brought back) stops the search
   and is raised once Hypothesis has returned; Hypothesis never shrinks on it.
 
@@ -92,8 +94,11 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
            max_examples: int = 100, budget_s: float = 1200.0, confirm: int = 3,
            database: DirectoryBasedExampleDatabase | None = None,
            progress: Callable[[SearchResult, Tally], None] | None = None,
+           cost: Callable[[Sequence[Step]], float] = lambda steps: 0.0,
            clock: Callable[[], float] = time.monotonic) -> SearchResult:
-    """Search the exploration's fault space for a schedule that breaks an invariant; shrink it."""
+    """Search the exploration's fault space for a schedule that breaks an invariant; shrink it.
+    `cost(steps)`: how long a run of that schedule is expected to take, in seconds; no run starts
+    that would end after the budget."""
     result = SearchResult(seed, [])
     memo: dict[tuple[Step, ...], Tally] = {}
     deadline = clock() + budget_s
@@ -111,11 +116,11 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
     def judge(key: tuple[Step, ...]) -> bool:
         if key in memo:
             return memo[key].failing
-        if clock() >= deadline:
+        if clock() + cost(key) > deadline:
             result.budget_spent = True
             return False
         tally = Tally(key, "shrink" if result.minimal is not None else "generate")
-        _confirm(tally, run, confirm, result, clock=clock, deadline=deadline)
+        _confirm(tally, run, confirm, result, clock=clock, deadline=deadline - cost(key))
         tally.failing = _accepted(tally, result.sought)
         memo[key] = tally
         result.examples.append(tally)
@@ -187,7 +192,8 @@ class Reshrinking(ExampleDatabase):
 def _confirm(tally: Tally, run: Callable[[Sequence[Step]], Outcome], confirm: int, result: SearchResult, *,
              clock: Callable[[], float], deadline: float) -> None:
     """Run the schedule; when it fails, again, until most of `confirm` runs agree either way, or
-    the budget runs out (then the runs so far decide, and the tally shows how few they were). A
+    no other run would end within the budget (`deadline`: the last moment one may start; then the
+    runs so far decide, and the tally shows how few they were). A
     schedule whose first run held is not re-run: a search runs as many schedules as it can."""
     need = confirm // 2 + 1
     while True:
@@ -196,7 +202,10 @@ def _confirm(tally: Tally, run: Callable[[Sequence[Step]], Outcome], confirm: in
         failures = tally.failures
         if failures == 0 or failures >= need or len(tally.runs) - failures >= need:
             return
-        if len(tally.runs) >= confirm or clock() >= deadline:
+        if len(tally.runs) >= confirm:
+            return
+        if clock() > deadline:
+            result.budget_spent = True
             return
 
 

@@ -114,6 +114,25 @@ def test_the_budget_is_kept_and_a_search_cut_short_says_so():
     assert result.budget_spent
 
 
+def test_with_a_cost_estimate_no_run_ends_after_the_budget():
+    """Each run takes its schedule's holds plus 40 s; told so, the search starts none that would end
+    after the budget, so the budget is kept, not overrun by the last drill begun."""
+    now = [0.0]
+    ends = []
+
+    def cost(steps):
+        return 40.0 + sum(s.hold for s in steps)
+
+    def timed(steps):
+        now[0] += cost(steps)
+        ends.append(now[0])
+        return System()(steps)
+
+    result = search(EXPLORATION, timed, seed=5, max_examples=500, budget_s=300.0, cost=cost, clock=lambda: now[0])
+    assert ends and max(ends) <= 300.0
+    assert result.budget_spent
+
+
 def test_the_example_database_replays_a_known_failure_first(tmp_path):
     database = database_at(tmp_path / "examples")
     first = search(EXPLORATION, System(), seed=6, max_examples=200, database=database)
