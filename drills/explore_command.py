@@ -107,6 +107,8 @@ def _report(exploring: Exploring, code: int | None) -> None:
         click.echo(f"failing schedule written: {minimal}  (replay: drill run {minimal})", err=True)
     elif code == 0:
         click.echo("no invariant failed in any example", err=True)
+    elif exploring.not_run:
+        click.echo(f"NOT RUN: {exploring.not_run}", err=True)
     elif code == 3 and not exploring.stopped:
         click.echo("no example was judged: every drill ended in an ERROR or none ran; see the report", err=True)
     click.echo(f"report: {report_file}; summary: {summary_file}", err=True)

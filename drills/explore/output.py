@@ -79,7 +79,8 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
         "exploration": exploring.exploration.id, "file": str(exploring.file), "stack": exploring.stack,
         "project": exploring.project, "seed": exploring.seed, "budget_s": exploring.budget_s,
         "max_examples": exploring.max_examples, "stack_up_s": exploring.stack_up_s, "search_s": exploring.search_s,
-        "stopped": exploring.stopped, "exit_code": code,
+        "stopped": exploring.stopped, "not_run": exploring.not_run, "left_out": exploring.left_out,
+        "exit_code": code,
         "runs": result.runs if result else 0, "shrink_steps": result.shrink_steps if result else 0,
         "budget_spent": result.budget_spent if result else False,
         "sought": list(result.sought) if result else [],
@@ -122,6 +123,10 @@ def report_markdown(exploring: Exploring, data: dict[str, Any]) -> str:
              f"File `{exploring.file}`, stack {exploring.stack or '?'}, seed {exploring.seed}, budget "
              f"{exploring.budget_s:g} s, at most {exploring.max_examples} example(s); {len(data['examples'])} "
              f"schedule(s) tried in {data['runs']} drill(s), {data['shrink_steps']} shrink step(s)."]
+    if exploring.not_run:
+        lines += ["", f"**NOT RUN:** {exploring.not_run}"]
+    if exploring.left_out:
+        lines += ["", "Left out of every example (NOT RUN): " + "; ".join(exploring.left_out)]
     if exploring.stopped:
         lines += ["", f"**Stopped before the search was done:** {exploring.stopped}"]
     if data["budget_spent"]:

@@ -12,15 +12,16 @@ taken down whatever happens; every fault is healed by the drill that applied it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drills.checkers.verdict import Status
-from drills.exploration import Exploration
+from drills.exploration import Exploration, view_of
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
 from drills.explore.search import Outcome, SearchResult, Tally, database_at, search
 from drills.explore.strategy import Step
@@ -60,6 +61,8 @@ class Exploring:
     search_started: float | None = None
     search_s: float | None = None  # how long the search ran (stack up and down not counted)
     stopped: str = ""  # why it stopped before the search was done: an interruption, a harness error
+    not_run: str = ""  # why no example could run on this stack (a role of the fault space it lacks)
+    left_out: list[str] = field(default_factory=list)  # invariants left out: their signal's role is not on the stack
 
     def time_left(self, now: float | None = None) -> float:
         if self.search_started is None:
@@ -80,12 +83,13 @@ class PhaseLines:
 class Examples:
     """`run(steps)` of the search: the schedule as a scenario, a drill of it on the stack."""
 
-    def __init__(self, exploring: Exploring, stack: ComposeProject, say: Say) -> None:
-        self.exploring, self.stack, self.say = exploring, stack, say
+    def __init__(self, exploring: Exploring, stack: ComposeProject, say: Say, defined: Sequence[str]) -> None:
+        self.exploring, self.stack, self.say, self.defined = exploring, stack, say, defined
         (exploring.folder / "scenarios").mkdir(parents=True, exist_ok=True)
 
     def __call__(self, steps: Sequence[Step]) -> Outcome:
         from drills import interrupts
+        from drills.run_command import fit_to_stack
         from drills.runner import Drill, not_run
         from drills.scenario import Scenario
         from drills.stack.baseline import bring_back, to_baseline
@@ -95,6 +99,8 @@ class Examples:
         exploring = self.exploring
         data = scenario_of(exploring.exploration, steps)
         scenario = Scenario.model_validate(data)
+        # What the scenario file holds, replayed on the same stack by `drill run`, leaves out the same.
+        scenario, left_out = fit_to_stack(scenario, self.stack, self.defined)
         path = exploring.folder / "scenarios" / f"{scenario.id}.yaml"
         if not path.exists():  # the same schedule is the same scenario: written once
             path.write_text(scenario_yaml(data, header_lines(exploring.file, exploring.exploration,
@@ -111,7 +117,7 @@ class Examples:
             return outcome_of(missed[0])
         self.say(f"  running {'; '.join(map(str, steps))}")
         drill = Drill(scenario, path, self.stack, reports_dir=exploring.folder, workload_factory=build_workload,
-                      progress=PhaseLines(scenario.id, self.say))
+                      progress=PhaseLines(scenario.id, self.say), left_out=left_out)
         result = drill.run()  # heals whatever it applied, also when interrupted
         exploring.drills[result.run_id] = result
         interrupts.raise_pending()  # a signal that came while the drill healed: stop here
@@ -139,6 +145,14 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
     clean(client)  # heal and remove what a killed runner left behind, before anything new starts
     stack = ComposeProject.create(client=client, definition=definition)
     exploring.stack, exploring.project = definition.name, stack.project
+    defined = stack.defined_services()
+    exploring.not_run, exploring.left_out = fit_of_space(exploring.exploration, stack, defined)
+    if exploring.not_run:
+        say(f"NOT RUN: {exploring.not_run}")
+        exploring.result = SearchResult(exploring.seed, [])
+        return exploring.result
+    for line in exploring.left_out:
+        say(f"left out: {line}")
     try:
         say(f"starting stack {stack.project}")
         t_up = time.monotonic()
@@ -147,7 +161,7 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
         say(f"stack up in {exploring.stack_up_s:g} s; exploring for {exploring.budget_s:g} s")
         exploring.search_started = time.monotonic()
         database = database_at(state_dir() / "explore" / exploring.exploration.id)
-        examples = Examples(exploring, stack, say)
+        examples = Examples(exploring, stack, say, defined)
         result = search(exploring.exploration, examples, seed=exploring.seed, max_examples=exploring.max_examples,
                         budget_s=exploring.budget_s, database=database, progress=progress_of(exploring, say),
                         cost=examples.cost)
@@ -158,6 +172,35 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
             exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
         say(f"taking stack {stack.project} down")
         stack.down()
+
+
+def fit_of_space(exploration: Exploration, stack: ComposeProject, defined: Sequence[str]) -> tuple[str, list[str]]:
+    """Whether the fault space can be explored on `stack`, asked before it starts: why not (a
+    role some fault targets, or the workload needs, that the stack lacks; every invariant left
+    out), or "" and the invariants left out of every example (a bystander signal's role absent)."""
+    from drills.explore.space import combinations
+    from drills.explore.strategy import drawable
+    from drills.run_command import absent_on_stack, fit_to_stack, stack_problems
+    from drills.scenario import Scenario
+
+    view = view_of(exploration.model_dump(mode="json", by_alias=True))
+    every = [replace(step, hold=exploration.hold_of(choice)[0]) for choice in exploration.fault_space.faults
+             for step in combinations(choice) if drawable(step, view)]
+    probe = Scenario.model_validate(scenario_of(exploration, every))
+    problems = [re.sub(r"steps\[\d+\]\.target", "fault_space target", p)
+                for p in stack_problems(probe, Path(str(exploration.id)), stack)]
+    if problems:
+        from drills.errors import ScenarioError
+
+        raise ScenarioError("\n".join(problems), hint="name what the stack has (`drill stack status` lists its roles), "
+                                                      "or explore a stack that has it (--stack)")
+    why = absent_on_stack(probe, stack, defined)
+    if why:
+        return why, []
+    fitted, left_out = fit_to_stack(probe, stack, defined)
+    if not fitted.expectations:
+        return "; ".join(left_out), left_out
+    return "", left_out
 
 
 def progress_of(exploring: Exploring, say: Say) -> Callable[[SearchResult, Tally], None]:

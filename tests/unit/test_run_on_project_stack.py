@@ -137,3 +137,26 @@ def test_a_backup_method_the_stack_does_not_list_makes_the_scenario_not_run():
     narrowed = reference_stack(mongo_not_run="", definition=dc.replace(stack.definition, spec=spec))
     assert absent_on_stack(scenario, narrowed, defined) == (
         "stack api-fortress-ha does not list the backup method postgres.snapshot (its backups: postgres.dump)")
+
+
+def test_an_exploration_is_fitted_to_the_stack_before_anything_starts(tmp_path):
+    """`drill explore` asks the same before it starts: a fault space over roles the stack lacks is
+    NOT RUN with why; a bystander invariant's role absent leaves that invariant out, said so."""
+    from drills.exploration import load_exploration
+    from drills.explore.runner import fit_of_space
+
+    exploration = load_exploration(Path(__file__).resolve().parents[2] / "explorations" / "postgres-failover.yaml")
+    assert fit_of_space(exploration, reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,))) == ("", [])
+    no_postgres = reference_stack(roles=RoleMap.build({"rabbitmq": ["mq1", "mq2", "mq3"]}, {}))
+    why, _ = fit_of_space(exploration, no_postgres, ("mq1", "mq2", "mq3"))
+    assert why.startswith("stack api-fortress-ha (drills-nomongo) has no") and "postgres role" in why
+    only_postgres = reference_stack(roles=RoleMap.build({"postgres": ["db-a", "db-b", "db-c"], "etcd": ["etcd1"]}, {}))
+    text = (Path(__file__).resolve().parents[2] / "explorations" / "postgres-failover.yaml").read_text()
+    rabbit = ("  - checker: availability\n    signal: rabbitmq.publish\n    max_error_rate_during_fault: 0.01\n"
+              "    why: RabbitMQ shares nothing with PostgreSQL\n")
+    with_rabbit = tmp_path / "with-rabbit.yaml"
+    load = "postgres.write: {rate: 50}"
+    with_rabbit.write_text(text.replace(load, load + "\n  rabbitmq.publish: {rate: 20}") + rabbit)
+    why, left_out = fit_of_space(load_exploration(with_rabbit), only_postgres, ("db-a", "db-b", "db-c", "etcd1"))
+    assert why == ""
+    assert left_out == ["availability: rabbitmq.publish NOT RUN (stack api-fortress-ha has no rabbitmq role)"]
