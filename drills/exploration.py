@@ -94,8 +94,9 @@ class FaultSpace(Model):
     hold: HoldRange = Field(..., description="How long each step holds its fault.")
     steps: StepCount = Field(..., description="How many steps a schedule has.")
     overlap: Bool = Field(False, description=(
-        "false: steps run one after another, each healed before the next (the only form a scenario's "
-        "steps replay today)."))
+        "false: steps run one after another, each healed before the next. true: a step may also stay "
+        "applied through the next one's hold and heal with it (a scenario step's overlaps_next); "
+        "shrinking moves toward steps that do not overlap."))
 
 
 class Exploration(Model):
@@ -187,7 +188,7 @@ def exploration_json_schema() -> dict[str, Any]:
 
 
 def space_problems(path: str, root: Any, data: Mapping[str, Any]) -> list[Problem]:
-    """Ranges that are empty or not in whole seconds, steps that cannot overlap, and every value a
+    """Ranges that are empty or not in whole seconds, and every value a
     schedule may draw checked as the step it will be part of. Reads the plain data, so these are
     reported with the schema's problems; a part the schema refuses is skipped here."""
     problems: list[Problem] = []
@@ -204,10 +205,6 @@ def space_problems(path: str, root: Any, data: Mapping[str, Any]) -> list[Proble
         low, high = steps.get("min"), steps.get("max")  # an absent min: max >= 1 is the schema's
         if _is_int(low) and _is_int(high) and low > high:
             add(("steps", "min"), f"min ({low}) is more than max ({high})")
-    if space.get("overlap") is True:
-        add(("overlap",), "steps cannot overlap yet: a scenario's steps run one after another (inject, hold, "
-                          "heal), so a schedule of overlapping faults could not be replayed by `drill run`; "
-                          "use overlap: false")
     view = view_of(data)
     faults = space.get("faults")
     for i, choice in enumerate(faults if isinstance(faults, list) else []):

@@ -23,6 +23,7 @@ from drills.errors import DrillsError, HarnessError, ScenarioError
 from drills.evaluate import RunFacts, evaluate
 from drills.faults import heal, ledger, registry
 from drills.faults.base import FaultContext
+from drills.faults.step import heals_after
 from drills.history import History, load
 from drills.report.evidence import seal
 from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
@@ -128,6 +129,8 @@ class Drill:
             with self.phase("steady", f"{s.steady:g} s") as rec:
                 time.sleep(s.steady)
                 self._wait_for_a_backup(rec)
+            heals = heals_after(s.steps)
+            applied: list[tuple[ledger.Entry, FaultRecord]] = []
             for i, step in enumerate(s.steps):
                 fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
                 fault = registry.fault_of(step)
@@ -145,11 +148,13 @@ class Drill:
                 with self.phase("hold", f"{step.hold:g} s"):
                     time.sleep(step.hold)
                 self.history.event("hold-end", self.now())
-                if step.heal:
-                    with self.phase("heal", f"{step.fault} {step.target}"):
-                        heal.heal_entry(self.stack.client, entry, compose=self.stack.compose)
+                applied.append((entry, self.journal.faults[-1]))
+                for j in heals[i]:  # this step, and those that stayed applied through it (overlaps_next)
+                    healed, record = applied[j]
+                    with self.phase("heal", f"{s.steps[j].fault} {s.steps[j].target}"):
+                        heal.heal_entry(self.stack.client, healed, compose=self.stack.compose)
                         last_heal = self.now()
-                        self.journal.faults[-1].healed_s = round(last_heal, 3)
+                        record.healed_s = round(last_heal, 3)
             facts = self._recover(last_heal)
             with self.phase("after", f"{s.after:g} s"):
                 time.sleep(s.after)

@@ -239,6 +239,14 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any], *,
     steps = data.get("steps")
     if isinstance(steps, list) and steps and isinstance(steps[0], dict) and steps[0].get("target") == SAME_TARGET:
         add(("steps", 0, "target"), f"`{SAME_TARGET}` names the node of the previous step; the first step has none")
+    listed = steps if isinstance(steps, list) else []
+    for i, step in enumerate(listed):
+        if isinstance(step, dict) and step.get("overlaps_next") is True:
+            if i == len(listed) - 1:
+                add(("steps", i, "overlaps_next"), "the last step has no next step to overlap: remove overlaps_next")
+            elif step.get("heal") is False:
+                add(("steps", i, "overlaps_next"), "a step with heal: false stays applied to the end of the drill "
+                                                   "already; overlaps_next is for a step that heals")
     recovery, backup = data.get("recovery"), data.get("backup")
     view = FileView(data, workload, backup if isinstance(backup, dict) else None,
                     steady=duration_or(data.get("steady"), 5.0), after=duration_or(data.get("after"), 5.0),

@@ -89,11 +89,11 @@ class Examples:
 
     def __call__(self, steps: Sequence[Step]) -> Outcome:
         from drills import interrupts
-        from drills.run_command import fit_to_stack
         from drills.runner import Drill, not_run
         from drills.scenario import Scenario
         from drills.stack.baseline import bring_back, to_baseline
         from drills.stack.readiness import wait_ready
+        from drills.stack_fit import fit_to_stack
         from drills.workload.suite import build_workload
 
         exploring = self.exploring
@@ -180,8 +180,8 @@ def fit_of_space(exploration: Exploration, stack: ComposeProject, defined: Seque
     out), or "" and the invariants left out of every example (a bystander signal's role absent)."""
     from drills.explore.space import combinations
     from drills.explore.strategy import drawable
-    from drills.run_command import absent_on_stack, fit_to_stack, stack_problems
     from drills.scenario import Scenario
+    from drills.stack_fit import absent_on_stack, fit_to_stack, stack_problems
 
     view = view_of(exploration.model_dump(mode="json", by_alias=True))
     every = [replace(step, hold=exploration.hold_of(choice)[0]) for choice in exploration.fault_space.faults

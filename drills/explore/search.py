@@ -217,5 +217,8 @@ def _accepted(tally: Tally, sought: tuple[str, ...]) -> bool:
 
 
 def smaller(a: Sequence[Step], b: Sequence[Step]) -> bool:
-    """Fewer steps, then less held in all, then the digest (any fixed order will do)."""
-    return (len(a), sum(s.hold for s in a), schedule_digest(a)) < (len(b), sum(s.hold for s in b), schedule_digest(b))
+    """Fewer steps, then less held in all, then fewer overlapping, then the digest (any fixed order will do)."""
+    def size(steps: Sequence[Step]) -> tuple[int, int, int, str]:
+        return len(steps), sum(s.hold for s in steps), sum(s.overlaps_next for s in steps), schedule_digest(steps)
+
+    return size(a) < size(b)

@@ -32,10 +32,12 @@ def single_steps(exploration: Exploration) -> tuple[int, int]:
 def describe(exploration: Exploration) -> list[str]:
     space = exploration.fault_space
     total, never = single_steps(exploration)
+    order = ("one after another, a step may stay applied through the next" if space.overlap else
+             "one after another, each healed before the next")
+    refused = f" ({never:,} more that their fault kinds refuse, never drawn)" if never else ""
     lines = [f"exploration {exploration.id}: {exploration.title}",
-             f"fault space: {space.steps.min}-{space.steps.max} step(s), one after another, each healed before "
-             f"the next; {total - never:,} different steps" + (f" ({never:,} more that their fault kinds refuse, "
-                                                               f"never drawn)" if never else "")]
+             f"fault space: {space.steps.min}-{space.steps.max} step(s), {order}; {total - never:,} different "
+             f"steps{refused}"]
     for choice in space.faults:
         low, high = exploration.hold_of(choice)
         fields = "".join(f"; {name}: {' | '.join(map(_shown, values))}" for name, values in choice.with_.items())

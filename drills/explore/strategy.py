@@ -15,7 +15,7 @@ A drawn `Step` knows nothing of the runner: `drills.explore.schedule` makes a sc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -39,15 +39,17 @@ class Step:
     target: str
     hold: int
     fields: tuple[tuple[str, Any], ...] = ()
+    overlaps_next: bool = False  # stays applied through the next step's hold, heals with it
 
     def as_data(self) -> dict[str, Any]:
         """The step as a scenario file holds it (lists where the file had lists)."""
         fields = {name: _thawed(value) for name, value in self.fields}
-        return {"fault": self.kind, "target": self.target, **fields, "hold": f"{self.hold}s"}
+        return {"fault": self.kind, "target": self.target, **fields, "hold": f"{self.hold}s",
+                **({"overlaps_next": True} if self.overlaps_next else {})}
 
     def __str__(self) -> str:
         extra = "".join(f" {k}={_shown(v)}" for k, v in self.fields)
-        return f"{self.kind} {self.target}{extra} {self.hold}s"
+        return f"{self.kind} {self.target}{extra} {self.hold}s" + (" (through the next)" if self.overlaps_next else "")
 
 
 def _frozen(value: Any) -> Any:
@@ -102,8 +104,18 @@ def drawable(step: Step, view: FileView) -> bool:
 
 
 def schedules(exploration: Exploration) -> st.SearchStrategy[list[Step]]:
-    """Schedules of the exploration's fault space: `steps.min` to `steps.max` steps, one after another."""
+    """Schedules of the exploration's fault space: `steps.min` to `steps.max` steps, one after another;
+    with `overlap: true`, each but the last may stay applied through the next (drawn as a boolean,
+    which shrinks toward not overlapping)."""
     space = exploration.fault_space
     view = view_of(exploration.model_dump(mode="json", by_alias=True))
     step = st.one_of(*(steps_of(exploration, choice, view) for choice in space.faults))
-    return st.lists(step, min_size=space.steps.min, max_size=space.steps.max)
+    if not space.overlap:
+        return st.lists(step, min_size=space.steps.min, max_size=space.steps.max)
+    pairs = st.lists(st.tuples(step, st.booleans()), min_size=space.steps.min, max_size=space.steps.max)
+    return pairs.map(_overlapping)
+
+
+def _overlapping(pairs: list[tuple[Step, bool]]) -> list[Step]:
+    """Each step overlapping the next as drawn; the last has no next."""
+    return [replace(s, overlaps_next=through and i < len(pairs) - 1) for i, (s, through) in enumerate(pairs)]

@@ -82,7 +82,7 @@ def test_a_minimal_exploration_is_valid(tmp_path):
     ("hold: {min: 1s, max: 5s}", "hold: {min: 1s, max: 2.5s}", "13:24", "fault_space.hold.max", "whole seconds"),
     ("steps: {max: 2}", "steps: {min: 3, max: 2}", "14:16", "fault_space.steps.min", "min (3) is more than max"),
     ("steps: {max: 2}", "steps: {max: 20}", "14:16", "fault_space.steps.max", "less than or equal to 10"),
-    ("steps: {max: 2}", "steps: {max: 2}\n  overlap: true", "15:12", "fault_space.overlap", "cannot overlap yet"),
+    ("steps: {max: 2}", "steps: {max: 2}\n  overlap: sometimes", "15:12", "fault_space.overlap", "boolean"),
     ("signal: postgres.write", "signal: mongo.write", "17:13", "invariants[0].signal", "not in the workload"),
     ("    why: no acknowledged write lost\n", "    why: no acknowledged write lost\n    hold: 3s\n", "19:5",
      "invariants[0].hold", "it is a field of steps"),

@@ -68,7 +68,8 @@ def replayed(exploration: Exploration, steps: list[Step]) -> list[str]:
         scenario, problems = check_file(path)
     assert problems or scenario is not None
     if scenario is not None:
-        assert [(s.fault, s.target, s.hold) for s in scenario.steps] == [(s.kind, s.target, s.hold) for s in steps]
+        assert [(s.fault, s.target, s.hold, s.overlaps_next) for s in scenario.steps] == \
+            [(s.kind, s.target, s.hold, s.overlaps_next) for s in steps]
         assert scenario.suites == (SUITE,)
     return [str(p) for p in problems]
 
@@ -89,6 +90,28 @@ def test_every_schedule_of_the_example_validates_as_a_scenario(data):
     steps = data.draw(schedules(exploration))
     assert all(1 <= s.hold <= 15 for s in steps)
     assert replayed(exploration, steps) == []
+
+
+def overlapping(exploration: Exploration) -> Exploration:
+    space = exploration.fault_space.model_copy(update={"overlap": True})
+    return exploration.model_copy(update={"fault_space": space})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_with_overlap_every_schedule_validates_and_only_a_step_with_a_next_overlaps(data):
+    exploration = overlapping(every_kind())
+    steps = data.draw(schedules(exploration))
+    assert not steps[-1].overlaps_next
+    assert replayed(exploration, steps) == []
+
+
+def test_with_overlap_schedules_that_overlap_are_drawn_and_shrinking_moves_away_from_overlap():
+    exploration = overlapping(load_exploration(EXAMPLE))
+    found = find(schedules(exploration), lambda s: any(step.overlaps_next for step in s))
+    assert found == [Step("kill", "postgres.leader", 1, overlaps_next=True), Step("kill", "postgres.leader", 1)]
+    two = find(schedules(exploration), lambda s: len(s) >= 2)
+    assert not any(step.overlaps_next for step in two)
 
 
 def test_shrinking_finds_one_step_held_exactly_as_long_as_the_predicate_needs():

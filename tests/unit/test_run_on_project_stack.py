@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from drills.run_command import absent_on_stack, stack_problems
 from drills.scenario import load_scenario
 from drills.stack import ports
 from drills.stack.definition import RoleMap
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings
 from drills.stack.presence import Presence, absent_components, components_of
 from drills.stack.project import ComposeProject, compose_file, default_definition
+from drills.stack_fit import absent_on_stack, stack_problems
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 PROJECT = "drills-nomongo"
@@ -70,7 +70,7 @@ def test_a_stack_without_rabbitmq_runs_no_scenario_that_drives_or_breaks_it():
         if any("rabbitmq" in s.target for s in scenario.steps):
             assert "no rabbitmq role" in why, path.stem
         elif "rabbitmq.publish" in scenario.workload and not why:
-            from drills.run_command import fit_to_stack
+            from drills.stack_fit import fit_to_stack
 
             fitted, left_out = fit_to_stack(scenario, stack, defined)
             assert "rabbitmq.publish" not in fitted.workload and left_out, path.stem
@@ -102,7 +102,7 @@ def test_roles_and_signals_name_their_component():
 
 
 def test_a_bystander_signal_the_stack_cannot_drive_is_left_out_with_its_expectations_and_said_so():
-    from drills.run_command import fit_to_stack
+    from drills.stack_fit import fit_to_stack
 
     stack = reference_stack(roles=RoleMap.build({"postgres": ["db-a", "db-b", "db-c"], "etcd": ["etcd1"]}, {}))
     defined = ("db-a", "db-b", "db-c", "etcd1")
@@ -118,7 +118,7 @@ def test_a_bystander_signal_the_stack_cannot_drive_is_left_out_with_its_expectat
 
 
 def test_on_the_reference_stack_nothing_is_left_out():
-    from drills.run_command import fit_to_stack
+    from drills.stack_fit import fit_to_stack
 
     stack = reference_stack(mongo_not_run="")
     for path in SCENARIOS:

@@ -336,3 +336,23 @@ def test_same_target_needs_a_previous_step(tmp_path):
     with pytest.raises(ScenarioError) as err:
         load_scenario(bad)
     assert "steps[0].target" in str(err.value) and ":9:" in str(err.value) and "previous step" in str(err.value)
+
+
+@pytest.mark.parametrize(("steps", "where", "words"), [
+    ("  - {fault: pause, target: postgres.leader, overlaps_next: true}\n", "steps[0].overlaps_next",
+     "the last step has no next step"),
+    ("  - {fault: pause, target: postgres.leader, heal: false, overlaps_next: true}\n"
+     "  - {fault: kill, target: postgres.replica}\n", "steps[0].overlaps_next", "heal: false stays applied"),
+])
+def test_a_step_overlaps_only_a_next_one_and_only_when_it_heals(tmp_path, steps, where, words):
+    bad = tmp_path / "overlap.yaml"
+    head = "id: overlap\ntitle: t\ncomponent: postgres\npolicy: p\nworkload:\n  postgres.write: {rate: 10}\nsteps:\n"
+    tail = "expectations:\n  - checker: lost-writes\n    signal: postgres.write\n    why: w\n"
+    bad.write_text(head + steps + tail)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert where in str(err.value) and words in str(err.value)
+    good = tmp_path / "overlap-ok.yaml"
+    good.write_text(head + "  - {fault: pause, target: postgres.leader, overlaps_next: true}\n"
+                    "  - {fault: kill, target: postgres.replica}\n" + tail)
+    assert [s.overlaps_next for s in load_scenario(good).steps] == [True, False]
