@@ -58,10 +58,26 @@ def summarise(folder: Path, wall_s: float | None) -> dict[str, Any]:
         "flaky_examples": sum(1 for ex in examples if ex["flaky"]),
         "sought": summary["sought"], "shrink_steps": summary["shrink_steps"],
         "drills_after_first_failure": sum(len(ex["runs"]) for ex in after_first),
+        # Shrinking's cost per failure found: schedules tried as smaller candidates, and their drills.
+        "shrink_candidates": sum(1 for ex in examples if ex["phase"] == "shrink"),
+        "shrink_drills": sum(len(ex["runs"]) for ex in examples if ex["phase"] == "shrink"),
+        "first_failure": None if first_fail is None else {
+            "example": first_fail + 1,
+            "drills_before": sum(len(ex["runs"]) for ex in examples[:first_fail]),
+            # the drills' own wall time up to and including the first failing one (baseline waits not counted)
+            "drill_wall_s_until": round(sum(_wall(folder, run) for ex in examples[:first_fail + 1]
+                                            for run in ex["runs"]), 1)},
         "budget_spent": summary["budget_spent"], "minimal": summary["minimal"],
         "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
                  "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
     }
+
+
+def _wall(folder: Path, run: dict[str, Any]) -> float:
+    journal = folder / run["run_id"] / "journal.json"
+    if not journal.is_file():
+        return 0.0
+    return float((json.loads(journal.read_text()).get("timings") or {}).get("wall_s") or 0.0)
 
 
 def main() -> int:
