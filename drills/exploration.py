@@ -33,7 +33,7 @@ from drills.scenario import schema_problems, semantic_problems
 from drills.scenario_schema import FAULT_KINDS, SAME_TARGET, BackupSpec, Expectation, Recovery
 from drills.scenario_types import Bool, Duration, Int, Model, Role, duration_or, parse_duration
 from drills.workload.registry import Workload
-from drills.yaml_locate import Loc, Problem, field_names, field_path, problem_at, suggest, to_plain
+from drills.yaml_locate import Loc, Problem, field_names, problem_at, suggest, to_plain
 
 __all__ = [
     "MAX_STEPS", "Exploration", "FaultChoice", "FaultSpace", "HoldRange", "StepCount", "check_exploration_file",
@@ -139,18 +139,13 @@ def looks_like_exploration_file(path: Path) -> bool:
 
 def check_exploration_file(path: Path) -> tuple[Exploration | None, list[Problem]]:
     """The exploration of one file and every problem found in it (the exploration only if none)."""
-    from drills.scenario_yaml import YamlProblem, load_yaml
+    from drills.scenario_yaml import load_mapping
 
-    try:
-        root = load_yaml(path)
-    except YamlProblem as exc:
-        return None, [Problem(str(path), exc.line, exc.column, field_path(exc.loc), exc.message)]
-    if not isinstance(root, dict):
-        return None, [Problem(str(path), 1, 1, "", "an exploration file must be a YAML mapping (id, title, workload, "
-                                                   "fault_space, invariants, ...)")]
+    root, problems = load_mapping(path, "an exploration file", "id, title, workload, fault_space, invariants, ...")
+    if problems:
+        return None, problems
     data = to_plain(root)
     exploration: Exploration | None = None
-    problems: list[Problem] = []
     try:
         exploration = Exploration.model_validate(data)
     except ValidationError as exc:

@@ -182,15 +182,6 @@ def schema_problems(path: str, root: Any, exc: ValidationError, model: type[Base
 # ---- reading the file ---------------------------------------------------------------------------
 
 
-def _load_yaml(path: Path) -> tuple[Any, list[Problem]]:
-    from drills.scenario_yaml import YamlProblem, load_yaml
-
-    try:
-        return load_yaml(path), []
-    except YamlProblem as exc:
-        return None, [Problem(str(path), exc.line, exc.column, field_path(exc.loc), exc.message)]
-
-
 def check_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
     """The scenario of one file and every problem found in it (the scenario only if none)."""
     scenario, problems, _ = _check(path)
@@ -198,11 +189,11 @@ def check_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
 
 
 def _check(path: Path) -> tuple[Scenario | None, list[Problem], Any]:
-    root, problems = _load_yaml(path)
+    from drills.scenario_yaml import load_mapping
+
+    root, problems = load_mapping(path, "a scenario file", "id, title, ...")
     if problems:
         return None, problems, root
-    if not isinstance(root, dict):
-        return None, [Problem(str(path), 1, 1, "", "a scenario file must be a YAML mapping (id, title, ...)")], root
     data = to_plain(root)
     scenario: Scenario | None = None
     try:

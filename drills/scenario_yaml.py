@@ -39,7 +39,7 @@ from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.scanner import RoundTripScanner
 
 from drills.scenario_types import shorten
-from drills.yaml_locate import Loc
+from drills.yaml_locate import Loc, Problem, field_path
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 32
@@ -57,6 +57,19 @@ class YamlProblem(Exception):
     def __init__(self, line: int, column: int, message: str, loc: Loc = ()) -> None:
         super().__init__(message)
         self.line, self.column, self.message, self.loc = line, column, message, loc
+
+
+def load_mapping(path: Path, kind: str, keys: str) -> tuple[Any, list[Problem]]:
+    """The file's YAML mapping (round-trip data, see `load_yaml`), or why not, as a located problem:
+    what every file of Drills (scenario, exploration, stack) is read with. `kind` and `keys` say what
+    file it should have been ("a stack file", "stack, compose, roles, ...")."""
+    try:
+        root = load_yaml(path)
+    except YamlProblem as exc:
+        return None, [Problem(str(path), exc.line, exc.column, field_path(exc.loc), exc.message)]
+    if not isinstance(root, dict):
+        return None, [Problem(str(path), 1, 1, "", f"{kind} must be a YAML mapping ({keys})")]
+    return root, []
 
 
 def load_yaml(path: Path) -> Any:

@@ -89,15 +89,12 @@ def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:
 
 def check_stack_file(path: Path) -> tuple[StackDefinition | None, list[Problem]]:
     """The definition of one stack file and every problem found in it (the definition only if none)."""
-    from drills.scenario_yaml import YamlProblem, load_yaml
+    from drills.scenario_yaml import load_mapping
     from drills.yaml_locate import to_plain
 
-    try:
-        root = load_yaml(path)
-    except YamlProblem as exc:
-        return None, [Problem(str(path), exc.line, exc.column, field_path(exc.loc), exc.message)]
-    if not isinstance(root, dict):
-        return None, [Problem(str(path), 1, 1, "", "a stack file must be a YAML mapping (stack, compose, roles, ...)")]
+    root, problems = load_mapping(path, "a stack file", "stack, compose, roles, ...")
+    if problems:
+        return None, problems
     try:
         spec = StackFile.model_validate(to_plain(root))
     except ValidationError as exc:
