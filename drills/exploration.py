@@ -130,11 +130,9 @@ def is_exploration_data(data: object) -> bool:
 
 def looks_like_exploration_file(path: Path) -> bool:
     """An exploration file has the top-level key `fault_space:` (read as lines, cheaply)."""
-    try:
-        head = path.read_text(errors="replace")[:65536].splitlines()
-    except OSError:
-        return False
-    return any(line.split(":", 1)[0] == SPACE_KEY for line in head if line and not line[0].isspace())
+    from drills.scenario_yaml import top_level_keys
+
+    return SPACE_KEY in top_level_keys(path)
 
 
 def check_exploration_file(path: Path) -> tuple[Exploration | None, list[Problem]]:
@@ -173,10 +171,9 @@ def load_exploration(path: Path) -> Exploration:
 
 
 def exploration_json_schema() -> dict[str, Any]:
-    schema = Exploration.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Drills exploration"
-    return schema
+    from drills.scenario_yaml import json_schema_of
+
+    return json_schema_of(Exploration, "Drills exploration")
 
 
 # ---- what the schema cannot say about the fault space -----------------------------------------------

@@ -301,7 +301,6 @@ def load_scenario(path: Path) -> Scenario:
 
 
 def scenario_json_schema() -> dict[str, Any]:
-    schema = Scenario.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Drills scenario"
-    return schema
+    from drills.scenario_yaml import json_schema_of
+
+    return json_schema_of(Scenario, "Drills scenario")

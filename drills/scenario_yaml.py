@@ -59,6 +59,25 @@ class YamlProblem(Exception):
         self.line, self.column, self.message, self.loc = line, column, message, loc
 
 
+def top_level_keys(path: Path) -> set[str]:
+    """The keys a YAML file has at its top level, read as lines, cheaply (its first 64 KiB): enough to
+    tell a scenario from an exploration (`fault_space:`) or a stack file (`stack:` and `compose:`)
+    before reading it in full. An unreadable file has none."""
+    try:
+        head = path.read_text(errors="replace")[:65536].splitlines()
+    except OSError:
+        return set()
+    return {line.split(":", 1)[0] for line in head if line and not line[0].isspace() and ":" in line}
+
+
+def json_schema_of(model: Any, title: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a file's pydantic model, as `drill schema` prints it."""
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = title
+    return schema
+
+
 def load_mapping(path: Path, kind: str, keys: str) -> tuple[Any, list[Problem]]:
     """The file's YAML mapping (round-trip data, see `load_yaml`), or why not, as a located problem:
     what every file of Drills (scenario, exploration, stack) is read with. `kind` and `keys` say what

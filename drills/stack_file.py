@@ -125,10 +125,9 @@ def load_stack(given: Path | None = None, overrides: tuple[Path, ...] | list[Pat
 
 
 def stack_json_schema() -> dict[str, Any]:
-    schema = StackFile.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Drills stack file"
-    return schema
+    from drills.scenario_yaml import json_schema_of
+
+    return json_schema_of(StackFile, "Drills stack file")
 
 
 def stack_options(command: Any) -> Any:
@@ -147,11 +146,6 @@ def stack_options(command: Any) -> Any:
 def looks_like_stack_file(path: Path) -> bool:
     """A stack file is named stack.yaml, or has the top-level keys `stack:` and `compose:` (read
     as lines, cheaply: a scenario has neither at the top level)."""
-    if path.name == FILE_NAME:
-        return True
-    try:
-        head = path.read_text(errors="replace")[:65536].splitlines()
-    except OSError:
-        return False
-    keys = {line.split(":", 1)[0] for line in head if line and not line[0].isspace() and ":" in line}
-    return {"stack", "compose"} <= keys
+    from drills.scenario_yaml import top_level_keys
+
+    return path.name == FILE_NAME or {"stack", "compose"} <= top_level_keys(path)
