@@ -96,7 +96,8 @@ def fingerprint(config: EffectiveConfig) -> str:
 
 def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
     """Each setting that differs between two reads, as `part.path: before -> after`. Parts not read
-    on either side are left out: their difference is unknown, not none."""
+    on either side, and items of a part not read on either side (a node whose statistics were not
+    in yet when the drill began), are left out: their difference is unknown, not none."""
     found: list[str] = []
     for name in PARTS:
         a, b = before.part(name), after.part(name)
@@ -105,7 +106,9 @@ def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
         if a.status != b.status:
             found.append(f"{name}: {a.status} -> {b.status}")
             continue
-        found += [f"{name}.{path}: {x!r} -> {y!r}" for path, x, y in _diff(a.settings, b.settings)]
+        unread = set(a.not_read) | set(b.not_read)
+        found += [f"{name}.{path}: {x!r} -> {y!r}" for path, x, y in _diff(a.settings, b.settings)
+                  if path.split(".", 1)[0] not in unread]
     return found
 
 
@@ -115,6 +118,11 @@ def compared(before: EffectiveConfig, after: EffectiveConfig) -> dict[str, Any]:
     unknown = {name: (before.part(name).reason if before.part(name).status == NOT_READ else "")
                or after.part(name).reason
                for name in PARTS if NOT_READ in (before.part(name).status, after.part(name).status)}
+    for name in PARTS:
+        if name not in unknown:
+            a, b = before.part(name), after.part(name)
+            unknown.update({f"{name}.{item}": a.not_read.get(item) or b.not_read[item]
+                            for item in sorted(set(a.not_read) | set(b.not_read))})
     return {"read_s": None if after.read_s is None else round(after.read_s, 3), "changes": changes(before, after),
             "not_compared": unknown}
 

@@ -390,3 +390,24 @@ def test_a_replica_set_that_does_not_answer_is_not_read_and_one_left_out_is_abse
     assert part.status == NOT_READ and "mongo1" in part.reason, part
     left_out = read_effective(StandInStack({}, defined=(), mongo_not_run="image mongo:7 absent"), timeout_s=1)
     assert left_out.part("mongo") == Part(ABSENT, reason="image mongo:7 absent")
+
+
+def test_an_item_not_read_at_one_end_is_not_compared_not_claimed_changed():
+    """A RabbitMQ node whose statistics were not in when the drill began: its partition handling
+    NOT READ then, read at the end. Unknown before is no change; it is listed as not compared."""
+    from drills.stack.effective_config import compared
+
+    a = reference_config()
+    rabbit = a.part("rabbitmq")
+    early = {k: v for k, v in rabbit.settings.items() if k != "cluster_partition_handling"}
+    began = EffectiveConfig({**a.parts, "rabbitmq": Part(READ, settings=early, state=rabbit.state, not_read={
+        "cluster_partition_handling": "not in the management API"})}, stack=a.stack)
+    assert "cluster_partition_handling" in rabbit.settings
+    assert changes(began, a) == []
+    report = compared(began, a)
+    assert report["changes"] == []
+    assert report["not_compared"]["rabbitmq.cluster_partition_handling"] == "not in the management API"
+    other = json.loads(json.dumps(a.to_json()))
+    other["parts"]["rabbitmq"]["settings"]["queues"]["scheduled-runs"]["type"] = "classic"
+    assert changes(began, EffectiveConfig.from_json(other)) == [
+        "rabbitmq.queues.scheduled-runs.type: 'quorum' -> 'classic'"], "what was read at both ends is still compared"
