@@ -12,6 +12,7 @@ taken down whatever happens; every fault is healed by the drill that applied it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -164,7 +165,7 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
         examples = Examples(exploring, stack, say, defined)
         result = search(exploring.exploration, examples, seed=exploring.seed, max_examples=exploring.max_examples,
                         budget_s=exploring.budget_s, database=database, progress=progress_of(exploring, say),
-                        cost=examples.cost)
+                        cost=examples.cost, stack_key=stack_key(definition))
         exploring.result = result
         return result
     finally:
@@ -172,6 +173,16 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
             exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
         say(f"taking stack {stack.project} down")
         stack.down()
+
+
+def stack_key(definition: StackDefinition) -> str:
+    """The stack as the example database knows it: its name and what its files hold (the stack
+    file, its Compose files, the overrides), so an override that changes the stack changes the key."""
+    digest = hashlib.sha256()
+    for path in (definition.path, *definition.compose_files()):
+        digest.update(str(path.name).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(absent)")
+    return f"{definition.name}:{digest.hexdigest()[:12]}"
 
 
 def fit_of_space(exploration: Exploration, stack: ComposeProject, defined: Sequence[str]) -> tuple[str, list[str]]:

@@ -92,13 +92,14 @@ def database_at(folder: Path) -> DirectoryBasedExampleDatabase:
 
 def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *, seed: int,
            max_examples: int = 100, budget_s: float = 1200.0, confirm: int = 3,
-           database: DirectoryBasedExampleDatabase | None = None,
+           database: DirectoryBasedExampleDatabase | None = None, stack_key: str = "",
            progress: Callable[[SearchResult, Tally], None] | None = None,
            cost: Callable[[Sequence[Step]], float] = lambda steps: 0.0,
            clock: Callable[[], float] = time.monotonic) -> SearchResult:
     """Search the exploration's fault space for a schedule that breaks an invariant; shrink it.
     `cost(steps)`: how long a run of that schedule is expected to take, in seconds; no run starts
-    that would end after the budget."""
+    that would end after the budget. `stack_key` names the stack in the example database: a failure
+    kept for one stack (an asynchronous variation) is replayed first on that stack only."""
     result = SearchResult(seed, [])
     memo: dict[tuple[Step, ...], Tally] = {}
     deadline = clock() + budget_s
@@ -137,7 +138,7 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
 
     # No explain phase: it varies each part of the failing schedule to say which parts matter, and
     # every variation would be a drill on the stack.
-    key = f"drills-explore:{exploration.id}".encode()
+    key = f"drills-explore:{exploration.id}{':' + stack_key if stack_key else ''}".encode()
     kept = Reshrinking(database, key) if database is not None else None
     chosen = settings(max_examples=max_examples, deadline=None, database=kept, derandomize=False,
                       suppress_health_check=list(HealthCheck), print_blob=False,

@@ -194,3 +194,29 @@ def test_a_failure_replayed_from_the_database_is_shrunk_further(tmp_path):
     again = search(EXPLORATION, System(), seed=6, max_examples=200, database=db)
     assert again.examples[0].steps == cut.minimal.steps  # replayed first
     assert again.minimal is not None and again.minimal.steps == (Step("pause", "postgres.leader", 5),)
+
+
+def test_a_failure_kept_for_one_stack_is_replayed_first_on_that_stack_only(tmp_path):
+    database = database_at(tmp_path / "examples")
+    first = search(EXPLORATION, System(), seed=6, max_examples=200, database=database, stack_key="async:1")
+    assert first.minimal is not None
+    same, other = System(), System()
+    search(EXPLORATION, same, seed=7, max_examples=200, database=database, stack_key="async:1")
+    search(EXPLORATION, other, seed=7, max_examples=200, database=database, stack_key="reference:2")
+    assert same.calls[0] == first.minimal.steps
+    assert other.calls[0] != first.minimal.steps
+
+
+def test_the_stack_key_follows_what_the_stack_files_hold(tmp_path):
+    from drills.explore.runner import stack_key
+    from drills.stack_file import load_stack
+
+    reference = load_stack(None, ())
+    override = tmp_path / "override.yaml"
+    override.write_text("services:\n  pg1: {environment: {DRILLS_PATRONI_SYNCHRONOUS_MODE: 'false'}}\n")
+    varied = load_stack(None, (override,))
+    assert stack_key(reference) == stack_key(load_stack(None, ()))
+    assert stack_key(varied) != stack_key(reference) and stack_key(varied).startswith(reference.name + ":")
+    before = stack_key(varied)
+    override.write_text("services:\n  pg1: {environment: {DRILLS_PATRONI_SYNCHRONOUS_MODE: 'true'}}\n")
+    assert stack_key(load_stack(None, (override,))) != before
