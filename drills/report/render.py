@@ -30,6 +30,7 @@ from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_
 from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import timeline_svg, trend_svg
+from drills.report.why_claims import contradicted
 from drills.stack.effective_config import EffectiveConfig, fingerprint
 from drills.stack.effective_text import LABELS, lines
 
@@ -115,7 +116,11 @@ def _scenario_hash(scenario: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(scenario, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+def _expectations(scenario: dict[str, Any], journal: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each expectation with its bound and its why, and what of that why the stack drilled does not
+    bear out (`drills.report.why_claims`), checked against the configuration the run read from it."""
+    doc = (journal.get("environment") or {}).get("effective")
+    effective = EffectiveConfig.from_json(doc) if isinstance(doc, dict) else None
     out = []
     for exp in scenario.get("expectations") or []:
         if not isinstance(exp, dict):
@@ -123,8 +128,11 @@ def _expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
         subject = subject_of(exp, scenario)
         tolerances = {k: v for k, v in exp.items() if k not in ("checker", "signal", "signals", "component", "why")
                       and v is not None}
-        out.append({"checker": exp.get("checker"), "subject": subject, "tolerances": tolerances,
-                    "why": exp.get("why", "")})
+        why = str(exp.get("why") or "")
+        # A run that drilled nothing (NOT RUN) makes no claim of a stack: nothing to check.
+        unheld = contradicted(why, effective) if journal.get("phases") else []
+        out.append({"checker": exp.get("checker"), "subject": subject, "tolerances": tolerances, "why": why,
+                    "why_unheld": unheld})
     return out
 
 
@@ -191,7 +199,7 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
         "started_at": j.get("started_at", ""), "ended_at": j.get("ended_at", ""),
         "scenario_id": run.scenario_id, "title": sc.get("title", run.scenario_id), "policy": sc.get("policy", ""),
         "objective": f"Show that the documented outcome holds when: {sc.get('title', run.scenario_id)}.",
-        "scope": _scope(sc, j), "effective": _effective(j), "expectations": _expectations(sc), "verdicts": verdicts,
+        "scope": _scope(sc, j), "effective": _effective(j), "expectations": _expectations(sc, j), "verdicts": verdicts,
         "metrics": [{"kind": m.kind, "subject": m.subject, "unit": m.unit, "target": _num(m.target),
                      "measured": _num(m.measured), "status": m.status, "cls": _status_class(m.status)}
                     for m in run.metrics()],

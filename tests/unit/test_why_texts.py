@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from drills.report.why_claims import ASYNC_CLAIM, quoted
 from drills.scenario import Scenario, load_scenario
 from drills.workload.base import DEFAULT_OP_TIMEOUT_S
 from drills.workload.postgres import PostgresTarget
@@ -60,29 +61,14 @@ SETTINGS = {  # the setting's name as why texts write it -> its value on the sta
 }
 CONNECT_TIMEOUT = {"postgres": float(PostgresTarget(endpoints=(), password="", user="u", dbname="d").connect_timeout_s),
                    "rabbitmq": float(RabbitTarget.connect_timeout_s)}
-NAMES = "|".join(sorted((*SETTINGS, "connect_timeout", "connect timeout"), key=len, reverse=True))
-NAME_THEN_FIGURE = re.compile(rf"\b({NAMES})\b(?: of | \(| )(\d+(?:\.\d+)?) s\b")
-FIGURE_THEN_NAME = re.compile(rf"\b(\d+(?:\.\d+)?) s ({NAMES})\b")
 EVERY = re.compile(r"\b(?:snapshot|dump|export) every (\d+(?:\.\d+)?) s\b", re.I)
 HAPROXY_CHECKS = re.compile(r"\b(\d+) failed checks (\d+(?:\.\d+)?) s apart")
 HAPROXY_RETRIES = re.compile(r"`retries (\d+)`")
-# Present-tense claims that PostgreSQL replicates asynchronously: the stack runs Patroni's
-# synchronous mode, so a why text saying so explains its bound with the wrong cause; a
-# counterfactual ("with asynchronous replication this drill measured ...") is not one.
-ASYNC_CLAIM = re.compile(r"replication is asynchronous|\(asynchronous (?:streaming )?replication\)", re.I)
 
 
 def _whys(s: Scenario) -> Iterator[tuple[str, str]]:
     for i, exp in enumerate(s.expectations):
         yield f"{s.id}: expectations[{i}] ({exp.checker})", " ".join(exp.why.split())
-
-
-def quoted(text: str) -> Iterator[tuple[str, float]]:
-    """(setting, figure) for every setting the text quotes with a figure in seconds."""
-    for m in NAME_THEN_FIGURE.finditer(text):
-        yield m.group(1), float(m.group(2))
-    for m in FIGURE_THEN_NAME.finditer(text):
-        yield m.group(2), float(m.group(1))
 
 
 def test_quoted_settings_are_found_in_all_their_spellings() -> None:
