@@ -18,10 +18,8 @@ from typing import Any
 
 from drills.explore.runner import Exploring
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
-from drills.explore.search import Tally, smaller
+from drills.explore.search import JUDGED, Tally, smaller
 from drills.explore.space import describe
-
-JUDGED = ("passed", "failed")
 
 
 def exit_code(exploring: Exploring) -> int:
@@ -65,7 +63,7 @@ def write_minimal(exploring: Exploring) -> Path | None:
     tally, note = found
     data = scenario_of(exploring.exploration, tally.steps)
     header = header_lines(exploring.file, exploring.exploration, seed=exploring.seed,
-                          reproduced=(tally.failures, len(tally.runs)), note=note)
+                          reproduced=(tally.failures, tally.judged), note=note)
     path = exploring.folder / f"minimal-{data['id']}.yaml"
     with path.open("x") as out:
         out.write(scenario_yaml(data, header))
@@ -87,7 +85,7 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
         "examples": [_example(exploring, i, t) for i, t in enumerate(result.examples if result else [], 1)],
         "minimal": None if found is None else {
             "file": str(minimal) if minimal else None, "schedule": [s.as_data() for s in found[0].steps],
-            "reproduced": [found[0].failures, len(found[0].runs)], "note": found[1]},
+            "reproduced": [found[0].failures, found[0].judged], "note": found[1]},
     }
 
 

@@ -230,7 +230,9 @@ def progress_line(result: SearchResult, tally: Tally, time_left_s: float) -> str
     failures = sum(1 for t in result.examples if t.failures)
     verdict = "FAILED " + ", ".join(sorted({n for r in tally.runs for n in r.failed})) if tally.failures else \
         "/".join(sorted({_shown_status(r) for r in tally.runs}))
-    runs = f" ({tally.failures} of {len(tally.runs)} runs failed)" if len(tally.runs) > 1 else ""
+    errors = len(tally.runs) - tally.judged
+    runs = (f" ({tally.failures} of {tally.judged} judged runs failed" + (f"; {errors} ERROR" if errors else "") + ")"
+            if len(tally.runs) > 1 else "")
     schedule = "; ".join(map(str, tally.steps)) or "no fault"
     return (f"[{tally.phase} {len(result.examples)}] {schedule}: {verdict}{runs} | examples {len(result.examples)}, "
             f"failing {failures}, shrink steps {result.shrink_steps}, drills {result.runs}, "

@@ -40,6 +40,8 @@ from drills.exploration import Exploration
 from drills.explore.schedule import schedule_digest
 from drills.explore.strategy import Step, schedules
 
+JUDGED = ("passed", "failed")  # a drill's statuses that judged its invariants
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -66,8 +68,14 @@ class Tally:
         return sum(1 for r in self.runs if r.failed)
 
     @property
+    def judged(self) -> int:
+        """Runs that judged the invariants: a drill that ended in an ERROR (the stack not back at
+        its baseline) says nothing of the schedule, neither held nor failed."""
+        return sum(1 for r in self.runs if r.status in JUDGED)
+
+    @property
     def flaky(self) -> bool:
-        return 0 < self.failures < len(self.runs)
+        return 0 < self.failures < self.judged
 
 
 @dataclass
@@ -192,18 +200,19 @@ class Reshrinking(ExampleDatabase):
 
 def _confirm(tally: Tally, run: Callable[[Sequence[Step]], Outcome], confirm: int, result: SearchResult, *,
              clock: Callable[[], float], deadline: float) -> None:
-    """Run the schedule; when it fails, again, until most of `confirm` runs agree either way, or
-    no other run would end within the budget (`deadline`: the last moment one may start; then the
-    runs so far decide, and the tally shows how few they were). A
+    """Run the schedule; when it fails, again, until most of `confirm` judged runs agree either way,
+    or no other run would end within the budget (`deadline`: the last moment one may start; then
+    the runs so far decide, and the tally shows how few they were). A run that ended in an ERROR
+    judged nothing: it is run again, after at most two such the runs so far decide. A
     schedule whose first run held is not re-run: a search runs as many schedules as it can."""
     need = confirm // 2 + 1
     while True:
         tally.runs.append(run(tally.steps))
         result.runs += 1
-        failures = tally.failures
-        if failures == 0 or failures >= need or len(tally.runs) - failures >= need:
+        failures, judged = tally.failures, tally.judged
+        if judged and (failures == 0 or failures >= need or judged - failures >= need):
             return
-        if len(tally.runs) >= confirm:
+        if judged >= confirm or len(tally.runs) - judged >= 2:
             return
         if clock() > deadline:
             result.budget_spent = True
@@ -211,10 +220,10 @@ def _confirm(tally: Tally, run: Callable[[Sequence[Step]], Outcome], confirm: in
 
 
 def _accepted(tally: Tally, sought: tuple[str, ...]) -> bool:
-    """Failing: most runs failed, and (while shrinking) on an invariant the first failure broke."""
+    """Failing: most judged runs failed, and (while shrinking) on an invariant the first failure broke."""
     wanted = set(sought)
     hits = [r for r in tally.runs if r.failed and (not wanted or wanted & set(r.failed))]
-    return len(hits) * 2 > len(tally.runs)
+    return len(hits) * 2 > tally.judged
 
 
 def smaller(a: Sequence[Step], b: Sequence[Step]) -> bool:

@@ -105,8 +105,10 @@ def test_a_failure_seen_in_too_few_runs_is_still_exit_1_and_written_as_flaky(tmp
 
 def test_exit_0_needs_an_example_judged(tmp_path):
     assert exit_code(explored(tmp_path / "a", n=3)) == 0
-    every_error = explored(tmp_path / "b", statuses=["error"] * 3, n=3)
+    every_error = explored(tmp_path / "b", statuses=["error"] * 6, n=3)
     assert every_error.result is not None and len(every_error.result.examples) == 3
+    # An ERROR judged nothing: each schedule is run again once, then left (neither held nor failed).
+    assert [len(t.runs) for t in every_error.result.examples] == [2, 2, 2]
     assert exit_code(every_error) == 3
     nothing = Exploring(EXPLORATION, FILE, tmp_path, seed=1, budget_s=1, max_examples=1)
     assert exit_code(nothing) == 3 and write_minimal(nothing) is None

@@ -220,3 +220,17 @@ def test_the_stack_key_follows_what_the_stack_files_hold(tmp_path):
     before = stack_key(varied)
     override.write_text("services:\n  pg1: {environment: {DRILLS_PATRONI_SYNCHRONOUS_MODE: 'true'}}\n")
     assert stack_key(load_stack(None, (override,))) != before
+
+
+def test_an_error_run_is_not_a_pass_a_failing_schedule_is_judged_on_the_runs_that_judged():
+    """fail, ERROR (the stack not back at its baseline), fail: 2 of 2 judged runs failed: accepted,
+    where counting the ERROR as a held run would have made it 2 of 3 and, with a pass, 1 of 3."""
+    outcomes = iter([Outcome("failed", (SPLIT,)), Outcome("error"), Outcome("failed", (SPLIT,))])
+
+    def system(steps):
+        return next(outcomes, Outcome("passed")) if long_leader_pause(steps) else Outcome("passed")
+
+    result = search(EXPLORATION, system, seed=1, max_examples=200)
+    first = next(t for t in result.examples if t.failures)
+    assert [r.status for r in first.runs] == ["failed", "error", "failed"]
+    assert first.failing and first.judged == 2 and not first.flaky
