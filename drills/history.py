@@ -23,7 +23,7 @@ import enum
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TextIO
@@ -111,6 +111,7 @@ class History:
         self._pending = 0
         self._flushed_at = time.monotonic()
         self.counts: dict[str, int] = {}  # "signal:outcome" -> ops, for live progress
+        self.watchers: list[Callable[[Op], None]] = []  # told of each op as it is recorded (`Sustained`)
 
     def append(self, op: Op) -> None:
         line = _line(op.to_json())  # serialised outside the lock: client threads do not queue on it
@@ -123,6 +124,8 @@ class History:
             self._pending += 1
             if self._pending >= self.FLUSH_EVERY or time.monotonic() - self._flushed_at >= self.FLUSH_INTERVAL_S:
                 self._flush_locked()
+        for watch in self.watchers:
+            watch(op)
 
     def event(self, name: str, at: float, **data: Any) -> Event:
         ev = Event(name, at, data)
@@ -275,3 +278,43 @@ def first_event(events: Sequence[Event], name: str) -> float | None:
 
 def last_event(events: Sequence[Event], name: str) -> float | None:
     return max((e.at for e in events if e.name == name), default=None)
+
+
+class Sustained:
+    """Whether a signal has been served, sustained, since a moment (`since`, moved with `restart`):
+    `sustain_ops` ok ops in a row whose starts span `sustain_s`. Told of each op as the history
+    records it (`History.watchers`), so the runner knows, while the drill runs, when it has watched
+    long enough for a checker to judge "back after the heal"; the checker itself reads the whole
+    history afterwards. An op that is not ok (failed, indeterminate) breaks the run."""
+
+    def __init__(self, signal: str, *, sustain_s: float, sustain_ops: int = 1) -> None:
+        self.signal, self.sustain_s, self.sustain_ops = signal, sustain_s, sustain_ops
+        self._lock = threading.Lock()
+        self.since: float | None = None
+        self._run_start: float | None = None
+        self._run_ops = 0
+        self.back_at: float | None = None
+
+    def restart(self, since: float) -> None:
+        with self._lock:
+            self.since, self._run_start, self._run_ops, self.back_at = since, None, 0, None
+
+    def __call__(self, op: Op) -> None:
+        if op.signal != self.signal:
+            return
+        with self._lock:
+            if self.since is None or op.start < self.since or self.back_at is not None:
+                return
+            if not op.ok:
+                self._run_start, self._run_ops = None, 0
+                return
+            if self._run_start is None:
+                self._run_start = op.start
+            self._run_ops += 1
+            if self._run_ops >= self.sustain_ops and op.start - self._run_start >= self.sustain_s:
+                self.back_at = op.end
+
+    @property
+    def back(self) -> bool:
+        return self.back_at is not None
+

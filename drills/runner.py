@@ -24,7 +24,7 @@ from drills.evaluate import RunFacts, evaluate
 from drills.faults import heal, ledger, registry
 from drills.faults.base import FaultContext
 from drills.faults.step import heals_after
-from drills.history import History, load
+from drills.history import History, Sustained, load
 from drills.report.evidence import seal
 from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
@@ -130,6 +130,7 @@ class Drill:
                 time.sleep(s.steady)
                 self._wait_for_a_backup(rec)
             heals = heals_after(s.steps)
+            served = self._watch_served()
             applied: list[tuple[ledger.Entry, FaultRecord]] = []
             for i, step in enumerate(s.steps):
                 fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
@@ -155,9 +156,12 @@ class Drill:
                         heal.heal_entry(self.stack.client, healed, compose=self.stack.compose)
                         last_heal = self.now()
                         record.healed_s = round(last_heal, 3)
+                        for watch, _ in served:
+                            watch.restart(last_heal)
             facts = self._recover(last_heal)
             with self.phase("after", f"{s.after:g} s"):
                 time.sleep(s.after)
+            self._wait_served(served, last_heal)
             self.history.event("end", self.now())
         except (KeyboardInterrupt, SystemExit) as exc:
             self.journal.status = "aborted"
@@ -253,6 +257,30 @@ class Drill:
                                      "since_heal_s": round(ready_at - base, 3)}
             rec.detail += f" | ready {ready_at - base:.1f} s after the heal"
             return RunFacts(recovered_after_s=ready_at - base)
+
+    def _watch_served(self) -> list[tuple[Sustained, float]]:
+        """A watch of each signal an expectation needs served again after the last heal, with its
+        bound (`back-after-heal`): the drill must not end before that can be judged."""
+        from drills.checkers.back_after_heal import BackAfterHeal
+
+        watches = [(Sustained(e.signal, sustain_s=e.sustain, sustain_ops=e.sustain_ops), e.max_after_heal)
+                   for e in self.s.expectations if isinstance(e, BackAfterHeal)]
+        self.history.watchers.extend(w for w, _ in watches)
+        return watches
+
+    def _wait_served(self, watches: list[tuple[Sustained, float]], last_heal: float | None) -> None:
+        """After the `after` phase, until each watched signal is served, sustained, since the last
+        heal, or its bound (and the sustain) has passed: a history that ends first would leave
+        "back after the heal" NOT MEASURED, however long the stack really took. How long the
+        machine makes this is the stack's, not the scenario's: it is a phase of its own."""
+        if last_heal is None or not watches or all(w.back for w, _ in watches):
+            return
+        until = last_heal + max(bound + w.sustain_s for w, bound in watches) + 1.0
+        with self.phase("served", "until each signal is back after the heal, or its bound has passed") as rec:
+            while self.now() < until and not all(w.back for w, _ in watches):
+                time.sleep(0.2)
+            rec.detail += " | " + ", ".join(f"{w.signal} " + (f"back at t={w.back_at:.1f} s" if w.back_at is not None
+                                                              else "not back") for w, _ in watches)
 
     def _heal_everything(self) -> None:
         try:
