@@ -5,18 +5,14 @@ with its verdicts in the summary and the report, and nothing left running afterw
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from drills.scenario import load_scenario
-from tests.integration.test_run_repeat import finish, project_containers
-from tests.integration.test_run_sigkill import read_until
+from tests.integration.drive import drill_to_end
+from tests.integration.test_run_repeat import project_containers
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 
 # The shortest space that still is a space: a replica killed for 2 or 3 s under writes. Synchronous
 # replication promotes no node that lacks an acknowledged write, and a killed replica is no leader.
@@ -46,18 +42,8 @@ def test_explore_runs_two_examples_on_one_stack_and_reports_each(docker_client, 
     exploration = tmp_path / "explore-smoke.yaml"
     exploration.write_text(EXPLORATION)
     reports = tmp_path / "reports"
-    proc = subprocess.Popen([sys.executable, "-m", "drills", "explore", str(exploration), "--budget", "8m",
-                             "--max-examples", "2", "--seed", "11", "--reports", str(reports)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seen: list[str] = []
-    try:
-        project = read_until(proc, r"starting stack (\S+)", 120, seen).group(1)
-    except BaseException:
-        proc.kill()
-        finish(proc, seen, 60)
-        raise
-    rc = finish(proc, seen, 1200)
-    log = "".join(seen)
+    project, rc, log = drill_to_end("explore", str(exploration), "--budget", "8m", "--max-examples", "2", "--seed",
+                                    "11", "--reports", str(reports), timeout_s=1200)
     assert rc == 0, log[-4000:]
     assert "[generate 2] kill postgres.replica" in log and "time left" in log, log[-4000:]
     assert project_containers(docker_client, project) == []  # the stack is down

@@ -6,19 +6,15 @@ and the journal's times say so."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from drills.faults import ledger
 from drills.history import load
-from tests.integration.test_run_repeat import finish, project_containers
-from tests.integration.test_run_sigkill import read_until
+from tests.integration.drive import drill_to_end
+from tests.integration.test_run_repeat import project_containers
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 
 SCENARIO = """\
 id: overlap-dashboards
@@ -51,17 +47,7 @@ expectations:
 def test_an_overlapping_step_stays_applied_through_the_next_and_heals_after_it(docker_client, tmp_path):
     scenario = tmp_path / "overlap.yaml"
     scenario.write_text(SCENARIO)
-    proc = subprocess.Popen([sys.executable, "-m", "drills", "run", "--reports", str(tmp_path / "reports"),
-                             str(scenario)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seen: list[str] = []
-    try:
-        project = read_until(proc, r"starting stack (\S+)", 120, seen).group(1)
-    except BaseException:
-        proc.kill()
-        finish(proc, seen, 60)
-        raise
-    rc = finish(proc, seen, 900)
-    log = "".join(seen)
+    project, rc, log = drill_to_end("run", "--reports", str(tmp_path / "reports"), str(scenario))
     [journal_file] = (tmp_path / "reports").glob("*/journal.json")
     journal = json.loads(journal_file.read_text())
     assert journal["status"] in ("passed", "failed"), log[-3000:]

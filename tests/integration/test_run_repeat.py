@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from drills.faults import ledger
+from tests.integration.drive import drill_to_end, finish
 from tests.integration.test_run_sigkill import read_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -71,29 +72,11 @@ def start(tmp_path: Path, repeat: int) -> subprocess.Popen[str]:
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def finish(proc: subprocess.Popen[str], seen: list[str], timeout_s: float) -> int:
-    assert proc.stderr is not None
-    try:
-        seen += proc.stderr.readlines()
-        return proc.wait(timeout_s)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
-
-
 def test_repeat_2_summarises_pass_rate_and_distributions(docker_client, tmp_path):
-    seen: list[str] = []
-    proc = start(tmp_path, 2)
-    try:
-        project = read_until(proc, r"starting stack (\S+)", 60, seen).group(1)
-    except BaseException:
-        proc.kill()
-        finish(proc, seen, 60)
-        raise
-    rc = finish(proc, seen, 900)
-    log = "".join(seen)
+    scenario = tmp_path / "repeat-short.yaml"
+    scenario.write_text(SCENARIO)
+    project, rc, log = drill_to_end("run", "--repeat", "2", "--reports", str(tmp_path / "reports"), "--summary",
+                                    str(tmp_path / "summary.json"), str(scenario))
     assert "repetition 1/2" in log and "repetition 2/2" in log and "[2/2] repeat-short: hold" in log, log[-3000:]
 
     summary = json.loads((tmp_path / "summary.json").read_text())
