@@ -3,7 +3,8 @@ reused stack; a failing schedule shrunk and written as a scenario that `drill ru
 
 Exit codes: 0 no invariant failed in any example (at least one example judged), 1 an invariant
 failed (the smallest failing schedule is written as a scenario), 2 invalid input, 3 harness or
-environment failure, or no example judged; stopped by a signal: every fault healed and the stack
+environment failure, no example judged, or NOT RUN (a role the fault space targets is not on the
+stack; said before anything starts); stopped by a signal: every fault healed and the stack
 taken down first, then 130 (Ctrl-C), 143 (SIGTERM), 129 (SIGHUP). What completed is reported in
 every case (summary.json, report.md in the exploration's folder).
 """
@@ -41,8 +42,8 @@ def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...],
 
     \b
     Exit codes: 0 no invariant failed, 1 one failed (minimal scenario written), 2 invalid input,
-    3 harness failure or nothing judged; 130/143/129 stopped by a signal, after healing and
-    taking the stack down.
+    3 harness failure, nothing judged, or NOT RUN (the stack lacks a role the fault space
+    targets); 130/143/129 stopped by a signal, after healing and taking the stack down.
     """
     from drills import interrupts
     from drills.errors import ScenarioError
