@@ -5,6 +5,9 @@ with its verdicts in the summary and the report, and nothing left running afterw
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +68,23 @@ def test_explore_runs_two_examples_on_one_stack_and_reports_each(docker_client, 
         assert load_scenario(scenario).steps[0].target == "postgres.replica"
     page = (folder / "report.md").read_text()
     assert page.count("lost-writes postgres.write PASS") == 2 and "No invariant failed in any run." in page
+
+
+def test_explore_of_a_role_the_stack_lacks_is_not_run_before_anything_starts(docker_client, tmp_path):
+    """A fault space over RabbitMQ on a stack without it: NOT RUN with why, exit 3, no container
+    started, and the report says so (it never reads as "no invariant failed")."""
+    exploration = tmp_path / "rabbit-on-postgres-only.yaml"
+    exploration.write_text(EXPLORATION.replace("id: explore-smoke", "id: rabbit-space")
+                           .replace("targets: [postgres.replica]", "targets: [rabbitmq.*]"))
+    reports = tmp_path / "reports"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "drills", "explore", str(exploration), "--stack",
+                           "stacks/examples/postgres-only", "--budget", "2m", "--seed", "1", "--reports", str(reports)],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "NOT RUN: stack postgres-only" in done.stderr and "no rabbitmq role" in done.stderr, done.stderr[-3000:]
+    assert "starting stack" not in done.stderr
+    [folder] = reports.glob("explore-*-rabbit-space-*")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["exit_code"] == 3 and "no rabbitmq role" in summary["not_run"] and summary["examples"] == []
+    assert "**NOT RUN:**" in (folder / "report.md").read_text()
