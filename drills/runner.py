@@ -19,7 +19,7 @@ from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
 from drills.checkers.registry import samples_needed
 from drills.checkers.verdict import Status, Verdict
-from drills.errors import DrillsError, HarnessError, ScenarioError
+from drills.errors import DrillsError, HarnessError, ScenarioError, StackError
 from drills.evaluate import RunFacts, evaluate
 from drills.faults import heal, ledger, registry
 from drills.faults.base import FaultContext
@@ -139,7 +139,7 @@ class Drill:
                     self.backups.stop()  # no backup of the new, empty cluster is taken or restored
                 with self.phase("inject", f"{step.fault} {step.target}") as rec:
                     target = self._target_of(step.target)
-                    services = self.stack.services(target)
+                    services = self._holder_of(target, rec)
                     entry = fault.inject(step.model_copy(update={"target": target}), self._context(fault_id))
                     self.applied.append(entry)
                     rec.detail += f" -> {', '.join(services)}"
@@ -223,6 +223,31 @@ class Drill:
         if len(resolved) != 1:
             raise ScenarioError(f"target `same` needs a previous step that acted on one node, got {resolved}")
         return str(resolved[0])
+
+    def _holder_of(self, target: str, rec: PhaseRecord) -> list[str]:
+        """The services that hold `target` now. A role the system assigns (`postgres.leader`, a
+        queue's leader) can be held by nobody for a while: right after a heal, a cluster restarted
+        whole elects its leader. The step means whoever holds the role, so it waits for one, at
+        most the recovery timeout, and the phase says how long; a stack that never elects one is
+        an ERROR, as before."""
+        from drills.roles import parse_role
+
+        try:
+            dynamic = parse_role(target).dynamic
+        except Exception:  # not a role (`clients`, a service name): resolved as it is
+            dynamic = False
+        start, deadline = self.now(), self.now() + self.s.recovery.timeout
+        while True:
+            try:
+                services = self.stack.services(target)
+            except StackError:
+                if not dynamic or self.now() >= deadline:
+                    raise
+                time.sleep(0.25)
+                continue
+            if self.now() - start >= 0.25:
+                rec.detail += f" (waited {self.now() - start:.1f} s for a holder of {target})"
+            return services
 
     def _context(self, fault_id: str) -> FaultContext:
         """What a fault is handed: the stack, the drill's history and clock, the backups taken."""
