@@ -225,11 +225,11 @@ class Drill:
         return str(resolved[0])
 
     def _holder_of(self, target: str, rec: PhaseRecord) -> list[str]:
-        """The services that hold `target` now. A role the system assigns (`postgres.leader`, a
-        queue's leader) can be held by nobody for a while: right after a heal, a cluster restarted
-        whole elects its leader. The step means whoever holds the role, so it waits for one, at
-        most the recovery timeout, and the phase says how long; a stack that never elects one is
-        an ERROR, as before."""
+        """The services that hold `target` now. A role the system assigns (`postgres.leader`, the
+        replicas, a queue's leader) can be held by nobody for a while: right after a heal, a cluster
+        restarted whole elects its leader, killed replicas are not streaming yet. The step means
+        whoever holds the role, so it waits for a holder, at most the recovery timeout, and the
+        phase says how long; a stack that never has one is an ERROR, as before."""
         from drills.roles import parse_role
 
         try:
@@ -243,6 +243,9 @@ class Drill:
             except StackError:
                 if not dynamic or self.now() >= deadline:
                     raise
+                time.sleep(0.25)
+                continue
+            if not services and dynamic and self.now() < deadline:
                 time.sleep(0.25)
                 continue
             if self.now() - start >= 0.25:

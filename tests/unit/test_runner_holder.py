@@ -18,14 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Electing:
-    """A stack whose PostgreSQL has no leader for its first `gaps` asks."""
+    """A stack whose PostgreSQL has no leader (or, `empty`, no replica streaming) for its first `gaps` asks."""
 
-    def __init__(self, gaps: int) -> None:
-        self.gaps, self.asked = gaps, 0
+    def __init__(self, gaps: int, *, empty: bool = False) -> None:
+        self.gaps, self.asked, self.empty = gaps, 0, empty
 
     def services(self, role: str) -> list[str]:
         self.asked += 1
         if self.asked <= self.gaps:
+            if self.empty:
+                return []
             raise StackError(f"{role}: PostgreSQL has no single leader right now (['pg1', 'pg2', 'pg3'])")
         return ["pg2"]
 
@@ -56,3 +58,11 @@ def test_a_fixed_target_is_not_waited_for():
     with pytest.raises(StackError):
         drill_on(stack, 30)._holder_of("pg1", PhaseRecord("inject", 0.0))
     assert stack.asked == 1
+
+
+def test_a_step_on_the_replicas_waits_for_one_streaming_again():
+    stack = Electing(gaps=2, empty=True)
+    rec = PhaseRecord("inject", 0.0)
+    assert drill_on(stack, 30)._holder_of("postgres.replica", rec) == ["pg2"]
+    assert stack.asked == 3 and "for a holder of postgres.replica" in rec.detail
+    assert drill_on(Electing(gaps=10_000, empty=True), 0.6)._holder_of("postgres.replica", rec) == []
