@@ -197,3 +197,16 @@ def test_two_examples_of_the_integration_tests_space_are_two_different_schedules
     path.write_text(SMALL)
     result = search(load_exploration(path), lambda steps: Outcome("passed"), seed=seed, max_examples=2)
     assert len({t.steps for t in result.examples}) == len(result.examples) == 2
+
+
+def test_a_drill_is_expected_to_take_its_schedule_and_the_90th_percentile_of_what_drills_took_beyond(tmp_path):
+    from drills.explore.runner import Examples
+
+    exploring = Exploring(EXPLORATION, FILE, tmp_path, seed=1, budget_s=600, max_examples=5)
+    examples = Examples(exploring, stack=None, say=print, defined=())  # type: ignore[arg-type]
+    steps = [Step("kill", "postgres.leader", 5)]
+    scheduled = EXPLORATION.steady + 5 + EXPLORATION.after
+    assert examples.cost(steps) == scheduled  # nothing measured yet
+    for i, beyond in enumerate([2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 30.0]):
+        exploring.drills[f"r{i}"] = RunResult(f"r{i}", "s", "passed", wall_s=20.0 + beyond, scheduled_s=20.0)
+    assert examples.cost(steps) == scheduled + 10.0  # the 9th of 10, not the median (6.0) nor the outlier
