@@ -238,19 +238,17 @@ class Drill:
             dynamic = False
         start, deadline = self.now(), self.now() + self.s.recovery.timeout
         while True:
+            services: list[str] = []
             try:
                 services = self.stack.services(target)
             except StackError:
                 if not dynamic or self.now() >= deadline:
                     raise
-                time.sleep(0.25)
-                continue
-            if not services and dynamic and self.now() < deadline:
-                time.sleep(0.25)
-                continue
-            if self.now() - start >= 0.25:
-                rec.detail += f" (waited {self.now() - start:.1f} s for a holder of {target})"
-            return services
+            if services or not dynamic or self.now() >= deadline:
+                if self.now() - start >= 0.25:
+                    rec.detail += f" (waited {self.now() - start:.1f} s for a holder of {target})"
+                return services
+            time.sleep(0.25)
 
     def _context(self, fault_id: str) -> FaultContext:
         """What a fault is handed: the stack, the drill's history and clock, the backups taken."""

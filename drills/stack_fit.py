@@ -6,7 +6,7 @@ before the stack starts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,8 +90,10 @@ def backup_method(scenario: Scenario) -> str | None:
     return f"{scenario.backup.component}.{method}"
 
 
-def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject) -> list[str]:
-    """What a scenario names that the stack it is to run on lacks: a queue it does not declare."""
+def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject, *,
+                   field: Callable[[int], str] = lambda i: f"steps[{i}].target") -> list[str]:
+    """What a scenario names that the stack it is to run on lacks: a queue it does not declare.
+    `field`: where the file holds step i's target (an exploration: its fault space)."""
     from drills.roles import parse_role
 
     rabbit = stack.definition.spec.components.rabbitmq
@@ -103,6 +105,6 @@ def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject) -> lis
             continue
         if ref.group == "rabbitmq" and "@" in ref.selector and rabbit is not None and rabbit.queues \
                 and ref.queue not in rabbit.queues:
-            problems.append(f"{path}: steps[{i}].target {step.target}: the stack {stack.definition.name} declares no "
+            problems.append(f"{path}: {field(i)} {step.target}: the stack {stack.definition.name} declares no "
                             f"queue {ref.queue!r} (its queues: {', '.join(rabbit.queues)})")
     return problems

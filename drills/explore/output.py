@@ -18,7 +18,7 @@ from typing import Any
 
 from drills.explore.runner import Exploring
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
-from drills.explore.search import JUDGED, Tally, smaller
+from drills.explore.search import Tally, smaller
 from drills.explore.space import describe
 
 
@@ -27,7 +27,7 @@ def exit_code(exploring: Exploring) -> int:
     examples = result.examples if result is not None else []
     if any(t.failures for t in examples):
         return 1
-    if not any(r.status in JUDGED for t in examples for r in t.runs):
+    if not any(t.judged for t in examples):
         return 3
     return 0
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -125,7 +124,6 @@ class Examples:
         interrupts.raise_pending()  # a signal that came while the drill healed: stop here
         return outcome_of(result)
 
-
     def cost(self, steps: Sequence[Step]) -> float:
         """How long a drill of `steps` is expected to take: its schedule (steady, holds, after), and
         the 90th percentile (nearest rank) of what the drills so far took beyond theirs (warm-up,
@@ -201,8 +199,7 @@ def fit_of_space(exploration: Exploration, stack: ComposeProject, defined: Seque
     every = [replace(step, hold=exploration.hold_of(choice)[0]) for choice in exploration.fault_space.faults
              for step in combinations(choice) if drawable(step, view)]
     probe = Scenario.model_validate(scenario_of(exploration, every))
-    problems = [re.sub(r"steps\[\d+\]\.target", "fault_space target", p)
-                for p in stack_problems(probe, Path(str(exploration.id)), stack)]
+    problems = stack_problems(probe, Path(str(exploration.id)), stack, field=lambda i: "fault_space target")
     if problems:
         from drills.errors import ScenarioError
 

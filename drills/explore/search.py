@@ -125,11 +125,12 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
     def judge(key: tuple[Step, ...]) -> bool:
         if key in memo:
             return memo[key].failing
-        if clock() + cost(key) > deadline:
+        last_start = deadline - cost(key)  # a run starting later would end after the budget
+        if clock() > last_start:
             result.budget_spent = True
             return False
         tally = Tally(key, "shrink" if result.minimal is not None else "generate")
-        _confirm(tally, run, confirm, result, clock=clock, deadline=deadline - cost(key))
+        _confirm(tally, run, confirm, result, clock=clock, deadline=last_start)
         tally.failing = _accepted(tally, result.sought)
         memo[key] = tally
         result.examples.append(tally)

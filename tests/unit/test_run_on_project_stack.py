@@ -160,3 +160,20 @@ def test_an_exploration_is_fitted_to_the_stack_before_anything_starts(tmp_path):
     why, left_out = fit_of_space(load_exploration(with_rabbit), only_postgres, ("db-a", "db-b", "db-c", "etcd1"))
     assert why == ""
     assert left_out == ["availability: rabbitmq.publish NOT RUN (stack api-fortress-ha has no rabbitmq role)"]
+
+
+def test_an_exploration_naming_a_queue_the_stack_does_not_declare_is_refused_at_its_fault_space(tmp_path):
+    import pytest
+
+    from drills.errors import ScenarioError
+    from drills.exploration import load_exploration
+    from drills.explore.runner import fit_of_space
+
+    text = (Path(__file__).resolve().parents[2] / "explorations" / "postgres-failover.yaml").read_text()
+    odd = tmp_path / "odd-queue.yaml"
+    odd.write_text(text.replace("    - kind: kill\n      targets: [postgres.leader, postgres.replica, postgres.*]",
+                                "    - kind: kill\n      targets: [rabbitmq.leader@no-such-queue]", 1))
+    with pytest.raises(ScenarioError) as err:
+        fit_of_space(load_exploration(odd), reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,)))
+    assert "postgres-failover: fault_space target rabbitmq.leader@no-such-queue: the stack" in str(err.value)
+    assert "declares no queue 'no-such-queue'" in str(err.value)
