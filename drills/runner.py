@@ -326,7 +326,11 @@ class Drill:
     def _judge(self, facts: RunFacts) -> RunResult:
         ops, events = load(self.out / "history.jsonl")
         verdicts = evaluate(self.s, ops, events, facts) if self.journal.status == "running" else []
-        if self.journal.status == "running":
+        if errors := [v for v in verdicts if v.status is Status.ERROR]:
+            self.journal.status = "error"
+            self.journal.reason = "; ".join(f"checker {v.checker} ({v.subject}) raised: {v.observed.split(': ', 1)[-1]}"
+                                            for v in errors) + " (tracebacks in journal.json)"
+        elif self.journal.status == "running":
             self.journal.status = "passed" if verdicts and all(v.passed for v in verdicts) else "failed"
         self.journal.timings = {"wall_s": round(self.now(), 3), "scheduled_s": self.scheduled_s()}
         self._write(verdicts, self.journal.reason if self.journal.status == "error" else None)

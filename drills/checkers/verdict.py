@@ -1,6 +1,7 @@
 """A verdict: what was expected, what was measured, and whether it holds.
 
-A value that could not be measured makes the verdict NOT_MEASURED, never PASS. Numbers live in
+A value that could not be measured makes the verdict NOT_MEASURED, never PASS; a checker that
+raised makes it ERROR (the traceback kept in `error`), never costing the rest of the run. Numbers live in
 `measured` and `bound`, their unit in the key's suffix: `_s` seconds, `_rate` a fraction 0-1,
 `_bytes`, and plain counts otherwise (`lost`, `ops`).
 """
@@ -8,6 +9,7 @@ A value that could not be measured makes the verdict NOT_MEASURED, never PASS. N
 from __future__ import annotations
 
 import enum
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,7 @@ class Status(enum.Enum):
     PASS = "pass"
     FAIL = "fail"
     NOT_MEASURED = "not measured"
+    ERROR = "error"  # the checker itself raised: nothing was judged
 
     @property
     def label(self) -> str:
@@ -33,6 +36,7 @@ class Verdict:
     measured: dict[str, Any] = field(default_factory=dict)  # the numbers, units in the key names
     bound: dict[str, Any] = field(default_factory=dict)
     why: str = ""  # the scenario's justification of the bound
+    error: str = ""  # ERROR: the checker's traceback
 
     @property
     def passed(self) -> bool:
@@ -45,7 +49,7 @@ class Verdict:
     def to_json(self) -> dict[str, Any]:
         return {"checker": self.checker, "subject": self.subject, "expectation": self.expectation,
                 "observed": self.observed, "status": self.status.value, "measured": self.measured,
-                "bound": self.bound, "why": self.why}
+                "bound": self.bound, "why": self.why, **({"error": self.error} if self.error else {})}
 
 
 def not_measured(checker: str, subject: str, expectation: str, reason: str, *,
@@ -53,6 +57,14 @@ def not_measured(checker: str, subject: str, expectation: str, reason: str, *,
                  why: str = "") -> Verdict:
     return Verdict(checker, subject, expectation, f"not measured: {reason}", Status.NOT_MEASURED,
                    dict(measured or {}), dict(bound or {}), why)
+
+
+def checker_error(checker: str, subject: str, expectation: str, exc: BaseException, *, why: str = "") -> Verdict:
+    """The verdict of an expectation whose checker raised `exc` (Jepsen's check-safe): ERROR, with
+    the traceback, so one broken checker costs its own expectation, not the run's record."""
+    trace = "".join(traceback.format_exception(exc))
+    return Verdict(checker, subject, expectation, f"the checker raised {type(exc).__name__}: {exc}", Status.ERROR,
+                   why=why, error=trace)
 
 
 def judge(ok: bool) -> Status:

@@ -38,6 +38,9 @@ def write_junit(path: Path, scenario_id: str, verdicts: Sequence[Verdict], *, du
             failure = ET.SubElement(case, "failure", message=f"not measured: {v.observed}", type="not-measured")
             failure.text = text
             failures += 1
+        elif v.status is Status.ERROR:
+            ET.SubElement(case, "error", message=v.observed, type="checker-error").text = f"{text}\n{v.error}"
+            errors += 1
         else:
             ET.SubElement(case, "system-out").text = text
     suite.set("tests", str(len(suite.findall("testcase"))))
