@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
-from drills.checkers.registry import samples_needed
+from drills.checkers.protocol import Watch
+from drills.checkers.registry import CHECKERS, samples_needed
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError, StackError
 from drills.evaluate import RunFacts, evaluate
@@ -117,6 +118,7 @@ class Drill:
         facts = RunFacts()
         workload = self.make_workload(s, self.stack, self.history.append, self.t0)
         last_heal: float | None = None
+        first_inject: float | None = None
         try:
             with self.phase("warm-up", "clients connect; each signal must succeed once"):
                 workload.start()
@@ -138,6 +140,7 @@ class Drill:
                 if fault.needs_backup and self.backups is not None:
                     self.backups.stop()  # no backup of the new, empty cluster is taken or restored
                 with self.phase("inject", f"{step.fault} {step.target}") as rec:
+                    first_inject = rec.start_s if first_inject is None else first_inject
                     target = self._target_of(step.target)
                     services = self._holder_of(target, rec)
                     entry = fault.inject(step.model_copy(update={"target": target}), self._context(fault_id))
@@ -161,7 +164,7 @@ class Drill:
             facts = self._recover(last_heal)
             with self.phase("after", f"{s.after:g} s"):
                 time.sleep(s.after)
-            self._wait_served(served, last_heal)
+            self._wait_served(served, first_inject, last_heal)
             self.history.event("end", self.now())
         except (KeyboardInterrupt, SystemExit) as exc:
             self.journal.status = "aborted"
@@ -284,29 +287,32 @@ class Drill:
             rec.detail += f" | ready {ready_at - base:.1f} s after the heal"
             return RunFacts(recovered_after_s=ready_at - base)
 
-    def _watch_served(self) -> list[tuple[Sustained, float]]:
-        """A watch of each signal an expectation needs served again after the last heal, with its
-        bound (`back-after-heal`): the drill must not end before that can be judged."""
-        from drills.checkers.back_after_heal import BackAfterHeal
-
-        watches = [(Sustained(e.signal, sustain_s=e.sustain, sustain_ops=e.sustain_ops), e.max_after_heal)
-                   for e in self.s.expectations if isinstance(e, BackAfterHeal)]
-        self.history.watchers.extend(w for w, _ in watches)
+    def _watch_served(self) -> list[tuple[Sustained, Watch]]:
+        """A live watch of each signal an expectation needs served again, as its checker declares it
+        (`Checker.watches`: availability's RTO, back-after-heal): the drill must not end before
+        that can be judged."""
+        watches = [(Sustained(w.signal, sustain_s=w.sustain_s, sustain_ops=w.sustain_ops), w)
+                   for e in self.s.expectations for w in CHECKERS[e.checker].watches(e)]
+        self.history.watchers.extend(s for s, _ in watches)
         return watches
 
-    def _wait_served(self, watches: list[tuple[Sustained, float]], last_heal: float | None) -> None:
+    def _wait_served(self, watches: list[tuple[Sustained, Watch]], first_inject: float | None,
+                     last_heal: float | None) -> None:
         """After the `after` phase, until each watched signal is served, sustained, since the last
-        heal, or its bound (and the sustain) has passed: a history that ends first would leave
-        "back after the heal" NOT MEASURED, however long the stack really took. How long the
-        machine makes this is the stack's, not the scenario's: it is a phase of its own."""
-        if last_heal is None or not watches or all(w.back for w, _ in watches):
+        heal, or its bound (and the sustain) has passed: a history that ends first would leave a
+        recovery NOT MEASURED, or a readiness that came before the traffic read as "never
+        recovered", however long the stack really took. How long the machine makes this is the
+        stack's, not the scenario's: it is a phase of its own."""
+        if last_heal is None or first_inject is None or not watches or all(s.back for s, _ in watches):
             return
-        until = last_heal + max(bound + w.sustain_s for w, bound in watches) + 1.0
+        anchors = {"inject": first_inject, "heal": last_heal}
+        until = max(anchors[w.anchor] + w.bound_s + w.sustain_s for _, w in watches) + 1.0
         with self.phase("served", "until each signal is back after the heal, or its bound has passed") as rec:
-            while self.now() < until and not all(w.back for w, _ in watches):
+            while self.now() < until and not all(s.back for s, _ in watches):
                 time.sleep(0.2)
-            rec.detail += " | " + ", ".join(f"{w.signal} " + (f"back at t={w.back_at:.1f} s" if w.back_at is not None
-                                                              else "not back") for w, _ in watches)
+            shown = dict.fromkeys(f"{s.signal} " + (f"back at t={s.back_at:.1f} s" if s.back_at is not None
+                                                    else "not back") for s, _ in watches)
+            rec.detail += " | " + ", ".join(shown)
 
     def _heal_everything(self) -> None:
         try:

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field
 
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, signal_not_driven
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, Watch, signal_not_driven
 from drills.checkers.verdict import Verdict, judge_all, not_measured
 from drills.history import Op
 from drills.scenario_types import Duration, Float, Int
@@ -205,7 +205,9 @@ def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None
 
     checks: list[bool | None] = []
     if max_outage_s is not None:
-        checks.append(longest_s <= max_outage_s and not unrecovered)
+        # An outage still going when the history ended is at least as long as measured: too long
+        # when that is over the bound, unknown when not (the drill stopped watching too soon).
+        checks.append(False if longest_s > max_outage_s else None if unrecovered else True)
     if max_error_rate is not None:
         checks.append(rate <= max_error_rate)
     if max_fault_error_rate is not None:
@@ -214,8 +216,9 @@ def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None
         if rto_s is not None:
             checks.append(rto_s <= max_rto_s)
         else:
-            # Unknown, unless even the earliest possible recovery would be too late.
-            checks.append(False if why_rto == "never" or rec.at_least_s > max_rto_s else None)
+            # Unknown, unless even the earliest possible recovery would be too late: a history that
+            # ends failing before the bound has passed did not watch long enough to say "never".
+            checks.append(False if rec.at_least_s > max_rto_s else None)
 
     parts = [f"{errors}/{len(mine)} ops failed ({rate:.1%})"]
     if fault_rate is not None:
@@ -229,8 +232,14 @@ def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None
     elif rto_s is not None:
         parts.append(f"RTO {rto_s:.2f} s")
     else:
+        bounds = [b for b in (max_rto_s, max_outage_s) if b is not None]
+        watched_too_little = bool(bounds) and (max_rto_s is None or rec.at_least_s <= max_rto_s) and (
+            max_outage_s is None or longest_s <= max_outage_s)
         parts.append({"no-ops": "no ops after the fault: RTO not measured",
-                      "never": "never recovered",
+                      "never": (f"not recovered when the history ended, {rec.at_least_s:.2f} s after the injection: "
+                                f"too soon to judge the bound" if watched_too_little else
+                                f"never recovered (still failing {rec.at_least_s:.2f} s after the injection, "
+                                f"when the history ended)"),
                       "too-short": f"history ended before success was sustained: RTO not measured "
                                    f"(> {rec.at_least_s:.2f} s)"}.get(why_rto, ""))
     if unrecovered and why_rto != "never":
@@ -274,7 +283,17 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
     yield from signal_not_driven(exp, view)
 
 
+def _watches(exp: Availability) -> list[Watch]:
+    """RTO is judged from the injection; an outage bound alone from the heal at the latest (an
+    outage that began while the fault held ends by then plus the bound, or is too long)."""
+    if exp.max_rto is not None:
+        return [Watch(exp.signal, exp.sustain, exp.sustain_ops, "inject", exp.max_rto)]
+    if exp.max_outage is not None:
+        return [Watch(exp.signal, exp.sustain, exp.sustain_ops, "heal", exp.max_outage)]
+    return []
+
+
 CHECKER = Checker(
-    Availability, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,
+    Availability, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems, watches=_watches,
     metrics=(Metric("RTO", "s", "rto_s", bound="max_rto_s", target="max_rto", junit="rto_s"),
              Metric("outage", "s", "longest_outage_s", bound="max_outage_s")))

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from drills.checkers.availability import recovery
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, signal_not_driven
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Watch, signal_not_driven
 from drills.checkers.verdict import Verdict, judge, not_measured
 from drills.history import Event, Op, last_event
 from drills.scenario_types import Duration, Int, Why
@@ -92,4 +92,9 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
     return signal_not_driven(exp, view)
 
 
-CHECKER = Checker(BackAfterHeal, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems)
+def _watches(exp: BackAfterHeal) -> list[Watch]:
+    return [Watch(exp.signal, exp.sustain, exp.sustain_ops, "heal", exp.max_after_heal)]
+
+
+CHECKER = Checker(BackAfterHeal, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,
+                  watches=_watches)

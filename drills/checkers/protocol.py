@@ -13,7 +13,10 @@ A checker (one module of `drills.checkers` defining `CHECKER = Checker(...)`) br
                report's RTO/RPO table and its repeated-run distributions, JUnit properties;
     problems   cross-field mistakes in a scenario file the schema cannot express (a signal the
                workload does not drive), located, before anything starts;
-    samples    what the runner must sample through the drill for it (`leaders`).
+    samples    what the runner must sample through the drill for it (`leaders`);
+    watches    the signals it judges served again, with the bound it judges them by: the runner
+               watches them live and does not end the drill before each is back or its bound has
+               passed, so "never recovered" is said only by a drill that watched long enough.
 
 Jepsen composes checkers as a map of `check` functions over one history; this is the same idea,
 typed. `drills.checkers.registry` finds every checker; `drills.evaluate` runs them.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, get_args
 
 from drills.checkers.verdict import Verdict
 from drills.history import Event, Op, first_event, last_event
@@ -135,6 +138,24 @@ def no_problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, s
     return ()
 
 
+@dataclass(frozen=True)
+class Watch:
+    """A signal an expectation needs served again: `sustain_ops` ok ops in a row spanning
+    `sustain_s`, by `bound_s` after its anchor ("inject": the first injection began; "heal": the last
+    heal began). The runner keeps the drill going until the signal is back, sustained, since the
+    last heal, or until anchor + bound + sustain has passed."""
+
+    signal: str
+    sustain_s: float
+    sustain_ops: int
+    anchor: Literal["inject", "heal"]
+    bound_s: float
+
+
+def no_watches(exp: Any) -> list[Watch]:
+    return []
+
+
 E = TypeVar("E", bound=ExpectationModel)
 
 
@@ -146,6 +167,7 @@ class Checker(Generic[E]):
     metrics: tuple[Metric, ...] = ()
     problems: Callable[[Mapping[str, Any], FileView], Iterable[tuple[Loc, str]]] = no_problems
     samples: frozenset[str] = frozenset()
+    watches: Callable[[E], list[Watch]] = no_watches
     backup_evidence: bool = False  # its verdict is the report's "backup integrity" of a run
 
     @property

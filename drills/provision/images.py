@@ -6,7 +6,10 @@ always is. Compose files receive the tags as `DRILLS_IMAGE_<NAME>` variables.
 
 A context holding `requirements.txt` gets a wheelhouse (`wheels/`) downloaded on the host first:
 pip inside a fresh image cannot verify TLS where the host trusts a local CA, and air-gapped sites
-need the same path anyway.
+need the same path anyway. The file is the whole list, pinned: what it names is downloaded without
+its dependencies (`--no-deps`), so an image can take one package from PyPI over its Debian packages
+(Patroni over Debian's, whose dependencies Debian already installed; one of them, ydiff < 1.5, has
+no wheel to download).
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def ensure_wheelhouse(context: Path, reporter: Reporter) -> None:
     reporter.step(f"downloading wheels for {context.name} into {wheels}")
     cmd = [
         sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-        "-r", str(requirements), "-d", str(wheels), "--only-binary=:all:",
+        "-r", str(requirements), "-d", str(wheels), "--only-binary=:all:", "--no-deps",
         "--python-version", "3.11", "--implementation", "cp",
         "--platform", f"manylinux2014_{machine}", "--platform", f"manylinux_2_28_{machine}",
         "--platform", f"manylinux_2_17_{machine}",

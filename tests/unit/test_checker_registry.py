@@ -88,7 +88,7 @@ def test_every_declared_metric_names_numbers_the_verdicts_hold(tmp_path):
     seen: dict[str, set[str]] = {}
     for scenario in SCENARIOS:
         run = make_run(tmp_path / scenario.id, name=scenario.id, backup_at=3.0 if scenario.backup else None,
-                       fault_at=5.0, hold=2.0, after=2.0)
+                       fault_at=5.0, hold=2.0, after=2.0, outage=(5.3, 8.0))
         for v in json.loads((run / "journal.json").read_text())["verdicts"]:
             if v["status"] == Status.NOT_MEASURED.value:
                 continue

@@ -150,11 +150,21 @@ def test_a_blip_after_the_heal_does_not_move_the_rto_of_an_undisturbed_signal():
 
 @given(st.integers(10, 100))
 def test_a_signal_that_never_recovers_fails_and_has_no_rto(n):
-    ops = ops_from([OK] * n + [FAIL] * 100)
-    v = check_availability(ops, "s", fault_at=n * STEP, max_outage_s=60, max_rto_s=60)
+    ops = ops_from([OK] * n + [FAIL] * 100)  # still failing 2 s after the injection when the history ends
+    v = check_availability(ops, "s", fault_at=n * STEP, max_outage_s=1.5, max_rto_s=1.5)
     assert v.status is Status.FAIL
     assert v.measured["rto_s"] is None and v.measured["unrecovered"] is True
     assert "never recovered" in v.observed
+
+
+@given(st.integers(10, 100), st.sampled_from([("max_rto_s", 60.0), ("max_outage_s", 60.0)]))
+def test_a_history_that_ends_failing_before_the_bound_has_passed_is_not_measured(n, bound):
+    """"Never recovered" only when the drill watched long enough to know: a history that ends
+    failing 2 s after the injection says nothing of a 60 s bound."""
+    ops = ops_from([OK] * n + [FAIL] * 100)
+    v = check_availability(ops, "s", fault_at=n * STEP, **{bound[0]: bound[1]})
+    assert v.status is Status.NOT_MEASURED
+    assert "never recovered" not in v.observed
 
 
 def test_a_history_that_stops_before_success_is_sustained_is_not_measured():
