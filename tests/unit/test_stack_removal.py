@@ -321,3 +321,21 @@ def test_what_a_failed_stack_up_left_is_said_with_the_command_that_removes_it():
     assert line == (f"left running: {PROJECT}: containers 1 exited ({PROJECT}-helper), 2 running (etcd1, pg1), "
                     f"network {NET}, 2 volumes; `drill stack down --project {PROJECT}` removes it")
     assert describe_left(PROJECT, [], [], []) == f"nothing of {PROJECT} is left (no container, network or volume)"
+
+
+def test_drill_clean_says_what_the_engine_refused_as_an_error_with_its_command(monkeypatch):
+    from drills.cleanup import clean
+
+    engine = Engine()
+    engine.network(drifted=True)
+    engine.container("pg1", anonymous=1)
+    records.register_owner(PROJECT, "run")
+    monkeypatch.setattr("drills.cleanup.existing_projects", lambda client: {PROJECT})
+
+    report = clean(client_of(engine), everything=True, only=PROJECT)
+
+    assert report.removed == [f"{PROJECT}: container pg1"]
+    [error] = report.errors  # `drill clean` exits 3 on it
+    assert error.startswith(f"{PROJECT}: network {NET} is left (")
+    assert error.endswith(f"`docker network rm {NET}` removes it")
+    assert PROJECT in {o.project for o in records.owners()}, "kept for the next `drill clean`"
