@@ -108,12 +108,10 @@ def remove_network(network: Network, project: str, *, attempts: int = NETWORK_AT
             return "gone"
         except docker.errors.APIError as exc:
             why = _explanation(exc)
-            if foreign:
-                names = ", ".join(foreign)
-                return Leftover(f"network {network.name}", f"{why}; attached: {names}, not of {project}",
-                                f"docker network disconnect -f {network.name} {foreign[0]}"
-                                + "".join(f" && docker network disconnect -f {network.name} {n}" for n in foreign[1:])
-                                + f" && docker network rm {network.name}")
+            if foreign:  # waiting does not detach them: said at once, with what the user may run
+                commands = [f"docker network disconnect -f {network.name} {n}" for n in foreign]
+                return Leftover(f"network {network.name}", f"{why}; attached: {', '.join(foreign)}, not of {project}",
+                                " && ".join([*commands, f"docker network rm {network.name}"]))
             if "active endpoints" not in str(exc):
                 break  # another refusal: asking again does not change it
         if attempt + 1 < attempts:
@@ -132,8 +130,8 @@ def detach_all(network: Network, project: str) -> list[str]:
 
     try:
         network.reload()  # a listed network carries no endpoints; and they change
-    except docker.errors.NotFound:
-        return []
+    except docker.errors.APIError:
+        return []  # gone, or not readable: the removal says which
     foreign = []
     for key, endpoint in (network.attrs.get("Containers") or {}).items():
         name = str((endpoint or {}).get("Name") or key)
@@ -171,6 +169,8 @@ def _owner(network: Network, key: str) -> str | None:
         container = network.client.containers.get(key)
     except docker.errors.NotFound:
         return None
+    except docker.errors.APIError:
+        return ""  # whose it is cannot be read: left alone, as another's
     return str(container.labels.get(PROJECT_LABEL, ""))
 
 
