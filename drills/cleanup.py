@@ -70,7 +70,11 @@ def clean(client: docker.DockerClient, *, everything: bool = False, only: str | 
                 assert owner is not None
                 report.kept.append(f"{project}: {_why_kept(client, project, owner, alive)}")
             else:
-                report.removed += [f"{project}: {r}" for r in remove_project(client, project)]
+                removal = remove_project(client, project)
+                report.removed += [f"{project}: {r}" for r in removal.removed]
+                # What the engine refused stays, with its command; the project's records stay too,
+                # so the next `drill clean` tries again.
+                report.errors += [f"{project}: {leftover}" for leftover in removal.left]
         except Exception as exc:
             report.errors.append(f"{project}: {exc}")
     return report

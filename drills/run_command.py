@@ -249,7 +249,8 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
                 record["wall_s"] = round(time.monotonic() - t_rep, 1)
     finally:
         if stack is not None and project is None:
-            stack.down()
+            for leftover in stack.down().left:  # said, not raised: the drills' results stand
+                click.secho(f"warning: {leftover}", fg="yellow", err=True)
     return [r for _, r in log.results]
 
 

@@ -99,11 +99,12 @@ def up(project: str | None, timeout_s: float | None, wait: bool, stack_path: Pat
     stack saved here (one whose containers were removed, or one that is up), it is brought back
     with its saved settings (images, secrets, subnet, ports) and its volumes are kept.
     """
+    from drills.errors import StackError
     from drills.provision import engine
     from drills.provision.progress import ConsoleReporter
     from drills.stack import state
+    from drills.stack.presence import left_behind
     from drills.stack.project import ComposeProject
-    from drills.stack.wait import WaitTimeout
     from drills.stack_file import load_stack
 
     reporter = ConsoleReporter()
@@ -125,11 +126,13 @@ def up(project: str | None, timeout_s: float | None, wait: bool, stack_path: Pat
         reporter.detail(f"MongoDB not run: {sp.settings.mongo_not_run}")
     try:
         report = sp.up(wait=wait, timeout_s=timeout_s, keep_volumes=saved is not None)
-    except WaitTimeout as exc:
-        click.secho(f"error: {exc}", fg="red", err=True)
-        click.echo(f"the stack is left up for inspection: drill stack status --project {sp.project}; "
-                   f"drill stack down --project {sp.project}", err=True)
-        sys.exit(3)
+    except StackError as exc:
+        # A `drill stack up` stack is the user's: nothing removes it but `drill stack down` (not even
+        # `drill clean`), so the last words of a failed one say what is left and what removes it.
+        raise StackError(f"{exc.args[0]}\n{left_behind(client, sp.project)}",
+                         hint=f"`drill stack logs --project {sp.project}` and `drill stack status --project "
+                              f"{sp.project}` to look closer; `drill stack down --project {sp.project}` "
+                              "removes it") from exc
     reporter.ok(f"compose up returned after {report.compose_s:.1f} s")
     for name, elapsed in sorted(report.ready_s.items(), key=lambda kv: kv[1]):
         reporter.ok(f"{name} ready at {elapsed:.1f} s")
@@ -304,9 +307,15 @@ def down(project: str | None, stack_path: Path | None) -> None:
     name = _pick_project(project, stack_path)
     client = engine.client()
     try:
-        leftovers = ComposeProject.attach(name, client=client).down()
+        removal = ComposeProject.attach(name, client=client).down()
     except StackError:  # no saved settings (a crashed run's stack): remove by label alone
-        leftovers = remove_project(client, name)
-    for line in leftovers:
+        removal = remove_project(client, name)
+    for line in removal.removed:
         click.echo(f"removed {line}")
+    if removal.left:
+        for leftover in removal.left:
+            click.secho(f"error: {leftover}", fg="red", err=True)
+        click.echo(f"{name} removed but for {len(removal.left)} object(s) above; its records are kept until "
+                   f"they are gone (`drill stack down --project {name}` again after the commands above)", err=True)
+        sys.exit(3)
     click.echo(f"{name} removed")

@@ -85,7 +85,7 @@ def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> B
         size = dockerio.stream_to_file(helper, ["mongodump", f"--uri={_uri(stack)}", "--oplog", "--archive"], dest,
                                        user="root")
     finally:
-        helper.remove(force=True)
+        helper.remove(force=True, v=True)  # and the anonymous volumes of mongo's VOLUMEs (/data/db, /data/configdb)
     point = clock()
     held = read_digest(stack)
     return Backup(backup_id, "mongo", "dump", started, clock(), True, point_s=point, rows=held.rows,
@@ -127,7 +127,7 @@ def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Cl
         dockerio.run(helper, ["mongorestore", f"--uri={_uri(stack)}", "--oplogReplay", "--drop",
                               "--archive=/tmp/restore.archive"], user="root")
     finally:
-        helper.remove(force=True)
+        helper.remove(force=True, v=True)  # and the anonymous volumes of mongo's VOLUMEs (/data/db, /data/configdb)
     load_s = clock() - t
     got = read_digest(stack, backup.max_seq if backup.max_seq is not None else -1)
     return Restore(backup.id, "mongo", "dump", started, clock(), True, rows=got.rows, max_seq=got.max_seq,

@@ -267,7 +267,7 @@ def restore_snapshot(stack: BackupStack, backup: Backup, timeout_s: float, clock
                                                   f"{PGDATA}/postmaster.pid && chown -R postgres:postgres {PGDATA}"],
                              user="root")
         finally:
-            helper.remove(force=True)
+            helper.remove(force=True, v=True)  # any anonymous volume goes with it; the data volume is named
     steps["new_disk_s"] = clock() - started
     t = clock()
     first.start()

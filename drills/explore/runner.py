@@ -173,7 +173,8 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
         if exploring.search_started is not None:
             exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
         say(f"taking stack {stack.project} down")
-        stack.down()
+        for leftover in stack.down().left:  # said, not raised: what the exploration found stands
+            say(f"warning: {leftover}")
 
 
 def stack_key(definition: StackDefinition) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from drills.dockerlabels import PROJECT_LABEL
+from drills.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
 from drills.errors import StackError
 from drills.stack.definition import COMPONENTS, RoleMap
 
@@ -103,3 +103,30 @@ def existing_projects(client: docker.DockerClient) -> set[str]:
     for v in client.volumes.list(filters={"label": PROJECT_LABEL}):
         found.add(v.attrs["Labels"][PROJECT_LABEL])
     return found
+
+
+def left_behind(client: docker.DockerClient, project: str) -> str:
+    """What of `project` exists (said when a command gives up on it half-way): its containers by
+    state, its networks and volumes, and the command that removes them."""
+    label = {"label": f"{PROJECT_LABEL}={project}"}
+    return describe_left(project, client.api.containers(all=True, filters=label),
+                         [str(n.name) for n in client.networks.list(filters=label)],
+                         [str(v.name) for v in client.volumes.list(filters=label)])
+
+
+def describe_left(project: str, containers: Iterable[Mapping[str, Any]], networks: Iterable[str],
+                  volumes: Iterable[str]) -> str:
+    """One line: `containers` as the engine lists them (`Labels`, `State`, `Names`), by state."""
+    by_state: dict[str, list[str]] = {}
+    for doc in containers:
+        labels = doc.get("Labels") or {}
+        name = str(labels.get(SERVICE_LABEL) or next(iter(doc.get("Names") or []), "?")).lstrip("/")
+        by_state.setdefault(str(doc.get("State") or "unknown"), []).append(name)
+    nets, vols = sorted(networks), sorted(volumes)
+    if not (by_state or nets or vols):
+        return f"nothing of {project} is left (no container, network or volume)"
+    parts = [f"{len(names)} {state} ({', '.join(sorted(names))})" for state, names in sorted(by_state.items())]
+    parts += [f"network {', '.join(nets)}"] if nets else []
+    parts += [f"{len(vols)} volume{'s' if len(vols) != 1 else ''}"] if vols else []
+    what = "containers " + ", ".join(parts) if by_state else ", ".join(parts)
+    return f"left running: {project}: {what}; `drill stack down --project {project}` removes it"

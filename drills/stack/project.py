@@ -32,7 +32,7 @@ from drills.provision.compose import compose_command
 from drills.stack import ports, readiness, state, subnets, topology
 from drills.stack.definition import REFERENCE, ROLE_LABEL, RoleMap, StackDefinition, StackFile
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings, compose_env, new_project_name
-from drills.stack.removal import remove_project
+from drills.stack.removal import Removal, remove_project
 from drills.stack.services import ServiceInfo, snapshot
 
 if TYPE_CHECKING:
@@ -316,14 +316,16 @@ class ComposeProject:
                                              ports=host_ports or self._settings.ports)
         state.save(self._settings)
 
-    def down(self) -> list[str]:
-        """Remove every container, network and volume of the project; returns what compose missed.
-        A signal arriving meanwhile is raised once all is gone (drills.interrupts)."""
+    def down(self) -> Removal:
+        """Remove every container, network and volume of the project: what compose missed is
+        removed by label, and what the engine refuses comes back in `left` with the command that
+        removes it (never raised: a teardown that fails half-way would leave more). The records go
+        once nothing is left. A signal arriving meanwhile is raised once all is done (drills.interrupts)."""
         with interrupts.shielded():
+            # Compose's own `down` fails on an endpoint the engine still holds; the removal by label
+            # below detaches it and says what it could not remove.
             self.run_compose("down", "-v", "--remove-orphans", "-t", str(DOWN_TIMEOUT_S))
-            leftovers = remove_project(self.client, self.project)  # also what compose did not know of
-            state.forget(self.project)
-        return leftovers
+            return remove_project(self.client, self.project)
 
     def __enter__(self) -> ComposeProject:
         # SIGTERM and SIGHUP unwind like Ctrl-C, so `__exit__` tears the stack down (main thread only).
@@ -339,7 +341,8 @@ class ComposeProject:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
-            self.down()
+            for leftover in self.down().left:
+                sys.stderr.write(f"warning: {leftover}\n")
         finally:
             self._trap.close()
 

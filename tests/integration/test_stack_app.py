@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from drills.stack import ComposeProject
+from drills.stack.removal import Removal
 from drills.stack.status import collect
 
 pytestmark = pytest.mark.docker
@@ -127,5 +128,5 @@ def test_login_through_the_balancer_gives_a_session_whoami_returns(stack):
 
 def test_down_leaves_no_container_network_or_volume(stack, docker_client):
     assert leftovers(docker_client, stack.project)
-    assert stack.down() == []
+    assert stack.down() == Removal()  # compose removed it all, nothing by label, nothing left
     assert leftovers(docker_client, stack.project) == []

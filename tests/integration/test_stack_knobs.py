@@ -17,6 +17,7 @@ from drills.stack.http import request_json
 from drills.stack.loadbalancer import read_status
 from drills.stack.project import compose_file
 from drills.stack.rabbitmq import QUEUES
+from drills.stack.removal import Removal
 from drills.stack.topology import management
 from drills.stack_file import load_stack
 
@@ -97,7 +98,7 @@ def overridden(docker_client, images, tmp_path_factory):
         sys.stdout.write(f"ready: {dict(report.ready_s)}, compose {report.compose_s:.1f} s\n")
         yield stack
     finally:
-        assert stack.down() == []
+        assert stack.down() == Removal()  # compose removed it all, nothing by label, nothing left
 
 
 def test_the_app_declared_its_queues_classic_and_drills_reads_their_node_as_leader(overridden):
