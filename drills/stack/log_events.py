@@ -64,7 +64,12 @@ PATTERNS: tuple[Pattern, ...] = (
     # ...", "demoted self because failed to update leader lock in DCS", "Demoting self because crash
     # recovery is taking too long"; not "Demoting self (immediate-nolock)", the same demotion's detail.
     _p("patroni", "demoted", r"(?i)\bdemot(?:ing|ed) self\b(?! \()"),
+    # Who holds the leader lock, as each node sees it on every HA loop: an event when it changes.
     _p("patroni", "lock-owner", r"Lock owner: ([^;\s]+); I am \S+", subject=1, repeat_s=STATE_S),
+    _p("patroni", "lock-owner", r"no action\. I am \(([^)]+)\), the (?:standby )?leader with the lock", subject=1,
+       repeat_s=STATE_S),
+    _p("patroni", "lock-owner", r"no action\. I am \([^)]+\), a secondary, and following a (?:standby )?leader "
+       r"\(([^)]+)\)", subject=1, repeat_s=STATE_S),
     # Logged on every HA loop while this node is not the one to take over: a state.
     _p("patroni", "following", r"following (?:a different|new) leader (?:because|after) .*", repeat_s=STATE_S),
     _p("patroni", "sync-changed", r"Updating synchronous privilege temporarily from (.+)", subject=1, repeat_s=5.0),

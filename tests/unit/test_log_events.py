@@ -29,6 +29,9 @@ EVENTS = [
      "patroni", "demoted", ""),
     ("2026-12-04 16:28:04,446 INFO: Lock owner: pg1; I am pg3", "patroni", "lock-owner", "pg1"),
     ("2026-12-04 16:27:28,265 INFO: Lock owner: None; I am pg2", "patroni", "lock-owner", "None"),
+    ("2026-12-04 16:28:08,825 INFO: no action. I am (pg1), the leader with the lock", "patroni", "lock-owner", "pg1"),
+    ("2026-12-04 16:39:32,085 INFO: no action. I am (pg2), a secondary, and following a leader (pg3)",
+     "patroni", "lock-owner", "pg3"),
     ("2026-12-04 16:28:02,360 INFO: following a different leader because i am not the healthiest node",
      "patroni", "following", ""),
     ("2026-12-04 16:28:39,951 INFO: Updating synchronous privilege temporarily from ['pg3'] to []",
@@ -95,8 +98,6 @@ EVENTS = [
 NOT_EVENTS = [
     "2026-12-04 16:28:07,140 INFO: Demoting self (immediate-nolock)",  # the detail of the demotion that follows
     "2026-12-04 16:28:08,825 INFO: running pg_rewind from dbname=postgres user=postgres host=172.30.1.23 port=5432",
-    "2026-12-04 16:28:08,825 INFO: no action. I am (pg1), the leader with the lock",
-    "2026-12-04 16:28:08,825 INFO: no action. I am (pg2), a secondary, and following a leader (pg1)",
     "raft2026/12/04 16:27:27 INFO: 76bf9ff7ad5fd4fc became follower at term 2",
     "2026-12-04 16:27:43.109688+00:00 [info] <0.221.0> Node 'rabbit@rabbit3' selected for auto-clustering",
     "172.30.1.1:45678 [04/Dec/2026:16:27:28.949] http dashboards/dashboard1 0/0/0/1/1 200 312 - - --NI 1/1/0/0/0 0/0",
@@ -173,6 +174,14 @@ def fed(lines: list[tuple[float, str]], origin: float = 1.8e9) -> list[tuple[flo
 def test_a_state_logged_on_every_loop_is_an_event_when_it_changes():
     loops = [(t, f"INFO: Lock owner: {'pg2' if t < 20 else 'pg3'}; I am pg1") for t in range(0, 40, 2)]
     assert fed(loops) == [(0.0, "lock-owner", "pg2"), (20.0, "lock-owner", "pg3")]
+
+
+def test_the_leader_s_and_the_replica_s_loop_messages_say_who_holds_the_lock():
+    lines = [(0.0, "INFO: no action. I am (pg2), a secondary, and following a leader (pg3)"),
+             (2.0, "INFO: no action. I am (pg2), a secondary, and following a leader (pg3)"),
+             (16.0, "INFO: Lock owner: pg1; I am pg2"),
+             (18.0, "INFO: no action. I am (pg2), a secondary, and following a leader (pg1)")]
+    assert fed(lines) == [(0.0, "lock-owner", "pg3"), (16.0, "lock-owner", "pg1")]
 
 
 def test_a_change_and_back_is_two_events_however_quick():
