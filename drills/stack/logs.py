@@ -205,6 +205,7 @@ class Collected:
     events: list[SystemEvent]  # in time order, at most MAX_EVENTS
     events_found: int = 0
     error: str | None = None
+    took_s: float | None = None  # how long reading, redacting and writing took
 
 
 def allowances(sizes: Sequence[int], total: int) -> list[int]:
@@ -324,6 +325,7 @@ def _write_index(out_dir: Path, c: Collected, w: Window) -> None:
                    "events_per_service": EVENTS_PER_SERVICE, "events": MAX_EVENTS},
         "containers": [e.to_json() for e in c.entries],
         "events": {"found": c.events_found, "in_history": len(c.events)},
+        "took_s": c.took_s,
         "error": c.error,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -335,6 +337,7 @@ def collect_logs(stack: ComposeProject, out_dir: Path, *, origin: float, until: 
     until now. Never raises: what could not be done is in logs/index.json."""
     import time
 
+    started = time.monotonic()
     window = Window(origin, time.time() if until is None else until, origin)
     try:
         boxes = docker_boxes(stack.client, stack.project)
@@ -342,7 +345,10 @@ def collect_logs(stack: ComposeProject, out_dir: Path, *, origin: float, until: 
             defined: Sequence[str] | None = stack.defined_services()
         except Exception:
             defined = None  # the containers there are still collected; the index says none was found missing
-        return collect(boxes, out_dir, window, secrets=stack.settings.secrets.env().values(), defined=defined)
+        collected = collect(boxes, out_dir, window, secrets=stack.settings.secrets.env().values(), defined=defined)
+        collected.took_s = round(time.monotonic() - started, 3)
+        _write_index(out_dir, collected, window)
+        return collected
     except Exception as exc:  # the engine gone, the disk full: say so where the logs would be
         collected = Collected([], [], error=f"logs not collected: {type(exc).__name__}: {exc}"[:500])
         with contextlib.suppress(OSError):
