@@ -13,7 +13,8 @@ order they were recorded (not sorted: an op is recorded when it *ends*):
     {"t":"event","name":"inject","at":5.0,"data":{"fault":"0-kill-1a2b3c","kind":"kill","target":"postgres.leader"}}
 
 Events mark the timeline: a phase began (`steady`, `hold`, `recover`, `after`, `end`, ...), a
-fault was injected or healed (`inject` / `heal`, paired by `data.fault` when given, else in order).
+fault was injected or healed (`inject` / `heal`, paired by `data.fault` when given, else in order),
+the system itself did something its logs tell (`system`, appended once the drill is over).
 `fault_spans` turns them into (injected, healed) intervals the checkers take as plain floats.
 """
 
@@ -35,6 +36,10 @@ from drills.errors import HarnessError
 Value = int | str | None
 
 INJECT, HEAL = "inject", "heal"
+# What the system under test logged itself (a promotion, a leader elected, a node down), read from
+# its containers' logs once the drill is over (drills.stack.log_events): data {service, component,
+# kind, subject, line}. Checkers that do not ask for these events never see them.
+SYSTEM = "system"
 
 
 class Outcome(enum.Enum):

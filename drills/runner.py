@@ -187,12 +187,25 @@ class Drill:
                     self.sampler.close()
                 self._heal_everything()
                 facts = self._finish_workload(workload, facts)
+                self._collect_logs()
                 self.history.close()
                 if self.journal.status != "aborted":
                     self._compare_effective()
                 if self.journal.status == "aborted":
                     self._write([], None)
         return self._judge(facts)
+
+    def _collect_logs(self) -> None:
+        """Every container's log for the drill's window into the run's logs/ (sealed with the rest),
+        and what the system logged it did (promotions, leaders, nodes down) into the history as
+        `system` events, before the history is judged and the report draws them beside the faults."""
+        from drills.history import SYSTEM
+        from drills.stack.logs import collect_logs
+
+        # The drill's t=0 as a Unix epoch: the docker log's timestamps are the wall clock.
+        collected = collect_logs(self.stack, self.out / "logs", origin=time.time() - self.now())
+        for event in collected.events:
+            self.history.event(SYSTEM, event.at, **event.data())
 
     def _compare_effective(self) -> None:
         """Read the configuration again once the drill is over: a restore or a rebuilt cluster can

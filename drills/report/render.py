@@ -29,7 +29,7 @@ from drills.report.readiness import components
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
 from drills.report.runs import Run, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
-from drills.report.timeline import timeline_svg, trend_svg
+from drills.report.timeline import system_rows, timeline_svg, trend_svg
 from drills.report.why_claims import contradicted
 from drills.stack.effective_config import EffectiveConfig, fingerprint
 from drills.stack.effective_text import LABELS, lines
@@ -192,6 +192,7 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
                          "cls": _status_class(str(v.get("status", "")))})
     items = run.read_history() if run.status != "not-run" else []
     svg = timeline_svg(items, j, signals_first=list(sc.get("workload") or {})) if items else None
+    system, system_more = system_rows(items, j)
     inputs = manifest.get("inputs") or {}
     return {
         "seq": run.seq, "run_id": run.run_id, "dir": str(run.dir), "status": run.status,
@@ -209,6 +210,8 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
         "scenario_file": j.get("scenario_file", ""),
         "scenario_file_sha256": (inputs.get("scenario_file") or {}).get("sha256"),
         "scenario_sha256": _scenario_hash(sc), "svg": svg, "timeline_file": timeline_file if svg else None,
+        # What the system logged it did (drills.stack.logs): None when the run kept no logs (older runs).
+        "system": system if (run.dir / "logs").is_dir() or system else None, "system_more": system_more,
     }
 
 

@@ -14,25 +14,32 @@ A timeline has one row per signal. Time is binned (at most `MAX_BINS` bins); eac
 bar of the shares of its ops that ended ok (green), failed (red) or indeterminate (amber); a bin
 without ops is left empty. Fault windows (inject -> heal) are shaded behind every row; a dashed
 blue line marks when every component was ready again, a blue diamond each signal's measured RTO.
+Below the signals, one lane per component of what the system logged it did (`system` events:
+drills.stack.log_events): a mark per event, purple when it gained a leader or a member, brown when
+it lost one, grey otherwise, its line in the mark's tooltip (`system_rows` lists them as a table).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from drills.history import Event, Op, Outcome, fault_spans
+from drills.history import SYSTEM, Event, Op, Outcome, fault_spans
+from drills.stack.log_events import GAINED, LOST
 
 COLORS = {
     "ok": "#2da44e", "fail": "#cf222e", "info": "#bf8700", "fault": "#ffd08a", "recovery": "#0969da",
     "grid": "#d0d7de", "text": "#24292f", "row": "#f6f8fa",
+    "gained": "#8250df", "lost": "#953800", "other": "#6e7781",
 }
 MAX_BINS = 240
 WIDTH = 960
 LEFT, RIGHT, TOP, ROW_H, ROW_GAP, AXIS_H, LEGEND_H = 150, 20, 36, 28, 10, 26, 24
+LANE_H = 16  # a lane of system events
+MAX_MARKS = 400  # system events drawn; the rest are counted in the lane's label
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
     """The SVG of one run: its history (`items`) against its journal's faults, phases and recovery."""
     ops = [i for i in items if isinstance(i, Op)]
     events = [i for i in items if isinstance(i, Event)]
+    system = sorted((e for e in events if e.name == SYSTEM), key=lambda e: e.at)
+    lanes = list(dict.fromkeys(_lane(e) for e in system))
     faults = _fault_spans(events, journal)
     phases = [p for p in journal.get("phases") or [] if isinstance(p, dict)]
     timings = journal.get("timings") or {}
@@ -75,7 +84,8 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
         counts[o.signal][min(n_bins - 1, max(0, int(o.start / dt)))][slot[o.outcome]] += 1
 
     plot_w = WIDTH - LEFT - RIGHT
-    rows_h = max(1, len(order)) * (ROW_H + ROW_GAP)
+    signals_h = max(1, len(order)) * (ROW_H + ROW_GAP)
+    rows_h = signals_h + len(lanes) * (LANE_H + ROW_GAP)
     height = TOP + rows_h + AXIS_H + LEGEND_H
 
     def x(t: float) -> float:
@@ -118,6 +128,7 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
                     out.append(f'<rect class="bin-{cls}" x="{bx:.2f}" y="{top:.2f}" width="{bw + 0.05:.2f}" '
                                f'height="{h:.2f}" fill="{COLORS[cls]}"/>')
                     top += h
+    out += _system_marks(system, lanes, x, top=TOP + signals_h)
     # Recovery: every component ready again; each signal's RTO.
     ready = _ready_at(journal)
     if ready is not None:
@@ -149,13 +160,66 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
                f'dy="10">s since start</text>')
     ly = height - 8
     lx = LEFT
-    for cls, label in (("ok", "ok"), ("fail", "failed"), ("info", "indeterminate"), ("fault", "fault window"),
-                       ("recovery", "ready / RTO")):
+    legend = [("ok", "ok"), ("fail", "failed"), ("info", "indeterminate"), ("fault", "fault window"),
+              ("recovery", "ready / RTO")]
+    if system:
+        legend += [("gained", "system: gained"), ("lost", "lost"), ("other", "other")]
+    for cls, label in legend:
         out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{COLORS[cls]}"/>'
                    f'<text x="{lx + 14}" y="{ly}" fill="{COLORS["text"]}">{label}</text>')
         lx += 24 + 7 * len(label)
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _lane(event: Event) -> str:
+    return str(event.data.get("component") or event.data.get("service") or "system")
+
+
+def _category(kind: str) -> str:
+    return "gained" if kind in GAINED else "lost" if kind in LOST else "other"
+
+
+def _system_marks(system: Sequence[Event], lanes: Sequence[str], x: Callable[[float], float], *,
+                  top: float) -> list[str]:
+    """A lane per component below the signals: its label, and a mark per event (at most MAX_MARKS)."""
+    out: list[str] = []
+    drawn = {lane: 0 for lane in lanes}
+    for e in system[:MAX_MARKS]:
+        lane = _lane(e)
+        drawn[lane] += 1
+        y = top + lanes.index(lane) * (LANE_H + ROW_GAP) + LANE_H / 2
+        kind = str(e.data.get("kind", ""))
+        cls = _category(kind)
+        tip = (f"{_fmt(e.at)} s {e.data.get('service', '')}: {kind} {e.data.get('subject', '')}".rstrip()
+               + f" | {e.data.get('line', '')}")
+        out.append(f'<path class="system-event" data-kind="{escape(kind)}" d="M{x(e.at):.1f},{y - 6:.1f} '
+                   f'l4,6 l-4,6 l-4,-6 z" fill="{COLORS[cls]}"><title>{escape(tip)}</title></path>')
+    for row, lane in enumerate(lanes):
+        y = top + row * (LANE_H + ROW_GAP) + LANE_H / 2 + 4
+        total = sum(1 for e in system if _lane(e) == lane)
+        more = f" (+{total - drawn[lane]})" if total > drawn[lane] else ""
+        out.append(f'<text class="system-lane" x="{LEFT - 8}" y="{y:.1f}" text-anchor="end" '
+                   f'fill="{COLORS["text"]}">{escape(lane)} (logs){more}</text>')
+    return out
+
+
+def system_rows(items: Sequence[Op | Event], journal: dict[str, Any], limit: int = 50) -> tuple[list[dict[str, str]],
+                                                                                             int]:
+    """The system's own events of a run, in time order, as table rows (the first `limit`), and how
+    many more there are. Each says in which phase of the drill it fell."""
+    system = sorted((i for i in items if isinstance(i, Event) and i.name == SYSTEM), key=lambda e: e.at)
+    phases = sorted(((float(p.get("start_s") or 0), str(p.get("name", ""))) for p in journal.get("phases") or []
+                     if isinstance(p, dict)), key=lambda p: p[0])
+    rows = []
+    for e in system[:limit]:
+        phase = next((name for start, name in reversed(phases) if start <= e.at), "")
+        line = str(e.data.get("line", ""))
+        rows.append({"at": f"{e.at:.2f}", "phase": phase, "service": str(e.data.get("service", "")),
+                     "component": str(e.data.get("component", "")), "kind": str(e.data.get("kind", "")),
+                     "subject": str(e.data.get("subject", "")), "category": _category(str(e.data.get("kind", ""))),
+                     "line": line if len(line) <= 200 else line[:200] + "…"})
+    return rows, max(0, len(system) - limit)
 
 
 def _fault_spans(events: Sequence[Event], journal: dict[str, Any]) -> list[Span]:
