@@ -88,6 +88,11 @@ def test_a_minimal_exploration_is_valid(tmp_path):
     ("    why: no acknowledged write lost\n", "    why: no acknowledged write lost\n    hold: 3s\n", "19:5",
      "invariants[0].hold", "it is a field of steps"),
     ("invariants:", "steps: []\ninvariants:", "15:1", "steps", "schedules are drawn from `fault_space:`"),
+    # issue 19: past 4,300 digits an index escaped as ValueError (Python's int() limit)
+    ("targets: [postgres.leader]", "targets: ['postgres.replica[" + "9" * 5000 + "]']", "8:17",
+     "fault_space.faults[0].targets[0]", "index too large (5,000 digits)"),
+    ("direction: [both, in]", "from: [['etcd[" + "9" * 5000 + "]']]", "12:17", "fault_space.faults[1].with.from[0][0]",
+     "index too large (5,000 digits)"),
 ])
 def test_every_mistake_is_located_with_its_field(tmp_path, old, new, where, field, words):
     assert old in VALID

@@ -139,6 +139,13 @@ CASES = {
     "too-many-values": (GOOD + "".join(f"k{i}: 1\n" for i in range(6000)), ":2498:8:",
                         f"holds more than {MAX_VALUES:,} values"),
     "merge-of-a-set": ("<<: !!set {a, b}\n" + GOOD, ":1:1:", "cannot read this map"),
+    # issue 19: a role index past Python's 4,300 digits escaped as ValueError from drills.roles
+    "5000-digit-role-index": (GOOD.replace("target: postgres.leader", "target: postgres.replica[" + "9" * 5000 + "]"),
+                              ":8:13: steps[0].target:", "index too large (5,000 digits)"),
+    "5000-digit-role-index-in-a-partition": (
+        GOOD.replace(STEP, "  - fault: partition\n    target: postgres.leader\n    hold: 3s\n"
+                           "    from: ['etcd[" + "0" * 4000 + "9" * 1000 + "]']\n"),
+        ":10:12: steps[0].from[0]:", "index too large (5,000 digits)"),
     # item 8: an unclosed bracket is noticed lines later; both places are named
     "unclosed-bracket": ("id: x\ntitle: [unclosed\npolicy: p\n\nworkload: {}\n", ":3:7:",
                          "expected ',' or ']', but got ':' (while parsing a flow sequence that starts at line 2, "
