@@ -4,11 +4,14 @@ field, and `drill validate` / `drill schema --exploration` / `drill explore` rea
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from drills.errors import ScenarioError
@@ -192,3 +195,102 @@ def test_a_target_that_is_no_role_is_reported_once(tmp_path):
     text = VALID.replace("targets: [postgres.leader]", "targets: [postgres.leader, postgres.boss]")
     _, problems = check_exploration_file(write(tmp_path, text))
     assert [(p.line, p.column, p.field) for p in problems] == [(8, 34, "fault_space.faults[0].targets[1]")]
+
+
+# ---- issue 19: the cross-field checks read a bounded number of values --------------------------------
+
+ROLES = ["postgres.*", "etcd.*", "clients", "etcd1", "etcd2", "pg1", "pg2", "postgres.leader", "postgres.replica"]
+
+
+def _space(targets: list[str], froms: list[list[str]]) -> str:
+    shown = ", ".join("[" + ", ".join(f) + "]" for f in froms)
+    return VALID.replace("    - kind: kill\n      targets: [postgres.leader]\n",
+                         f"    - kind: partition\n      targets: [{', '.join(targets)}]\n"
+                         f"      with:\n        from: [{shown}]\n        direction: [both, in, out]\n")
+
+
+def _counting_partition_checks(monkeypatch) -> list[int]:
+    """The values each call of partition's cross-field checks reads (its target and `from`)."""
+    import dataclasses
+
+    from drills.faults.registry import FAULTS
+
+    read: list[int] = []
+    fault = FAULTS["partition"]
+
+    def counted(step, view):
+        read.append(1 + len(step.get("from") or ()))
+        return fault.problems(step, view)
+
+    monkeypatch.setitem(FAULTS, "partition", dataclasses.replace(fault, problems=counted))
+    return read
+
+
+def test_a_huge_fault_space_is_checked_in_part_and_says_so(tmp_path, monkeypatch):
+    # 1,500 targets by `from` lists of 1,000 roles: the checks read 4 million values (16-60 s).
+    from drills.exploration import MAX_CHECKED_VALUES
+
+    read = _counting_partition_checks(monkeypatch)
+    text = _space([f"pg{i}" for i in range(1500)], [[ROLES[(i + k) % len(ROLES)] for k in range(1000)]
+                                                    for i in range(3)])
+    exploration, problems = check_exploration_file(write(tmp_path, text))
+    assert sum(read) <= MAX_CHECKED_VALUES
+    assert exploration is None
+    assert [(p.line, p.field) for p in problems] == [(7, "fault_space.faults[0].kind")]
+    assert "too many combinations of targets and values to check (13,500" in problems[0].message
+
+
+def test_a_large_space_whose_every_value_is_drawable_is_valid_without_reading_every_combination(tmp_path,
+                                                                                              monkeypatch):
+    from drills.exploration import MAX_CHECKED_VALUES
+
+    read = _counting_partition_checks(monkeypatch)
+    text = _space([f"pg{i}" for i in range(60)], [[ROLES[(i + k) % 7] for k in range(40)] for i in range(100)])
+    exploration, problems = check_exploration_file(write(tmp_path, text))
+    assert problems == [] and exploration is not None
+    assert sum(read) <= MAX_CHECKED_VALUES < 60 * 100 * 3 * 41, "not every combination was read"
+
+
+def test_a_value_refused_in_every_combination_checked_of_a_large_space_says_how_many_were_checked(tmp_path):
+    froms = [[ROLES[(i + k) % 7] for k in range(40)] for i in range(100)] + [["postgres.*"]]
+    text = _space(["postgres.*", "postgres"] * 30, froms)  # each cut from `postgres.*`: nothing to cut it from
+    _, problems = check_exploration_file(write(tmp_path, text))
+    assert [(p.line, p.field) for p in problems] == [(10, "fault_space.faults[0].with.from[100]")]
+    assert re.search(r"nothing to cut it from.* \(in each of the [0-9,]+ combinations checked, of 18,180: list fewer "
+                     r"or shorter values", problems[0].message), problems[0].message
+
+
+@given(st.lists(st.sampled_from(ROLES), min_size=1, max_size=4),
+       st.lists(st.lists(st.sampled_from(ROLES), min_size=1, max_size=3), min_size=1, max_size=4),
+       st.lists(st.sampled_from(["both", "in", "out"]), min_size=1, max_size=3))
+@settings(max_examples=150, deadline=None)
+def test_within_the_bound_the_checks_find_what_every_combination_would(targets, froms, directions):
+    import itertools
+
+    from drills.exploration import check_combinations, refused, view_of
+
+    view = view_of({})
+    values = {"from": list(enumerate(froms)), "direction": list(enumerate(directions))}
+    combos = check_combinations("partition", list(enumerate(targets)), values, view)
+    every = list(itertools.product(enumerate(targets), enumerate(froms), enumerate(directions)))
+    accepted = [c for c in every if not refused("partition", {"target": c[0][1], "from": c[1][1],
+                                                              "direction": c[2][1]}, view)]
+    assert combos.complete and combos.total == combos.checked == len(every)
+    assert combos.refused == len(every) - len(accepted)
+    drawable = {p for (j, _), (f, _), (d, _) in accepted
+                for p in (("targets", j), ("with", "from", f), ("with", "direction", d))}
+    assert set(combos.witness) == drawable
+    for part, step in combos.witness.items():  # a step the kind accepts, holding that target or value
+        assert not refused("partition", step, view)
+        held = targets[part[1]] if part[0] == "targets" else values[part[1]][part[2]][1]
+        assert step["target" if part[0] == "targets" else part[1]] == held
+
+
+def test_no_step_model_checks_one_field_against_another():
+    """The combinations of a fault space run the kinds' cross-field checks only: each value was
+    checked by the step's model on its own, which holds only while no model checks fields together."""
+    from drills.faults.registry import FAULTS
+
+    for kind, fault in FAULTS.items():
+        decorators = fault.step.__pydantic_decorators__
+        assert not decorators.model_validators and not decorators.field_validators, kind
