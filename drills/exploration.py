@@ -132,11 +132,12 @@ def is_exploration_data(data: object) -> bool:
     return isinstance(data, dict) and SPACE_KEY in data
 
 
-def looks_like_exploration_file(path: Path) -> bool:
-    """An exploration file has the top-level key `fault_space:` (read as lines, cheaply)."""
+def looks_like_exploration_file(path: Path, keys: set[str] | None = None) -> bool:
+    """An exploration file has the top-level key `fault_space:` (scanned, cheaply; `keys`: the file's
+    `drills.scenario_yaml.top_level_keys`, when the caller has them already)."""
     from drills.scenario_yaml import top_level_keys
 
-    return SPACE_KEY in top_level_keys(path)
+    return SPACE_KEY in (top_level_keys(path) if keys is None else keys)
 
 
 def check_exploration_file(path: Path) -> tuple[Exploration | None, list[Problem]]:

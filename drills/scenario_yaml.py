@@ -37,6 +37,19 @@ from ruamel.yaml.events import (
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.scanner import RoundTripScanner
+from ruamel.yaml.tokens import (
+    AnchorToken,
+    BlockEndToken,
+    BlockMappingStartToken,
+    BlockSequenceStartToken,
+    FlowMappingEndToken,
+    FlowMappingStartToken,
+    FlowSequenceEndToken,
+    FlowSequenceStartToken,
+    KeyToken,
+    ScalarToken,
+    TagToken,
+)
 
 from drills.scenario_types import shorten
 from drills.yaml_locate import Loc, Problem, field_path
@@ -60,14 +73,52 @@ class YamlProblem(Exception):
 
 
 def top_level_keys(path: Path) -> set[str]:
-    """The keys a YAML file has at its top level, read as lines, cheaply (its first 64 KiB): enough to
-    tell a scenario from an exploration (`fault_space:`) or a stack file (`stack:` and `compose:`)
-    before reading it in full. An unreadable file has none."""
+    """The keys of a YAML file's top-level mapping, read within its first MAX_BYTES by YAML's scanner
+    alone (no values built): enough to tell a scenario from an exploration (`fault_space:`) or a stack
+    file (`stack:` and `compose:`) before reading it in full, whether its keys are plain, quoted
+    (`"fault_space":`) or in flow style (`{fault_space: ...}`, JSON). A file the scanner stops on
+    also has the keys of its lines that look like `key:` (reading it in full reports the problem);
+    an unreadable file has none."""
     try:
-        head = path.read_text(errors="replace")[:65536].splitlines()
+        with path.open("rb") as f:
+            text = f.read(MAX_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return set()
-    return {line.split(":", 1)[0] for line in head if line and not line[0].isspace() and ":" in line}
+    keys, complete = _scanned_keys(text)
+    if complete:
+        return keys
+    return keys | {line.split(":", 1)[0].strip() for line in text.splitlines()
+                   if line and not line[0].isspace() and ":" in line}
+
+
+_OPEN = (BlockMappingStartToken, BlockSequenceStartToken, FlowMappingStartToken, FlowSequenceStartToken)
+_CLOSE = (BlockEndToken, FlowMappingEndToken, FlowSequenceEndToken)
+
+
+def _scanned_keys(text: str) -> tuple[set[str], bool]:
+    """The scalar keys of the first document's top-level mapping as YAML's tokens have them, and
+    whether the scanner read that mapping to its end."""
+    yaml = YAML(typ="rt")
+    yaml.Scanner = _Scanner  # its bound on nesting: a line of 1,000 `[` costs it seconds otherwise
+    keys: set[str] = set()
+    open_: list[Any] = []  # the collections the scanner is in, outermost first
+    key_next = False
+    try:
+        for token in yaml.scan(text):
+            if isinstance(token, _OPEN):
+                open_.append(token)
+            elif isinstance(token, _CLOSE):
+                if len(open_) <= 1:
+                    return keys, True  # the top-level collection ends: any later document is not read
+                open_.pop()
+            elif key_next and isinstance(token, ScalarToken):
+                keys.add(str(token.value))
+            if not isinstance(token, TagToken | AnchorToken):  # `!!str key:` is still the key
+                top = len(open_) == 1 and isinstance(open_[0], BlockMappingStartToken | FlowMappingStartToken)
+                key_next = top and isinstance(token, KeyToken)
+    except Exception:  # any problem here is reported when the file is read in full
+        return keys, False
+    return keys, True
 
 
 def json_schema_of(model: Any, title: str) -> dict[str, Any]:

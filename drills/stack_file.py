@@ -161,9 +161,10 @@ def stack_options(command: Any) -> Any:
         help="The stack to drill: a stack.yaml, or a folder holding one [default: stacks/reference].")(command)
 
 
-def looks_like_stack_file(path: Path) -> bool:
-    """A stack file is named stack.yaml, or has the top-level keys `stack:` and `compose:` (read
-    as lines, cheaply: a scenario has neither at the top level)."""
+def looks_like_stack_file(path: Path, keys: set[str] | None = None) -> bool:
+    """A stack file is named stack.yaml, or has the top-level keys `stack:` and `compose:` (scanned,
+    cheaply: a scenario has neither at the top level; `keys`: the file's
+    `drills.scenario_yaml.top_level_keys`, when the caller has them already)."""
     from drills.scenario_yaml import top_level_keys
 
-    return path.name == FILE_NAME or {"stack", "compose"} <= top_level_keys(path)
+    return path.name == FILE_NAME or {"stack", "compose"} <= (top_level_keys(path) if keys is None else keys)

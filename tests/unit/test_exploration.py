@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -133,6 +133,57 @@ def test_exploration_files_are_told_from_scenarios_by_fault_space(tmp_path):
     assert looks_like_exploration_file(EXAMPLE)
     assert not looks_like_exploration_file(ROOT / "scenarios" / "postgres-leader-kill.yaml")
     assert not looks_like_exploration_file(tmp_path / "absent.yaml")
+
+
+def _styled(text: str, style: str) -> str:
+    """The same YAML document written another way: JSON, flow style, or every key quoted."""
+    import io
+
+    from drills.yaml_locate import to_plain
+
+    data = to_plain(YAML(typ="rt").load(text))
+    if style == "json":
+        return json.dumps(data)
+    if style == "json-indented":
+        return json.dumps(data, indent=2)
+    out = io.StringIO()
+    writer = YAML()
+    writer.default_flow_style = style == "flow"
+    writer.default_style = "'" if style == "single-quoted" else '"' if style == "double-quoted" else None
+    writer.dump(data, out)
+    return out.getvalue()
+
+
+STYLES = ["block", "flow", "json", "json-indented", "single-quoted", "double-quoted"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_an_exploration_is_told_from_a_scenario_however_its_keys_are_written(tmp_path, style):
+    # issue 19: `"fault_space":` or `{fault_space: ...}` was read as a scenario (unknown field
+    # 'fault_space', steps missing): the kinds were told apart by lines that start `fault_space:`.
+    from tests.unit.test_scenario import GOOD
+
+    text = _styled(VALID, style)
+    assert style == "block" or "\nfault_space:" not in text
+    path = write(tmp_path, text)
+    assert looks_like_exploration_file(path)
+    result = CliRunner().invoke(validate, [str(path)])
+    assert result.exit_code == 0 and "1 exploration file(s) valid" in result.output, result.output
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(_styled(GOOD, style))
+    assert not looks_like_exploration_file(scenario)
+
+
+@given(st.sampled_from(STYLES), st.sampled_from(["", "# a comment: with a colon\n", "---\n", "%YAML 1.2\n---\n"]),
+       st.sampled_from(["", "...\n", "---\nfault_space: {}\n"]))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_only_the_first_documents_top_level_keys_count(tmp_path, style, head, tail):
+    from tests.unit.test_scenario import GOOD
+
+    exploration, scenario = write(tmp_path, head + _styled(VALID, style) + "\n" + tail), tmp_path / "s.yaml"
+    scenario.write_text(head + _styled(GOOD, style) + "\n" + tail)  # a second document is not read
+    assert looks_like_exploration_file(exploration)
+    assert not looks_like_exploration_file(scenario)
 
 
 def test_drill_validate_reads_explorations_beside_scenarios(tmp_path):

@@ -129,6 +129,11 @@ def test_stack_files_are_told_from_scenarios(tmp_path):
     other = tmp_path / "mine.yml"
     other.write_text(MINIMAL)
     assert looks_like_stack_file(other)
+    # issue 19: keys quoted or in flow style (JSON) are keys too
+    other.write_text(json.dumps({"stack": "mine", "compose": {"files": ["compose.yaml"]}}))
+    assert looks_like_stack_file(other)
+    other.write_text(MINIMAL.replace("stack:", "'stack':").replace("compose:", '"compose" :'))
+    assert looks_like_stack_file(other)
 
 
 def test_the_schema_describes_every_field():
