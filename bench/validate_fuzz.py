@@ -9,6 +9,11 @@ Unicode digits, %YAML directives, files past the size bound). Each goes through
 `drills.scenario.validate_files` (what `drill validate` and `drill run` call) in this process;
 every `--files / --cli`-th one also through the real CLI in a subprocess.
 
+Large fault spaces (`--spaces` runs only these, and updates that entry of the JSON): explorations
+whose partition lists up to 1,500 targets and `from` lists of up to 1,000 roles, through
+`drills.exploration.check_exploration_file` and what `drill explore` computes before drawing (the
+space's size, the steps that fit the stack); their checks once took 16-60 s (issue 19).
+
 Promise: every file ends in exit 0 (valid) or exit 2 with located problems
 (file:line:col inside the file), never a traceback, none over 5 s. A problem carrying the loader's
 last-resort message (drills.scenario_yaml.UNFORESEEN) counts as an escape: it is a crash caught
@@ -156,14 +161,70 @@ def run(n_files: int, n_cli: int, seed: int) -> dict[str, Any]:
     }
 
 
+SPACES = [  # (targets, `from` lists, roles in each): sizes a fuzz run of issue 19 found slow, and the example's
+    (3, 3, 1), (23, 100, 10), (53, 300, 12), (13, 40, 100), (503, 40, 40), (1503, 3, 1000), (1503, 2, 1500)]
+
+
+def large_spaces() -> dict[str, Any]:
+    """Each space of SPACES through the validator and `drill explore`'s preamble: CPU seconds and outcome."""
+    from drills.exploration import Exploration, check_exploration_file
+    from drills.explore.space import single_steps, witness_steps
+
+    example = (ROOT / "explorations" / "postgres-failover.yaml").read_text()
+    roles = ["postgres.*", "etcd.*", "clients", "etcd1", "etcd2", "etcd3", "rabbitmq.*", "mongo.*", "pg1", "pg2"]
+    out = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        for n_targets, n_from, per in SPACES:
+            froms = ", ".join("[" + ", ".join(roles[(i + k) % len(roles)] for k in range(per)) + "]"
+                              for i in range(n_from))
+            targets = ", ".join(["postgres.leader", "postgres.replica", "postgres.*"] +
+                                [f"pg{i}" for i in range(n_targets - 3)])
+            text = example.replace("from: [[postgres.*], [postgres.*, etcd.*], [clients]]", f"from: [{froms}]")
+            text = text.replace("- kind: partition\n      targets: [postgres.leader, postgres.replica, postgres.*]",
+                                f"- kind: partition\n      targets: [{targets}]")
+            path = Path(tmp) / "space.yaml"
+            path.write_text(text)
+            t0 = time.process_time()
+            exploration, problems = check_exploration_file(path)
+            validate_s = time.process_time() - t0
+            entry: dict[str, Any] = {
+                "targets": n_targets, "from_lists": n_from, "roles_each": per, "bytes": len(text.encode()),
+                "combinations": n_targets * n_from * 3, "validate_cpu_s": round(validate_s, 3),
+                "outcome": "valid" if exploration else f"{len(problems)} problem(s): {problems[0].message[:160]}"}
+            if exploration is None:  # what drill explore computes before drawing, on the space as given
+                from drills.scenario_yaml import load_yaml
+                from drills.yaml_locate import to_plain
+
+                exploration = Exploration.model_validate(to_plain(load_yaml(path)))
+            t0 = time.process_time()
+            total, refused = single_steps(exploration)
+            fit = witness_steps(exploration)
+            entry.update({"explore_preamble_cpu_s": round(time.process_time() - t0, 3), "steps": total,
+                          "refused_steps": refused, "steps_fitted_to_the_stack": len(fit)})
+            out.append(entry)
+    return {"command": "python bench/validate_fuzz.py --spaces", "bound_s": BOUND_S,
+            "machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 1) for x in load_before]},
+            "over_bound": sum(e["validate_cpu_s"] > BOUND_S or e["explore_preamble_cpu_s"] > BOUND_S for e in out),
+            "spaces": out}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--cli", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=HERE / "validate_fuzz.json")
+    parser.add_argument("--spaces", action="store_true",
+                        help="Only the large fault spaces: update their entry of --out, keep the rest.")
     args = parser.parse_args()
-    result = run(args.files, args.cli, args.seed)
+    if args.spaces:
+        result = json.loads(args.out.read_text()) if args.out.exists() else {}
+        result["large_fault_spaces"] = large_spaces()
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result["large_fault_spaces"], indent=2))
+        return
+    result = {**run(args.files, args.cli, args.seed), "large_fault_spaces": large_spaces()}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "mutations_applied"}, indent=2))
 

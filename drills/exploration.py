@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeGuard
 
@@ -36,8 +37,9 @@ from drills.workload.registry import Workload
 from drills.yaml_locate import Loc, Problem, field_names, problem_at, suggest, to_plain
 
 __all__ = [
-    "MAX_STEPS", "Exploration", "FaultChoice", "FaultSpace", "HoldRange", "StepCount", "check_exploration_file",
-    "exploration_json_schema", "is_exploration_data", "load_exploration", "looks_like_exploration_file",
+    "MAX_CHECKED_VALUES", "MAX_STEPS", "Combinations", "Exploration", "FaultChoice", "FaultSpace", "HoldRange",
+    "StepCount", "check_combinations", "check_exploration_file", "exploration_json_schema", "is_exploration_data",
+    "load_exploration", "looks_like_exploration_file",
 ]
 
 # More steps than this is no longer a schedule a person can read back as a scenario, and a drill
@@ -46,9 +48,11 @@ MAX_STEPS = 10
 # The fields of a step a schedule draws itself: not choices of `with:`.
 DRAWN = ("fault", "target", "hold", "heal")
 SPACE_KEY = "fault_space"
-# Combinations of a target and values checked by the kinds' cross-field checks: far more than a
-# space a person writes (the example has 27), few enough for `drill validate` to stay instant.
-MAX_COMBINATIONS = 4096
+# The kinds' cross-field checks read combinations of a target and a value of each field until they
+# have read this many values (a target with a `from` of 1,000 roles is 1,001): a fraction of a second.
+# The example reads about 90; a space past it (a thousand targets by long `from` lists, which took
+# the checks minutes) is checked in part, and its problems say so.
+MAX_CHECKED_VALUES = 100_000
 
 if TYPE_CHECKING:
     FaultKind = str
@@ -128,11 +132,12 @@ def is_exploration_data(data: object) -> bool:
     return isinstance(data, dict) and SPACE_KEY in data
 
 
-def looks_like_exploration_file(path: Path) -> bool:
-    """An exploration file has the top-level key `fault_space:` (read as lines, cheaply)."""
+def looks_like_exploration_file(path: Path, keys: set[str] | None = None) -> bool:
+    """An exploration file has the top-level key `fault_space:` (scanned, cheaply; `keys`: the file's
+    `drills.scenario_yaml.top_level_keys`, when the caller has them already)."""
     from drills.scenario_yaml import top_level_keys
 
-    return SPACE_KEY in top_level_keys(path)
+    return SPACE_KEY in (top_level_keys(path) if keys is None else keys)
 
 
 def check_exploration_file(path: Path) -> tuple[Exploration | None, list[Problem]]:
@@ -289,35 +294,114 @@ def _is_role(text: str) -> bool:
 def _combination_problems(add: Any, kind: str, targets: list[tuple[int, str]],
                           values: Mapping[str, list[tuple[int, Any]]], view: FileView) -> None:
     """The kind's own cross-field checks (a restore's method against the backup schedule's, a
-    partition cutting a group from itself) on each combination of a target and values. A schedule
+    partition cutting a group from itself) on the combinations of a target and values. A schedule
     never draws a combination they refuse; a target or a value that is in no drawable combination
     is a mistake of the file, and so is a kind with no drawable combination at all. `values`: the
     values of each field the model accepts, `targets` the valid roles, each with its index in the file."""
-    keys = list(values)
-    combos = itertools.islice(itertools.product(targets, *(values[k] for k in keys)), MAX_COMBINATIONS)
-    drawable: set[Loc] = set()  # the targets and values in a combination the kind accepts
-    why: dict[Loc, str] = {}  # the first refusal seen of each target and value
-    for (j, target), *picks in combos:
-        step = {"fault": kind, "target": target, **{k: value for k, (_, value) in zip(keys, picks, strict=True)}}
-        parts: list[Loc] = [("targets", j), *(("with", k, i) for k, (i, _) in zip(keys, picks, strict=True))]
-        found = refused(kind, step, view)
-        if not found:
-            drawable.update(parts)
-            continue
-        for part in parts:
-            why.setdefault(part, found[0][1])
-    if not drawable:  # nothing of this kind can be drawn: say why where the kind's checks point
-        first = dict(zip(keys, (picks[0][0] for picks in (values[k] for k in keys)), strict=True))
+    combos = check_combinations(kind, targets, values, view)
+    checked = ("in every combination this fault lists" if combos.complete else
+               f"in each of the {combos.checked:,} combinations checked, of {combos.total:,}: list fewer or "
+               f"shorter values to have them all checked")
+    if not combos.witness:  # nothing of this kind can be drawn: say why where the kind's checks point
+        keys = list(values)
+        first = {k: values[k][0][0] for k in keys}
         step = {"fault": kind, "target": targets[0][1], **{k: values[k][0][1] for k in keys}}
         for loc, message in refused(kind, step, view):
+            shown = message if combos.complete else f"{message} ({checked})"
             if loc[:1] and loc[0] in values:
-                add(("with", loc[0], first[str(loc[0])], *loc[1:]), message)
+                add(("with", loc[0], first[str(loc[0])], *loc[1:]), shown)
             else:
-                add(("targets", targets[0][0]) if loc[:1] == ("target",) else ("kind",), message)
+                add(("targets", targets[0][0]) if loc[:1] == ("target",) else ("kind",), shown)
         return
-    for part, message in why.items():
-        if part not in drawable:
-            add(part, f"{message} (in every combination this fault lists)")
+    for part, message in combos.why.items():
+        if part not in combos.witness:
+            add(part, f"{message} ({checked})")
+    parts = [("targets", j) for j, _ in targets] + [("with", k, i) for k, vs in values.items() for i, _ in vs]
+    unchecked = [p for p in parts if p not in combos.witness and p not in combos.why]
+    if unchecked:  # the budget ran out before every target and value was in one combination
+        add(("kind",), f"too many combinations of targets and values to check ({combos.total:,}, reading up to "
+                       f"{MAX_CHECKED_VALUES:,} values): {len(unchecked):,} of its targets and values were not "
+                       f"checked; list fewer or shorter values")
+
+
+@dataclass
+class Combinations:
+    """What a fault kind's cross-field checks say of the combinations of a target and a value of
+    each field: how many there are, how many were checked (all, unless reading them passes
+    MAX_CHECKED_VALUES) and refused, a drawable step holding each target and value (its witness:
+    a part with none is never drawn), and the first refusal of each target and value."""
+
+    total: int
+    checked: int = 0
+    refused: int = 0
+    witness: dict[Loc, dict[str, Any]] = field(default_factory=dict)
+    why: dict[Loc, str] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.checked == self.total
+
+
+def check_combinations(kind: str, targets: Sequence[tuple[int, str]],
+                       values: Mapping[str, Sequence[tuple[int, Any]]], view: FileView) -> Combinations:
+    """The kind's cross-field checks on the combinations of `targets` and `values` (each with its
+    index in the file, as `("targets", j)` and `("with", key, i)` name them), within MAX_CHECKED_VALUES.
+
+    Each value has been checked by the step's model on its own (no step model checks one field
+    against another; tests/unit/test_exploration.py holds them to that), so only the kind's
+    cross-field checks run here, and only for kinds that have them. The combinations are taken so
+    that every target and value is in one of the first few (target i with the i-th value of each
+    field), then all of them in order, until the values read pass the bound."""
+    keys = list(values)
+    lists = [list(targets), *(list(values[k]) for k in keys)]
+    combos = Combinations(total=math.prod(map(len, lists)))
+    if not combos.total:
+        return combos
+    fault = FAULTS.get(kind)
+    checks = fault.problems if fault is not None else None
+    sizes = [[_size(item) for _, item in parts] for parts in lists]
+    spent = 0
+    for picks in _covering_first(list(map(len, lists))):
+        (j, target), *chosen = (lists[n][i] for n, i in enumerate(picks))
+        step = {"fault": kind, "target": target, **{k: value for k, (_, value) in zip(keys, chosen, strict=True)}}
+        parts: list[Loc] = [("targets", j), *(("with", k, i) for k, (i, _) in zip(keys, chosen, strict=True))]
+        if checks is None:  # nothing can refuse a combination: one holding each part is all there is to find
+            for part in parts:
+                combos.witness.setdefault(part, step)
+            if len(combos.witness) == sum(map(len, lists)):
+                combos.checked = combos.total
+                return combos
+            continue
+        spent += sum(sizes[n][i] for n, i in enumerate(picks))
+        if spent > MAX_CHECKED_VALUES:
+            return combos
+        combos.checked += 1
+        found = list(checks(step, view))
+        if not found:
+            for part in parts:
+                combos.witness.setdefault(part, step)
+            continue
+        combos.refused += 1
+        for part in parts:
+            combos.why.setdefault(part, found[0][1])
+    combos.checked = combos.total if checks is None else combos.checked
+    return combos
+
+
+def _covering_first(lengths: list[int]) -> Iterator[tuple[int, ...]]:
+    """Index tuples into lists of these lengths: first max(lengths) of them that together hold every
+    index of every list, then every other tuple, in order (each once)."""
+    first = [tuple(i % n for n in lengths) for i in range(max(lengths))]
+    yield from first
+    seen = set(first)
+    yield from (picks for picks in itertools.product(*map(range, lengths)) if picks not in seen)
+
+
+def _size(value: object) -> int:
+    """How many values a value holds (a list of roles: one per role, and one for the list)."""
+    if isinstance(value, Mapping):
+        return 1 + sum(map(_size, value.values()))
+    return 1 + sum(map(_size, value)) if isinstance(value, list | tuple) else 1
 
 
 def view_of(data: Mapping[str, Any]) -> FileView:

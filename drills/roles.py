@@ -37,6 +37,9 @@ CLIENTS = "clients"
 # ASCII digits only: `\d` also takes Arabic-Indic and other Unicode digits, which int() reads.
 _ROLE = re.compile(r"^(?P<group>[a-z][a-z0-9_-]*)(?:\.(?P<selector>\*|[a-z]+(?:@[A-Za-z0-9_.-]+)?))?"
                    r"(?:\[(?P<index>[0-9]+)\])?$")
+# An index counts a role's nodes (a handful); past this many digits it is a typo, and past 4,300
+# Python's int() refuses to read it (a ValueError where every other mistake is a StackError).
+MAX_INDEX_DIGITS = 4
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ def parse_role(text: str) -> RoleRef:
     if match is None:
         raise StackError(f"{text!r} is not a role", hint="roles look like postgres.leader, rabbitmq.*, dashboard[0]")
     group, selector, index = match.group("group"), match.group("selector") or "*", match.group("index")
+    if index is not None and len(index.lstrip("0")) > MAX_INDEX_DIGITS:
+        shown = group if selector == "*" else f"{group}.{selector}"
+        raise StackError(f"role {shown}[...]: index too large ({len(index):,} digits); an index counts the role's "
+                         f"nodes from 0, e.g. {shown}[0]")
     ref = RoleRef(group, selector, int(index) if index is not None else None)
     if ref.dynamic:
         allowed = DYNAMIC.get(group)

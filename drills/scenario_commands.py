@@ -20,6 +20,7 @@ def validate(files: tuple[Path, ...]) -> None:
     stack.yaml); print every problem as file:line:column: field: message. Exit 2 if there is any."""
     from drills.exploration import check_exploration_file, looks_like_exploration_file
     from drills.scenario import expand_paths, validate_files
+    from drills.scenario_yaml import top_level_keys
     from drills.stack_file import FILE_NAME, check_stack_file, looks_like_stack_file
 
     stack_dirs = [f for f in files if f.is_dir() and (f / FILE_NAME).is_file()]
@@ -27,8 +28,9 @@ def validate(files: tuple[Path, ...]) -> None:
     if not paths:
         click.echo("no scenario or stack files found in " + ", ".join(map(str, files)), err=True)
         sys.exit(2)
-    stack_files = [p for p in paths if looks_like_stack_file(p)]
-    exploration_files = [p for p in paths if p not in stack_files and looks_like_exploration_file(p)]
+    keys = {p: top_level_keys(p) for p in paths}  # scanned once: what tells the three kinds apart
+    stack_files = [p for p in paths if looks_like_stack_file(p, keys[p])]
+    exploration_files = [p for p in paths if p not in stack_files and looks_like_exploration_file(p, keys[p])]
     scenario_files = [p for p in paths if p not in stack_files and p not in exploration_files]
     problems = validate_files(scenario_files) if scenario_files else []
     for path in stack_files:

@@ -37,6 +37,19 @@ from ruamel.yaml.events import (
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.scanner import RoundTripScanner
+from ruamel.yaml.tokens import (
+    AnchorToken,
+    BlockEndToken,
+    BlockMappingStartToken,
+    BlockSequenceStartToken,
+    FlowMappingEndToken,
+    FlowMappingStartToken,
+    FlowSequenceEndToken,
+    FlowSequenceStartToken,
+    KeyToken,
+    ScalarToken,
+    TagToken,
+)
 
 from drills.scenario_types import shorten
 from drills.yaml_locate import Loc, Problem, field_path
@@ -60,14 +73,52 @@ class YamlProblem(Exception):
 
 
 def top_level_keys(path: Path) -> set[str]:
-    """The keys a YAML file has at its top level, read as lines, cheaply (its first 64 KiB): enough to
-    tell a scenario from an exploration (`fault_space:`) or a stack file (`stack:` and `compose:`)
-    before reading it in full. An unreadable file has none."""
+    """The keys of a YAML file's top-level mapping, read within its first MAX_BYTES by YAML's scanner
+    alone (no values built): enough to tell a scenario from an exploration (`fault_space:`) or a stack
+    file (`stack:` and `compose:`) before reading it in full, whether its keys are plain, quoted
+    (`"fault_space":`) or in flow style (`{fault_space: ...}`, JSON). A file the scanner stops on
+    also has the keys of its lines that look like `key:` (reading it in full reports the problem);
+    an unreadable file has none."""
     try:
-        head = path.read_text(errors="replace")[:65536].splitlines()
+        with path.open("rb") as f:
+            text = f.read(MAX_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return set()
-    return {line.split(":", 1)[0] for line in head if line and not line[0].isspace() and ":" in line}
+    keys, complete = _scanned_keys(text)
+    if complete:
+        return keys
+    return keys | {line.split(":", 1)[0].strip() for line in text.splitlines()
+                   if line and not line[0].isspace() and ":" in line}
+
+
+_OPEN = (BlockMappingStartToken, BlockSequenceStartToken, FlowMappingStartToken, FlowSequenceStartToken)
+_CLOSE = (BlockEndToken, FlowMappingEndToken, FlowSequenceEndToken)
+
+
+def _scanned_keys(text: str) -> tuple[set[str], bool]:
+    """The scalar keys of the first document's top-level mapping as YAML's tokens have them, and
+    whether the scanner read that mapping to its end."""
+    yaml = YAML(typ="rt")
+    yaml.Scanner = _Scanner  # its bound on nesting: a line of 1,000 `[` costs it seconds otherwise
+    keys: set[str] = set()
+    open_: list[Any] = []  # the collections the scanner is in, outermost first
+    key_next = False
+    try:
+        for token in yaml.scan(text):
+            if isinstance(token, _OPEN):
+                open_.append(token)
+            elif isinstance(token, _CLOSE):
+                if len(open_) <= 1:
+                    return keys, True  # the top-level collection ends: any later document is not read
+                open_.pop()
+            elif key_next and isinstance(token, ScalarToken):
+                keys.add(str(token.value))
+            if not isinstance(token, TagToken | AnchorToken):  # `!!str key:` is still the key
+                top = len(open_) == 1 and isinstance(open_[0], BlockMappingStartToken | FlowMappingStartToken)
+                key_next = top and isinstance(token, KeyToken)
+    except Exception:  # any problem here is reported when the file is read in full
+        return keys, False
+    return keys, True
 
 
 def json_schema_of(model: Any, title: str) -> dict[str, Any]:
@@ -104,7 +155,7 @@ def load_yaml(path: Path) -> Any:
         except _Refused as exc:
             raise YamlProblem(*_one_based(exc.problem_mark), str(exc.problem), exc.loc) from None
         except MarkedYAMLError as exc:
-            raise _syntax_problem(exc) from None
+            raise _syntax_problem(exc, getattr(yaml.scanner, "unclosed", [])) from None
         except YAMLError as exc:  # e.g. a character YAML does not allow: ruamel gives its offset in the text
             offset = getattr(exc, "position", None)
             line, col = _line_col(text, offset) if isinstance(offset, int) else (1, 1)
@@ -144,16 +195,36 @@ def _one_based(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
-def _syntax_problem(exc: MarkedYAMLError) -> YamlProblem:
+# What the parser was reading when it failed, for the constructs that open with a delimiter and
+# run until they are closed: an unclosed one is noticed lines later, at whatever follows, so it is
+# shown where it opens (where the missing `]`, `}` or quote belongs), naming where it was noticed.
+_OPENED = {
+    "while parsing a flow sequence": "a list opened here with '[' is not closed (or holds a mistake)",
+    "while parsing a flow mapping": "a mapping opened here with '{' is not closed (or holds a mistake)",
+    "while scanning a quoted scalar": "a quoted text opened here is not closed",
+    "while scanning a simple key": "this key has no ':' after it",
+}
+
+
+def _syntax_problem(exc: MarkedYAMLError, unclosed: list[tuple[Any, str]]) -> YamlProblem:
     """Where the parser noticed the problem, and where the construct it was reading began: an
-    unclosed bracket is noticed lines after the line that opened it."""
+    unclosed bracket or quote is shown where it opens, with where it was noticed. `unclosed`: the
+    brackets the scanner had not seen closed (where each opens, and which), innermost last."""
     mark = exc.problem_mark or exc.context_mark
     line, col = _one_based(mark)
     problem, context = exc.problem, exc.context
+    if problem and "<stream end>" in str(problem) and unclosed and str(context or "").strip() not in _OPENED:
+        # `from: [` and nothing after: the parser names no construct, only the end of the file
+        (oline, ocol), bracket = _one_based(unclosed[-1][0]), unclosed[-1][1]
+        what = _OPENED["while parsing a flow sequence" if bracket == "[" else "while parsing a flow mapping"]
+        return YamlProblem(oline, ocol, f"YAML syntax: {what}: {problem} at line {line}, column {col}")
     if problem and context and exc.context_mark is not None and exc.problem_mark is not None \
             and (exc.context_mark.line, exc.context_mark.column) != (exc.problem_mark.line, exc.problem_mark.column):
-            cline, ccol = _one_based(exc.context_mark)
-            what = f"{problem} ({context} that starts at line {cline}, column {ccol})"
+        cline, ccol = _one_based(exc.context_mark)
+        opened = _OPENED.get(str(context).strip())
+        if opened is not None:
+            return YamlProblem(cline, ccol, f"YAML syntax: {opened}: {problem} at line {line}, column {col}")
+        what = f"{problem} ({context} that starts at line {cline}, column {ccol})"
     else:
         what = " ".join(str(p) for p in (context, problem) if p)
     return YamlProblem(line, col, f"YAML syntax: {what or 'invalid'}")
@@ -171,6 +242,12 @@ class _Scanner(RoundTripScanner):
     """Remembers where the last token began: where a parser failure that carries no mark is shown."""
 
     last_mark: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each `[` or `{` not closed yet, where it opens, innermost last: kept when the loader resets
+        # the scanner after a failure, to show an unclosed one where it opens.
+        self.unclosed: list[tuple[Any, str]] = []
 
     def get_token(self) -> Any:
         token = super().get_token()
@@ -197,7 +274,13 @@ class _Scanner(RoundTripScanner):
         if self.flow_level >= MAX_DEPTH:
             raise _Refused(f"nested more than {MAX_DEPTH} levels deep (a scenario nests about 5)",
                            self.reader.get_mark())
+        self.unclosed.append((self.reader.get_mark(), to_push))
         super().fetch_flow_collection_start(TokenClass, to_push)
+
+    def fetch_flow_collection_end(self, TokenClass: Any) -> None:  # ruamel's signature
+        if self.unclosed:
+            self.unclosed.pop()
+        super().fetch_flow_collection_end(TokenClass)
 
 
 class _Parser(RoundTripParser):

@@ -9,6 +9,7 @@ with this module, and `drill schema --stack` prints `stack_json_schema()`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +82,27 @@ def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:
     """What the schema cannot know: the Compose files exist."""
     problems = []
     for i, name in enumerate(spec.compose.files):
-        if not (path.parent / name).is_file():
-            problems.append(problem_at(str(path), root, ("compose", "files", i),
-                                       f"no such Compose file: {(path.parent / name).resolve()}"))
+        missing = _compose_file_missing(path.parent / name)
+        if missing:
+            problems.append(problem_at(str(path), root, ("compose", "files", i), missing))
     return problems
+
+
+def _compose_file_missing(file: Path) -> str:
+    """Why `file` is not a Compose file Drills can read ("" when it is). A NUL byte or a name past
+    the system's limits makes the OS refuse the path itself (ValueError, OSError), not find it absent."""
+    if "\0" in str(file):
+        return "a file name cannot hold a NUL byte (\\0): write the Compose file's name as it is on disk"
+    try:
+        if file.is_file():
+            return ""
+    except OSError as exc:
+        return f"cannot read this Compose file name: {exc.strerror or exc}"
+    try:
+        shown = str(file.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13
+        shown = os.path.abspath(file)
+    return f"no such Compose file: {shorten(shown, 200)}"
 
 
 def check_stack_file(path: Path) -> tuple[StackDefinition | None, list[Problem]]:
@@ -143,9 +161,10 @@ def stack_options(command: Any) -> Any:
         help="The stack to drill: a stack.yaml, or a folder holding one [default: stacks/reference].")(command)
 
 
-def looks_like_stack_file(path: Path) -> bool:
-    """A stack file is named stack.yaml, or has the top-level keys `stack:` and `compose:` (read
-    as lines, cheaply: a scenario has neither at the top level)."""
+def looks_like_stack_file(path: Path, keys: set[str] | None = None) -> bool:
+    """A stack file is named stack.yaml, or has the top-level keys `stack:` and `compose:` (scanned,
+    cheaply: a scenario has neither at the top level; `keys`: the file's
+    `drills.scenario_yaml.top_level_keys`, when the caller has them already)."""
     from drills.scenario_yaml import top_level_keys
 
-    return path.name == FILE_NAME or {"stack", "compose"} <= top_level_keys(path)
+    return path.name == FILE_NAME or {"stack", "compose"} <= (top_level_keys(path) if keys is None else keys)

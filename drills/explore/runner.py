@@ -16,13 +16,13 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drills.checkers.verdict import Status
-from drills.exploration import Exploration, view_of
+from drills.exploration import Exploration
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
 from drills.explore.search import Outcome, SearchResult, Tally, database_at, search
 from drills.explore.strategy import Step
@@ -191,15 +191,13 @@ def fit_of_space(exploration: Exploration, stack: ComposeProject, defined: Seque
     """Whether the fault space can be explored on `stack`, asked before it starts: why not (a
     role some fault targets, or the workload needs, that the stack lacks; every invariant left
     out), or "" and the invariants left out of every example (a bystander signal's role absent)."""
-    from drills.explore.space import combinations
-    from drills.explore.strategy import drawable
+    from drills.explore.space import witness_steps
     from drills.scenario import Scenario
     from drills.stack_fit import absent_on_stack, fit_to_stack, stack_problems
 
-    view = view_of(exploration.model_dump(mode="json", by_alias=True))
-    every = [replace(step, hold=exploration.hold_of(choice)[0]) for choice in exploration.fault_space.faults
-             for step in combinations(choice) if drawable(step, view)]
-    probe = Scenario.model_validate(scenario_of(exploration, every))
+    # One drawable step for each target and value (not every combination: a long `from` by many
+    # targets is thousands of steps): the roles a schedule may name are all in them.
+    probe = Scenario.model_validate(scenario_of(exploration, witness_steps(exploration)))
     problems = stack_problems(probe, Path(str(exploration.id)), stack, field=lambda i: "fault_space target")
     if problems:
         from drills.errors import ScenarioError

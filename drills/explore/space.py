@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-import itertools
-
-from drills.exploration import Exploration, FaultChoice, view_of
-from drills.explore.strategy import Step, drawable, rank_targets
-
-
-def combinations(choice: FaultChoice) -> list[Step]:
-    """Every step of a fault choice at its shortest hold: each target with each value of each field."""
-    names = sorted(choice.with_)
-    return [Step(choice.kind, target, 0, tuple(zip(names, values, strict=True)))
-            for target in rank_targets(choice.targets)
-            for values in itertools.product(*(choice.with_[name] for name in names))]
+from drills.checkers.protocol import FileView
+from drills.exploration import Combinations, Exploration, FaultChoice, check_combinations, view_of
+from drills.explore.strategy import Step, frozen, rank_targets
 
 
-def single_steps(exploration: Exploration) -> tuple[int, int]:
-    """How many different steps the space holds (kind x target x hold x each field's values), and
-    how many of those its kinds refuse (never drawn)."""
+def combinations_of(choice: FaultChoice, view: FileView) -> Combinations:
+    """What the fault kind's cross-field checks say of the choice's combinations (each target with
+    each value of each field), within `drills.exploration.MAX_CHECKED_VALUES`."""
+    values = {name: list(enumerate(choice.with_[name])) for name in sorted(choice.with_)}
+    return check_combinations(choice.kind, list(enumerate(rank_targets(choice.targets))), values, view)
+
+
+def witness_steps(exploration: Exploration) -> list[Step]:
+    """Drawable steps (at their shortest hold) that together hold every target and value a schedule
+    may draw: what a stack must have for any schedule of the space to run on it."""
     view = view_of(exploration.model_dump(mode="json", by_alias=True))
-    total = refused_steps = 0
+    steps: dict[Step, None] = {}
+    for choice in exploration.fault_space.faults:
+        low, _ = exploration.hold_of(choice)
+        for data in combinations_of(choice, view).witness.values():
+            fields = tuple((name, frozen(data[name])) for name in sorted(choice.with_))
+            steps[Step(choice.kind, data["target"], low, fields)] = None
+    return list(steps)
+
+
+def single_steps(exploration: Exploration) -> tuple[int, int | None]:
+    """How many different steps the space holds (kind x target x hold x each field's values), and
+    how many of those its kinds refuse (never drawn); None when there were too many to check them all."""
+    view = view_of(exploration.model_dump(mode="json", by_alias=True))
+    total = 0
+    refused_steps: int | None = 0
     for choice in exploration.fault_space.faults:
         low, high = exploration.hold_of(choice)
-        steps = combinations(choice)
-        total += len(steps) * (high - low + 1)
-        refused_steps += sum(1 for step in steps if not drawable(step, view)) * (high - low + 1)
+        combos = combinations_of(choice, view)
+        total += combos.total * (high - low + 1)
+        refused_steps = refused_steps + combos.refused * (high - low + 1) \
+            if combos.complete and refused_steps is not None else None
     return total, refused_steps
 
 
@@ -34,10 +47,13 @@ def describe(exploration: Exploration) -> list[str]:
     total, never = single_steps(exploration)
     order = ("one after another, a step may stay applied through the next" if space.overlap else
              "one after another, each healed before the next")
-    refused = f" ({never:,} more that their fault kinds refuse, never drawn)" if never else ""
+    if never is None:
+        steps = f"{total:,} different steps (too many to count those their fault kinds refuse, never drawn)"
+    else:
+        refused = f" ({never:,} more that their fault kinds refuse, never drawn)" if never else ""
+        steps = f"{total - never:,} different steps{refused}"
     lines = [f"exploration {exploration.id}: {exploration.title}",
-             f"fault space: {space.steps.min}-{space.steps.max} step(s), {order}; {total - never:,} different "
-             f"steps{refused}"]
+             f"fault space: {space.steps.min}-{space.steps.max} step(s), {order}; {steps}"]
     for choice in space.faults:
         low, high = exploration.hold_of(choice)
         fields = "".join(f"; {name}: {' | '.join(map(_shown, values))}" for name, values in choice.with_.items())

@@ -52,10 +52,10 @@ class Step:
         return f"{self.kind} {self.target}{extra} {self.hold}s" + (" (through the next)" if self.overlaps_next else "")
 
 
-def _frozen(value: Any) -> Any:
+def frozen(value: Any) -> Any:
     """A value of `with:` as a step holds it: lists as tuples, so that a schedule is hashable (the
     search remembers the verdict of each schedule it ran)."""
-    return tuple(map(_frozen, value)) if isinstance(value, list | tuple) else value
+    return tuple(map(frozen, value)) if isinstance(value, list | tuple) else value
 
 
 def _thawed(value: Any) -> Any:
@@ -90,7 +90,7 @@ def steps_of(exploration: Exploration, choice: FaultChoice, view: FileView | Non
     never drawn; `drill validate` has made sure each target and value is in one it accepts."""
     low, high = exploration.hold_of(choice)
     names = sorted(choice.with_)
-    fields = st.tuples(*(st.sampled_from([_frozen(v) for v in choice.with_[name]]) for name in names))
+    fields = st.tuples(*(st.sampled_from([frozen(v) for v in choice.with_[name]]) for name in names))
     steps = st.builds(
         lambda target, hold, values: Step(choice.kind, target, hold, tuple(zip(names, values, strict=True))),
         st.sampled_from(rank_targets(choice.targets)), st.integers(low, high), fields)

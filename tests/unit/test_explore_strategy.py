@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from drills.exploration import Exploration, load_exploration
 from drills.explore.schedule import SUITE, header_lines, scenario_of, scenario_yaml
-from drills.explore.space import single_steps
+from drills.explore.space import describe, single_steps, witness_steps
 from drills.explore.strategy import Step, breadth, rank_targets, schedules
 from drills.scenario import check_file
 
@@ -181,6 +181,27 @@ def test_the_number_of_different_steps_of_the_example():
     # kill and pause: 3 targets x 15 holds; partition: 3 targets x 15 holds x 3 `from` x 3 directions,
     # less postgres.* cut from postgres.* (3 directions x 15 holds): nothing left to cut it from.
     assert single_steps(load_exploration(EXAMPLE)) == (2 * 3 * 15 + 3 * 15 * 3 * 3, 3 * 15)
+
+
+def test_a_space_too_large_to_count_says_so_and_its_witnesses_hold_every_target_and_value():
+    # issue 19: counting the refused steps of 1,500 targets by `from` lists of 1,000 roles validated
+    # every combination, each a 1,000-role list: 41 s before `drill explore` drew anything.
+    example = load_exploration(EXAMPLE).model_dump(mode="json", by_alias=True, exclude_unset=True)
+    partition = example["fault_space"]["faults"][2]
+    partition["targets"] = [f"pg{i}" for i in range(1500)]
+    partition["with"]["from"] = [[ROLES[(i + k) % len(ROLES)] for k in range(1000)] for i in range(3)]
+    big = Exploration.model_validate(example)
+    assert single_steps(big) == (2 * 3 * 15 + 1500 * 3 * 3 * 15, None)
+    assert "too many to count those their fault kinds refuse" in describe(big)[1]
+    small = witness_steps(big)
+    assert {s.target for s in small if s.kind == "partition"} < set(partition["targets"]), "within the bound"
+    full = witness_steps(load_exploration(EXAMPLE))
+    assert {(s.kind, s.target) for s in full} == {(k, t) for k in ("kill", "pause", "partition")
+                                                  for t in ("postgres.leader", "postgres.replica", "postgres.*")}
+    assert {s.fields for s in full if s.kind == "partition"} >= {
+        (("direction", d), ("from", f)) for d, f in zip(("both", "in", "out"),
+                                                        (("postgres.*",), ("postgres.*", "etcd.*"), ("clients",)),
+                                                        strict=True)}
 
 
 @settings(max_examples=300, deadline=None)

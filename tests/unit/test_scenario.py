@@ -164,7 +164,7 @@ def test_steady_window_too_short_for_min_ops(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "where", "words"), [
-    ("id: x\ntitle: [unclosed\n", ":3:1:", "YAML syntax"),
+    ("id: x\ntitle: [unclosed\n", ":2:8:", "YAML syntax: a list opened here with '[' is not closed"),
     ("id: x\nid: y\n", ":2:1:", "duplicate key"),
     ("id: x\n\tbad: 1\n", ":2:1:", "YAML syntax"),
     ("id: x\ntitle: \x07\n", ":2:8:", "unacceptable character"),
@@ -240,7 +240,7 @@ def test_cli_accepts_good_files_and_yaml_syntax_errors_are_located(tmp_path):
     assert ok.exit_code == 0 and "1 scenario file(s) valid" in ok.output
     broken = write(tmp_path, "id: x\ntitle: [unclosed\n", "broken.yaml")
     bad = CliRunner().invoke(cli, ["validate", str(good), str(broken)])
-    assert bad.exit_code == 2 and f"{broken}:3:1: YAML syntax" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 2 and f"{broken}:2:8: YAML syntax" in bad.output and "Traceback" not in bad.output
 
 
 def test_load_raises_scenario_error_with_exit_code_2_and_every_problem(tmp_path):

@@ -87,6 +87,26 @@ def test_durations_take_ascii_digits_only(digit, unit):
         parse_duration(f"1{digit}.5{unit}")
 
 
+@given(st.integers(0, 5), st.sampled_from(["from", "targets", "conditions"]), st.integers(0, 12),
+       st.lists(st.from_regex(r"[a-z][a-z0-9.*]{0,8}", fullmatch=True), max_size=4), st.sampled_from(["[", "{"]),
+       st.integers(0, 5))
+@settings(max_examples=100, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_unclosed_bracket_is_shown_where_it_opens(tmp_path, before, key, indent, items, bracket, after):
+    # issue 19: it was shown where the parser noticed it, lines later.
+    from drills.scenario_yaml import YamlProblem, load_yaml
+
+    body = ", ".join(f"k{i}: {item}" for i, item in enumerate(items)) if bracket == "{" else ", ".join(items)
+    nested = "".join(f"{' ' * (2 * i)}n{i}:\n" for i in range(indent // 2))
+    opening = f"{' ' * (2 * (indent // 2))}{key}: {bracket}{body}\n"
+    text = "".join(f"a{i}: v\n" for i in range(before)) + nested + opening + "".join(f"z{i}: v\n" for i in range(after))
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(YamlProblem) as caught:
+        load_yaml(path)
+    assert (caught.value.line, caught.value.column) == (before + indent // 2 + 1, opening.index(bracket) + 1)
+    assert "is not closed" in caught.value.message
+
+
 # ---- regressions, through the CLI: one per cause a fuzz run found (bench/validate_fuzz.py) ---------
 
 BOMB = "".join(f"b{k}: &b{k} [{', '.join([f'*b{k - 1}'] * 10) if k else ', '.join(['lol'] * 10)}]\n"
@@ -139,10 +159,26 @@ CASES = {
     "too-many-values": (GOOD + "".join(f"k{i}: 1\n" for i in range(6000)), ":2498:8:",
                         f"holds more than {MAX_VALUES:,} values"),
     "merge-of-a-set": ("<<: !!set {a, b}\n" + GOOD, ":1:1:", "cannot read this map"),
-    # item 8: an unclosed bracket is noticed lines later; both places are named
-    "unclosed-bracket": ("id: x\ntitle: [unclosed\npolicy: p\n\nworkload: {}\n", ":3:7:",
-                         "expected ',' or ']', but got ':' (while parsing a flow sequence that starts at line 2, "
-                         "column 8)"),
+    # issue 19: a role index past Python's 4,300 digits escaped as ValueError from drills.roles
+    "5000-digit-role-index": (GOOD.replace("target: postgres.leader", "target: postgres.replica[" + "9" * 5000 + "]"),
+                              ":8:13: steps[0].target:", "index too large (5,000 digits)"),
+    "5000-digit-role-index-in-a-partition": (
+        GOOD.replace(STEP, "  - fault: partition\n    target: postgres.leader\n    hold: 3s\n"
+                           "    from: ['etcd[" + "0" * 4000 + "9" * 1000 + "]']\n"),
+        ":10:12: steps[0].from[0]:", "index too large (5,000 digits)"),
+    # item 8: an unclosed bracket is noticed lines later; both places are named. Issue 19: it is
+    # shown where it opens (where the `]` belongs), naming where the parser noticed it.
+    "unclosed-bracket": ("id: x\ntitle: [unclosed\npolicy: p\n\nworkload: {}\n", ":2:8:",
+                         "a list opened here with '[' is not closed (or holds a mistake): expected ',' or ']', but "
+                         "got ':' at line 3, column 7"),
+    "unclosed-from-list": (GOOD.replace(STEP, "  - fault: partition\n    target: postgres.leader\n"
+                                              "    from: [postgres.*, etcd.*\n    hold: 3s\n"),
+                           ":9:11:", "a list opened here with '[' is not closed (or holds a mistake): expected ',' or "
+                                     "']', but got ':' at line 10, column 9"),
+    "unclosed-flow-mapping": (GOOD.replace("{rate: 50}", "{rate: 50"), ":5:19:",
+                              "a mapping opened here with '{' is not closed"),
+    "unclosed-quote": (GOOD.replace("policy: No service", 'policy: "No service'), ":3:9:",
+                       "a quoted text opened here is not closed"),
 }
 
 

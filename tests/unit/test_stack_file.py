@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drills.errors import ScenarioError
@@ -81,6 +81,21 @@ def test_every_mistake_is_located(tmp_path, text, where, message):
     assert any(s.startswith(f"{path}:{where}") and message in s for s in shown), shown
 
 
+PRINTABLE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20)
+
+
+@given(st.one_of(st.tuples(PRINTABLE, PRINTABLE).map("\0".join), st.integers(256, 1000).map("c".__mul__)))
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_compose_file_name_the_os_refuses_is_a_located_problem(tmp_path, name):
+    # issue 19: a NUL byte made pathlib raise ValueError out of `drill validate`, and a name past
+    # the system's 255 bytes makes is_file() raise OSError.
+    path = write(tmp_path, MINIMAL.replace("[compose.yaml]", f"[compose.yaml, {json.dumps(name)}]"))
+    definition, problems = check_stack_file(path)
+    assert definition is None
+    assert [(p.line, p.column, p.field) for p in problems] == [(3, 25, "compose.files[1]")]
+    assert ("NUL byte" if "\0" in name else "File name too long") in problems[0].message
+
+
 def test_yaml_errors_are_located_too(tmp_path):
     path = write(tmp_path, MINIMAL.replace("roles:", "roles: [", 1))
     _, problems = check_stack_file(path)
@@ -113,6 +128,11 @@ def test_stack_files_are_told_from_scenarios(tmp_path):
     assert not looks_like_stack_file(ROOT / "scenarios" / "postgres-leader-kill.yaml")
     other = tmp_path / "mine.yml"
     other.write_text(MINIMAL)
+    assert looks_like_stack_file(other)
+    # issue 19: keys quoted or in flow style (JSON) are keys too
+    other.write_text(json.dumps({"stack": "mine", "compose": {"files": ["compose.yaml"]}}))
+    assert looks_like_stack_file(other)
+    other.write_text(MINIMAL.replace("stack:", "'stack':").replace("compose:", '"compose" :'))
     assert looks_like_stack_file(other)
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.errors import StackError
-from drills.roles import RoleRef, parse_role
+from drills.roles import MAX_INDEX_DIGITS, RoleRef, parse_role
 from drills.scenario_types import ROLE_PATTERN
 from drills.stack.definition import ROLE_LABEL, RoleMap
 from drills.stack.roles import pick
@@ -116,3 +116,16 @@ def test_an_index_takes_ascii_digits_only(digits):
         parse_role(role)
     assert re.fullmatch(ROLE_PATTERN, role) is None, "the JSON Schema refuses it too"
     assert parse_role("postgres.replica[05]").index == 5
+
+
+@given(st.sampled_from(["postgres.replica", "etcd", "dashboard", "rabbitmq.leader@notifications"]),
+       st.integers(0, 6000), st.integers(1, 6000))
+def test_an_index_too_large_is_a_stack_error_never_a_value_error(role, zeros, digits):
+    # Past 4,300 digits int() raised ValueError, which escaped `drill validate` as a traceback.
+    index = "0" * zeros + "9" * digits
+    if digits <= MAX_INDEX_DIGITS:
+        assert parse_role(f"{role}[{index}]").index == int("9" * digits)
+    else:
+        with pytest.raises(StackError, match=r"index too large") as err:
+            parse_role(f"{role}[{index}]")
+        assert len(str(err.value)) < 200, "the message does not echo the digits"
