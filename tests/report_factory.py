@@ -62,6 +62,12 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
             data: dict[str, Any] = {"fault": "0-kill-abc123", "kind": "kill", "target": "postgres.leader"} \
                 if name_ in ("inject", "heal") else {}
             h.event(name_, at, **data)
+        if any(e.checker == "failover" for e in sc.expectations):
+            # The leaders sampled, as the runner records them for a failover expectation: pg1 hit and
+            # a replica, pg2, leading from the end of the outage on.
+            h.event("fault", fault_at + 0.1, kind="kill", target="postgres.leader", resolved=["pg1"])
+            for at, leaders in ((0.2, ["pg1"]), (fault_at + 0.05, []), (outage[1], ["pg2"]), (end, ["pg2"])):
+                h.event("leaders", at, component="postgres", leaders=leaders)
         for k, signal in enumerate(signals):
             step = 1.0 / sc.workload[signal].rate
             t, i = 0.2, 0

@@ -75,9 +75,9 @@ def test_on_an_empty_history_no_checker_passes_and_subjects_match_the_verdicts(s
 
 def test_the_runner_samples_leaders_only_for_a_checker_that_needs_them():
     needs = {s.id: samples_needed(s.expectations) for s in SCENARIOS}
-    with_split_brain = {s.id for s in SCENARIOS if any(e.checker == "split-brain" for e in s.expectations)}
-    assert {k for k, v in needs.items() if "leaders" in v} == with_split_brain
-    assert with_split_brain
+    sampling = {s.id for s in SCENARIOS if any(e.checker in ("split-brain", "failover") for e in s.expectations)}
+    assert {k for k, v in needs.items() if "leaders" in v} == sampling
+    assert sampling
 
 
 def test_every_declared_metric_names_numbers_the_verdicts_hold(tmp_path):
