@@ -344,7 +344,7 @@ class Drill:
 
     def _judge(self, facts: RunFacts) -> RunResult:
         ops, events = load(self.out / "history.jsonl")
-        verdicts = evaluate(self.s, ops, events, facts) if self.journal.status == "running" else []
+        verdicts = evaluate(self.s, ops, events, facts, self.effective) if self.journal.status == "running" else []
         if errors := [v for v in verdicts if v.status is Status.ERROR]:
             self.journal.status = "error"
             self.journal.reason = "; ".join(f"checker {v.checker} ({v.subject}) raised: {v.observed.split(': ', 1)[-1]}"

@@ -20,6 +20,8 @@ from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.runner import new_run_id, not_run
 from drills.scenario import Scenario, load_scenario
+from drills.stack.effective_config import EffectiveConfig
+from tests.unit.test_stack_effective import reference_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -40,7 +42,8 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     `backup_at`: a restore drill (a scenario with `backup:`): one backup taken from then (1 s long),
     restored from the heal on (2 s); the primary signal's writes acknowledged from the backup's start
     to the restore's end are lost, as a restore loses them. `effective`: entries of the journal's
-    environment about the configuration drilled (`effective`, `effective_after`)."""
+    environment about the configuration drilled (`effective`, `effective_after`); None: the
+    reference stack's, as a run on it records (`{}`: none recorded)."""
     path, sc = scenario(name)
     run_id = new_run_id(sc.id)
     out = reports_dir / run_id
@@ -95,7 +98,8 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     facts = RunFacts(final_reads=reads, drained=True, recovered_after_s=ready_at - heal_at)
     env = environment({"postgres": "drills/postgres:3f2a1b", "rabbitmq": "drills/rabbitmq:9c8d7e"})
     env["stack_env"] = dict(secrets or {})
-    env.update(effective or {})
+    recorded = {"effective": reference_config().to_json()} if effective is None else effective
+    env.update(recorded)
     journal = Journal(run_id, sc.model_dump(mode="json", by_alias=True), str(path), environment=env)
     journal.phases = [PhaseRecord("warm-up", 0.0, 0.2, "ok"), PhaseRecord("steady", 0.2, fault_at, "ok"),
                       PhaseRecord("inject", fault_at, fault_at + 0.1, "ok", "kill postgres.leader -> pg1"),
@@ -103,7 +107,9 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
                       PhaseRecord("recover", heal_at + 0.2, ready_at, "ok"), PhaseRecord("after", ready_at, end, "ok")]
     journal.faults = [FaultRecord("0-kill-abc123", "kill", "postgres.leader", ["pg1"], fault_at, heal_at)]
     journal.recovery = {"waits_s": {"postgres": 4.0}, "since_heal_s": ready_at - heal_at}
-    verdicts = [] if status in ("error", "aborted") else evaluate(sc, ops, events, facts)
+    config = recorded.get("effective")
+    verdicts = [] if status in ("error", "aborted") else evaluate(
+        sc, ops, events, facts, EffectiveConfig.from_json(config) if isinstance(config, dict) else None)
     journal.status = status or ("passed" if all(v.passed for v in verdicts) else "failed")
     journal.reason = reason
     journal.timings = {"wall_s": end, "scheduled_s": sc.steady + hold + sc.after}

@@ -28,6 +28,9 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, get_args
 
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+
+from drills.assumptions import ASSUMES_HELP, Assumes
 from drills.checkers.verdict import Verdict
 from drills.history import Event, Op, first_event, last_event
 from drills.scenario_types import Model
@@ -61,11 +64,28 @@ class ScenarioFacts(Protocol):
 
 
 class ExpectationModel(Model):
-    """Base of every checker's expectation model (fields are each model's own, in its order)."""
+    """Base of every checker's expectation model: the configuration facts its bound relies on
+    (`assumes:`, checked against the stack drilled: `drills.assumptions`); every other field is
+    each model's own, in its order."""
 
-    if TYPE_CHECKING:  # declared by every subclass (a tag and a justification); no fields here
+    assumes: tuple[Assumes, ...] = Field((), description=ASSUMES_HELP)
+
+    if TYPE_CHECKING:  # declared by every subclass (a tag and a justification)
         checker: str
         why: str
+
+    @model_serializer(mode="wrap")
+    def _in_file_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Dumped as a file writes it: the checker first, the assumptions beside the why they
+        support (a base class's field would otherwise lead)."""
+        data: dict[str, Any] = handler(self)
+        assumes = data.pop("assumes", None)
+        why = data.pop("why", None)
+        if assumes is not None:
+            data["assumes"] = assumes
+        if why is not None:
+            data["why"] = why
+        return data
 
 
 @dataclass(frozen=True)

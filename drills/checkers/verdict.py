@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from drills.assumptions import Result
+
 
 class Status(enum.Enum):
     PASS = "pass"
@@ -37,6 +39,9 @@ class Verdict:
     bound: dict[str, Any] = field(default_factory=dict)
     why: str = ""  # the scenario's justification of the bound
     error: str = ""  # ERROR: the checker's traceback
+    # The expectation's declared assumptions, checked against the configuration the stack ran
+    # (drills.assumptions): a bound whose assumption is broken judged a stack it was not made for.
+    assumptions: tuple[Result, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -49,7 +54,8 @@ class Verdict:
     def to_json(self) -> dict[str, Any]:
         return {"checker": self.checker, "subject": self.subject, "expectation": self.expectation,
                 "observed": self.observed, "status": self.status.value, "measured": self.measured,
-                "bound": self.bound, "why": self.why, **({"error": self.error} if self.error else {})}
+                "bound": self.bound, "why": self.why, **({"error": self.error} if self.error else {}),
+                **({"assumptions": [a.to_json() for a in self.assumptions]} if self.assumptions else {})}
 
 
 def not_measured(checker: str, subject: str, expectation: str, reason: str, *,

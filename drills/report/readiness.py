@@ -1,8 +1,11 @@
 """DR readiness by component, from every run reported: each scenario judged over all its runs as
 `drill run --repeat` judges them (drills.report.repeats), never from its latest run alone, so a
-scenario that passed once and failed once is FLAKY, not READY.
+scenario that passed once and failed once is FLAKY, not READY. A scenario met on a stack that breaks
+an assumption its expectations declare (`assumes:`, `drills.assumptions`) proved its bound on a stack
+the bound was not made for: its component is NOT READY (assumption broken); one whose assumption
+could not be checked leaves it UNVERIFIED (assumption unchecked).
 
-    components(runs) -> [ComponentSummary]   per component: READY | NOT READY | UNVERIFIED
+    components(runs) -> [ComponentSummary]   per component: READY | NOT READY | UNVERIFIED, and why
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from drills.assumptions import BROKEN, UNCHECKED, Status, worst
 from drills.report.repeats import aggregate, sample_of_run
 from drills.report.runs import STATUSES, Run, chronological
 
@@ -22,6 +26,8 @@ class ScenarioReadiness:
     passed: int
     runs: int
     latest: Run
+    assumption: Status | None = None  # the worst of its declared assumptions over its runs (None: none declared)
+    not_held: tuple[str, ...] = ()  # each broken or unchecked one: "checker subject: this bound assumes X; ..."
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class ComponentSummary:
     counts: dict[str, int]  # latest status of each scenario -> how many
     latest: list[Run]
     verdicts: list[ScenarioReadiness] = field(default_factory=list)  # in the order of `latest`
+    note: str = ""  # "assumption broken" | "assumption unchecked": a met scenario's assumption decided it
 
 
 # A scenario's repeat verdict -> what it says of readiness: READY needs every run of every
@@ -58,12 +65,34 @@ def components(runs: Sequence[Run]) -> list[ComponentSummary]:
         counts = {s: sum(1 for r in members if r.status == s) for s in STATUSES}
         counts = {k: v for k, v in counts.items() if v}
         verdicts = [ScenarioReadiness(repeats[r.scenario_id].verdict, repeats[r.scenario_id].passed,
-                                      len(repeats[r.scenario_id].samples), r) for r in members]
-        if any(v.verdict in NOT_READY_VERDICTS for v in verdicts):
+                                      len(repeats[r.scenario_id].samples), r,
+                                      *_assumed([x for x in ordered if x.scenario_id == r.scenario_id]))
+                    for r in members]
+        met_broken = any(v.verdict == "MET" and v.assumption == BROKEN for v in verdicts)
+        met_unchecked = any(v.verdict == "MET" and v.assumption == UNCHECKED for v in verdicts)
+        if any(v.verdict in NOT_READY_VERDICTS for v in verdicts) or met_broken:
             readiness = "NOT READY"
-        elif all(v.verdict == "MET" for v in verdicts):
+        elif all(v.verdict == "MET" for v in verdicts) and not met_unchecked:
             readiness = "READY"
         else:
             readiness = "UNVERIFIED"
-        out.append(ComponentSummary(comp, readiness, len(members), counts, members, verdicts))
+        note = "assumption broken" if met_broken else "assumption unchecked" if met_unchecked else ""
+        out.append(ComponentSummary(comp, readiness, len(members), counts, members, verdicts, note))
     return out
+
+
+def _assumed(runs: Sequence[Run]) -> tuple[Status | None, tuple[str, ...]]:
+    """The worst declared assumption of a scenario over its runs, and each one not held, named by
+    its expectation (once, however many runs broke it)."""
+    from drills.checkers.registry import subject_of
+
+    results = []
+    not_held: dict[str, None] = {}
+    for run in runs:
+        expectations = [e for e in run.scenario.get("expectations") or [] if isinstance(e, dict)]
+        for exp, assumed in zip(expectations, run.assumptions(), strict=True):
+            results += assumed
+            for a in assumed:
+                if a.status != "held":
+                    not_held[f"{exp.get('checker')} {subject_of(exp, run.scenario)}: {a.text}"] = None
+    return worst(results), tuple(not_held)

@@ -27,10 +27,9 @@ from drills.checkers.registry import subject_of
 from drills.report.evidence import Verified, verify
 from drills.report.readiness import components
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
-from drills.report.runs import Run, chronological, reports_dirs, trend
+from drills.report.runs import Run, assumptions_of, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import system_rows, timeline_svg, trend_svg
-from drills.report.why_claims import contradicted
 from drills.stack.effective_config import EffectiveConfig, fingerprint
 from drills.stack.effective_text import LABELS, lines
 
@@ -117,23 +116,35 @@ def _scenario_hash(scenario: dict[str, Any]) -> str:
 
 
 def _expectations(scenario: dict[str, Any], journal: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each expectation with its bound and its why, and what of that why the stack drilled does not
-    bear out (`drills.report.why_claims`), checked against the configuration the run read from it."""
-    doc = (journal.get("environment") or {}).get("effective")
-    effective = EffectiveConfig.from_json(doc) if isinstance(doc, dict) else None
+    """Each expectation with its bound, its why, and its declared assumptions checked against the
+    configuration the run read from the stack drilled (`assumptions_of`): a broken one is shown
+    beside it, "this bound assumes X; the stack runs Y"."""
+    assumed = assumptions_of(scenario, journal)
     out = []
-    for exp in scenario.get("expectations") or []:
-        if not isinstance(exp, dict):
-            continue
+    for exp, results in zip([e for e in scenario.get("expectations") or [] if isinstance(e, dict)], assumed,
+                            strict=True):
         subject = subject_of(exp, scenario)
-        tolerances = {k: v for k, v in exp.items() if k not in ("checker", "signal", "signals", "component", "why")
-                      and v is not None}
-        why = str(exp.get("why") or "")
-        # A run that drilled nothing (NOT RUN) makes no claim of a stack: nothing to check.
-        unheld = contradicted(why, effective) if journal.get("phases") else []
-        out.append({"checker": exp.get("checker"), "subject": subject, "tolerances": tolerances, "why": why,
-                    "why_unheld": unheld})
+        tolerances = {k: v for k, v in exp.items()
+                      if k not in ("checker", "signal", "signals", "component", "why", "assumes") and v is not None}
+        out.append({"checker": exp.get("checker"), "subject": subject, "tolerances": tolerances,
+                    "why": str(exp.get("why") or ""), "assumptions": [_assumption(a) for a in results]})
     return out
+
+
+def _assumption(result: Any) -> dict[str, str]:
+    """An assumption as the report shows it: held quietly, broken or unchecked loudly."""
+    label = {"held": "held", "broken": "BROKEN", "unchecked": "UNCHECKED"}[result.status]
+    text = result.text if result.status != "held" else f"assumes {result.assumes} (the stack runs {result.runs})"
+    return {"status": result.status, "label": label, "text": text,
+            "cls": {"held": "pass", "broken": "fail"}.get(result.status, "warn")}
+
+
+def _verdict_assumptions(verdict: dict[str, Any]) -> list[dict[str, str]]:
+    """The assumptions the runner recorded with a verdict that did not hold (the journal's words)."""
+    from drills.assumptions import Result
+
+    recorded = [Result.from_json(a) for a in verdict.get("assumptions") or [] if isinstance(a, dict)]
+    return [_assumption(a) for a in recorded if a.status != "held"]
 
 
 def _stack_drilled(scenario: dict[str, Any], journal: dict[str, Any]) -> str:
@@ -189,7 +200,7 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
     for v in run.verdicts:
         measured = {k: x for k, x in (v.get("measured") or {}).items() if k not in _HIDDEN_MEASURED}
         verdicts.append({**v, "measured": measured, "status": str(v.get("status", "")),
-                         "cls": _status_class(str(v.get("status", "")))})
+                         "cls": _status_class(str(v.get("status", ""))), "not_held": _verdict_assumptions(v)})
     items = run.read_history() if run.status != "not-run" else []
     svg = timeline_svg(items, j, signals_first=list(sc.get("workload") or {})) if items else None
     system, system_more = system_rows(items, j)
@@ -272,6 +283,11 @@ def _issues(runs: Sequence[Run]) -> list[dict[str, str]]:
                 out.append({"seq": _seq(r.seq), "run_id": r.run_id, "scenario": r.scenario_id,
                             "issue": f"{str(v.get('status', '')).upper()} {v.get('checker')} {v.get('subject')}: "
                                      f"expected {v.get('expectation')}; observed {v.get('observed')}"})
+        for exp in _expectations(r.scenario, r.journal):
+            for a in exp["assumptions"]:
+                if a["status"] != "held":
+                    out.append({"seq": _seq(r.seq), "run_id": r.run_id, "scenario": r.scenario_id,
+                                "issue": f"ASSUMPTION {a['label']} {exp['checker']} {exp['subject']}: {a['text']}"})
     return out
 
 
@@ -335,11 +351,12 @@ def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: s
                  for r in runs],
         "statuses": statuses, "first_seq": min(seqs, default=None), "last_seq": max(seqs, default=None),
         "components": [{"component": c.component, "readiness": c.readiness, "cls": _status_class(c.readiness),
-                        "scenarios": c.scenarios, "counts": c.counts,
+                        "note": c.note, "scenarios": c.scenarios, "counts": c.counts,
                         "latest": [{"scenario": v.latest.scenario_id, "status": v.latest.status,
                                     "cls": _status_class(v.latest.status), "seq": _seq(v.latest.seq),
                                     "run_id": v.latest.run_id, "verdict": v.verdict, "passed": v.passed,
-                                    "runs": v.runs, "verdict_cls": _VERDICT_CLASS.get(v.verdict, "warn")}
+                                    "runs": v.runs, "verdict_cls": _VERDICT_CLASS.get(v.verdict, "warn"),
+                                    "not_held": list(v.not_held)}
                                    for v in c.verdicts]}
                        for c in components(runs)],
         "controls": CONTROLS,

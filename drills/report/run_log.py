@@ -25,7 +25,7 @@ from drills.report.repeats import (
     pass_rate_text,
     sample_of_result,
 )
-from drills.report.summary import summary_row
+from drills.report.summary import not_held, summary_row
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,6 +58,7 @@ def write_summary(log: RunLog, path: Path, *, exit_code: int | None) -> None:
         runs.append({"repetition": rep, "scenario": r.scenario_id, "run_id": r.run_id, "seq": sample.seq,
                      "status": r.status, "outcome": sample.outcome, "documented": row.documented,
                      "observed": row.observed, "rto": row.rto, "rpo": row.rpo, "wall_s": sample.wall_s,
+                     "assumptions": [{"expectation": exp, **a.to_json()} for exp, a in not_held(r.verdicts)],
                      "dir": None if r.out_dir is None else str(r.out_dir)})
     scenarios = aggregate(samples)
     data = {

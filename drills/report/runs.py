@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drills.errors import DrillsError
 from drills.report.evidence import read_manifest
+
+if TYPE_CHECKING:
+    from drills.assumptions import Result
 
 REDACTED = "[redacted]"
 SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|key|credential|auth", re.IGNORECASE)
@@ -170,6 +173,11 @@ class Run:
                 out.append(Metric(m.kind, subject, m.unit, _number(target), measured, status))
         return out
 
+    def assumptions(self) -> list[list[Result]]:
+        """Per expectation of the scenario, in its order, its declared assumptions checked against the
+        configuration this run read from the stack (`assumptions_of`)."""
+        return assumptions_of(self.scenario, self.journal)
+
     def backup_integrity(self) -> str:
         """What the run says about its backups; "not measured" unless a check of them ran."""
         from drills.checkers.registry import CHECKERS
@@ -201,6 +209,24 @@ class Run:
                 else:
                     items.append(item)
         return items
+
+
+def assumptions_of(scenario: Mapping[str, Any], journal: Mapping[str, Any]) -> list[list[Result]]:
+    """Per expectation of `scenario` (plain, as a journal holds it), each of its `assumes:` checked
+    against the configuration the run read back from the stack before its first fault (the
+    journal's `environment.effective`, sealed with it), as the runner checked them for its
+    verdicts (`drills.evaluate`): the same function of the same record. A run that drilled nothing
+    (NOT RUN: no phase) makes no claim of a stack, so nothing is checked; one that drilled without
+    recording the configuration leaves every assumption unchecked, never held."""
+    from drills.assumptions import check_all
+    from drills.stack.effective_config import EffectiveConfig
+
+    expectations = [e for e in scenario.get("expectations") or [] if isinstance(e, Mapping)]
+    if not journal.get("phases"):
+        return [[] for _ in expectations]
+    doc = (journal.get("environment") or {}).get("effective")
+    effective = EffectiveConfig.from_json(doc) if isinstance(doc, Mapping) else None
+    return [list(check_all([str(a) for a in e.get("assumes") or []], effective)) for e in expectations]
 
 
 def _number(value: Any) -> float | None:

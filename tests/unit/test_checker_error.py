@@ -56,6 +56,7 @@ def test_the_run_is_written_sealed_and_an_error(resync_raises: None, tmp_path: P
     drill.out = tmp_path
     drill.run_id = "r1"
     drill.t0 = time.monotonic()
+    drill.effective = None  # no configuration read: its declared assumptions are unchecked
     drill.journal = Journal("r1", drill.s.model_dump(mode="json", by_alias=True), str(SCENARIO))
     (tmp_path / "history.jsonl").write_text("")
     result = drill._judge(RunFacts())

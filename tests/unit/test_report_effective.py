@@ -39,7 +39,7 @@ def rendered(tmp_path_factory) -> tuple[str, str]:
     make_run(root, effective={"effective": config.to_json(), "effective_after": compared(config, config)})
     make_run(root, effective={"effective": config.to_json(),
                               "effective_after": compared(config, classic_at_the_end())})
-    make_run(root)  # a journal that recorded no configuration
+    make_run(root, effective={})  # a journal that recorded no configuration
     make_not_run(root)
     out = tmp_path_factory.mktemp("out")
     html_path, md_path = render(load_runs([root]), out)

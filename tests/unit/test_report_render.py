@@ -208,6 +208,7 @@ def test_markdown_neutralises_raw_html_and_keeps_cells_and_redaction(tmp_path, m
     journal = json.loads((run / "journal.json").read_text())
     journal["scenario"]["title"] = '<script>alert("x")</script> <img src=x> writes <= 7 & it\'s fine'
     journal["scenario"]["expectations"][0]["why"] = "a | b <em>c</em>"
+    journal["scenario"]["expectations"][0]["assumes"] = []  # the why alone in its cell
     (run / "journal.json").write_text(json.dumps(journal))
     md = render(load_runs([reports]), tmp_path / "out", ["md"])[0].read_text()
     assert not re.search(r"(?<!\\)<(script|img|b|em|/)", md)  # no raw HTML a renderer would run or show
