@@ -125,6 +125,9 @@ def ensure_wheelhouse(context: Path, reporter: Reporter) -> None:
     stamp = wheels / WHEEL_STAMP
     if stamp.is_file() and stamp.read_text().strip() == digest:
         return
+    if wheels.is_dir():  # a wheel of an earlier requirements.txt must not be installed in its place
+        for old in wheels.glob("*.whl"):
+            old.unlink()
     wheels.mkdir(exist_ok=True)
     machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine())
     reporter.step(f"downloading wheels for {context.name} into {wheels}")
