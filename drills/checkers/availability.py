@@ -238,8 +238,10 @@ def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None
         parts.append({"no-ops": "no ops after the fault: RTO not measured",
                       "never": (f"not recovered when the history ended, {rec.at_least_s:.2f} s after the injection: "
                                 f"too soon to judge the bound" if watched_too_little else
-                                f"never recovered (still failing {rec.at_least_s:.2f} s after the injection, "
-                                f"when the history ended)"),
+                                f"not recovered within the bound (still failing {rec.at_least_s:.2f} s after the "
+                                f"injection, when the history ended)" if bounds else
+                                f"never recovered (still failing {rec.at_least_s:.2f} s after the injection, when "
+                                f"the history ended)"),
                       "too-short": f"history ended before success was sustained: RTO not measured "
                                    f"(> {rec.at_least_s:.2f} s)"}.get(why_rto, ""))
     if unrecovered and why_rto != "never":
