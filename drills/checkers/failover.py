@@ -65,7 +65,7 @@ def takeover(events: Sequence[Event], component: str) -> Takeover | None:
         hit = tuple(sorted(set(_leaders(before[-1])) & {str(n) for n in fault.data.get("resolved", ())}))
         if not hit:
             continue
-        after = [s for s in samples if s.at > fault.at]
+        after = [s for s in samples if s.at > began]
         by = at = back_first = None
         for s in after:
             others = [n for n in _leaders(s) if n not in hit]

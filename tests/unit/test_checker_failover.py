@@ -82,3 +82,17 @@ def test_a_pass_always_names_another_node_that_led_and_the_hit_one_not_leading_a
     else:
         assert v.status is Status.FAIL
         assert not others or not after[-1] or after[-1][0] == hit
+
+
+def test_the_leaderless_spell_may_begin_before_the_fault_event_and_a_restart_is_still_seen():
+    """The kill lands while the inject phase runs: the leaderless sample precedes the fault event
+    (seen on the no-failover example: leaders [] at 5.19 s, fault event at 5.51 s, pg1 back at 23.9 s)."""
+    events = [Event("leaders", 0.16, {"component": "postgres", "leaders": ["pg1"]}),
+              Event("inject", 5.16, {}),
+              Event("leaders", 5.19, {"component": "postgres", "leaders": []}),
+              Event("fault", 5.51, {"kind": "kill", "target": "postgres.leader", "resolved": ["pg1"]}),
+              Event("leaders", 23.91, {"component": "postgres", "leaders": ["pg1"]}),
+              Event("leaders", 31.25, {"component": "postgres", "leaders": ["pg1"]})]
+    v = check_failover(events, "postgres")
+    assert v.status is Status.FAIL
+    assert "pg1 led again at t=23.91 s (a restart or a resume, not a failover)" in v.observed
