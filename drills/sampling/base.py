@@ -73,8 +73,9 @@ class Sampler:
                         final=True)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while True:  # at least one round: a sampler closed at once still says what it saw
             at = self.now()
             self.sample()
-            self._stop.wait(max(0.0, self.every_s - (self.now() - at)))
+            if self._stop.wait(max(0.0, self.every_s - (self.now() - at))):
+                break
         self.finish()
