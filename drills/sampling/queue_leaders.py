@@ -87,6 +87,8 @@ class QueueLeaderSampler(Sampler):
             return api.queues(timeout_s=self.timeout_s)
         except OSError:
             return None  # frozen, paused, cut off from the host, refusing: it says nothing
+        except (TypeError, KeyError, ValueError):
+            return None  # an answer that is not a queue listing (a node half up) says nothing either
 
     def read(self) -> dict[str, Reading]:
         # Containers come and go (a paused node is not running): look again every round; when the

@@ -40,7 +40,7 @@ def doc(leader: str | None, queue: str = QUEUE) -> list[dict[str, Any]]:
 class StandInApi:
     """One node's management API: answers its script, one entry per round (an exception: raised)."""
 
-    def __init__(self, script: list[list[dict[str, Any]] | OSError]) -> None:
+    def __init__(self, script: list[list[dict[str, Any]] | OSError | None]) -> None:
         self.script = iter(script)
         self.timeouts: list[float] = []
 
@@ -49,7 +49,7 @@ class StandInApi:
         answer = next(self.script)
         if isinstance(answer, OSError):
             raise answer
-        return parse_queues(answer)
+        return parse_queues(answer)  # None: a body that was not JSON (parse_queues cannot read it)
 
 
 class StandInStack:
@@ -95,7 +95,7 @@ def test_a_leader_change_is_recorded_once_with_the_service_names_and_who_said_wh
 
 def test_a_node_that_does_not_answer_says_nothing_and_nobody_answering_is_no_leader():
     timeout = TimeoutError("timed out")
-    script = {"rabbit1": [doc("rabbit@rabbit1"), timeout, timeout, doc("rabbit@rabbit2")],
+    script = {"rabbit1": [doc("rabbit@rabbit1"), timeout, None, doc("rabbit@rabbit2")],  # None: not JSON
               "rabbit2": [doc("rabbit@rabbit1"), timeout, doc("rabbit@rabbit2"), doc("rabbit@rabbit2")]}
     events, _ = run(script, 4)
     assert [e.data["leaders"] for e in events] == [["rabbit1"], [], ["rabbit2"], ["rabbit2"]]
