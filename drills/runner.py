@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
 from drills.checkers.protocol import Watch
-from drills.checkers.registry import CHECKERS, samples_needed
+from drills.checkers.registry import CHECKERS, sampled_of
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError, StackError
 from drills.evaluate import RunFacts, evaluate
@@ -30,8 +30,9 @@ from drills.report.evidence import seal
 from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.report.result import RunResult
+from drills.sampling.base import Sampler
 from drills.sampling.leaders import EVENT as LEADERS
-from drills.sampling.leaders import LeaderSampler
+from drills.sampling.leaders import start_samplers
 from drills.scenario import Scenario
 from drills.scenario_schema import SAME_TARGET
 from drills.stack.effective import read_effective
@@ -90,7 +91,7 @@ class Drill:
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []
-        self.sampler: LeaderSampler | None = None  # who claims leadership, through the drill
+        self.samplers: list[Sampler] = []  # who claims leadership, through the drill
         self.backups: BackupSchedule | None = None  # the scenario's `backup:` schedule, if it has one
 
     def now(self) -> float:
@@ -126,8 +127,8 @@ class Drill:
             # Backups are taken under load, as a real schedule's are, from the end of the warm-up: every
             # signal has written by then, so each backup holds acknowledged writes the RPO is measured on.
             self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
-            if LEADERS in samples_needed(s.expectations):
-                self.sampler = LeaderSampler(self.stack, self.history.event, self.now).start()
+            self.samplers = start_samplers(self.stack, self.history.event, self.now,
+                                           sampled_of(s.expectations, LEADERS))
             with self.phase("steady", f"{s.steady:g} s") as rec:
                 time.sleep(s.steady)
                 self._wait_for_a_backup(rec)
@@ -183,8 +184,8 @@ class Drill:
             with interrupts.shielded(raise_on_exit=False):
                 if self.backups is not None:
                     self.backups.close()  # no backup of a stack being healed; the restore step, if any, is over
-                if self.sampler is not None:
-                    self.sampler.close()
+                for sampler in self.samplers:
+                    sampler.close()
                 self._heal_everything()
                 facts = self._finish_workload(workload, facts)
                 self._collect_logs()

@@ -1,5 +1,7 @@
-"""A replica took over: the mechanism the policy names for a lost database leader ("the system will
-continue working using a replica"), shown, not inferred from an outage bound.
+"""A replica took over: the mechanism the policy names for a lost leader ("the system will continue
+working using a replica"), shown, not inferred from an outage bound: PostgreSQL's leader, or the
+leader of a RabbitMQ quorum queue (`component: rabbitmq`, `queue: drill-events`; its samples are
+`rabbitmq@drill-events`, drills.sampling.queue_leaders).
 
 An availability bound alone cannot tell a failover from a restart: a killed leader respawned after
 a 15 s hold takes its own key back, and its ~17 s outage fits a 20 s bound although no replica was
@@ -21,19 +23,27 @@ Fail closed: no leader samples, no fault, or a fault that hit no leading node: N
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from drills.checkers.protocol import Checker, Evidence, ExpectationModel
+from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.split_brain import EVENT, leader_samples
 from drills.checkers.verdict import Verdict, judge_all, not_measured
 from drills.history import INJECT, Event
 from drills.scenario_types import Bool, Duration, Why
+from drills.yaml_locate import Loc
 
 FAULT = "fault"
+QUEUED = "rabbitmq"  # the component whose leadership is a queue's: its samples name the queue
+
+
+def sampled_as(component: str, queue: str | None) -> str:
+    """What the leaders of an expectation's component are sampled as: `postgres`, or a RabbitMQ
+    queue's `rabbitmq@<queue>` (a cluster has a leader per quorum queue, none of its own)."""
+    return f"{component}@{queue}" if component == QUEUED and queue else component
 
 
 @dataclass(frozen=True)
@@ -130,7 +140,10 @@ class Failover(ExpectationModel):
     only a bound a restart of the same node could also meet."""
 
     checker: Literal["failover"]
-    component: Literal["postgres"] = "postgres"
+    component: Literal["postgres", "rabbitmq"] = "postgres"
+    queue: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                              description="rabbitmq (required there): the quorum queue whose leadership must move, "
+                                          "e.g. drill-events for a fault on rabbitmq.leader@drill-events.")
     within: Duration | None = Field(None, gt=0, description="The takeover at most this long after the fault "
                                                              "(unset: any time in the drill).")
     back_as_replica: Bool = Field(True, description="The node hit ends the drill not leading while another "
@@ -138,10 +151,28 @@ class Failover(ExpectationModel):
     why: Why
 
 
+def _sampled(exp: Failover) -> str:
+    return sampled_as(exp.component, exp.queue)
+
+
 def _check(exp: Failover, ev: Evidence) -> list[Verdict]:
-    return [check_failover(ev.events, exp.component, within_s=exp.within, back_as_replica=exp.back_as_replica,
+    return [check_failover(ev.events, _sampled(exp), within_s=exp.within, back_as_replica=exp.back_as_replica,
                            why=exp.why)]
 
 
-CHECKER = Checker(Failover, _check, subject=lambda exp, scenario: str(exp.get("component") or "postgres"),
-                  samples=frozenset({EVENT}))
+def _subject(exp: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:
+    queue = exp.get("queue")
+    return sampled_as(str(exp.get("component") or "postgres"), str(queue) if queue else None)
+
+
+def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
+    component = exp.get("component") or "postgres"
+    if component == QUEUED and not exp.get("queue"):
+        yield (), ("say whose leadership must move: `queue:` (a RabbitMQ cluster has a leader per quorum queue, "
+                   "e.g. `queue: drill-events` for a fault on rabbitmq.leader@drill-events)")
+    elif component != QUEUED and exp.get("queue"):
+        yield ("queue",), f"`queue:` applies to component rabbitmq only, not {component}"
+
+
+CHECKER = Checker(Failover, _check, subject=_subject, problems=_problems, samples=frozenset({EVENT}),
+                  sampled=_sampled)

@@ -13,7 +13,9 @@ A checker (one module of `drills.checkers` defining `CHECKER = Checker(...)`) br
                report's RTO/RPO table and its repeated-run distributions, JUnit properties;
     problems   cross-field mistakes in a scenario file the schema cannot express (a signal the
                workload does not drive), located, before anything starts;
-    samples    what the runner must sample through the drill for it (`leaders`);
+    samples    what the runner must sample through the drill for it (`leaders`), and `sampled`,
+               of what (default the expectation's `component`; `rabbitmq@drill-events`: the
+               leader of that queue): the runner samples each thing some expectation names;
     watches    the signals it judges served again, with the bound it judges them by: the runner
                watches them live and does not end the drill before each is back or its bound has
                passed, so "never recovered" is said only by a drill that watched long enough.
@@ -176,6 +178,11 @@ def no_watches(exp: Any) -> list[Watch]:
     return []
 
 
+def its_component(exp: Any) -> str:
+    """What an expectation's samples are of, by default: its `component`."""
+    return str(getattr(exp, "component", None) or "")
+
+
 E = TypeVar("E", bound=ExpectationModel)
 
 
@@ -187,6 +194,7 @@ class Checker(Generic[E]):
     metrics: tuple[Metric, ...] = ()
     problems: Callable[[Mapping[str, Any], FileView], Iterable[tuple[Loc, str]]] = no_problems
     samples: frozenset[str] = frozenset()
+    sampled: Callable[[E], str] = its_component  # what its samples are of (the samples' `component`)
     watches: Callable[[E], list[Watch]] = no_watches
     backup_evidence: bool = False  # its verdict is the report's "backup integrity" of a run
 

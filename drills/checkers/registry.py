@@ -42,6 +42,13 @@ def samples_needed(expectations: Iterable[Any]) -> frozenset[str]:
     return frozenset(s for exp in expectations for s in CHECKERS[exp.checker].samples)
 
 
+def sampled_of(expectations: Iterable[Any], sample: str) -> frozenset[str]:
+    """What the runner must take `sample` of for these expectations: e.g. the `leaders` of
+    `postgres` and of `rabbitmq@drill-events` (a checker's `sampled`)."""
+    return frozenset(CHECKERS[exp.checker].sampled(exp) for exp in expectations
+                     if sample in CHECKERS[exp.checker].samples)
+
+
 def subject_of(exp: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:
     """What an expectation of a journal's scenario is about (its verdict's subject)."""
     found = CHECKERS.get(str(exp.get("checker")))

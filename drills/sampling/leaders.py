@@ -3,37 +3,32 @@
 Each PostgreSQL node's Patroni REST API answers `GET /primary` with 200 while that node runs as
 the leader. A node cut off from its peers and etcd still answers the host (only its peers are cut
 off), so two 200s at once are two nodes that would both accept writes. The sampler asks every node
-every `every_s` seconds, concurrently, and records a `leaders` event whenever the set changes (and
-once at the start), so the history stays small and the checker sees every transition to within
-one period.
+every `every_s` seconds, concurrently, and records a `leaders` event whenever the set changes
+(drills.sampling.base). A RabbitMQ quorum queue's leader is sampled beside it
+(drills.sampling.queue_leaders); `start_samplers` starts what the expectations name.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from drills.sampling.base import EVENT, Reading, Sampler
+from drills.sampling.queue_leaders import QueueLeaderSampler, StackView, queue_of_subject
 from drills.stack.postgres import REST_PORT
 
 if TYPE_CHECKING:
     from drills.history import Event
     from drills.stack.definition import RoleMap
-    from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
 
-EVENT = "leaders"
+__all__ = ["EVENT", "LeaderSampler", "start_samplers"]
 
-
-class Snapshots(Protocol):
-    @property
-    def settings(self) -> StackSettings: ...
-
-    def snapshot(self) -> dict[str, ServiceInfo]: ...
+POSTGRES = "postgres"
 
 
 def claims_leadership(port: int, timeout_s: float) -> bool:
@@ -50,41 +45,46 @@ def rest_ports(snap: Mapping[str, ServiceInfo], roles: RoleMap, rest_port: int) 
             if snap[name].state == "running" and rest_port in snap[name].ports}
 
 
-class LeaderSampler:
-    def __init__(self, stack: Snapshots, record: Callable[..., Event], now: Callable[[], float], *,
-                 every_s: float = 0.25, timeout_s: float = 0.5) -> None:
-        self.stack, self.record, self.now = stack, record, now
-        self.every_s, self.timeout_s = every_s, timeout_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="leader-sampler", daemon=True)
-        self.samples = 0
+class LeaderSampler(Sampler):
+    """PostgreSQL: every member asked `GET /primary`, concurrently, every 0.25 s."""
 
-    def start(self) -> LeaderSampler:
-        self._thread.start()
-        return self
+    name = "leader-sampler"
+
+    def __init__(self, stack: StackView, record: Callable[..., Event], now: Callable[[], float], *,
+                 every_s: float = 0.25, timeout_s: float = 0.5) -> None:
+        super().__init__(record, now, every_s=every_s)
+        self.stack, self.timeout_s = stack, timeout_s
+        self.ports: dict[str, int] = {}
+        self._pool = ThreadPoolExecutor(max_workers=4)
+
+    def read(self) -> dict[str, Reading]:
+        # Containers come and go during a drill (disk loss): look again every round; when the
+        # engine is slow to answer, keep the last known ports.
+        with contextlib.suppress(Exception):
+            self.ports = rest_ports(self.stack.snapshot(), self.stack.settings.roles,
+                                    self.stack.settings.definition.postgres().rest_port
+                                    if self.stack.settings.definition else REST_PORT)
+        ports = dict(self.ports)
+        claims = dict(zip(ports, self._pool.map(lambda p: claims_leadership(p, self.timeout_s), ports.values()),
+                          strict=True))
+        return {POSTGRES: Reading(sorted(name for name, yes in claims.items() if yes), {"asked": sorted(ports)})}
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        super().close()
+        self._pool.shutdown(wait=False)
 
-    def _run(self) -> None:
-        last: list[str] | None = None
-        ports: dict[str, int] = {}
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            while not self._stop.is_set():
-                at = self.now()
-                # Containers come and go during a drill (disk loss): look again every round; when
-                # the engine is slow to answer, keep the last known ports.
-                with contextlib.suppress(Exception):
-                    ports = rest_ports(self.stack.snapshot(), self.stack.settings.roles,
-                                       self.stack.settings.definition.postgres().rest_port
-                                       if self.stack.settings.definition else REST_PORT)
-                claims = dict(zip(ports, pool.map(lambda p: claims_leadership(p, self.timeout_s), ports.values()),
-                                  strict=True))
-                leaders = sorted(name for name, yes in claims.items() if yes)
-                self.samples += 1
-                if leaders != last:
-                    self.record(EVENT, at, component="postgres", leaders=leaders, asked=sorted(ports))
-                    last = leaders
-                self._stop.wait(max(0.0, self.every_s - (self.now() - at)))
-            self.record(EVENT, self.now(), component="postgres", leaders=last or [], asked=sorted(ports), final=True)
+
+def start_samplers(stack: StackView, record: Callable[..., Event], now: Callable[[], float],
+                   components: Collection[str]) -> list[Sampler]:
+    """A sampler for each kind of thing whose leaders the expectations need (`postgres`,
+    `rabbitmq@<queue>`: drills.checkers.registry.sampled_of), started."""
+    samplers: list[Sampler] = []
+    if POSTGRES in components:
+        samplers.append(LeaderSampler(stack, record, now))
+    queues = sorted(q for q in (queue_of_subject(c) for c in components) if q is not None)
+    if queues:
+        samplers.append(QueueLeaderSampler(stack, record, now, queues=queues))
+    unknown = sorted(set(components) - {POSTGRES} - {c for c in components if queue_of_subject(c) is not None})
+    if unknown:
+        raise ValueError(f"no sampler of the leaders of {', '.join(unknown)}")
+    return [s.start() for s in samplers]

@@ -152,10 +152,10 @@ class Management:
     def nodes(self) -> list[RabbitNode]:
         return parse_nodes(self.request("GET", "nodes?columns=name,running"))
 
-    def queues(self) -> list[Queue]:
+    def queues(self, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Queue]:
         vhost = urllib.parse.quote(VHOST, safe="")
         columns = "name,type,leader,node,members,online,state,messages"
-        return parse_queues(self.request("GET", f"queues/{vhost}?columns={columns}"))
+        return parse_queues(self.request("GET", f"queues/{vhost}?columns={columns}", timeout_s=timeout_s))
 
     def node_booted(self, endpoint: Endpoint) -> str | None:
         """None once the node behind `endpoint` has finished booting, else what it answered. Asked

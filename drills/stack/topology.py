@@ -59,6 +59,15 @@ def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Man
     return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password, rabbit.user)
 
 
+def node_managements(view: StackView, snap: Mapping[str, ServiceInfo]) -> dict[str, rabbitmq.Management]:
+    """Each running RabbitMQ member's own management API (service -> client): what that node
+    answers, not the first node's that does."""
+    rabbit = view.definition.rabbitmq()
+    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
+    return {name: rabbitmq.Management([ep], view.settings.secrets.app_password, rabbit.user)
+            for name, ep in eps.items()}
+
+
 def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
     pg = view.definition.postgres()
     nodes = members(view, snap, "postgres")

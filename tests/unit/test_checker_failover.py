@@ -1,13 +1,17 @@
 """The failover checker on synthetic histories: a replica taking over passes; the hit leader coming
 back first (a restart, a resumed freeze) or taking the lock back fails; nothing sampled or no leader
-hit is NOT MEASURED, never a pass."""
+hit is NOT MEASURED, never a pass. The same for a RabbitMQ quorum queue's leader (`rabbitmq@<queue>`
+samples), judged apart from any other component's."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.checkers.failover import check_failover, takeover
+from drills.checkers.failover import CHECKER, Failover, check_failover, sampled_as, takeover
+from drills.checkers.protocol import FileView
+from drills.checkers.registry import sampled_of, subject_of
 from drills.checkers.verdict import Status
 from drills.history import Event
 
@@ -15,14 +19,15 @@ NODES = ("pg1", "pg2", "pg3")
 STEP = 0.25
 
 
-def history(before: list[tuple[str, ...]], after: list[tuple[str, ...]], hit: tuple[str, ...]) -> list[Event]:
-    """Leader samples every 0.25 s, `before` the fault then `after` it, with the runner's inject
+def history(before: list[tuple[str, ...]], after: list[tuple[str, ...]], hit: tuple[str, ...], *,
+            component: str = "postgres", step: float = STEP) -> list[Event]:
+    """Leader samples every `step` s, `before` the fault then `after` it, with the runner's inject
     phase and fault event in between (a sample may land between the two)."""
-    events = [Event("leaders", i * STEP, {"component": "postgres", "leaders": list(s)}) for i, s in enumerate(before)]
-    t = len(before) * STEP
+    events = [Event("leaders", i * step, {"component": component, "leaders": list(s)}) for i, s in enumerate(before)]
+    t = len(before) * step
     events += [Event("inject", t - 0.1, {}), Event("fault", t - 0.05, {"kind": "kill", "target": "postgres.leader",
                                                                          "resolved": list(hit)})]
-    events += [Event("leaders", t + i * STEP, {"component": "postgres", "leaders": list(s)})
+    events += [Event("leaders", t + i * step, {"component": component, "leaders": list(s)})
                for i, s in enumerate(after)]
     return events
 
@@ -96,3 +101,84 @@ def test_the_leaderless_spell_may_begin_before_the_fault_event_and_a_restart_is_
     v = check_failover(events, "postgres")
     assert v.status is Status.FAIL
     assert "pg1 led again at t=23.91 s (a restart or a resume, not a failover)" in v.observed
+
+
+# ---- a RabbitMQ quorum queue's leader --------------------------------------------------------------
+
+RABBITS = ("rabbit1", "rabbit2", "rabbit3")
+QUEUE_KEY = "rabbitmq@drill-events"
+
+
+def queue_history(before: list[tuple[str, ...]], after: list[tuple[str, ...]], hit: tuple[str, ...]) -> list[Event]:
+    """The queue sampler's events (every 0.5 s, component rabbitmq@drill-events) around a fault on
+    rabbitmq.leader@drill-events."""
+    return history(before, after, hit, component=QUEUE_KEY, step=0.5)
+
+
+def test_a_queue_leader_elected_on_another_node_while_the_hit_one_is_frozen_passes():
+    after = [("rabbit2",)] * 24 + [(), ("rabbit3",)] + [("rabbit3",)] * 60  # 12.5 s stale, then elected
+    v = check_failover(queue_history([("rabbit2",)], after, ("rabbit2",)), QUEUE_KEY, within_s=20)
+    assert v.status is Status.PASS, v.observed
+    assert v.subject == QUEUE_KEY and v.measured["took_over"] == "rabbit3" and v.measured["takeover_s"] == 12.55
+
+
+def test_the_hit_node_coming_back_still_leading_the_queue_is_no_failover():
+    after = [()] * 40 + [("rabbit2",)] * 10  # nobody named while frozen, then the node resumed, leading
+    v = check_failover(queue_history([("rabbit2",)], after, ("rabbit2",)), QUEUE_KEY, within_s=20)
+    assert v.status is Status.FAIL and v.measured["took_over"] is None
+    assert "not a failover" in v.observed
+
+
+def test_a_takeover_after_the_hold_fails_the_bound():
+    after = [("rabbit2",)] * 44 + [("rabbit1",)] * 4  # another node only 22 s after the fault
+    assert check_failover(queue_history([("rabbit2",)], after, ("rabbit2",)), QUEUE_KEY,
+                          within_s=20).status is Status.FAIL
+
+
+def test_the_queue_and_postgres_are_judged_apart():
+    pg = history([("pg1",)], [(), ("pg2",)], ("pg1",))
+    queue = [e for e in queue_history([("rabbit1",)], [("rabbit1",)] * 4, ("rabbit1",)) if e.name == "leaders"]
+    assert check_failover(pg + queue, "postgres").status is Status.PASS
+    assert check_failover(pg + queue, QUEUE_KEY).status is Status.NOT_MEASURED  # the fault hit no queue leader
+    assert check_failover(pg, QUEUE_KEY).status is Status.NOT_MEASURED  # nothing sampled of the queue
+
+
+@given(st.sampled_from(RABBITS), st.lists(st.lists(st.sampled_from(RABBITS), max_size=2, unique=True).map(tuple),
+                                          min_size=1, max_size=60))
+def test_a_queue_pass_names_a_node_other_than_the_hit_one_and_ends_without_it(hit, after):
+    """Several names in one sample (a cut-off node's stale view beside the majority's) included."""
+    events = queue_history([(hit,)], after, (hit,))
+    v = check_failover(events, QUEUE_KEY, within_s=20)
+    firsts = [(i, n) for i, s in enumerate(after) for n in sorted(s) if n != hit]
+    if v.status is Status.PASS:
+        assert firsts and v.measured["took_over"] == firsts[0][1] and firsts[0][0] * 0.5 + 0.05 <= 20
+        assert after[-1] and hit not in after[-1]
+    else:
+        assert v.status is Status.FAIL
+        assert not firsts or firsts[0][0] * 0.5 + 0.05 > 20 or not after[-1] or hit in after[-1]
+
+
+def test_the_expectation_samples_and_is_about_the_queue():
+    exp = Failover.model_validate({"checker": "failover", "component": "rabbitmq", "queue": "drill-events",
+                                   "within": "20s", "why": "w"})
+    pg = Failover.model_validate({"checker": "failover", "why": "w"})
+    assert sampled_as("rabbitmq", "drill-events") == QUEUE_KEY and sampled_as("postgres", None) == "postgres"
+    assert sampled_of([exp, pg], "leaders") == {QUEUE_KEY, "postgres"}
+    assert sampled_of([exp], "backups") == frozenset()
+    plain = exp.model_dump(mode="json")
+    assert subject_of(plain, {}) == QUEUE_KEY and subject_of(pg.model_dump(mode="json"), {}) == "postgres"
+    assert list(plain)[:3] == ["checker", "component", "queue"] and list(plain)[-1] == "why"
+
+
+VIEW = FileView({}, None, None, None, None, None)
+
+
+@pytest.mark.parametrize(("exp", "problem"), [
+    ({"component": "rabbitmq"}, ((), "say whose leadership must move: `queue:`")),
+    ({"component": "postgres", "queue": "drill-events"}, (("queue",), "applies to component rabbitmq only")),
+    ({"queue": "drill-events"}, (("queue",), "applies to component rabbitmq only")),
+])
+def test_a_queue_missing_or_misplaced_is_a_located_problem(exp, problem):
+    found = list(CHECKER.problems({"checker": "failover", "why": "w", **exp}, VIEW))
+    assert len(found) == 1 and found[0][0] == problem[0] and problem[1] in found[0][1]
+    assert not list(CHECKER.problems({"checker": "failover", "component": "rabbitmq", "queue": "q", "why": "w"}, VIEW))

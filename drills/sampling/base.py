@@ -1,0 +1,81 @@
+"""The loop every leader sampler shares: ask, every `every_s` seconds, who leads each thing it
+samples, and record a `leaders` event for one whenever its leaders change (and once at the start
+and once at the end), so the history stays small and a checker sees every transition to within
+one period. What a round asks, and of whom, is each sampler's own (`read`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drills.history import Event
+
+EVENT = "leaders"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Who leads one sampled thing now (services, sorted; none: nobody, or nobody could tell), and
+    how it was learnt (recorded beside it: whom the sampler asked, who answered)."""
+
+    leaders: list[str]
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Sampler:
+    """A thread recording the `leaders` of each thing `read` reports (by its `component` key)."""
+
+    name = "leader-sampler"
+
+    def __init__(self, record: Callable[..., Event], now: Callable[[], float], *, every_s: float) -> None:
+        self.record, self.now, self.every_s = record, now, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._last: dict[str, Reading] = {}
+        self.samples = 0
+        self.error: str | None = None  # the last round that raised (a bug, or an engine gone): said at the end
+
+    def read(self) -> dict[str, Reading]:
+        """One round: component key -> who leads it now."""
+        raise NotImplementedError
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def sample(self) -> None:
+        """One round, recorded where the leaders changed (the thread calls it every `every_s`)."""
+        at = self.now()
+        try:
+            readings = self.read()
+        except Exception as exc:  # a round lost must not end the sampling of the drill
+            self.error = f"{type(exc).__name__}: {exc}"
+            return
+        for component, reading in readings.items():
+            last = self._last.get(component)
+            if last is None or reading.leaders != last.leaders:
+                self.record(EVENT, at, component=component, leaders=reading.leaders, **reading.detail)
+            self._last[component] = reading
+        self.samples += 1
+
+    def finish(self) -> None:
+        """The closing sample of each component: the leaders it had last (what the checkers end on)."""
+        said = {"error": self.error} if self.error else {}
+        for component, last in self._last.items():
+            self.record(EVENT, self.now(), component=component, leaders=last.leaders, **{**last.detail, **said},
+                        final=True)
+
+    def _run(self) -> None:
+        while True:  # at least one round: a sampler closed at once still says what it saw
+            at = self.now()
+            self.sample()
+            if self._stop.wait(max(0.0, self.every_s - (self.now() - at))):
+                break
+        self.finish()
