@@ -76,7 +76,8 @@ def parse_role(text: str) -> RoleRef:
         shown = group if selector == "*" else f"{group}.{selector}"
         raise StackError(f"role {shown}[...]: index too large ({len(index):,} digits); an index counts the role's "
                          f"nodes from 0, e.g. {shown}[0]")
-    ref = RoleRef(group, selector, int(index) if index is not None else None)
+    # Leading zeros do not count (and int() refuses a string of over 4,300 digits, zeros or not).
+    ref = RoleRef(group, selector, int(index.lstrip("0") or "0") if index is not None else None)
     if ref.dynamic:
         allowed = DYNAMIC.get(group)
         if allowed is None:

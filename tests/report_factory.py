@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.backup.model import BACKUP, RESTORE_END, RESTORE_START, Backup
+from drills.checkers.registry import CHECKERS
 from drills.evaluate import RunFacts, evaluate
 from drills.history import History, Op, Outcome, load
 from drills.report.evidence import seal
@@ -62,12 +63,16 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
             data: dict[str, Any] = {"fault": "0-kill-abc123", "kind": "kill", "target": "postgres.leader"} \
                 if name_ in ("inject", "heal") else {}
             h.event(name_, at, **data)
-        if any(e.checker == "failover" for e in sc.expectations):
-            # The leaders sampled, as the runner records them for a failover expectation: pg1 hit and
-            # a replica, pg2, leading from the end of the outage on.
-            h.event("fault", fault_at + 0.1, kind="kill", target="postgres.leader", resolved=["pg1"])
-            for at, leaders in ((0.2, ["pg1"]), (fault_at + 0.05, []), (outage[1], ["pg2"]), (end, ["pg2"])):
-                h.event("leaders", at, component="postgres", leaders=leaders)
+        failovers = [e for e in sc.expectations if e.checker == "failover"]
+        if failovers:
+            # The leaders sampled, as the runner records them for a failover expectation: the first
+            # node hit and the second leading from the end of the outage on.
+            first, second = ("rabbit1", "rabbit2") if sc.component == "rabbitmq" else ("pg1", "pg2")
+            h.event("fault", fault_at + 0.1, kind="kill", target=str(sc.steps[0].target), resolved=[first])
+            for exp in failovers:
+                key = CHECKERS["failover"].sampled(exp)
+                for at, leaders in ((0.2, [first]), (fault_at + 0.05, []), (outage[1], [second]), (end, [second])):
+                    h.event("leaders", at, component=key, leaders=leaders)
         for k, signal in enumerate(signals):
             step = 1.0 / sc.workload[signal].rate
             t, i = 0.2, 0
@@ -98,7 +103,7 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     facts = RunFacts(final_reads=reads, drained=True, recovered_after_s=ready_at - heal_at)
     env = environment({"postgres": "drills/postgres:3f2a1b", "rabbitmq": "drills/rabbitmq:9c8d7e"})
     env["stack_env"] = dict(secrets or {})
-    recorded = {"effective": reference_config().to_json()} if effective is None else effective
+    recorded = {"effective": reference_effective()} if effective is None else effective
     env.update(recorded)
     journal = Journal(run_id, sc.model_dump(mode="json", by_alias=True), str(path), environment=env)
     journal.phases = [PhaseRecord("warm-up", 0.0, 0.2, "ok"), PhaseRecord("steady", 0.2, fault_at, "ok"),
@@ -119,6 +124,15 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     if do_seal:
         seal(out)
     return out
+
+
+def reference_effective() -> dict[str, Any]:
+    """The reference stack's configuration as a run records it, with the queue the RabbitMQ drills
+    publish to (`drill-events`, a quorum queue like the application's own)."""
+    doc = reference_config().to_json()
+    queues = doc["parts"]["rabbitmq"]["settings"].setdefault("queues", {})
+    queues.setdefault("drill-events", dict(queues["scheduled-runs"]))
+    return doc
 
 
 def make_not_run(reports_dir: Path, name: str = "rabbitmq-node-partition", reason: str = "image mongo:7 absent") \
