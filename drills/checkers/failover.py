@@ -76,15 +76,17 @@ def takeover(events: Sequence[Event], component: str) -> Takeover | None:
         if not hit:
             continue
         after = [s for s in samples if s.at > began]
-        by = at = back_first = None
+        by = at = back_first = leaderless_at = None
         for s in after:
-            others = [n for n in _leaders(s) if n not in hit]
+            leaders = _leaders(s)
+            others = [n for n in leaders if n not in hit]
             if others:
                 by, at = others[0], s.at
                 break
-            if back_first is None and set(_leaders(s)) & set(hit) and any(
-                    not _leaders(p) for p in after if p.at < s.at):
+            if back_first is None and set(leaders) & set(hit) and leaderless_at is not None and leaderless_at < s.at:
                 back_first = s.at
+            if not leaders and leaderless_at is None:
+                leaderless_at = s.at  # the samples are in time order: the first leaderless one is the earliest
         final = _leaders(samples[-1]) if samples else ()
         return Takeover(fault.at, hit, by, at, back_first, final)
     return None

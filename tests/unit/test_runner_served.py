@@ -11,7 +11,7 @@ from pathlib import Path
 from drills.checkers.availability import Availability
 from drills.checkers.protocol import Watch
 from drills.checkers.registry import CHECKERS
-from drills.history import History, Op, Outcome
+from drills.history import History, Op, Outcome, Sustained
 from drills.report.journal import Journal
 from drills.runner import Drill
 from drills.scenario import load_scenario
@@ -26,7 +26,7 @@ class Quiet:
 
 
 def drill_with(tmp_path: Path, max_rto: float, sustain: float) -> Drill:
-    """A drill that has healed its fault just now (its watches restarted by the heal, as `run` does)."""
+    """A drill whose scenario has one availability expectation with these bounds."""
     s = load_scenario(KILL)
     exp = Availability(checker="availability", signal="postgres.write", max_rto=max_rto, sustain=sustain,
                        why="a bound")
@@ -46,12 +46,18 @@ def test_the_policy_scenarios_declare_what_their_checkers_judge_served_again():
     assert declared == [Watch("postgres.write", 2.0, 1, "inject", 20.0)]
 
 
+def healed_now(drill: Drill) -> tuple[list[tuple[Sustained, Watch]], float]:
+    """The drill's watches, restarted by a heal that happens now (as `run` does), and that moment."""
+    watches = drill._watch_served()
+    heal = drill.now()
+    for watch, _ in watches:
+        watch.restart(heal)
+    return watches, heal
+
+
 def test_a_signal_not_served_again_is_watched_until_its_bound_has_passed(tmp_path):
     drill = drill_with(tmp_path, max_rto=0.6, sustain=0.2)
-    watches = drill._watch_served()
-    start = drill.now()
-    for watch, _ in watches:
-        watch.restart(start)
+    watches, start = healed_now(drill)
     try:
         drill._wait_served(watches, first_inject=start, last_heal=start)
     finally:
@@ -63,10 +69,7 @@ def test_a_signal_not_served_again_is_watched_until_its_bound_has_passed(tmp_pat
 
 def test_a_signal_served_again_ends_the_wait_at_once(tmp_path):
     drill = drill_with(tmp_path, max_rto=60, sustain=0.2)
-    watches = drill._watch_served()
-    heal = drill.now()
-    for watch, _ in watches:
-        watch.restart(heal)
+    watches, heal = healed_now(drill)
     stop = threading.Event()
 
     def serve() -> None:
