@@ -1,6 +1,7 @@
 """Steady state (chaostoolkit's hypothesis): each signal's success rate in a quiet window.
 
-Run once on the window before the first fault and once on the window after recovery: the drill
+Run once on the window before the first fault and once on the window after recovery (from the
+`after` phase, or from the signal's first op served after it when it was not served yet): the drill
 proves the system was healthy before it was hurt and is healthy again after. The window is
 half-open, [from, to): an op counts by its start. Fewer than `min_ops` ops in the window is NOT
 MEASURED: a rate of 1 out of 1 shows nothing.
@@ -42,6 +43,15 @@ def check_steady_state(ops: Sequence[Op], signal: str, *, window: tuple[float, f
                    bound, why)
 
 
+def served_again(ops: Sequence[Op], signal: str, ready_at: float) -> float:
+    """Where the window after recovery opens: at the stack's readiness (`ready_at`), or at the
+    first op served after it when the signal was still failing then. A chain that resumes a moment
+    after its components report ready (an end-to-end probe) is still recovering, which
+    availability judges (outage, RTO); the steady state is judged from its return on. A signal
+    never served again leaves the window empty: NOT MEASURED here, a failure there."""
+    return min((o.start for o in ops if o.signal == signal and o.ok and o.start >= ready_at), default=float("inf"))
+
+
 # ---- the expectation and the checker -------------------------------------------------------------
 
 
@@ -61,8 +71,15 @@ def _check(exp: SteadyState, ev: Evidence) -> list[Verdict]:
         before = (ev.steady_from, ev.fault_at if ev.fault_at is not None else ev.steady_from + s.steady)
         verdicts.append(check_steady_state(ev.ops, signal, window=before, label="before the fault",
                                            min_success_rate=exp.min_success_rate, min_ops=exp.min_ops, why=exp.why))
-        after = (ev.after_from if ev.after_from is not None else float("inf"),
-                 ev.end if ev.end is not None else float("inf"))
+        ready_at = ev.after_from if ev.after_from is not None else float("inf")
+        after = (served_again(ev.ops, signal, ready_at), ev.end if ev.end is not None else float("inf"))
+        if after[0] == float("inf") and ready_at != float("inf"):
+            verdicts.append(not_measured(
+                "steady-state", f"{signal} (after recovery)",
+                f"after recovery: success rate >= {exp.min_success_rate:.1%} (at least {exp.min_ops} ops)",
+                f"not served once after the stack was ready (t={ready_at:.1f} s)", why=exp.why,
+                bound={"min_success_rate": exp.min_success_rate, "min_ops": exp.min_ops}, measured={"ops": 0}))
+            continue
         verdicts.append(check_steady_state(ev.ops, signal, window=after, label="after recovery",
                                            min_success_rate=exp.min_success_rate, min_ops=exp.min_ops, why=exp.why))
     return verdicts

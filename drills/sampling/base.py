@@ -48,16 +48,19 @@ class Sampler:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():  # a sampler never started (its drill failed first) has nothing to join
+            self._thread.join(5)
 
     def sample(self) -> None:
         """One round, recorded where the leaders changed (the thread calls it every `every_s`)."""
-        at = self.now()
         try:
             readings = self.read()
         except Exception as exc:  # a round lost must not end the sampling of the drill
             self.error = f"{type(exc).__name__}: {exc}"
             return
+        # Stamped when the answers are in hand: a slow answer (a management API that takes seconds
+        # while its cluster is partitioned) says who led by then, never earlier than it was known.
+        at = self.now()
         for component, reading in readings.items():
             last = self._last.get(component)
             if last is None or reading.leaders != last.leaders:

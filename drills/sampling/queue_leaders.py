@@ -11,7 +11,11 @@ for each queue the leaders their answers name, under the component `rabbitmq@<qu
   pauses it; the majority's new leader shows beside it as soon as the majority reports it, and a
   checker sees both (as two nodes claiming leadership, which they are);
 - a node that does not answer in time (frozen, paused, its API stopped under pause_minority)
-  says nothing; nobody answering, or no answer naming a leader, is `leaders: []`;
+  says nothing; nobody answering, or no answer naming a leader, is `leaders: []`. In time is 5 s:
+  while a node's peer is cut off, every node's API hangs until net_ticktime gives the peer up
+  and then answers in 3-4 s for a while (measured here: the majority named its new leader 15 s
+  after the cut in answers that took 3.1-3.3 s; a 1 s timeout saw it only 19.5 s after the cut);
+  a slow answer lands in the round that sees it arrive, stamped then;
 - the HTTP API only, one request per node and round: `rabbitmqctl` starts an Erlang VM per call
   and heavy polling slows the cluster on two cores (field notes).
 """
@@ -19,8 +23,10 @@ for each queue the leaders their answers name, under the component `rabbitmq@<qu
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 from drills.sampling.base import Reading, Sampler
@@ -68,19 +74,27 @@ def reading(answers: Mapping[str, Sequence[Queue] | None], queue: str) -> Readin
 
 
 class QueueLeaderSampler(Sampler):
-    """The leaders of RabbitMQ queues (each as component `rabbitmq@<queue>`), every 0.5 s."""
+    """The leaders of RabbitMQ queues (each as component `rabbitmq@<queue>`), every 0.5 s.
+
+    At most one request per node is in flight: a round asks each node that is not still answering
+    the last one, takes the answers that come within `round_wait_s`, and lets slower ones land in
+    a later round. A node still answering keeps its last answer for up to `timeout_s` from when
+    it was asked; past that, or when its request fails, it says nothing. So one hanging node
+    neither holds back the others' answers nor speaks for longer than the timeout."""
 
     name = "queue-leader-sampler"
 
     def __init__(self, stack: StackView, record: Callable[..., Event], now: Callable[[], float], *,
-                 queues: Sequence[str], every_s: float = 0.5, timeout_s: float = 1.0,
+                 queues: Sequence[str], every_s: float = 0.5, timeout_s: float = 5.0, round_wait_s: float = 1.0,
                  apis: Callable[[Mapping[str, ServiceInfo]], Mapping[str, QueueSource]] | None = None) -> None:
         super().__init__(record, now, every_s=every_s)
-        self.stack, self.queues, self.timeout_s = stack, tuple(queues), timeout_s
+        self.stack, self.queues, self.timeout_s, self.round_wait_s = stack, tuple(queues), timeout_s, round_wait_s
         # Each running node's own API, from the stack's endpoints and credentials (as readiness).
         self.apis = apis or (lambda snap: topology.node_managements(stack, snap))
         self._snap: Mapping[str, ServiceInfo] = {}
-        self._pool = ThreadPoolExecutor(max_workers=4)
+        self._pool = ThreadPoolExecutor(max_workers=8)
+        self._asking: dict[str, tuple[Future[list[Queue] | None], float]] = {}
+        self._answered: dict[str, list[Queue] | None] = {}
 
     def ask(self, api: QueueSource) -> list[Queue] | None:
         try:
@@ -90,13 +104,32 @@ class QueueLeaderSampler(Sampler):
         except (TypeError, KeyError, ValueError):
             return None  # an answer that is not a queue listing (a node half up) says nothing either
 
+    def answers(self, apis: Mapping[str, QueueSource]) -> dict[str, list[Queue] | None]:
+        """This round's answer of each node (None: it says nothing)."""
+        now = time.monotonic()
+        for node, api in apis.items():
+            if node not in self._asking:
+                self._asking[node] = (self._pool.submit(self.ask, api), now)
+        futures.wait([f for node, (f, _) in self._asking.items() if node in apis], timeout=self.round_wait_s)
+        answers: dict[str, list[Queue] | None] = {}
+        for node in apis:
+            future, asked_at = self._asking[node]
+            if future.done():
+                del self._asking[node]
+                self._answered[node] = answers[node] = future.result()
+            else:
+                answers[node] = self._answered.get(node) if time.monotonic() - asked_at < self.timeout_s else None
+        for node in set(self._asking) - set(apis):  # no longer running: its answer, if any, is dropped
+            self._asking.pop(node)
+            self._answered.pop(node, None)
+        return answers
+
     def read(self) -> dict[str, Reading]:
         # Containers come and go (a paused node is not running): look again every round; when the
         # engine is slow to answer, keep the last snapshot.
         with contextlib.suppress(Exception):
             self._snap = self.stack.snapshot()
-        apis = dict(self.apis(self._snap))
-        answers = dict(zip(apis, self._pool.map(self.ask, apis.values()), strict=True))
+        answers = self.answers(dict(self.apis(self._snap)))
         return {PREFIX + q: reading(answers, q) for q in self.queues}
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from drills.checkers.availability import check_availability, outage_windows, rec
 from drills.checkers.lost_writes import check_lost_writes
 from drills.checkers.queue import check_queue
 from drills.checkers.resync import TopologySample, check_resync, check_resync_samples, resync_time
-from drills.checkers.steady_state import check_steady_state
+from drills.checkers.steady_state import check_steady_state, served_again
 from drills.checkers.verdict import Status, Verdict, judge_all
 from drills.history import Op, Outcome
 
@@ -380,6 +380,18 @@ def test_steady_state_bounds():
     ops = ops_from([OK] * 99 + [FAIL])
     assert check_steady_state(ops, "s", window=(0, 10), label="x", min_success_rate=0.99).status is Status.PASS
     assert check_steady_state(ops, "s", window=(0, 10), label="x", min_success_rate=0.995).status is Status.FAIL
+
+
+@given(outcomes, st.integers(0, 300))
+def test_the_window_after_recovery_opens_at_the_first_op_served_from_readiness(seq, k):
+    ops, ready_at = ops_from(seq), k * STEP - 1e-9
+    opens = served_again(ops, "s", ready_at)
+    first_ok = next((i for i, o in enumerate(seq) if i >= k and o is OK), None)
+    if first_ok is None:
+        assert opens == float("inf")  # never served again: nothing to judge a steady state on
+    else:
+        assert opens == ops[first_ok].start >= ready_at
+        assert all(o is not OK for o in seq[k:first_ok])  # only the not-yet-served start is left out
 
 
 def test_verdict_json_carries_the_numbers_and_the_bound():

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import socket
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -90,7 +92,7 @@ def test_a_leader_change_is_recorded_once_with_the_service_names_and_who_said_wh
         (["rabbit2"], False), (["rabbit3"], False), (["rabbit3"], True)]
     assert {e.name for e in events} == {"leaders"} and {e.data["component"] for e in events} == {KEY}
     assert events[1].data["views"] == {"rabbit1": "rabbit3", "rabbit3": "rabbit3"}
-    assert all(t == 1.0 for api in apis.values() for t in api.timeouts)  # a frozen node is given up fast
+    assert all(t == 5.0 for api in apis.values() for t in api.timeouts)  # longer than a partitioned cluster's answers
 
 
 def test_a_node_that_does_not_answer_says_nothing_and_nobody_answering_is_no_leader():
@@ -154,3 +156,40 @@ def test_a_started_queue_sampler_records_no_leader_when_no_node_answers():
     samplers[0].close()
     assert len(events) >= 2 and events[-1].data["final"] is True
     assert {e.data["component"] for e in events} == {KEY} and all(e.data["leaders"] == [] for e in events)
+
+
+class HangingApi:
+    """A node whose API answers once, then hangs (a partitioned cluster's management API) until released."""
+
+    def __init__(self, first: list[dict[str, Any]]) -> None:
+        self.first, self.calls = first, 0
+        self.release = threading.Event()
+
+    def queues(self, *, timeout_s: float) -> list[Queue]:
+        self.calls += 1
+        if self.calls > 1:
+            self.release.wait(10)
+            raise TimeoutError("timed out")
+        return parse_queues(self.first)
+
+
+def test_a_hanging_node_holds_back_no_other_answer_and_speaks_no_longer_than_the_timeout():
+    hanging = HangingApi(doc("rabbit@rabbit1"))
+    later = StandInApi([doc("rabbit@rabbit1")] + [doc("rabbit@rabbit2")] * 9)
+    apis: dict[str, Any] = {"rabbit1": hanging, "rabbit2": later}
+    events: list[Event] = []
+    clock = itertools.count()
+    sampler = QueueLeaderSampler(StandInStack(), lambda name, at, **data: events.append(Event(name, at, data)),
+                                 lambda: float(next(clock)), queues=[QUEUE], apis=lambda snap: apis,
+                                 timeout_s=0.4, round_wait_s=0.05)
+    try:
+        sampler.sample()  # both answer: rabbit1 leads
+        sampler.sample()  # rabbit1 hangs; its last answer stands; rabbit2 already names rabbit2
+        assert events[-1].data["views"] == {"rabbit1": "rabbit1", "rabbit2": "rabbit2"}
+        time.sleep(0.5)   # past the timeout: the hanging node says nothing
+        sampler.sample()
+        assert events[-1].data["views"] == {"rabbit2": "rabbit2"} and events[-1].data["leaders"] == ["rabbit2"]
+        assert hanging.calls == 2  # never asked again while its request is in flight
+    finally:
+        hanging.release.set()
+        sampler.close()
