@@ -5,10 +5,11 @@ Each module of `drills.workload.signals` holds one kind (`KIND = SignalKind(...)
 the fault kinds and the checkers follow too), so a new signal is a new module there and nothing
 else. From them:
 
-    KINDS           name -> SignalKind
-    SIGNALS         every name; `Signal` the type of a field that names one
-    WRITE_SIGNALS   those that offer a final read (lost-writes, rpo); `WriteSignal` likewise
-    Workload        the type of a scenario's `workload:`, each entry read by its own kind's model
+    KINDS             name -> SignalKind; `kind_of(name)` one of them
+    SIGNALS           every name; `Signal` the type of a field that names one
+    WRITE_SIGNALS     those that offer a final read (lost-writes, rpo); `WriteSignal` likewise
+    WorkloadSection   the type of a scenario's `workload:`, each entry read by its own kind's model
+                      (not `drills.runner.Workload`, the running clients)
 
 Importing this imports every signal module, and they import no driver (psycopg, pika, pymongo):
 cheap enough for `drill validate`.
@@ -95,5 +96,5 @@ def _json_schema() -> dict[str, Any]:
                            for name, k in KINDS.items()}}
 
 
-Workload = Annotated[dict[Signal, SerializeAsAny[SignalSpec]], WrapValidator(_each_by_its_model),
+WorkloadSection = Annotated[dict[Signal, SerializeAsAny[SignalSpec]], WrapValidator(_each_by_its_model),
                      WithJsonSchema(_json_schema())]
