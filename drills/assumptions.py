@@ -17,7 +17,7 @@ means: `drill schema` prints them); a path with `<queue>` or `<role>` takes a na
 
     parse(text) -> Assumption                 ValueError in words for a file (unknown fact, bad
                                               operator, unparsable value)
-    check(assumption, effective) -> Result    held | broken (with what the stack runs) |
+    check(assumption, effective) -> AssumptionCheck    held | broken (with what the stack runs) |
                                               unchecked (with why: a fact not read is never held)
 
 Pure, and below the checkers: an expectation model declares the field (`Assumes`), `drills.evaluate`
@@ -253,11 +253,11 @@ ASSUMES_HELP = ("The configuration facts this bound and its why rely on, checked
 
 # ---- checked against the effective configuration -------------------------------------------------
 
-Status = Literal["held", "broken", "unchecked"]
-HELD: Status = "held"
-BROKEN: Status = "broken"
-UNCHECKED: Status = "unchecked"
-_STATUSES: dict[str, Status] = {HELD: HELD, BROKEN: BROKEN, UNCHECKED: UNCHECKED}
+AssumptionStatus = Literal["held", "broken", "unchecked"]
+HELD: AssumptionStatus = "held"
+BROKEN: AssumptionStatus = "broken"
+UNCHECKED: AssumptionStatus = "unchecked"
+_STATUSES: dict[str, AssumptionStatus] = {HELD: HELD, BROKEN: BROKEN, UNCHECKED: UNCHECKED}
 
 
 class PartLike(Protocol):
@@ -278,11 +278,11 @@ class EffectiveLike(Protocol):
 
 
 @dataclass(frozen=True)
-class Result:
+class AssumptionCheck:
     """One assumption checked: held or broken (with the value the stack runs), or unchecked (why)."""
 
     assumes: str
-    status: Status
+    status: AssumptionStatus
     actual: Any = None  # what the stack runs (held, broken)
     reason: str = ""  # unchecked: why it could not be checked
 
@@ -305,7 +305,7 @@ class Result:
         return doc
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> Result:
+    def from_json(cls, doc: Mapping[str, Any]) -> AssumptionCheck:
         """A result as a journal holds it; one whose status this version does not know is unchecked."""
         status = _STATUSES.get(str(doc.get("status")), UNCHECKED)
         reason = str(doc.get("reason") or ("" if status != UNCHECKED else "not recorded"))
@@ -360,29 +360,30 @@ def _read(fact: Fact, name: str | None, effective: EffectiveLike | None) -> tupl
     return True, value, ""
 
 
-def check(assumption: Assumption, effective: EffectiveLike | None) -> Result:
+def check(assumption: Assumption, effective: EffectiveLike | None) -> AssumptionCheck:
     """Held or broken against what the stack runs; unchecked when the fact was not read (or no
     configuration was recorded: `effective` None), or reads as no value of its kind. A fact that
     differs per node (RabbitMQ's net_ticktime) holds only when every node's value does."""
     text = str(assumption)
     found = fact_of(assumption.path)
     if found is None:
-        return Result(text, UNCHECKED, reason=f"{assumption.path} is no fact this version reads")
+        return AssumptionCheck(text, UNCHECKED, reason=f"{assumption.path} is no fact this version reads")
     fact, name = found
     ok, actual, why = _read(fact, name, effective)
     if not ok:
-        return Result(text, UNCHECKED, reason=why)
+        return AssumptionCheck(text, UNCHECKED, reason=why)
     values = list(actual.values()) if isinstance(actual, Mapping) else [actual]
     typed = [_as_kind(v, fact.kind) for v in values]
     if not values:
-        return Result(text, UNCHECKED, actual=actual, reason="the stack reports no value")
+        return AssumptionCheck(text, UNCHECKED, actual=actual, reason="the stack reports no value")
     if any(v is None for v in typed):
-        return Result(text, UNCHECKED, actual=actual, reason=f"the stack reports {_shown(actual)!r}, not a {fact.kind}")
+        return AssumptionCheck(text, UNCHECKED, actual=actual,
+                               reason=f"the stack reports {_shown(actual)!r}, not a {fact.kind}")
     held = all(_COMPARE[assumption.op](v, assumption.value) for v in typed)
-    return Result(text, HELD if held else BROKEN, actual=actual)
+    return AssumptionCheck(text, HELD if held else BROKEN, actual=actual)
 
 
-def check_all(assumes: Sequence[str], effective: EffectiveLike | None) -> tuple[Result, ...]:
+def check_all(assumes: Sequence[str], effective: EffectiveLike | None) -> tuple[AssumptionCheck, ...]:
     """Each declared assumption (as a validated model holds it) checked; one that no longer parses
     (a journal of another version) is unchecked, with why."""
     out = []
@@ -390,13 +391,13 @@ def check_all(assumes: Sequence[str], effective: EffectiveLike | None) -> tuple[
         try:
             assumption = parse(text)
         except ValueError as exc:
-            out.append(Result(text, UNCHECKED, reason=str(exc)))
+            out.append(AssumptionCheck(text, UNCHECKED, reason=str(exc)))
             continue
         out.append(check(assumption, effective))
     return tuple(out)
 
 
-def worst(results: Sequence[Result]) -> Status | None:
+def worst(results: Sequence[AssumptionCheck]) -> AssumptionStatus | None:
     """broken over unchecked over held; None when nothing is assumed."""
     statuses = {r.status for r in results}
     return next((s for s in (BROKEN, UNCHECKED, HELD) if s in statuses), None)

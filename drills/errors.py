@@ -8,6 +8,8 @@ Every error carries a message that tells the user what to do next. The tree:
     ├── ScenarioError                a scenario file is invalid (file, line, column, field)
     ├── StackError                   the stack under test could not be brought up or inspected
     ├── FaultError                   a fault could not be injected or healed
+    ├── RegistryError                a fault kind, checker or signal module breaks the rule of its
+    │                                registry (`drills.discovery`), or a name none of them declares
     └── HarnessError                 the harness itself failed mid-drill
 
 CLI exit codes map onto this tree: ScenarioError -> 2, other DrillsError -> 3.
@@ -50,6 +52,11 @@ class StackError(DrillsError):
 
 class FaultError(DrillsError):
     """A fault could not be injected or healed."""
+
+
+class RegistryError(DrillsError):
+    """A registry (fault kinds, checkers, signals) cannot be built from its package, or was asked
+    for a name it does not hold; the message names the module, or lists the names it holds."""
 
 
 class HarnessError(DrillsError):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from drills.assumptions import check_all
 from drills.checkers.protocol import Evidence, RunFacts
-from drills.checkers.registry import CHECKERS
+from drills.checkers.registry import checker_of
 from drills.checkers.verdict import Verdict, checker_error
 from drills.history import Event, Op
 from drills.scenario import Scenario
@@ -33,7 +33,7 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
     evidence = Evidence.of(s, ops, events, facts)
     verdicts: list[Verdict] = []
     for exp in s.expectations:
-        checker = CHECKERS[exp.checker]
+        checker = checker_of(exp.checker)
         assumed = check_all(exp.assumes, effective)
         try:
             verdicts += [dataclasses.replace(v, assumptions=assumed) for v in checker.check(exp, evidence)]

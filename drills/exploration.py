@@ -33,7 +33,7 @@ from drills.roles import parse_role
 from drills.scenario import schema_problems, semantic_problems
 from drills.scenario_schema import FAULT_KINDS, SAME_TARGET, BackupSpec, Expectation, Recovery
 from drills.scenario_types import Bool, Duration, Int, Model, Role, duration_or, parse_duration
-from drills.workload.registry import Workload
+from drills.workload.registry import WorkloadSection
 from drills.yaml_locate import Loc, Problem, field_names, problem_at, suggest, to_plain
 
 __all__ = [
@@ -109,7 +109,7 @@ class Exploration(Model):
     policy: str = Field("", description="The policy text the invariants encode (copied into each scenario drawn).")
     component: str = Field("", description="Which component of the DR matrix (postgres, rabbitmq, ...).")
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7.")
-    workload: Workload = Field(..., min_length=1, description="Signals to drive, with their rate.")
+    workload: WorkloadSection = Field(..., min_length=1, description="Signals to drive, with their rate.")
     backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs.")
     steady: Duration = Field(5.0, description="Steady state before the first fault.")
     fault_space: FaultSpace = Field(..., description="The faults schedules are drawn from.")

@@ -14,9 +14,9 @@
 
 Examples: `postgres.leader`, `postgres.replica[0]`, `rabbitmq.*`, `rabbitmq.leader@notifications`,
 `mongo.primary`, `dashboard[1]`, `clients`. The grammar is the scenario files' language, so it sits
-on the ground floor (the scenario models read it); which services a group names on the reference
-stack is `drills.stack.roles`, and who leads now is asked of the live system each time
-(`drills.stack.topology`).
+on the ground floor (the scenario models read it); which services a group names on a stack is its
+stack file's role map (`drills.stack.definition.RoleMap`, in `drills.stack.roles`' order), and
+who leads now is asked of the live system each time (`drills.stack.topology`).
 """
 
 from __future__ import annotations

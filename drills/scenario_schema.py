@@ -20,7 +20,7 @@ from drills.checkers.registry import CHECKERS as _CHECKERS
 from drills.faults import registry as faults
 from drills.faults.step import StepBase
 from drills.scenario_types import Duration, Model
-from drills.workload.registry import Workload
+from drills.workload.registry import WorkloadSection
 
 # A step's target `same`: the node(s) the previous step acted on, resolved then (drills.runner).
 SAME_TARGET = "same"
@@ -74,7 +74,7 @@ class Scenario(Model):
     suites: tuple[str, ...] = Field(("policy",), description="Suites this scenario belongs to (drill run --suite).")
     requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
                                                       "absent -> the scenario is NOT RUN.")
-    workload: Workload = Field(..., min_length=1, description="Signals to drive, with their rate.")
+    workload: WorkloadSection = Field(..., min_length=1, description="Signals to drive, with their rate.")
     backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs "
                                                          "(needed by restore-backup, rpo, backup-integrity).")
     steady: Duration = Field(5.0, description="Steady state before the first fault.")

@@ -61,7 +61,7 @@ def setup(images: bool, mongo: bool, retry_pull: bool, pull_timeout: int) -> Non
 def doctor(as_json: bool, stack_path: Path | None, overrides: tuple[Path, ...]) -> None:
     """Show what drills need, what is missing and how to fix it; exit 0 only when drills can run.
     With --stack (and -f overrides): that stack's Compose files, roles and images too."""
-    from drills.provision.checks import Status, run_checks
+    from drills.provision.checks import CheckStatus, run_checks
     from drills.provision.images import project_root
 
     checks = run_checks(lambda: project_scenarios(project_root() / "scenarios"))
@@ -90,7 +90,7 @@ def doctor(as_json: bool, stack_path: Path | None, overrides: tuple[Path, ...]) 
         from rich.console import Console
         from rich.table import Table
 
-        colors = {Status.OK: "green", Status.WARN: "yellow", Status.MISSING: "red"}
+        colors = {CheckStatus.OK: "green", CheckStatus.WARN: "yellow", CheckStatus.MISSING: "red"}
         table = Table(title="drill doctor")
         for column in ("check", "status", "detail", "fix"):
             table.add_column(column, overflow="fold")  # names and commands whole, never cut with "…"

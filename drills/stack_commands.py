@@ -81,7 +81,7 @@ def _saved_stacks() -> tuple[list[str], list[str]]:
 
 @click.group()
 def stack() -> None:
-    """Bring the reference HA stack up, inspect it, tear it down."""
+    """Bring a stack up (the reference HA stack, or yours with --stack), inspect it, tear it down."""
 
 
 @stack.command()

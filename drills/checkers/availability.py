@@ -36,14 +36,13 @@ from pydantic import Field
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, Watch, signal_not_driven
 from drills.checkers.verdict import Verdict, judge_all, not_measured
 from drills.history import Op
-from drills.scenario_types import Duration, Float, Int
-from drills.scenario_types import Why as WhyText
+from drills.scenario_types import Duration, Float, Int, Why
 from drills.workload.registry import Signal
 from drills.yaml_locate import Loc
 
 
 @dataclass(frozen=True, slots=True)
-class Window:
+class OutageWindow:
     start: float
     end: float
     failed_ops: int
@@ -58,10 +57,10 @@ def _ordered(ops: Sequence[Op]) -> list[Op]:
     return sorted(ops, key=lambda o: (o.start, o.end))
 
 
-def outage_windows(ops: Sequence[Op]) -> list[Window]:
+def outage_windows(ops: Sequence[Op]) -> list[OutageWindow]:
     """The signal's outage windows, disjoint and in time order (see the module docstring)."""
     ordered = _ordered(ops)
-    raw: list[Window] = []
+    raw: list[OutageWindow] = []
     opened: float | None = None
     failed = 0
     for op in ordered:
@@ -70,27 +69,30 @@ def outage_windows(ops: Sequence[Op]) -> list[Window]:
                 opened = op.start
             failed += 1
         elif opened is not None:
-            raw.append(Window(opened, max(op.end, opened), failed, True))
+            raw.append(OutageWindow(opened, max(op.end, opened), failed, True))
             opened, failed = None, 0
     if opened is not None:
         last = max(max(o.end, o.start) for o in ordered)
-        raw.append(Window(opened, last, failed, False))
-    merged: list[Window] = []
+        raw.append(OutageWindow(opened, last, failed, False))
+    merged: list[OutageWindow] = []
     for w in raw:
         if merged and w.start < merged[-1].end:
             m = merged[-1]
-            merged[-1] = Window(m.start, max(m.end, w.end), m.failed_ops + w.failed_ops, m.recovered and w.recovered)
+            merged[-1] = OutageWindow(m.start, max(m.end, w.end), m.failed_ops + w.failed_ops,
+                                      m.recovered and w.recovered)
         else:
             merged.append(w)
     return merged
 
 
-Why = Literal["recovered", "undisturbed", "no-ops", "never", "too-short"]
+HowRecovered = Literal["recovered", "undisturbed", "no-ops", "never", "too-short"]
 
 
-class Recovery(NamedTuple):
+class RecoveryTime(NamedTuple):
+    """How long a signal took to recover after a fault (its RTO), or why that is not known."""
+
     rto_s: float | None
-    why: Why
+    why: HowRecovered
     # RTO is at least this much even when unknown: a sustained success can only begin with an op
     # that starts this late (or later). With `too-short`, a bound below it is broken whatever the
     # drill would have seen next.
@@ -106,7 +108,7 @@ def _run_end(ops: Sequence[Op], i: int) -> int:
 
 
 def recovery(ops: Sequence[Op], fault_at: float, *, fault_end: float | None = None, sustain_s: float = 1.0,
-             sustain_ops: int = 1) -> Recovery:
+             sustain_ops: int = 1) -> RecoveryTime:
     """RTO (or None), why, and a lower bound. Why: `recovered`; `undisturbed` (RTO 0); `no-ops`
     (nothing started after the injection); `never` (the history ends failing); `too-short` (it
     ends in an ok run too short to call sustained: the drill stopped watching too soon to tell).
@@ -117,7 +119,7 @@ def recovery(ops: Sequence[Op], fault_at: float, *, fault_end: float | None = No
     after the heal does not turn an undisturbed signal into a slow recovery."""
     after = _ordered([o for o in ops if o.start >= fault_at])
     if not after:
-        return Recovery(None, "no-ops")
+        return RecoveryTime(None, "no-ops")
     n = len(after)
 
     def sustained(i: int, j: int) -> bool:
@@ -131,9 +133,9 @@ def recovery(ops: Sequence[Op], fault_at: float, *, fault_end: float | None = No
         else:
             j = _run_end(after, 0)
             if sustained(0, j):
-                return Recovery(0.0, "undisturbed")
+                return RecoveryTime(0.0, "undisturbed")
             if j == n - 1:
-                return Recovery(None, "too-short", 0.0)
+                return RecoveryTime(None, "too-short", 0.0)
             first_bad = j + 1  # cut short by a failure after the heal: recovery is measured from there
     i = first_bad
     while i < n:
@@ -143,11 +145,11 @@ def recovery(ops: Sequence[Op], fault_at: float, *, fault_end: float | None = No
         j = _run_end(after, i)
         if sustained(i, j):
             rto_s = max(0.0, after[i].end - fault_at)
-            return Recovery(rto_s, "recovered", rto_s)
+            return RecoveryTime(rto_s, "recovered", rto_s)
         if j == n - 1:
-            return Recovery(None, "too-short", max(0.0, after[i].start - fault_at))
+            return RecoveryTime(None, "too-short", max(0.0, after[i].start - fault_at))
         i = j + 1
-    return Recovery(None, "never", max(0.0, after[-1].start - fault_at))
+    return RecoveryTime(None, "never", max(0.0, after[-1].start - fault_at))
 
 
 def rto(ops: Sequence[Op], fault_at: float, sustain_s: float = 1.0, sustain_ops: int = 1,
@@ -192,7 +194,7 @@ def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None
         during = [o for o in mine if fault_at <= o.start <= (fault_end if fault_end is not None else float("inf"))]
         fault_rate = _rate(during)
     rec = (recovery(mine, fault_at, fault_end=fault_end, sustain_s=sustain_s, sustain_ops=sustain_ops)
-           if fault_at is not None else Recovery(None, "no-ops"))
+           if fault_at is not None else RecoveryTime(None, "no-ops"))
     rto_s, why_rto = rec.rto_s, rec.why
     measured: dict[str, float | int | bool | None] = {
         "ops": len(mine), "errors": errors, "error_rate": round(rate, 4),
@@ -264,7 +266,7 @@ class Availability(ExpectationModel):
     max_rto: Duration | None = Field(None, description="From the injection to sustained success.")
     sustain: Duration = Field(1.0, description="Success must hold this long to count as recovered.")
     sustain_ops: Int = Field(1, ge=1, description="... and for at least this many ops in a row.")
-    why: WhyText
+    why: Why
 
     # At least one bound is required of a scenario *file* (`_problems`); a model built in code
     # without one yields a NOT MEASURED verdict ("no bound given").

@@ -1,34 +1,32 @@
 """Every checker, found once: each module of this package that defines `CHECKER` (a
 `drills.checkers.protocol.Checker`) is one, under the name its expectation model's `checker:` tag
 gives. Adding a checker is adding its module; the scenario schema, `drill schema`, `drill
-validate`, the runner, `evaluate`, the reports and the pytest plugin all read this one list.
+validate`, the runner, `evaluate`, the reports and the pytest plugin all read this one list. A
+module without `CHECKER` is a helper the checkers share (`verdict`, `sessions`, ...); the rule and
+its errors are `drills.discovery`'s, shared with the fault kinds and the signals.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import drills.checkers
 from drills.checkers.protocol import Checker, Metric
+from drills.discovery import Declared, declared, indexed, instance_of, lookup
 
 
 def _discover() -> dict[str, Checker[Any]]:
-    found: dict[str, Checker[Any]] = {}
-    for info in pkgutil.iter_modules(drills.checkers.__path__):
-        if info.name in ("registry", "protocol"):
-            continue
-        checker = getattr(importlib.import_module(f"drills.checkers.{info.name}"), "CHECKER", None)
-        if isinstance(checker, Checker):
-            if checker.name in found:
-                raise RuntimeError(f"two checkers are named {checker.name!r} (drills.checkers.{info.name})")
-            found[checker.name] = checker
-    return dict(sorted(found.items()))
+    found: list[Declared[Checker[Any]]] = declared("drills.checkers", "CHECKER", instance_of(Checker), "a Checker",
+                     skip=("registry", "protocol"), required=False)
+    return dict(sorted(indexed(((d.module, d.value) for d in found), lambda c: c.name, "checker").items()))
 
 
 CHECKERS: dict[str, Checker[Any]] = _discover()
+
+
+def checker_of(name: str) -> Checker[Any]:
+    """The checker named `name` (an expectation's `checker:`); an unknown one is a `RegistryError`."""
+    return lookup(CHECKERS, name, "checker")
 
 
 def metrics_of(checker: object) -> tuple[Metric, ...]:
@@ -39,14 +37,14 @@ def metrics_of(checker: object) -> tuple[Metric, ...]:
 
 def samples_needed(expectations: Iterable[Any]) -> frozenset[str]:
     """What the runner must sample through a drill for these expectations (e.g. `leaders`)."""
-    return frozenset(s for exp in expectations for s in CHECKERS[exp.checker].samples)
+    return frozenset(s for exp in expectations for s in checker_of(exp.checker).samples)
 
 
 def sampled_of(expectations: Iterable[Any], sample: str) -> frozenset[str]:
     """What the runner must take `sample` of for these expectations: e.g. the `leaders` of
     `postgres` and of `rabbitmq@drill-events` (a checker's `sampled`)."""
-    return frozenset(CHECKERS[exp.checker].sampled(exp) for exp in expectations
-                     if sample in CHECKERS[exp.checker].samples)
+    return frozenset(checker_of(exp.checker).sampled(exp) for exp in expectations
+                     if sample in checker_of(exp.checker).samples)
 
 
 def subject_of(exp: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:

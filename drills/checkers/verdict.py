@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drills.assumptions import Result
+from drills.assumptions import AssumptionCheck
 
 
 class Status(enum.Enum):
@@ -41,7 +41,7 @@ class Verdict:
     error: str = ""  # ERROR: the checker's traceback
     # The expectation's declared assumptions, checked against the configuration the stack ran
     # (drills.assumptions): a bound whose assumption is broken judged a stack it was not made for.
-    assumptions: tuple[Result, ...] = ()
+    assumptions: tuple[AssumptionCheck, ...] = ()
 
     @property
     def passed(self) -> bool:

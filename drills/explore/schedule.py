@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.exploration import Exploration
-from drills.explore.strategy import Step
+from drills.explore.strategy import DrawnStep
 
 # Scenarios drawn by an exploration are a suite of their own: `drill run --suite policy` never
 # picks up a file `drill explore` wrote into scenarios/.
@@ -27,13 +27,13 @@ SUITE = "explore"
 _CARRIED = ("component", "requires", "workload", "backup", "steady", "recovery", "after")
 
 
-def schedule_digest(steps: Sequence[Step]) -> str:
+def schedule_digest(steps: Sequence[DrawnStep]) -> str:
     """Eight hex digits naming the schedule: the same steps always give the same scenario id."""
     text = json.dumps([step.as_data() for step in steps], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def scenario_of(exploration: Exploration, steps: Sequence[Step]) -> dict[str, Any]:
+def scenario_of(exploration: Exploration, steps: Sequence[DrawnStep]) -> dict[str, Any]:
     """The scenario that runs `steps` under the exploration's workload and judges its invariants."""
     given = exploration.model_dump(mode="json", by_alias=True, exclude_unset=True)
     summary = "; ".join(map(str, steps)) or "no fault"

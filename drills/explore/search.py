@@ -38,13 +38,13 @@ from hypothesis.internal.conjecture import engine as hypothesis_engine
 
 from drills.exploration import Exploration
 from drills.explore.schedule import schedule_digest
-from drills.explore.strategy import Step, schedules
+from drills.explore.strategy import DrawnStep, schedules
 
 JUDGED = ("passed", "failed")  # a drill's statuses that judged its invariants
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ScheduleOutcome:
     """What one run of a schedule showed. `failed`: the invariants that failed (checker and
     subject, e.g. "lost-writes postgres.write"); `status`: the drill's (passed, failed, error,
     not-run); `run_id`: where its records are."""
@@ -58,9 +58,9 @@ class Outcome:
 class Tally:
     """Every run of one schedule, and what was concluded from them."""
 
-    steps: tuple[Step, ...]
+    steps: tuple[DrawnStep, ...]
     phase: str  # generate | shrink
-    runs: list[Outcome] = field(default_factory=list)
+    runs: list[ScheduleOutcome] = field(default_factory=list)
     failing: bool = False  # accepted as failing (most runs failed, on the invariants sought)
 
     @property
@@ -98,22 +98,22 @@ def database_at(folder: Path) -> DirectoryBasedExampleDatabase:
     return DirectoryBasedExampleDatabase(str(folder))
 
 
-def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *, seed: int,
+def search(exploration: Exploration, run: Callable[[Sequence[DrawnStep]], ScheduleOutcome], *, seed: int,
            max_examples: int = 100, budget_s: float = 1200.0, confirm: int = 3,
            database: DirectoryBasedExampleDatabase | None = None, stack_key: str = "",
            progress: Callable[[SearchResult, Tally], None] | None = None,
-           cost: Callable[[Sequence[Step]], float] = lambda steps: 0.0,
+           cost: Callable[[Sequence[DrawnStep]], float] = lambda steps: 0.0,
            clock: Callable[[], float] = time.monotonic) -> SearchResult:
     """Search the exploration's fault space for a schedule that breaks an invariant; shrink it.
     `cost(steps)`: how long a run of that schedule is expected to take, in seconds; no run starts
     that would end after the budget. `stack_key` names the stack in the example database: a failure
     kept for one stack (an asynchronous variation) is replayed first on that stack only."""
     result = SearchResult(seed, [])
-    memo: dict[tuple[Step, ...], Tally] = {}
+    memo: dict[tuple[DrawnStep, ...], Tally] = {}
     deadline = clock() + budget_s
     stopped: list[BaseException] = []
 
-    def judged(steps: list[Step]) -> bool:
+    def judged(steps: list[DrawnStep]) -> bool:
         if stopped:
             return False
         try:
@@ -122,7 +122,7 @@ def search(exploration: Exploration, run: Callable[[Sequence[Step]], Outcome], *
             stopped.append(exc)
             return False
 
-    def judge(key: tuple[Step, ...]) -> bool:
+    def judge(key: tuple[DrawnStep, ...]) -> bool:
         if key in memo:
             return memo[key].failing
         last_start = deadline - cost(key)  # a run starting later would end after the budget
@@ -199,7 +199,7 @@ class Reshrinking(ExampleDatabase):
         self.inner.move(src, dest, value)
 
 
-def _confirm(tally: Tally, run: Callable[[Sequence[Step]], Outcome], confirm: int, result: SearchResult, *,
+def _confirm(tally: Tally, run: Callable[[Sequence[DrawnStep]], ScheduleOutcome], confirm: int, result: SearchResult, *,
              clock: Callable[[], float], deadline: float) -> None:
     """Run the schedule; when it fails, again, until most of `confirm` judged runs agree either way,
     or no other run would end within the budget (`deadline`: the last moment one may start; then
@@ -227,9 +227,9 @@ def _accepted(tally: Tally, sought: tuple[str, ...]) -> bool:
     return len(hits) * 2 > tally.judged
 
 
-def smaller(a: Sequence[Step], b: Sequence[Step]) -> bool:
+def smaller(a: Sequence[DrawnStep], b: Sequence[DrawnStep]) -> bool:
     """Fewer steps, then less held in all, then fewer overlapping, then the digest (any fixed order will do)."""
-    def size(steps: Sequence[Step]) -> tuple[int, int, int, str]:
+    def size(steps: Sequence[DrawnStep]) -> tuple[int, int, int, str]:
         return len(steps), sum(s.hold for s in steps), sum(s.overlaps_next for s in steps), schedule_digest(steps)
 
     return size(a) < size(b)

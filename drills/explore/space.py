@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drills.checkers.protocol import FileView
 from drills.exploration import Combinations, Exploration, FaultChoice, check_combinations, view_of
-from drills.explore.strategy import Step, frozen, rank_targets
+from drills.explore.strategy import DrawnStep, frozen, rank_targets
 
 
 def combinations_of(choice: FaultChoice, view: FileView) -> Combinations:
@@ -14,16 +14,16 @@ def combinations_of(choice: FaultChoice, view: FileView) -> Combinations:
     return check_combinations(choice.kind, list(enumerate(rank_targets(choice.targets))), values, view)
 
 
-def witness_steps(exploration: Exploration) -> list[Step]:
+def witness_steps(exploration: Exploration) -> list[DrawnStep]:
     """Drawable steps (at their shortest hold) that together hold every target and value a schedule
     may draw: what a stack must have for any schedule of the space to run on it."""
     view = view_of(exploration.model_dump(mode="json", by_alias=True))
-    steps: dict[Step, None] = {}
+    steps: dict[DrawnStep, None] = {}
     for choice in exploration.fault_space.faults:
         low, _ = exploration.hold_of(choice)
         for data in combinations_of(choice, view).witness.values():
             fields = tuple((name, frozen(data[name])) for name in sorted(choice.with_))
-            steps[Step(choice.kind, data["target"], low, fields)] = None
+            steps[DrawnStep(choice.kind, data["target"], low, fields)] = None
     return list(steps)
 
 

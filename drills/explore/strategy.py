@@ -9,7 +9,7 @@ Built so that Hypothesis shrinks a failing schedule toward the one a person woul
 - a hold is an integer number of seconds from the range's minimum up, so it shrinks toward it;
 - each field of `with:` takes one of its listed values, shrinking toward the first.
 
-A drawn `Step` knows nothing of the runner: `drills.explore.schedule` makes a scenario of it.
+A `DrawnStep` knows nothing of the runner: `drills.explore.schedule` makes a scenario of it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _GROUPS = frozenset({*DYNAMIC, "etcd", CLIENTS})
 
 
 @dataclass(frozen=True)
-class Step:
+class DrawnStep:
     """One step of a drawn schedule: a fault kind on a role for a whole number of seconds, with the
     values drawn for the kind's own fields (as the file spells them: `from`, `direction`)."""
 
@@ -84,7 +84,8 @@ def rank_targets(targets: Sequence[str]) -> list[str]:
     return sorted(unique, key=breadth)  # sorted() is stable: the file's order within a rank
 
 
-def steps_of(exploration: Exploration, choice: FaultChoice, view: FileView | None = None) -> st.SearchStrategy[Step]:
+def steps_of(exploration: Exploration, choice: FaultChoice,
+             view: FileView | None = None) -> st.SearchStrategy[DrawnStep]:
     """One step of this fault kind: a target, a hold, a value for each field of `with:`. A
     combination the kind's own checks refuse (a partition of `postgres.*` from `postgres.*`) is
     never drawn; `drill validate` has made sure each target and value is in one it accepts."""
@@ -92,18 +93,18 @@ def steps_of(exploration: Exploration, choice: FaultChoice, view: FileView | Non
     names = sorted(choice.with_)
     fields = st.tuples(*(st.sampled_from([frozen(v) for v in choice.with_[name]]) for name in names))
     steps = st.builds(
-        lambda target, hold, values: Step(choice.kind, target, hold, tuple(zip(names, values, strict=True))),
+        lambda target, hold, values: DrawnStep(choice.kind, target, hold, tuple(zip(names, values, strict=True))),
         st.sampled_from(rank_targets(choice.targets)), st.integers(low, high), fields)
     view = view or view_of(exploration.model_dump(mode="json", by_alias=True))
     return steps.filter(lambda step: drawable(step, view))
 
 
-def drawable(step: Step, view: FileView) -> bool:
+def drawable(step: DrawnStep, view: FileView) -> bool:
     """Whether the step's fault kind accepts it in this file (its cross-field checks)."""
     return not refused(step.kind, step.as_data(), view)
 
 
-def schedules(exploration: Exploration) -> st.SearchStrategy[list[Step]]:
+def schedules(exploration: Exploration) -> st.SearchStrategy[list[DrawnStep]]:
     """Schedules of the exploration's fault space: `steps.min` to `steps.max` steps, one after another;
     with `overlap: true`, each but the last may stay applied through the next (drawn as a boolean,
     which shrinks toward not overlapping)."""
@@ -116,6 +117,6 @@ def schedules(exploration: Exploration) -> st.SearchStrategy[list[Step]]:
     return pairs.map(_overlapping)
 
 
-def _overlapping(pairs: list[tuple[Step, bool]]) -> list[Step]:
+def _overlapping(pairs: list[tuple[DrawnStep, bool]]) -> list[DrawnStep]:
     """Each step overlapping the next as drawn; the last has no next."""
     return [replace(s, overlaps_next=through and i < len(pairs) - 1) for i, (s, through) in enumerate(pairs)]

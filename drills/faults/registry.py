@@ -4,16 +4,15 @@
 Every module of `drills.faults` but the protocol's own (`PROTOCOL`) is a fault module: it declares
 `KINDS`, a tuple of `Fault`s (step model, inject, heal actions), and this registry collects them,
 the modules of `FIRST` in that order, then the others by name. Adding a fault kind is one new
-module and its tests, nothing else: `drills/faults/disk_full.py` is an example.
+module and its tests, nothing else: `drills/faults/disk_full.py` is an example. The rule and its
+errors are `drills.discovery`'s, shared with the checkers and the signals.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from typing import Any
+from typing import Any, TypeGuard
 
-from drills.errors import DrillsError
+from drills.discovery import declared, indexed, lookup, modules_of
 from drills.faults.actions import HealAction, UnknownAction
 from drills.faults.base import Fault, FaultContext
 from drills.faults.entry import Entry
@@ -27,24 +26,16 @@ FIRST = ("process", "partition", "netem", "storage", "restore")
 
 def fault_modules() -> list[str]:
     """The fault modules of `drills.faults`, in the registry's order."""
-    import drills.faults as package
+    return modules_of("drills.faults", skip=PROTOCOL, first=FIRST)
 
-    names = [m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in PROTOCOL]
-    return sorted(names, key=lambda n: (FIRST.index(n) if n in FIRST else len(FIRST), n))
+
+def _kinds(value: object) -> TypeGuard[tuple[Fault[Any], ...]]:
+    return isinstance(value, tuple) and bool(value) and all(isinstance(k, Fault) for k in value)
 
 
 def _discover() -> tuple[Fault[Any], ...]:
-    found: list[Fault[Any]] = []
-    for name in fault_modules():
-        kinds = getattr(importlib.import_module(f"drills.faults.{name}"), "KINDS", None)
-        if not (isinstance(kinds, tuple) and kinds and all(isinstance(k, Fault) for k in kinds)):
-            raise DrillsError(f"drills.faults.{name} declares no fault kinds: give it KINDS, a tuple of Fault "
-                              f"(or, for a module of the protocol itself, add it to registry.PROTOCOL)")
-        found += kinds
-    kinds_seen = [f.kind for f in found]
-    if len(set(kinds_seen)) != len(kinds_seen):
-        raise DrillsError(f"a fault kind is declared twice: {sorted(k for k in kinds_seen if kinds_seen.count(k) > 1)}")
-    return tuple(found)
+    found = declared("drills.faults", "KINDS", _kinds, "a non-empty tuple of Fault", skip=PROTOCOL, first=FIRST)
+    return tuple(indexed(((d.module, k) for d in found for k in d.value), lambda f: f.kind, "fault kind").values())
 
 
 ALL: tuple[Fault[Any], ...] = _discover()
@@ -54,7 +45,7 @@ HEAL_ACTIONS: dict[str, type[HealAction]] = {a.kind: a for f in ALL for a in f.h
 
 
 def fault_of(step: StepBase) -> Fault[Any]:
-    return FAULTS[step.fault]
+    return lookup(FAULTS, step.fault, "fault kind")
 
 
 def inject(step: StepBase, ctx: FaultContext) -> Entry:

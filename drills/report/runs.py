@@ -24,7 +24,7 @@ from drills.errors import DrillsError
 from drills.report.evidence import read_manifest
 
 if TYPE_CHECKING:
-    from drills.assumptions import Result
+    from drills.assumptions import AssumptionCheck
 
 REDACTED = "[redacted]"
 SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|key|credential|auth", re.IGNORECASE)
@@ -81,7 +81,7 @@ def _mask(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Metric:
+class MeasuredMetric:
     """A target and what was measured against it (None: not measured)."""
 
     kind: str  # RTO | RPO
@@ -144,13 +144,13 @@ class Run:
     def history_path(self) -> Path:
         return self.dir / "history.jsonl"
 
-    def metrics(self) -> list[Metric]:
+    def metrics(self) -> list[MeasuredMetric]:
         """RTO and RPO of each expectation with a target (what its checker declares,
         `drills.checkers.protocol.Metric`): targets from the scenario (fixed before the run),
         measurements from the verdicts (None when the run measured nothing)."""
         from drills.checkers.registry import metrics_of, subject_of
 
-        out: list[Metric] = []
+        out: list[MeasuredMetric] = []
         by_key = {(v.get("checker"), v.get("subject")): v for v in self.verdicts}
         for exp in self.scenario.get("expectations") or []:
             if not isinstance(exp, dict):
@@ -170,10 +170,10 @@ class Run:
                                                                        else "not measured")
                 if measured is None and status == "pass":
                     status = "not measured"  # a verdict may pass on other grounds; this number was not shown
-                out.append(Metric(m.kind, subject, m.unit, _number(target), measured, status))
+                out.append(MeasuredMetric(m.kind, subject, m.unit, _number(target), measured, status))
         return out
 
-    def assumptions(self) -> list[list[Result]]:
+    def assumptions(self) -> list[list[AssumptionCheck]]:
         """Per expectation of the scenario, in its order, its declared assumptions checked against the
         configuration this run read from the stack (`assumptions_of`)."""
         return assumptions_of(self.scenario, self.journal)
@@ -211,7 +211,7 @@ class Run:
         return items
 
 
-def assumptions_of(scenario: Mapping[str, Any], journal: Mapping[str, Any]) -> list[list[Result]]:
+def assumptions_of(scenario: Mapping[str, Any], journal: Mapping[str, Any]) -> list[list[AssumptionCheck]]:
     """Per expectation of `scenario` (plain, as a journal holds it), each of its `assumes:` checked
     against the configuration the run read back from the stack before its first fault (the
     journal's `environment.effective`, sealed with it), as the runner checked them for its
@@ -293,7 +293,7 @@ class TrendPoint:
     seq: int | None
     started_at: str
     status: str
-    metrics: list[Metric]
+    metrics: list[MeasuredMetric]
 
 
 def trend(runs: Sequence[Run], last: int = 10) -> dict[str, list[TrendPoint]]:

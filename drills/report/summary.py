@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from drills.assumptions import Result
+    from drills.assumptions import AssumptionCheck
     from drills.checkers.protocol import Metric
     from drills.checkers.verdict import Verdict
     from drills.report.result import RunResult
@@ -76,10 +76,10 @@ def rpo_of(verdicts: list[Verdict]) -> str:
     return ", ".join(dict.fromkeys(parts)) or "-"
 
 
-def not_held(verdicts: list[Verdict]) -> list[tuple[str, Result]]:
+def not_held(verdicts: list[Verdict]) -> list[tuple[str, AssumptionCheck]]:
     """(expectation, result) of each declared assumption a verdict carries that did not hold (broken
     or unchecked), once per expectation: several verdicts of one expectation carry the same ones."""
-    found: dict[tuple[str, str], tuple[str, Result]] = {}
+    found: dict[tuple[str, str], tuple[str, AssumptionCheck]] = {}
     for v in verdicts:
         for a in v.assumptions:
             if a.status != "held":

@@ -1,6 +1,6 @@
 """The stack under test: compose project lifecycle, topology, readiness.
 
-    env.py         project name, secrets, the variables docker-compose.ha.yml reads (pure)
+    env.py         project name, secrets, the variables the stack's Compose files read (pure)
     subnets.py     a free /24 per run
     ports.py       host ports picked per run, stable across container restarts
     project.py     ComposeProject: up, wait until ready, down; what faults act on

@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["read", "not read", "absent"]
-READ: Status = "read"
-NOT_READ: Status = "not read"
-ABSENT: Status = "absent"
-_STATUSES: dict[str, Status] = {READ: READ, NOT_READ: NOT_READ, ABSENT: ABSENT}
+PartStatus = Literal["read", "not read", "absent"]
+READ: PartStatus = "read"
+NOT_READ: PartStatus = "not read"
+ABSENT: PartStatus = "absent"
+_STATUSES: dict[str, PartStatus] = {READ: READ, NOT_READ: NOT_READ, ABSENT: ABSENT}
 PARTS = ("postgres", "rabbitmq", "mongo", "balancer", "instances")
 
 
@@ -35,7 +35,7 @@ PARTS = ("postgres", "rabbitmq", "mongo", "balancer", "instances")
 class Part:
     """One component's effective configuration, or why it is not there."""
 
-    status: Status
+    status: PartStatus
     reason: str = ""  # not read / absent: why
     settings: Mapping[str, Any] = field(default_factory=dict)
     state: Mapping[str, Any] = field(default_factory=dict)

@@ -1,7 +1,8 @@
-"""What a compose project of the reference stack is given: its name, subnet, images and secrets.
+"""What a Compose project of a stack is given: its name, subnet, images, ports and secrets.
 
 Pure: nothing here talks to Docker. `compose_env` is the single place that turns a project's
-settings into the variables `docker-compose.ha.yml` reads.
+settings into the variables its Compose files read (the reference stack's `docker-compose.ha.yml`
+reads them all; a stack of yours reads those it needs).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""One run's compose project of the reference stack: bring up, wait until ready, tear down.
+"""One run's Compose project of a stack (its stack file's; the reference stack's by default): bring
+up, wait until ready, tear down.
 
     with ComposeProject.create() as stack:          # up + ready, or an error naming what is not
         stack.containers("postgres.leader")

@@ -1,5 +1,6 @@
 """A free /24 for each run's network, so two stacks (or a stack and the user's own networks) never
-share addresses. Members of the stack have fixed addresses in it (see docker-compose.ha.yml).
+share addresses. A stack's Compose files may give members fixed addresses in it (`DRILLS_NET_PREFIX`,
+as the reference stack's docker-compose.ha.yml does).
 
 Two runners may pick the same free /24 at the same moment; Docker then refuses the second network
 ("Pool overlaps"), and the project retries with another pick (`is_overlap_error`).

@@ -1,10 +1,10 @@
 """postgres.write: sequence-numbered INSERTs through a libpq multi-host URL, as the app would.
 
 Each op inserts one row `(seq, process)` into `drill_writes` on whichever node accepts a
-read-write session (`target_session_attrs=read-write` over pg1..pg3), autocommit. Outcomes
-(Jepsen): the server never got the statement -> `fail`; the server answered with an error (a
-demoted leader's "read-only transaction", say) -> `fail`; the connection was lost after the
-INSERT was sent, so the commit may or may not have happened -> `info`; committed -> `ok`.
+read-write session (`target_session_attrs=read-write` over the stack's PostgreSQL members),
+autocommit. Outcomes (Jepsen): the server never got the statement -> `fail`; the server answered
+with an error (a demoted leader's "read-only transaction", say) -> `fail`; the connection was lost
+after the INSERT was sent, so the commit may or may not have happened -> `info`; committed -> `ok`.
 After any error the connection is dropped and the next op reconnects: a connection to a demoted
 leader stays read-only forever, and libpq only picks the writable node at connect time.
 

@@ -1,13 +1,15 @@
 """Signal kinds by name, as scenario files spell them: the one list of the signals there are.
 
 Each module of `drills.workload.signals` holds one kind (`KIND = SignalKind(...)`, see
-`drills.workload.signal`); they are found by listing the package, so a new signal is a new module
-there and nothing else. From them:
+`drills.workload.signal`); they are found by listing the package (`drills.discovery`, the rule
+the fault kinds and the checkers follow too), so a new signal is a new module there and nothing
+else. From them:
 
-    KINDS           name -> SignalKind
-    SIGNALS         every name; `Signal` the type of a field that names one
-    WRITE_SIGNALS   those that offer a final read (lost-writes, rpo); `WriteSignal` likewise
-    Workload        the type of a scenario's `workload:`, each entry read by its own kind's model
+    KINDS             name -> SignalKind; `kind_of(name)` one of them
+    SIGNALS           every name; `Signal` the type of a field that names one
+    WRITE_SIGNALS     those that offer a final read (lost-writes, rpo); `WriteSignal` likewise
+    WorkloadSection   the type of a scenario's `workload:`, each entry read by its own kind's model
+                      (not `drills.runner.Workload`, the running clients)
 
 Importing this imports every signal module, and they import no driver (psycopg, pika, pymongo):
 cheap enough for `drill validate`.
@@ -15,8 +17,6 @@ cheap enough for `drill validate`.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -24,25 +24,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import SerializeAsAny, ValidationError, ValidatorFunctionWrapHandler, WithJsonSchema, WrapValidator
 from pydantic_core import InitErrorDetails
 
-from drills.errors import HarnessError
-from drills.workload import signals as _package
+from drills.discovery import Declared, declared, indexed, instance_of, lookup
 from drills.workload.signal import SignalKind, SignalSpec
 
 
 def _discover() -> dict[str, SignalKind[Any]]:
-    kinds: dict[str, SignalKind[Any]] = {}
-    for info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{_package.__name__}.{info.name}")
-        kind = getattr(module, "KIND", None)
-        if not isinstance(kind, SignalKind):
-            raise TypeError(f"{module.__name__} holds no `KIND = SignalKind(...)`: every module of "
-                            f"{_package.__name__} is a signal kind")
-        if kind.name in kinds:
-            raise TypeError(f"signal {kind.name!r} is defined twice (in {module.__name__} too)")
-        kinds[kind.name] = kind
-    return kinds
+    found: list[Declared[SignalKind[Any]]] = declared("drills.workload.signals", "KIND", instance_of(SignalKind),
+                                                      "a SignalKind")
+    return indexed(((d.module, d.value) for d in found), lambda k: k.name, "signal")
 
 
 KINDS: Mapping[str, SignalKind[Any]] = MappingProxyType(_discover())
@@ -60,10 +49,8 @@ else:
 
 
 def kind_of(name: str) -> SignalKind[Any]:
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise HarnessError(f"no signal {name!r}", hint=f"signals: {', '.join(SIGNALS)}") from None
+    """The signal kind named `name`; an unknown one is a `RegistryError` listing the signals."""
+    return lookup(KINDS, name, "signal")
 
 
 def _each_by_its_model(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -109,5 +96,5 @@ def _json_schema() -> dict[str, Any]:
                            for name, k in KINDS.items()}}
 
 
-Workload = Annotated[dict[Signal, SerializeAsAny[SignalSpec]], WrapValidator(_each_by_its_model),
+WorkloadSection = Annotated[dict[Signal, SerializeAsAny[SignalSpec]], WrapValidator(_each_by_its_model),
                      WithJsonSchema(_json_schema())]

@@ -20,8 +20,8 @@ from drills.assumptions import (
     ORDERING,
     UNCHECKED,
     Assumption,
+    AssumptionCheck,
     Fact,
-    Result,
     check,
     check_all,
     format_value,
@@ -106,7 +106,7 @@ def test_a_name_in_a_path_is_the_queue_or_role_it_names() -> None:
     a = parse("rabbitmq.queues.orders.v2.type == quorum")
     assert a.fact.path == "rabbitmq.queues.<queue>.type"
     queues = config(rabbitmq=Part(READ, settings={"queues": {"orders.v2": {"type": "classic"}}}))
-    assert check(a, queues) == Result(str(a), BROKEN, "classic")
+    assert check(a, queues) == AssumptionCheck(str(a), BROKEN, "classic")
     assert check(parse("rabbitmq.queues.other.type == quorum"), queues).status == UNCHECKED
 
 
@@ -174,13 +174,13 @@ def test_the_words_of_a_result() -> None:
     assert result.text == ("this bound assumes postgres.synchronous_commit in [on, remote_write, remote_apply]; "
                            "the stack runs local")
     assert result.to_json() == {"assumes": str(a), "status": "broken", "actual": "local"}
-    assert Result.from_json(json.loads(json.dumps(result.to_json()))) == result
-    assert Result.from_json({"assumes": str(a), "status": "whatever"}).status == UNCHECKED
+    assert AssumptionCheck.from_json(json.loads(json.dumps(result.to_json()))) == result
+    assert AssumptionCheck.from_json({"assumes": str(a), "status": "whatever"}).status == UNCHECKED
 
 
 @given(st.lists(st.sampled_from([HELD, BROKEN, UNCHECKED])))
 def test_the_worst_is_broken_then_unchecked(statuses: list[str]) -> None:
-    results = [Result("x", s) for s in statuses]  # type: ignore[arg-type]
+    results = [AssumptionCheck("x", s) for s in statuses]  # type: ignore[arg-type]
     expected = next((s for s in (BROKEN, UNCHECKED, HELD) if s in statuses), None)
     assert worst(results) == expected
 

@@ -17,8 +17,8 @@ from drills.checkers.verdict import Status, Verdict
 from drills.exploration import load_exploration
 from drills.explore.output import exit_code, summary, write_minimal, write_report, write_summary
 from drills.explore.runner import Exploring, outcome_of, progress_line, progress_of
-from drills.explore.search import Outcome, search
-from drills.explore.strategy import Step
+from drills.explore.search import ScheduleOutcome, search
+from drills.explore.strategy import DrawnStep
 from drills.interrupts import Interrupted
 from drills.report.journal import Journal, PhaseRecord
 from drills.report.result import RunResult
@@ -37,12 +37,13 @@ def verdict(checker: str, subject: str, status: Status) -> Verdict:
 def test_only_a_fail_verdict_of_a_failed_drill_fails_an_invariant():
     verdicts = [verdict("lost-writes", "postgres.write", Status.FAIL), verdict("split-brain", "postgres", Status.PASS),
                 verdict("back-after-heal", "postgres.write", Status.NOT_MEASURED)]
-    assert outcome_of(RunResult("r1", "s", "failed", verdicts)) == Outcome("failed", (LOST,), "r1")
+    assert outcome_of(RunResult("r1", "s", "failed", verdicts)) == ScheduleOutcome("failed", (LOST,), "r1")
     unmeasured = [verdict("lost-writes", "postgres.write", Status.NOT_MEASURED)]
-    assert outcome_of(RunResult("r2", "s", "failed", unmeasured)) == Outcome("failed", (), "r2")
+    assert outcome_of(RunResult("r2", "s", "failed", unmeasured)) == ScheduleOutcome("failed", (), "r2")
     # A drill that ended in an ERROR judged nothing: whatever verdicts it carries, it fails nothing.
-    assert outcome_of(RunResult("r3", "s", "error", verdicts[:1], reason="warm-up")) == Outcome("error", (), "r3")
-    assert outcome_of(RunResult("r4", "s", "passed", verdicts[1:2])) == Outcome("passed", (), "r4")
+    errored = RunResult("r3", "s", "error", verdicts[:1], reason="warm-up")
+    assert outcome_of(errored) == ScheduleOutcome("error", (), "r3")
+    assert outcome_of(RunResult("r4", "s", "passed", verdicts[1:2])) == ScheduleOutcome("passed", (), "r4")
 
 
 class Stand:
@@ -53,7 +54,7 @@ class Stand:
     def __init__(self, exploring: Exploring, breaks=lambda steps: False, statuses: Sequence[str] = ()) -> None:
         self.exploring, self.breaks, self.statuses = exploring, breaks, list(statuses)
 
-    def __call__(self, steps: Sequence[Step]) -> Outcome:
+    def __call__(self, steps: Sequence[DrawnStep]) -> ScheduleOutcome:
         n = len(self.exploring.drills) + 1
         run_id = f"run-{n:03d}"
         status = self.statuses.pop(0) if self.statuses else "failed" if self.breaks(steps) else "passed"
@@ -77,7 +78,7 @@ def explored(tmp_path: Path, **kw) -> Exploring:
     return exploring
 
 
-def long_kill(steps: Sequence[Step]) -> bool:
+def long_kill(steps: Sequence[DrawnStep]) -> bool:
     return any(s.kind == "kill" and s.hold >= 4 for s in steps)
 
 
@@ -140,12 +141,13 @@ def test_the_summary_and_the_report_list_every_example_with_its_verdicts(tmp_pat
 
 def test_a_progress_line_says_where_the_search_stands():
     exploring = Exploring(EXPLORATION, FILE, Path("x"), seed=1, budget_s=600, max_examples=1)
-    result = search(EXPLORATION, lambda steps: Outcome("failed", (LOST,)) if long_kill(steps) else Outcome("passed"),
+    result = search(EXPLORATION,
+                    lambda steps: ScheduleOutcome("failed", (LOST,)) if long_kill(steps) else ScheduleOutcome("passed"),
                     seed=3, max_examples=20)
     line = progress_line(result, result.examples[-1], 75.0)
     assert f"examples {len(result.examples)}" in line and f"shrink steps {result.shrink_steps}" in line
     assert "time left 1m15s" in line and exploring.time_left() == 600
-    unmeasured = search(EXPLORATION, lambda steps: Outcome("failed"), seed=3, max_examples=1)
+    unmeasured = search(EXPLORATION, lambda steps: ScheduleOutcome("failed"), seed=3, max_examples=1)
     line = progress_line(unmeasured, unmeasured.examples[0], 10.0)
     assert ": NOT MEASURED |" in line and "failing 0" in line  # the drill failed, no invariant did
 
@@ -154,7 +156,7 @@ def test_an_interrupted_search_leaves_what_completed_to_report(tmp_path):
     exploring = Exploring(EXPLORATION, FILE, tmp_path, seed=9, budget_s=600, max_examples=20)
     stand, said = Stand(exploring), []
 
-    def run(steps: Sequence[Step]) -> Outcome:
+    def run(steps: Sequence[DrawnStep]) -> ScheduleOutcome:
         if len(exploring.drills) == 2:
             raise Interrupted(signal.SIGTERM)  # as `interrupts.trapped()` raises it in the main thread
         return stand(steps)
@@ -195,7 +197,7 @@ def test_two_examples_of_the_integration_tests_space_are_two_different_schedules
     """tests/integration/test_explore.py counts 2 examples of --max-examples 2 on this space."""
     path = tmp_path / "small.yaml"
     path.write_text(SMALL)
-    result = search(load_exploration(path), lambda steps: Outcome("passed"), seed=seed, max_examples=2)
+    result = search(load_exploration(path), lambda steps: ScheduleOutcome("passed"), seed=seed, max_examples=2)
     assert len({t.steps for t in result.examples}) == len(result.examples) == 2
 
 
@@ -204,7 +206,7 @@ def test_a_drill_is_expected_to_take_its_schedule_and_the_90th_percentile_of_wha
 
     exploring = Exploring(EXPLORATION, FILE, tmp_path, seed=1, budget_s=600, max_examples=5)
     examples = Examples(exploring, stack=None, say=print, defined=())  # type: ignore[arg-type]
-    steps = [Step("kill", "postgres.leader", 5)]
+    steps = [DrawnStep("kill", "postgres.leader", 5)]
     scheduled = EXPLORATION.steady + 5 + EXPLORATION.after
     assert examples.cost(steps) == scheduled  # nothing measured yet
     for i, beyond in enumerate([2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 30.0]):

@@ -13,8 +13,8 @@ import pytest
 
 from drills.errors import HarnessError
 from drills.exploration import load_exploration
-from drills.explore.search import Outcome, database_at, search
-from drills.explore.strategy import Step
+from drills.explore.search import ScheduleOutcome, database_at, search
+from drills.explore.strategy import DrawnStep
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLORATION = load_exploration(ROOT / "explorations" / "postgres-failover.yaml")
@@ -22,7 +22,7 @@ SPLIT = "split-brain postgres"
 LOST = "lost-writes postgres.write"
 
 
-def long_leader_pause(steps: Sequence[Step]) -> bool:
+def long_leader_pause(steps: Sequence[DrawnStep]) -> bool:
     return any(s.kind == "pause" and s.target == "postgres.leader" and s.hold >= 5 for s in steps)
 
 
@@ -32,18 +32,18 @@ class System:
     def __init__(self, breaks=lambda steps: (SPLIT,) if long_leader_pause(steps) else (), chance=1.0, seed=0):
         self.breaks, self.chance, self.random, self.calls = breaks, chance, Random(seed), []
 
-    def __call__(self, steps: Sequence[Step]) -> Outcome:
+    def __call__(self, steps: Sequence[DrawnStep]) -> ScheduleOutcome:
         self.calls.append(tuple(steps))
         broken = self.breaks(steps)
         if broken and self.random.random() < self.chance:
-            return Outcome("failed", tuple(broken))
-        return Outcome("passed")
+            return ScheduleOutcome("failed", tuple(broken))
+        return ScheduleOutcome("passed")
 
 
 def test_a_failing_schedule_is_found_confirmed_and_shrunk_to_its_minimum():
     system = System()
     result = search(EXPLORATION, system, seed=1, max_examples=200)
-    assert result.minimal is not None and result.minimal.steps == (Step("pause", "postgres.leader", 5),)
+    assert result.minimal is not None and result.minimal.steps == (DrawnStep("pause", "postgres.leader", 5),)
     assert [r.failed for r in result.minimal.runs] == [(SPLIT,), (SPLIT,)]  # re-run once: 2 of 2
     assert result.sought == (SPLIT,) and result.shrink_steps >= 1 and not result.budget_spent
     assert result.runs == len(system.calls) == sum(len(t.runs) for t in result.examples)
@@ -150,7 +150,7 @@ def test_a_harness_error_stops_the_search_and_is_raised_without_shrinking_on_it(
         calls.append(steps)
         if len(calls) == 3:
             raise HarnessError("the stack could not be brought back to its baseline")
-        return Outcome("passed")
+        return ScheduleOutcome("passed")
 
     with pytest.raises(HarnessError, match="baseline"):
         search(EXPLORATION, broken, seed=8, max_examples=50)
@@ -162,7 +162,7 @@ def test_a_minimal_failure_found_first_costs_only_its_confirmation():
     phase varying its parts, no search for other failures)."""
     system = System(breaks=lambda steps: (LOST,) if any(s.kind == "kill" for s in steps) else ())
     result = search(EXPLORATION, system, seed=9, max_examples=100)
-    assert result.minimal is not None and result.minimal.steps == (Step("kill", "postgres.leader", 1),)
+    assert result.minimal is not None and result.minimal.steps == (DrawnStep("kill", "postgres.leader", 1),)
     assert len(system.calls) == 2
 
 
@@ -172,9 +172,9 @@ def test_hypothesis_does_not_give_up_shrinking_before_the_budget_is_spent():
 
     limits = []
 
-    def system(steps: Sequence[Step]) -> Outcome:
+    def system(steps: Sequence[DrawnStep]) -> ScheduleOutcome:
         limits.append(engine.MAX_SHRINKING_SECONDS)
-        return Outcome("failed", (SPLIT,)) if long_leader_pause(steps) else Outcome("passed")
+        return ScheduleOutcome("failed", (SPLIT,)) if long_leader_pause(steps) else ScheduleOutcome("passed")
 
     before = engine.MAX_SHRINKING_SECONDS
     search(EXPLORATION, system, seed=1, max_examples=50, budget_s=1200)
@@ -190,10 +190,10 @@ def test_a_failure_replayed_from_the_database_is_shrunk_further(tmp_path):
     cut = search(EXPLORATION, system, seed=6, max_examples=200, database=db, budget_s=1,
                  clock=lambda: 2.0 if any(system.breaks(c) for c in system.calls) else 0.0)
     assert cut.minimal is not None and cut.budget_spent
-    assert cut.minimal.steps != (Step("pause", "postgres.leader", 5),)  # not shrunk yet
+    assert cut.minimal.steps != (DrawnStep("pause", "postgres.leader", 5),)  # not shrunk yet
     again = search(EXPLORATION, System(), seed=6, max_examples=200, database=db)
     assert again.examples[0].steps == cut.minimal.steps  # replayed first
-    assert again.minimal is not None and again.minimal.steps == (Step("pause", "postgres.leader", 5),)
+    assert again.minimal is not None and again.minimal.steps == (DrawnStep("pause", "postgres.leader", 5),)
 
 
 def test_a_failure_kept_for_one_stack_is_replayed_first_on_that_stack_only(tmp_path):
@@ -225,10 +225,11 @@ def test_the_stack_key_follows_what_the_stack_files_hold(tmp_path):
 def test_an_error_run_is_not_a_pass_a_failing_schedule_is_judged_on_the_runs_that_judged():
     """fail, ERROR (the stack not back at its baseline), fail: 2 of 2 judged runs failed: accepted,
     where counting the ERROR as a held run would have made it 2 of 3 and, with a pass, 1 of 3."""
-    outcomes = iter([Outcome("failed", (SPLIT,)), Outcome("error"), Outcome("failed", (SPLIT,))])
+    outcomes = iter([ScheduleOutcome("failed", (SPLIT,)), ScheduleOutcome("error"),
+                     ScheduleOutcome("failed", (SPLIT,))])
 
     def system(steps):
-        return next(outcomes, Outcome("passed")) if long_leader_pause(steps) else Outcome("passed")
+        return next(outcomes, ScheduleOutcome("passed")) if long_leader_pause(steps) else ScheduleOutcome("passed")
 
     result = search(EXPLORATION, system, seed=1, max_examples=200)
     first = next(t for t in result.examples if t.failures)

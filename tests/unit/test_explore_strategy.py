@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from drills.exploration import Exploration, load_exploration
 from drills.explore.schedule import SUITE, header_lines, scenario_of, scenario_yaml
 from drills.explore.space import describe, single_steps, witness_steps
-from drills.explore.strategy import Step, breadth, rank_targets, schedules
+from drills.explore.strategy import DrawnStep, breadth, rank_targets, schedules
 from drills.scenario import check_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_the_space_holds_every_fault_kind():
     assert {choice.kind for choice in every_kind().fault_space.faults} == set(FAULTS)
 
 
-def replayed(exploration: Exploration, steps: list[Step]) -> list[str]:
+def replayed(exploration: Exploration, steps: list[DrawnStep]) -> list[str]:
     """The problems `drill validate` finds in the scenario file written for `steps`."""
     text = scenario_yaml(scenario_of(exploration, steps), header_lines("x.yaml", exploration, seed=1))
     with tempfile.TemporaryDirectory() as folder:
@@ -109,7 +109,8 @@ def test_with_overlap_every_schedule_validates_and_only_a_step_with_a_next_overl
 def test_with_overlap_schedules_that_overlap_are_drawn_and_shrinking_moves_away_from_overlap():
     exploration = overlapping(load_exploration(EXAMPLE))
     found = find(schedules(exploration), lambda s: any(step.overlaps_next for step in s))
-    assert found == [Step("kill", "postgres.leader", 1, overlaps_next=True), Step("kill", "postgres.leader", 1)]
+    assert found == [DrawnStep("kill", "postgres.leader", 1, overlaps_next=True),
+                     DrawnStep("kill", "postgres.leader", 1)]
     two = find(schedules(exploration), lambda s: len(s) >= 2)
     assert not any(step.overlaps_next for step in two)
 
@@ -117,32 +118,32 @@ def test_with_overlap_schedules_that_overlap_are_drawn_and_shrinking_moves_away_
 def test_shrinking_finds_one_step_held_exactly_as_long_as_the_predicate_needs():
     exploration = load_exploration(EXAMPLE)
     found = find(schedules(exploration), lambda s: any(step.hold >= 7 for step in s))
-    assert found == [Step("kill", "postgres.leader", 7)]
+    assert found == [DrawnStep("kill", "postgres.leader", 7)]
 
 
 def test_shrinking_drops_steps_and_shortens_holds():
     exploration = load_exploration(EXAMPLE)
     found = find(schedules(exploration), lambda s: len(s) >= 2)
-    assert found == [Step("kill", "postgres.leader", 1)] * 2
+    assert found == [DrawnStep("kill", "postgres.leader", 1)] * 2
 
 
 def test_shrinking_moves_toward_simpler_targets_and_the_first_value_of_each_field():
     exploration = load_exploration(EXAMPLE)
     found = find(schedules(exploration), lambda s: any(step.kind == "partition" for step in s))
-    assert found == [Step("partition", "postgres.leader", 1, (("direction", "both"), ("from", ("postgres.*",))))]
+    assert found == [DrawnStep("partition", "postgres.leader", 1, (("direction", "both"), ("from", ("postgres.*",))))]
     whole = find(schedules(exploration), lambda s: any(step.target == "postgres.*" for step in s))
-    assert whole == [Step("kill", "postgres.*", 1)]
+    assert whole == [DrawnStep("kill", "postgres.*", 1)]
 
 
 def test_a_synthetic_invariant_broken_by_a_long_leader_pause_shrinks_to_that_pause():
     """An "invariant" that fails when the leader is paused 5 s or more, whatever else happens."""
     exploration = load_exploration(EXAMPLE)
 
-    def broken(steps: list[Step]) -> bool:
+    def broken(steps: list[DrawnStep]) -> bool:
         return any(s.kind == "pause" and s.target == "postgres.leader" and s.hold >= 5 for s in steps)
 
     found = find(schedules(exploration), broken, settings=settings(max_examples=2000, database=None))
-    assert found == [Step("pause", "postgres.leader", 5)]
+    assert found == [DrawnStep("pause", "postgres.leader", 5)]
 
 
 @given(st.lists(st.sampled_from(ROLES), min_size=1))
@@ -163,7 +164,7 @@ def test_breadth_of_roles():
 
 def test_the_scenario_is_named_by_its_schedule_and_headed_by_where_it_came_from():
     exploration = load_exploration(EXAMPLE)
-    steps = [Step("pause", "postgres.leader", 5), Step("kill", "postgres.replica", 3)]
+    steps = [DrawnStep("pause", "postgres.leader", 5), DrawnStep("kill", "postgres.replica", 3)]
     data = scenario_of(exploration, steps)
     assert data["id"] == scenario_of(exploration, list(steps))["id"] != scenario_of(exploration, steps[:1])["id"]
     assert data["id"].startswith("postgres-failover-")

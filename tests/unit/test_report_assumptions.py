@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from drills.assumptions import BROKEN, UNCHECKED, Result
+from drills.assumptions import BROKEN, UNCHECKED, AssumptionCheck
 from drills.checkers.verdict import Status, Verdict
 from drills.report.readiness import components
 from drills.report.result import RunResult
@@ -97,8 +97,8 @@ def test_a_failed_scenario_stays_not_ready_whatever_its_assumptions(tmp_path: Pa
 
 
 def test_the_run_summary_says_it_beside_what_was_observed(tmp_path: Path) -> None:
-    broken = Result(COMMIT, BROKEN, "local")
-    held = Result("postgres.patroni.synchronous_mode == true", "held", True)
+    broken = AssumptionCheck(COMMIT, BROKEN, "local")
+    held = AssumptionCheck("postgres.patroni.synchronous_mode == true", "held", True)
     lost = Verdict("lost-writes", "postgres.write", "lost <= 0", "0 lost", Status.PASS, {"lost": 0},
                    assumptions=(held, broken))
     result = RunResult("r1", "postgres-leader-kill", "passed", [lost], None, policy="No degradation.")
