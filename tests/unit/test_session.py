@@ -8,6 +8,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drills import interrupts, session
 from drills.errors import ScenarioError, StackError
@@ -340,3 +342,33 @@ def test_by_default_the_parts_left_out_are_said_before_the_drill_shows_its_phase
     result = s.run(Fitted(LEADER_KILL, filed, filed, left_out), record=lambda r: None, label="[1/2] leader")
     assert result.status == "passed"
     assert said == [f"postgres-leader-kill: {left_out[0]}"]
+
+
+COMPONENTS = ("postgres", "etcd", "rabbitmq", "mongo")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(SCENARIOS), st.sets(st.sampled_from(COMPONENTS)))
+def test_what_runs_on_a_stack_needs_only_what_it_has_and_nothing_is_dropped_unsaid(path, gone):
+    """Whatever components a stack lacks: a scenario runs only when every role its faults and
+    signals need is there and some expectation is left to judge; each expectation dropped is said."""
+    from drills.roles import parse_role
+    from drills.workload.registry import KINDS
+
+    stack = reference_stack(mongo_not_run="")
+    roles = stack.settings.roles
+    every = defined_services((MONGO_PROFILE,))
+    defined = tuple(s for s in every if not any(s in roles.members(g, every) for g in gone))
+    has = lambda role: bool(roles.members(parse_role(role).group, defined))  # noqa: E731
+    filed = load_scenario(path)
+    fitted = fit_scenario(filed, path, stack, defined)
+    if fitted.why_not:
+        assert fitted.why_not.strip()
+        return
+    assert fitted.filed is filed and fitted.scenario.expectations
+    assert set(fitted.scenario.expectations) <= set(filed.expectations)
+    assert all(has(step.target) for step in filed.steps if step.target not in ("same", "clients"))
+    assert all(has(role) for name in fitted.scenario.workload for role in KINDS[name].needs())
+    dropped = len(filed.expectations) - len(fitted.scenario.expectations)
+    assert len(fitted.left_out) == dropped or (not dropped and set(fitted.scenario.workload) < set(filed.workload))
+    assert (fitted.left_out == ()) == (fitted.scenario == filed)
