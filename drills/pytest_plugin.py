@@ -8,8 +8,8 @@ environment where drills is installed; it stays out of the way of everything els
   parser, no pydantic, no docker is imported while collecting;
 - it never imports the harness until a scenario item runs.
 
-Each item loads its scenario (an invalid file fails with every problem located) and hands it to
-`drills.run_command.execute`, the code path of `drill run`. The item
+Each item loads its scenario (an invalid file fails with every problem located) and runs it in a
+session (`drills.session.run_scenarios`), as `drill run` does. The item
 - passes when every expectation was met;
 - fails with each broken or unmeasured expectation: what was expected, what was measured, the
   tolerance, and why the bound is what it is;
@@ -24,7 +24,7 @@ against a stack already up). Tests replace the executor through the module attri
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +32,10 @@ import pytest
 
 if TYPE_CHECKING:
     from drills.report.result import RunResult
-    from drills.scenario import Scenario
 
     Executor = Callable[..., list[RunResult]]
 
-# The hook: None runs drills for real (drills.run_command.execute); tests put a fake here. It is
+# The hook: None runs drills for real (drills.session.run_scenarios); tests put a fake here. It is
 # called as EXECUTE([(path, scenario)], project=..., reports_dir=...) and returns RunResults.
 EXECUTE: Executor | None = None
 
@@ -177,10 +176,6 @@ class ScenarioItem(pytest.Item):
 def _executor() -> Executor:
     if EXECUTE is not None:
         return EXECUTE
-    from drills.run_command import execute
+    from drills.session import run_scenarios
 
-    def run(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path) \
-            -> list[RunResult]:
-        return execute(scenarios, project=project, reports_dir=reports_dir)
-
-    return run
+    return run_scenarios

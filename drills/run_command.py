@@ -14,7 +14,6 @@ interrupted run writes what completed before it exits.
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -22,50 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from drills.stack.baseline import bring_back, to_baseline
 from drills.stack_file import stack_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from drills.history import History
     from drills.report.result import RunResult
     from drills.report.run_log import RunLog
     from drills.scenario import Scenario
     from drills.stack.definition import StackDefinition
-    from drills.stack.presence import Presence
-
-
-class ConsoleProgress:
-    """Phase changes as they happen, and every few seconds each signal's ok/fail counts."""
-
-    def __init__(self, scenario_id: str) -> None:
-        self.scenario_id = scenario_id
-        self.t0 = time.monotonic()
-        self.history: History | None = None
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
-
-    def _line(self, text: str) -> None:
-        click.echo(f"[{time.monotonic() - self.t0:6.1f}s] {self.scenario_id}: {text}", err=True)
-
-    def phase(self, name: str, detail: str = "") -> None:
-        self._line(f"{name} {detail}".rstrip())
-
-    def watch(self, history: History, every_s: float = 5.0) -> None:
-        self.history = history
-
-        def tick() -> None:
-            while not self._stop.wait(every_s):
-                counts = dict(history.counts)
-                if counts:
-                    self._line("  " + "  ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-
-        self._ticker = threading.Thread(target=tick, name="progress", daemon=True)
-        self._ticker.start()
-
-    def close(self) -> None:
-        self._stop.set()
 
 
 def _suite_files(suite: str, root: Path) -> list[Path]:
@@ -155,59 +119,16 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
             repeat: int = 1, log: RunLog | None = None, definition: StackDefinition | None = None) -> list[RunResult]:
-    from drills import interrupts
-    from drills.cleanup import clean
-    from drills.provision import engine
-    from drills.provision.requirements import describe, unmet
-    from drills.report.result import RunResult
+    """The scenarios `repeat` times over in one session (`drills.session`: the stack, fitting,
+    baseline, drills), each repetition's results and wall time kept in `log` as they come."""
     from drills.report.run_log import RunLog
-    from drills.runner import Drill, not_run
-    from drills.stack.mongo import image_present
-    from drills.stack.presence import require_complete
-    from drills.stack.project import ComposeProject
-    from drills.stack.readiness import wait_ready
-    from drills.stack_fit import absent_on_stack, fit_to_stack, stack_problems
-    from drills.workload.suite import build_workload
+    from drills.session import Session
 
-    # Containers gone behind our back: say so at once (exit 3), not after a readiness timeout.
-    found: Presence | None = require_complete(project) if project is not None else None
     log = log if log is not None else RunLog(repeat)
-    client = engine.client()
-    clean(client)  # heal and remove what a killed runner left behind, before anything new starts
-    # NOT RUN is decided once (the images do not appear mid-run) and recorded in every repetition.
-    # `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image.
-    missing = {path: [describe(r) for r in unmet(sc.requires, lambda image: image_present(client, image))]
-               for path, sc in scenarios}
-    why_not = {path: f"image {', '.join(m)} absent on this machine (`drill doctor` says how to get it)" if m else ""
-               for path, m in missing.items()}
-    stack = None
-    fitted: dict[Path, tuple[Scenario, list[str]]] = {}
-    if any(not why for why in why_not.values()):
-        # Created, not started: its Compose model and role map say what it has, so a scenario it
-        # cannot run is NOT RUN, and one naming what it lacks stops the run before anything starts.
-        stack = ComposeProject.attach(project, client) if project else \
-            ComposeProject.create(client=client, definition=definition)
-        defined = found.expected if found is not None else stack.defined_services()
-        for path, sc in scenarios:
-            why_not[path] = why_not[path] or absent_on_stack(sc, stack, defined)
-            if not why_not[path]:
-                fitted[path] = fit_to_stack(sc, stack, defined)
-                if not fitted[path][0].expectations:
-                    why_not[path] = "; ".join(fitted[path][1])
-        problems = [p for path, sc in scenarios if not why_not[path] for p in stack_problems(sc, path, stack)]
-        if problems:
-            from drills.errors import ScenarioError
-
-            raise ScenarioError("\n".join(problems), hint="name what the stack has (`drill stack status` lists its "
-                                                         "roles), or drill a stack that has it (--stack)")
-        if all(why_not.values()):
-            stack = None
-    try:
-        if stack is not None and project is None:
-            click.echo(f"starting stack {stack.project}", err=True)
-            t_up = time.monotonic()
-            stack.up()
-            log.stack_up_s = round(time.monotonic() - t_up, 1)
+    with Session(reports_dir=reports_dir, definition=definition, project=project) as session:
+        fitted = session.fit(scenarios)
+        session.up()
+        log.stack_up_s = session.stack_up_s
         for rep in range(1, repeat + 1):
             record: dict[str, Any] = {"index": rep, "wall_s": None, "complete": False}
             log.repetitions.append(record)
@@ -215,52 +136,16 @@ def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, 
             if repeat > 1:
                 click.echo(f"repetition {rep}/{repeat}", err=True)
             try:
-                for path, sc in scenarios:
-                    if why_not[path]:
-                        log.results.append((rep, not_run(sc, path, reports_dir, why_not[path])))
-                        click.echo(f"NOT RUN {sc.id}: {why_not[path]}", err=True)
-                        continue
-                    assert stack is not None
-                    # One stack serves every scenario: back to a verified baseline first.
-                    if not to_baseline(partial(wait_ready, stack, timeout_s=sc.recovery.timeout),
-                                       partial(bring_back, stack, own=project is None),
-                                       partial(record_error, log, rep, (path, sc), reports_dir)):
-                        continue
-                    progress = ConsoleProgress(f"[{rep}/{repeat}] {sc.id}" if repeat > 1 else sc.id)
-                    runnable, left_out = fitted.get(path, (sc, []))
-                    for line in left_out:
-                        click.echo(f"{sc.id}: {line}", err=True)
-                    drill = Drill(runnable, path, stack, reports_dir=reports_dir, workload_factory=build_workload,
-                                  progress=progress, left_out=left_out)
-                    progress.watch(drill.history)
-                    try:
-                        log.results.append((rep, drill.run()))
-                    except (KeyboardInterrupt, SystemExit) as exc:
-                        # Drill.run healed and wrote its journal as aborted: the summary lists it so.
-                        log.results.append((rep, RunResult(drill.run_id, sc.id, "aborted", [], drill.out,
-                                                           interrupts.describe(exc), drill.now(),
-                                                           policy=sc.policy)))
-                        raise
-                    finally:
-                        progress.close()
-                    interrupts.raise_pending()  # a signal that came while the drill healed: stop here
+                session.run_all(fitted, record=partial(_keep, log, rep),
+                                label=partial("[{}/{}] {}".format, rep, repeat) if repeat > 1 else None)
                 record["complete"] = True
             finally:
                 record["wall_s"] = round(time.monotonic() - t_rep, 1)
-    finally:
-        if stack is not None and project is None:
-            for leftover in stack.down().left:  # said, not raised: the drills' results stand
-                click.secho(f"warning: {leftover}", fg="yellow", err=True)
     return [r for _, r in log.results]
 
 
-def record_error(log: RunLog, rep: int, scenario_at: tuple[Path, Scenario], reports_dir: Path, why: str) -> None:
-    """A scenario's run that could not start, recorded (journal, JUnit, summary) as an ERROR."""
-    from drills.runner import not_run
-
-    path, scenario = scenario_at
-    log.results.append((rep, not_run(scenario, path, reports_dir, why, error=True)))
-    click.echo(f"ERROR {scenario.id}: {why}", err=True)
+def _keep(log: RunLog, rep: int, result: RunResult) -> None:
+    log.results.append((rep, result))
 
 
 def print_summary(results: list[RunResult]) -> None:

@@ -1,8 +1,8 @@
 """Whether a scenario can run on a stack, and what of it: a role it needs that the stack lacks
 makes it NOT RUN (`absent_on_stack`), a bystander signal whose role is absent is left out with its
 expectations (`fit_to_stack`), and a queue the stack does not declare is a mistake in the file
-(`stack_problems`). Asked by `drill run` of each scenario and by `drill explore` of its fault space,
-before the stack starts."""
+(`stack_problems`). Asked by the session (`drills.session`) of each scenario `drill run` runs and of
+the fault space `drill explore` draws from, before the stack starts."""
 
 from __future__ import annotations
 

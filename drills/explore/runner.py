@@ -24,24 +24,25 @@ from typing import TYPE_CHECKING
 from drills.checkers.verdict import Status
 from drills.exploration import Exploration
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
-from drills.explore.search import ScheduleOutcome as Outcome  # its old name here until this module is rewritten
-from drills.explore.search import SearchResult, Tally, database_at, search
-from drills.explore.strategy import DrawnStep as Step  # likewise
+from drills.explore.search import ScheduleOutcome, SearchResult, Tally, database_at, search
+from drills.explore.strategy import DrawnStep
 from drills.report.result import RunResult
 
 if TYPE_CHECKING:
+    from drills.history import History
+    from drills.session import Session
     from drills.stack.definition import StackDefinition
     from drills.stack.project import ComposeProject
 
 Say = Callable[[str], None]
 
 
-def outcome_of(result: RunResult) -> Outcome:
+def outcome_of(result: RunResult) -> ScheduleOutcome:
     """What the search needs of a drill: its status, and the invariants that failed ("checker
     subject"). Only a FAIL fails: an invariant NOT MEASURED did not hold nor fail, and a drill that
     ended in an ERROR judged nothing (the search counts neither as a failure)."""
     failed = tuple(f"{v.checker} {v.subject}" for v in result.verdicts if v.status is Status.FAIL)
-    return Outcome(result.status, failed if result.status == "failed" else (), result.run_id)
+    return ScheduleOutcome(result.status, failed if result.status == "failed" else (), result.run_id)
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Exploring:
 
 
 class PhaseLines:
-    """A drill's phases, one short line each (`drills.runner.Progress`)."""
+    """A drill's phases, one short line each (`drills.session.DrillProgress`)."""
 
     def __init__(self, label: str, say: Say) -> None:
         self.label, self.say = label, say
@@ -81,51 +82,43 @@ class PhaseLines:
     def phase(self, name: str, detail: str = "") -> None:
         self.say(f"    {self.label} {name} {detail}".rstrip())
 
+    def watch(self, history: History) -> None:
+        """Nothing more than the phases is shown."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
 
 class Examples:
-    """`run(steps)` of the search: the schedule as a scenario, a drill of it on the stack."""
+    """`run(steps)` of the search: the schedule as a scenario, a drill of it in the session."""
 
-    def __init__(self, exploring: Exploring, stack: ComposeProject, say: Say, defined: Sequence[str]) -> None:
-        self.exploring, self.stack, self.say, self.defined = exploring, stack, say, defined
+    def __init__(self, exploring: Exploring, session: Session, say: Say) -> None:
+        self.exploring, self.session, self.say = exploring, session, say
         (exploring.folder / "scenarios").mkdir(parents=True, exist_ok=True)
 
-    def __call__(self, steps: Sequence[Step]) -> Outcome:
-        from drills import interrupts
-        from drills.runner import Drill, not_run
+    def __call__(self, steps: Sequence[DrawnStep]) -> ScheduleOutcome:
         from drills.scenario import Scenario
-        from drills.stack.baseline import bring_back, to_baseline
-        from drills.stack.readiness import wait_ready
-        from drills.stack_fit import fit_to_stack
-        from drills.workload.suite import build_workload
 
         exploring = self.exploring
         data = scenario_of(exploring.exploration, steps)
         scenario = Scenario.model_validate(data)
-        # What the scenario file holds, replayed on the same stack by `drill run`, leaves out the same.
-        scenario, left_out = fit_to_stack(scenario, self.stack, self.defined)
         path = exploring.folder / "scenarios" / f"{scenario.id}.yaml"
+        # What the scenario file holds, replayed on the same stack by `drill run`, leaves out the same.
+        fitted = self.session.fit_example(scenario, path)
         if not path.exists():  # the same schedule is the same scenario: written once
             path.write_text(scenario_yaml(data, header_lines(exploring.file, exploring.exploration,
                                                              seed=exploring.seed)))
-        missed: list[RunResult] = []
-
-        def record_missed(why: str) -> None:
-            missed.append(not_run(scenario, path, exploring.folder, why, error=True))
-            self.say(f"ERROR {scenario.id}: {why}")
-
-        if not to_baseline(partial(wait_ready, self.stack, timeout_s=scenario.recovery.timeout),
-                           partial(bring_back, self.stack, own=True), record_missed):
-            exploring.drills[missed[0].run_id] = missed[0]
-            return outcome_of(missed[0])
-        self.say(f"  running {'; '.join(map(str, steps))}")
-        drill = Drill(scenario, path, self.stack, reports_dir=exploring.folder, workload_factory=build_workload,
-                      progress=PhaseLines(scenario.id, self.say), left_out=left_out)
-        result = drill.run()  # heals whatever it applied, also when interrupted
-        exploring.drills[result.run_id] = result
-        interrupts.raise_pending()  # a signal that came while the drill healed: stop here
+        result = self.session.run(fitted, record=self._record, progress=partial(self._starting, steps, scenario.id))
         return outcome_of(result)
 
-    def cost(self, steps: Sequence[Step]) -> float:
+    def _record(self, result: RunResult) -> None:
+        self.exploring.drills[result.run_id] = result
+
+    def _starting(self, steps: Sequence[DrawnStep], label: str) -> PhaseLines:
+        self.say(f"  running {'; '.join(map(str, steps))}")
+        return PhaseLines(label, self.say)
+
+    def cost(self, steps: Sequence[DrawnStep]) -> float:
         """How long a drill of `steps` is expected to take: its schedule (steady, holds, after), and
         the 90th percentile (nearest rank) of what the drills so far took beyond theirs (warm-up,
         heals, recovery, checks). The median overran a 20-minute budget by 8-10 s: a budget is a
@@ -139,43 +132,35 @@ class Examples:
 def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> SearchResult:
     """Bring the stack up, search, take the stack down (also when stopped by a signal or an error).
     Raises what stopped it; `exploring` then holds what completed."""
-    from drills.cleanup import clean
-    from drills.provision import engine
     from drills.records import state_dir
-    from drills.stack.project import ComposeProject
+    from drills.session import Session
 
-    client = engine.client()
-    clean(client)  # heal and remove what a killed runner left behind, before anything new starts
-    stack = ComposeProject.create(client=client, definition=definition)
-    exploring.stack, exploring.project = definition.name, stack.project
-    defined = stack.defined_services()
-    exploring.not_run, exploring.left_out = fit_of_space(exploring.exploration, stack, defined)
-    if exploring.not_run:
-        say(f"NOT RUN: {exploring.not_run}")
-        exploring.result = SearchResult(exploring.seed, [])
-        return exploring.result
-    for line in exploring.left_out:
-        say(f"left out: {line}")
-    try:
-        say(f"starting stack {stack.project}")
-        t_up = time.monotonic()
-        stack.up()
-        exploring.stack_up_s = round(time.monotonic() - t_up, 1)
-        say(f"stack up in {exploring.stack_up_s:g} s; exploring for {exploring.budget_s:g} s")
-        exploring.search_started = time.monotonic()
-        database = database_at(state_dir() / "explore" / exploring.exploration.id)
-        examples = Examples(exploring, stack, say, defined)
-        result = search(exploring.exploration, examples, seed=exploring.seed, max_examples=exploring.max_examples,
-                        budget_s=exploring.budget_s, database=database, progress=progress_of(exploring, say),
-                        cost=examples.cost, stack_key=stack_key(definition))
-        exploring.result = result
-        return result
-    finally:
-        if exploring.search_started is not None:
-            exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
-        say(f"taking stack {stack.project} down")
-        for leftover in stack.down().left:  # said, not raised: what the exploration found stands
-            say(f"warning: {leftover}")
+    with Session(reports_dir=exploring.folder, definition=definition, say=say, warn=say, tell_down=True) as session:
+        stack = session.open()
+        exploring.stack, exploring.project = definition.name, stack.project
+        exploring.not_run, exploring.left_out = fit_of_space(exploring.exploration, stack, session.defined)
+        if exploring.not_run:
+            say(f"NOT RUN: {exploring.not_run}")
+            exploring.result = SearchResult(exploring.seed, [])
+            return exploring.result
+        for line in exploring.left_out:
+            say(f"left out: {line}")
+        try:
+            session.up()
+            exploring.stack_up_s = session.stack_up_s
+            say(f"stack up in {exploring.stack_up_s:g} s; exploring for {exploring.budget_s:g} s")
+            exploring.search_started = time.monotonic()
+            database = database_at(state_dir() / "explore" / exploring.exploration.id)
+            examples = Examples(exploring, session, say)
+            result = search(exploring.exploration, examples, seed=exploring.seed,
+                            max_examples=exploring.max_examples, budget_s=exploring.budget_s, database=database,
+                            progress=progress_of(exploring, say), cost=examples.cost,
+                            stack_key=stack_key(definition))
+            exploring.result = result
+            return result
+        finally:  # the search's own time: the stack's boot and teardown not counted
+            if exploring.search_started is not None:
+                exploring.search_s = round(time.monotonic() - exploring.search_started, 1)
 
 
 def stack_key(definition: StackDefinition) -> str:
@@ -189,29 +174,16 @@ def stack_key(definition: StackDefinition) -> str:
 
 
 def fit_of_space(exploration: Exploration, stack: ComposeProject, defined: Sequence[str]) -> tuple[str, list[str]]:
-    """Whether the fault space can be explored on `stack`, asked before it starts: why not (a
-    role some fault targets, or the workload needs, that the stack lacks; every invariant left
-    out), or "" and the invariants left out of every example (a bystander signal's role absent)."""
+    """Whether the fault space can be explored on `stack`, asked before it starts
+    (`drills.session.fit_space`): why not, or "", and the invariants left out of every example."""
     from drills.explore.space import witness_steps
     from drills.scenario import Scenario
-    from drills.stack_fit import absent_on_stack, fit_to_stack, stack_problems
+    from drills.session import fit_space
 
     # One drawable step for each target and value (not every combination: a long `from` by many
     # targets is thousands of steps): the roles a schedule may name are all in them.
     probe = Scenario.model_validate(scenario_of(exploration, witness_steps(exploration)))
-    problems = stack_problems(probe, Path(str(exploration.id)), stack, field=lambda i: "fault_space target")
-    if problems:
-        from drills.errors import ScenarioError
-
-        raise ScenarioError("\n".join(problems), hint="name what the stack has (`drill stack status` lists its roles), "
-                                                      "or explore a stack that has it (--stack)")
-    why = absent_on_stack(probe, stack, defined)
-    if why:
-        return why, []
-    fitted, left_out = fit_to_stack(probe, stack, defined)
-    if not fitted.expectations:
-        return "; ".join(left_out), left_out
-    return "", left_out
+    return fit_space(probe, str(exploration.id), stack, defined)
 
 
 def progress_of(exploring: Exploring, say: Say) -> Callable[[SearchResult, Tally], None]:
@@ -239,7 +211,7 @@ def progress_line(result: SearchResult, tally: Tally, time_left_s: float) -> str
             f"time left {_minutes(time_left_s)}")
 
 
-def _shown_status(outcome: Outcome) -> str:
+def _shown_status(outcome: ScheduleOutcome) -> str:
     """A drill that failed without an invariant failing measured too little to judge one."""
     return "NOT MEASURED" if outcome.status == "failed" and not outcome.failed else outcome.status.upper()
 

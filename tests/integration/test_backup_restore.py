@@ -3,7 +3,8 @@
 the restore reports matching checksums, and a measured RPO within what the schedule, as measured
 in the same run, promises.
 
-Brings up its own stack through `drills.run_command.execute` (and takes it down).
+Brings up its own stack in a session (`drills.session.run_scenarios`, as `drill run` does) and takes it
+down.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ SCENARIO = ROOT / "scenarios" / "postgres-global-failure-restore-dump.yaml"
 
 
 def test_dump_restore_drill_matches_checksums_and_bounds_the_rpo(tmp_path: Path) -> None:
-    from drills.run_command import execute
+    from drills.session import run_scenarios
 
     scenario = load_scenario(SCENARIO)
     assert scenario.backup is not None
-    [result] = execute([(SCENARIO, scenario)], project=None, reports_dir=tmp_path)
+    [result] = run_scenarios([(SCENARIO, scenario)], project=None, reports_dir=tmp_path)
     verdicts = {v.checker: v for v in result.verdicts}
     assert result.status == "passed", [f"{v.name}: {v.observed}" for v in result.verdicts] or result.reason
 

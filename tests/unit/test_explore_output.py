@@ -205,7 +205,7 @@ def test_a_drill_is_expected_to_take_its_schedule_and_the_90th_percentile_of_wha
     from drills.explore.runner import Examples
 
     exploring = Exploring(EXPLORATION, FILE, tmp_path, seed=1, budget_s=600, max_examples=5)
-    examples = Examples(exploring, stack=None, say=print, defined=())  # type: ignore[arg-type]
+    examples = Examples(exploring, session=None, say=print)  # type: ignore[arg-type]
     steps = [DrawnStep("kill", "postgres.leader", 5)]
     scheduled = EXPLORATION.steady + 5 + EXPLORATION.after
     assert examples.cost(steps) == scheduled  # nothing measured yet

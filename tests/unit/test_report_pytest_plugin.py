@@ -135,12 +135,12 @@ def test_an_invalid_scenario_fails_with_located_problems_and_runs_nothing(pytest
     assert not executor.calls
 
 
-def test_the_default_executor_is_drill_runs_execute(monkeypatch, tmp_path):
-    from drills import run_command
+def test_the_default_executor_is_the_session_drill_run_uses(monkeypatch, tmp_path):
+    from drills import session
 
     seen = []
     monkeypatch.setattr(pytest_plugin, "EXECUTE", None)
-    monkeypatch.setattr(run_command, "execute", lambda scenarios, *, project, reports_dir:
+    monkeypatch.setattr(session, "run_scenarios", lambda scenarios, *, project, reports_dir:
                         seen.append((scenarios, project, reports_dir)) or [])
     assert pytest_plugin._executor()([("s", "sc")], project=None, reports_dir=tmp_path) == []
     assert seen == [([("s", "sc")], None, tmp_path)]

@@ -11,8 +11,8 @@ import pytest
 from drills.errors import StackError
 from drills.report.repeats import exit_code, sample_of_result
 from drills.report.result import RunResult
-from drills.run_command import record_error, to_baseline
 from drills.scenario import load_scenario
+from drills.stack.baseline import to_baseline
 from drills.stack.wait import Observation, WaitTimeout
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "postgres-leader-kill.yaml"
@@ -76,13 +76,22 @@ def test_an_interrupt_while_waiting_is_not_taken_for_a_stack_problem(signal):
     assert missed == []
 
 
-def test_the_run_it_cost_is_an_error_in_journal_junit_and_exit_code(tmp_path):
-    from drills.report.run_log import RunLog
+def test_the_run_it_cost_is_an_error_in_journal_junit_and_exit_code(tmp_path, monkeypatch):
+    """Through the session every way of running drills shares (drills.session)."""
+    from drills import session
+    from drills.session import Fitted, Session
 
-    log = RunLog(repeat=2)
-    record_error(log, 1, (SCENARIO, load_scenario(SCENARIO)), tmp_path, "the stack was not back at its baseline")
-    [(rep, result)] = log.results
-    assert rep == 1 and result.status == "error" and result.verdicts == []
+    def not_ready(stack, timeout_s):
+        raise WaitTimeout("containers healthy", timeout_s, Observation(False, "waiting for worker1 exited"))
+
+    monkeypatch.setattr("drills.stack.readiness.wait_ready", not_ready)
+    monkeypatch.setattr(session, "bring_back", lambda stack, *, own: None)
+    recorded: list[RunResult] = []
+    s = Session(reports_dir=tmp_path, say=lambda text: None)
+    s.stack = object()  # type: ignore[assignment]
+    scenario = load_scenario(SCENARIO)
+    result = s.run(Fitted(SCENARIO, scenario, scenario), record=recorded.append)
+    assert recorded == [result] and result.status == "error" and result.verdicts == []
     assert result.out_dir is not None
     journal = json.loads((result.out_dir / "journal.json").read_text())
     assert journal["status"] == "error" and "not back at its baseline" in journal["reason"]
