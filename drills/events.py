@@ -68,6 +68,19 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(str(n) for n in value) if isinstance(value, list | tuple) else ()
 
 
+class _Kind:
+    """What every kind has besides its fields: the name it is written under, its data (none)."""
+
+    NAME: ClassVar[str]
+
+    @property
+    def name(self) -> str:
+        return self.NAME
+
+    def data(self) -> dict[str, Any]:
+        return {}
+
+
 @dataclass(frozen=True)
 class PhaseBegan:
     """A phase of the schedule began. `fault`: the id of the fault an inject or heal phase is about."""
@@ -92,7 +105,7 @@ class PhaseBegan:
 
 
 @dataclass(frozen=True)
-class FaultApplied:
+class FaultApplied(_Kind):
     """A step's fault is on (the inject phase is over): what it targeted and the services it hit."""
 
     NAME: ClassVar[str] = "fault"
@@ -101,10 +114,6 @@ class FaultApplied:
     target: str
     resolved: tuple[str, ...]
     fault: str = ""  # its id ("" in histories written before ids were recorded)
-
-    @property
-    def name(self) -> str:
-        return self.NAME
 
     def data(self) -> dict[str, Any]:
         return {"kind": self.kind, "target": self.target, "resolved": list(self.resolved),
@@ -119,18 +128,11 @@ class FaultApplied:
 
 
 @dataclass(frozen=True)
-class HoldEnded:
+class HoldEnded(_Kind):
     """A step's hold is over (its heal, if any, begins next)."""
 
     NAME: ClassVar[str] = "hold-end"
     at: float
-
-    @property
-    def name(self) -> str:
-        return self.NAME
-
-    def data(self) -> dict[str, Any]:
-        return {}
 
     @classmethod
     def of(cls, event: Event) -> HoldEnded | None:
@@ -138,18 +140,11 @@ class HoldEnded:
 
 
 @dataclass(frozen=True)
-class DrillEnded:
+class DrillEnded(_Kind):
     """The schedule is over: after the `after` phase (and the `served` one), before the final reads."""
 
     NAME: ClassVar[str] = "end"
     at: float
-
-    @property
-    def name(self) -> str:
-        return self.NAME
-
-    def data(self) -> dict[str, Any]:
-        return {}
 
     @classmethod
     def of(cls, event: Event) -> DrillEnded | None:
@@ -157,7 +152,7 @@ class DrillEnded:
 
 
 @dataclass(frozen=True)
-class LeaderSample:
+class LeaderSample(_Kind):
     """Who claimed leadership of `component` (`postgres`, `rabbitmq@<queue>`) when sampled, as the
     sampler recorded it when the set changed (drills.sampling.base); `detail`: how it learnt it
     (whom it asked, each node's view, a round's error); `final`: the closing sample of the drill."""
@@ -168,10 +163,6 @@ class LeaderSample:
     leaders: tuple[str, ...]
     detail: Mapping[str, Any] = field(default_factory=dict)
     final: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.NAME
 
     def data(self) -> dict[str, Any]:
         return {"component": self.component, "leaders": list(self.leaders), **self.detail,
@@ -187,17 +178,13 @@ class LeaderSample:
 
 
 @dataclass(frozen=True)
-class BackupRecorded:
+class BackupRecorded(_Kind):
     """A backup of the schedule ended (ok or not), at its end. `record` is the backup's own
     (drills.backup.model.Backup: `to_event_data` writes it, `from_event_data` reads it back)."""
 
     NAME: ClassVar[str] = "backup"
     at: float
     record: Mapping[str, Any]
-
-    @property
-    def name(self) -> str:
-        return self.NAME
 
     def data(self) -> dict[str, Any]:
         return dict(self.record)
@@ -208,7 +195,7 @@ class BackupRecorded:
 
 
 @dataclass(frozen=True)
-class RestoreStarted:
+class RestoreStarted(_Kind):
     """The restore-backup fault began putting a backup back (`backup_*`: what that backup holds)."""
 
     NAME: ClassVar[str] = "restore-start"
@@ -220,10 +207,6 @@ class RestoreStarted:
     backup_point_s: float | None = None
     backup_rows: int | None = None
     backup_checksum: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.NAME
 
     def data(self) -> dict[str, Any]:
         return {"fault": self.fault, "backup_id": self.backup_id, "component": self.component,
@@ -240,7 +223,7 @@ class RestoreStarted:
 
 
 @dataclass(frozen=True)
-class RestoreEnded:
+class RestoreEnded(_Kind):
     """The restore ended: what it put back (its digest, how long each step took), or its `error`."""
 
     NAME: ClassVar[str] = "restore-end"
@@ -254,10 +237,6 @@ class RestoreEnded:
     steps_s: Mapping[str, float] = field(default_factory=dict)
     duration_s: float | None = None
     error: str | None = None  # a restore that raised: only this is recorded
-
-    @property
-    def name(self) -> str:
-        return self.NAME
 
     def data(self) -> dict[str, Any]:
         head = {"fault": self.fault, "backup_id": self.backup_id, "ok": self.ok}
@@ -290,7 +269,7 @@ def _number(value: Any) -> float | None:
 
 
 @dataclass(frozen=True)
-class SystemEvent:
+class SystemEvent(_Kind):
     """What the system under test logged it did (a promotion, a leader elected, a node down), at
     `at` on the drill's clock: read from its containers' logs once the drill is over
     (drills.stack.log_events). Checkers that do not ask for these never see them."""
@@ -302,10 +281,6 @@ class SystemEvent:
     kind: str
     subject: str
     line: str
-
-    @property
-    def name(self) -> str:
-        return self.NAME
 
     def data(self) -> dict[str, Any]:
         """No key is named like a secret (`key`, `token`, ...): the report masks such keys' values."""
