@@ -8,7 +8,7 @@ Every error carries a message that tells the user what to do next. The tree:
     ├── ScenarioError                a scenario file is invalid (file, line, column, field)
     ├── StackError                   the stack under test could not be brought up or inspected
     ├── FaultError                   a fault could not be injected or healed
-    ├── RegistryError                a fault kind, checker or signal module breaks the rule of its
+    ├── RegistryError                a fault kind, checker, signal or sampler module breaks the rule of its
     │                                registry (`drills.discovery`), or a name none of them declares
     └── HarnessError                 the harness itself failed mid-drill
 

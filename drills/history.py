@@ -10,12 +10,11 @@ order they were recorded (not sorted: an op is recorded when it *ends*):
 
     {"t":"op","signal":"postgres.write","process":0,"kind":"write","value":17,
      "start":1.02,"end":1.031,"outcome":"ok","error":null}
-    {"t":"event","name":"inject","at":5.0,"data":{"fault":"0-kill-1a2b3c","kind":"kill","target":"postgres.leader"}}
+    {"t":"event","name":"fault","at":5.41,"data":{"kind":"kill","target":"postgres.leader","resolved":["pg2"]}}
 
-Events mark the timeline: a phase began (`steady`, `hold`, `recover`, `after`, `end`, ...), a
-fault was injected or healed (`inject` / `heal`, paired by `data.fault` when given, else in order),
-the system itself did something its logs tell (`system`, appended once the drill is over).
-`fault_spans` turns them into (injected, healed) intervals the checkers take as plain floats.
+This module is the format: an event here is a name, a time and a data object, whatever its kind.
+What the events are (the phases, the faults applied, the leaders sampled, the backups, what the
+system logged) is declared, written and read back in `drills.events`; nothing here names one.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import enum
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TextIO
@@ -34,12 +33,6 @@ from drills.errors import HarnessError
 # What an op is about: a sequence number, a message id. JSON scalars only, so a value read back
 # from the file is equal (and hashable) to the one recorded, and sets of values can be compared.
 Value = int | str | None
-
-INJECT, HEAL = "inject", "heal"
-# What the system under test logged itself (a promotion, a leader elected, a node down), read from
-# its containers' logs once the drill is over (drills.stack.log_events): data {service, component,
-# kind, subject, line}. Checkers that do not ask for these events never see them.
-SYSTEM = "system"
 
 
 class Outcome(enum.Enum):
@@ -75,7 +68,7 @@ class Op:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something the drill did: a phase began, a fault was injected or healed."""
+    """One of the drill's own events as recorded: its kinds are `drills.events`'."""
 
     name: str
     at: float
@@ -245,44 +238,7 @@ def load_ops(path: Path) -> list[Op]:
     return load(path).ops
 
 
-# ---- the timeline the events describe -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FaultSpan:
-    """One fault: injected at `injected`, healed at `healed` (None: never healed in the history)."""
-
-    injected: float
-    healed: float | None
-    fault: str = ""  # the fault id, when the events carry one
-    detail: str = ""  # e.g. "kill postgres.leader"
-
-
-def fault_spans(events: Sequence[Event]) -> list[FaultSpan]:
-    """`inject` and `heal` events paired: by `data["fault"]` when both carry it, else each heal
-    closes the earliest fault still open (faults are healed in the order they were applied)."""
-    open_: list[tuple[float, str, str]] = []
-    spans: list[FaultSpan] = []
-    for ev in sorted(events, key=lambda e: e.at):
-        fault = str(ev.data.get("fault", ""))
-        detail = str(ev.data.get("detail", "")) or " ".join(
-            str(ev.data[k]) for k in ("kind", "target") if k in ev.data)
-        if ev.name == INJECT:
-            open_.append((ev.at, fault, detail))
-        elif ev.name == HEAL and open_:
-            index = next((i for i, (_, f, _) in enumerate(open_) if fault and f == fault), 0)
-            at, f, d = open_.pop(index)
-            spans.append(FaultSpan(at, ev.at, f, d))
-    spans += [FaultSpan(at, None, f, d) for at, f, d in open_]
-    return sorted(spans, key=lambda s: s.injected)
-
-
-def first_event(events: Sequence[Event], name: str) -> float | None:
-    return min((e.at for e in events if e.name == name), default=None)
-
-
-def last_event(events: Sequence[Event], name: str) -> float | None:
-    return max((e.at for e in events if e.name == name), default=None)
+# ---- watching the history as it is recorded --------------------------------------------------
 
 
 class Sustained:

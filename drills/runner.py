@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from drills import interrupts
 from drills.backup.schedule import BackupSchedule, start_backups
 from drills.checkers.protocol import Watch
-from drills.checkers.registry import CHECKERS, sampled_of
+from drills.checkers.registry import samples_plan, watches_of
 from drills.checkers.verdict import Status, Verdict
 from drills.errors import DrillsError, HarnessError, ScenarioError, StackError
 from drills.evaluate import RunFacts, evaluate
+from drills.events import DrillEnded, DrillEvent, FaultApplied, HoldEnded, Phase, PhaseBegan, write
 from drills.faults import heal, ledger, registry
 from drills.faults.base import FaultContext
 from drills.faults.step import heals_after
@@ -30,9 +31,8 @@ from drills.report.evidence import seal
 from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.report.junit import write_junit
 from drills.report.result import RunResult
+from drills.sampling import registry as sampling
 from drills.sampling.base import Sampler
-from drills.sampling.leaders import EVENT as LEADERS
-from drills.sampling.leaders import start_samplers
 from drills.scenario import Scenario
 from drills.scenario_schema import SAME_TARGET
 from drills.stack.effective import read_effective
@@ -97,12 +97,16 @@ class Drill:
     def now(self) -> float:
         return time.monotonic() - self.t0
 
+    def _event(self, event: DrillEvent) -> None:
+        write(self.history, event)
+
     @contextmanager
-    def phase(self, name: str, detail: str = "") -> Iterator[PhaseRecord]:
-        record = PhaseRecord(name, self.now(), detail=detail)
+    def phase(self, phase: Phase, detail: str = "", *, fault: str = "") -> Iterator[PhaseRecord]:
+        """`fault`: the id of the fault an inject or heal phase is about."""
+        record = PhaseRecord(phase.value, self.now(), detail=detail)
         self.journal.phases.append(record)
-        self.history.event(name, record.start_s, detail=detail)
-        self.progress.phase(name, detail)
+        self._event(PhaseBegan(phase, record.start_s, detail, fault))
+        self.progress.phase(phase.value, detail)
         try:
             yield record
         except BaseException as exc:
@@ -121,15 +125,14 @@ class Drill:
         last_heal: float | None = None
         first_inject: float | None = None
         try:
-            with self.phase("warm-up", "clients connect; each signal must succeed once"):
+            with self.phase(Phase.WARM_UP, "clients connect; each signal must succeed once"):
                 workload.start()
                 self._warm_up(workload)
             # Backups are taken under load, as a real schedule's are, from the end of the warm-up: every
             # signal has written by then, so each backup holds acknowledged writes the RPO is measured on.
             self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
-            self.samplers = start_samplers(self.stack, self.history.event, self.now,
-                                           sampled_of(s.expectations, LEADERS))
-            with self.phase("steady", f"{s.steady:g} s") as rec:
+            self.samplers = self._start_samplers()
+            with self.phase(Phase.STEADY, f"{s.steady:g} s") as rec:
                 time.sleep(s.steady)
                 self._wait_for_a_backup(rec)
             heals = heals_after(s.steps)
@@ -140,7 +143,7 @@ class Drill:
                 fault = registry.fault_of(step)
                 if fault.needs_backup and self.backups is not None:
                     self.backups.stop()  # no backup of the new, empty cluster is taken or restored
-                with self.phase("inject", f"{step.fault} {step.target}") as rec:
+                with self.phase(Phase.INJECT, f"{step.fault} {step.target}", fault=fault_id) as rec:
                     first_inject = rec.start_s if first_inject is None else first_inject
                     target = self._target_of(step.target)
                     services = self._holder_of(target, rec)
@@ -149,24 +152,24 @@ class Drill:
                     rec.detail += f" -> {', '.join(services)}"
                     self.journal.faults.append(FaultRecord(fault_id, step.fault, step.target, services,
                                                            round(self.now(), 3)))
-                    self.history.event("fault", self.now(), kind=step.fault, target=step.target, resolved=services)
-                with self.phase("hold", f"{step.hold:g} s"):
+                    self._event(FaultApplied(self.now(), step.fault, step.target, tuple(services), fault_id))
+                with self.phase(Phase.HOLD, f"{step.hold:g} s"):
                     time.sleep(step.hold)
-                self.history.event("hold-end", self.now())
+                self._event(HoldEnded(self.now()))
                 applied.append((entry, self.journal.faults[-1]))
                 for j in heals[i]:  # this step, and those that stayed applied through it (overlaps_next)
                     healed, record = applied[j]
-                    with self.phase("heal", f"{s.steps[j].fault} {s.steps[j].target}"):
+                    with self.phase(Phase.HEAL, f"{s.steps[j].fault} {s.steps[j].target}", fault=record.id):
                         heal.heal_entry(self.stack.client, healed, compose=self.stack.compose)
                         last_heal = self.now()
                         record.healed_s = round(last_heal, 3)
                         for watch, _ in served:
                             watch.restart(last_heal)
             facts = self._recover(last_heal)
-            with self.phase("after", f"{s.after:g} s"):
+            with self.phase(Phase.AFTER, f"{s.after:g} s"):
                 time.sleep(s.after)
             self._wait_served(served, first_inject, last_heal)
-            self.history.event("end", self.now())
+            self._event(DrillEnded(self.now()))
         except (KeyboardInterrupt, SystemExit) as exc:
             self.journal.status = "aborted"
             self.journal.reason = interrupts.describe(exc)
@@ -199,14 +202,13 @@ class Drill:
     def _collect_logs(self) -> None:
         """Every container's log for the drill's window into the run's logs/ (sealed with the rest),
         and what the system logged it did (promotions, leaders, nodes down) into the history as
-        `system` events, before the history is judged and the report draws them beside the faults."""
-        from drills.history import SYSTEM
+        `SystemEvent`s, before the history is judged and the report draws them beside the faults."""
         from drills.stack.logs import collect_logs
 
         # The drill's t=0 as a Unix epoch: the docker log's timestamps are the wall clock.
         collected = collect_logs(self.stack, self.out / "logs", origin=time.time() - self.now())
         for event in collected.events:
-            self.history.event(SYSTEM, event.at, **event.data())
+            self._event(event)
 
     def _compare_effective(self) -> None:
         """Read the configuration again once the drill is over: a restore or a rebuilt cluster can
@@ -286,7 +288,7 @@ class Drill:
         from drills.stack.readiness import ready_waits
         from drills.stack.wait import WaitTimeout, run_all
 
-        with self.phase("recover", f"timeout {self.s.recovery.timeout:g} s") as rec:
+        with self.phase(Phase.RECOVER, f"timeout {self.s.recovery.timeout:g} s") as rec:
             start = self.now()
             try:
                 waits = run_all(ready_waits(self.stack, self.s.recovery.timeout), since=time.monotonic())
@@ -301,12 +303,18 @@ class Drill:
             rec.detail += f" | ready {ready_at - base:.1f} s after the heal"
             return RunFacts(recovered_after_s=ready_at - base)
 
+    def _start_samplers(self) -> list[Sampler]:
+        """The samplers of every need the expectations' checkers declare (`Checker.samples`: the
+        leaders for split-brain, failover, leader-changes), whatever the need: its kind comes from
+        drills.sampling.registry."""
+        return sampling.start(samples_plan(self.s.expectations), self.stack, self.history.event, self.now)
+
     def _watch_served(self) -> list[tuple[Sustained, Watch]]:
         """A live watch of each signal an expectation needs served again, as its checker declares it
         (`Checker.watches`: availability's RTO, back-after-heal): the drill must not end before
         that can be judged."""
         watches = [(Sustained(w.signal, sustain_s=w.sustain_s, sustain_ops=w.sustain_ops), w)
-                   for e in self.s.expectations for w in CHECKERS[e.checker].watches(e)]
+                   for w in watches_of(self.s.expectations)]
         self.history.watchers.extend(s for s, _ in watches)
         return watches
 
@@ -319,9 +327,9 @@ class Drill:
         stack's, not the scenario's: it is a phase of its own."""
         if last_heal is None or first_inject is None or not watches or all(s.back for s, _ in watches):
             return
-        anchors = {"inject": first_inject, "heal": last_heal}
+        anchors = {Phase.INJECT: first_inject, Phase.HEAL: last_heal}
         until = max(anchors[w.anchor] + w.bound_s + w.sustain_s for _, w in watches) + 1.0
-        with self.phase("served", "until each signal is back after the heal, or its bound has passed") as rec:
+        with self.phase(Phase.SERVED, "until each signal is back after the heal, or its bound has passed") as rec:
             while self.now() < until and not all(s.back for s, _ in watches):
                 time.sleep(0.2)
             shown = dict.fromkeys(f"{s.signal} " + (f"back at t={s.back_at:.1f} s" if s.back_at is not None
@@ -336,7 +344,7 @@ class Drill:
             self.journal.reason = (self.journal.reason + f"; heal failed: {exc}").strip("; ")
 
     def _finish_workload(self, workload: Workload, facts: RunFacts) -> RunFacts:
-        with self.phase("final-reads", "stop clients, read back, drain queues"):
+        with self.phase(Phase.FINAL_READS, "stop clients, read back, drain queues"):
             workload.stop()
             drained = workload.drain()
             reads = workload.final_reads()

@@ -249,6 +249,10 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any], *,
         checker = CHECKER_REGISTRY.get(name) if isinstance(name, str) else None
         for loc, message in checker.problems(exp, view) if checker is not None else ():
             add((expectations_key, i, *loc), message)
+        if checker is not None and (missing := _unsampled(checker.samples)):
+            add((expectations_key, i, "checker"), f"the {name} checker needs {', '.join(missing)} samples, which no "
+                                                  "sampler of drills.sampling takes (a bug of the checker or the "
+                                                  "sampler: report it)")
     for i, step in enumerate(steps if isinstance(steps, list) else []):
         kind = step.get("fault") if isinstance(step, dict) else None
         fault = FAULT_REGISTRY.get(kind) if isinstance(kind, str) else None
@@ -256,6 +260,16 @@ def semantic_problems(path: str, root: Any, data: dict[str, Any], *,
             add(("steps", i, *loc), message)
     _backup_problems(add, view.backup)
     return problems
+
+
+def _unsampled(needs: frozenset[str]) -> list[str]:
+    """What a checker needs sampled that no sampler takes (drills.sampling.registry, imported only
+    when a checker needs samples: the samplers import the stack's clients)."""
+    if not needs:
+        return []
+    from drills.sampling.registry import unknown
+
+    return unknown(needs)
 
 
 def _backup_problems(add: Any, backup: Mapping[str, Any] | None) -> None:

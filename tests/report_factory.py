@@ -12,9 +12,21 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from drills.backup.model import BACKUP, RESTORE_END, RESTORE_START, Backup
+from drills.backup.model import Backup
 from drills.checkers.registry import CHECKERS
 from drills.evaluate import RunFacts, evaluate
+from drills.events import (
+    BackupRecorded,
+    DrillEnded,
+    FaultApplied,
+    HoldEnded,
+    LeaderSample,
+    Phase,
+    PhaseBegan,
+    RestoreEnded,
+    RestoreStarted,
+    write,
+)
 from drills.history import History, Op, Outcome, load
 from drills.report.evidence import seal
 from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
@@ -57,22 +69,23 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     restored_at = heal_at + 2.0
     lost_by_restore: set[int] = set()
     with History(out / "history.jsonl") as h:
-        for name_, at in (("warm-up", 0.0), ("steady", 0.2), ("inject", fault_at), ("hold", fault_at + 0.1),
-                          ("hold-end", heal_at), ("heal", heal_at), ("recover", heal_at + 0.2),
-                          ("after", ready_at), ("end", end)):
-            data: dict[str, Any] = {"fault": "0-kill-abc123", "kind": "kill", "target": "postgres.leader"} \
-                if name_ in ("inject", "heal") else {}
-            h.event(name_, at, **data)
+        for phase, at in ((Phase.WARM_UP, 0.0), (Phase.STEADY, 0.2), (Phase.INJECT, fault_at),
+                          (Phase.HOLD, fault_at + 0.1), (Phase.HEAL, heal_at), (Phase.RECOVER, heal_at + 0.2),
+                          (Phase.AFTER, ready_at)):
+            about = phase in (Phase.INJECT, Phase.HEAL)
+            write(h, PhaseBegan(phase, at, "kill postgres.leader" if about else "", "0-kill-abc123" if about else ""))
+        write(h, HoldEnded(heal_at))
+        write(h, DrillEnded(end))
         failovers = [e for e in sc.expectations if e.checker == "failover"]
         if failovers:
             # The leaders sampled, as the runner records them for a failover expectation: the first
             # node hit and the second leading from the end of the outage on.
             first, second = ("rabbit1", "rabbit2") if sc.component == "rabbitmq" else ("pg1", "pg2")
-            h.event("fault", fault_at + 0.1, kind="kill", target=str(sc.steps[0].target), resolved=[first])
+            write(h, FaultApplied(fault_at + 0.1, "kill", str(sc.steps[0].target), (first,)))
             for exp in failovers:
                 key = CHECKERS["failover"].sampled(exp)
                 for at, leaders in ((0.2, [first]), (fault_at + 0.05, []), (outage[1], [second]), (end, [second])):
-                    h.event("leaders", at, component=key, leaders=leaders)
+                    write(h, LeaderSample(at, key, tuple(leaders)))
         for k, signal in enumerate(signals):
             step = 1.0 / sc.workload[signal].rate
             t, i = 0.2, 0
@@ -94,10 +107,11 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
             backup = Backup("b-1", sc.backup.component, sc.backup.method, backup_at, backup_at + 1.0, True,
                             point_s=backup_at + 0.5, rows=1000, max_seq=999,
                             checksum="9e107d9d372bb6826bd81d3542a419d6")
-            h.event(BACKUP, backup.ended_s, **backup.to_event_data())
-            h.event(RESTORE_START, heal_at, backup_id=backup.id, component=backup.component, method=backup.method)
-            h.event(RESTORE_END, restored_at, ok=True, rows=backup.rows, max_seq=backup.max_seq,
-                    checksum=backup.checksum, steps_s={"new-cluster": 1.2, "load": 0.8})
+            write(h, BackupRecorded(backup.ended_s, backup.to_event_data()))
+            write(h, RestoreStarted(heal_at, "0-kill-abc123", backup.id, backup.component, backup.method))
+            write(h, RestoreEnded(restored_at, "0-kill-abc123", backup.id, ok=True, rows=backup.rows,
+                                  max_seq=backup.max_seq, checksum=backup.checksum,
+                                  steps_s={"new-cluster": 1.2, "load": 0.8}))
     ops, events = load(out / "history.jsonl")
     reads: dict[str, Any] = {s: set(v[lost:] if s == signals[0] else v) - lost_by_restore for s, v in acked.items()}
     facts = RunFacts(final_reads=reads, drained=True, recovered_after_s=ready_at - heal_at)

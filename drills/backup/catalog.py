@@ -1,6 +1,6 @@
 """The backups one drill has taken.
 
-The scheduler adds each backup here (and, as a `backup` event, to the history); the drill hands
+The scheduler adds each backup here (and, as a `BackupRecorded` event, to the history); the drill hands
 its catalog to the `restore-backup` fault (`drills.faults.base.FaultContext.backups`), which
 restores the latest one.
 """
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drills.backup.model import BACKUP, Backup, latest_ok
+from drills.backup.model import Backup, latest_ok
+from drills.events import BackupRecorded, write
 from drills.history import Recorder
 
 Clock = Callable[[], float]
@@ -30,7 +31,7 @@ class Catalog:
     def add(self, backup: Backup) -> None:
         with self._lock:
             self.backups.append(backup)
-        self.recorder.event(BACKUP, backup.ended_s, **backup.to_event_data())
+        write(self.recorder, BackupRecorded(backup.ended_s, backup.to_event_data()))
 
     def latest(self, component: str | None = None, method: str | None = None) -> Backup | None:
         with self._lock:

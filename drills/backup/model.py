@@ -1,8 +1,9 @@
 """Backup and restore records, and how they travel through the history as events. Pure.
 
-A backup is recorded as one `backup` event when it ends (ok or not); a restore as `restore-start`
-and `restore-end`. Checkers read them back with `backups_from_events` / `restore_from_events`, so
-they stay pure functions of the history.
+A backup is recorded as one `BackupRecorded` event when it ends (ok or not), holding its record
+(`to_event_data`); a restore as `RestoreStarted` and `RestoreEnded` (drills.events). Checkers read
+them back with `backups_from_events` / `restore_from_events`, so they stay pure functions of the
+history.
 
 Times are seconds on the drill's clock. For a backup:
     due_s       the schedule's slot it was taken for (None in records written before slots were kept)
@@ -21,9 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drills.events import BackupRecorded, RestoreEnded, RestoreStarted, of_kind
 from drills.history import Event
-
-BACKUP, RESTORE_START, RESTORE_END = "backup", "restore-start", "restore-end"
 
 
 @dataclass(frozen=True)
@@ -136,32 +136,28 @@ def _opt_int(value: Any) -> int | None:
 def backups_from_events(events: Iterable[Event]) -> list[Backup]:
     """Every backup recorded in the history (damaged records skipped), in the order they ended."""
     found = []
-    for ev in events:
-        if ev.name == BACKUP:
-            try:
-                found.append(Backup.from_event_data(ev.data))
-            except ValueError:
-                continue
+    for recorded in of_kind(events, BackupRecorded):
+        try:
+            found.append(Backup.from_event_data(recorded.record))
+        except ValueError:
+            continue
     return sorted(found, key=lambda b: b.ended_s)
 
 
 def restore_from_events(events: Sequence[Event]) -> Restore | None:
     """The last restore of the history: its start, and its end when one was recorded."""
-    starts = [e for e in events if e.name == RESTORE_START]
+    starts = of_kind(events, RestoreStarted)
     if not starts:
         return None
     start = max(starts, key=lambda e: e.at)
-    backup_id, component = str(start.data.get("backup_id", "")), str(start.data.get("component", ""))
-    method = str(start.data.get("method", ""))
-    ends = sorted((e for e in events if e.name == RESTORE_END and e.at >= start.at), key=lambda e: e.at)
-    if not ends:
-        return Restore(backup_id, component, method, start.at)
-    end = ends[0].data
-    return Restore(backup_id, component, method, start.at, ended_s=ends[0].at, ok=bool(end.get("ok")),
-                   rows=_opt_int(end.get("rows")), max_seq=_opt_int(end.get("max_seq")),
-                   checksum=None if end.get("checksum") is None else str(end["checksum"]),
-                   error=None if end.get("error") is None else str(end["error"]),
-                   steps_s={str(k): float(v) for k, v in (end.get("steps_s") or {}).items()})
+    # Only the first end after the start is read (a later, damaged one does not matter).
+    end = next((RestoreEnded.of(e) for e in sorted(events, key=lambda e: e.at)
+                if e.name == RestoreEnded.NAME and e.at >= start.at), None)
+    if end is None:
+        return Restore(start.backup_id, start.component, start.method, start.at)
+    return Restore(start.backup_id, start.component, start.method, start.at, ended_s=end.at, ok=end.ok,
+                   rows=end.rows, max_seq=end.max_seq, checksum=end.checksum, error=end.error,
+                   steps_s=dict(end.steps_s))
 
 
 def latest_ok(backups: Iterable[Backup], *, component: str | None = None, method: str | None = None,

@@ -3,7 +3,7 @@
 Backups start at fixed times (start, start + interval, ...): one that overruns its slot makes the
 next start late, never two at once; a slot missed entirely is skipped. Each attempt, ok or failed
 (a failed one is what a real schedule meets during an outage), is added to the catalog, which
-records it as a `backup` event in the history.
+records it as a `BackupRecorded` event (drills.events) in the history.
 """
 
 from __future__ import annotations

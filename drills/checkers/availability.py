@@ -35,6 +35,7 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, Watch, signal_not_driven
 from drills.checkers.verdict import Verdict, judge_all, not_measured
+from drills.events import Phase
 from drills.history import Op
 from drills.scenario_types import Duration, Float, Int, Why
 from drills.workload.registry import Signal
@@ -291,9 +292,9 @@ def _watches(exp: Availability) -> list[Watch]:
     """RTO is judged from the injection; an outage bound alone from the heal at the latest (an
     outage that began while the fault held ends by then plus the bound, or is too long)."""
     if exp.max_rto is not None:
-        return [Watch(exp.signal, exp.sustain, exp.sustain_ops, "inject", exp.max_rto)]
+        return [Watch(exp.signal, exp.sustain, exp.sustain_ops, Phase.INJECT, exp.max_rto)]
     if exp.max_outage is not None:
-        return [Watch(exp.signal, exp.sustain, exp.sustain_ops, "heal", exp.max_outage)]
+        return [Watch(exp.signal, exp.sustain, exp.sustain_ops, Phase.HEAL, exp.max_outage)]
     return []
 
 

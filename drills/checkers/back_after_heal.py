@@ -27,18 +27,13 @@ from pydantic import Field
 from drills.checkers.availability import recovery
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Watch, signal_not_driven
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.history import Event, Op, last_event
+from drills.events import Phase, last_heal
+from drills.history import Op
 from drills.scenario_types import Duration, Int, Why
 from drills.workload.registry import Signal
 from drills.yaml_locate import Loc
 
 NAME = "back-after-heal"
-HEAL = "heal"  # the runner's phase event: a step's fault being healed
-
-
-def last_heal(events: Sequence[Event]) -> float | None:
-    """When the drill's last heal began (None: nothing was healed)."""
-    return last_event(events, HEAL)
 
 
 def check_back_after_heal(ops: Sequence[Op], signal: str, healed_at: float | None, *, max_after_heal_s: float,
@@ -93,7 +88,7 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
 
 
 def _watches(exp: BackAfterHeal) -> list[Watch]:
-    return [Watch(exp.signal, exp.sustain, exp.sustain_ops, "heal", exp.max_after_heal)]
+    return [Watch(exp.signal, exp.sustain, exp.sustain_ops, Phase.HEAL, exp.max_after_heal)]
 
 
 CHECKER = Checker(BackAfterHeal, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,

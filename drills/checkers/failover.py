@@ -6,7 +6,7 @@ leader of a RabbitMQ quorum queue (`component: rabbitmq`, `queue: drill-events`;
 An availability bound alone cannot tell a failover from a restart: a killed leader respawned after
 a 15 s hold takes its own key back, and its ~17 s outage fits a 20 s bound although no replica was
 ever promoted. This checker reads the leaders sampled through the drill (drills.sampling.leaders,
-as split_brain) and the nodes each fault hit (the `fault` events' `resolved`):
+as split_brain) and the nodes each fault hit (the `FaultApplied` events' `resolved`):
 
     hit        the nodes a fault hit while they were leading (the leader sampled last before it);
     took over  the first node other than those to claim leadership after the injection: a
@@ -30,13 +30,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
-from drills.checkers.split_brain import EVENT, leader_samples
 from drills.checkers.verdict import Verdict, judge_all, not_measured
-from drills.history import INJECT, Event
+from drills.events import FaultApplied, LeaderSample, Phase, leader_samples, of_kind, phases
+from drills.history import Event
 from drills.scenario_types import Bool, Duration, Why
 from drills.yaml_locate import Loc
 
-FAULT = "fault"
 QUEUED = "rabbitmq"  # the component whose leadership is a queue's: its samples name the queue
 
 
@@ -56,23 +55,23 @@ class Takeover:
     final: tuple[str, ...]  # the leaders of the last sample
 
 
-def _leaders(e: Event) -> tuple[str, ...]:
-    return tuple(sorted(str(n) for n in e.data.get("leaders", ())))
+def _leaders(e: LeaderSample) -> tuple[str, ...]:
+    return tuple(sorted(e.leaders))
 
 
 def takeover(events: Sequence[Event], component: str) -> Takeover | None:
     """What followed the first fault that hit a leading node of `component`; None when no fault did
     (or nothing was sampled before it)."""
     samples = leader_samples(events, component)
-    injects = sorted(e.at for e in events if e.name == INJECT)
-    for fault in sorted((e for e in events if e.name == FAULT), key=lambda e: e.at):
+    injects = sorted(p.at for p in phases(events, Phase.INJECT))
+    for fault in sorted(of_kind(events, FaultApplied), key=lambda e: e.at):
         # Who led when the injection began: a sample taken while it was being applied may already
         # show the leader gone.
         began = max((at for at in injects if at <= fault.at), default=fault.at)
         before = [s for s in samples if s.at <= began]
         if not before:
             continue
-        hit = tuple(sorted(set(_leaders(before[-1])) & {str(n) for n in fault.data.get("resolved", ())}))
+        hit = tuple(sorted(set(_leaders(before[-1])) & set(fault.resolved)))
         if not hit:
             continue
         after = [s for s in samples if s.at > began]
@@ -176,5 +175,5 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
         yield ("queue",), f"`queue:` applies to component rabbitmq only, not {component}"
 
 
-CHECKER = Checker(Failover, _check, subject=_subject, problems=_problems, samples=frozenset({EVENT}),
+CHECKER = Checker(Failover, _check, subject=_subject, problems=_problems, samples=frozenset({LeaderSample.NAME}),
                   sampled=_sampled)

@@ -1,4 +1,4 @@
-"""Leader changes through a drill (no flapping): from the `leaders` events the sampler records
+"""Leader changes through a drill (no flapping): from the `LeaderSample`s the sampler records
 whenever the set of nodes claiming leadership changes (drills.sampling.leaders, as split_brain).
 
 A *leader change* is a node taking leadership that did not hold it at the last moment anyone
@@ -19,8 +19,8 @@ from typing import Literal
 from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel
-from drills.checkers.split_brain import EVENT, leader_samples
 from drills.checkers.verdict import Verdict, judge, not_measured
+from drills.events import LeaderSample, leader_samples
 from drills.history import Event
 from drills.scenario_types import Int, Why
 
@@ -33,7 +33,7 @@ def changes(events: Sequence[Event], component: str) -> list[tuple[float, tuple[
     held: tuple[str, ...] = ()
     found = []
     for e in samples:
-        leaders = tuple(sorted(str(n) for n in e.data.get("leaders", ())))
+        leaders = tuple(sorted(e.leaders))
         if not leaders:
             continue  # leaderless: who leads next decides whether leadership changed
         if held and set(leaders) - set(held):
@@ -49,7 +49,7 @@ def check_leader_changes(events: Sequence[Event], component: str, *, max_changes
     if len(samples) < 2:
         return not_measured("leader-changes", component, expectation, "the leaders were not sampled", bound=bound,
                             why=why)
-    leaders_seen = sorted({str(n) for e in samples for n in e.data.get("leaders", ())})
+    leaders_seen = sorted({n for e in samples for n in e.leaders})
     if not leaders_seen:
         return not_measured("leader-changes", component, expectation,
                             f"no node claimed leadership in {len(samples)} samples", bound=bound,
@@ -88,4 +88,4 @@ def _check(exp: LeaderChanges, ev: Evidence) -> list[Verdict]:
 
 
 CHECKER = Checker(LeaderChanges, _check, subject=lambda exp, scenario: str(exp.get("component") or "postgres"),
-                  samples=frozenset({EVENT}))
+                  samples=frozenset({LeaderSample.NAME}))

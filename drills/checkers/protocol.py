@@ -13,9 +13,11 @@ A checker (one module of `drills.checkers` defining `CHECKER = Checker(...)`) br
                report's RTO/RPO table and its repeated-run distributions, JUnit properties;
     problems   cross-field mistakes in a scenario file the schema cannot express (a signal the
                workload does not drive), located, before anything starts;
-    samples    what the runner must sample through the drill for it (`leaders`), and `sampled`,
-               of what (default the expectation's `component`; `rabbitmq@drill-events`: the
-               leader of that queue): the runner samples each thing some expectation names;
+    samples    what the runner must sample through the drill for it, named by the event kind
+               the samples are (drills.events: `LeaderSample.NAME`), and `sampled`, of what
+               (default the expectation's `component`; `rabbitmq@drill-events`: the leader of
+               that queue): the runner starts drills.sampling.registry's sampler of each need,
+               whatever it is, and `drill validate` refuses a need no sampler takes;
     watches    the signals it judges served again, with the bound it judges them by: the runner
                watches them live and does not end the drill before each is back or its bound has
                passed, so "never recovered" is said only by a drill that watched long enough.
@@ -34,7 +36,8 @@ from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from drills.assumptions import ASSUMES_HELP, Assumes
 from drills.checkers.verdict import Verdict
-from drills.history import Event, Op, first_event, last_event
+from drills.events import FaultApplied, Phase, landmarks, of_kind
+from drills.history import Event, Op
 from drills.scenario_types import Model
 from drills.yaml_locate import Loc
 
@@ -104,7 +107,8 @@ class RunFacts:
 @dataclass(frozen=True)
 class Evidence:
     """Everything a checker may judge: the scenario, the history, the run's facts, and the drill's
-    landmarks read from the history's phase events (seconds on the drill's clock, None: absent)."""
+    landmarks read from the history's events (drills.events.Landmarks: seconds on the drill's
+    clock, None: absent)."""
 
     scenario: ScenarioFacts
     ops: Sequence[Op]
@@ -118,18 +122,22 @@ class Evidence:
 
     @classmethod
     def of(cls, scenario: ScenarioFacts, ops: Sequence[Op], events: Sequence[Event], facts: RunFacts) -> Evidence:
-        return cls(scenario, ops, events, facts, fault_at=first_event(events, "inject"),
-                   fault_end=last_event(events, "heal") or last_event(events, "hold-end"),
-                   steady_from=first_event(events, "steady") or 0.0, after_from=first_event(events, "after"),
-                   end=last_event(events, "end"))
+        marks = landmarks(events)
+        return cls(scenario, ops, events, facts, fault_at=marks.fault_at, fault_end=marks.fault_end,
+                   steady_from=marks.steady_from, after_from=marks.after_from, end=marks.end)
 
     @property
     def injected(self) -> float | None:
-        """When the first fault's injection completed (its `fault` event follows the `inject` phase)."""
+        """When the first fault's injection completed (its `FaultApplied` follows the inject phase)."""
         if self.fault_at is None:
             return None
         since = self.fault_at
-        return min((e.at for e in self.events if e.name == "fault" and e.at >= since), default=None)
+        return min((f.at for f in of_kind(self.events, FaultApplied) if f.at >= since), default=None)
+
+    @property
+    def faults(self) -> list[FaultApplied]:
+        """Every fault applied, in the history's order: what it targeted, the services it hit."""
+        return of_kind(self.events, FaultApplied)
 
 
 # A target the expectation leaves unset, for the report's RTO/RPO table: (expectation, scenario,
@@ -163,14 +171,14 @@ def no_problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, s
 @dataclass(frozen=True)
 class Watch:
     """A signal an expectation needs served again: `sustain_ops` ok ops in a row spanning
-    `sustain_s`, by `bound_s` after its anchor ("inject": the first injection began; "heal": the last
-    heal began). The runner keeps the drill going until the signal is back, sustained, since the
-    last heal, or until anchor + bound + sustain has passed."""
+    `sustain_s`, by `bound_s` after its anchor (`Phase.INJECT`: the first injection began;
+    `Phase.HEAL`: the last heal began). The runner keeps the drill going until the signal is back,
+    sustained, since the last heal, or until anchor + bound + sustain has passed."""
 
     signal: str
     sustain_s: float
     sustain_ops: int
-    anchor: Literal["inject", "heal"]
+    anchor: Literal[Phase.INJECT, Phase.HEAL]
     bound_s: float
 
 

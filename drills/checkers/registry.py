@@ -1,9 +1,10 @@
 """Every checker, found once: each module of this package that defines `CHECKER` (a
 `drills.checkers.protocol.Checker`) is one, under the name its expectation model's `checker:` tag
 gives. Adding a checker is adding its module; the scenario schema, `drill schema`, `drill
-validate`, the runner, `evaluate`, the reports and the pytest plugin all read this one list. A
-module without `CHECKER` is a helper the checkers share (`verdict`, `sessions`, ...); the rule and
-its errors are `drills.discovery`'s, shared with the fault kinds and the signals.
+validate`, the runner (what it samples and watches: `samples_plan`, `watches_of`), `evaluate`, the
+reports and the pytest plugin all read this one list. A module without `CHECKER` is a helper the
+checkers share (`verdict`, `sessions`, ...); the rule and its errors are `drills.discovery`'s,
+shared with the fault kinds, the signals and the samplers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from drills.checkers.protocol import Checker, Metric
+from drills.checkers.protocol import Checker, Metric, Watch
 from drills.discovery import Declared, declared, indexed, instance_of, lookup
 
 
@@ -45,6 +46,19 @@ def sampled_of(expectations: Iterable[Any], sample: str) -> frozenset[str]:
     `postgres` and of `rabbitmq@drill-events` (a checker's `sampled`)."""
     return frozenset(checker_of(exp.checker).sampled(exp) for exp in expectations
                      if sample in checker_of(exp.checker).samples)
+
+
+def samples_plan(expectations: Iterable[Any]) -> dict[str, frozenset[str]]:
+    """What the runner samples through a drill for these expectations: each need their checkers
+    declare (`Checker.samples`) -> what of (`Checker.sampled`), e.g. {"leaders": {"postgres"}}.
+    The runner starts drills.sampling.registry's samplers for each, whatever the need."""
+    exps = list(expectations)
+    return {need: sampled_of(exps, need) for need in sorted(samples_needed(exps))}
+
+
+def watches_of(expectations: Iterable[Any]) -> list[Watch]:
+    """The signals the runner watches live for these expectations (`Checker.watches`), in their order."""
+    return [w for exp in expectations for w in checker_of(exp.checker).watches(exp)]
 
 
 def subject_of(exp: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:

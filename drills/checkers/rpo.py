@@ -1,6 +1,6 @@
 """RPO of a restore from backup: acknowledged writes lost, split by when they were acknowledged.
 
-Against the backup the restore used (`restore-start` names it) and the final read:
+Against the backup the restore used (its `RestoreStarted` event names it) and the final read:
 - acknowledged **before that backup started** and absent: the backup or the restore lost data it
   held. Never allowed, whatever the bound (an integrity failure, not an RPO);
 - acknowledged **after the restore ended** and absent: the restored service lost a write it

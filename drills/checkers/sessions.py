@@ -83,7 +83,7 @@ class Sessions(ExpectationModel):
 
 
 def _check(exp: Sessions, ev: Evidence) -> list[Verdict]:
-    lost = {str(name) for e in ev.events if e.name == "fault" for name in e.data.get("resolved", ())}
+    lost = {name for fault in ev.faults for name in fault.resolved}
     return [check_sessions(ev.ops, exp.signal, fault_at=ev.fault_at, lost_instances=lost,
                            max_lost_share=exp.max_lost_share, why=exp.why)]
 

@@ -1,4 +1,4 @@
-"""Two leaders at once (split brain): from the `leaders` events the sampler records whenever the
+"""Two leaders at once (split brain): from the `LeaderSample`s the sampler records whenever the
 set of nodes claiming leadership changes (drills.sampling.leaders).
 
 Between two consecutive events the set is taken as constant, so an overlap is measured to within
@@ -16,16 +16,9 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel
 from drills.checkers.verdict import Verdict, judge, not_measured
+from drills.events import LeaderSample, leader_samples
 from drills.history import Event
 from drills.scenario_types import Duration, Why
-
-EVENT = "leaders"
-
-
-def leader_samples(events: Sequence[Event], component: str) -> list[Event]:
-    """The leader samples of one component, in time order."""
-    return sorted((e for e in events if e.name == EVENT and e.data.get("component") == component),
-                  key=lambda e: e.at)
 
 
 def overlaps(events: Sequence[Event], component: str) -> list[tuple[float, float, tuple[str, ...]]]:
@@ -33,7 +26,7 @@ def overlaps(events: Sequence[Event], component: str) -> list[tuple[float, float
     samples = leader_samples(events, component)
     found = []
     for cur, nxt in itertools.pairwise(samples):
-        leaders = tuple(cur.data.get("leaders", ()))
+        leaders = cur.leaders
         if len(leaders) > 1:
             found.append((cur.at, nxt.at, leaders))
     return found
@@ -51,7 +44,7 @@ def check_split_brain(events: Sequence[Event], component: str, *, max_overlap_s:
     longest = max((end - start for start, end, _ in found), default=0.0)
     total = sum(end - start for start, end, _ in found)
     leaderless = sum(nxt.at - cur.at for cur, nxt in itertools.pairwise(samples)
-                     if not cur.data.get("leaders"))
+                     if not cur.leaders)
     measured = {"overlaps": len(found), "longest_overlap_s": round(longest, 3), "total_overlap_s": round(total, 3),
                 "leaderless_s": round(leaderless, 3), "changes": len(samples) - 1}
     if found:
@@ -81,4 +74,4 @@ def _check(exp: SplitBrain, ev: Evidence) -> list[Verdict]:
 
 
 CHECKER = Checker(SplitBrain, _check, subject=lambda exp, scenario: str(exp.get("component") or "postgres"),
-                  samples=frozenset({EVENT}))
+                  samples=frozenset({LeaderSample.NAME}))

@@ -44,12 +44,15 @@ def check_steady_state(ops: Sequence[Op], signal: str, *, window: tuple[float, f
 
 
 def served_again(ops: Sequence[Op], signal: str, ready_at: float) -> float:
-    """Where the window after recovery opens: at the stack's readiness (`ready_at`), or at the
-    first op served after it when the signal was still failing then. A chain that resumes a moment
+    """Where the window after recovery opens: at the stack's readiness (`ready_at`) when the first
+    op from then on was served, else at the first op served after it (the signal still failing). A chain that resumes a moment
     after its components report ready (an end-to-end probe) is still recovering, which
     availability judges (outage, RTO); the steady state is judged from its return on. A signal
     never served again leaves the window empty: NOT MEASURED here, a failure there."""
-    return min((o.start for o in ops if o.signal == signal and o.ok and o.start >= ready_at), default=float("inf"))
+    later = sorted((o for o in ops if o.signal == signal and o.start >= ready_at), key=lambda o: o.start)
+    if later and later[0].ok:
+        return ready_at  # served at readiness: the window is the after phase, as it always was
+    return next((o.start for o in later if o.ok), float("inf"))
 
 
 # ---- the expectation and the checker -------------------------------------------------------------

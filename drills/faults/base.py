@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
 
 from drills.dockerlabels import require_owned
 from drills.errors import FaultError
+from drills.events import DrillEvent, write
 from drills.faults.actions import HealAction
 from drills.faults.entry import Entry, record_applying
 from drills.faults.step import StepBase
@@ -72,12 +73,10 @@ class FaultContext:
     clock: Callable[[], float] = time.monotonic
     backups: Catalog | None = None
 
-    def event(self, name: str, **data: Any) -> float:
-        """Record an event in the drill's history, at the drill's clock; returns when."""
-        at = self.clock()
+    def record(self, event: DrillEvent) -> None:
+        """Record one of the drill's events (drills.events) in its history; stamp it with `clock()`."""
         if self.recorder is not None:
-            self.recorder.event(name, at, **data)
-        return at
+            write(self.recorder, event)
 
 
 S = TypeVar("S", bound=StepBase)

@@ -3,8 +3,8 @@
 Ledger-first like every fault: the heal (bring the component's nodes up, `compose up -d`) is
 recorded before anything is touched. It acts only on containers carrying the run's project label,
 and on helper containers it creates with that label. The backup comes from the drill's backups
-(`FaultContext.backups`, where the schedule put it); `restore-start` and `restore-end` events (with
-the restored digest) go to the drill's history, so RTO (failure to service restored) and the
+(`FaultContext.backups`, where the schedule put it); `RestoreStarted` and `RestoreEnded` events
+(drills.events, with the restored digest) go to the drill's history, so RTO (failure to service restored) and the
 integrity of the restore are measured from the history alone.
 """
 
@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
-from drills.backup.model import RESTORE_END, RESTORE_START, Backup, Restore
+from drills.backup.model import Backup, Restore
 from drills.backup.target import BackupStack, nodes_of
 from drills.errors import FaultError
+from drills.events import RestoreEnded, RestoreStarted
 from drills.faults.base import Fault, FaultContext, Loc, apply
 from drills.faults.entry import Entry
 from drills.faults.step import StepBase
@@ -87,17 +88,18 @@ def restore_backup(step: RestoreBackup, ctx: FaultContext) -> Entry:
     full = cast("BackupStack", stack)
 
     def do() -> None:
-        ctx.event(RESTORE_START, fault=ctx.fault_id, backup_id=backup.id, component=component, method=method,
-                  backup_point_s=backup.point_s, backup_rows=backup.rows, backup_checksum=backup.checksum)
+        ctx.record(RestoreStarted(ctx.clock(), ctx.fault_id, backup.id, component, method,
+                                  backup_point_s=backup.point_s, backup_rows=backup.rows,
+                                  backup_checksum=backup.checksum))
         try:
             done = _restore(full, backup, method, ctx)
         except Exception as exc:
-            ctx.event(RESTORE_END, fault=ctx.fault_id, backup_id=backup.id, ok=False,
-                      error=f"{type(exc).__name__}: {exc}"[:800])
+            ctx.record(RestoreEnded(ctx.clock(), ctx.fault_id, backup.id, ok=False,
+                                    error=f"{type(exc).__name__}: {exc}"[:800]))
             raise
-        ctx.event(RESTORE_END, fault=ctx.fault_id, backup_id=backup.id, ok=done.ok, rows=done.rows,
-                  max_seq=done.max_seq, checksum=done.checksum, steps_s=done.steps_s,
-                  duration_s=round((done.ended_s or done.started_s) - done.started_s, 3))
+        ctx.record(RestoreEnded(ctx.clock(), ctx.fault_id, backup.id, ok=done.ok, rows=done.rows,
+                                max_seq=done.max_seq, checksum=done.checksum, steps_s=done.steps_s,
+                                duration_s=round((done.ended_s or done.started_s) - done.started_s, 3)))
 
     # The heal brings the component's nodes back as the Compose file names them (none has a
     # container after a total failure to read the names from).

@@ -12,6 +12,7 @@ process (`DRILLS_*PASSWORD`, `*_SECRET`, `*_TOKEN` environment variables) or wri
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -204,8 +205,8 @@ class Run:
                 if isinstance(item, Op) and item.error:
                     items.append(Op(item.signal, item.process, item.kind, item.value, item.start, item.end,
                                     item.outcome, redact_text(item.error, self.secrets)))
-                elif isinstance(item, Event):
-                    items.append(Event(item.name, item.at, redact(item.data, self.secrets)))
+                elif isinstance(item, Event):  # whatever its kind (drills.events): only its data is redacted
+                    items.append(dataclasses.replace(item, data=redact(item.data, self.secrets)))
                 else:
                     items.append(item)
         return items

@@ -14,9 +14,10 @@ A timeline has one row per signal. Time is binned (at most `MAX_BINS` bins); eac
 bar of the shares of its ops that ended ok (green), failed (red) or indeterminate (amber); a bin
 without ops is left empty. Fault windows (inject -> heal) are shaded behind every row; a dashed
 blue line marks when every component was ready again, a blue diamond each signal's measured RTO.
-Below the signals, one lane per component of what the system logged it did (`system` events:
-drills.stack.log_events): a mark per event, purple when it gained a leader or a member, brown when
-it lost one, grey otherwise, its line in the mark's tooltip (`system_rows` lists them as a table).
+Below the signals, one lane per component of what the system logged it did (`SystemEvent`s of
+drills.events, read by drills.stack.log_events): a mark per event, purple when it gained a leader
+or a member, brown when it lost one, grey otherwise, its line in the mark's tooltip (`system_rows`
+lists them as a table).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from drills.history import SYSTEM, Event, Op, Outcome, fault_spans
+from drills.events import Phase, SystemEvent, fault_spans, of_kind
+from drills.history import Event, Op, Outcome
 from drills.stack.log_events import GAINED, LOST
 
 COLORS = {
@@ -66,7 +68,7 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
     """The SVG of one run: its history (`items`) against its journal's faults, phases and recovery."""
     ops = [i for i in items if isinstance(i, Op)]
     events = [i for i in items if isinstance(i, Event)]
-    system = sorted((e for e in events if e.name == SYSTEM), key=lambda e: e.at)
+    system = sorted(of_kind(events, SystemEvent), key=lambda e: e.at)
     lanes = list(dict.fromkeys(_lane(e) for e in system))
     faults = _fault_spans(events, journal)
     phases = [p for p in journal.get("phases") or [] if isinstance(p, dict)]
@@ -107,7 +109,7 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
     # Phase starts as ticks along the top.
     for p in phases:
         name = str(p.get("name", ""))
-        if name in ("steady", "recover", "after", "final-reads"):
+        if name in (Phase.STEADY, Phase.RECOVER, Phase.AFTER, Phase.FINAL_READS):
             px = x(float(p.get("start_s") or 0))
             out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP - 6}" y2="{TOP + rows_h}" '
                        f'stroke="{COLORS["grid"]}" stroke-dasharray="2,3"><title>{escape(name)} begins at '
@@ -172,15 +174,15 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
     return "\n".join(out)
 
 
-def _lane(event: Event) -> str:
-    return str(event.data.get("component") or event.data.get("service") or "system")
+def _lane(event: SystemEvent) -> str:
+    return event.component or event.service or "system"
 
 
 def _category(kind: str) -> str:
     return "gained" if kind in GAINED else "lost" if kind in LOST else "other"
 
 
-def _system_marks(system: Sequence[Event], lanes: Sequence[str], x: Callable[[float], float], *,
+def _system_marks(system: Sequence[SystemEvent], lanes: Sequence[str], x: Callable[[float], float], *,
                   top: float) -> list[str]:
     """A lane per component below the signals: its label, and a mark per event (at most MAX_MARKS)."""
     out: list[str] = []
@@ -189,10 +191,9 @@ def _system_marks(system: Sequence[Event], lanes: Sequence[str], x: Callable[[fl
         lane = _lane(e)
         drawn[lane] += 1
         y = top + lanes.index(lane) * (LANE_H + ROW_GAP) + LANE_H / 2
-        kind = str(e.data.get("kind", ""))
+        kind = e.kind
         cls = _category(kind)
-        tip = (f"{_fmt(e.at)} s {e.data.get('service', '')}: {kind} {e.data.get('subject', '')}".rstrip()
-               + f" | {e.data.get('line', '')}")
+        tip = f"{_fmt(e.at)} s {e.service}: {kind} {e.subject}".rstrip() + f" | {e.line}"
         out.append(f'<path class="system-event" data-kind="{escape(kind)}" d="M{x(e.at):.1f},{y - 6:.1f} '
                    f'l4,6 l-4,6 l-4,-6 z" fill="{COLORS[cls]}"><title>{escape(tip)}</title></path>')
     for row, lane in enumerate(lanes):
@@ -208,16 +209,15 @@ def system_rows(items: Sequence[Op | Event], journal: dict[str, Any], limit: int
                                                                                              int]:
     """The system's own events of a run, in time order, as table rows (the first `limit`), and how
     many more there are. Each says in which phase of the drill it fell."""
-    system = sorted((i for i in items if isinstance(i, Event) and i.name == SYSTEM), key=lambda e: e.at)
+    system = sorted(of_kind((i for i in items if isinstance(i, Event)), SystemEvent), key=lambda e: e.at)
     phases = sorted(((float(p.get("start_s") or 0), str(p.get("name", ""))) for p in journal.get("phases") or []
                      if isinstance(p, dict)), key=lambda p: p[0])
     rows = []
     for e in system[:limit]:
         phase = next((name for start, name in reversed(phases) if start <= e.at), "")
-        line = str(e.data.get("line", ""))
-        rows.append({"at": f"{e.at:.2f}", "phase": phase, "service": str(e.data.get("service", "")),
-                     "component": str(e.data.get("component", "")), "kind": str(e.data.get("kind", "")),
-                     "subject": str(e.data.get("subject", "")), "category": _category(str(e.data.get("kind", ""))),
+        line = e.line
+        rows.append({"at": f"{e.at:.2f}", "phase": phase, "service": e.service, "component": e.component,
+                     "kind": e.kind, "subject": e.subject, "category": _category(e.kind),
                      "line": line if len(line) <= 200 else line[:200] + "…"})
     return rows, max(0, len(system) - limit)
 

@@ -1,19 +1,22 @@
 """The loop every leader sampler shares: ask, every `every_s` seconds, who leads each thing it
-samples, and record a `leaders` event for one whenever its leaders change (and once at the start
-and once at the end), so the history stays small and a checker sees every transition to within
-one period. What a round asks, and of whom, is each sampler's own (`read`)."""
+samples, and record a `LeaderSample` (drills.events) for one whenever its leaders change (and once
+at the start and once at the end), so the history stays small and a checker sees every transition
+to within one period. What a round asks, and of whom, is each sampler's own (`read`).
+
+`Sampling` is what a module of this package declares to be found by drills.sampling.registry:
+the need it samples (the name checkers declare in `Checker.samples`) and how to start it."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from drills.events import LeaderSample, write
+
 if TYPE_CHECKING:
     from drills.history import Event
-
-EVENT = "leaders"
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Reading:
 
 
 class Sampler:
-    """A thread recording the `leaders` of each thing `read` reports (by its `component` key)."""
+    """A thread recording the leaders of each thing `read` reports (by its `component` key)."""
 
     name = "leader-sampler"
 
@@ -64,7 +67,7 @@ class Sampler:
         for component, reading in readings.items():
             last = self._last.get(component)
             if last is None or reading.leaders != last.leaders:
-                self.record(EVENT, at, component=component, leaders=reading.leaders, **reading.detail)
+                write(self.record, LeaderSample(at, component, tuple(reading.leaders), reading.detail))
             self._last[component] = reading
         self.samples += 1
 
@@ -72,8 +75,8 @@ class Sampler:
         """The closing sample of each component: the leaders it had last (what the checkers end on)."""
         said = {"error": self.error} if self.error else {}
         for component, last in self._last.items():
-            self.record(EVENT, self.now(), component=component, leaders=last.leaders, **{**last.detail, **said},
-                        final=True)
+            write(self.record, LeaderSample(self.now(), component, tuple(last.leaders), {**last.detail, **said},
+                                            final=True))
 
     def _run(self) -> None:
         while True:  # at least one round: a sampler closed at once still says what it saw
@@ -82,3 +85,20 @@ class Sampler:
             if self._stop.wait(max(0.0, self.every_s - (self.now() - at))):
                 break
         self.finish()
+
+
+# What starts the samplers of one need: (the stack, where to record, the drill's clock, what to
+# sample: the subjects the expectations name, e.g. `postgres`, `rabbitmq@drill-events`) -> the
+# samplers, started. It raises ValueError for a subject it cannot sample.
+Start = Callable[[Any, Callable[..., "Event"], Callable[[], float], Collection[str]], list[Sampler]]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """One kind of sample a checker may need (`Checker.samples`), named by the event kind its
+    samplers record (drills.events), and how to start them. A module of this package declaring
+    `SAMPLING = Sampling(...)` is found by drills.sampling.registry; the runner starts what the
+    expectations of a drill need, and nothing else is edited."""
+
+    need: str
+    start: Start

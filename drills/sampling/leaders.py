@@ -3,9 +3,10 @@
 Each PostgreSQL node's Patroni REST API answers `GET /primary` with 200 while that node runs as
 the leader. A node cut off from its peers and etcd still answers the host (only its peers are cut
 off), so two 200s at once are two nodes that would both accept writes. The sampler asks every node
-every `every_s` seconds, concurrently, and records a `leaders` event whenever the set changes
+every `every_s` seconds, concurrently, and records a `LeaderSample` whenever the set changes
 (drills.sampling.base). A RabbitMQ quorum queue's leader is sampled beside it
-(drills.sampling.queue_leaders); `start_samplers` starts what the expectations name.
+(drills.sampling.queue_leaders); `start_samplers` starts what the expectations name, for the
+checkers that declare they need leader samples (`SAMPLING`, found by drills.sampling.registry).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from drills.sampling.base import EVENT, Reading, Sampler
+from drills.events import LeaderSample
+from drills.sampling.base import Reading, Sampler, Sampling
 from drills.sampling.queue_leaders import QueueLeaderSampler, StackView, queue_of_subject
 from drills.stack.postgres import REST_PORT
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from drills.stack.definition import RoleMap
     from drills.stack.services import ServiceInfo
 
-__all__ = ["EVENT", "LeaderSampler", "start_samplers"]
+__all__ = ["SAMPLING", "LeaderSampler", "start_samplers"]
 
 POSTGRES = "postgres"
 
@@ -88,3 +90,6 @@ def start_samplers(stack: StackView, record: Callable[..., Event], now: Callable
     if unknown:
         raise ValueError(f"no sampler of the leaders of {', '.join(unknown)}")
     return [s.start() for s in samplers]
+
+
+SAMPLING = Sampling(LeaderSample.NAME, start_samplers)

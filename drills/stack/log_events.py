@@ -7,7 +7,7 @@ these events say what the system did meanwhile, on the same clock, so a report c
 
     extractor = Extractor("pg1", origin=<wall-clock epoch of the drill's t=0>)
     for raw in docker_log_lines:                       # "2026-12-04T16:27:28.949433728Z <text>"
-        event = extractor.feed(raw)                    # a SystemEvent, or None
+        event = extractor.feed(raw)                    # a SystemEvent (drills.events), or None
 
 Each pattern is a real message of the software as it logs it (Patroni 3.0.2's `ha.py`, etcd
 3.4's raft in capnslog or zap format, RabbitMQ 3.10's `rabbit_node_monitor` and quorum queues,
@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from drills.events import SystemEvent
 
 # The docker log line with `timestamps=True`: RFC 3339 with nanoseconds, UTC, then one space.
 _DOCKER_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) ")
@@ -112,24 +113,6 @@ GAINED = frozenset({"promoted", "lock-taken", "leader-restart", "leader-elected"
                     "server-up"})
 LOST = frozenset({"demoted", "leader-lost", "partition", "paused", "node-down", "server-down", "backend-down",
                   "dcs-unreachable", "lock-released"})
-
-
-@dataclass(frozen=True)
-class SystemEvent:
-    """One thing the system said it did, at `at` seconds on the drill's clock."""
-
-    at: float
-    service: str
-    component: str
-    kind: str
-    subject: str
-    line: str
-
-    def data(self) -> dict[str, Any]:
-        """The history event's data (`drills.history.SYSTEM`). No key is named like a secret
-        (`key`, `token`, ...): the report masks such keys' values."""
-        return {"service": self.service, "component": self.component, "kind": self.kind,
-                "subject": self.subject, "line": self.line}
 
 
 def stamp_end(raw: str) -> int:

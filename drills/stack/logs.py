@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drills.dockerlabels import SERVICE_LABEL, project_selector
-from drills.stack.log_events import Extractor, SystemEvent, stamp_end
+from drills.events import SystemEvent
+from drills.stack.log_events import Extractor, stamp_end
 
 if TYPE_CHECKING:
     import docker

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from drills.errors import StackError
-from drills.history import SYSTEM, load
+from drills.events import SystemEvent
+from drills.history import load
 from drills.stack import state
 from tests.integration.drive import ROOT, finish
 from tests.integration.test_run_repeat import project_containers
@@ -94,7 +95,7 @@ def test_a_drill_keeps_its_logs_and_the_system_s_events(docker_client, tmp_path)
 
     # The history has Patroni's promotion of another node, after the kill, on the drill's clock.
     _, events = load(run / "history.jsonl")
-    system = [e for e in events if e.name == SYSTEM]
+    system = [e for e in events if e.name == SystemEvent.NAME]
     promoted = [e for e in system if e.data["component"] == "patroni" and e.data["kind"] == "promoted"
                 and e.data["service"] != leader]
     killed_at = journal["faults"][0]["injected_s"]

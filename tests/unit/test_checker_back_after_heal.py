@@ -6,9 +6,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.checkers.back_after_heal import check_back_after_heal, last_heal
+from drills.checkers.back_after_heal import check_back_after_heal
 from drills.checkers.verdict import Status
 from drills.evaluate import RunFacts, evaluate
+from drills.events import last_heal
 from drills.history import Event, Op, Outcome
 from drills.scenario import Scenario
 

@@ -15,6 +15,7 @@ from drills.checkers.protocol import Checker, ExpectationModel, Metric
 from drills.checkers.registry import CHECKERS, samples_needed, subject_of
 from drills.checkers.verdict import Status
 from drills.evaluate import RunFacts, evaluate
+from drills.sampling.registry import SAMPLERS
 from drills.scenario import load_scenario, scenario_json_schema
 from drills.scenario_schema import CHECKERS as SCHEMA_CHECKERS
 from drills.scenario_schema import EXPECTATION_MODELS
@@ -22,7 +23,6 @@ from drills.scenario_schema import EXPECTATION_MODELS
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = [load_scenario(p) for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
 KINDS, UNITS = ("RTO", "outage", "RPO"), ("s", "writes", "messages")
-SAMPLERS = ("leaders",)  # what drills.runner knows how to sample through a drill
 
 
 def test_every_checker_module_is_registered_under_its_models_tag():
@@ -49,7 +49,7 @@ def test_every_checker_has_a_model_a_check_a_subject_and_declares_its_metrics(na
     for m in checker.metrics:
         assert isinstance(m, Metric) and m.kind in KINDS and m.unit in UNITS and m.measured
         assert m.target is None or m.target in model.model_fields, f"{name}: no field {m.target!r}"
-    assert set(checker.samples) <= set(SAMPLERS)
+    assert set(checker.samples) <= set(SAMPLERS), "a need no module of drills.sampling takes"
 
 
 def test_the_schema_lists_exactly_the_registered_checkers():

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drills.errors import HarnessError
-from drills.history import Event, FaultSpan, History, MemoryHistory, Op, Outcome, fault_spans, load, load_ops
+from drills.events import FaultSpan, fault_spans
+from drills.history import Event, History, MemoryHistory, Op, Outcome, load, load_ops
 
 times = st.floats(0, 10_000, allow_nan=False, allow_infinity=False)
 ops_strategy = st.builds(

@@ -7,7 +7,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from drills.history import SYSTEM, Event, Op, Outcome
+from drills.events import SystemEvent
+from drills.history import Event, Op, Outcome
 from drills.report.evidence import seal
 from drills.report.render import render
 from drills.report.runs import load_runs
@@ -18,7 +19,7 @@ PLOT_W = WIDTH - LEFT - RIGHT
 
 
 def system(at: float, service: str, component: str, kind: str, subject: str = "", line: str = "") -> Event:
-    return Event(SYSTEM, at, {"service": service, "component": component, "kind": kind, "subject": subject,
+    return Event(SystemEvent.NAME, at, {"service": service, "component": component, "kind": kind, "subject": subject,
                               "line": line or f"{kind} {subject}".strip()})
 
 

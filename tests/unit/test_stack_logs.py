@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drills import cli
-from drills.history import SYSTEM, History, load
+from drills.events import SystemEvent
+from drills.history import History, load
 from drills.report.evidence import seal
 from drills.runner import Drill
 from drills.stack.env import Secrets
@@ -271,7 +272,7 @@ def test_the_runner_puts_the_logs_in_the_run_folder_and_the_system_s_events_in_t
     assert api.asked and api.asked[0]["follow"] is False and api.asked[0]["timestamps"] is True
     assert api.asked[0]["since"] == pytest.approx(origin, abs=0.5)
     _, events = load(tmp_path / "history.jsonl")
-    [event] = [e for e in events if e.name == SYSTEM]
+    [event] = [e for e in events if e.name == SystemEvent.NAME]
     assert event.at == pytest.approx(4.0, abs=0.5)
     assert event.data["service"] == "pg1" and event.data["kind"] == "promoted"
     assert (tmp_path / "logs" / "pg1.log").exists()
