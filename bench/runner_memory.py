@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from drills.history import History, Op, Outcome, load
+from drills.core.history import History, Op, Outcome, load
 
 HERE = Path(__file__).parent
 THREADS, RATE, DURATION = 20, 50.0, float(sys.argv[1]) if len(sys.argv) > 1 else 30.0

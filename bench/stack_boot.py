@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 from drills.provision import base_image, engine
 from drills.provision.images import discover, ensure_images
 from drills.stack import ComposeProject

@@ -6,17 +6,17 @@ Run: .venv/bin/python bench/validate_fuzz.py [--files 10000] [--cli 300] [--seed
 Files are mutations of scenarios/*.yaml (tests/scenario_mutations.py: byte edits, fields moved
 between sections, merge keys over bad values, tags, huge integers, deep nesting, alias bombs,
 Unicode digits, %YAML directives, files past the size bound). Each goes through
-`drills.scenario.validate_files` (what `drill validate` and `drill run` call) in this process;
+`drills.files.scenario.validate_files` (what `drill validate` and `drill run` call) in this process;
 every `--files / --cli`-th one also through the real CLI in a subprocess.
 
 Large fault spaces (`--spaces` runs only these, and updates that entry of the JSON): explorations
 whose partition lists up to 1,500 targets and `from` lists of up to 1,000 roles, through
-`drills.exploration.check_exploration_file` and what `drill explore` computes before drawing (the
+`drills.files.exploration.check_exploration_file` and what `drill explore` computes before drawing (the
 space's size, the steps that fit the stack); their checks once took 16-60 s (issue 19).
 
 Promise: every file ends in exit 0 (valid) or exit 2 with located problems
 (file:line:col inside the file), never a traceback, none over 5 s. A problem carrying the loader's
-last-resort message (drills.scenario_yaml.UNFORESEEN) counts as an escape: it is a crash caught
+last-resort message (drills.files.scenario_yaml.UNFORESEEN) counts as an escape: it is a crash caught
 late. Times depend on the machine's load; the load average is recorded with them.
 """
 
@@ -40,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from drills.scenario import Problem, validate_files  # noqa: E402
-from drills.scenario_yaml import UNFORESEEN  # noqa: E402
+from drills.files.scenario import Problem, validate_files  # noqa: E402
+from drills.files.scenario_yaml import UNFORESEEN  # noqa: E402
 from tests.scenario_mutations import mutate  # noqa: E402
 
 DRILL = str(Path(sys.executable).with_name("drill"))
@@ -167,8 +167,8 @@ SPACES = [  # (targets, `from` lists, roles in each): sizes a fuzz run of issue 
 
 def large_spaces() -> dict[str, Any]:
     """Each space of SPACES through the validator and `drill explore`'s preamble: CPU seconds and outcome."""
-    from drills.exploration import Exploration, check_exploration_file
     from drills.explore.space import single_steps, witness_steps
+    from drills.files.exploration import Exploration, check_exploration_file
 
     example = (ROOT / "explorations" / "postgres-failover.yaml").read_text()
     roles = ["postgres.*", "etcd.*", "clients", "etcd1", "etcd2", "etcd3", "rabbitmq.*", "mongo.*", "pg1", "pg2"]
@@ -193,8 +193,8 @@ def large_spaces() -> dict[str, Any]:
                 "combinations": n_targets * n_from * 3, "validate_cpu_s": round(validate_s, 3),
                 "outcome": "valid" if exploration else f"{len(problems)} problem(s): {problems[0].message[:160]}"}
             if exploration is None:  # what drill explore computes before drawing, on the space as given
-                from drills.scenario_yaml import load_yaml
-                from drills.yaml_locate import to_plain
+                from drills.core.yaml_locate import to_plain
+                from drills.files.scenario_yaml import load_yaml
 
                 exploration = Exploration.model_validate(to_plain(load_yaml(path)))
             t0 = time.process_time()

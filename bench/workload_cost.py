@@ -17,8 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from drills.history import History, load
-from drills.scenario import Scenario
+from drills.core.history import History, load
+from drills.files.scenario import Scenario
 from drills.stack import ComposeProject
 from drills.workload.suite import build_workload
 

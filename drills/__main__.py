@@ -1,3 +1,3 @@
-from drills.cli import main
+from drills.cli.main import main
 
 main()

@@ -14,8 +14,7 @@ from typing import Any
 
 from drills.backup.model import Backup
 from drills.checkers.registry import CHECKERS
-from drills.evaluate import RunFacts, evaluate
-from drills.events import (
+from drills.core.events import (
     BackupRecorded,
     DrillEnded,
     FaultApplied,
@@ -27,12 +26,13 @@ from drills.events import (
     RestoreStarted,
     write,
 )
-from drills.history import History, Op, Outcome, load
-from drills.report.evidence import seal
-from drills.report.journal import FaultRecord, Journal, PhaseRecord, environment
-from drills.report.junit import write_junit
-from drills.runner import new_run_id, not_run
-from drills.scenario import Scenario, load_scenario
+from drills.core.history import History, Op, Outcome, load
+from drills.files.scenario import Scenario, load_scenario
+from drills.records.evidence import seal
+from drills.records.journal import FaultRecord, Journal, PhaseRecord, environment
+from drills.records.junit import write_junit
+from drills.run.evaluate import RunFacts, evaluate
+from drills.run.runner import new_run_id, not_run
 from drills.stack.effective_config import EffectiveConfig
 from tests.unit.test_stack_effective import reference_config
 

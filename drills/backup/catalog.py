@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drills.backup.model import Backup, latest_ok
-from drills.events import BackupRecorded, write
-from drills.history import Recorder
+from drills.core.events import BackupRecorded, write
+from drills.core.history import Recorder
 
 Clock = Callable[[], float]
 

@@ -1,6 +1,6 @@
 """docker exec and archive helpers for backups: run a tool in a container of the run, move files
 between the host and a container. Callers check that a container carries the run's project label
-(`drills.dockerlabels.require_owned`) before they hand it here."""
+(`drills.core.dockerlabels.require_owned`) before they hand it here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

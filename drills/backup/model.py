@@ -1,7 +1,7 @@
 """Backup and restore records, and how they travel through the history as events. Pure.
 
 A backup is recorded as one `BackupRecorded` event when it ends (ok or not), holding its record
-(`to_event_data`); a restore as `RestoreStarted` and `RestoreEnded` (drills.events). Checkers read
+(`to_event_data`); a restore as `RestoreStarted` and `RestoreEnded` (drills.core.events). Checkers read
 them back with `backups_from_events` / `restore_from_events`, so they stay pure functions of the
 history.
 
@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from drills.events import BackupRecorded, RestoreEnded, RestoreStarted, of_kind
-from drills.history import Event
+from drills.core.events import BackupRecorded, RestoreEnded, RestoreStarted, of_kind
+from drills.core.history import Event
 
 
 @dataclass(frozen=True)

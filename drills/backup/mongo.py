@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from drills.backup import dockerio
 from drills.backup.model import Backup, Digest, Restore
 from drills.backup.target import BackupStack, nodes_of, poll
-from drills.dockerlabels import helper_labels
-from drills.errors import FaultError
+from drills.core.dockerlabels import helper_labels
+from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from drills.backup import dockerio
 from drills.backup.model import Backup, Digest, Restore, parse_digest_row
 from drills.backup.target import BackupStack, endpoint, nodes_of, poll
-from drills.dockerlabels import helper_labels, require_owned, service_of, volumes_of
-from drills.errors import FaultError
+from drills.core.dockerlabels import helper_labels, require_owned, service_of, volumes_of
+from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     import psycopg

@@ -18,7 +18,7 @@ from typing import Any
 
 from drills.backup.model import Backup, Digest, Restore
 from drills.backup.target import BackupStack, nodes_of, poll
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 
 Clock = Callable[[], float]
 # section -> the fields that define an object of it (the rest is volatile or derived)

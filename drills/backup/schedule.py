@@ -3,7 +3,7 @@
 Backups start at fixed times (start, start + interval, ...): one that overruns its slot makes the
 next start late, never two at once; a slot missed entirely is skipped. Each attempt, ok or failed
 (a failed one is what a real schedule meets during an outage), is added to the catalog, which
-records it as a `BackupRecorded` event (drills.events) in the history.
+records it as a `BackupRecorded` event (drills.core.events) in the history.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Protocol
 from drills.backup.catalog import Catalog
 from drills.backup.model import Backup, next_slot
 from drills.backup.target import BackupStack
-from drills.history import Recorder
+from drills.core.history import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class BackupSchedule:
 
 
 class BackupSection(Protocol):
-    """A scenario's `backup:` (`drills.scenario_schema.BackupSpec`)."""
+    """A scenario's `backup:` (`drills.files.scenario_schema.BackupSpec`)."""
 
     @property
     def component(self) -> str: ...
@@ -114,7 +114,7 @@ class BackupSection(Protocol):
 
 
 class Plan(Protocol):
-    """What the schedule reads of a scenario (`drills.scenario.Scenario`, a layer above this one)."""
+    """What the schedule reads of a scenario (`drills.files.scenario.Scenario`, a layer above this one)."""
 
     @property
     def backup(self) -> BackupSection | None: ...

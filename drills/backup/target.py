@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     import docker

@@ -35,11 +35,11 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, Watch, signal_not_driven
 from drills.checkers.verdict import Verdict, judge_all, not_measured
-from drills.events import Phase
-from drills.history import Op
-from drills.scenario_types import Duration, Float, Int, Why
+from drills.core.events import Phase
+from drills.core.history import Op
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Duration, Float, Int, Why
 from drills.workload.registry import Signal
-from drills.yaml_locate import Loc
 
 
 @dataclass(frozen=True, slots=True)

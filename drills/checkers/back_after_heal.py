@@ -27,11 +27,11 @@ from pydantic import Field
 from drills.checkers.availability import recovery
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Watch, signal_not_driven
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.events import Phase, last_heal
-from drills.history import Op
-from drills.scenario_types import Duration, Int, Why
+from drills.core.events import Phase, last_heal
+from drills.core.history import Op
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Duration, Int, Why
 from drills.workload.registry import Signal
-from drills.yaml_locate import Loc
 
 NAME = "back-after-heal"
 

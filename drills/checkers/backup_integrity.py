@@ -15,8 +15,8 @@ from drills.backup.model import Backup, Restore, backups_from_events, restore_fr
 from drills.checkers.backup_schedule import fates
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
-from drills.scenario_types import Duration, Why
-from drills.yaml_locate import Loc
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Duration, Why
 
 
 def backup_gaps(backups: Sequence[Backup]) -> list[float]:

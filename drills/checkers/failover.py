@@ -31,10 +31,10 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge_all, not_measured
-from drills.events import FaultApplied, LeaderSample, Phase, leader_samples, of_kind, phases
-from drills.history import Event
-from drills.scenario_types import Bool, Duration, Why
-from drills.yaml_locate import Loc
+from drills.core.events import FaultApplied, LeaderSample, Phase, leader_samples, of_kind, phases
+from drills.core.history import Event
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Bool, Duration, Why
 
 QUEUED = "rabbitmq"  # the component whose leadership is a queue's: its samples name the queue
 

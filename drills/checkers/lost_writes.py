@@ -20,10 +20,10 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric, signal_not_driven
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.history import Op, Outcome
-from drills.scenario_types import Int, Why
+from drills.core.history import Op, Outcome
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Int, Why
 from drills.workload.registry import WriteSignal
-from drills.yaml_locate import Loc
 
 SAMPLE = 20  # values listed in a verdict, so a report shows which ones
 

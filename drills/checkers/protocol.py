@@ -14,7 +14,7 @@ A checker (one module of `drills.checkers` defining `CHECKER = Checker(...)`) br
     problems   cross-field mistakes in a scenario file the schema cannot express (a signal the
                workload does not drive), located, before anything starts;
     samples    what the runner must sample through the drill for it, named by the event kind
-               the samples are (drills.events: `LeaderSample.NAME`), and `sampled`, of what
+               the samples are (drills.core.events: `LeaderSample.NAME`), and `sampled`, of what
                (default the expectation's `component`; `rabbitmq@drill-events`: the leader of
                that queue): the runner starts drills.sampling.registry's sampler of each need,
                whatever it is, and `drill validate` refuses a need no sampler takes;
@@ -23,7 +23,7 @@ A checker (one module of `drills.checkers` defining `CHECKER = Checker(...)`) br
                passed, so "never recovered" is said only by a drill that watched long enough.
 
 Jepsen composes checkers as a map of `check` functions over one history; this is the same idea,
-typed. `drills.checkers.registry` finds every checker; `drills.evaluate` runs them.
+typed. `drills.checkers.registry` finds every checker; `drills.run.evaluate` runs them.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, get_
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
-from drills.assumptions import ASSUMES_HELP, Assumes
 from drills.checkers.verdict import Verdict
-from drills.events import FaultApplied, Phase, landmarks, of_kind
-from drills.history import Event, Op
-from drills.scenario_types import Model
-from drills.yaml_locate import Loc
+from drills.core.events import FaultApplied, Phase, landmarks, of_kind
+from drills.core.history import Event, Op
+from drills.core.yaml_locate import Loc
+from drills.spec.assumptions import ASSUMES_HELP, Assumes
+from drills.spec.types import Model
 
 
 class _Rate(Protocol):
@@ -55,7 +55,7 @@ class _Backups(Protocol):
 
 
 class ScenarioFacts(Protocol):
-    """What checkers read of a scenario (`drills.scenario_schema.Scenario` has it): checkers sit
+    """What checkers read of a scenario (`drills.files.scenario_schema.Scenario` has it): checkers sit
     below the schema that composes their models, so they name what they use, not the schema."""
 
     @property
@@ -70,7 +70,7 @@ class ScenarioFacts(Protocol):
 
 class ExpectationModel(Model):
     """Base of every checker's expectation model: the configuration facts its bound relies on
-    (`assumes:`, checked against the stack drilled: `drills.assumptions`); every other field is
+    (`assumes:`, checked against the stack drilled: `drills.spec.assumptions`); every other field is
     each model's own, in its order."""
 
     assumes: tuple[Assumes, ...] = Field((), description=ASSUMES_HELP)
@@ -107,7 +107,7 @@ class RunFacts:
 @dataclass(frozen=True)
 class Evidence:
     """Everything a checker may judge: the scenario, the history, the run's facts, and the drill's
-    landmarks read from the history's events (drills.events.Landmarks: seconds on the drill's
+    landmarks read from the history's events (drills.core.events.Landmarks: seconds on the drill's
     clock, None: absent)."""
 
     scenario: ScenarioFacts
@@ -226,7 +226,7 @@ class FileView:
 
 def signal_not_driven(exp: Mapping[str, Any], view: FileView, *, name_driven: bool = True) -> list[tuple[Loc, str]]:
     """The expectation's `signal` is one the workload does not drive."""
-    from drills.scenario_types import shorten
+    from drills.spec.types import shorten
     from drills.workload.registry import SIGNALS
 
     signal = exp.get("signal")

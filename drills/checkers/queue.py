@@ -23,9 +23,9 @@ from pydantic import Field
 from drills.checkers.lost_writes import SAMPLE, value_order
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.history import Op, Outcome
-from drills.scenario_types import Int, Why
-from drills.yaml_locate import Loc
+from drills.core.history import Op, Outcome
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Int, Why
 
 PUBLISH, CONSUME = "rabbitmq.publish", "rabbitmq.consume"
 

@@ -3,7 +3,7 @@
 gives. Adding a checker is adding its module; the scenario schema, `drill schema`, `drill
 validate`, the runner (what it samples and watches: `samples_plan`, `watches_of`), `evaluate`, the
 reports and the pytest plugin all read this one list. A module without `CHECKER` is a helper the
-checkers share (`verdict`, `sessions`, ...); the rule and its errors are `drills.discovery`'s,
+checkers share (`verdict`, `sessions`, ...); the rule and its errors are `drills.core.discovery`'s,
 shared with the fault kinds, the signals and the samplers.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from drills.checkers.protocol import Checker, Metric, Watch
-from drills.discovery import Declared, declared, indexed, instance_of, lookup
+from drills.core.discovery import Declared, declared, indexed, instance_of, lookup
 
 
 def _discover() -> dict[str, Checker[Any]]:

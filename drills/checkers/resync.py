@@ -24,8 +24,8 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.scenario_types import COMPONENTS, Duration, Float, Why, duration_or
-from drills.yaml_locate import Loc
+from drills.core.yaml_locate import Loc
+from drills.spec.types import COMPONENTS, Duration, Float, Why, duration_or
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,10 +41,10 @@ from drills.checkers.protocol import (
     signal_not_driven,
 )
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
-from drills.history import Op, Outcome
-from drills.scenario_types import Duration, Int, Why
+from drills.core.history import Op, Outcome
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Duration, Int, Why
 from drills.workload.registry import WriteSignal
-from drills.yaml_locate import Loc
 
 EPSILON_S = 1e-6  # slots are sums of floats: a window equal to its bound may differ from it by rounding
 

@@ -22,8 +22,8 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.history import Op, Outcome
-from drills.scenario_types import Float, Why
+from drills.core.history import Op, Outcome
+from drills.spec.types import Float, Why
 
 SESSION_LOST = "session lost"  # drills.workload.http.SESSION_LOST, the error of such an op
 

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.events import LeaderSample, leader_samples
-from drills.history import Event
-from drills.scenario_types import Duration, Why
+from drills.core.events import LeaderSample, leader_samples
+from drills.core.history import Event
+from drills.spec.types import Duration, Why
 
 
 def overlaps(events: Sequence[Event], component: str) -> list[tuple[float, float, tuple[str, ...]]]:

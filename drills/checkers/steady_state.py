@@ -16,10 +16,10 @@ from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge, not_measured
-from drills.history import Op
-from drills.scenario_types import Float, Int, Why, number_or
+from drills.core.history import Op
+from drills.core.yaml_locate import Loc
+from drills.spec.types import Float, Int, Why, number_or
 from drills.workload.registry import SIGNALS, Signal
-from drills.yaml_locate import Loc
 
 
 def check_steady_state(ops: Sequence[Op], signal: str, *, window: tuple[float, float], label: str,
@@ -45,10 +45,10 @@ def check_steady_state(ops: Sequence[Op], signal: str, *, window: tuple[float, f
 
 def served_again(ops: Sequence[Op], signal: str, ready_at: float) -> float:
     """Where the window after recovery opens: at the stack's readiness (`ready_at`) when the first
-    op from then on was served, else at the first op served after it (the signal still failing). A chain that resumes a moment
-    after its components report ready (an end-to-end probe) is still recovering, which
-    availability judges (outage, RTO); the steady state is judged from its return on. A signal
-    never served again leaves the window empty: NOT MEASURED here, a failure there."""
+    op from then on was served, else at the first op served after it (the signal still failing). A
+    chain that resumes a moment after its components report ready (an end-to-end probe) is still
+    recovering, which availability judges (outage, RTO); the steady state is judged from its return
+    on. A signal never served again leaves the window empty: NOT MEASURED here, a failure there."""
     later = sorted((o for o in ops if o.signal == signal and o.start >= ready_at), key=lambda o: o.start)
     if later and later[0].ok:
         return ready_at  # served at readiness: the window is the after phase, as it always was

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drills.assumptions import AssumptionCheck
+from drills.spec.assumptions import AssumptionCheck
 
 
 class Status(enum.Enum):
@@ -40,7 +40,7 @@ class Verdict:
     why: str = ""  # the scenario's justification of the bound
     error: str = ""  # ERROR: the checker's traceback
     # The expectation's declared assumptions, checked against the configuration the stack ran
-    # (drills.assumptions): a bound whose assumption is broken judged a stack it was not made for.
+    # (drills.spec.assumptions): a bound whose assumption is broken judged a stack it was not made for.
     assumptions: tuple[AssumptionCheck, ...] = ()
 
     @property

@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drills.checkers.verdict import Status
-from drills.exploration import Exploration
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
 from drills.explore.search import ScheduleOutcome, SearchResult, Tally, database_at, search
 from drills.explore.strategy import DrawnStep
-from drills.report.result import RunResult
+from drills.files.exploration import Exploration
+from drills.records.result import RunResult
 
 if TYPE_CHECKING:
-    from drills.history import History
-    from drills.session import Session
+    from drills.core.history import History
+    from drills.run.session import Session
     from drills.stack.definition import StackDefinition
     from drills.stack.project import ComposeProject
 
@@ -74,7 +74,7 @@ class Exploring:
 
 
 class PhaseLines:
-    """A drill's phases, one short line each (`drills.session.DrillProgress`)."""
+    """A drill's phases, one short line each (`drills.run.session.DrillProgress`)."""
 
     def __init__(self, label: str, say: Say) -> None:
         self.label, self.say = label, say
@@ -97,7 +97,7 @@ class Examples:
         (exploring.folder / "scenarios").mkdir(parents=True, exist_ok=True)
 
     def __call__(self, steps: Sequence[DrawnStep]) -> ScheduleOutcome:
-        from drills.scenario import Scenario
+        from drills.files.scenario import Scenario
 
         exploring = self.exploring
         data = scenario_of(exploring.exploration, steps)
@@ -132,8 +132,8 @@ class Examples:
 def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> SearchResult:
     """Bring the stack up, search, take the stack down (also when stopped by a signal or an error).
     Raises what stopped it; `exploring` then holds what completed."""
-    from drills.records import state_dir
-    from drills.session import Session
+    from drills.core.local_state import state_dir
+    from drills.run.session import Session
 
     with Session(reports_dir=exploring.folder, definition=definition, say=say, warn=say, tell_down=True) as session:
         stack = session.open()
@@ -175,10 +175,10 @@ def stack_key(definition: StackDefinition) -> str:
 
 def fit_of_space(exploration: Exploration, stack: ComposeProject, defined: Sequence[str]) -> tuple[str, list[str]]:
     """Whether the fault space can be explored on `stack`, asked before it starts
-    (`drills.session.fit_space`): why not, or "", and the invariants left out of every example."""
+    (`drills.run.session.fit_space`): why not, or "", and the invariants left out of every example."""
     from drills.explore.space import witness_steps
-    from drills.scenario import Scenario
-    from drills.session import fit_space
+    from drills.files.scenario import Scenario
+    from drills.run.session import fit_space
 
     # One drawable step for each target and value (not every combination: a long `from` by many
     # targets is thousands of steps): the roles a schedule may name are all in them.

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drills.exploration import Exploration
 from drills.explore.strategy import DrawnStep
+from drills.files.exploration import Exploration
 
 # Scenarios drawn by an exploration are a suite of their own: `drill run --suite policy` never
 # picks up a file `drill explore` wrote into scenarios/.

@@ -36,9 +36,9 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import NoSuchExample
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 
-from drills.exploration import Exploration
 from drills.explore.schedule import schedule_digest
 from drills.explore.strategy import DrawnStep, schedules
+from drills.files.exploration import Exploration
 
 JUDGED = ("passed", "failed")  # a drill's statuses that judged its invariants
 

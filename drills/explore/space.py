@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from drills.checkers.protocol import FileView
-from drills.exploration import Combinations, Exploration, FaultChoice, check_combinations, view_of
 from drills.explore.strategy import DrawnStep, frozen, rank_targets
+from drills.files.exploration import Combinations, Exploration, FaultChoice, check_combinations, view_of
 
 
 def combinations_of(choice: FaultChoice, view: FileView) -> Combinations:
     """What the fault kind's cross-field checks say of the choice's combinations (each target with
-    each value of each field), within `drills.exploration.MAX_CHECKED_VALUES`."""
+    each value of each field), within `drills.files.exploration.MAX_CHECKED_VALUES`."""
     values = {name: list(enumerate(choice.with_[name])) for name in sorted(choice.with_)}
     return check_combinations(choice.kind, list(enumerate(rank_targets(choice.targets))), values, view)
 

@@ -21,8 +21,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from drills.checkers.protocol import FileView
-from drills.exploration import Exploration, FaultChoice, refused, view_of
-from drills.roles import CLIENTS, DYNAMIC, parse_role
+from drills.core.roles import CLIENTS, DYNAMIC, parse_role
+from drills.files.exploration import Exploration, FaultChoice, refused, view_of
 
 # Roles that stand for one node whatever the stack: who leads (asked of the live system).
 _ONE_NODE = frozenset({"leader", "primary"})

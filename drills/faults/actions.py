@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from drills.dockerlabels import require_owned
-from drills.errors import FaultError
+from drills.core.dockerlabels import require_owned
+from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     import docker

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
 
-from drills.dockerlabels import require_owned
-from drills.errors import FaultError
-from drills.events import DrillEvent, write
+from drills.core.dockerlabels import require_owned
+from drills.core.errors import FaultError
+from drills.core.events import DrillEvent, write
 from drills.faults.actions import HealAction
 from drills.faults.entry import Entry, record_applying
 from drills.faults.step import StepBase
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from drills.backup.catalog import Catalog
     from drills.checkers.protocol import FileView
-    from drills.history import Recorder
+    from drills.core.history import Recorder
 
 Loc = tuple[int | str, ...]
 # Cross-field mistakes of one step in a scenario file (the step's plain data, the whole file's),
@@ -74,7 +74,7 @@ class FaultContext:
     backups: Catalog | None = None
 
     def record(self, event: DrillEvent) -> None:
-        """Record one of the drill's events (drills.events) in its history; stamp it with `clock()`."""
+        """Record one of the drill's events (drills.core.events) in its history; stamp it with `clock()`."""
         if self.recorder is not None:
             write(self.recorder, event)
 

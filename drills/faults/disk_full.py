@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from drills.dockerlabels import PROJECT_LABEL, helper_labels, volumes_of
-from drills.errors import FaultError
+from drills.core.dockerlabels import PROJECT_LABEL, helper_labels, volumes_of
+from drills.core.errors import FaultError
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, FaultTarget, apply, helper_image, targets
 from drills.faults.entry import Entry

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drills.core.local_state import ledger_file
 from drills.faults.actions import HealAction
-from drills.records import ledger_file
 
 
 @dataclass(frozen=True)

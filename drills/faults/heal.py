@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 from drills.faults import ledger
 from drills.faults.actions import Compose, HealContext
 

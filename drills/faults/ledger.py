@@ -1,5 +1,5 @@
 """A crash-safe record of applied faults: `ledgers/<project>.jsonl` in the state directory
-(`drills.records`), one line per fault: "applying" (written and fsynced BEFORE the fault is
+(`drills.core.local_state`), one line per fault: "applying" (written and fsynced BEFORE the fault is
 applied, `drills.faults.entry`), then "healed".
 
 A fault whose "applying" line has no "healed" line is pending: `drill clean` (and every drill run
@@ -14,9 +14,9 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from drills.core.local_state import pid_alive
 from drills.faults.entry import Entry, ledger_path, record_applying, record_healed
 from drills.faults.registry import heal_action
-from drills.records import pid_alive
 
 __all__ = ["Entry", "ledger_path", "orphaned", "pending", "read_entry", "record_applying", "record_healed"]
 

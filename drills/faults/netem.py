@@ -12,7 +12,7 @@ from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, apply, targets
 from drills.faults.entry import Entry
 from drills.faults.step import StepBase
-from drills.scenario_types import Duration, Float
+from drills.spec.types import Duration, Float
 
 
 class Latency(StepBase):

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -31,7 +31,7 @@ def run(container: Container, argv: list[str], *, check: bool = True) -> subproc
     if nsenter is None:
         raise FaultError("nsenter not found", hint="apt-get install util-linux")
     # Its own session: a signal to the runner's process group (a second Ctrl-C, systemd, `timeout`)
-    # must not kill the `iptables -D` of a heal; the runner decides when to stop (drills.interrupts).
+    # must not kill the `iptables -D` of a heal; the runner decides when to stop (drills.core.interrupts).
     done = subprocess.run([nsenter, "-t", str(pid), "-n", *argv], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=30, start_new_session=True)
     if check and done.returncode != 0:

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from drills.errors import FaultError, StackError
+from drills.core.errors import FaultError, StackError
+from drills.core.roles import RoleRef, parse_role
 from drills.faults import netns
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, FaultTarget, Loc, apply, targets
 from drills.faults.entry import Entry
 from drills.faults.step import StepBase
-from drills.roles import RoleRef, parse_role
-from drills.scenario_types import Role
+from drills.spec.types import Role
 
 if TYPE_CHECKING:
     from drills.checkers.protocol import FileView

@@ -5,14 +5,14 @@ Every module of `drills.faults` but the protocol's own (`PROTOCOL`) is a fault m
 `KINDS`, a tuple of `Fault`s (step model, inject, heal actions), and this registry collects them,
 the modules of `FIRST` in that order, then the others by name. Adding a fault kind is one new
 module and its tests, nothing else: `drills/faults/disk_full.py` is an example. The rule and its
-errors are `drills.discovery`'s, shared with the checkers and the signals.
+errors are `drills.core.discovery`'s, shared with the checkers and the signals.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeGuard
 
-from drills.discovery import declared, indexed, lookup, modules_of
+from drills.core.discovery import declared, indexed, lookup, modules_of
 from drills.faults.actions import HealAction, UnknownAction
 from drills.faults.base import Fault, FaultContext
 from drills.faults.entry import Entry

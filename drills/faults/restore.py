@@ -4,7 +4,7 @@ Ledger-first like every fault: the heal (bring the component's nodes up, `compos
 recorded before anything is touched. It acts only on containers carrying the run's project label,
 and on helper containers it creates with that label. The backup comes from the drill's backups
 (`FaultContext.backups`, where the schedule put it); `RestoreStarted` and `RestoreEnded` events
-(drills.events, with the restored digest) go to the drill's history, so RTO (failure to service restored) and the
+(drills.core.events, with the restored digest) go to the drill's history, so RTO (failure to service restored) and the
 integrity of the restore are measured from the history alone.
 """
 
@@ -17,8 +17,8 @@ from pydantic import Field
 
 from drills.backup.model import Backup, Restore
 from drills.backup.target import BackupStack, nodes_of
-from drills.errors import FaultError
-from drills.events import RestoreEnded, RestoreStarted
+from drills.core.errors import FaultError
+from drills.core.events import RestoreEnded, RestoreStarted
 from drills.faults.base import Fault, FaultContext, Loc, apply
 from drills.faults.entry import Entry
 from drills.faults.step import StepBase

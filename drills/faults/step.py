@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from drills.scenario_types import Bool, Duration, Model, Role
+from drills.spec.types import Bool, Duration, Model, Role
 
 
 class StepBase(Model):

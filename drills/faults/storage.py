@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
-from drills.dockerlabels import helper_labels, service_of, volumes_of
+from drills.core.dockerlabels import helper_labels, service_of, volumes_of
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, FaultTarget, apply, helper_image, targets
 from drills.faults.entry import Entry
 from drills.faults.process import Start
 from drills.faults.step import StepBase
-from drills.scenario_types import Bool, Int
+from drills.spec.types import Bool, Int
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

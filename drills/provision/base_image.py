@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drills.errors import SetupError
+from drills.core.errors import SetupError
 from drills.provision.engine import apt_install
 from drills.provision.progress import Reporter
 

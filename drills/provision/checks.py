@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from drills.errors import DrillsError, SetupError
+from drills.core.errors import DrillsError, SetupError
 from drills.provision import requirements
 
 if TYPE_CHECKING:

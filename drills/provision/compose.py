@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from drills.errors import SetupError
+from drills.core.errors import SetupError
 
 
 def _answers_v2(cmd: list[str]) -> bool:

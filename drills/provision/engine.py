@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drills.errors import EngineUnavailable, SetupError
+from drills.core.errors import EngineUnavailable, SetupError
 from drills.provision.progress import Reporter
 
 if TYPE_CHECKING:

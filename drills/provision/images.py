@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drills.dockerlabels import IMAGE_LABEL, MANAGED_LABEL
-from drills.errors import SetupError
+from drills.core.dockerlabels import IMAGE_LABEL, MANAGED_LABEL
+from drills.core.errors import SetupError
 from drills.provision import base_image
 from drills.provision.progress import Reporter, SilentReporter
 

@@ -174,7 +174,7 @@ def ensure(client: docker.DockerClient, reporter: Reporter, *, image: str, retry
            idle_timeout_s: float = IDLE_TIMEOUT_S, now: float | None = None) -> bool:
     """The MongoDB image is here (True), or one clear line says why not and what to do (False).
     Never raises for a registry that does not answer: the rest of the drills run without MongoDB."""
-    from drills.errors import SetupError
+    from drills.core.errors import SetupError
     from drills.provision.base_image import present
 
     failure = last_failure()

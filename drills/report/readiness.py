@@ -1,7 +1,7 @@
 """DR readiness by component, from every run reported: each scenario judged over all its runs as
 `drill run --repeat` judges them (drills.report.repeats), never from its latest run alone, so a
 scenario that passed once and failed once is FLAKY, not READY. A scenario met on a stack that breaks
-an assumption its expectations declare (`assumes:`, `drills.assumptions`) proved its bound on a stack
+an assumption its expectations declare (`assumes:`, `drills.spec.assumptions`) proved its bound on a stack
 the bound was not made for: its component is NOT READY (assumption broken); one whose assumption
 could not be checked leaves it UNVERIFIED (assumption unchecked).
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from drills.assumptions import BROKEN, UNCHECKED, AssumptionStatus, worst
 from drills.report.repeats import aggregate, sample_of_run
 from drills.report.runs import STATUSES, Run, chronological
+from drills.spec.assumptions import BROKEN, UNCHECKED, AssumptionStatus, worst
 
 
 @dataclass(frozen=True)

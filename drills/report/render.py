@@ -24,7 +24,7 @@ from typing import Any
 
 from drills import __version__
 from drills.checkers.registry import subject_of
-from drills.report.evidence import Verified, verify
+from drills.records.evidence import Verified, verify
 from drills.report.readiness import components
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
 from drills.report.runs import Run, assumptions_of, chronological, reports_dirs, trend
@@ -141,7 +141,7 @@ def _assumption(result: Any) -> dict[str, str]:
 
 def _verdict_assumptions(verdict: dict[str, Any]) -> list[dict[str, str]]:
     """The assumptions the runner recorded with a verdict that did not hold (the journal's words)."""
-    from drills.assumptions import AssumptionCheck
+    from drills.spec.assumptions import AssumptionCheck
 
     recorded = [AssumptionCheck.from_json(a) for a in verdict.get("assumptions") or [] if isinstance(a, dict)]
     return [_assumption(a) for a in recorded if a.status != "held"]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from drills.report.result import RunResult
+    from drills.records.result import RunResult
     from drills.report.runs import Run
 
 PERCENTILE_METHOD = ("nearest rank: the p-th percentile of n measured samples is the ceil(p/100 * n)-th "

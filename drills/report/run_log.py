@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from drills.report.evidence import read_manifest
+from drills.records.evidence import read_manifest
 from drills.report.repeats import (
     PERCENTILE_METHOD,
     aggregate,
@@ -30,7 +30,7 @@ from drills.report.summary import not_held, summary_row
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from drills.report.result import RunResult
+    from drills.records.result import RunResult
 
 
 @dataclass

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drills.errors import DrillsError
-from drills.report.evidence import read_manifest
+from drills.core.errors import DrillsError
+from drills.records.evidence import read_manifest
 
 if TYPE_CHECKING:
-    from drills.assumptions import AssumptionCheck
+    from drills.spec.assumptions import AssumptionCheck
 
 REDACTED = "[redacted]"
 SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|key|credential|auth", re.IGNORECASE)
@@ -195,7 +195,7 @@ class Run:
 
     def read_history(self) -> list[Any]:
         """Ops and events of history.jsonl with error texts redacted ([] when there is none)."""
-        from drills.history import Event, Op, parse
+        from drills.core.history import Event, Op, parse
 
         if not self.history_path.exists():
             return []
@@ -205,7 +205,7 @@ class Run:
                 if isinstance(item, Op) and item.error:
                     items.append(Op(item.signal, item.process, item.kind, item.value, item.start, item.end,
                                     item.outcome, redact_text(item.error, self.secrets)))
-                elif isinstance(item, Event):  # whatever its kind (drills.events): only its data is redacted
+                elif isinstance(item, Event):  # whatever its kind (drills.core.events): only its data is redacted
                     items.append(dataclasses.replace(item, data=redact(item.data, self.secrets)))
                 else:
                     items.append(item)
@@ -216,10 +216,10 @@ def assumptions_of(scenario: Mapping[str, Any], journal: Mapping[str, Any]) -> l
     """Per expectation of `scenario` (plain, as a journal holds it), each of its `assumes:` checked
     against the configuration the run read back from the stack before its first fault (the
     journal's `environment.effective`, sealed with it), as the runner checked them for its
-    verdicts (`drills.evaluate`): the same function of the same record. A run that drilled nothing
+    verdicts (`drills.run.evaluate`): the same function of the same record. A run that drilled nothing
     (NOT RUN: no phase) makes no claim of a stack, so nothing is checked; one that drilled without
     recording the configuration leaves every assumption unchecked, never held."""
-    from drills.assumptions import check_all
+    from drills.spec.assumptions import check_all
     from drills.stack.effective_config import EffectiveConfig
 
     expectations = [e for e in scenario.get("expectations") or [] if isinstance(e, Mapping)]

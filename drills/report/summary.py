@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from drills.assumptions import AssumptionCheck
     from drills.checkers.protocol import Metric
     from drills.checkers.verdict import Verdict
-    from drills.report.result import RunResult
+    from drills.records.result import RunResult
+    from drills.spec.assumptions import AssumptionCheck
 
 
 @dataclass(frozen=True)

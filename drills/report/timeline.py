@@ -15,7 +15,7 @@ bar of the shares of its ops that ended ok (green), failed (red) or indeterminat
 without ops is left empty. Fault windows (inject -> heal) are shaded behind every row; a dashed
 blue line marks when every component was ready again, a blue diamond each signal's measured RTO.
 Below the signals, one lane per component of what the system logged it did (`SystemEvent`s of
-drills.events, read by drills.stack.log_events): a mark per event, purple when it gained a leader
+drills.core.events, read by drills.stack.log_events): a mark per event, purple when it gained a leader
 or a member, brown when it lost one, grey otherwise, its line in the mark's tooltip (`system_rows`
 lists them as a table).
 """
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from drills.events import Phase, SystemEvent, fault_spans, of_kind
-from drills.history import Event, Op, Outcome
+from drills.core.events import Phase, SystemEvent, fault_spans, of_kind
+from drills.core.history import Event, Op, Outcome
 from drills.stack.log_events import GAINED, LOST
 
 COLORS = {

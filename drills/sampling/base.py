@@ -1,5 +1,5 @@
 """The loop every leader sampler shares: ask, every `every_s` seconds, who leads each thing it
-samples, and record a `LeaderSample` (drills.events) for one whenever its leaders change (and once
+samples, and record a `LeaderSample` (drills.core.events) for one whenever its leaders change (and once
 at the start and once at the end), so the history stays small and a checker sees every transition
 to within one period. What a round asks, and of whom, is each sampler's own (`read`).
 
@@ -13,10 +13,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from drills.events import LeaderSample, write
+from drills.core.events import LeaderSample, write
 
 if TYPE_CHECKING:
-    from drills.history import Event
+    from drills.core.history import Event
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ Start = Callable[[Any, Callable[..., "Event"], Callable[[], float], Collection[s
 @dataclass(frozen=True)
 class Sampling:
     """One kind of sample a checker may need (`Checker.samples`), named by the event kind its
-    samplers record (drills.events), and how to start them. A module of this package declaring
+    samplers record (drills.core.events), and how to start them. A module of this package declaring
     `SAMPLING = Sampling(...)` is found by drills.sampling.registry; the runner starts what the
     expectations of a drill need, and nothing else is edited."""
 

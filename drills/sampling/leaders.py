@@ -18,13 +18,13 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from drills.events import LeaderSample
+from drills.core.events import LeaderSample
 from drills.sampling.base import Reading, Sampler, Sampling
 from drills.sampling.queue_leaders import QueueLeaderSampler, StackView, queue_of_subject
 from drills.stack.postgres import REST_PORT
 
 if TYPE_CHECKING:
-    from drills.history import Event
+    from drills.core.history import Event
     from drills.stack.definition import RoleMap
     from drills.stack.services import ServiceInfo
 

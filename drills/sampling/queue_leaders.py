@@ -34,7 +34,7 @@ from drills.stack import topology
 from drills.stack.rabbitmq import Queue, node_service
 
 if TYPE_CHECKING:
-    from drills.history import Event
+    from drills.core.history import Event
     from drills.stack.services import ServiceInfo
 
 StackView = topology.StackView

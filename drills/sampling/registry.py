@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from drills.discovery import Declared, declared, indexed, instance_of
-from drills.errors import RegistryError
+from drills.core.discovery import Declared, declared, indexed, instance_of
+from drills.core.errors import RegistryError
 from drills.sampling.base import Sampler, Sampling
 
 if TYPE_CHECKING:
-    from drills.history import Event
+    from drills.core.history import Event
 
 
 def _discover() -> dict[str, Sampling]:

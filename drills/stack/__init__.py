@@ -8,7 +8,7 @@
     presence.py    which projects exist; which services of a saved stack have no container
     state.py       a stack's saved settings, between commands
     services.py    the project's containers as one Docker API call sees them
-    roles.py       which services a role's group names here (the grammar: drills.roles) (pure)
+    roles.py       which services a role's group names here (the grammar: drills.core.roles) (pure)
     topology.py    roles -> services, asking Patroni, RabbitMQ and MongoDB who leads now
     wait.py        wait strategies: condition + timeout + interval -> elapsed seconds
     readiness.py   what "ready" means for each component
@@ -18,10 +18,10 @@
     postgres.py, rabbitmq.py, mongo.py, http.py, loadbalancer.py   per-component probes
 
 Which Compose binary runs is provisioning's (`drills.provision.compose`); the `drill stack`
-commands are in `drills.stack_commands`, above this package.
+commands are in `drills.cli.stack`, above this package.
 """
 
-from drills.roles import RoleRef, parse_role
+from drills.core.roles import RoleRef, parse_role
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import ComposeProject, UpReport
 from drills.stack.wait import Observation, Wait, WaitTimeout, run_all

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 
 if TYPE_CHECKING:
     from drills.stack.project import ComposeProject

@@ -6,7 +6,7 @@
     publishes to, the balancer and its backend), the profiles that run only when their image is
     here, the images Drills builds, and the backup methods that apply.
 
-The models are pure pydantic: `drills.stack_file` reads a file into them with every problem located
+The models are pure pydantic: `drills.files.stack_file` reads a file into them with every problem located
 at file:line:col, and a saved stack (`drills.stack.state`) keeps the validated data to rebuild the
 definition without the file. Nothing here talks to Docker.
 """
@@ -230,7 +230,7 @@ class RoleMap:
     """role -> services, from the stack file's `roles:` and the services' io.drills.role labels.
 
     A group a scenario names is a role of the map, else one service by its name, else the services
-    named `<group><n>` (`dashboard` -> dashboard1, dashboard2): the grammar of `drills.roles`."""
+    named `<group><n>` (`dashboard` -> dashboard1, dashboard2): the grammar of `drills.core.roles`."""
 
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from drills.roles import CLIENTS
+from drills.core.roles import CLIENTS
 from drills.stack.definition import RoleMap, order
 from drills.stack.effective_config import ABSENT, PARTS, READ, EffectiveConfig, Part, not_read
 from drills.stack.effective_sources import (

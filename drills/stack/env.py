@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 from drills.stack.definition import RoleMap, StackDefinition
 
 MONGO_PROFILE = "mongo"

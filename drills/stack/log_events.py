@@ -7,7 +7,7 @@ these events say what the system did meanwhile, on the same clock, so a report c
 
     extractor = Extractor("pg1", origin=<wall-clock epoch of the drill's t=0>)
     for raw in docker_log_lines:                       # "2026-12-04T16:27:28.949433728Z <text>"
-        event = extractor.feed(raw)                    # a SystemEvent (drills.events), or None
+        event = extractor.feed(raw)                    # a SystemEvent (drills.core.events), or None
 
 Each pattern is a real message of the software as it logs it (Patroni 3.0.2's `ha.py`, etcd
 3.4's raft in capnslog or zap format, RabbitMQ 3.10's `rabbit_node_monitor` and quorum queues,
@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from drills.events import SystemEvent
+from drills.core.events import SystemEvent
 
 # The docker log line with `timestamps=True`: RFC 3339 with nanoseconds, UTC, then one space.
 _DOCKER_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) ")

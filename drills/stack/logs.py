@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from drills.dockerlabels import SERVICE_LABEL, project_selector
-from drills.events import SystemEvent
+from drills.core.dockerlabels import SERVICE_LABEL, project_selector
+from drills.core.events import SystemEvent
 from drills.stack.log_events import Extractor, stamp_end
 
 if TYPE_CHECKING:

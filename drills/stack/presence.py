@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from drills.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
-from drills.errors import StackError
+from drills.core.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
+from drills.core.errors import StackError
 from drills.stack.definition import COMPONENTS, RoleMap
 
 if TYPE_CHECKING:

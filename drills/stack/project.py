@@ -26,9 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from drills import interrupts, records
-from drills.dockerlabels import project_selector
-from drills.errors import ScenarioError, StackError
+from drills.core import interrupts, local_state
+from drills.core.dockerlabels import project_selector
+from drills.core.errors import ScenarioError, StackError
 from drills.provision.compose import compose_command
 from drills.stack import ports, readiness, state, subnets, topology
 from drills.stack.definition import REFERENCE, ROLE_LABEL, RoleMap, StackDefinition, StackFile
@@ -260,7 +260,7 @@ class ComposeProject:
 
     def _up_once(self, *, wait: bool, timeout_s: float, repick: bool = True) -> UpReport:
         # Owned before anything exists, so a crash from here on leaves something `drill clean` finds.
-        records.register_owner(self.project, self.owner_kind)
+        local_state.register_owner(self.project, self.owner_kind)
         state.save(self._settings)
         t0 = time.monotonic()
         tried: list[ipaddress.IPv4Network] = []
@@ -321,7 +321,7 @@ class ComposeProject:
         """Remove every container, network and volume of the project: what compose missed is
         removed by label, and what the engine refuses comes back in `left` with the command that
         removes it (never raised: a teardown that fails half-way would leave more). The records go
-        once nothing is left. A signal arriving meanwhile is raised once all is done (drills.interrupts)."""
+        once nothing is left. A signal arriving meanwhile is raised once all is done (drills.core.interrupts)."""
         with interrupts.shielded():
             # Compose's own `down` fails on an endpoint the engine still holds; the removal by label
             # below detaches it and says what it could not remove.

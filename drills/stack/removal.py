@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from drills import records
-from drills.dockerlabels import PROJECT_LABEL, project_selector
+from drills.core import local_state
+from drills.core.dockerlabels import PROJECT_LABEL, project_selector
 
 if TYPE_CHECKING:
     import docker
@@ -85,7 +85,7 @@ def remove_project(client: docker.DockerClient, project: str) -> Removal:
         except docker.errors.APIError as exc:
             done.left.append(Leftover(f"volume {v.name}", _explanation(exc), f"docker volume rm {v.name}"))
     if not done.left:
-        records.forget(project)
+        local_state.forget(project)
     return done
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drills.errors import DrillsError
+from drills.core.errors import DrillsError
 from drills.provision.checks import Check, CheckStatus
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The order a role's index counts in: `postgres.replica[0]` is the first replica by service name
 (pg2 < pg10). Which services a role names is the stack's role map (`drills.stack.definition.RoleMap`,
-from its stack file and labels); the role grammar is `drills.roles`; who leads now is asked of the
+from its stack file and labels); the role grammar is `drills.core.roles`; who leads now is asked of the
 live system (`drills.stack.topology`). Pure.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from drills.roles import RoleRef
+from drills.core.roles import RoleRef
 from drills.stack.definition import order
 
 

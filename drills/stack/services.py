@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from drills.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
+from drills.core.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
 
 if TYPE_CHECKING:
     import docker

@@ -10,8 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from drills.errors import StackError
-from drills.records import stacks_dir
+from drills.core.errors import StackError
+from drills.core.local_state import stacks_dir
 from drills.stack.env import StackSettings, settings_from_json, settings_to_json
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 
 if TYPE_CHECKING:
     import docker

@@ -1,4 +1,4 @@
-"""Who is who right now: role names (see `drills.roles`) -> services of a live stack.
+"""Who is who right now: role names (see `drills.core.roles`) -> services of a live stack.
 
 Static roles come from the compose services; leaders and primaries are asked of the systems
 themselves at the moment of the call: Patroni's view of the DCS, RabbitMQ's queue leader, the
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from drills.dockerlabels import TIER_LABEL
-from drills.errors import StackError
-from drills.roles import CLIENTS, RoleRef, parse_role
+from drills.core.dockerlabels import TIER_LABEL
+from drills.core.errors import StackError
+from drills.core.roles import CLIENTS, RoleRef, parse_role
 from drills.stack import mongo, postgres, rabbitmq
 from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings

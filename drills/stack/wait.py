@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ op of 25 ms at 50 ops/s costs no throughput, and after a 6 s connect timeout the
 at its rate instead of bursting to catch up. There is never more than one op in flight per
 process.
 
-Every op ends in the history as `ok`, `fail` or `info` (`drills.history.Outcome`), stamped with
+Every op ends in the history as `ok`, `fail` or `info` (`drills.core.history.Outcome`), stamped with
 `time.monotonic() - t0` of the drill. An op that raises something the client did not classify is
 recorded as `info` (we do not know whether it happened) and the client is closed, so the next op
 reconnects; the thread lives on.
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from drills.history import Op, Outcome
+from drills.core.history import Op, Outcome
 
 log = logging.getLogger(__name__)
 

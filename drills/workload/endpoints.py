@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 
 if TYPE_CHECKING:
     from drills.stack.definition import StackDefinition

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drills.errors import HarnessError, ScenarioError
+from drills.core.errors import HarnessError, ScenarioError
 from drills.workload.base import Result, error_text
 
 if TYPE_CHECKING:

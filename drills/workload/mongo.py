@@ -26,7 +26,7 @@ from pymongo.collection import Collection
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from drills.history import Outcome
+from drills.core.history import Outcome
 from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Clients, Result, error_text
 
 COLLECTION = "drill_writes"

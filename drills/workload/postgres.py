@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from drills.history import Outcome
+from drills.core.history import Outcome
 from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Clients, Result, Watchdog, error_text
 
 TABLE = "drill_writes"

@@ -38,7 +38,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from drills.history import Op, Outcome
+from drills.core.history import Op, Outcome
 from drills.workload.base import DEFAULT_OP_TIMEOUT_S, Clock, Result, Sink, Watchdog, error_text
 
 # pika logs every lost connection at ERROR; without a handler of its own that lands on stderr

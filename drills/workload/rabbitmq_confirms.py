@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from drills.history import Outcome
+from drills.core.history import Outcome
 
 RETURNED = "returned: unroutable"
 NACKED = "nacked by the broker"

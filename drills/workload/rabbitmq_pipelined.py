@@ -43,7 +43,7 @@ import pika
 import pika.exceptions
 from pika.adapters.select_connection import IOLoop
 
-from drills.history import Op, Outcome
+from drills.core.history import Op, Outcome
 from drills.workload.base import DEFAULT_RATE, Clock, Grid, SeqCounter, Sink, Slots, error_text
 from drills.workload.rabbitmq import PUBLISH_SIGNAL, RUN_HEADER, QueueSetup, RabbitTarget
 from drills.workload.rabbitmq_confirms import Resolved

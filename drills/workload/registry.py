@@ -1,7 +1,7 @@
 """Signal kinds by name, as scenario files spell them: the one list of the signals there are.
 
 Each module of `drills.workload.signals` holds one kind (`KIND = SignalKind(...)`, see
-`drills.workload.signal`); they are found by listing the package (`drills.discovery`, the rule
+`drills.workload.signal`); they are found by listing the package (`drills.core.discovery`, the rule
 the fault kinds and the checkers follow too), so a new signal is a new module there and nothing
 else. From them:
 
@@ -9,7 +9,7 @@ else. From them:
     SIGNALS           every name; `Signal` the type of a field that names one
     WRITE_SIGNALS     those that offer a final read (lost-writes, rpo); `WriteSignal` likewise
     WorkloadSection   the type of a scenario's `workload:`, each entry read by its own kind's model
-                      (not `drills.runner.Workload`, the running clients)
+                      (not `drills.run.runner.Workload`, the running clients)
 
 Importing this imports every signal module, and they import no driver (psycopg, pika, pymongo):
 cheap enough for `drill validate`.
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import SerializeAsAny, ValidationError, ValidatorFunctionWrapHandler, WithJsonSchema, WrapValidator
 from pydantic_core import InitErrorDetails
 
-from drills.discovery import Declared, declared, indexed, instance_of, lookup
+from drills.core.discovery import Declared, declared, indexed, instance_of, lookup
 from drills.workload.signal import SignalKind, SignalSpec
 
 

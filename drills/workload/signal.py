@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from pydantic import Field
 
-from drills.errors import HarnessError
-from drills.scenario_types import Float, Int, Model
+from drills.core.errors import HarnessError
+from drills.spec.types import Float, Int, Model
 from drills.workload.base import Client, Clock, SignalRunner, Sink
 from drills.workload.endpoints import StackLike, group_endpoints, published
 
@@ -45,7 +45,7 @@ class SignalSpec(Model):
 
 @dataclass(frozen=True)
 class OpRecord:
-    """One sort of op a signal writes into the history (`drills.history.Op`)."""
+    """One sort of op a signal writes into the history (`drills.core.history.Op`)."""
 
     signal: str  # Op.signal: the signal's name, or a companion's (rabbitmq.publish records rabbitmq.consume)
     kind: str  # Op.kind: write, read, publish, consume, probe, session
@@ -135,5 +135,5 @@ class SignalKind(Generic[S]):
         """Build the signal from its entry of a scenario's `workload:`."""
         if not isinstance(spec, self.model):
             raise HarnessError(f"{self.name}: its workload entry is a {type(spec).__name__}, not a "
-                               f"{self.model.__name__}", hint="load scenarios through drills.scenario")
+                               f"{self.model.__name__}", hint="load scenarios through drills.files.scenario")
         return self.build(spec, context)

@@ -1,4 +1,4 @@
-"""A scenario's `workload:` -> the running clients of every signal (`drills.runner.Workload`).
+"""A scenario's `workload:` -> the running clients of every signal (`drills.run.runner.Workload`).
 
     workload = build_workload(scenario, stack, history.append, t0)
     workload.start(); ...; workload.stop(); workload.drain(); workload.final_reads()
@@ -87,14 +87,14 @@ class DrillWorkload:
 
 
 class Plan(Protocol):
-    """What the workload reads of a scenario (`drills.scenario.Scenario`, a layer above this one)."""
+    """What the workload reads of a scenario (`drills.files.scenario.Scenario`, a layer above this one)."""
 
     @property
     def workload(self) -> Mapping[str, SignalSpec]: ...
 
 
 def build_workload(scenario: Plan, stack: StackLike, sink: Sink, t0: float) -> DrillWorkload:
-    """The clients of every signal of `scenario`, not started yet (`drills.runner.WorkloadFactory`)."""
+    """The clients of every signal of `scenario`, not started yet (`drills.run.runner.WorkloadFactory`)."""
     from drills.workload.registry import kind_of
 
     context = SignalContext(stack, sink, clock_from(t0), run=secrets.token_hex(6))

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from drills.history import Op
+from drills.core.history import Op
 
 
 class Ops:

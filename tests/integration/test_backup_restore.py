@@ -3,7 +3,7 @@
 the restore reports matching checksums, and a measured RPO within what the schedule, as measured
 in the same run, promises.
 
-Brings up its own stack in a session (`drills.session.run_scenarios`, as `drill run` does) and takes it
+Brings up its own stack in a session (`drills.run.session.run_scenarios`, as `drill run` does) and takes it
 down.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.scenario import load_scenario
+from drills.files.scenario import load_scenario
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ SCENARIO = ROOT / "scenarios" / "postgres-global-failure-restore-dump.yaml"
 
 
 def test_dump_restore_drill_matches_checksums_and_bounds_the_rpo(tmp_path: Path) -> None:
-    from drills.session import run_scenarios
+    from drills.run.session import run_scenarios
 
     scenario = load_scenario(SCENARIO)
     assert scenario.backup is not None

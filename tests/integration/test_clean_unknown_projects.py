@@ -18,7 +18,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from drills import records
+from drills.core import local_state
 from drills.provision import base_image
 
 pytestmark = pytest.mark.docker
@@ -51,8 +51,8 @@ def test_clean_keeps_a_project_unknown_to_its_state_dir(docker_client, tmp_path,
                                              volumes={volume.name: {"bind": "/data", "mode": "rw"}})
     # What this state directory does know: a `drill run` that started a project and was killed.
     docker_client.volumes.create(f"{dead_run}_data", labels={PROJECT_LABEL: dead_run})
-    records.register_owner(dead_run, "run")
-    record = records.state_dir() / "projects" / f"{dead_run}.json"
+    local_state.register_owner(dead_run, "run")
+    record = local_state.state_dir() / "projects" / f"{dead_run}.json"
     record.write_text(record.read_text().replace(f'"pid": {os.getpid()}', f'"pid": {dead_pid()}'))
 
     def foreign_left() -> dict[str, list[str]]:
@@ -78,7 +78,7 @@ def test_clean_keeps_a_project_unknown_to_its_state_dir(docker_client, tmp_path,
         assert f"kept     {foreign}: unknown to this state dir" in unscoped.stdout, unscoped.stdout
         assert f"removed  {dead_run}: volume {dead_run}_data" in unscoped.stdout, unscoped.stdout
         assert docker_client.volumes.list(filters={"label": f"{PROJECT_LABEL}={dead_run}"}) == []
-        assert dead_run not in {o.project for o in records.owners()}
+        assert dead_run not in {o.project for o in local_state.owners()}
         container.reload()
         assert container.status == "running"
     finally:  # this test's own resources only; each may already be gone when it failed

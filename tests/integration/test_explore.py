@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.scenario import load_scenario
+from drills.files.scenario import load_scenario
 from tests.integration.drive import drill_to_end
 from tests.integration.test_run_repeat import project_containers
 

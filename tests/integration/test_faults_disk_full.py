@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from drills.dockerlabels import volumes_of
-from drills.errors import FaultError
+from drills.core.dockerlabels import volumes_of
+from drills.core.errors import FaultError
 from drills.faults import heal, ledger, registry
 from drills.faults.base import FaultContext
 from drills.faults.disk_full import FILE_PREFIX, DiskFull, free_bytes

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.report.evidence import verify
+from drills.records.evidence import verify
 from drills.report.render import render
 from drills.report.runs import load_runs
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from drills.errors import StackError
-from drills.events import SystemEvent
-from drills.history import load
+from drills.core.errors import StackError
+from drills.core.events import SystemEvent
+from drills.core.history import load
 from drills.stack import state
 from tests.integration.drive import ROOT, finish
 from tests.integration.test_run_repeat import project_containers

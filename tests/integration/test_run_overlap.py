@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from drills.core.history import load
 from drills.faults import ledger
-from drills.history import load
 from tests.integration.drive import drill_to_end
 from tests.integration.test_run_repeat import project_containers
 

@@ -8,7 +8,7 @@ import time
 import psycopg
 import pytest
 
-from drills.scenario import Scenario
+from drills.files.scenario import Scenario
 from drills.stack import ComposeProject
 from drills.stack.readiness import wait_ready
 from drills.workload.endpoints import group_endpoints

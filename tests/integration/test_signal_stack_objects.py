@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from drills.errors import ScenarioError
+from drills.core.errors import ScenarioError
 from drills.stack import ComposeProject
 from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.scenario import load_scenario
+from drills.files.scenario import load_scenario
 from drills.stack import ComposeProject
 from drills.stack.effective import read_effective
 from drills.stack.effective_config import ABSENT, READ, EffectiveConfig, changes
@@ -194,7 +194,7 @@ def test_the_effective_configuration_is_read_back_from_the_running_stack(stack):
 
 
 def test_a_drill_records_the_configuration_it_drills_in_its_journal(stack, tmp_path):
-    from drills.runner import Drill
+    from drills.run.runner import Drill
 
     path = Path(__file__).resolve().parents[2] / "scenarios" / "postgres-leader-kill.yaml"
     drill = Drill(load_scenario(path), path, stack, reports_dir=tmp_path, workload_factory=None,

@@ -9,6 +9,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
+from drills.files.stack_file import load_stack
 from drills.provision.images import ensure_images
 from drills.stack import ComposeProject
 from drills.stack.effective import read_effective
@@ -19,7 +20,6 @@ from drills.stack.project import compose_file
 from drills.stack.rabbitmq import QUEUES
 from drills.stack.removal import Removal
 from drills.stack.topology import management
-from drills.stack_file import load_stack
 
 pytestmark = pytest.mark.docker
 

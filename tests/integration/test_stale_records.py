@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from drills import records
+from drills.core import local_state
 from drills.stack import ports, state
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import compose_file
@@ -31,12 +31,12 @@ def save_record(owner_pid: int | None = None) -> str:
     project = f"drills-gone-{uuid.uuid4().hex[:8]}"
     state.save(StackSettings(project=project, subnet=ipaddress.IPv4Network("172.31.254.0/24"), images={},
                              secrets=Secrets.generate(), ports=ports.assign(compose_file().read_text())))
-    owner = records.register_owner(project, "stack")
+    owner = local_state.register_owner(project, "stack")
     if owner_pid is None:
         dead = subprocess.Popen([sys.executable, "-c", "pass"])
         dead.wait()
         owner_pid = dead.pid
-    path = records.state_dir() / "projects" / f"{project}.json"
+    path = local_state.state_dir() / "projects" / f"{project}.json"
     path.write_text(path.read_text().replace(f'"pid": {owner.pid}', f'"pid": {owner_pid}'))
     return project
 
@@ -72,7 +72,7 @@ def test_drill_clean_prunes_the_record_of_a_stack_that_is_gone(private_state):
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"pruned   {project}: no container, network or volume of it is left" in done.stdout, done.stdout
     assert "nothing to clean" not in done.stdout
-    assert project not in state.known() and project not in {o.project for o in records.owners()}
+    assert project not in state.known() and project not in {o.project for o in local_state.owners()}
     assert other in state.known(), "--project narrows: another record is left alone"
 
     again = drill("clean", "--project", project)
@@ -105,5 +105,5 @@ def test_drill_run_on_a_gone_stack_says_so_at_once(tmp_path):
         assert "pg1" in done.stderr and f"`drill stack up --project {project}`" in done.stderr
         assert "all healthy" not in done.stderr
     finally:
-        records.forget(project)
+        local_state.forget(project)
         state.forget(project)

@@ -21,7 +21,7 @@ import docker
 import docker.errors
 import pytest
 
-from drills.dockerlabels import MANAGED_LABEL, PROJECT_LABEL
+from drills.core.dockerlabels import MANAGED_LABEL, PROJECT_LABEL
 from drills.provision import base_image
 from drills.provision.images import ensure_images
 from drills.stack.removal import Leftover, remove_network, remove_project

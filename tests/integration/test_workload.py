@@ -7,8 +7,8 @@ import time
 import pytest
 
 from drills.checkers.availability import outage_windows
-from drills.history import Outcome
-from drills.scenario import Scenario
+from drills.core.history import Outcome
+from drills.files.scenario import Scenario
 from drills.stack import ComposeProject
 from drills.stack.readiness import wait_ready
 from drills.workload.base import SignalRunner, clock_from

@@ -1,4 +1,4 @@
-"""Declared assumptions (`drills.assumptions`): the grammar reads back what it writes, the
+"""Declared assumptions (`drills.spec.assumptions`): the grammar reads back what it writes, the
 comparisons are Python's, a fact not read is never held, and a scenario file's mistakes are
 located like every other problem."""
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.assumptions import (
+from drills.spec.assumptions import (
     BROKEN,
     FACTS,
     HELD,
@@ -214,7 +214,7 @@ def write(tmp_path: Path, *items: str) -> Path:
 
 
 def test_a_file_s_mistakes_are_located_at_their_item(tmp_path: Path) -> None:
-    from drills.scenario import check_file
+    from drills.files.scenario import check_file
 
     path = write(tmp_path, "postgres.patroni.ttl <= 10", "postgres.patroni.tll <= 10", "postgres.patroni.ttl =< 10",
                  "postgres.synchronous_commit in [on, 5 6]", "{a: 1, b: 2}")
@@ -234,7 +234,7 @@ def test_a_file_s_mistakes_are_located_at_their_item(tmp_path: Path) -> None:
 
 def test_a_file_may_write_the_shorthand_as_yaml_does(tmp_path: Path) -> None:
     """`- postgres.patroni.synchronous_mode: true` is a YAML mapping: read as the shorthand."""
-    from drills.scenario import load_scenario
+    from drills.files.scenario import load_scenario
 
     path = write(tmp_path, "postgres.patroni.synchronous_mode: true", "postgres.patroni.ttl: 10",
                  "postgres.synchronous_commit in [on, remote_apply]")
@@ -245,7 +245,7 @@ def test_a_file_may_write_the_shorthand_as_yaml_does(tmp_path: Path) -> None:
 
 def test_every_checker_takes_assumptions_and_the_schema_documents_every_fact() -> None:
     from drills.checkers.registry import CHECKERS
-    from drills.scenario import scenario_json_schema
+    from drills.files.scenario import scenario_json_schema
 
     assert all("assumes" in c.model.model_fields for c in CHECKERS.values())
     text = json.dumps(scenario_json_schema())
@@ -253,9 +253,9 @@ def test_every_checker_takes_assumptions_and_the_schema_documents_every_fact() -
 
 
 def test_an_exploration_s_invariants_take_them_and_a_drawn_scenario_keeps_them(tmp_path: Path) -> None:
-    from drills.exploration import load_exploration
     from drills.explore.schedule import scenario_of, scenario_yaml
-    from drills.scenario import load_scenario
+    from drills.files.exploration import load_exploration
+    from drills.files.scenario import load_scenario
 
     root = Path(__file__).resolve().parents[2]
     exploration = load_exploration(root / "explorations" / "postgres-failover.yaml")

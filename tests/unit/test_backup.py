@@ -22,8 +22,8 @@ from drills.backup.rabbitmq import canonical, digest_of, restored_digest
 from drills.checkers.backup_integrity import check_backup_integrity
 from drills.checkers.rpo import check_rpo, lost_bound
 from drills.checkers.verdict import Status
-from drills.history import Event, MemoryHistory, Op, Outcome
-from drills.scenario import check_file
+from drills.core.history import Event, MemoryHistory, Op, Outcome
+from drills.files.scenario import check_file
 
 STEP = 0.02
 

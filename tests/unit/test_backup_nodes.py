@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.backup.target import nodes_of
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 from drills.stack.definition import RoleMap
 from drills.stack.env import Secrets, StackSettings
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from drills.backup import postgres
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 
 RACE = ('pg_restore in drills-x-pg2-1 exited 1: pg_restore: error: could not execute query: ERROR:  duplicate key '
         'value violates unique constraint "pg_type_typname_nsp_index"')

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 from drills.checkers.back_after_heal import check_back_after_heal
 from drills.checkers.verdict import Status
-from drills.evaluate import RunFacts, evaluate
-from drills.events import last_heal
-from drills.history import Event, Op, Outcome
-from drills.scenario import Scenario
+from drills.core.events import last_heal
+from drills.core.history import Event, Op, Outcome
+from drills.files.scenario import Scenario
+from drills.run.evaluate import RunFacts, evaluate
 
 SIGNAL = "postgres.write"
 STEP = 0.1  # one op every 100 ms, each taking 10 ms

@@ -16,12 +16,12 @@ import pytest
 from drills.checkers.protocol import Evidence
 from drills.checkers.registry import CHECKERS
 from drills.checkers.verdict import Status, Verdict
-from drills.evaluate import RunFacts, evaluate
-from drills.report.evidence import verify_run_dir
-from drills.report.journal import Journal
+from drills.files.scenario import load_scenario
+from drills.records.evidence import verify_run_dir
+from drills.records.journal import Journal
 from drills.report.repeats import exit_code, sample_of_result
-from drills.runner import Drill
-from drills.scenario import load_scenario
+from drills.run.evaluate import RunFacts, evaluate
+from drills.run.runner import Drill
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "postgres-leader-kill.yaml"

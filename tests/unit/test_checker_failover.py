@@ -13,7 +13,7 @@ from drills.checkers.failover import CHECKER, Failover, check_failover, sampled_
 from drills.checkers.protocol import FileView
 from drills.checkers.registry import sampled_of, subject_of
 from drills.checkers.verdict import Status
-from drills.history import Event
+from drills.core.history import Event
 
 NODES = ("pg1", "pg2", "pg3")
 STEP = 0.25

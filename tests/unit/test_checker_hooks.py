@@ -16,14 +16,14 @@ import pytest
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, Watch
 from drills.checkers.registry import CHECKERS, samples_plan, watches_of
 from drills.checkers.verdict import Verdict, not_measured
-from drills.errors import RegistryError
-from drills.events import LeaderSample, Phase
-from drills.history import History
-from drills.report.journal import Journal
-from drills.runner import Drill
+from drills.core.errors import RegistryError
+from drills.core.events import LeaderSample, Phase
+from drills.core.history import History
+from drills.files.scenario import check_file, load_scenario
+from drills.records.journal import Journal
+from drills.run.runner import Drill
 from drills.sampling import registry as sampling
 from drills.sampling.base import Sampling
-from drills.scenario import check_file, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 KILL = ROOT / "scenarios" / "postgres-leader-kill.yaml"

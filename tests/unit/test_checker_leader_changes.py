@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from drills.checkers.leader_changes import check_leader_changes
 from drills.checkers.registry import CHECKERS, samples_needed
 from drills.checkers.verdict import Status
-from drills.errors import ScenarioError
-from drills.evaluate import RunFacts, evaluate
-from drills.history import Event
-from drills.scenario import Scenario, load_scenario
+from drills.core.errors import ScenarioError
+from drills.core.history import Event
+from drills.files.scenario import Scenario, load_scenario
+from drills.run.evaluate import RunFacts, evaluate
 from tests.unit.test_checker_split_brain import NODES, samples
 
 LEADER_SETS = st.sets(st.sampled_from(NODES), max_size=2).map(lambda s: tuple(sorted(s)))

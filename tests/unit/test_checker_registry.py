@@ -14,11 +14,11 @@ import drills.checkers
 from drills.checkers.protocol import Checker, ExpectationModel, Metric
 from drills.checkers.registry import CHECKERS, samples_needed, subject_of
 from drills.checkers.verdict import Status
-from drills.evaluate import RunFacts, evaluate
+from drills.files.scenario import load_scenario, scenario_json_schema
+from drills.files.scenario_schema import CHECKERS as SCHEMA_CHECKERS
+from drills.files.scenario_schema import EXPECTATION_MODELS
+from drills.run.evaluate import RunFacts, evaluate
 from drills.sampling.registry import SAMPLERS
-from drills.scenario import load_scenario, scenario_json_schema
-from drills.scenario_schema import CHECKERS as SCHEMA_CHECKERS
-from drills.scenario_schema import EXPECTATION_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = [load_scenario(p) for p in sorted((ROOT / "scenarios").glob("*.yaml"))]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from drills.checkers.sessions import SESSION_LOST, check_sessions
 from drills.checkers.verdict import Status
-from drills.history import Op, Outcome
+from drills.core.history import Op, Outcome
 from drills.workload import http
 
 SIGNAL = "http.session"

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from drills.checkers.split_brain import check_split_brain
 from drills.checkers.verdict import Status
-from drills.history import Event
+from drills.core.history import Event
 
 NODES = ("pg1", "pg2", "pg3")
 

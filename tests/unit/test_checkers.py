@@ -14,7 +14,7 @@ from drills.checkers.queue import check_queue
 from drills.checkers.resync import TopologySample, check_resync, check_resync_samples, resync_time
 from drills.checkers.steady_state import check_steady_state, served_again
 from drills.checkers.verdict import Status, Verdict, judge_all
-from drills.history import Op, Outcome
+from drills.core.history import Op, Outcome
 
 STEP = 0.02  # 50 ops/s
 OK, FAIL, INFO = Outcome.OK, Outcome.FAIL, Outcome.INFO

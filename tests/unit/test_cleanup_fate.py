@@ -4,8 +4,8 @@ directory's record says a `drill run` started, once that runner is dead; `--all`
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.cleanup import fate_of
-from drills.records import Owner
+from drills.core.local_state import Owner
+from drills.run.cleanup import fate_of
 
 owners = st.none() | st.builds(Owner, project=st.just("drills-x"), pid=st.integers(1, 2**22),
                                 kind=st.sampled_from(["run", "stack", "something-newer"]), created=st.floats(0, 2e9))

@@ -3,7 +3,7 @@ import sys
 
 from click.testing import CliRunner
 
-from drills import cli
+from drills.cli import main as cli
 
 
 def test_help_lists_every_registered_command():
@@ -16,7 +16,7 @@ def test_help_lists_every_registered_command():
 def test_help_does_not_import_heavy_libraries():
     # `drill --help` must start fast: docker, pydantic, drivers and rich are imported lazily.
     code = (
-        "import sys; from drills.cli import main\n"
+        "import sys; from drills.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "names = ('docker', 'pydantic', 'psycopg', 'pymongo', 'pika', 'rich', 'ruamel')\n"
         "heavy = [m for m in names if m in sys.modules]\n"

@@ -1,4 +1,4 @@
-"""The one discovery rule of the registries (`drills.discovery`) and its one error type: on a
+"""The one discovery rule of the registries (`drills.core.discovery`) and its one error type: on a
 package written here, and on the three registries, which still list what they listed before."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from drills.checkers import registry as checkers
-from drills.discovery import declared, indexed, instance_of, lookup, modules_of
-from drills.errors import DrillsError, RegistryError
+from drills.core.discovery import declared, indexed, instance_of, lookup, modules_of
+from drills.core.errors import DrillsError, RegistryError
 from drills.faults import registry as faults
 from drills.workload import registry as signals
 
@@ -103,7 +103,7 @@ def test_an_unknown_name_is_refused_with_the_known_names():
 
 # ---- the three registries -------------------------------------------------------------------------
 
-# What each registry listed before it used `drills.discovery`, in its order. A kind added since
+# What each registry listed before it used `drills.core.discovery`, in its order. A kind added since
 # keeps these in the same order (they are a subsequence), so a new part needs no edit here.
 FAULT_KINDS_BEFORE = ("kill", "stop-respawn", "pause", "restart-services", "partition", "latency", "loss",
                       "disk-loss", "corrupt", "total-failure", "restore-backup", "disk-full")
@@ -131,7 +131,7 @@ def test_the_registries_list_what_they_listed_before_in_the_same_order():
 
 
 def _old_rule(package: str, attribute: str, skip: set[str]) -> list[Any]:
-    """The registries' rules as they were written before, independently of `drills.discovery`."""
+    """The registries' rules as they were written before, independently of `drills.core.discovery`."""
     path = importlib.import_module(package).__path__
     names = sorted(m.name for m in pkgutil.iter_modules(path) if m.name not in skip and not m.name.startswith("_"))
     values = [getattr(importlib.import_module(f"{package}.{n}"), attribute, None) for n in names]

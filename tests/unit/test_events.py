@@ -1,6 +1,6 @@
-"""The drill's own events (drills.events): every kind written to a history file and read back the
+"""The drill's own events (drills.core.events): every kind written to a history file and read back the
 same; the on-disk form of each kind is the one histories had before the kinds were typed; the
-landmarks checkers judge by; and no module but drills/events.py spells an event's name."""
+landmarks checkers judge by; and no module but drills/core/events.py spells an event's name."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills import events
-from drills.events import (
+from drills.core import events
+from drills.core.events import (
     BackupRecorded,
     DrillEnded,
     DrillEvent,
@@ -30,7 +30,7 @@ from drills.events import (
     read,
     write,
 )
-from drills.history import Event, History, MemoryHistory, load
+from drills.core.history import Event, History, MemoryHistory, load
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "histories"
@@ -145,7 +145,7 @@ def test_the_landmarks_come_from_the_phases_the_faults_and_the_end():
     assert landmarks([]) == events.Landmarks(None, None, 0.0, None, None, None)
 
 
-# ---- no event name outside drills/events.py ---------------------------------------------------
+# ---- no event name outside drills/core/events.py ---------------------------------------------------
 
 
 def _spelled_names(tree: ast.AST) -> list[tuple[int, str]]:
@@ -205,9 +205,9 @@ with self.phase("steady", f"{s.steady:g} s"):
 def test_no_module_but_events_spells_an_event_name():
     spelled = {}
     for path in sorted((ROOT / "drills").rglob("*.py")):
-        if path == ROOT / "drills" / "events.py":
+        if path == ROOT / "drills" / "core" / "events.py":
             continue
         found = _spelled_names(ast.parse(path.read_text(encoding="utf-8")))
         if found:
             spelled[str(path.relative_to(ROOT))] = found
-    assert spelled == {}, "write and read the drill's events through drills.events (its kinds' NAME, Phase)"
+    assert spelled == {}, "write and read the drill's events through drills.core.events (its kinds' NAME, Phase)"

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drills import cli
-from drills.errors import HarnessError
-from drills.report import evidence
-from drills.report.evidence import INDEX, MANIFEST, seal, verify, verify_run_dir
+from drills.cli import main as cli
+from drills.core.errors import HarnessError
+from drills.records import evidence
+from drills.records.evidence import INDEX, MANIFEST, seal, verify, verify_run_dir
 from tests.report_factory import make_not_run, make_run
 
 
@@ -54,7 +54,7 @@ def test_seal_numbers_runs_and_links_each_to_the_previous_manifest(tmp_path):
 def test_real_runs_are_sealed_by_the_runner_writers_including_not_run(tmp_path):
     done = make_run(tmp_path, do_seal=False)
     seal(done)
-    skipped = make_not_run(tmp_path)  # drills.runner.not_run seals itself
+    skipped = make_not_run(tmp_path)  # drills.run.runner.not_run seals itself
     m = evidence.read_manifest(skipped)
     assert m is not None and m["seq"] == 2
     assert set(m["artifacts"]) == {"journal.json", "junit.xml"}
@@ -206,7 +206,7 @@ def test_drill_verify_exit_codes_and_messages(tmp_path):
 
 def drill(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`drill ...` as a user runs it: a process of its own, through the real entry point."""
-    return subprocess.run([sys.executable, "-c", "from drills.cli import main; main()", *map(str, args)],
+    return subprocess.run([sys.executable, "-c", "from drills.cli.main import main; main()", *map(str, args)],
                           capture_output=True, text=True, timeout=120, cwd=cwd)
 
 

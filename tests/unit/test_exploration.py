@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from drills.errors import ScenarioError
-from drills.exploration import (
+from drills.cli.scenario import schema, validate
+from drills.core.errors import ScenarioError
+from drills.files.exploration import (
     check_exploration_file,
     exploration_json_schema,
     load_exploration,
     looks_like_exploration_file,
 )
-from drills.scenario_commands import schema, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "explorations" / "postgres-failover.yaml"
@@ -139,7 +139,7 @@ def _styled(text: str, style: str) -> str:
     """The same YAML document written another way: JSON, flow style, or every key quoted."""
     import io
 
-    from drills.yaml_locate import to_plain
+    from drills.core.yaml_locate import to_plain
 
     data = to_plain(YAML(typ="rt").load(text))
     if style == "json":
@@ -207,7 +207,7 @@ def test_the_json_schema_accepts_the_example_and_is_what_drill_schema_prints():
 
 
 def test_drill_explore_refuses_an_invalid_file_with_exit_2(tmp_path):
-    from drills.cli import main
+    from drills.cli.main import main
 
     path = write(tmp_path, VALID.replace("kind: kill", "kind: kil"))
     with pytest.raises(SystemExit) as caught:
@@ -279,7 +279,7 @@ def _counting_partition_checks(monkeypatch) -> list[int]:
 
 def test_a_huge_fault_space_is_checked_in_part_and_says_so(tmp_path, monkeypatch):
     # 1,500 targets by `from` lists of 1,000 roles: the checks read 4 million values (16-60 s).
-    from drills.exploration import MAX_CHECKED_VALUES
+    from drills.files.exploration import MAX_CHECKED_VALUES
 
     read = _counting_partition_checks(monkeypatch)
     text = _space([f"pg{i}" for i in range(1500)], [[ROLES[(i + k) % len(ROLES)] for k in range(1000)]
@@ -293,7 +293,7 @@ def test_a_huge_fault_space_is_checked_in_part_and_says_so(tmp_path, monkeypatch
 
 def test_a_large_space_whose_every_value_is_drawable_is_valid_without_reading_every_combination(tmp_path,
                                                                                               monkeypatch):
-    from drills.exploration import MAX_CHECKED_VALUES
+    from drills.files.exploration import MAX_CHECKED_VALUES
 
     read = _counting_partition_checks(monkeypatch)
     text = _space([f"pg{i}" for i in range(60)], [[ROLES[(i + k) % 7] for k in range(40)] for i in range(100)])
@@ -318,7 +318,7 @@ def test_a_value_refused_in_every_combination_checked_of_a_large_space_says_how_
 def test_within_the_bound_the_checks_find_what_every_combination_would(targets, froms, directions):
     import itertools
 
-    from drills.exploration import check_combinations, refused, view_of
+    from drills.files.exploration import check_combinations, refused, view_of
 
     view = view_of({})
     values = {"from": list(enumerate(froms)), "direction": list(enumerate(directions))}

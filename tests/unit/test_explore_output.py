@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from drills.checkers.verdict import Status, Verdict
-from drills.exploration import load_exploration
+from drills.core.interrupts import Interrupted
 from drills.explore.output import exit_code, summary, write_minimal, write_report, write_summary
 from drills.explore.runner import Exploring, outcome_of, progress_line, progress_of
 from drills.explore.search import ScheduleOutcome, search
 from drills.explore.strategy import DrawnStep
-from drills.interrupts import Interrupted
-from drills.report.journal import Journal, PhaseRecord
-from drills.report.result import RunResult
-from drills.scenario import load_scenario
+from drills.files.exploration import load_exploration
+from drills.files.scenario import load_scenario
+from drills.records.journal import Journal, PhaseRecord
+from drills.records.result import RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = ROOT / "explorations" / "postgres-failover.yaml"

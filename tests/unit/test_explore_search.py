@@ -11,10 +11,10 @@ from random import Random
 
 import pytest
 
-from drills.errors import HarnessError
-from drills.exploration import load_exploration
+from drills.core.errors import HarnessError
 from drills.explore.search import ScheduleOutcome, database_at, search
 from drills.explore.strategy import DrawnStep
+from drills.files.exploration import load_exploration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLORATION = load_exploration(ROOT / "explorations" / "postgres-failover.yaml")
@@ -209,7 +209,7 @@ def test_a_failure_kept_for_one_stack_is_replayed_first_on_that_stack_only(tmp_p
 
 def test_the_stack_key_follows_what_the_stack_files_hold(tmp_path):
     from drills.explore.runner import stack_key
-    from drills.stack_file import load_stack
+    from drills.files.stack_file import load_stack
 
     reference = load_stack(None, ())
     override = tmp_path / "override.yaml"

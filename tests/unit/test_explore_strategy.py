@@ -10,11 +10,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from drills.exploration import Exploration, load_exploration
 from drills.explore.schedule import SUITE, header_lines, scenario_of, scenario_yaml
 from drills.explore.space import describe, single_steps, witness_steps
 from drills.explore.strategy import DrawnStep, breadth, rank_targets, schedules
-from drills.scenario import check_file
+from drills.files.exploration import Exploration, load_exploration
+from drills.files.scenario import check_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "explorations" / "postgres-failover.yaml"

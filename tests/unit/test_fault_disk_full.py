@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.errors import FaultError
+from drills.core.errors import FaultError
 from drills.faults import ledger, registry
 from drills.faults.actions import HealContext
 from drills.faults.disk_full import FILE_PREFIX, FILL_SCRIPT, MOUNT, DiskFull, RemoveFill, parse_size
-from drills.scenario import load_scenario, scenario_json_schema, validate_files
+from drills.files.scenario import load_scenario, scenario_json_schema, validate_files
 
 SCENARIO = """\
 id: replica-disk-full

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drills.faults.partition import problems
-from drills.scenario import check_file
+from drills.files.scenario import check_file
 
 SCENARIO = """\
 id: cut

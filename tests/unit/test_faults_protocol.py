@@ -14,10 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills import records, runner, scenario, scenario_schema
 from drills.backup.catalog import Catalog
 from drills.backup.model import Backup
-from drills.errors import FaultError
+from drills.core import local_state
+from drills.core.errors import FaultError
+from drills.core.history import MemoryHistory
 from drills.faults import heal, ledger, registry
 from drills.faults.actions import HealAction, UnknownAction
 from drills.faults.base import Fault, FaultContext, apply
@@ -27,9 +28,10 @@ from drills.faults.process import Start, Unpause
 from drills.faults.restore import RestoreBackup, restore_backup
 from drills.faults.step import StepBase
 from drills.faults.storage import ComposeUp
-from drills.history import MemoryHistory
-from drills.report.journal import FaultRecord
-from drills.scenario import FAULT_KINDS, Scenario, scenario_json_schema
+from drills.files import scenario, scenario_schema
+from drills.files.scenario import FAULT_KINDS, Scenario, scenario_json_schema
+from drills.records.journal import FaultRecord
+from drills.run import runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,7 +128,7 @@ def test_an_entry_round_trips_through_the_ledger(lines, pid):
     raw = json.loads(ledger.ledger_path(project).read_text().splitlines()[-1])
     assert raw == {"state": "applying", "fault_id": "f1", "kind": "kill", "project": project,
                    "heal": [a.to_json() for a in entry.heal], "applied_at": 1.5, "pid": pid}
-    records.forget(project)
+    local_state.forget(project)
 
 
 def test_an_unknown_action_is_kept_and_never_taken_for_healed():

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drills.errors import HarnessError
-from drills.events import FaultSpan, fault_spans
-from drills.history import Event, History, MemoryHistory, Op, Outcome, load, load_ops
+from drills.core.errors import HarnessError
+from drills.core.events import FaultSpan, fault_spans
+from drills.core.history import Event, History, MemoryHistory, Op, Outcome, load, load_ops
 
 times = st.floats(0, 10_000, allow_nan=False, allow_infinity=False)
 ops_strategy = st.builds(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.checkers.back_after_heal import check_back_after_heal
-from drills.history import Op, Outcome, Sustained
+from drills.core.history import Op, Outcome, Sustained
 
 HEAL = 5.0
 

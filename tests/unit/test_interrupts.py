@@ -1,5 +1,5 @@
 """SIGINT, SIGTERM and SIGHUP raise once, with the first signal's exit status; nothing raises while
-a shield holds, and a held signal is never lost (drills.interrupts).
+a shield holds, and a held signal is never lost (drills.core.interrupts).
 
 The CLI end of this (a real `drill run` signalled mid-hold) is tests/integration/test_run_sigterm.py.
 """
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills import interrupts
-from drills.interrupts import SIGNALS, Interrupted, Trap
+from drills.core import interrupts
+from drills.core.interrupts import SIGNALS, Interrupted, Trap
 
 # One event of a trap's life: a signal arrives, a shield opens, a shield closes (raising what it
 # held, or leaving it for `raise_pending`), or the runner asks for what is pending.

@@ -19,23 +19,42 @@ def test_every_import_follows_the_declared_layers():
     assert "0 broken" in done.stdout
 
 
-def _layered_modules() -> set[str]:
+def _contracts() -> list[dict]:
     import tomllib
 
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    [layers] = [c for c in config["contracts"] if c["type"] == "layers"]
-    return {name.strip() for layer in layers["layers"] for name in layer.replace(":", "|").split("|")}
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+
+
+def _names(layer: str) -> set[str]:
+    return {name.strip() for name in layer.replace(":", "|").split("|")}
 
 
 def test_every_module_has_its_layer():
-    # A module no layer names is held to nothing: each new one must be placed.
+    """A module no layer names is held to nothing: each new top-level module or package must be
+    placed, and each module of a package whose own layers are declared (`containers`) too."""
+    import importlib
     import pkgutil
 
     import drills
-    import drills.report
 
-    layered = _layered_modules()
-    unplaced = [f"{package.__name__}.{m.name}" for package in (drills, drills.report)
-                for m in pkgutil.iter_modules(package.__path__)
-                if f"{package.__name__}.{m.name}" not in layered and not (package is drills and m.name == "report")]
+    contracts = _contracts()
+    [top] = [c for c in contracts if c["type"] == "layers" and "containers" not in c]
+    layered = set().union(*map(_names, top["layers"]))
+    unplaced = [f"drills.{m.name}" for m in pkgutil.iter_modules(drills.__path__) if f"drills.{m.name}" not in layered]
+    for inner in (c for c in contracts if c["type"] == "layers" and "containers" in c):
+        for container in inner["containers"]:
+            placed = set().union(*map(_names, inner["layers"]))
+            package = importlib.import_module(container)
+            unplaced += [f"{container}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                         if m.name not in placed]
     assert not unplaced, f"place these in a layer of pyproject.toml's [tool.importlinter]: {unplaced}"
+
+
+def test_the_top_level_holds_only_packages():
+    """Folders show the layers: beside the packages, only the package's own entry points."""
+    import pkgutil
+
+    import drills
+
+    loose = sorted(m.name for m in pkgutil.iter_modules(drills.__path__) if not m.ispkg)
+    assert loose == ["__main__"], loose

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills import records
+from drills.core import local_state
 from drills.faults import ledger
 from drills.faults.netem import Latency, Loss
 from drills.faults.partition import rules_for
@@ -44,7 +44,7 @@ def test_a_line_torn_by_a_crash_is_ignored():
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.booleans()), max_size=20))
 def test_pending_is_applied_minus_healed(events):
     project = f"drills-{abs(hash(tuple(events)))}"
-    records.forget(project)
+    local_state.forget(project)
     applied: list[str] = []
     for fid, healed in events:
         if healed:
@@ -56,19 +56,19 @@ def test_pending_is_applied_minus_healed(events):
             if fid not in applied:
                 applied.append(fid)
     assert sorted(e.fault_id for e in ledger.pending(project)) == sorted(applied)
-    records.forget(project)
+    local_state.forget(project)
 
 
 def test_dead_and_live_owners():
-    assert records.pid_alive(os.getpid())
+    assert local_state.pid_alive(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    assert not records.pid_alive(child.pid)
-    records.register_owner("drills-y", "run")
-    [owner] = [o for o in records.owners() if o.project == "drills-y"]
+    assert not local_state.pid_alive(child.pid)
+    local_state.register_owner("drills-y", "run")
+    [owner] = [o for o in local_state.owners() if o.project == "drills-y"]
     assert owner.pid == os.getpid() and owner.kind == "run"
-    records.forget("drills-y")
-    assert all(o.project != "drills-y" for o in records.owners())
+    local_state.forget("drills-y")
+    assert all(o.project != "drills-y" for o in local_state.owners())
 
 
 def test_a_fault_is_orphaned_only_once_the_process_that_applied_it_is_gone():

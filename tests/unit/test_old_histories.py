@@ -1,10 +1,10 @@
-"""Histories written before the drill's events were typed (drills.events) still load and judge to
+"""Histories written before the drill's events were typed (drills.core.events) still load and judge to
 the verdicts their runs recorded.
 
 The fixtures are two real runs of the policy suite (tests/fixtures/histories/<scenario>/: the
 history, gzipped, and the journal, as `drill run` wrote them): a PostgreSQL leader killed (phases,
 the fault, the leaders sampled, the system's events) and a RabbitMQ queue leader partitioned off
-(its queue's leaders sampled). Each is judged again by `drills.evaluate` with the scenario, the
+(its queue's leaders sampled). Each is judged again by `drills.run.evaluate` with the scenario, the
 configuration and the recovery its journal recorded, and must give the same verdicts, measured
 values and all.
 """
@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from drills.evaluate import RunFacts, evaluate
-from drills.events import FaultApplied, LeaderSample, Phase, SystemEvent, of_kind, phases
-from drills.history import Op, load
-from drills.scenario import Scenario
+from drills.core.events import FaultApplied, LeaderSample, Phase, SystemEvent, of_kind, phases
+from drills.core.history import Op, load
+from drills.files.scenario import Scenario
+from drills.run.evaluate import RunFacts, evaluate
 from drills.stack.effective_config import EffectiveConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from drills import pytest_plugin
 from drills.checkers.verdict import Status, Verdict
-from drills.report.result import RunResult
+from drills.cli import pytest_plugin
+from drills.records.result import RunResult
 
 pytest_plugins = ("pytester",)
 
@@ -136,7 +136,7 @@ def test_an_invalid_scenario_fails_with_located_problems_and_runs_nothing(pytest
 
 
 def test_the_default_executor_is_the_session_drill_run_uses(monkeypatch, tmp_path):
-    from drills import session
+    from drills.run import session
 
     seen = []
     monkeypatch.setattr(pytest_plugin, "EXECUTE", None)
@@ -147,7 +147,7 @@ def test_the_default_executor_is_the_session_drill_run_uses(monkeypatch, tmp_pat
 
 
 def test_a_stack_that_does_not_come_up_is_an_error_in_junit_too(scenario_dir, pytester, monkeypatch):
-    from drills.errors import StackError
+    from drills.core.errors import StackError
 
     def boom(*_args: object, **_kwargs: object) -> list[RunResult]:
         raise StackError("containers healthy: not ready after 120.0 s (last seen: waiting for mailer unhealthy)")

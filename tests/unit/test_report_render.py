@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from drills import cli
+from drills.cli import main as cli
 from drills.report.readiness import components
 from drills.report.render import CONTROLS, REPORT_NAME, TIMELINES, render
 from drills.report.render import _num as shown

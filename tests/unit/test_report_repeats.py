@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.checkers.verdict import Status, Verdict
+from drills.records.result import RunResult
 from drills.report.repeats import (
     OUTCOMES,
     MetricKey,
@@ -25,7 +26,6 @@ from drills.report.repeats import (
     percentile,
     sample_of_result,
 )
-from drills.report.result import RunResult
 
 STATUSES = ("passed", "failed", "not-run", "error", "aborted")
 values = st.floats(min_value=0, max_value=1e5, allow_nan=False)

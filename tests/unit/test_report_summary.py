@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drills.checkers.verdict import Status, Verdict
-from drills.report.result import RunResult
+from drills.records.result import RunResult
 from drills.report.summary import documented_outcome, rpo_of, rto_of, summary_row
 
 POLICY = ("In case of a database being unreachable for connectivity issues, the system will continue "

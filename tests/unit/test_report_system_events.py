@@ -7,9 +7,9 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from drills.events import SystemEvent
-from drills.history import Event, Op, Outcome
-from drills.report.evidence import seal
+from drills.core.events import SystemEvent
+from drills.core.history import Event, Op, Outcome
+from drills.records.evidence import seal
 from drills.report.render import render
 from drills.report.runs import load_runs
 from drills.report.timeline import COLORS, LEFT, RIGHT, WIDTH, system_rows, timeline_svg

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from drills.history import Event, Op, Outcome
+from drills.core.history import Event, Op, Outcome
 from drills.report.timeline import COLORS, LEFT, RIGHT, WIDTH, timeline_svg, trend_svg
 
 NS = "{http://www.w3.org/2000/svg}"

@@ -28,7 +28,7 @@ from drills.backup.schedule import BackupSchedule
 from drills.backup.target import BackupStack
 from drills.checkers.rpo import check_rpo
 from drills.checkers.verdict import Status, Verdict
-from drills.history import Event, MemoryHistory, Op, Outcome
+from drills.core.history import Event, MemoryHistory, Op, Outcome
 
 RATE = 20.0
 STEP = 1 / RATE  # one write every 50 ms

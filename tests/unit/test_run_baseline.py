@@ -8,10 +8,10 @@ from xml.etree import ElementTree
 
 import pytest
 
-from drills.errors import StackError
+from drills.core.errors import StackError
+from drills.files.scenario import load_scenario
+from drills.records.result import RunResult
 from drills.report.repeats import exit_code, sample_of_result
-from drills.report.result import RunResult
-from drills.scenario import load_scenario
 from drills.stack.baseline import to_baseline
 from drills.stack.wait import Observation, WaitTimeout
 
@@ -77,9 +77,9 @@ def test_an_interrupt_while_waiting_is_not_taken_for_a_stack_problem(signal):
 
 
 def test_the_run_it_cost_is_an_error_in_journal_junit_and_exit_code(tmp_path, monkeypatch):
-    """Through the session every way of running drills shares (drills.session)."""
-    from drills import session
-    from drills.session import Fitted, Session
+    """Through the session every way of running drills shares (drills.run.session)."""
+    from drills.run import session
+    from drills.run.session import Fitted, Session
 
     def not_ready(stack, timeout_s):
         raise WaitTimeout("containers healthy", timeout_s, Observation(False, "waiting for worker1 exited"))

@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from drills.scenario import load_scenario
+from drills.files.scenario import load_scenario
+from drills.run.stack_fit import absent_on_stack, stack_problems
 from drills.stack import ports
 from drills.stack.definition import RoleMap
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings
 from drills.stack.presence import Presence, absent_components, components_of
 from drills.stack.project import ComposeProject, compose_file, default_definition
-from drills.stack_fit import absent_on_stack, stack_problems
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 PROJECT = "drills-nomongo"
@@ -70,7 +70,7 @@ def test_a_stack_without_rabbitmq_runs_no_scenario_that_drives_or_breaks_it():
         if any("rabbitmq" in s.target for s in scenario.steps):
             assert "no rabbitmq role" in why, path.stem
         elif "rabbitmq.publish" in scenario.workload and not why:
-            from drills.stack_fit import fit_to_stack
+            from drills.run.stack_fit import fit_to_stack
 
             fitted, left_out = fit_to_stack(scenario, stack, defined)
             assert "rabbitmq.publish" not in fitted.workload and left_out, path.stem
@@ -102,7 +102,7 @@ def test_roles_and_signals_name_their_component():
 
 
 def test_a_bystander_signal_the_stack_cannot_drive_is_left_out_with_its_expectations_and_said_so():
-    from drills.stack_fit import fit_to_stack
+    from drills.run.stack_fit import fit_to_stack
 
     stack = reference_stack(roles=RoleMap.build({"postgres": ["db-a", "db-b", "db-c"], "etcd": ["etcd1"]}, {}))
     defined = ("db-a", "db-b", "db-c", "etcd1")
@@ -118,7 +118,7 @@ def test_a_bystander_signal_the_stack_cannot_drive_is_left_out_with_its_expectat
 
 
 def test_on_the_reference_stack_nothing_is_left_out():
-    from drills.stack_fit import fit_to_stack
+    from drills.run.stack_fit import fit_to_stack
 
     stack = reference_stack(mongo_not_run="")
     for path in SCENARIOS:
@@ -142,8 +142,8 @@ def test_a_backup_method_the_stack_does_not_list_makes_the_scenario_not_run():
 def test_an_exploration_is_fitted_to_the_stack_before_anything_starts(tmp_path):
     """`drill explore` asks the same before it starts: a fault space over roles the stack lacks is
     NOT RUN with why; a bystander invariant's role absent leaves that invariant out, said so."""
-    from drills.exploration import load_exploration
     from drills.explore.runner import fit_of_space
+    from drills.files.exploration import load_exploration
 
     exploration = load_exploration(Path(__file__).resolve().parents[2] / "explorations" / "postgres-failover.yaml")
     assert fit_of_space(exploration, reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,))) == ("", [])
@@ -165,9 +165,9 @@ def test_an_exploration_is_fitted_to_the_stack_before_anything_starts(tmp_path):
 def test_an_exploration_naming_a_queue_the_stack_does_not_declare_is_refused_at_its_fault_space(tmp_path):
     import pytest
 
-    from drills.errors import ScenarioError
-    from drills.exploration import load_exploration
+    from drills.core.errors import ScenarioError
     from drills.explore.runner import fit_of_space
+    from drills.files.exploration import load_exploration
 
     text = (Path(__file__).resolve().parents[2] / "explorations" / "postgres-failover.yaml").read_text()
     odd = tmp_path / "odd-queue.yaml"

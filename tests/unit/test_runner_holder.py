@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drills.errors import StackError
-from drills.report.journal import PhaseRecord
-from drills.runner import Drill
-from drills.scenario import load_scenario
+from drills.core.errors import StackError
+from drills.files.scenario import load_scenario
+from drills.records.journal import PhaseRecord
+from drills.run.runner import Drill
 
 ROOT = Path(__file__).resolve().parents[2]
 

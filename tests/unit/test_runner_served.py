@@ -11,10 +11,10 @@ from pathlib import Path
 from drills.checkers.availability import Availability
 from drills.checkers.protocol import Watch
 from drills.checkers.registry import CHECKERS
-from drills.history import History, Op, Outcome, Sustained
-from drills.report.journal import Journal
-from drills.runner import Drill
-from drills.scenario import load_scenario
+from drills.core.history import History, Op, Outcome, Sustained
+from drills.files.scenario import load_scenario
+from drills.records.journal import Journal
+from drills.run.runner import Drill
 
 ROOT = Path(__file__).resolve().parents[2]
 KILL = ROOT / "scenarios" / "postgres-leader-kill.yaml"

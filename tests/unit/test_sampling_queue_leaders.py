@@ -18,7 +18,7 @@ import pytest
 
 from drills.checkers.failover import check_failover, sampled_as
 from drills.checkers.verdict import Status
-from drills.history import Event
+from drills.core.history import Event
 from drills.sampling.leaders import start_samplers
 from drills.sampling.queue_leaders import QueueLeaderSampler, node_views, queue_of_subject
 from drills.stack import topology

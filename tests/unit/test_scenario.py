@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from drills.cli import cli
-from drills.errors import ScenarioError
-from drills.scenario import (
+from drills.cli.main import cli
+from drills.core.errors import ScenarioError
+from drills.files.scenario import (
     FAULT_KINDS,
     Problem,
     check_file,
@@ -23,7 +23,7 @@ from drills.scenario import (
     scenario_json_schema,
     validate_files,
 )
-from drills.scenario_schema import STEP_MODELS
+from drills.files.scenario_schema import STEP_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\
@@ -319,10 +319,10 @@ def test_bad_durations_are_rejected(bad):
 
 
 def test_public_surface_matches_all():
-    import drills.scenario as module
+    import drills.files.scenario as module
 
     public = {n for n in vars(module) if not n.startswith("_") and getattr(getattr(module, n), "__module__", "")
-              in ("drills.scenario", "drills.scenario_schema")}
+              in ("drills.files.scenario", "drills.files.scenario_schema")}
     assert set(module.__all__) >= public - {"annotations"}
     assert all(hasattr(module, n) for n in module.__all__)
 

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drills.cli import cli
-from drills.scenario import Problem, check_file, parse_duration
-from drills.scenario_yaml import MAX_BYTES, MAX_DEPTH, MAX_VALUES, UNFORESEEN
+from drills.cli.main import cli
+from drills.files.scenario import Problem, check_file, parse_duration
+from drills.files.scenario_yaml import MAX_BYTES, MAX_DEPTH, MAX_VALUES, UNFORESEEN
 from tests.scenario_mutations import SEEDS, VALUES, mutate
 from tests.unit.test_scenario import GOOD
 
@@ -93,7 +93,7 @@ def test_durations_take_ascii_digits_only(digit, unit):
 @settings(max_examples=100, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_an_unclosed_bracket_is_shown_where_it_opens(tmp_path, before, key, indent, items, bracket, after):
     # issue 19: it was shown where the parser noticed it, lines later.
-    from drills.scenario_yaml import YamlProblem, load_yaml
+    from drills.files.scenario_yaml import YamlProblem, load_yaml
 
     body = ", ".join(f"k{i}: {item}" for i, item in enumerate(items)) if bracket == "{" else ", ".join(items)
     nested = "".join(f"{' ' * (2 * i)}n{i}:\n" for i in range(indent // 2))
@@ -159,7 +159,7 @@ CASES = {
     "too-many-values": (GOOD + "".join(f"k{i}: 1\n" for i in range(6000)), ":2498:8:",
                         f"holds more than {MAX_VALUES:,} values"),
     "merge-of-a-set": ("<<: !!set {a, b}\n" + GOOD, ":1:1:", "cannot read this map"),
-    # issue 19: a role index past Python's 4,300 digits escaped as ValueError from drills.roles
+    # issue 19: a role index past Python's 4,300 digits escaped as ValueError from drills.core.roles
     "5000-digit-role-index": (GOOD.replace("target: postgres.leader", "target: postgres.replica[" + "9" * 5000 + "]"),
                               ":8:13: steps[0].target:", "index too large (5,000 digits)"),
     "5000-digit-role-index-in-a-partition": (

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drills import interrupts, session
-from drills.errors import ScenarioError, StackError
-from drills.report.result import RunResult
-from drills.scenario import load_scenario
-from drills.session import LACKS_HINT, Fitted, Session, fit_scenario, fit_space, image_missing, lacking
+from drills.core import interrupts
+from drills.core.errors import ScenarioError, StackError
+from drills.files.scenario import load_scenario
+from drills.records.result import RunResult
+from drills.run import session
+from drills.run.session import LACKS_HINT, Fitted, Session, fit_scenario, fit_space, image_missing, lacking
 from drills.stack.definition import RoleMap
 from drills.stack.env import MONGO_PROFILE
 from drills.stack.removal import Removal
@@ -352,7 +353,7 @@ COMPONENTS = ("postgres", "etcd", "rabbitmq", "mongo")
 def test_what_runs_on_a_stack_needs_only_what_it_has_and_nothing_is_dropped_unsaid(path, gone):
     """Whatever components a stack lacks: a scenario runs only when every role its faults and
     signals need is there and some expectation is left to judge; each expectation dropped is said."""
-    from drills.roles import parse_role
+    from drills.core.roles import parse_role
     from drills.workload.registry import KINDS
 
     stack = reference_stack(mongo_not_run="")

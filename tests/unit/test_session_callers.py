@@ -1,4 +1,4 @@
-"""`drill run`, `drill explore` and the pytest plugin share one session (drills.session): each
+"""`drill run`, `drill explore` and the pytest plugin share one session (drills.run.session): each
 imports it, none imports another, and none holds a second copy of what the session owns (the
 clean-up of dead runs, the fitting to the stack, the baseline, the drill itself)."""
 
@@ -9,14 +9,14 @@ import pytest
 
 DRILLS = Path(__file__).resolve().parents[2] / "drills"
 CALLERS = {
-    "drills.run_command": DRILLS / "run_command.py",
+    "drills.cli.run": DRILLS / "cli" / "run.py",
     "drills.explore.runner": DRILLS / "explore" / "runner.py",
-    "drills.pytest_plugin": DRILLS / "pytest_plugin.py",
+    "drills.cli.pytest_plugin": DRILLS / "cli" / "pytest_plugin.py",
 }
-COMMANDS = (DRILLS / "explore_command.py",)
+COMMANDS = (DRILLS / "cli" / "explore.py",)
 # What only the session may use to run drills: the callers reach each of them through it.
-OWNED = ("drills.cleanup", "drills.stack_fit", "drills.stack.baseline", "drills.runner", "drills.provision.engine",
-         "drills.stack.readiness", "drills.stack.presence", "drills.stack.project")
+OWNED = ("drills.run.cleanup", "drills.run.stack_fit", "drills.stack.baseline", "drills.run.runner",
+         "drills.provision.engine", "drills.stack.readiness", "drills.stack.presence", "drills.stack.project")
 
 
 def _run_time(tree: ast.AST):
@@ -44,14 +44,14 @@ def imported(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("module", sorted(CALLERS))
 def test_each_way_of_running_drills_goes_through_the_session(module):
-    assert "drills.session" in imported(CALLERS[module])
+    assert "drills.run.session" in imported(CALLERS[module])
 
 
 @pytest.mark.parametrize("path", [*CALLERS.values(), *COMMANDS], ids=lambda p: p.name)
 def test_no_caller_holds_the_clean_up_fitting_baseline_or_drill_itself(path):
     used = imported(path)
     assert not {m for m in used for owned in OWNED if m == owned or m.startswith(owned + ".")}, (
-        f"{path.name} must reach these through drills.session")
+        f"{path.name} must reach these through drills.run.session")
 
 
 @pytest.mark.parametrize("module", sorted(CALLERS))
@@ -60,7 +60,7 @@ def test_the_callers_import_none_of_each_other_nor_any_command(module):
     others = set(CALLERS) - {module}
     assert not used & others
     if module != "drills.explore.runner":  # the runner is what `drill explore` calls
-        assert not any(m.endswith("_command") or m.endswith("_commands") for m in used), sorted(used)
+        assert not any(m.startswith("drills.cli.") for m in used), sorted(used)
 
 
 def test_the_hint_and_the_baseline_text_live_in_one_module_each():
@@ -68,5 +68,5 @@ def test_the_hint_and_the_baseline_text_live_in_one_module_each():
     sources = {p: p.read_text() for p in DRILLS.rglob("*.py")}
     assert [p.name for p, text in sources.items() if "lists its roles" in text] == ["session.py"]
     assert [p.name for p, text in sources.items() if "was not back at its baseline before" in text] == ["baseline.py"]
-    assert {p.name for p, text in sources.items() if "from drills.cleanup import" in text} == {
-        "session.py", "clean_command.py"}, "`drill clean` itself, and the session"
+    assert {p.name for p, text in sources.items() if "from drills.run.cleanup import" in text} == {
+        "session.py", "clean.py"}, "`drill clean` itself, and the session"

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from drills.history import Outcome
-from drills.scenario import check_file
+from drills.core.history import Outcome
+from drills.files.scenario import check_file
 from drills.workload.postgres import PostgresTarget
 from drills.workload.postgres_read import PostgresReader, ReadTarget, read_error
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from drills.errors import HarnessError, ScenarioError
+from drills.core.errors import HarnessError, ScenarioError
 from drills.stack.definition import StackDefinition
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.services import ServiceInfo

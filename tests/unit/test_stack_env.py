@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 from drills.stack.env import (
     Secrets,
     StackSettings,

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from drills.files.stack_file import load_stack
 from drills.stack.definition import RoleMap
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import ComposeProject
-from drills.stack_file import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "stacks" / "examples").glob("*/override.yaml"))

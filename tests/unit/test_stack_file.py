@@ -12,15 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drills.errors import ScenarioError
-from drills.stack.definition import StackDefinition
-from drills.stack_file import (
+from drills.core.errors import ScenarioError
+from drills.files.stack_file import (
     check_stack_file,
     default_stack_path,
     load_stack,
     looks_like_stack_file,
     stack_json_schema,
 )
+from drills.stack.definition import StackDefinition
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = """\
@@ -163,7 +163,7 @@ def test_drill_validate_and_schema_take_stack_files(tmp_path):
 
 
 def test_a_scenario_that_names_its_stack_is_told_where_the_stack_is_chosen(tmp_path):
-    from drills.scenario import check_file
+    from drills.files.scenario import check_file
 
     text = (ROOT / "scenarios" / "postgres-leader-kill.yaml").read_text()
     path = tmp_path / "s.yaml"

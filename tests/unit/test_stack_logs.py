@@ -18,11 +18,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drills import cli
-from drills.events import SystemEvent
-from drills.history import History, load
-from drills.report.evidence import seal
-from drills.runner import Drill
+from drills.cli import main as cli
+from drills.core.events import SystemEvent
+from drills.core.history import History, load
+from drills.records.evidence import seal
+from drills.run.runner import Drill
 from drills.stack.env import Secrets
 from drills.stack.logs import HEADER, INDEX, REDACTED, Redactor, Window, allowances, collect, collect_logs, split_lines
 from tests.report_factory import make_run

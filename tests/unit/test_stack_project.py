@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from drills.errors import StackError
+from drills.core.errors import StackError
 from drills.stack import ports
 from drills.stack.env import Secrets, StackSettings, compose_env
 from drills.stack.project import ComposeProject, compose_file, default_definition

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills import records
-from drills.dockerlabels import PROJECT_LABEL
+from drills.core import local_state
+from drills.core.dockerlabels import PROJECT_LABEL
 from drills.stack.presence import describe_left
 from drills.stack.removal import Leftover, remove_network, remove_project
 
@@ -181,7 +181,7 @@ def test_a_project_goes_whole_its_containers_with_their_anonymous_volumes():
     engine.volume(f"{PROJECT}_pg1-data")
     theirs = engine.container("theirs", OTHER, network=f"{OTHER}_stack", anonymous=1)
     engine.volume(f"{OTHER}_data", OTHER)
-    records.register_owner(PROJECT, "run")
+    local_state.register_owner(PROJECT, "run")
 
     done = remove_project(client_of(engine), PROJECT)
 
@@ -191,7 +191,7 @@ def test_a_project_goes_whole_its_containers_with_their_anonymous_volumes():
     assert "anon-etcd1-0" not in engine.volumes, "an anonymous volume goes with its container (v=True)"
     assert set(engine.volumes) == {"anon-theirs-0", f"{OTHER}_data"}, "another project's volumes stay"
     assert theirs.id in engine.containers and f"{OTHER}_stack" in engine.networks
-    assert PROJECT not in {o.project for o in records.owners()}, "nothing left: the records go"
+    assert PROJECT not in {o.project for o in local_state.owners()}, "nothing left: the records go"
 
 
 def test_an_endpoint_the_engine_keeps_after_its_container_is_gone_is_detached_by_name():
@@ -211,7 +211,7 @@ def test_an_endpoint_the_engine_keeps_after_its_container_is_gone_is_detached_by
 def test_a_network_the_engine_refuses_for_good_is_a_leftover_with_its_command_and_the_records_stay():
     engine = Engine()
     net = engine.network(drifted=True)
-    records.register_owner(PROJECT, "run")
+    local_state.register_owner(PROJECT, "run")
     naps: list[float] = []
 
     outcome = remove_network(net, PROJECT, attempts=4, pause_s=0.5, sleep=naps.append)
@@ -223,7 +223,7 @@ def test_a_network_the_engine_refuses_for_good_is_a_leftover_with_its_command_an
     assert net.removals == 4 and naps == [0.5] * 3
     done = remove_project(client_of(engine), PROJECT)  # and through the whole removal: said, not raised
     assert [left.what for left in done.left] == [f"network {NET}"]
-    assert PROJECT in {o.project for o in records.owners()}, "kept, so the next `drill clean` tries again"
+    assert PROJECT in {o.project for o in local_state.owners()}, "kept, so the next `drill clean` tries again"
 
 
 def test_another_projects_container_is_never_detached_and_the_network_is_left_with_the_commands():
@@ -324,13 +324,13 @@ def test_what_a_failed_stack_up_left_is_said_with_the_command_that_removes_it():
 
 
 def test_drill_clean_says_what_the_engine_refused_as_an_error_with_its_command(monkeypatch):
-    from drills.cleanup import clean
+    from drills.run.cleanup import clean
 
     engine = Engine()
     engine.network(drifted=True)
     engine.container("pg1", anonymous=1)
-    records.register_owner(PROJECT, "run")
-    monkeypatch.setattr("drills.cleanup.existing_projects", lambda client: {PROJECT})
+    local_state.register_owner(PROJECT, "run")
+    monkeypatch.setattr("drills.run.cleanup.existing_projects", lambda client: {PROJECT})
 
     report = clean(client_of(engine), everything=True, only=PROJECT)
 
@@ -338,4 +338,4 @@ def test_drill_clean_says_what_the_engine_refused_as_an_error_with_its_command(m
     [error] = report.errors  # `drill clean` exits 3 on it
     assert error.startswith(f"{PROJECT}: network {NET} is left (")
     assert error.endswith(f"`docker network rm {NET}` removes it")
-    assert PROJECT in {o.project for o in records.owners()}, "kept for the next `drill clean`"
+    assert PROJECT in {o.project for o in local_state.owners()}, "kept for the next `drill clean`"

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.errors import StackError
-from drills.roles import MAX_INDEX_DIGITS, RoleRef, parse_role
-from drills.scenario_types import ROLE_PATTERN
+from drills.core.errors import StackError
+from drills.core.roles import MAX_INDEX_DIGITS, RoleRef, parse_role
+from drills.spec.types import ROLE_PATTERN
 from drills.stack.definition import ROLE_LABEL, RoleMap
 from drills.stack.roles import pick
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import drills.workload as workload
-from drills.history import Op, Outcome
+from drills.core.history import Op, Outcome
 from drills.workload.base import Clients, Grid, Result, SeqCounter, SignalRunner, Watchdog, clock_from, stop_all
 
 

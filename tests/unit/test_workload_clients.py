@@ -16,7 +16,7 @@ import pymongo.errors as me
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from drills.history import Outcome
+from drills.core.history import Outcome
 from drills.workload.e2e import NotificationWatch, SinkTarget, message_count
 from drills.workload.http import SESSION_LOST, HealthProbe, HttpTarget, SessionProbe
 from drills.workload.mongo import MongoTarget, classify_write_error
@@ -295,7 +295,7 @@ def test_published_prefers_the_ports_picked_at_up_over_what_docker_shows_now():
 def test_build_workload_runs_a_scenario_s_signals(dashboard):
     import time
 
-    from drills.scenario import Scenario
+    from drills.files.scenario import Scenario
     from drills.workload.suite import build_workload
 
     _, url = dashboard
@@ -327,8 +327,8 @@ def test_build_workload_runs_a_scenario_s_signals(dashboard):
 def test_build_workload_says_what_is_missing():
     import time
 
-    from drills.errors import HarnessError
-    from drills.scenario import Scenario
+    from drills.core.errors import HarnessError
+    from drills.files.scenario import Scenario
     from drills.workload.suite import build_workload
 
     scenario = Scenario.model_validate({

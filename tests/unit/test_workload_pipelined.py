@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.history import Op, Outcome
+from drills.core.history import Op, Outcome
 from drills.workload.base import Grid, Slots, clock_from
 from drills.workload.rabbitmq import QueueSetup, RabbitTarget
 from drills.workload.rabbitmq_confirms import NACKED, RETURNED, Confirms

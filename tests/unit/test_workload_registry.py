@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from drills.checkers.lost_writes import LostWrites
-from drills.history import Op
-from drills.scenario import SIGNALS as SCENARIO_SIGNALS
-from drills.scenario import Scenario
+from drills.core.history import Op
+from drills.files.scenario import SIGNALS as SCENARIO_SIGNALS
+from drills.files.scenario import Scenario
 from drills.stack.definition import StackDefinition
 from drills.workload.registry import KINDS, SIGNALS, WRITE_SIGNALS
 from drills.workload.signal import Driven, SignalContext, SignalKind, SignalSpec
@@ -127,7 +127,7 @@ def test_a_workload_entry_is_read_by_its_own_kind_s_model():
 
 
 def test_a_misspelt_field_of_an_entry_is_matched_against_its_own_kind_s_fields(tmp_path):
-    from drills.scenario import check_file
+    from drills.files.scenario import check_file
 
     path = tmp_path / "s.yaml"
     path.write_text("id: t\ntitle: t\npolicy: p\nworkload:\n  mongo.write: {write_concren: majority}\n"

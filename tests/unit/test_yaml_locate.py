@@ -1,4 +1,4 @@
-"""drills.yaml_locate on a model that is not a scenario: it is generic."""
+"""drills.core.yaml_locate on a model that is not a scenario: it is generic."""
 
 import io
 from typing import Annotated, Literal
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 
-from drills.yaml_locate import Problem, field_path, locate, problem_at, suggest, to_plain, walk
+from drills.core.yaml_locate import Problem, field_path, locate, problem_at, suggest, to_plain, walk
 
 
 class Cat(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drills.errors import HarnessError
+from drills.core.errors import HarnessError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
 
 NAME = "e2e.notify"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from drills.errors import HarnessError, StackError
+from drills.core.errors import HarnessError, StackError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
 
 if TYPE_CHECKING:

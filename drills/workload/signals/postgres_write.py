@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drills.errors import ScenarioError
+from drills.core.errors import ScenarioError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
 
 if TYPE_CHECKING:

@@ -1,0 +1,115 @@
+"""CLI: `drill explore FILE`: schedules drawn from an exploration's fault space, each a drill on one
+reused stack; a failing schedule shrunk and written as a scenario that `drill run` replays.
+
+Exit codes: 0 no invariant failed in any example (at least one example judged), 1 an invariant
+failed (the smallest failing schedule is written as a scenario), 2 invalid input, 3 harness or
+environment failure, no example judged, or NOT RUN (a role the fault space targets is not on the
+stack; said before anything starts); stopped by a signal: every fault healed and the stack
+taken down first, then 130 (Ctrl-C), 143 (SIGTERM), 129 (SIGHUP). What completed is reported in
+every case (summary.json, report.md in the exploration's folder).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from drills.files.stack_file import stack_options
+
+if TYPE_CHECKING:
+    from drills.explore.runner import Exploring
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@stack_options
+@click.option("--budget", default="20m", show_default=True, help="How long to explore (e.g. 20m, 90s).")
+@click.option("--max-examples", type=click.IntRange(min=1), default=None,
+              help="At most this many schedules [default: as many as the budget allows].")
+@click.option("--seed", type=int, default=None, help="Hypothesis's seed (default: a new one, printed).")
+@click.option("--reports", "reports_dir", default=Path("reports"), show_default=True,
+              type=click.Path(path_type=Path, file_okay=False), help="Where the exploration's folder is made.")
+def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...], budget: str,
+            max_examples: int | None, seed: int | None, reports_dir: Path) -> None:
+    """Draw fault schedules from an exploration file's fault space, check its invariants on each,
+    and write a failing schedule, shrunk, as a scenario that `drill run` replays.
+
+    \b
+    Exit codes: 0 no invariant failed, 1 one failed (minimal scenario written), 2 invalid input,
+    3 harness failure, nothing judged, or NOT RUN (the stack lacks a role the fault space
+    targets); 130/143/129 stopped by a signal, after healing and taking the stack down.
+    """
+    from drills.core import interrupts
+    from drills.core.errors import ScenarioError
+    from drills.explore.output import exit_code
+    from drills.explore.runner import Exploring, explore
+    from drills.explore.space import describe
+    from drills.files.exploration import load_exploration
+    from drills.files.stack_file import load_stack
+    from drills.spec.types import parse_duration
+
+    try:
+        budget_s = parse_duration(budget)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--budget") from None
+    if not file.is_file():
+        raise ScenarioError(f"no exploration file {file}", hint="explorations/ has examples; "
+                                                                "`drill schema --exploration` prints the format")
+    exploration = load_exploration(file)
+    definition = load_stack(stack_path, overrides)
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+    # A budget, not a count, is what bounds an exploration unless a count is given.
+    examples = max_examples if max_examples is not None else 10_000
+    folder = reports_dir / f"explore-{time.strftime('%Y%m%dT%H%M%S')}-{exploration.id}-{secrets.token_hex(3)}"
+    folder.mkdir(parents=True, exist_ok=False)
+    for line in describe(exploration):
+        click.echo(line)
+    click.echo(f"stack {definition.name}; budget {budget_s:g} s"
+               + (f", at most {max_examples} example(s)" if max_examples else "") + f"; seed {seed}; "
+               f"records in {folder}")
+    exploring = Exploring(exploration, file, folder, seed=seed, budget_s=budget_s, max_examples=examples)
+    code: int | None = None
+    with interrupts.trapped():  # SIGTERM and SIGHUP unwind (heal, stack down) exactly like Ctrl-C
+        try:
+            explore(exploring, definition, say=lambda text: click.echo(text, err=True))
+            code = exit_code(exploring)
+        except BaseException as exc:
+            exploring.stopped = interrupts.describe(exc) if isinstance(exc, KeyboardInterrupt) else \
+                f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            with interrupts.shielded(raise_on_exit=False):  # what completed is written, whatever stopped it
+                _report(exploring, code)
+    sys.exit(code)
+
+
+def _report(exploring: Exploring, code: int | None) -> None:
+    from drills.explore.output import summary, write_minimal, write_report, write_summary
+
+    try:
+        minimal = write_minimal(exploring)
+        data = summary(exploring, code=code, minimal=minimal)
+        summary_file = write_summary(exploring, data)
+        report_file = write_report(exploring, data)
+    except Exception as exc:  # what stopped the exploration is what the user must see, not this
+        click.echo(f"could not write the exploration's report: {exc}", err=True)
+        return
+    result = exploring.result
+    tried = len(result.examples) if result else 0
+    click.echo(f"seed {exploring.seed}: {tried} example(s), {result.runs if result else 0} drill(s), "
+               f"{result.shrink_steps if result else 0} shrink step(s)", err=True)
+    if minimal is not None:
+        click.echo(f"failing schedule written: {minimal}  (replay: drill run {minimal})", err=True)
+    elif code == 0:
+        click.echo("no invariant failed in any example", err=True)
+    elif exploring.not_run:
+        click.echo(f"NOT RUN: {exploring.not_run}", err=True)
+    elif code == 3 and not exploring.stopped:
+        click.echo("no example was judged: every drill ended in an ERROR or none ran; see the report", err=True)
+    click.echo(f"report: {report_file}; summary: {summary_file}", err=True)

@@ -1,0 +1,3 @@
+"""The files a user writes, read and validated with located errors: scenarios, explorations, stack
+files.
+"""

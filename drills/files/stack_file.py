@@ -1,0 +1,170 @@
+"""Reading a stack file (`stacks/<name>/stack.yaml`): every problem at file:line:col, like scenarios.
+
+    definition = load_stack(Path("stacks/reference"), overrides=[Path("my-override.yaml")])
+
+The models are `drills.stack.definition`; the YAML is read within the bounds of
+`drills.files.scenario_yaml`; `drill validate` reads a file whose top level has `stack:` and `compose:`
+with this module, and `drill schema --stack` prints `stack_json_schema()`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from drills.core.errors import ScenarioError
+from drills.core.yaml_locate import (
+    Loc,
+    Problem,
+    field_names,
+    field_path,
+    locate,
+    plain_message,
+    problem_at,
+    suggest,
+    walk,
+)
+from drills.spec.types import shorten
+from drills.stack.definition import REFERENCE, StackDefinition, StackFile
+
+FILE_NAME = "stack.yaml"
+TAGS: tuple[str, ...] = ()
+
+
+def stacks_root() -> Path:
+    from drills.provision.images import project_root
+
+    return project_root() / "stacks"
+
+
+def default_stack_path() -> Path:
+    return stacks_root() / REFERENCE / FILE_NAME
+
+
+def stack_path(given: Path | None) -> Path:
+    """The stack file for `--stack`: a file, a folder holding stack.yaml, or the reference stack."""
+    if given is None:
+        return default_stack_path()
+    return given / FILE_NAME if given.is_dir() else given
+
+
+def is_stack_data(data: object) -> bool:
+    """A YAML document that is a stack file rather than a scenario (`drill validate` takes both)."""
+    return isinstance(data, dict) and "stack" in data and "compose" in data
+
+
+def _message(err: Any) -> str:
+    names = "must be a name of letters, digits, '.', '_' and '-' (roles: lower-case, e.g. postgres, dashboard)"
+    return plain_message(err, lambda got: repr(shorten(got)) if isinstance(got, str) else shorten(repr(got)),
+                         pattern=names)
+
+
+def _problem(path: str, root: Any, err: Any) -> Problem:
+    raw: Loc = tuple(err["loc"])
+    loc, _ = walk(StackFile, raw, TAGS)
+    if err["type"] == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        _, parent = walk(StackFile, raw[:-1], TAGS)
+        names = field_names(parent)
+        listed = f" (fields: {', '.join(names)})" if names else ""
+        message = f"unknown field {key!r}" + (suggest(key, names) or listed)
+        return problem_at(path, root, loc, message, at_key=True)
+    if err["type"] == "missing":
+        line, col = locate(root, loc[:-1])
+        return Problem(path, line + 1, col + 1, field_path(loc), "required field is missing")
+    return problem_at(path, root, loc, _message(err))
+
+
+def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:
+    """What the schema cannot know: the Compose files exist."""
+    problems = []
+    for i, name in enumerate(spec.compose.files):
+        missing = _compose_file_missing(path.parent / name)
+        if missing:
+            problems.append(problem_at(str(path), root, ("compose", "files", i), missing))
+    return problems
+
+
+def _compose_file_missing(file: Path) -> str:
+    """Why `file` is not a Compose file Drills can read ("" when it is). A NUL byte or a name past
+    the system's limits makes the OS refuse the path itself (ValueError, OSError), not find it absent."""
+    if "\0" in str(file):
+        return "a file name cannot hold a NUL byte (\\0): write the Compose file's name as it is on disk"
+    try:
+        if file.is_file():
+            return ""
+    except OSError as exc:
+        return f"cannot read this Compose file name: {exc.strerror or exc}"
+    try:
+        shown = str(file.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13
+        shown = os.path.abspath(file)
+    return f"no such Compose file: {shorten(shown, 200)}"
+
+
+def check_stack_file(path: Path) -> tuple[StackDefinition | None, list[Problem]]:
+    """The definition of one stack file and every problem found in it (the definition only if none)."""
+    from drills.core.yaml_locate import to_plain
+    from drills.files.scenario_yaml import load_mapping
+
+    root, problems = load_mapping(path, "a stack file", "stack, compose, roles, ...")
+    if problems:
+        return None, problems
+    try:
+        spec = StackFile.model_validate(to_plain(root))
+    except ValidationError as exc:
+        return None, sorted({_problem(str(path), root, e) for e in exc.errors()})
+    problems = _file_problems(path, root, spec)
+    return (None if problems else StackDefinition(path.resolve(), spec)), problems
+
+
+def load_stack(given: Path | None = None, overrides: tuple[Path, ...] | list[Path] = ()) -> StackDefinition:
+    """The stack to drill: `--stack` (a file or a folder with stack.yaml; default the reference
+    stack) with `-f` Compose overrides. Raises ScenarioError (exit 2) naming every problem."""
+    import dataclasses
+
+    path = stack_path(given)
+    if not path.is_file():
+        raise ScenarioError(f"no stack file {path}",
+                            hint="give --stack a stack.yaml (or a folder holding one); `drill schema --stack` "
+                                 "prints its format, stacks/ has examples")
+    definition, problems = check_stack_file(path)
+    missing = [p for p in overrides if not p.is_file()]
+    if missing:
+        raise ScenarioError(f"no such Compose override file: {', '.join(map(str, missing))}",
+                            hint="-f takes a Compose file that overrides the stack's (as `docker compose -f`)")
+    if problems or definition is None:
+        raise ScenarioError("\n".join(str(p) for p in problems), hint="fix the stack file; `drill schema --stack` "
+                                                                        "prints its format")
+    return dataclasses.replace(definition, overrides=tuple(p.resolve() for p in overrides))
+
+
+def stack_json_schema() -> dict[str, Any]:
+    from drills.files.scenario_yaml import json_schema_of
+
+    return json_schema_of(StackFile, "Drills stack file")
+
+
+def stack_options(command: Any) -> Any:
+    """`--stack PATH` and `-f OVERRIDE` (repeatable), for every command that brings a stack up."""
+    import click
+
+    command = click.option(
+        "-f", "--override", "overrides", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+        help="A Compose override file layered over the stack's (as `docker compose -f`); repeatable, in order.",
+    )(command)
+    return click.option(
+        "--stack", "stack_path", default=None, type=click.Path(path_type=Path),
+        help="The stack to drill: a stack.yaml, or a folder holding one [default: stacks/reference].")(command)
+
+
+def looks_like_stack_file(path: Path, keys: set[str] | None = None) -> bool:
+    """A stack file is named stack.yaml, or has the top-level keys `stack:` and `compose:` (scanned,
+    cheaply: a scenario has neither at the top level; `keys`: the file's
+    `drills.files.scenario_yaml.top_level_keys`, when the caller has them already)."""
+    from drills.files.scenario_yaml import top_level_keys
+
+    return path.name == FILE_NAME or {"stack", "compose"} <= (top_level_keys(path) if keys is None else keys)

@@ -1,0 +1,3 @@
+"""What a run writes: its journal, JUnit file, sealed evidence manifest, and the result the runner
+returns.
+"""

@@ -1,0 +1,110 @@
+"""Whether a scenario can run on a stack, and what of it: a role it needs that the stack lacks
+makes it NOT RUN (`absent_on_stack`), a bystander signal whose role is absent is left out with its
+expectations (`fit_to_stack`), and a queue the stack does not declare is a mistake in the file
+(`stack_problems`). Asked by the session (`drills.run.session`) of each scenario `drill run` runs and of
+the fault space `drill explore` draws from, before the stack starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drills.files.scenario import Scenario
+    from drills.stack.project import ComposeProject
+
+
+def needed_roles(scenario: Scenario) -> list[str]:
+    """The roles a scenario acts on: its faults' targets. (Its signals' roles: `fit_to_stack`.)"""
+    from drills.core.roles import CLIENTS
+    from drills.files.scenario_schema import SAME_TARGET
+
+    return [step.target for step in scenario.steps if step.target not in (SAME_TARGET, CLIENTS)]
+
+
+def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> str:
+    """Why `scenario` cannot run on `stack`: a role it needs of which the stack defines no service
+    (a stack without RabbitMQ; MongoDB left out for want of its image); "" when it can. A defined
+    service without a container is no such case: that stack is incomplete (exit 3)."""
+    from drills.core.roles import parse_role
+    from drills.provision.requirements import MONGO
+
+    groups = sorted({parse_role(r).group for r in needed_roles(scenario)}
+                    | ({"mongo"} if MONGO in scenario.requires else set()))
+    absent = [g for g in groups if not stack.settings.roles.members(g, defined)]
+    method = backup_method(scenario)
+    if not absent and method is not None and method not in stack.definition.spec.backups:
+        return (f"stack {stack.definition.name} does not list the backup method {method} (its backups: "
+                f"{', '.join(stack.definition.spec.backups) or 'none'})")
+    if not absent:
+        return ""
+    reasons = []
+    for group in absent:
+        if group == "mongo" and stack.settings.mongo_not_run:
+            again = ("; `drill run` without --project, or a stack from a new `drill stack up`, includes it where its "
+                     "image is here") if stack.owner_kind == "stack" else ""
+            reasons.append(f"no mongo service: it was brought up without it ({stack.settings.mongo_not_run}){again}")
+        else:
+            reasons.append(f"no {group} role")
+    return f"stack {stack.definition.name} ({stack.project}) has " + "; ".join(reasons)
+
+
+def fit_to_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> tuple[Scenario, list[str]]:
+    """The scenario as it can run on `stack`: a bystander signal whose role the stack lacks (the
+    RabbitMQ traffic beside a PostgreSQL failover, on a stack without RabbitMQ) is left out with the
+    expectations about it, each listed (NOT RUN, with the missing role) in what is returned. The
+    faults' targets are not left out: without them the scenario is NOT RUN (`absent_on_stack`)."""
+    from drills.core.roles import parse_role
+    from drills.workload.registry import KINDS
+
+    roles = stack.settings.roles
+    missing = {name: [r for r in KINDS[name].needs() if not roles.members(parse_role(r).group, defined)]
+               for name in scenario.workload}
+    dropped = {name: lacks for name, lacks in missing.items() if lacks}
+    if not dropped:
+        return scenario, []
+    absent = {r for lacks in dropped.values() for r in lacks}
+    gone = set(dropped) | absent
+
+    def about_gone(exp: Any) -> bool:
+        return any(isinstance(v, str) and v in gone for v in exp.model_dump().values())
+
+    kept = tuple(e for e in scenario.expectations if not about_gone(e))
+    left_out = [f"{e.checker}: {next(v for v in e.model_dump().values() if isinstance(v, str) and v in gone)}"
+                for e in scenario.expectations if about_gone(e)]
+    why = f"stack {stack.definition.name} has no {', '.join(sorted(absent))} role"
+    recovery = scenario.recovery.model_copy(
+        update={"conditions": tuple(c for c in scenario.recovery.conditions if c not in absent)})
+    fitted = scenario.model_copy(update={
+        "workload": {name: spec for name, spec in scenario.workload.items() if name not in dropped},
+        "expectations": kept, "recovery": recovery})
+    return fitted, [f"{item} NOT RUN ({why})" for item in left_out] or [f"signals {', '.join(dropped)} NOT RUN ({why})"]
+
+
+def backup_method(scenario: Scenario) -> str | None:
+    """The stack file's name of the backup a scenario takes (postgres.dump, rabbitmq.definitions)."""
+    if scenario.backup is None:
+        return None
+    method = "definitions" if scenario.backup.component == "rabbitmq" else scenario.backup.method
+    return f"{scenario.backup.component}.{method}"
+
+
+def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject, *,
+                   field: Callable[[int], str] = lambda i: f"steps[{i}].target") -> list[str]:
+    """What a scenario names that the stack it is to run on lacks: a queue it does not declare.
+    `field`: where the file holds step i's target (an exploration: its fault space)."""
+    from drills.core.roles import parse_role
+
+    rabbit = stack.definition.spec.components.rabbitmq
+    problems = []
+    for i, step in enumerate(scenario.steps):
+        try:
+            ref = parse_role(step.target)
+        except Exception:  # `same`, `clients`: nothing the stack file names
+            continue
+        if ref.group == "rabbitmq" and "@" in ref.selector and rabbit is not None and rabbit.queues \
+                and ref.queue not in rabbit.queues:
+            problems.append(f"{path}: {field(i)} {step.target}: the stack {stack.definition.name} declares no "
+                            f"queue {ref.queue!r} (its queues: {', '.join(rabbit.queues)})")
+    return problems
