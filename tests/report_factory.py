@@ -149,9 +149,10 @@ def reference_effective() -> dict[str, Any]:
     return doc
 
 
-def make_not_run(reports_dir: Path, name: str = "rabbitmq-node-partition", reason: str = "image mongo:7 absent") \
-        -> Path:
+def make_not_run(reports_dir: Path, name: str = "rabbitmq-node-partition", reason: str = "image mongo:7 absent",
+                 stack: dict[str, Any] | None = None) -> Path:
+    """`stack`: the stack it was fitted to, as `StackDefinition.record` writes it (None: not recorded)."""
     path, sc = scenario(name)
-    result = not_run(sc, path, reports_dir, reason)
+    result = not_run(sc, path, reports_dir, reason, stack=stack)
     assert result.out_dir is not None
     return result.out_dir

@@ -168,6 +168,42 @@ def latest_ok(backups: Iterable[Backup], *, component: str | None = None, method
     return max(ok, key=lambda b: b.ended_s, default=None)
 
 
+NO_ERROR = "no error recorded"
+MOST_ERRORS_SHOWN = 3  # distinct errors named in a summary; more are counted
+
+
+def failed_with(backups: Iterable[Backup]) -> str:
+    """What the failed attempts among `backups` said: `all with: E` where they all said the same,
+    else each distinct error with how many said it, the most frequent first (the first seen first
+    among equals), the rest counted: what a user needs to fix a backup that never works, without
+    reading the history. "" when none failed."""
+    counts: dict[str, int] = {}
+    for b in backups:
+        if not b.ok:
+            error = (b.error or "").strip() or NO_ERROR
+            counts[error] = counts.get(error, 0) + 1
+    if not counts:
+        return ""
+    if len(counts) == 1:
+        return f"all with: {next(iter(counts))}"
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])  # stable: first seen first among equals
+    shown = "; ".join(f"{n} x {error}" for error, n in ranked[:MOST_ERRORS_SHOWN])
+    rest = ranked[MOST_ERRORS_SHOWN:]
+    more = f"; and {sum(n for _, n in rest)} with {len(rest)} other error{'s' if len(rest) > 1 else ''}" if rest else ""
+    return f"{len(counts)} distinct errors: {shown}{more}"
+
+
+def attempts_text(backups: Sequence[Backup], attempted: int) -> str:
+    """`26 of 26 attempts failed, all with: E` (or the distinct errors, `failed_with`), and how
+    many are still running; `attempted` counts those that have not ended too."""
+    failed = sum(1 for b in backups if not b.ok)
+    running = max(0, attempted - len(backups))
+    text = f"{failed} of {max(attempted, len(backups))} attempts failed"
+    if failed:
+        text += f", {failed_with(backups)}"
+    return text + (f"; {running} still running" if running else "")
+
+
 def parse_digest_row(row: Sequence[Any]) -> Digest:
     """(count, max seq or NULL/-1, md5 text) as the digest queries return it."""
     if len(row) != 3:

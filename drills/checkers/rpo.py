@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from drills.backup.model import Backup, Restore, backups_from_events, restore_from_events
+from drills.backup.model import Backup, Restore, backups_from_events, failed_with, restore_from_events
 from drills.checkers.backup_integrity import needs_a_backup
 from drills.checkers.backup_schedule import Fate, fate, fates, promise
 from drills.checkers.lost_writes import SAMPLE, value_order
@@ -80,8 +80,8 @@ def check_rpo(ops: Sequence[Op], signal: str, final_read: Collection[object] | N
 
     if backups and not taken:
         return Verdict("rpo", signal, expectation, f"no backup completed: all {len(backups)} attempts failed "
-                       f"({base_measured['backups_failed']} before the failure); the strategy left nothing to "
-                       "restore", Status.FAIL, base_measured, target, why)
+                       f"({base_measured['backups_failed']} before the failure), {failed_with(backups)}; the "
+                       "strategy left nothing to restore", Status.FAIL, base_measured, target, why)
     if interval_s is None:
         return unmeasured("the scenario has no backup schedule")
     if final_read is None:

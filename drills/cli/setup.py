@@ -68,13 +68,12 @@ def doctor(as_json: bool, stack_path: Path | None, overrides: tuple[Path, ...]) 
     if stack_path is not None or overrides:
         from drills.files.stack_file import load_stack
         from drills.provision import engine
-        from drills.stack.requirements import stack_checks
+        from drills.stack.requirements import for_stack, stack_checks
 
         definition = load_stack(stack_path, overrides)
-        if not definition.spec.reference_images:  # Drills' own images are none of this stack's business
-            checks = [c for c in checks if not c.name.startswith(("image ", "base image"))]
-        if engine.info() is not None:
-            checks.extend(stack_checks(definition, engine.client(timeout=10)))
+        # Only what concerns this stack: the images of its own components, MongoDB's where it has one.
+        checks = stack_checks(definition, engine.client(timeout=10), checks) if engine.info() is not None \
+            else for_stack(checks, definition, None, ())
     blocking = [c for c in checks if c.blocking]
     if as_json:
         click.echo(json.dumps(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 MIN_FREE_DISK_GB = 5.0
 MIN_AVAILABLE_MEMORY_GB = 3.0
 MONGO_IMAGE = requirements.MONGO_IMAGE  # `mongo:7`, or the site's own image (DRILLS_MONGO_IMAGE)
+MONGO_CHECK = "mongo image"  # the check's name: `drill doctor --stack` leaves it out for a stack without MongoDB
 
 # (id, requires) of every scenario: which drills a missing image leaves out. The caller reads them
 # (scenarios are above provisioning), and only when an engine answers.
@@ -126,7 +127,7 @@ def requirement_checks(client: docker.DockerClient, scenarios: Scenarios) -> lis
     left_out = {r: tuple(ids) for r, ids in requirements.left_out(scenarios(), present).items()}
     checks = []
     if mongo_here:
-        checks.append(Check("mongo image", CheckStatus.OK, requirements.describe(requirements.MONGO)))
+        checks.append(Check(MONGO_CHECK, CheckStatus.OK, requirements.describe(requirements.MONGO)))
     else:
         ids = left_out.get(requirements.MONGO, ())
         bad = invalid.get(MONGO_IMAGE)
@@ -136,7 +137,7 @@ def requirement_checks(client: docker.DockerClient, scenarios: Scenarios) -> lis
         if failure is not None and failure.image == MONGO_IMAGE:
             detail += f"; last pull failed {mongo_image.age_text(time.time() - failure.at)}: {failure.error}"
         fix = (bad.hint or "") if bad else mongo_image.fix_text(MONGO_IMAGE)
-        checks.append(Check("mongo image", CheckStatus.WARN, detail, fix, ids))
+        checks.append(Check(MONGO_CHECK, CheckStatus.WARN, detail, fix, ids))
     for requirement, ids in sorted(left_out.items()):
         if requirement != requirements.MONGO:
             checks.append(Check(f"image {requirement}", CheckStatus.WARN, f"{requirement} absent: {not_run_text(ids)}",

@@ -84,10 +84,13 @@ class Journal:
         tmp.replace(path)
 
 
-def environment(images: dict[str, str] | None = None, effective: dict[str, Any] | None = None) -> dict[str, Any]:
+def environment(images: dict[str, str] | None = None, effective: dict[str, Any] | None = None,
+                stack: dict[str, Any] | None = None) -> dict[str, Any]:
     """Harness version and commit, host facts, image tags: what a reader needs to reproduce a run.
     `effective`: the stack's configuration as read back from it when the drill started
-    (`drills.stack.effective.EffectiveConfig.to_json`); absent where no stack was drilled."""
+    (`drills.stack.effective.EffectiveConfig.to_json`); absent where no stack was drilled.
+    `stack`: the stack drilled, or the one a NOT RUN scenario was fitted to (name, file,
+    components, roles, and what the scenario needed that it lacks: `StackDefinition.record`)."""
     root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -102,4 +105,6 @@ def environment(images: dict[str, str] | None = None, effective: dict[str, Any] 
     }
     if effective is not None:
         env["effective"] = effective
+    if stack is not None:
+        env["stack"] = stack
     return env

@@ -6,6 +6,13 @@ the bound was not made for: its component is NOT READY (assumption broken); one 
 could not be checked leaves it UNVERIFIED (assumption unchecked).
 
     components(runs) -> [ComponentSummary]   per component: READY | NOT READY | UNVERIFIED, and why
+    not_in_stack(runs) -> NotInStack           what the stacks drilled do not have, said in one line
+
+A run NOT RUN because its stack lacks a role the scenario needs (`Run.outside_stack`: the MongoDB
+drills on a PostgreSQL-only stack) says nothing of that stack: it is left out of the readiness,
+and a component none of whose scenarios could run on the stack is no row of the table (never
+UNVERIFIED) but named in `not_in_stack`. A run NOT RUN for an image this machine lacks stays: the
+stack has the component, and it is UNVERIFIED until the image is here.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ def components(runs: Sequence[Run]) -> list[ComponentSummary]:
     """Per component, every run of each of its scenarios, judged as `drill run --repeat` judges
     them: READY only when every scenario MET its expectations in every run; NOT READY when one is
     FLAKY, NOT MET or ABORTED; UNVERIFIED when some could not run (NOT RUN, INCOMPLETE)."""
-    ordered = chronological(runs)
+    ordered = chronological([r for r in runs if not r.outside_stack])
     repeats = {rep.scenario_id: rep for rep in aggregate(sample_of_run(r) for r in ordered)}
     latest: dict[str, Run] = {}
     for r in ordered:
@@ -80,6 +87,43 @@ def components(runs: Sequence[Run]) -> list[ComponentSummary]:
         note = "assumption broken" if met_broken else "assumption unchecked" if met_unchecked else ""
         out.append(ComponentSummary(comp, readiness, len(members), counts, members, verdicts, note))
     return out
+
+
+@dataclass(frozen=True)
+class NotInStack:
+    """What the runs reported could not drill because their stack lacks it: whole components (none
+    of their scenarios ran), and scenarios of components that are in the table, each with the roles
+    it lacked."""
+
+    stacks: tuple[str, ...] = ()  # the names of the stacks that lack them
+    components: tuple[str, ...] = ()
+    scenarios: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (scenario, roles lacked)
+
+    def text(self) -> str:
+        """One line under the readiness table; "" when the stacks have everything reported."""
+        if not (self.components or self.scenarios):
+            return ""
+        where = f"not in this stack ({', '.join(self.stacks)})" if len(self.stacks) == 1 else \
+            f"not in the stacks drilled ({', '.join(self.stacks)})" if self.stacks else "not in this stack"
+        parts = [", ".join(self.components)] if self.components else []
+        if self.scenarios:
+            parts.append("scenarios for a role it lacks: " + ", ".join(
+                f"{scenario} ({', '.join(roles)})" for scenario, roles in self.scenarios))
+        return f"{where}: " + "; ".join(parts)
+
+
+def not_in_stack(runs: Sequence[Run]) -> NotInStack:
+    """The components and scenarios whose every run was NOT RUN for a role its stack lacks."""
+    by_scenario: dict[str, list[Run]] = {}
+    for r in runs:
+        by_scenario.setdefault(r.scenario_id, []).append(r)
+    out = {sid: rs for sid, rs in by_scenario.items() if all(r.outside_stack for r in rs)}
+    kept = {r.component for sid, rs in by_scenario.items() if sid not in out for r in rs}
+    gone = sorted({rs[-1].component for rs in out.values()} - kept)
+    partly = tuple((sid, tuple(sorted({role for r in rs for role in r.lacks})))
+                   for sid, rs in sorted(out.items()) if rs[-1].component in kept)
+    stacks = tuple(sorted({str(r.stack.get("name")) for rs in out.values() for r in rs if r.stack.get("name")}))
+    return NotInStack(stacks, tuple(gone), partly)
 
 
 def _assumed(runs: Sequence[Run]) -> tuple[AssumptionStatus | None, tuple[str, ...]]:

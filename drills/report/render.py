@@ -25,7 +25,7 @@ from typing import Any
 from drills import __version__
 from drills.checkers.registry import subject_of
 from drills.records.evidence import Verified, verify
-from drills.report.readiness import components
+from drills.report.readiness import components, not_in_stack
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
 from drills.report.runs import Run, assumptions_of, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
@@ -226,6 +226,26 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
     }
 
 
+def _stacks(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Each stack the runs drilled or were fitted to (`environment.stack`), once: its name and file,
+    components and roles, and the runs of it; runs that recorded none are not listed."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in runs:
+        stack = r.stack
+        if not stack.get("name"):
+            continue
+        entry = found.setdefault((str(stack["name"]), str(stack.get("file") or "")), {
+            "name": str(stack["name"]), "file": str(stack.get("file") or ""),
+            "overrides": [str(o) for o in stack.get("overrides") or []],
+            "components": [str(c) for c in stack.get("components") or []], "roles": "", "runs": 0})
+        roles = stack.get("roles")
+        if isinstance(roles, dict) and roles and not entry["roles"]:
+            entry["roles"] = "; ".join(f"{role}: {', '.join(map(str, services))}"
+                                       for role, services in sorted(roles.items()) if isinstance(services, list))
+        entry["runs"] += 1
+    return [found[k] for k in sorted(found)]
+
+
 def _environment(runs: Sequence[Run]) -> dict[str, Any]:
     harness = sorted({(str(r.journal.get("environment", {}).get("harness_version")),
                        str(r.journal.get("environment", {}).get("git_commit") or "unknown")) for r in runs})
@@ -250,6 +270,7 @@ def _environment(runs: Sequence[Run]) -> dict[str, Any]:
             entry["file_sha256"].add(str(sha))
         entry["definition_sha256"].add(_scenario_hash(r.scenario))
     return {
+        "stacks": _stacks(runs),
         "effective": _configurations(runs),
         "harness": [{"version": v, "commit": c} for v, c in harness],
         "images": {k: sorted(v) for k, v in sorted(images.items())}, "hosts": sorted(hosts),
@@ -359,6 +380,7 @@ def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: s
                                     "not_held": list(v.not_held)}
                                    for v in c.verdicts]}
                        for c in components(runs)],
+        "not_in_stack": not_in_stack(runs).text(),
         "controls": CONTROLS,
         "evidence": [{"reports_dir": str(v.reports_dir), "intact": v.intact, "runs": v.runs, "head_seq": v.head_seq,
                       "head_sha256": v.head_sha256, "findings": [str(f) for f in v.findings],

@@ -132,6 +132,25 @@ class Run:
         return str(self.journal.get("started_at") or "")
 
     @property
+    def stack(self) -> dict[str, Any]:
+        """The stack drilled, or fitted to (`environment.stack`: name, file, components, roles,
+        lacks); {} in journals written before it was recorded."""
+        found = (self.journal.get("environment") or {}).get("stack")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def lacks(self) -> tuple[str, ...]:
+        """The roles the scenario needed that its stack has in none of its profiles."""
+        found = self.stack.get("lacks")
+        return tuple(str(x) for x in found) if isinstance(found, list) else ()
+
+    @property
+    def outside_stack(self) -> bool:
+        """NOT RUN because its stack lacks a role it needs: it says nothing of that stack's readiness
+        (a PostgreSQL-only stack's MongoDB drills), unlike one NOT RUN for an image it could get."""
+        return self.status == "not-run" and bool(self.lacks)
+
+    @property
     def seq(self) -> int | None:
         seq = (self.manifest or {}).get("seq")
         return seq if isinstance(seq, int) else None

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.backup.model import attempts_text
 from drills.backup.schedule import BackupSchedule, start_backups
 from drills.checkers.protocol import Watch
 from drills.checkers.registry import samples_plan, watches_of
@@ -72,10 +73,12 @@ def new_run_id(scenario_id: str) -> str:
 
 class Drill:
     def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
-                 workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = ()) -> None:
+                 workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = (),
+                 lacks: Sequence[str] = ()) -> None:
         """`left_out`: the parts of the scenario file this stack cannot drive (a bystander signal
         of a component it does not have), already taken out of `scenario`: recorded in the journal
-        as NOT RUN (`left_out`, and the run's `reason`), never as passed."""
+        as NOT RUN (`left_out`, and the run's `reason`), never as passed. `lacks`: the roles of
+        those parts, recorded with the stack drilled (`environment.stack`)."""
         self.s = scenario
         self.stack = stack
         self.run_id = new_run_id(scenario.id)
@@ -86,7 +89,8 @@ class Drill:
         # The configuration drilled, read back from the stack at its baseline, before any fault.
         self.effective = read_effective(stack)
         self.journal = Journal(self.run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                               environment=environment(dict(stack.settings.images), self.effective.to_json()),
+                               environment=environment(dict(stack.settings.images), self.effective.to_json(),
+                                                       stack.definition.record(stack.settings.roles, lacks)),
                                left_out=list(left_out), reason="; ".join(left_out))
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
@@ -226,9 +230,14 @@ class Drill:
             return
         waited_from = self.now()
         if not self.backups.wait_completed(self.s.recovery.timeout):
-            raise DrillsError(f"no backup completed within {self.s.recovery.timeout:g} s after the steady phase "
-                              f"({self.backups.count} attempted): the schedule never reached a steady state",
-                              hint="see the backup events in history.jsonl for each attempt's error")
+            # The attempts' own errors, said here: a user fixes a backup from what it said (a user
+            # or a path the stack does not have), not from "never reached a steady state".
+            tried = attempts_text(list(self.backups.catalog.backups), self.backups.count)
+            raise DrillsError(f"no backup completed within {self.s.recovery.timeout:g} s after the steady phase: "
+                              f"{tried}; the failure was not injected (nothing to restore)",
+                              hint="fix what the backups said (the stack file names the users, database and data "
+                                   "paths a backup uses: `drill schema --stack`); each attempt is a backup event "
+                                   "in history.jsonl")
         if (extra := self.now() - waited_from) > 0.05:
             rec.detail += f" + {extra:.1f} s until the first backup completed"
 
@@ -376,15 +385,16 @@ class Drill:
 
 
 def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str, *,
-            error: bool = False) -> RunResult:
+            error: bool = False, stack: dict[str, Any] | None = None) -> RunResult:
     """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed.
-    `error`: it could not start for a failure of the harness or the stack (an ERROR)."""
+    `error`: it could not start for a failure of the harness or the stack (an ERROR). `stack`:
+    the stack it was fitted to, with what it lacks (`StackDefinition.record`)."""
     run_id = new_run_id(scenario.id)
     out = reports_dir / run_id
     out.mkdir(parents=True, exist_ok=True)
     status = "error" if error else "not-run"
     journal = Journal(run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
-                      status=status, reason=reason, environment=environment())
+                      status=status, reason=reason, environment=environment(stack=stack))
     journal.write(out / "journal.json")
     write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=None if error else reason,
                 error=reason if error else None)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -35,7 +35,7 @@ from drills.core.errors import ScenarioError
 from drills.records.result import RunResult
 from drills.run.cleanup import clean
 from drills.run.runner import Drill, not_run
-from drills.run.stack_fit import absent_on_stack, fit_to_stack, stack_problems
+from drills.run.stack_fit import absent_on_stack, fit_to_stack, lacked_roles, needed_groups, stack_problems
 from drills.stack.baseline import bring_back, to_baseline
 
 if TYPE_CHECKING:
@@ -110,7 +110,9 @@ class Fitted:
     """A scenario as it runs on the session's stack: `scenario` without what the stack cannot
     drive (`left_out`, each said and journaled as NOT RUN), or NOT RUN as a whole (`why_not`).
     `filed` is the scenario as its file holds it: what the record of a run that did not start
-    names. `problems`: what the file names that the stack lacks (a mistake: refused, exit 2)."""
+    names. `problems`: what the file names that the stack lacks (a mistake: refused, exit 2).
+    `lacks`: the roles it needs that the stack has in none of its profiles (its journal's
+    `environment.stack.lacks`: the report leaves such a run out of the stack's readiness)."""
 
     path: Path
     scenario: Scenario
@@ -118,6 +120,7 @@ class Fitted:
     left_out: tuple[str, ...] = ()
     why_not: str = ""
     problems: tuple[str, ...] = ()
+    lacks: tuple[str, ...] = ()
 
 
 def lacking(problems: Sequence[str], *, verb: str) -> ScenarioError:
@@ -135,16 +138,19 @@ def image_missing(scenario: Scenario, present: Callable[[str], bool]) -> str:
 
 
 def fit_scenario(scenario: Scenario, path: Path, stack: ComposeProject, defined: Sequence[str], *,
-                 field: Callable[[int], str] = lambda i: f"steps[{i}].target") -> Fitted:
+                 field: Callable[[int], str] = lambda i: f"steps[{i}].target", image: str = "") -> Fitted:
     """`scenario` fitted to `stack` (which defines the services `defined`): NOT RUN for a role it
-    acts on that the stack lacks, or for every expectation left out; else what of it runs."""
+    acts on that the stack lacks, for `image` (why an image it requires is absent here: said only
+    where the stack has the role it would run), or for every expectation left out; else what of it
+    runs."""
     problems = tuple(stack_problems(scenario, path, stack, field=field))
-    why = absent_on_stack(scenario, stack, defined)
+    lacks = tuple(lacked_roles(scenario, stack, defined))
+    why = absent_on_stack(scenario, stack, defined, image)
     if why:
-        return Fitted(path, scenario, scenario, why_not=why, problems=problems)
+        return Fitted(path, scenario, scenario, why_not=why, problems=problems, lacks=lacks)
     runnable, left_out = fit_to_stack(scenario, stack, defined)
     return Fitted(path, runnable, scenario, tuple(left_out), "" if runnable.expectations else "; ".join(left_out),
-                  problems)
+                  problems, lacks)
 
 
 def fit_space(probe: Scenario, name: str, stack: ComposeProject, defined: Sequence[str]) -> tuple[str, list[str]]:
@@ -172,6 +178,7 @@ class Session:
         self.definition, self.project = definition, project
         self.say, self.warn, self.tell_down = say, warn, tell_down
         self.stack: ComposeProject | None = None
+        self._opened: ComposeProject | None = None  # the stack as opened, kept when nothing runs on it
         self.stack_up_s: float | None = None  # how long the boot of a stack of its own took
         self._client: docker.DockerClient | None = None
         self._found: Presence | None = None
@@ -210,14 +217,25 @@ class Session:
 
     # ---- the stack ----------------------------------------------------------------------------
 
-    def open(self) -> ComposeProject:
+    def open(self, *, build: bool = True) -> ComposeProject:
         """The stack: created, not started (its Compose model and role map say what it has), or
-        attached (`project`)."""
+        attached (`project`). `build` False: its images are not built (only its roles are asked:
+        nothing will run on it)."""
         from drills.stack.project import ComposeProject
 
         self.stack = ComposeProject.attach(self.project, self.client) if self.project else \
-            ComposeProject.create(client=self.client, definition=self.definition)
+            ComposeProject.create(client=self.client, definition=self.definition, images=None if build else {})
+        self._opened = self.stack
         return self.stack
+
+    def described(self, lacks: Sequence[str] = ()) -> dict[str, Any]:
+        """The stack as a journal records it (`environment.stack`): name, file, components, roles
+        (None where it was never opened) and what a scenario needed that it `lacks`."""
+        from drills.stack.project import default_definition
+
+        if self._opened is not None:
+            return self._opened.definition.record(self._opened.settings.roles, lacks)
+        return (self.definition or default_definition()).record(None, lacks)
 
     @property
     def defined(self) -> tuple[str, ...]:
@@ -242,17 +260,18 @@ class Session:
     # ---- fitting ------------------------------------------------------------------------------
 
     def fit(self, scenarios: Sequence[tuple[Path, Scenario]]) -> list[Fitted]:
-        """Each scenario as it runs on the stack, or why not. NOT RUN for an absent image is
-        decided once (images do not appear mid-run); the stack is opened only when something may
-        run on it; a scenario naming what the stack lacks stops the run before anything starts."""
+        """Each scenario as it runs on the stack, or why not: first a role the stack lacks (an
+        image would change nothing), then an absent image (decided once: images do not appear
+        mid-run), then what the stack file says. Where every scenario lacks an image, the stack is
+        opened (its images not built) only when its file alone cannot say that it has their roles;
+        a scenario naming what the stack lacks stops the run before anything starts."""
         from drills.stack.mongo import image_present
 
         absent = {path: image_missing(sc, partial(image_present, self.client)) for path, sc in scenarios}
-        if all(absent.values()):
+        if all(absent.values()) and self._declares_all(sc for _, sc in scenarios):
             return [Fitted(path, sc, sc, why_not=absent[path]) for path, sc in scenarios]
-        stack = self.open()
-        fitted = [Fitted(path, sc, sc, why_not=absent[path]) if absent[path] else
-                  fit_scenario(sc, path, stack, self.defined) for path, sc in scenarios]
+        stack = self.open(build=not all(absent.values()))
+        fitted = [fit_scenario(sc, path, stack, self.defined, image=absent[path]) for path, sc in scenarios]
         problems = [p for f in fitted if not f.why_not for p in f.problems]
         if problems:
             raise lacking(problems, verb="drill")
@@ -260,13 +279,26 @@ class Session:
             self.stack = None  # nothing runs on it: never started
         return fitted
 
+    def _declares_all(self, scenarios: Iterable[Scenario]) -> bool:
+        """Whether the stack file of a stack of its own names every role group these scenarios need
+        (in `roles:` or `components:`), so that no Compose model need be read to know it has them;
+        roles named by labels only are known once the stack is opened."""
+        from drills.stack.project import default_definition
+
+        if not self.own:
+            return False  # attaching costs nothing, and its saved file is the one to ask
+        definition = self.definition or default_definition()
+        named = set(definition.declared_roles()) | set(definition.component_names())
+        return all(set(needed_groups(sc)) <= named for sc in scenarios)
+
     def fit_example(self, scenario: Scenario, path: Path) -> Fitted:
         """A scenario drawn from a fault space already fitted (`fit_space`): what of it runs; a
         replay of its file by `drill run` on the same stack leaves out the same."""
         if self.stack is None:
             raise RuntimeError("no stack yet: open() first")
         runnable, left_out = fit_to_stack(scenario, self.stack, self.defined)
-        return Fitted(path, runnable, scenario, tuple(left_out))
+        return Fitted(path, runnable, scenario, tuple(left_out),
+                      lacks=tuple(lacked_roles(scenario, self.stack, self.defined)))
 
     # ---- drills -------------------------------------------------------------------------------
 
@@ -287,7 +319,8 @@ class Session:
 
         scenario = fitted.scenario
         if fitted.why_not:
-            result = not_run(fitted.filed, fitted.path, self.reports_dir, fitted.why_not)
+            result = not_run(fitted.filed, fitted.path, self.reports_dir, fitted.why_not,
+                             stack=self.described(fitted.lacks))
             record(result)
             self.say(f"NOT RUN {scenario.id}: {fitted.why_not}")
             return result
@@ -297,7 +330,8 @@ class Session:
         shown = progress() if progress is not None else self._console(fitted, label or scenario.id)
         assert self.stack is not None  # _baseline waited on it
         drill = Drill(scenario, fitted.path, self.stack, reports_dir=self.reports_dir,
-                      workload_factory=build_workload, progress=shown, left_out=fitted.left_out)
+                      workload_factory=build_workload, progress=shown, left_out=fitted.left_out,
+                      lacks=fitted.lacks)
         shown.watch(drill.history)
         try:
             result = drill.run()  # heals whatever it applied, also when interrupted
@@ -309,6 +343,8 @@ class Session:
         finally:
             shown.close()
         record(result)
+        if result.status == "error":  # said as it happens: the summary comes only after the whole suite
+            self.say(f"ERROR {scenario.id}: {result.reason}")
         interrupts.raise_pending()  # a signal that came while the drill healed: stop here
         return result
 
@@ -322,7 +358,8 @@ class Session:
         missed: list[RunResult] = []
 
         def miss(why: str) -> None:
-            missed.append(not_run(fitted.filed, fitted.path, self.reports_dir, why, error=True))
+            missed.append(not_run(fitted.filed, fitted.path, self.reports_dir, why, error=True,
+                                  stack=self.described(fitted.lacks)))
             record(missed[0])
             self.say(f"ERROR {fitted.scenario.id}: {why}")
 

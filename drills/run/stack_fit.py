@@ -1,5 +1,6 @@
 """Whether a scenario can run on a stack, and what of it: a role it needs that the stack lacks
-makes it NOT RUN (`absent_on_stack`), a bystander signal whose role is absent is left out with its
+makes it NOT RUN, named with the roles the stack has (`absent_on_stack`; what it lacks, as the
+journal records it: `lacked_roles`), a bystander signal whose role is absent is left out with its
 expectations (`fit_to_stack`), and a queue the stack does not declare is a mistake in the file
 (`stack_problems`). Asked by the session (`drills.run.session`) of each scenario `drill run` runs and of
 the fault space `drill explore` draws from, before the stack starts."""
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from drills.files.scenario import Scenario
+    from drills.stack.definition import RoleMap
     from drills.stack.project import ComposeProject
 
 
@@ -23,16 +25,58 @@ def needed_roles(scenario: Scenario) -> list[str]:
     return [step.target for step in scenario.steps if step.target not in (SAME_TARGET, CLIENTS)]
 
 
-def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> str:
-    """Why `scenario` cannot run on `stack`: a role it needs of which the stack defines no service
-    (a stack without RabbitMQ; MongoDB left out for want of its image); "" when it can. A defined
-    service without a container is no such case: that stack is incomplete (exit 3)."""
+def needed_groups(scenario: Scenario) -> list[str]:
+    """The role groups a scenario cannot run without: its faults' targets, and the component of an
+    image it requires (`mongo:7`: the mongo role)."""
     from drills.core.roles import parse_role
     from drills.provision.requirements import MONGO
 
-    groups = sorted({parse_role(r).group for r in needed_roles(scenario)}
-                    | ({"mongo"} if MONGO in scenario.requires else set()))
-    absent = [g for g in groups if not stack.settings.roles.members(g, defined)]
+    return sorted({parse_role(r).group for r in needed_roles(scenario)}
+                  | ({"mongo"} if MONGO in scenario.requires else set()))
+
+
+def role_text(groups: Sequence[str]) -> str:
+    """`mongo role`, `dashboard or worker role`, `a, b or c role`."""
+    names = sorted(groups)
+    return (f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)) + " role"
+
+
+def declared_text(roles: RoleMap, defined: Sequence[str]) -> str:
+    """What the stack has instead, for a reason that names what it lacks."""
+    if roles.roles:
+        return f"it declares {', '.join(sorted(roles.roles))}"
+    return f"it declares no role; its services: {', '.join(sorted(defined)) or 'none'}"
+
+
+def lacked_roles(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> list[str]:
+    """The role groups the scenario needs (its faults' targets, a required image's component, its
+    signals' roles) that the stack has in none of its profiles: what it lacks for this scenario, as
+    the journal records it (`environment.stack.lacks`). A role left out with its profile (MongoDB
+    without its image) is not lacking: the stack has it."""
+    from drills.core.roles import parse_role
+    from drills.workload.registry import KINDS
+
+    roles = stack.settings.roles
+    groups = set(needed_groups(scenario)) | {parse_role(r).group for name in scenario.workload
+                                             for r in KINDS[name].needs()}
+    return sorted(g for g in groups if not roles.declares(g, defined))
+
+
+def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str], image: str = "") -> str:
+    """Why `scenario` cannot run on `stack`, or "" when it can. First a role it needs that the stack
+    has in none of its profiles (a stack without RabbitMQ or MongoDB: getting an image would change
+    nothing), named with the roles it has; then `image`, why an image it requires is absent from
+    this machine (the stack has the role, the image would bring it); then a role left out with its
+    profile (MongoDB without its image); then a backup method the stack does not list. A defined
+    service without a container is no such case: that stack is incomplete (exit 3)."""
+    roles = stack.settings.roles
+    absent = [g for g in needed_groups(scenario) if not roles.members(g, defined)]
+    never = [g for g in absent if not roles.declares(g, defined)]
+    if never:
+        return (f"stack {stack.definition.name} ({stack.project}) has no {role_text(never)} "
+                f"({declared_text(roles, defined)})")
+    if image:
+        return image
     method = backup_method(scenario)
     if not absent and method is not None and method not in stack.definition.spec.backups:
         return (f"stack {stack.definition.name} does not list the backup method {method} (its backups: "
@@ -46,7 +90,7 @@ def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence
                      "image is here") if stack.owner_kind == "stack" else ""
             reasons.append(f"no mongo service: it was brought up without it ({stack.settings.mongo_not_run}){again}")
         else:
-            reasons.append(f"no {group} role")
+            reasons.append(f"no {group} service: its profile was left out")
     return f"stack {stack.definition.name} ({stack.project}) has " + "; ".join(reasons)
 
 
@@ -73,7 +117,7 @@ def fit_to_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[st
     kept = tuple(e for e in scenario.expectations if not about_gone(e))
     left_out = [f"{e.checker}: {next(v for v in e.model_dump().values() if isinstance(v, str) and v in gone)}"
                 for e in scenario.expectations if about_gone(e)]
-    why = f"stack {stack.definition.name} has no {', '.join(sorted(absent))} role"
+    why = f"stack {stack.definition.name} has no {role_text(sorted(absent))}"
     recovery = scenario.recovery.model_copy(
         update={"conditions": tuple(c for c in scenario.recovery.conditions if c not in absent)})
     fitted = scenario.model_copy(update={

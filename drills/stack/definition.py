@@ -13,7 +13,7 @@ definition without the file. Nothing here talks to Docker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -208,6 +208,14 @@ class StackDefinition:
     def mongo(self) -> MongoSpec:
         return self.spec.components.mongo or MongoSpec(adapter="mongo")
 
+    def record(self, roles: RoleMap | None, lacks: Iterable[str] = ()) -> dict[str, Any]:
+        """The stack as a run's journal names it (`environment.stack`): what was drilled, so a report
+        can say it. `roles`: who plays each role (None: not read, the stack was never opened);
+        `lacks`: the roles the scenario needed that the stack has in none of its profiles."""
+        return {"name": self.name, "file": str(self.path), "overrides": [str(p) for p in self.overrides],
+                "components": list(self.component_names()),
+                "roles": None if roles is None else roles.to_json(), "lacks": sorted(set(lacks))}
+
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "spec": self.spec.model_dump(mode="json"),
                 "overrides": [str(p) for p in self.overrides]}
@@ -258,6 +266,13 @@ class RoleMap:
             return [group]
         stem = [n for n in names if n.startswith(group) and n[len(group):].isdigit() and n[len(group):].isascii()]
         return sorted(stem, key=_order)
+
+    def declares(self, group: str, defined: Any) -> bool:
+        """Whether the stack has `group` at all: among the services of its running profiles
+        (`defined`), or of a profile left out (the map is read over every profile: MongoDB left out
+        for want of its image still has its role)."""
+        every = set(defined) | {s for services in self.roles.values() for s in services}
+        return bool(self.members(group, every))
 
     def to_json(self) -> dict[str, list[str]]:
         return {role: list(services) for role, services in self.roles.items()}

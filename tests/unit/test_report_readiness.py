@@ -66,3 +66,70 @@ def test_ready_only_when_every_run_of_every_scenario_passed(history):
     if any(not s & {"passed", "not-run"} for s in statuses.values()):  # failed, errored or aborted only
         assert summary.readiness == "NOT READY"
     assert [v.latest.run_id for v in summary.verdicts] == [r.run_id for r in summary.latest]
+
+
+# ---- only the drilled stack's components ---------------------------------------------------------
+
+POSTGRES_ONLY = {"name": "postgres-only", "file": "/x/stacks/examples/postgres-only/stack.yaml", "overrides": [],
+                 "components": ["postgres", "etcd"], "roles": {"etcd": ["etcd1"], "postgres": ["db-a", "db-b"]}}
+
+
+def test_a_stack_s_report_lists_its_components_only_and_names_those_it_lacks(tmp_path):
+    """A PostgreSQL-only stack: its MongoDB and RabbitMQ drills were NOT RUN for roles it lacks, so
+    those components are no rows (never UNVERIFIED), one line names them, and the environment
+    says which stack was drilled."""
+    reports = tmp_path / "reports"
+    make_run(reports)
+    why = "stack postgres-only (drills-x) has no {} role (it declares etcd, postgres)"
+    make_not_run(reports, "mongo-primary-kill", why.format("mongo"), stack={**POSTGRES_ONLY, "lacks": ["mongo"]})
+    make_not_run(reports, "rabbitmq-node-partition", why.format("rabbitmq"),
+                 stack={**POSTGRES_ONLY, "lacks": ["rabbitmq"]})
+    md = report_md(reports, tmp_path / "out")
+    table = md.split("## DR readiness by component", 1)[1].split("\n## ", 1)[0]
+    assert "| postgres | **READY** |" in table
+    assert "| mongo |" not in table and "| rabbitmq |" not in table and "UNVERIFIED" not in md
+    assert "\nnot in this stack (postgres-only): mongo, rabbitmq\n" in table
+    assert "- stack postgres-only (`/x/stacks/examples/postgres-only/stack.yaml`): components postgres, etcd; " \
+           "roles etcd: etcd1; postgres: db-a, db-b; 2 run(s)" in md
+
+
+def test_a_component_the_stack_has_stays_unverified_while_its_image_is_absent(tmp_path):
+    """The reference stack without the MongoDB image: the stack has the role, lacks nothing, and the
+    component is UNVERIFIED until the image is here, as before."""
+    reports = tmp_path / "reports"
+    make_run(reports)
+    reference = {**POSTGRES_ONLY, "name": "api-fortress-ha", "components": ["postgres", "etcd", "mongo"],
+                 "lacks": []}
+    make_not_run(reports, "mongo-primary-kill", "image mongo:7 absent on this machine", stack=reference)
+    md = report_md(reports, tmp_path / "out")
+    assert "| mongo | **UNVERIFIED** | 1 | NOT RUN mongo-primary-kill: 0/1 passed, latest #2 NOT-RUN |" in md
+    assert "not in this stack" not in md
+
+
+def _stack_run(i: int, scenario: str, component: str, status: str, lacks: tuple[str, ...]) -> Run:
+    run = _run(i, scenario, status)
+    run.journal["scenario"]["component"] = component
+    run.journal["environment"] = {"stack": {"name": "s", "lacks": list(lacks)}}
+    return run
+
+
+SCENARIO_OF = {"a": "postgres", "b": "postgres", "c": "mongo", "d": "app"}
+
+
+@given(st.lists(st.tuples(st.sampled_from(sorted(SCENARIO_OF)), st.sampled_from(STATUSES), st.booleans()),
+                min_size=1, max_size=12))
+def test_a_component_is_a_row_or_named_as_not_in_the_stack_never_both(history):
+    from drills.report.readiness import not_in_stack
+
+    runs = [_stack_run(i, sid, SCENARIO_OF[sid], status, ("mongo",) if lacked and status == "not-run" else ())
+            for i, (sid, status, lacked) in enumerate(history)]
+    rows = {c.component: c for c in components(runs)}
+    outside = not_in_stack(runs)
+    assert not set(rows) & set(outside.components)
+    assert set(rows) | set(outside.components) == {SCENARIO_OF[sid] for sid, _, _ in history}
+    for comp in outside.components:  # every run of it was NOT RUN for a role the stack lacks
+        assert all(r.outside_stack for r in runs if r.component == comp)
+    for comp, row in rows.items():  # a row counts no run its stack could not drive
+        assert all(not r.outside_stack for r in row.latest)
+        assert row.scenarios == len({r.scenario_id for r in runs if r.component == comp and not r.outside_stack})
+    assert bool(outside.text()) == bool(outside.components or outside.scenarios)

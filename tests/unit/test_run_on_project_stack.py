@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from drills.files.scenario import load_scenario
-from drills.run.stack_fit import absent_on_stack, stack_problems
+from drills.run.stack_fit import absent_on_stack, lacked_roles, needed_groups, stack_problems
 from drills.stack import ports
 from drills.stack.definition import RoleMap
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings
@@ -177,3 +177,91 @@ def test_an_exploration_naming_a_queue_the_stack_does_not_declare_is_refused_at_
         fit_of_space(load_exploration(odd), reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,)))
     assert "postgres-failover: fault_space target rabbitmq.leader@no-such-queue: the stack" in str(err.value)
     assert "declares no queue 'no-such-queue'" in str(err.value)
+
+
+# ---- NOT RUN names what the stack lacks, not an image it does not need ---------------------------
+
+POSTGRES_ONLY = RoleMap.build({}, {**{f"db-{x}": {"io.drills.role": "postgres"} for x in "abc"},
+                                   **{f"etcd{i}": {"io.drills.role": "etcd"} for i in (1, 2, 3)}})
+POSTGRES_ONLY_SERVICES = ("db-a", "db-b", "db-c", "etcd1", "etcd2", "etcd3")
+IMAGE_ABSENT = "image mongo:7 absent on this machine (`drill doctor` says how to get it)"
+
+
+def postgres_only_stack() -> ComposeProject:
+    """stacks/examples/postgres-only as `ComposeProject.create` makes it: its roles by labels alone."""
+    definition = load_stack(Path(__file__).resolve().parents[2] / "stacks" / "examples" / "postgres-only")
+    return reference_stack(definition=definition, roles=POSTGRES_ONLY, mongo_not_run="")
+
+
+def load_stack(path: Path):
+    from drills.files.stack_file import load_stack as load
+
+    return load(path, ())
+
+
+def test_on_a_stack_without_mongodb_its_drills_are_not_run_for_the_role_not_the_image():
+    stack = postgres_only_stack()
+    mongo = load_scenario(next(p for p in SCENARIOS if p.stem == "mongo-primary-kill"))
+    why = absent_on_stack(mongo, stack, POSTGRES_ONLY_SERVICES, IMAGE_ABSENT)
+    assert why == f"stack postgres-only ({PROJECT}) has no mongo role (it declares etcd, postgres)"
+    assert lacked_roles(mongo, stack, POSTGRES_ONLY_SERVICES) == ["mongo"]
+
+
+def test_on_a_stack_with_mongodb_an_absent_image_is_what_is_said():
+    """The reference stack has the MongoDB role (in its profile left out for want of the image):
+    the image is what would bring it, so the image is named, and the stack lacks nothing."""
+    stack = reference_stack()
+    mongo = load_scenario(next(p for p in SCENARIOS if p.stem == "mongo-primary-kill"))
+    assert absent_on_stack(mongo, stack, defined_services(()), IMAGE_ABSENT) == IMAGE_ABSENT
+    assert lacked_roles(mongo, stack, defined_services(())) == []
+    assert lacked_roles(mongo, reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,))) == []
+
+
+def test_the_roles_a_stack_lacks_are_named_together_with_those_it_has():
+    stack = postgres_only_stack()
+    lost = load_scenario(next(p for p in SCENARIOS if p.stem == "microservices-lost"))
+    why = absent_on_stack(lost, stack, POSTGRES_ONLY_SERVICES)
+    assert why.startswith("stack postgres-only (drills-nomongo) has no ") and why.endswith(
+        " role (it declares etcd, postgres)")
+    assert " or " in why, why  # several roles lacked: `a, b or c role`
+    assert set(lacked_roles(lost, stack, POSTGRES_ONLY_SERVICES)) >= set(needed_groups(lost))
+
+
+def test_a_stack_declaring_no_role_says_which_services_it_has():
+    stack = reference_stack(roles=RoleMap.build({}, {}), mongo_not_run="")
+    partition = load_scenario(next(p for p in SCENARIOS if p.stem == "rabbitmq-node-partition"))
+    assert absent_on_stack(partition, stack, ("db1", "db2")).endswith(
+        "has no rabbitmq role (it declares no role; its services: db1, db2)")
+
+
+GROUPS = ("postgres", "etcd", "rabbitmq", "mongo", "dashboard", "worker", "balancer", "clients", "http")
+
+
+@given(st.sampled_from(SCENARIOS), st.sets(st.sampled_from(GROUPS)), st.booleans())
+def test_a_not_run_reason_names_a_lacking_role_before_an_image_and_never_an_image_for_a_role_it_lacks(
+        path, has, image_here):
+    """Whatever roles a stack has: a scenario needing one it lacks is NOT RUN naming that role and
+    the roles it has, never the image; the image is named only where the stack has every role the
+    scenario needs; what the journal records as lacking is exactly the roles missing."""
+    from drills.run.stack_fit import needed_groups
+    from drills.workload.registry import KINDS
+
+    full = reference_stack(mongo_not_run="").settings.roles
+    roles = RoleMap({g: services for g, services in full.roles.items() if g in has})
+    defined = tuple(sorted({s for services in roles.roles.values() for s in services}))
+    stack = reference_stack(roles=roles, mongo_not_run="")
+    scenario = load_scenario(path)
+    image = "" if image_here or "mongo:7" not in scenario.requires else IMAGE_ABSENT
+    why = absent_on_stack(scenario, stack, defined, image)
+    lacking = [g for g in needed_groups(scenario) if not roles.members(g, defined)]
+    if lacking:
+        has_text = f"it declares {', '.join(sorted(roles.roles))}" if roles.roles else \
+            "it declares no role; its services: none"
+        assert "image" not in why and why.endswith(f" role ({has_text})")
+        assert all(g in why for g in lacking)
+    elif image:
+        assert why == image
+    signal_groups = {r.partition(".")[0].partition("[")[0] for name in scenario.workload
+                     for r in KINDS[name].needs()}
+    expected = sorted(g for g in set(needed_groups(scenario)) | signal_groups if not roles.members(g, defined))
+    assert lacked_roles(scenario, stack, defined) == expected

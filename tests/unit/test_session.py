@@ -82,15 +82,16 @@ def test_a_fault_space_naming_what_the_stack_lacks_is_refused_with_the_explore_h
 class Stack:
     """A stack in memory: what the session asks of it to fit, start and remove it."""
 
-    def __init__(self, base=None, *, left=()):
+    def __init__(self, base=None, *, left=(), services=None):
         self.base = base or reference_stack(mongo_not_run="")
+        self.services = services or defined_services((MONGO_PROFILE,))
         self.project = self.base.project
         self.settings, self.definition, self.owner_kind = self.base.settings, self.base.definition, "run"
         self.calls: list[str] = []
         self.left = list(left)
 
     def defined_services(self):
-        return defined_services((MONGO_PROFILE,))
+        return self.services
 
     def up(self, **_):
         self.calls.append("up")
@@ -107,8 +108,9 @@ def opened(monkeypatch, stack, *, project=None, images=True, said=None, warned=N
                 warn=(warned if warned is not None else []).append, tell_down=tell_down)
     s._client = object()  # type: ignore[assignment]
 
-    def open_it():
-        s.stack = stack
+    def open_it(*, build=True):
+        s.stack = s._opened = stack
+        s.built = build
         return stack
 
     monkeypatch.setattr(s, "open", open_it)
@@ -236,8 +238,8 @@ class FakeDrill:
     outcome: object = None
     during = staticmethod(lambda: None)
 
-    def __init__(self, scenario, path, stack, *, reports_dir, workload_factory, progress, left_out):
-        self.scenario, self.left_out, self.progress = scenario, tuple(left_out), progress
+    def __init__(self, scenario, path, stack, *, reports_dir, workload_factory, progress, left_out, lacks=()):
+        self.scenario, self.left_out, self.progress, self.lacks = scenario, tuple(left_out), progress, tuple(lacks)
         self.run_id, self.out, self.history = f"run-{scenario.id}", reports_dir / f"run-{scenario.id}", object()
 
     def now(self) -> float:
@@ -373,3 +375,70 @@ def test_what_runs_on_a_stack_needs_only_what_it_has_and_nothing_is_dropped_unsa
     dropped = len(filed.expectations) - len(fitted.scenario.expectations)
     assert len(fitted.left_out) == dropped or (not dropped and set(fitted.scenario.workload) < set(filed.workload))
     assert (fitted.left_out == ()) == (fitted.scenario == filed)
+
+
+# ---- what the stack lacks, said and recorded -----------------------------------------------------
+
+
+def test_on_a_stack_without_mongodb_its_drills_name_the_role_and_no_image_is_built_to_say_so(monkeypatch):
+    """Every scenario lacks the MongoDB image, and the stack file names no MongoDB role: the stack is
+    opened, its images not built, to read its roles (labels), and the reason is the role it lacks."""
+    from tests.unit.test_run_on_project_stack import POSTGRES_ONLY_SERVICES, postgres_only_stack
+
+    stack = Stack(postgres_only_stack(), services=POSTGRES_ONLY_SERVICES)
+    s = opened(monkeypatch, stack, images=False)
+    s.definition = stack.definition
+    [fitted] = s.fit([(MONGO_KILL, load_scenario(MONGO_KILL))])
+    assert fitted.why_not == f"stack postgres-only ({stack.project}) has no mongo role (it declares etcd, postgres)"
+    assert fitted.lacks == ("mongo",) and s.built is False
+    s.up()
+    s.__exit__(None, None, None)
+    assert stack.calls == [] and s.stack is None, "nothing runs on it: never started"
+
+
+def test_on_the_reference_stack_without_the_image_the_image_is_named_and_nothing_is_lacking(monkeypatch):
+    s = opened(monkeypatch, Stack(), images=False)
+    [mongo, leader] = s.fit([(MONGO_KILL, load_scenario(MONGO_KILL)), (LEADER_KILL, load_scenario(LEADER_KILL))])
+    assert mongo.why_not == "image mongo:7 absent on this machine (`drill doctor` says how to get it)"
+    assert mongo.lacks == () and leader.why_not == "" and s.built is True
+
+
+def test_a_not_run_journal_names_the_stack_and_what_it_lacks(tmp_path, monkeypatch):
+    from tests.unit.test_run_on_project_stack import POSTGRES_ONLY_SERVICES, postgres_only_stack
+
+    stack = Stack(postgres_only_stack(), services=POSTGRES_ONLY_SERVICES)
+    s = opened(monkeypatch, stack, images=False)
+    s.reports_dir, s.definition = tmp_path, stack.definition
+    [fitted] = s.fit([(MONGO_KILL, load_scenario(MONGO_KILL))])
+    result = s.run(fitted, record=lambda r: None)
+    recorded = json.loads((tmp_path / result.run_id / "journal.json").read_text())["environment"]["stack"]
+    assert recorded == {"name": "postgres-only", "file": str(stack.definition.path), "overrides": [],
+                        "components": ["postgres", "etcd"], "lacks": ["mongo"],
+                        "roles": {"etcd": ["etcd1", "etcd2", "etcd3"], "postgres": ["db-a", "db-b", "db-c"]}}
+
+
+def test_a_journal_of_a_stack_never_opened_names_its_file_and_no_roles(tmp_path, monkeypatch):
+    s = opened(monkeypatch, Stack(), images=False)
+    s.reports_dir = tmp_path
+    monkeypatch.setattr(s, "open", lambda **_: pytest.fail("the reference stack file names the MongoDB role"))
+    [fitted] = s.fit([(MONGO_KILL, load_scenario(MONGO_KILL))])
+    result = s.run(fitted, record=lambda r: None)
+    recorded = json.loads((tmp_path / result.run_id / "journal.json").read_text())["environment"]["stack"]
+    assert recorded["name"] == "api-fortress-ha" and recorded["roles"] is None and recorded["lacks"] == []
+    assert recorded["components"] == ["postgres", "etcd", "rabbitmq", "mongo", "http"]
+
+
+def test_a_drill_in_error_is_said_with_its_reason_as_it_ends(monkeypatch, tmp_path):
+    class Failing(FakeDrill):
+        def run(self):
+            return RunResult(self.run_id, self.scenario.id, "error", [], self.out,
+                             "no backup completed within 30 s after the steady phase: 3 of 3 attempts failed, "
+                             "all with: role \"postgres\" does not exist")
+
+    said = []
+    s = drill_session(monkeypatch, tmp_path, Failing)
+    s.say = said.append
+    filed = load_scenario(LEADER_KILL)
+    s.run(Fitted(LEADER_KILL, filed, filed, lacks=("rabbitmq",)), record=lambda r: None, progress=Shown)
+    assert said == ["ERROR postgres-leader-kill: no backup completed within 30 s after the steady phase: 3 of 3 "
+                    "attempts failed, all with: role \"postgres\" does not exist"]
