@@ -14,6 +14,7 @@ from typing import Any
 
 from drills.backup.model import Backup
 from drills.checkers.registry import CHECKERS
+from drills.core.effective_config import EffectiveConfig
 from drills.core.events import (
     BackupRecorded,
     DrillEnded,
@@ -33,7 +34,6 @@ from drills.records.journal import FaultRecord, Journal, PhaseRecord, environmen
 from drills.records.junit import write_junit
 from drills.run.evaluate import RunFacts, evaluate
 from drills.run.runner import new_run_id, not_run
-from drills.stack.effective_config import EffectiveConfig
 from tests.unit.test_stack_effective import reference_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,13 +24,13 @@ from typing import Any
 
 from drills import __version__
 from drills.checkers.registry import subject_of
+from drills.core.effective_config import EffectiveConfig, fingerprint
 from drills.records.evidence import Verified, verify
 from drills.report.readiness import components, not_in_stack
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
 from drills.report.runs import Run, assumptions_of, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import system_rows, timeline_svg, trend_svg
-from drills.stack.effective_config import EffectiveConfig, fingerprint
 from drills.stack.effective_text import LABELS, lines
 
 REPORT_NAME = "drill-report"

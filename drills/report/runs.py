@@ -238,8 +238,8 @@ def assumptions_of(scenario: Mapping[str, Any], journal: Mapping[str, Any]) -> l
     verdicts (`drills.run.evaluate`): the same function of the same record. A run that drilled nothing
     (NOT RUN: no phase) makes no claim of a stack, so nothing is checked; one that drilled without
     recording the configuration leaves every assumption unchecked, never held."""
+    from drills.core.effective_config import EffectiveConfig
     from drills.spec.assumptions import check_all
-    from drills.stack.effective_config import EffectiveConfig
 
     expectations = [e for e in scenario.get("expectations") or [] if isinstance(e, Mapping)]
     if not journal.get("phases"):

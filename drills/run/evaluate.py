@@ -21,7 +21,7 @@ from drills.files.scenario import Scenario
 from drills.spec.assumptions import check_all
 
 if TYPE_CHECKING:
-    from drills.stack.effective_config import EffectiveConfig
+    from drills.core.effective_config import EffectiveConfig
 
 __all__ = ["RunFacts", "evaluate"]
 

@@ -21,6 +21,7 @@ from drills.checkers.protocol import Watch
 from drills.checkers.registry import samples_plan, watches_of
 from drills.checkers.verdict import Status, Verdict
 from drills.core import interrupts
+from drills.core.effective_config import compared
 from drills.core.errors import DrillsError, HarnessError, ScenarioError, StackError
 from drills.core.events import DrillEnded, DrillEvent, FaultApplied, HoldEnded, Phase, PhaseBegan, write
 from drills.core.history import History, Sustained, load
@@ -37,7 +38,6 @@ from drills.run.evaluate import RunFacts, evaluate
 from drills.sampling import registry as sampling
 from drills.sampling.base import Sampler
 from drills.stack.effective import read_effective
-from drills.stack.effective_config import compared
 
 if TYPE_CHECKING:
     from drills.core.history import Op
@@ -294,8 +294,8 @@ class Drill:
             time.sleep(0.05)
 
     def _recover(self, since_heal: float | None) -> RunFacts:
+        from drills.core.wait import WaitTimeout, run_all
         from drills.stack.readiness import ready_waits
-        from drills.stack.wait import WaitTimeout, run_all
 
         with self.phase(Phase.RECOVER, f"timeout {self.s.recovery.timeout:g} s") as rec:
             start = self.now()

@@ -21,7 +21,7 @@ means: `drill schema` prints them); a path with `<queue>` or `<role>` takes a na
                                               unchecked (with why: a fact not read is never held)
 
 Pure, and below the checkers: an expectation model declares the field (`Assumes`), `drills.run.evaluate`
-checks it against `drills.stack.effective_config.EffectiveConfig`, which it reads through the
+checks it against `drills.core.effective_config.EffectiveConfig`, which it reads through the
 small protocol `EffectiveLike` (the checkers may not import the stack).
 """
 
@@ -36,31 +36,11 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BeforeValidator, WithJsonSchema
 
+from drills.core.effective_config import Fact, Kind
 from drills.core.yaml_locate import suggest
 
-Kind = Literal["number", "bool", "word"]
 Scalar = bool | float | str
 Value = Scalar | tuple[Scalar, ...]
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A fact an assumption may name: where the effective configuration holds it, under its part's
-    `settings` (a `<name>` in `path` stands for a name the assumption gives), and the item of the
-    part's `not_read` that says it could not be read ("" when it is read with the part)."""
-
-    path: str
-    kind: Kind
-    part: str
-    where: tuple[str, ...]
-    unread_item: str
-    description: str
-
-    @property
-    def placeholder(self) -> str | None:
-        found = re.search(r"<(\w+)>", self.path)
-        return found.group(1) if found else None
-
 
 FACTS: tuple[Fact, ...] = (
     Fact("postgres.patroni.ttl", "number", "postgres", ("patroni", "ttl"), "",

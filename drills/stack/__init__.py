@@ -10,11 +10,11 @@
     services.py    the project's containers as one Docker API call sees them
     roles.py       which services a role's group names here (the grammar: drills.core.roles) (pure)
     topology.py    roles -> services, asking Patroni, RabbitMQ and MongoDB who leads now
-    wait.py        wait strategies: condition + timeout + interval -> elapsed seconds
-    readiness.py   what "ready" means for each component
+    readiness.py   what "ready" means for each component (as wait strategies: drills.core.wait)
     status.py      everything `drill stack status` shows
     effective.py   the configuration drilled, read back from the running stack (the record:
-                   effective_config.py; its sources: effective_sources.py; in words: effective_text.py)
+                   drills.core.effective_config; its sources: effective_sources.py; in words:
+                   effective_text.py)
     postgres.py, rabbitmq.py, mongo.py, http.py, loadbalancer.py   per-component probes
 
 Which Compose binary runs is provisioning's (`drills.provision.compose`); the `drill stack`
@@ -24,17 +24,12 @@ commands are in `drills.cli.stack`, above this package.
 from drills.core.roles import RoleRef, parse_role
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import ComposeProject, UpReport
-from drills.stack.wait import Observation, Wait, WaitTimeout, run_all
 
 __all__ = [
     "ComposeProject",
-    "Observation",
     "RoleRef",
     "Secrets",
     "StackSettings",
     "UpReport",
-    "Wait",
-    "WaitTimeout",
     "parse_role",
-    "run_all",
 ]

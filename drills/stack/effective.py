@@ -4,7 +4,7 @@ A stack file or an override says what an operator meant; the running system says
 (`drills.stack.effective_sources`: Patroni's DCS, pg_settings, the queues' real types, RabbitMQ's
 partition handling, the balancer's backends), with how many instances of each role are defined
 and running and the images they run. Every source is read beside the others and fails on its own
-(`drills.stack.effective_config`: read, not read with why, or absent).
+(`drills.core.effective_config`: read, not read with why, or absent).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from drills.core.effective_config import ABSENT, PARTS, READ, EffectiveConfig, Part, not_read
 from drills.core.roles import CLIENTS
 from drills.stack.definition import RoleMap, order
-from drills.stack.effective_config import ABSENT, PARTS, READ, EffectiveConfig, Part, not_read
 from drills.stack.effective_sources import (
     TIMEOUT_S,
     EffectiveStack,

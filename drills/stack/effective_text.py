@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drills.stack.effective_config import ABSENT, NOT_READ, PARTS, EffectiveConfig, Part
+from drills.core.effective_config import ABSENT, NOT_READ, PARTS, EffectiveConfig, Part
 
 LABELS = {"postgres": "PostgreSQL", "rabbitmq": "RabbitMQ", "mongo": "MongoDB", "balancer": "Balancer",
           "instances": "Instances"}

@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+from drills.core.wait import Observation, Wait, run_all
 from drills.stack import rabbitmq
 from drills.stack.mongo import MongoStatus
 from drills.stack.services import ServiceInfo
 from drills.stack.topology import StackView, endpoints, management, members, mongo_status, postgres_status
-from drills.stack.wait import Observation, Wait, run_all
 
 ONE_SHOT = frozenset({"mongo-init"})  # services that run to completion (exit 0 = success)
 

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drills.core.effective_config import EffectiveConfig
 from drills.stack.effective import read_effective
-from drills.stack.effective_config import EffectiveConfig
 from drills.stack.effective_sources import EffectiveStack
 from drills.stack.loadbalancer import LoadBalancerStatus, read_status
 from drills.stack.mongo import MongoStatus

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.core.effective_config import ABSENT, NOT_READ, READ, EffectiveConfig, Fact, Part
 from drills.spec.assumptions import (
     BROKEN,
     FACTS,
@@ -21,14 +22,12 @@ from drills.spec.assumptions import (
     UNCHECKED,
     Assumption,
     AssumptionCheck,
-    Fact,
     check,
     check_all,
     format_value,
     parse,
     worst,
 )
-from drills.stack.effective_config import ABSENT, NOT_READ, READ, EffectiveConfig, Part
 
 PY = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 NAMES = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,12}", fullmatch=True)

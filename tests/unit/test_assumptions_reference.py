@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from drills.core.effective_config import READ, EffectiveConfig, Part
 from drills.files.exploration import load_exploration
 from drills.files.scenario import load_scenario
 from drills.files.scenario_schema import Expectation
 from drills.files.stack_file import load_stack
 from drills.spec.assumptions import BROKEN, HELD, check_all
 from drills.stack.definition import RoleMap
-from drills.stack.effective_config import READ, EffectiveConfig, Part
 from tests.unit.test_stack_examples import example, merged
 
 ROOT = Path(__file__).resolve().parents[2]

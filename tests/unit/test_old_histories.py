@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
+from drills.core.effective_config import EffectiveConfig
 from drills.core.events import FaultApplied, LeaderSample, Phase, SystemEvent, of_kind, phases
 from drills.core.history import Op, load
 from drills.files.scenario import Scenario
 from drills.run.evaluate import RunFacts, evaluate
-from drills.stack.effective_config import EffectiveConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 RUNS = ["postgres-leader-kill", "rabbitmq-node-partition"]

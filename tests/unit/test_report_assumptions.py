@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 from drills.checkers.verdict import Status, Verdict
+from drills.core.effective_config import READ, EffectiveConfig, Part
 from drills.records.result import RunResult
 from drills.report.readiness import components
 from drills.report.run_log import RunLog, write_summary
 from drills.report.runs import load_runs
 from drills.report.summary import summary_row
 from drills.spec.assumptions import BROKEN, UNCHECKED, AssumptionCheck
-from drills.stack.effective_config import READ, EffectiveConfig, Part
 from tests.report_factory import make_run
 from tests.unit.test_report_readiness import report_md
 from tests.unit.test_stack_effective import reference_config

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from drills.core.effective_config import NOT_READ, EffectiveConfig, Part, compared, fingerprint
 from drills.report.render import render
 from drills.report.runs import load_runs
-from drills.stack.effective_config import NOT_READ, EffectiveConfig, Part, compared, fingerprint
 from tests.report_factory import make_not_run, make_run
 from tests.unit.test_stack_effective import reference_config
 

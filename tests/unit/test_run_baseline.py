@@ -9,11 +9,11 @@ from xml.etree import ElementTree
 import pytest
 
 from drills.core.errors import StackError
+from drills.core.wait import Observation, WaitTimeout
 from drills.files.scenario import load_scenario
 from drills.records.result import RunResult
 from drills.report.repeats import exit_code, sample_of_result
 from drills.stack.baseline import to_baseline
-from drills.stack.wait import Observation, WaitTimeout
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "postgres-leader-kill.yaml"
 

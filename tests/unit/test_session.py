@@ -185,7 +185,7 @@ def test_a_not_run_scenario_is_recorded_and_said_without_touching_the_stack(tmp_
 
 def baseline_stack(monkeypatch, *, ready: bool, comes_back: bool = True) -> list[bool]:
     """The stack's wait and bring-back as the session calls them; returns the `own` of each bring-back."""
-    from drills.stack.wait import Observation, WaitTimeout
+    from drills.core.wait import Observation, WaitTimeout
 
     def wait(stack, timeout_s):
         if not ready:

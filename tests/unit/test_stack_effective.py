@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.core.effective_config import ABSENT, NOT_READ, PARTS, READ, EffectiveConfig, Part, changes, fingerprint
 from drills.stack import loadbalancer
 from drills.stack.definition import RoleMap, StackDefinition
 from drills.stack.effective import instances, read_effective
-from drills.stack.effective_config import ABSENT, NOT_READ, PARTS, READ, EffectiveConfig, Part, changes, fingerprint
 from drills.stack.effective_sources import (
     parse_partition_handling,
     parse_patroni,
@@ -395,7 +395,7 @@ def test_a_replica_set_that_does_not_answer_is_not_read_and_one_left_out_is_abse
 def test_an_item_not_read_at_one_end_is_not_compared_not_claimed_changed():
     """A RabbitMQ node whose statistics were not in when the drill began: its partition handling
     NOT READ then, read at the end. Unknown before is no change; it is listed as not compared."""
-    from drills.stack.effective_config import compared
+    from drills.core.effective_config import compared
 
     a = reference_config()
     rabbit = a.part("rabbitmq")

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from drills.stack.wait import Observation, Wait, WaitTimeout, run_all
+from drills.core.wait import Observation, Wait, WaitTimeout, run_all
 
 
 class FakeClock:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from drills.core.effective_config import READ, EffectiveConfig, Part
 from drills.files.scenario import Scenario, load_scenario
 from drills.files.scenario_schema import Expectation
 from drills.spec.assumptions import HELD, Assumption, check, parse
-from drills.stack.effective_config import READ, EffectiveConfig, Part
 from drills.workload.base import DEFAULT_OP_TIMEOUT_S
 from drills.workload.postgres import PostgresTarget
 from drills.workload.rabbitmq import RabbitTarget

@@ -8,6 +8,10 @@ A part's `settings` are the configuration (compared between two reads by `change
 `fingerprint`); its `state` is what holds at the moment of the read (leaders, backends UP):
 context for a reader, never compared.
 
+A `Fact` is what an expectation's `assumes:` may name of the record (`drills.spec.assumptions`
+declares which, and checks them): the record and where its facts sit in it are one vocabulary, for
+the readers that produce it and the checks that read it.
+
 The JSON shape (`EffectiveConfig.to_json`), as the journal's `environment.effective` holds it:
 
     {"read_s": 0.41, "stack": {"name": ..., "file": ..., "compose_files": [...]},
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -125,6 +130,28 @@ def compared(before: EffectiveConfig, after: EffectiveConfig) -> dict[str, Any]:
                             for item in sorted(set(a.not_read) | set(b.not_read))})
     return {"read_s": None if after.read_s is None else round(after.read_s, 3), "changes": changes(before, after),
             "not_compared": unknown}
+
+
+Kind = Literal["number", "bool", "word"]  # how an assumption writes a fact's value (drills.spec.assumptions)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact an assumption may name: where the effective configuration holds it, under its part's
+    `settings` (a `<name>` in `path` stands for a name the assumption gives), and the item of the
+    part's `not_read` that says it could not be read ("" when it is read with the part)."""
+
+    path: str
+    kind: Kind
+    part: str
+    where: tuple[str, ...]
+    unread_item: str
+    description: str
+
+    @property
+    def placeholder(self) -> str | None:
+        found = re.search(r"<(\w+)>", self.path)
+        return found.group(1) if found else None
 
 
 class _Missing:
