@@ -64,6 +64,24 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """Where things go: the time axis (`t_end` seconds over the plot's width), the rows' heights."""
+
+    t_end: float
+    signals_h: int  # the signals' rows
+    rows_h: int  # and the system's lanes below them
+    height: int
+
+    @property
+    def width(self) -> int:
+        return WIDTH - LEFT - RIGHT
+
+    def x(self, t: float) -> float:
+        """Where time `t` is drawn, clamped to the plot."""
+        return LEFT + self.width * min(max(t, 0.0), self.t_end) / self.t_end
+
+
 def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signals_first: Sequence[str] = ()) -> str:
     """The SVG of one run: its history (`items`) against its journal's faults, phases and recovery."""
     ops = [i for i in items if isinstance(i, Op)]
@@ -72,106 +90,168 @@ def timeline_svg(items: Sequence[Op | Event], journal: dict[str, Any], *, signal
     lanes = list(dict.fromkeys(_lane(e) for e in system))
     faults = _fault_spans(events, journal)
     phases = [p for p in journal.get("phases") or [] if isinstance(p, dict)]
+    order = _signal_order(ops, signals_first)
+    signals_h = max(1, len(order)) * (ROW_H + ROW_GAP)
+    rows_h = signals_h + len(lanes) * (LANE_H + ROW_GAP)
+    plot = _Plot(_t_end(ops, events, faults, phases, journal), signals_h, rows_h, TOP + rows_h + AXIS_H + LEGEND_H)
+
+    out: list[str] = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{plot.height}" '
+        f'viewBox="0 0 {WIDTH} {plot.height}" role="img" font-family="sans-serif" font-size="11">',
+        f"<title>Timeline: {len(ops)} operations, {len(faults)} fault(s), {_fmt(plot.t_end)} s</title>",
+    ]
+    # Fault windows first: behind the bars, visible in the gaps between rows.
+    out += _fault_windows(faults, plot)
+    out += _phase_ticks(phases, plot)
+    out += _signal_rows(ops, order, plot)
+    out += _system_marks(system, lanes, plot.x, top=TOP + plot.signals_h)
+    out += _recovery_line(journal, plot)
+    out += _rto_marks(journal, order, faults, plot)
+    out += _time_axis(plot)
+    out += _legend(plot, with_system=bool(system))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _t_end(ops: Sequence[Op], events: Sequence[Event], faults: Sequence[Span], phases: Sequence[dict[str, Any]],
+           journal: dict[str, Any]) -> float:
+    """The end of the time axis: the last thing the history or the journal knows of (at least 1 s)."""
     timings = journal.get("timings") or {}
-    t_end = max([*(o.end for o in ops), *(e.at for e in events), *(f.end or f.start for f in faults),
-                 *(float(p.get("end_s") or p.get("start_s") or 0) for p in phases),
-                 float(timings.get("wall_s") or 0), 1.0])
-    order = list(dict.fromkeys([*(s for s in signals_first if any(o.signal == s for o in ops)),
-                                *sorted({o.signal for o in ops})]))
-    n_bins = max(1, min(MAX_BINS, math.ceil(t_end / 0.1)))
-    dt = t_end / n_bins
+    return max([*(o.end for o in ops), *(e.at for e in events), *(f.end or f.start for f in faults),
+                *(float(p.get("end_s") or p.get("start_s") or 0) for p in phases),
+                float(timings.get("wall_s") or 0), 1.0])
+
+
+def _signal_order(ops: Sequence[Op], signals_first: Sequence[str]) -> list[str]:
+    """The signals' rows: those of `signals_first` that have ops, in that order, then the rest by name."""
+    return list(dict.fromkeys([*(s for s in signals_first if any(o.signal == s for o in ops)),
+                               *sorted({o.signal for o in ops})]))
+
+
+def _fault_windows(faults: Sequence[Span], plot: _Plot) -> list[str]:
+    """Each fault's window shaded over every row, labelled above (alternating lines when close)."""
+    out: list[str] = []
+    for i, f in enumerate(faults):
+        x0, x1 = plot.x(f.start), plot.x(f.end if f.end is not None else plot.t_end)
+        out.append(f'<rect class="fault-window" x="{x0:.1f}" y="{TOP - 14}" width="{max(x1 - x0, 1.0):.1f}" '
+                   f'height="{plot.rows_h + 14}" fill="{COLORS["fault"]}"><title>fault {escape(f.label)}: '
+                   f'{_fmt(f.start)} s to {"never healed" if f.end is None else _fmt(f.end) + " s"}</title></rect>')
+        out.append(f'<text x="{x0 + 3:.1f}" y="{TOP - 4 - 11 * (i % 2)}" fill="{COLORS["text"]}">'
+                   f'fault: {escape(f.label)}{"" if f.end is not None else " (never healed)"}</text>')
+    return out
+
+
+def _phase_ticks(phases: Sequence[dict[str, Any]], plot: _Plot) -> list[str]:
+    """The start of the phases a reader times the faults against, as dashed ticks along the top."""
+    out: list[str] = []
+    for p in phases:
+        name = str(p.get("name", ""))
+        if name in (Phase.STEADY, Phase.RECOVER, Phase.AFTER, Phase.FINAL_READS):
+            px = plot.x(float(p.get("start_s") or 0))
+            out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP - 6}" y2="{TOP + plot.rows_h}" '
+                       f'stroke="{COLORS["grid"]}" stroke-dasharray="2,3"><title>{escape(name)} begins at '
+                       f'{_fmt(float(p.get("start_s") or 0))} s</title></line>')
+    return out
+
+
+def _bin_counts(ops: Sequence[Op], order: Sequence[str], n_bins: int, dt: float) -> dict[str, list[list[int]]]:
+    """Per signal, per bin of `dt` seconds: how many of its ops that started then ended ok, failed, info."""
     counts: dict[str, list[list[int]]] = {s: [[0, 0, 0] for _ in range(n_bins)] for s in order}
     slot = {Outcome.OK: 0, Outcome.FAIL: 1, Outcome.INFO: 2}
     for o in ops:
         counts[o.signal][min(n_bins - 1, max(0, int(o.start / dt)))][slot[o.outcome]] += 1
+    return counts
 
-    plot_w = WIDTH - LEFT - RIGHT
-    signals_h = max(1, len(order)) * (ROW_H + ROW_GAP)
-    rows_h = signals_h + len(lanes) * (LANE_H + ROW_GAP)
-    height = TOP + rows_h + AXIS_H + LEGEND_H
 
-    def x(t: float) -> float:
-        return LEFT + plot_w * min(max(t, 0.0), t_end) / t_end
-
-    out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" font-family="sans-serif" font-size="11">',
-        f"<title>Timeline: {len(ops)} operations, {len(faults)} fault(s), {_fmt(t_end)} s</title>",
-    ]
-    # Fault windows first: behind the bars, visible in the gaps between rows.
-    for i, f in enumerate(faults):
-        x0, x1 = x(f.start), x(f.end if f.end is not None else t_end)
-        out.append(f'<rect class="fault-window" x="{x0:.1f}" y="{TOP - 14}" width="{max(x1 - x0, 1.0):.1f}" '
-                   f'height="{rows_h + 14}" fill="{COLORS["fault"]}"><title>fault {escape(f.label)}: '
-                   f'{_fmt(f.start)} s to {"never healed" if f.end is None else _fmt(f.end) + " s"}</title></rect>')
-        out.append(f'<text x="{x0 + 3:.1f}" y="{TOP - 4 - 11 * (i % 2)}" fill="{COLORS["text"]}">'
-                   f'fault: {escape(f.label)}{"" if f.end is not None else " (never healed)"}</text>')
-    # Phase starts as ticks along the top.
-    for p in phases:
-        name = str(p.get("name", ""))
-        if name in (Phase.STEADY, Phase.RECOVER, Phase.AFTER, Phase.FINAL_READS):
-            px = x(float(p.get("start_s") or 0))
-            out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP - 6}" y2="{TOP + rows_h}" '
-                       f'stroke="{COLORS["grid"]}" stroke-dasharray="2,3"><title>{escape(name)} begins at '
-                       f'{_fmt(float(p.get("start_s") or 0))} s</title></line>')
+def _signal_rows(ops: Sequence[Op], order: Sequence[str], plot: _Plot) -> list[str]:
+    """A row per signal: its name, and per time bin a bar stacked from the shares of its outcomes."""
+    n_bins = max(1, min(MAX_BINS, math.ceil(plot.t_end / 0.1)))
+    counts = _bin_counts(ops, order, n_bins, plot.t_end / n_bins)
+    bw = plot.width / n_bins
+    out: list[str] = []
     for row, signal in enumerate(order):
         y = TOP + row * (ROW_H + ROW_GAP)
         out.append(f'<text x="{LEFT - 8}" y="{y + ROW_H / 2 + 4:.1f}" text-anchor="end" '
                    f'fill="{COLORS["text"]}">{escape(signal)}</text>')
-        bw = plot_w / n_bins
-        for b, (ok, fail, info) in enumerate(counts[signal]):
-            total = ok + fail + info
-            if not total:
-                continue
-            bx, top = LEFT + b * bw, float(y)
-            for share, cls in ((fail, "fail"), (info, "info"), (ok, "ok")):
-                if share:
-                    h = ROW_H * share / total
-                    out.append(f'<rect class="bin-{cls}" x="{bx:.2f}" y="{top:.2f}" width="{bw + 0.05:.2f}" '
-                               f'height="{h:.2f}" fill="{COLORS[cls]}"/>')
-                    top += h
-    out += _system_marks(system, lanes, x, top=TOP + signals_h)
-    # Recovery: every component ready again; each signal's RTO.
+        for b, outcomes in enumerate(counts[signal]):
+            out += _stacked_bin(LEFT + b * bw, float(y), bw, outcomes)
+    return out
+
+
+def _stacked_bin(bx: float, top: float, bw: float, outcomes: Sequence[int]) -> list[str]:
+    """One bin's bar from its counts of ok, failed and indeterminate ops: failed on top, then
+    indeterminate, then ok; nothing for a bin without ops."""
+    ok, fail, info = outcomes
+    total = ok + fail + info
+    out: list[str] = []
+    if not total:
+        return out
+    for share, cls in ((fail, "fail"), (info, "info"), (ok, "ok")):
+        if share:
+            h = ROW_H * share / total
+            out.append(f'<rect class="bin-{cls}" x="{bx:.2f}" y="{top:.2f}" width="{bw + 0.05:.2f}" '
+                       f'height="{h:.2f}" fill="{COLORS[cls]}"/>')
+            top += h
+    return out
+
+
+def _recovery_line(journal: dict[str, Any], plot: _Plot) -> list[str]:
+    """A dashed line where every component was ready again (none when the journal does not say)."""
     ready = _ready_at(journal)
-    if ready is not None:
-        rx = x(ready)
-        out.append(f'<line class="recovery" x1="{rx:.1f}" x2="{rx:.1f}" y1="{TOP - 14}" y2="{TOP + rows_h}" '
-                   f'stroke="{COLORS["recovery"]}" stroke-width="2" stroke-dasharray="6,3"/>')
-        out.append(f'<text x="{rx + 3:.1f}" y="{TOP + rows_h - 2}" fill="{COLORS["recovery"]}">ready '
-                   f'{_fmt(ready)} s</text>')
+    if ready is None:
+        return []
+    rx = plot.x(ready)
+    return [f'<line class="recovery" x1="{rx:.1f}" x2="{rx:.1f}" y1="{TOP - 14}" y2="{TOP + plot.rows_h}" '
+            f'stroke="{COLORS["recovery"]}" stroke-width="2" stroke-dasharray="6,3"/>',
+            f'<text x="{rx + 3:.1f}" y="{TOP + plot.rows_h - 2}" fill="{COLORS["recovery"]}">ready '
+            f'{_fmt(ready)} s</text>']
+
+
+def _rto_marks(journal: dict[str, Any], order: Sequence[str], faults: Sequence[Span], plot: _Plot) -> list[str]:
+    """A diamond on each signal's row at its measured RTO, counted from the first fault."""
     fault_at = min((f.start for f in faults), default=None)
+    out: list[str] = []
     for row, signal in enumerate(order):
         rto = _rto(journal, signal)
         if rto is None or fault_at is None:
             continue
-        cx, cy = x(fault_at + rto), TOP + row * (ROW_H + ROW_GAP) + ROW_H / 2
+        cx, cy = plot.x(fault_at + rto), TOP + row * (ROW_H + ROW_GAP) + ROW_H / 2
         out.append(f'<path class="rto" d="M{cx:.1f},{cy - 7:.1f} l7,7 l-7,7 l-7,-7 z" fill="{COLORS["recovery"]}" '
                    f'stroke="#ffffff"><title>{escape(signal)}: RTO {_fmt(rto)} s</title></path>')
-    # Time axis.
-    axis_y = TOP + rows_h
-    out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{axis_y}" y2="{axis_y}" stroke="{COLORS["text"]}"/>')
-    step = _nice_step(t_end)
+    return out
+
+
+def _time_axis(plot: _Plot) -> list[str]:
+    """The axis below the rows, ticked at a round step, in seconds since the drill began."""
+    axis_y = TOP + plot.rows_h
+    out = [f'<line x1="{LEFT}" x2="{LEFT + plot.width}" y1="{axis_y}" y2="{axis_y}" stroke="{COLORS["text"]}"/>']
+    step = _nice_step(plot.t_end)
     t = 0.0
-    while t <= t_end + 1e-9:
-        tx = x(t)
+    while t <= plot.t_end + 1e-9:
+        tx = plot.x(t)
         out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{axis_y}" y2="{axis_y + 4}" stroke="{COLORS["text"]}"/>'
                    f'<text x="{tx:.1f}" y="{axis_y + 15}" text-anchor="middle" fill="{COLORS["text"]}">'
                    f'{_fmt(t)}</text>')
-        t += step
-    out.append(f'<text x="{LEFT + plot_w}" y="{axis_y + 15}" text-anchor="end" fill="{COLORS["text"]}" '
+        t += step  # summed, not multiplied: the ticks fall where they always have
+    out.append(f'<text x="{LEFT + plot.width}" y="{axis_y + 15}" text-anchor="end" fill="{COLORS["text"]}" '
                f'dy="10">s since start</text>')
-    ly = height - 8
+    return out
+
+
+def _legend(plot: _Plot, *, with_system: bool) -> list[str]:
+    """The colours' meanings along the bottom; the system's only when it has events."""
+    ly = plot.height - 8
     lx = LEFT
     legend = [("ok", "ok"), ("fail", "failed"), ("info", "indeterminate"), ("fault", "fault window"),
               ("recovery", "ready / RTO")]
-    if system:
+    if with_system:
         legend += [("gained", "system: gained"), ("lost", "lost"), ("other", "other")]
+    out: list[str] = []
     for cls, label in legend:
         out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{COLORS[cls]}"/>'
                    f'<text x="{lx + 14}" y="{ly}" fill="{COLORS["text"]}">{label}</text>')
         lx += 24 + 7 * len(label)
-    out.append("</svg>")
-    return "\n".join(out)
+    return out
 
 
 def _lane(event: SystemEvent) -> str:
