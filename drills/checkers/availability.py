@@ -182,74 +182,126 @@ def check_availability(ops: Sequence[Op], signal: str, *, fault_at: float | None
     if not mine:
         return not_measured("availability", signal, expectation, "no operations recorded", bound=bound, why=why)
 
-    windows = outage_windows(mine)
-    longest = max(windows, key=lambda w: w.duration, default=None)
-    longest_s = longest.duration if longest is not None else 0.0
-    errors = sum(1 for o in mine if not o.ok)
-    rate = errors / len(mine)
-    unrecovered = any(not w.recovered for w in windows)
-    starts = sorted(o.start for o in mine)
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    fault_rate = None
-    if fault_at is not None:
-        during = [o for o in mine if fault_at <= o.start <= (fault_end if fault_end is not None else float("inf"))]
-        fault_rate = _rate(during)
-    rec = (recovery(mine, fault_at, fault_end=fault_end, sustain_s=sustain_s, sustain_ops=sustain_ops)
-           if fault_at is not None else RecoveryTime(None, "no-ops"))
-    rto_s, why_rto = rec.rto_s, rec.why
-    measured: dict[str, float | int | bool | None] = {
-        "ops": len(mine), "errors": errors, "error_rate": round(rate, 4),
-        "error_rate_during_fault": None if fault_rate is None else round(fault_rate, 4),
-        "outages": len(windows), "longest_outage_s": round(longest_s, 3),
-        "longest_outage_at_s": None if longest is None else round(longest.start, 3),
-        "unrecovered": unrecovered, "rto_s": None if rto_s is None else round(rto_s, 3),
-        "op_spacing_s": round(statistics.median(gaps), 4) if gaps else None,
-    }
+    seen = _Seen.of(mine, fault_at, fault_end, sustain_s=sustain_s, sustain_ops=sustain_ops)
+    checks = _checks(seen, max_outage_s=max_outage_s, max_error_rate=max_error_rate,
+                     max_fault_error_rate=max_fault_error_rate, max_rto_s=max_rto_s)
+    observed = _observed(seen, fault_at=fault_at, max_rto_s=max_rto_s, max_outage_s=max_outage_s)
+    return Verdict("availability", signal, expectation, observed, judge_all(checks), seen.measured(), bound, why)
 
+
+@dataclass(frozen=True)
+class _Seen:
+    """What one signal's ops showed: what `check_availability` judges and reports."""
+
+    ops: int
+    errors: int
+    windows: list[OutageWindow]
+    fault_rate: float | None  # None: no fault injected, or no op started while it was applied
+    rec: RecoveryTime
+    op_spacing_s: float | None  # the median gap between starts; None with a single op
+
+    @classmethod
+    def of(cls, mine: Sequence[Op], fault_at: float | None, fault_end: float | None, *, sustain_s: float,
+           sustain_ops: int) -> _Seen:
+        starts = sorted(o.start for o in mine)
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        fault_rate = None
+        if fault_at is not None:
+            during = [o for o in mine if fault_at <= o.start <= (fault_end if fault_end is not None else float("inf"))]
+            fault_rate = _rate(during)
+        rec = (recovery(mine, fault_at, fault_end=fault_end, sustain_s=sustain_s, sustain_ops=sustain_ops)
+               if fault_at is not None else RecoveryTime(None, "no-ops"))
+        return cls(len(mine), sum(1 for o in mine if not o.ok), outage_windows(mine), fault_rate, rec,
+                   statistics.median(gaps) if gaps else None)
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.ops
+
+    @property
+    def longest(self) -> OutageWindow | None:
+        return max(self.windows, key=lambda w: w.duration, default=None)
+
+    @property
+    def longest_s(self) -> float:
+        longest = self.longest
+        return longest.duration if longest is not None else 0.0
+
+    @property
+    def unrecovered(self) -> bool:
+        """An outage was still going when the history ended."""
+        return any(not w.recovered for w in self.windows)
+
+    def measured(self) -> dict[str, float | int | bool | None]:
+        longest, rto_s = self.longest, self.rec.rto_s
+        return {
+            "ops": self.ops, "errors": self.errors, "error_rate": round(self.rate, 4),
+            "error_rate_during_fault": None if self.fault_rate is None else round(self.fault_rate, 4),
+            "outages": len(self.windows), "longest_outage_s": round(self.longest_s, 3),
+            "longest_outage_at_s": None if longest is None else round(longest.start, 3),
+            "unrecovered": self.unrecovered, "rto_s": None if rto_s is None else round(rto_s, 3),
+            "op_spacing_s": None if self.op_spacing_s is None else round(self.op_spacing_s, 4),
+        }
+
+
+def _checks(seen: _Seen, *, max_outage_s: float | None, max_error_rate: float | None,
+            max_fault_error_rate: float | None, max_rto_s: float | None) -> list[bool | None]:
+    """One check per bound given: held, broken, or None when the history cannot tell."""
     checks: list[bool | None] = []
     if max_outage_s is not None:
         # An outage still going when the history ended is at least as long as measured: too long
         # when that is over the bound, unknown when not (the drill stopped watching too soon).
-        checks.append(False if longest_s > max_outage_s else None if unrecovered else True)
+        checks.append(False if seen.longest_s > max_outage_s else None if seen.unrecovered else True)
     if max_error_rate is not None:
-        checks.append(rate <= max_error_rate)
+        checks.append(seen.rate <= max_error_rate)
     if max_fault_error_rate is not None:
-        checks.append(None if fault_rate is None else fault_rate <= max_fault_error_rate)
+        checks.append(None if seen.fault_rate is None else seen.fault_rate <= max_fault_error_rate)
     if max_rto_s is not None:
-        if rto_s is not None:
-            checks.append(rto_s <= max_rto_s)
+        if seen.rec.rto_s is not None:
+            checks.append(seen.rec.rto_s <= max_rto_s)
         else:
             # Unknown, unless even the earliest possible recovery would be too late: a history that
             # ends failing before the bound has passed did not watch long enough to say "never".
-            checks.append(False if rec.at_least_s > max_rto_s else None)
+            checks.append(False if seen.rec.at_least_s > max_rto_s else None)
+    return checks
 
-    parts = [f"{errors}/{len(mine)} ops failed ({rate:.1%})"]
-    if fault_rate is not None:
-        parts.append(f"{fault_rate:.1%} during the fault")
+
+def _observed(seen: _Seen, *, fault_at: float | None, max_rto_s: float | None, max_outage_s: float | None) -> str:
+    """The verdict's account: errors, outages, and the recovery (or why it is not known)."""
+    parts = [f"{seen.errors}/{seen.ops} ops failed ({seen.rate:.1%})"]
+    if seen.fault_rate is not None:
+        parts.append(f"{seen.fault_rate:.1%} during the fault")
+    longest = seen.longest
     if longest is not None:
-        parts.append(f"{len(windows)} outage(s), longest {longest_s:.2f} s from t={longest.start:.2f} s")
+        parts.append(f"{len(seen.windows)} outage(s), longest {seen.longest_s:.2f} s from t={longest.start:.2f} s")
     else:
         parts.append("no outage")
     if fault_at is None:
         parts.append("no fault injected: RTO not measured")
-    elif rto_s is not None:
-        parts.append(f"RTO {rto_s:.2f} s")
+    elif seen.rec.rto_s is not None:
+        parts.append(f"RTO {seen.rec.rto_s:.2f} s")
     else:
-        bounds = [b for b in (max_rto_s, max_outage_s) if b is not None]
-        watched_too_little = bool(bounds) and (max_rto_s is None or rec.at_least_s <= max_rto_s) and (
-            max_outage_s is None or longest_s <= max_outage_s)
-        parts.append({"no-ops": "no ops after the fault: RTO not measured",
-                      "never": (f"not recovered when the history ended, {rec.at_least_s:.2f} s after the injection: "
-                                f"too soon to judge the bound" if watched_too_little else
-                                f"not recovered within the bound (still failing {rec.at_least_s:.2f} s after the "
-                                f"injection, when the history ended)" if bounds else
-                                f"never recovered (still failing {rec.at_least_s:.2f} s after the injection, when "
-                                f"the history ended)"),
-                      "too-short": f"history ended before success was sustained: RTO not measured "
-                                   f"(> {rec.at_least_s:.2f} s)"}.get(why_rto, ""))
-    if unrecovered and why_rto != "never":
+        parts.append(_no_rto(seen, max_rto_s=max_rto_s, max_outage_s=max_outage_s))
+    if seen.unrecovered and seen.rec.why != "never":
         parts.append("still failing when the history ended")
-    return Verdict("availability", signal, expectation, "; ".join(parts), judge_all(checks), measured, bound, why)
+    return "; ".join(parts)
+
+
+def _no_rto(seen: _Seen, *, max_rto_s: float | None, max_outage_s: float | None) -> str:
+    """Why a fault's recovery time is not known, and whether the bounds can still be judged."""
+    rec = seen.rec
+    bounds = [b for b in (max_rto_s, max_outage_s) if b is not None]
+    watched_too_little = bool(bounds) and (max_rto_s is None or rec.at_least_s <= max_rto_s) and (
+        max_outage_s is None or seen.longest_s <= max_outage_s)
+    return {"no-ops": "no ops after the fault: RTO not measured",
+            "never": (f"not recovered when the history ended, {rec.at_least_s:.2f} s after the injection: "
+                      f"too soon to judge the bound" if watched_too_little else
+                      f"not recovered within the bound (still failing {rec.at_least_s:.2f} s after the "
+                      f"injection, when the history ended)" if bounds else
+                      f"never recovered (still failing {rec.at_least_s:.2f} s after the injection, when "
+                      f"the history ended)"),
+            "too-short": f"history ended before success was sustained: RTO not measured "
+                         f"(> {rec.at_least_s:.2f} s)"}.get(rec.why, "")
 
 
 # ---- the expectation and the checker -------------------------------------------------------------
