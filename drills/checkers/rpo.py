@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
 
 from drills.backup.model import Backup, Restore, backups_from_events, failed_with, restore_from_events
 from drills.checkers.backup_integrity import needs_a_backup
-from drills.checkers.backup_schedule import Fate, fate, fates, promise
+from drills.checkers.backup_schedule import Fate, Promise, fate, fates, promise
 from drills.checkers.lost_writes import SAMPLE, value_order
 from drills.checkers.protocol import (
     Checker,
@@ -82,19 +83,64 @@ def check_rpo(ops: Sequence[Op], signal: str, final_read: Collection[object] | N
         return Verdict("rpo", signal, expectation, f"no backup completed: all {len(backups)} attempts failed "
                        f"({base_measured['backups_failed']} before the failure), {failed_with(backups)}; the "
                        "strategy left nothing to restore", Status.FAIL, base_measured, target, why)
+    restored = _restored(taken, restore, final_read, failure_at=failure_at, interval_s=interval_s)
+    if isinstance(restored, str):
+        return unmeasured(restored)
+    acked_at, attempted = _acknowledged(ops, signal)
+    if not acked_at:
+        return unmeasured("no acknowledged writes")
+    kept = promise(backups, restored.used, interval_s=restored.interval_s, failure_at=restored.failure_at)
+    struck = restored.failure_at
+    course = max(0.0, (failure_done if failure_done is not None else struck) - struck)
+    bound_s = kept.bound_s + course
+    bound_lost = lost_bound(rate, bound_s, max_lost)
+    bound = {"max_rpo_s": round(bound_s, 3), **target, "max_lost": bound_lost, "lost_before_backup": 0,
+             "lost_after_restore": 0}
+    lost = _Lost.of(acked_at, attempted, restored)
+    # The restored backup's age when the failure struck, or the span actually lost when longer: a
+    # failure takes a while to complete (tens of seconds on a loaded host) and nodes still alive
+    # meanwhile acknowledge writes it then loses. Its course is measured, and allowed for.
+    rpo_s = max(0.0, struck - restored.used.started_s, lost.span_s)
+    measured = {**base_measured, **_measured(restored, kept, lost, course=course, acknowledged=len(acked_at),
+                                                 rpo_s=rpo_s)}
+    status = judge_all([not lost.before, not lost.after, not lost.unexpected, len(lost.window) <= bound_lost,
+                        rpo_s <= bound_s + EPSILON_S, True if max_rpo_s is None else rpo_s <= max_rpo_s])
+    observed = _observed(backups, restored, kept, lost, course=course, bound_lost=bound_lost)
+    return Verdict("rpo", signal, _expectation(max_rpo_s, bound_s, bound_lost), observed, status, measured, bound, why)
+
+
+@dataclass(frozen=True)
+class _Restored:
+    """A restore that can be judged: the backup it put back, when it ended, what was read after it."""
+
+    used: Backup
+    ended_s: float
+    final_read: Collection[object]
+    failure_at: float
+    interval_s: float
+
+
+def _restored(taken: Sequence[Backup], restore: Restore | None, final_read: Collection[object] | None, *,
+              failure_at: float | None, interval_s: float | None) -> _Restored | str:
+    """The restore to judge, or why there is none to judge."""
     if interval_s is None:
-        return unmeasured("the scenario has no backup schedule")
+        return "the scenario has no backup schedule"
     if final_read is None:
-        return unmeasured("no final read")
+        return "no final read"
     if restore is None:
-        return unmeasured("no restore happened")
+        return "no restore happened"
     if failure_at is None:
-        return unmeasured("no failure was injected")
+        return "no failure was injected"
     used = next((b for b in taken if b.id == restore.backup_id), None)
     if used is None:
-        return unmeasured(f"the restored backup {restore.backup_id!r} is not in the history")
+        return f"the restored backup {restore.backup_id!r} is not in the history"
     if restore.ended_s is None or not restore.ok:
-        return unmeasured("the restore did not complete" + (f": {restore.error}" if restore.error else ""))
+        return "the restore did not complete" + (f": {restore.error}" if restore.error else "")
+    return _Restored(used, restore.ended_s, final_read, failure_at, interval_s)
+
+
+def _acknowledged(ops: Sequence[Op], signal: str) -> tuple[dict[object, float], set[object]]:
+    """The signal's writes: when each value was first acknowledged, and every value attempted."""
     acked_at: dict[object, float] = {}
     attempted: set[object] = set()
     for o in ops:
@@ -103,53 +149,71 @@ def check_rpo(ops: Sequence[Op], signal: str, final_read: Collection[object] | N
         attempted.add(o.value)
         if o.outcome is Outcome.OK:
             acked_at[o.value] = min(o.end, acked_at.get(o.value, o.end))
-    if not acked_at:
-        return unmeasured("no acknowledged writes")
-    kept = promise(backups, used, interval_s=interval_s, failure_at=failure_at)
-    course = max(0.0, (failure_done if failure_done is not None else failure_at) - failure_at)
-    bound_lost = lost_bound(rate, kept.bound_s + course, max_lost)
-    expectation = _expectation(max_rpo_s, kept.bound_s + course, bound_lost)
-    bound = {"max_rpo_s": round(kept.bound_s + course, 3), **target, "max_lost": bound_lost, "lost_before_backup": 0,
-             "lost_after_restore": 0}
-    present = set(final_read)
-    lost = {v: t for v, t in acked_at.items() if v not in present}
-    before = sorted((v for v, t in lost.items() if t < used.started_s), key=value_order)
-    after = sorted((v for v, t in lost.items() if t >= restore.ended_s), key=value_order)
-    window = sorted((v for v, t in lost.items() if used.started_s <= t < restore.ended_s), key=value_order)
-    unexpected = sorted(present - attempted, key=value_order)
-    lost_span = max((lost[v] for v in window), default=used.started_s) - used.started_s
-    # The restored backup's age when the failure struck, or the span actually lost when longer: a
-    # failure takes a while to complete (tens of seconds on a loaded host) and nodes still alive
-    # meanwhile acknowledge writes it then loses. Its course is measured, and allowed for.
-    rpo_s = max(0.0, failure_at - used.started_s, lost_span)
-    measured = {
-        **base_measured, "backup": used.id, "backup_started_s": round(used.started_s, 3),
-        "backup_duration_s": round(used.duration_s, 3), "interval_s": interval_s,
+    return acked_at, attempted
+
+
+@dataclass(frozen=True)
+class _Lost:
+    """The acknowledged writes the final read lacks, split by when they were acknowledged (each in
+    value order), and the values it holds that were never written."""
+
+    count: int  # all of them
+    before: list[object]  # before the restored backup started: the backup or the restore lost them
+    window: list[object]  # from its start to the restore's end: what the strategy gives up
+    after: list[object]  # after the restore ended: the restored service lost them
+    unexpected: list[object]
+    span_s: float  # from the backup's start to the last write of `window` acknowledged
+
+    @classmethod
+    def of(cls, acked_at: dict[object, float], attempted: set[object], restored: _Restored) -> _Lost:
+        present = set(restored.final_read)
+        started, ended = restored.used.started_s, restored.ended_s
+        lost = {v: t for v, t in acked_at.items() if v not in present}
+        before = sorted((v for v, t in lost.items() if t < started), key=value_order)
+        after = sorted((v for v, t in lost.items() if t >= ended), key=value_order)
+        window = sorted((v for v, t in lost.items() if started <= t < ended), key=value_order)
+        unexpected = sorted(present - attempted, key=value_order)
+        span_s = max((lost[v] for v in window), default=started) - started
+        return cls(len(lost), before, window, after, unexpected, span_s)
+
+
+def _measured(restored: _Restored, kept: Promise, lost: _Lost, *, course: float, acknowledged: int,
+              rpo_s: float) -> dict[str, object]:
+    """The numbers of a judged restore, beside the backups' fates."""
+    used = restored.used
+    return {
+        "backup": used.id, "backup_started_s": round(used.started_s, 3),
+        "backup_duration_s": round(used.duration_s, 3), "interval_s": restored.interval_s,
         "next_slot_s": round(kept.gap_s, 3), "backup_duration_max_s": round(kept.longest_completed_s, 3),
         "longest_backup": kept.longest_id,
         "in_flight_backup": None if kept.in_flight is None else kept.in_flight.id,
         "in_flight_s": None if kept.in_flight_s is None else round(kept.in_flight_s, 3), "stalled": kept.stalled,
-        "failure_course_s": round(course, 3), "acknowledged": len(acked_at), "lost": len(lost),
-        "lost_before_backup": len(before), "lost_after_backup": len(window), "lost_after_restore": len(after),
-        "unexpected": len(unexpected), "rpo_s": round(rpo_s, 3), "lost_span_s": round(lost_span, 3),
-        "lost_sample": window[:SAMPLE], "integrity_sample": (before + after)[:SAMPLE],
+        "failure_course_s": round(course, 3), "acknowledged": acknowledged, "lost": lost.count,
+        "lost_before_backup": len(lost.before), "lost_after_backup": len(lost.window),
+        "lost_after_restore": len(lost.after), "unexpected": len(lost.unexpected), "rpo_s": round(rpo_s, 3),
+        "lost_span_s": round(lost.span_s, 3), "lost_sample": lost.window[:SAMPLE],
+        "integrity_sample": (lost.before + lost.after)[:SAMPLE],
     }
+
+
+def _observed(backups: Sequence[Backup], restored: _Restored, kept: Promise, lost: _Lost, *, course: float,
+              bound_lost: int) -> str:
+    """The verdict's account: the backup's age at the failure against the promise, what was lost."""
+    used, failure_at = restored.used, restored.failure_at
     observed = (f"failure {max(0.0, failure_at - used.started_s):.1f} s after backup {used.id} started "
                 f"({kept.explain()}" + (f", + the failure's own course {course:.1f} s" if course else "") + "); "
-                f"{len(window)} acknowledged writes lost after it (bound {bound_lost}), acknowledged over "
-                f"{lost_span:.1f} s")
+                f"{len(lost.window)} acknowledged writes lost after it (bound {bound_lost}), acknowledged over "
+                f"{lost.span_s:.1f} s")
     failed = [b.id for b in backups if fate(b, failure_at) is Fate.FAILED]
     if failed:
         observed += f"; backups that failed on the healthy stack: {', '.join(failed)}"
-    if before:
-        observed += f"; {len(before)} writes acknowledged before the backup are missing (e.g. {before[:5]})"
-    if after:
-        observed += f"; {len(after)} writes acknowledged after the restore are missing (e.g. {after[:5]})"
-    if unexpected:
-        observed += f"; {len(unexpected)} values never written appeared"
-    status = judge_all([not before, not after, not unexpected, len(window) <= bound_lost,
-                        rpo_s <= kept.bound_s + course + EPSILON_S, True if max_rpo_s is None else rpo_s <= max_rpo_s])
-    return Verdict("rpo", signal, expectation, observed, status, measured, bound, why)
+    if lost.before:
+        observed += f"; {len(lost.before)} writes acknowledged before the backup are missing (e.g. {lost.before[:5]})"
+    if lost.after:
+        observed += f"; {len(lost.after)} writes acknowledged after the restore are missing (e.g. {lost.after[:5]})"
+    if lost.unexpected:
+        observed += f"; {len(lost.unexpected)} values never written appeared"
+    return observed
 
 
 # ---- the expectation and the checker -------------------------------------------------------------
