@@ -27,7 +27,7 @@ from drills.core.events import DrillEnded, DrillEvent, FaultApplied, HoldEnded, 
 from drills.core.history import History, Sustained, load
 from drills.faults import heal, ledger, registry
 from drills.faults.base import FaultContext
-from drills.faults.step import heals_after
+from drills.faults.step import StepBase, heals_after
 from drills.files.scenario import Scenario
 from drills.files.scenario_schema import SAME_TARGET
 from drills.records.evidence import seal
@@ -123,55 +123,15 @@ class Drill:
             record.end_s = self.now()
 
     def run(self) -> RunResult:
-        s = self.s
         facts = RunFacts()
-        workload = self.make_workload(s, self.stack, self.history.append, self.t0)
-        last_heal: float | None = None
-        first_inject: float | None = None
+        workload = self.make_workload(self.s, self.stack, self.history.append, self.t0)
         try:
-            with self.phase(Phase.WARM_UP, "clients connect; each signal must succeed once"):
-                workload.start()
-                self._warm_up(workload)
-            # Backups are taken under load, as a real schedule's are, from the end of the warm-up: every
-            # signal has written by then, so each backup holds acknowledged writes the RPO is measured on.
-            self.backups = start_backups(s, self.stack, self.history, self.now, self.out / "backups")
-            self.samplers = self._start_samplers()
-            with self.phase(Phase.STEADY, f"{s.steady:g} s") as rec:
-                time.sleep(s.steady)
-                self._wait_for_a_backup(rec)
-            heals = heals_after(s.steps)
+            self._reach_steady_state(workload)
             served = self._watch_served()
-            applied: list[tuple[ledger.Entry, FaultRecord]] = []
-            for i, step in enumerate(s.steps):
-                fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
-                fault = registry.fault_of(step)
-                if fault.needs_backup and self.backups is not None:
-                    self.backups.stop()  # no backup of the new, empty cluster is taken or restored
-                with self.phase(Phase.INJECT, f"{step.fault} {step.target}", fault=fault_id) as rec:
-                    first_inject = rec.start_s if first_inject is None else first_inject
-                    target = self._target_of(step.target)
-                    services = self._holder_of(target, rec)
-                    entry = fault.inject(step.model_copy(update={"target": target}), self._context(fault_id))
-                    self.applied.append(entry)
-                    rec.detail += f" -> {', '.join(services)}"
-                    self.journal.faults.append(FaultRecord(fault_id, step.fault, step.target, services,
-                                                           round(self.now(), 3)))
-                    self._event(FaultApplied(self.now(), step.fault, step.target, tuple(services), fault_id))
-                with self.phase(Phase.HOLD, f"{step.hold:g} s"):
-                    time.sleep(step.hold)
-                self._event(HoldEnded(self.now()))
-                applied.append((entry, self.journal.faults[-1]))
-                for j in heals[i]:  # this step, and those that stayed applied through it (overlaps_next)
-                    healed, record = applied[j]
-                    with self.phase(Phase.HEAL, f"{s.steps[j].fault} {s.steps[j].target}", fault=record.id):
-                        heal.heal_entry(self.stack.client, healed, compose=self.stack.compose)
-                        last_heal = self.now()
-                        record.healed_s = round(last_heal, 3)
-                        for watch, _ in served:
-                            watch.restart(last_heal)
+            first_inject, last_heal = self._apply_steps(served)
             facts = self._recover(last_heal)
-            with self.phase(Phase.AFTER, f"{s.after:g} s"):
-                time.sleep(s.after)
+            with self.phase(Phase.AFTER, f"{self.s.after:g} s"):
+                time.sleep(self.s.after)
             self._wait_served(served, first_inject, last_heal)
             self._event(DrillEnded(self.now()))
         except (KeyboardInterrupt, SystemExit) as exc:
@@ -189,19 +149,86 @@ class Drill:
             # and the run recorded (the caller then stops, `interrupts.raise_pending`), and once
             # the drill is unwinding, later signals are ignored (drills.core.interrupts).
             with interrupts.shielded(raise_on_exit=False):
-                if self.backups is not None:
-                    self.backups.close()  # no backup of a stack being healed; the restore step, if any, is over
-                for sampler in self.samplers:
-                    sampler.close()
-                self._heal_everything()
-                facts = self._finish_workload(workload, facts)
-                self._collect_logs()
-                self.history.close()
-                if self.journal.status != "aborted":
-                    self._compare_effective()
-                if self.journal.status == "aborted":
-                    self._write([], None)
+                facts = self._wind_down(workload, facts)
         return self._judge(facts)
+
+    def _reach_steady_state(self, workload: Workload) -> None:
+        """Warm up (every signal served once), start the backups and the samplers, hold steady."""
+        with self.phase(Phase.WARM_UP, "clients connect; each signal must succeed once"):
+            workload.start()
+            self._warm_up(workload)
+        # Backups are taken under load, as a real schedule's are, from the end of the warm-up: every
+        # signal has written by then, so each backup holds acknowledged writes the RPO is measured on.
+        self.backups = start_backups(self.s, self.stack, self.history, self.now, self.out / "backups")
+        self.samplers = self._start_samplers()
+        with self.phase(Phase.STEADY, f"{self.s.steady:g} s") as rec:
+            time.sleep(self.s.steady)
+            self._wait_for_a_backup(rec)
+
+    def _apply_steps(self, served: list[tuple[Sustained, Watch]]) -> tuple[float | None, float | None]:
+        """Each step in turn: inject, hold, then heal what is due at the end of its hold. Returns when
+        the first fault was injected and when the last heal was done (None: nothing healed)."""
+        heals = heals_after(self.s.steps)
+        applied: list[tuple[ledger.Entry, FaultRecord]] = []
+        first_inject: float | None = None
+        last_heal: float | None = None
+        for i, step in enumerate(self.s.steps):
+            entry, injected = self._inject(i, step)
+            first_inject = injected if first_inject is None else first_inject
+            with self.phase(Phase.HOLD, f"{step.hold:g} s"):
+                time.sleep(step.hold)
+            self._event(HoldEnded(self.now()))
+            applied.append((entry, self.journal.faults[-1]))
+            for j in heals[i]:  # this step, and those that stayed applied through it (overlaps_next)
+                last_heal = self._heal(self.s.steps[j], *applied[j], served)
+        return first_inject, last_heal
+
+    def _inject(self, i: int, step: StepBase) -> tuple[ledger.Entry, float]:
+        """Apply the `i`th step's fault to whoever holds its target now; returns its ledger entry and
+        when its inject phase began."""
+        fault_id = f"{i}-{step.fault}-{uuid.uuid4().hex[:6]}"
+        fault = registry.fault_of(step)
+        if fault.needs_backup and self.backups is not None:
+            self.backups.stop()  # no backup of the new, empty cluster is taken or restored
+        with self.phase(Phase.INJECT, f"{step.fault} {step.target}", fault=fault_id) as rec:
+            target = self._target_of(step.target)
+            services = self._holder_of(target, rec)
+            entry = fault.inject(step.model_copy(update={"target": target}), self._context(fault_id))
+            self.applied.append(entry)
+            rec.detail += f" -> {', '.join(services)}"
+            self.journal.faults.append(FaultRecord(fault_id, step.fault, step.target, services,
+                                                   round(self.now(), 3)))
+            self._event(FaultApplied(self.now(), step.fault, step.target, tuple(services), fault_id))
+        return entry, rec.start_s
+
+    def _heal(self, step: StepBase, entry: ledger.Entry, record: FaultRecord,
+              served: list[tuple[Sustained, Watch]]) -> float:
+        """Heal one applied fault; the watched signals count their recovery from then. Returns when."""
+        with self.phase(Phase.HEAL, f"{step.fault} {step.target}", fault=record.id):
+            heal.heal_entry(self.stack.client, entry, compose=self.stack.compose)
+            healed = self.now()
+            record.healed_s = round(healed, 3)
+            for watch, _ in served:
+                watch.restart(healed)
+        return healed
+
+    def _wind_down(self, workload: Workload, facts: RunFacts) -> RunFacts:
+        """However the drill ended: stop the backups and samplers, heal every fault, read back and
+        stop the workload, keep the logs, close the history. An aborted run is recorded here (it
+        is not judged); the facts come back with the final reads."""
+        if self.backups is not None:
+            self.backups.close()  # no backup of a stack being healed; the restore step, if any, is over
+        for sampler in self.samplers:
+            sampler.close()
+        self._heal_everything()
+        facts = self._finish_workload(workload, facts)
+        self._collect_logs()
+        self.history.close()
+        if self.journal.status != "aborted":
+            self._compare_effective()
+        if self.journal.status == "aborted":
+            self._write([], None)
+        return facts
 
     def _collect_logs(self) -> None:
         """Every container's log for the drill's window into the run's logs/ (sealed with the rest),
