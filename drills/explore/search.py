@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,50 +109,82 @@ def search(exploration: Exploration, run: Callable[[Sequence[DrawnStep]], Schedu
     `cost(steps)`: how long a run of that schedule is expected to take, in seconds; no run starts
     that would end after the budget. `stack_key` names the stack in the example database: a failure
     kept for one stack (an asynchronous variation) is replayed first on that stack only."""
-    result = SearchResult(seed, [])
-    memo: dict[tuple[DrawnStep, ...], Tally] = {}
-    deadline = clock() + budget_s
-    stopped: list[BaseException] = []
+    judge = _Judge(run, SearchResult(seed, []), confirm=confirm, deadline=clock() + budget_s, cost=cost, clock=clock,
+                   progress=progress)
+    key = f"drills-explore:{exploration.id}{':' + stack_key if stack_key else ''}".encode()
+    # NoSuchExample: no schedule failed, which the result says
+    with _hypothesis_for_drills(seed, budget_s), suppress(NoSuchExample):
+        find(schedules(exploration), judge.fails, settings=_settings(max_examples, database, key), database_key=key)
+    if judge.stopped:
+        raise judge.stopped[0]
+    return judge.result
 
-    def judged(steps: list[DrawnStep]) -> bool:
-        if stopped:
+
+@dataclass
+class _Judge:
+    """What Hypothesis asks of a schedule: does it fail? Each schedule is judged once (`memo`), its
+    runs confirmed (`_confirm`), within the budget; what it showed is kept in `result`."""
+
+    run: Callable[[Sequence[DrawnStep]], ScheduleOutcome]
+    result: SearchResult
+    confirm: int
+    deadline: float
+    cost: Callable[[Sequence[DrawnStep]], float]
+    clock: Callable[[], float]
+    progress: Callable[[SearchResult, Tally], None] | None
+    memo: dict[tuple[DrawnStep, ...], Tally] = field(default_factory=dict)
+    stopped: list[BaseException] = field(default_factory=list)  # the harness error that stopped the search
+
+    def fails(self, steps: list[DrawnStep]) -> bool:
+        if self.stopped:
             return False
         try:
-            return judge(tuple(steps))
+            return self.judge(tuple(steps))
         except Exception as exc:  # the harness failed: stop, never let Hypothesis shrink on it
-            stopped.append(exc)
+            self.stopped.append(exc)
             return False
 
-    def judge(key: tuple[DrawnStep, ...]) -> bool:
-        if key in memo:
-            return memo[key].failing
-        last_start = deadline - cost(key)  # a run starting later would end after the budget
-        if clock() > last_start:
-            result.budget_spent = True
+    def judge(self, key: tuple[DrawnStep, ...]) -> bool:
+        if key in self.memo:
+            return self.memo[key].failing
+        last_start = self.deadline - self.cost(key)  # a run starting later would end after the budget
+        if self.clock() > last_start:
+            self.result.budget_spent = True
             return False
-        tally = Tally(key, "shrink" if result.minimal is not None else "generate")
-        _confirm(tally, run, confirm, result, clock=clock, deadline=last_start)
-        tally.failing = _accepted(tally, result.sought)
-        memo[key] = tally
-        result.examples.append(tally)
+        tally = Tally(key, "shrink" if self.result.minimal is not None else "generate")
+        _confirm(tally, self.run, self.confirm, self.result, clock=self.clock, deadline=last_start)
+        tally.failing = _accepted(tally, self.result.sought)
+        self.memo[key] = tally
+        self.result.examples.append(tally)
         if tally.failing:
-            if result.minimal is None:
-                result.sought = tuple(sorted({name for r in tally.runs for name in r.failed}))
-            else:
-                result.shrink_steps += 1
-            if result.minimal is None or smaller(tally.steps, result.minimal.steps):
-                result.minimal = tally
-        if progress is not None:
-            progress(result, tally)
+            self._failed(tally)
+        if self.progress is not None:
+            self.progress(self.result, tally)
         return tally.failing
 
+    def _failed(self, tally: Tally) -> None:
+        """A failing schedule: the first names the invariants sought; a smaller one is the new minimum."""
+        result = self.result
+        if result.minimal is None:
+            result.sought = tuple(sorted({name for r in tally.runs for name in r.failed}))
+        else:
+            result.shrink_steps += 1
+        if result.minimal is None or smaller(tally.steps, result.minimal.steps):
+            result.minimal = tally
+
+
+def _settings(max_examples: int, database: DirectoryBasedExampleDatabase | None, key: bytes) -> settings:
     # No explain phase: it varies each part of the failing schedule to say which parts matter, and
     # every variation would be a drill on the stack.
-    key = f"drills-explore:{exploration.id}{':' + stack_key if stack_key else ''}".encode()
     kept = Reshrinking(database, key) if database is not None else None
-    chosen = settings(max_examples=max_examples, deadline=None, database=kept, derandomize=False,
-                      suppress_health_check=list(HealthCheck), print_blob=False,
-                      phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+    return settings(max_examples=max_examples, deadline=None, database=kept, derandomize=False,
+                    suppress_health_check=list(HealthCheck), print_blob=False,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+
+
+@contextmanager
+def _hypothesis_for_drills(seed: int, budget_s: float) -> Iterator[None]:
+    """Hypothesis's globals set for one search, and put back after it."""
     # The seed goes where Hypothesis's own pytest plugin puts --hypothesis-seed: `find(random=...)`
     # and `@seed` switch the example database off, and replaying a known failure first is its point.
     before = hypothesis_core.global_force_seed
@@ -161,15 +194,10 @@ def search(exploration: Exploration, run: Callable[[Sequence[DrawnStep]], Schedu
     shrink_limit = hypothesis_engine.MAX_SHRINKING_SECONDS
     hypothesis_engine.MAX_SHRINKING_SECONDS = max(shrink_limit, math.ceil(budget_s) + 3600)
     try:
-        find(schedules(exploration), judged, settings=chosen, database_key=key)
-    except NoSuchExample:
-        pass
+        yield
     finally:
         hypothesis_core.global_force_seed = before
         hypothesis_engine.MAX_SHRINKING_SECONDS = shrink_limit
-    if stopped:
-        raise stopped[0]
-    return result
 
 
 class Reshrinking(ExampleDatabase):
