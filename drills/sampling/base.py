@@ -9,23 +9,15 @@ the need it samples (the name checkers declare in `Checker.samples`) and how to 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from drills.components.base import Reading
 from drills.core.events import LeaderSample, write
 
 if TYPE_CHECKING:
     from drills.core.history import Event
-
-
-@dataclass(frozen=True)
-class Reading:
-    """Who leads one sampled thing now (services, sorted; none: nobody, or nobody could tell), and
-    how it was learnt (recorded beside it: whom the sampler asked, who answered)."""
-
-    leaders: list[str]
-    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Sampler:

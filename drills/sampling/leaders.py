@@ -18,8 +18,9 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from drills.components.base import Reading
 from drills.core.events import LeaderSample
-from drills.sampling.base import Reading, Sampler, Sampling
+from drills.sampling.base import Sampler, Sampling
 from drills.sampling.queue_leaders import QueueLeaderSampler, StackView, queue_of_subject
 from drills.stack.postgres import REST_PORT
 

@@ -29,7 +29,8 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
-from drills.sampling.base import Reading, Sampler
+from drills.components.base import Reading
+from drills.sampling.base import Sampler
 from drills.stack import topology
 from drills.stack.rabbitmq import Queue, node_service
 

@@ -15,7 +15,8 @@
     effective.py   the configuration drilled, read back from the running stack (the record:
                    drills.core.effective_config; its sources: effective_sources.py; in words:
                    effective_text.py)
-    postgres.py, rabbitmq.py, mongo.py, http.py, loadbalancer.py   per-component probes
+    postgres.py, rabbitmq.py, mongo.py, loadbalancer.py   per-component probes (their JSON over
+                   HTTP: drills.components.httpjson)
 
 Which Compose binary runs is provisioning's (`drills.provision.compose`); the `drill stack`
 commands are in `drills.cli.stack`, above this package.

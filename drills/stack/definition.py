@@ -18,21 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
+
+from drills.components.base import Model, Name, Port, RoleName
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
 
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=128)]
-RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-
 COMPONENTS = ("postgres", "etcd", "rabbitmq", "mongo", "http")
 BACKUP_METHODS = ("postgres.dump", "postgres.snapshot", "rabbitmq.definitions", "mongo.dump")
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ComposeSpec(Model):

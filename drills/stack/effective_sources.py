@@ -15,10 +15,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
 from drills.stack.definition import HttpSpec, StackDefinition
-from drills.stack.http import get_json
 from drills.stack.topology import endpoints, management, members, mongo_status
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drills.stack.http import get_json
+from drills.components.httpjson import get_json
 
 Endpoint = tuple[str, int]
 REST_PORT = 8008

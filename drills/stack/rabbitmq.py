@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drills.stack.http import DEFAULT_TIMEOUT_S, request_json
+from drills.components.httpjson import DEFAULT_TIMEOUT_S, request_json
 
 Endpoint = tuple[str, int]
 AMQP_PORT = 5672

@@ -9,12 +9,12 @@ from pathlib import Path
 import docker.errors
 import pytest
 
+from drills.components.httpjson import request_json
 from drills.files.stack_file import load_stack
 from drills.provision.images import ensure_images
 from drills.stack import ComposeProject
 from drills.stack.effective import read_effective
 from drills.stack.effective_text import lines
-from drills.stack.http import request_json
 from drills.stack.loadbalancer import read_status
 from drills.stack.project import compose_file
 from drills.stack.rabbitmq import QUEUES

@@ -1,5 +1,6 @@
 """The one discovery rule of the registries (`drills.core.discovery`) and its one error type: on a
-package written here, and on the three registries, which still list what they listed before."""
+package written here, and on the registries of fault kinds, checkers, signals and component
+adapters, which list what they listed before (the adapters' was born on the rule)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from drills.checkers import registry as checkers
+from drills.components import registry as components
 from drills.core.discovery import declared, indexed, instance_of, lookup, modules_of
 from drills.core.errors import DrillsError, RegistryError
 from drills.faults import registry as faults
@@ -101,7 +103,7 @@ def test_an_unknown_name_is_refused_with_the_known_names():
     assert "a, b" in str(caught.value)
 
 
-# ---- the three registries -------------------------------------------------------------------------
+# ---- the registries -------------------------------------------------------------------------------
 
 # What each registry listed before it used `drills.core.discovery`, in its order. A kind added since
 # keeps these in the same order (they are a subsequence), so a new part needs no edit here.
@@ -147,6 +149,7 @@ def test_the_registries_hold_what_the_old_rules_find():
     old_checkers = _old_rule("drills.checkers", "CHECKER", {"registry", "protocol"})
     assert list(checkers.CHECKERS.values()) == sorted(old_checkers, key=lambda c: c.name)
     assert list(signals.KINDS.values()) == _old_rule("drills.workload.signals", "KIND", set())
+    assert list(components.ADAPTERS.values()) == _old_rule("drills.components", "ADAPTER", set(components.PROTOCOL))
 
 
 def test_every_registry_refuses_an_unknown_name_with_one_error_type_listing_the_known_ones():
@@ -158,6 +161,9 @@ def test_every_registry_refuses_an_unknown_name_with_one_error_type_listing_the_
         checkers.samples_needed([SimpleNamespace(checker="vibes")])
     with pytest.raises(RegistryError, match=r"no signal 'smoke\.signal'") as signal:
         signals.kind_of("smoke.signal")
+    with pytest.raises(RegistryError, match="no component adapter 'vibes'") as adapter:
+        components.adapter_of("vibes")
     assert "kill, stop-respawn" in str(fault.value)
     assert "availability, back-after-heal" in str(checker.value)
     assert ", ".join(signals.SIGNALS) in str(signal.value)
+    assert (", ".join(components.ADAPTERS) or "none") in str(adapter.value)

@@ -1,0 +1,98 @@
+"""Every component adapter, once: each module of `drills.components` but the protocol's own declares
+`ADAPTER = Adapter(...)` (`drills.components.base`), found by `drills.core.discovery`'s rule, as
+the fault kinds, checkers, signals and samplers are. Importing this imports the adapter modules and
+no driver (docker, psycopg, pika, pymongo): adapters import those inside functions, so reading the
+registry stays as cheap as `drill validate` needs.
+
+    ADAPTERS    adapter name (a stack file's `adapter:`) -> Adapter; `adapter_of(name)` one of them
+    SPECS       their stack-file models; KINDS the groups they serve (postgres, rabbitmq, ...)
+    bind        a stack file's `components:` entries -> Bound (each entry with its adapter)
+    of_group    the bound component a role group names (by key, else the one of that kind)
+    LEGACY      what the scenario vocabulary knows of a kind whose adapter has not moved in yet
+
+`LEGACY` holds, per kind, what scenarios, checkers and the stack file may say of it today (its role
+selectors, whether its leaders are sampled and per what, its backup methods), read from where those
+are spelled now (`drills.core.roles.DYNAMIC`, `drills.checkers.failover.QUEUED`,
+`drills.stack.definition.BACKUP_METHODS`: `tests/unit/test_components_protocol.py` keeps them
+equal), so that the vocabulary can be read from here before the adapters exist. A kind's entry goes
+when its adapter declares the same; the table goes when the last one has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from drills.components.base import Adapter, AdapterSpec, Bound
+from drills.core.discovery import Declared, declared, indexed, instance_of, lookup
+
+PACKAGE = "drills.components"
+PROTOCOL = frozenset({"base", "registry", "httpjson"})  # private helpers (`_name`) are skipped anyway
+
+
+def discover(package: str = PACKAGE, skip: frozenset[str] = PROTOCOL) -> dict[str, Adapter[Any]]:
+    """The adapters `package`'s modules declare, by name (in module-name order)."""
+    found: list[Declared[Adapter[Any]]] = declared(package, "ADAPTER", instance_of(Adapter), "an Adapter", skip=skip)
+    return indexed(((d.module, d.value) for d in found), lambda a: a.name, "component adapter")
+
+
+ADAPTERS: Mapping[str, Adapter[Any]] = MappingProxyType(discover())
+SPECS: tuple[type[AdapterSpec], ...] = tuple(a.spec for a in ADAPTERS.values())
+KINDS: tuple[str, ...] = tuple(sorted({a.kind for a in ADAPTERS.values()}))
+
+
+def adapter_of(name: str) -> Adapter[Any]:
+    """The adapter a stack file names; an unknown one is a `RegistryError` listing the adapters."""
+    return lookup(ADAPTERS, name, "component adapter")
+
+
+def bind(components: Mapping[str, AdapterSpec]) -> dict[str, Bound[Any]]:
+    """A stack file's `components:` (key -> entry), each entry with the adapter it names."""
+    return {key: Bound(key, adapter_of(spec.adapter), spec) for key, spec in components.items()}
+
+
+def of_group(bound: Mapping[str, Bound[Any]], group: str) -> Bound[Any] | None:
+    """The component a role group names: by its key; else the one component of that kind (a stack
+    that calls its PostgreSQL `db` still answers `postgres.leader`); None when there is none, or
+    several of that kind (which one would be a guess)."""
+    if group in bound:
+        return bound[group]
+    of_kind = [b for b in bound.values() if b.adapter.kind == group]
+    return of_kind[0] if len(of_kind) == 1 else None
+
+
+# ---- the vocabulary of the kinds whose adapters have not moved in yet --------------------------------
+
+
+@dataclass(frozen=True)
+class LegacyKind:
+    """What the scenario vocabulary says of a kind, as an adapter's `Roles`, `Leaders` and
+    `BackupMethod`s will."""
+
+    selectors: frozenset[str]  # its dynamic roles (postgres.leader)
+    single: frozenset[str]  # the selectors naming one node
+    qualifier: str | None = None  # what a selector's `@X` names (rabbitmq.leader@QUEUE: a queue)
+    default_qualifier: str | None = None  # the one meant without `@X`
+    leaders: bool = False  # its leaders are sampled through a drill (failover, split-brain, ...)
+    leader_qualifier: str | None = None  # leadership is per this (a queue), sampled as `kind@X`
+    backups: tuple[tuple[str, Literal["dump", "snapshot"]], ...] = ()  # (stack file's name, scenario's method)
+
+
+# One statement per kind, apart: the lanes that move the kinds into their adapters each delete
+# their own, at the same time, without touching each other's lines.
+_legacy: dict[str, LegacyKind] = {}
+
+_legacy["postgres"] = LegacyKind(
+    selectors=frozenset({"leader", "replica"}), single=frozenset({"leader"}), leaders=True,
+    backups=(("dump", "dump"), ("snapshot", "snapshot")))
+
+_legacy["rabbitmq"] = LegacyKind(
+    selectors=frozenset({"leader", "follower"}), single=frozenset({"leader"}), qualifier="queue",
+    default_qualifier="scheduled-runs", leaders=True, leader_qualifier="queue", backups=(("definitions", "dump"),))
+
+_legacy["mongo"] = LegacyKind(
+    selectors=frozenset({"primary", "secondary"}), single=frozenset({"primary"}), backups=(("dump", "dump"),))
+
+LEGACY: Mapping[str, LegacyKind] = MappingProxyType(_legacy)
