@@ -1,7 +1,7 @@
 """Timeline and trend plots as hand-written SVG.
 
 Why SVG by hand rather than matplotlib (Agg backend, SVG output):
-- the plot is a few hundred rectangles and lines on a time axis: about 150 lines of code here,
+- the plot is a few hundred rectangles and lines on a time axis: about 300 lines of code here,
   against a 40 MB dependency tree (matplotlib, numpy, pillow, fonttools, ...) that the runner's
   machines would install for nothing else, and ~0.5 s of import per report;
 - the output is deterministic and small (no embedded fonts, no random clip-path ids), so reports
