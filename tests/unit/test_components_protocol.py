@@ -7,12 +7,9 @@ Each adapter that moves in is checked here too (its spec names it, its capabilit
 from __future__ import annotations
 
 import importlib
-import itertools
 import pkgutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, get_args
 
@@ -28,8 +25,6 @@ from drills.core.errors import RegistryError
 from drills.explore import strategy
 from drills.run.stack_fit import backup_method
 from drills.stack.definition import BACKUP_METHODS
-
-_packages = itertools.count()
 
 # ---- the registry -------------------------------------------------------------------------------------
 
@@ -71,28 +66,6 @@ def test_an_unknown_adapter_is_refused_with_the_adapters_there_are():
 
 
 # ---- an adapter in a package of its own --------------------------------------------------------------
-
-
-@pytest.fixture
-def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """`package(modules)`: a fresh package on the path, one module per `name -> source`; its name."""
-    made: list[str] = []
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def make(modules: dict[str, str]) -> str:
-        name = f"_components_pkg_{next(_packages)}"
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "__init__.py").write_text("")
-        for module, source in modules.items():
-            (tmp_path / name / f"{module}.py").write_text(source)
-        importlib.invalidate_caches()
-        made.append(name)
-        return name
-
-    yield make
-    for name in list(sys.modules):
-        if name.split(".")[0] in made:
-            del sys.modules[name]
 
 
 THING = """

@@ -5,11 +5,8 @@ adapters, which list what they listed before (the adapters' was born on the rule
 from __future__ import annotations
 
 import importlib
-import itertools
 import pkgutil
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,8 +19,6 @@ from drills.core.errors import DrillsError, RegistryError
 from drills.faults import registry as faults
 from drills.workload import registry as signals
 
-_packages = itertools.count()
-
 
 class Part:
     def __init__(self, name: str) -> None:
@@ -31,27 +26,10 @@ class Part:
 
 
 @pytest.fixture
-def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """`package(modules)`: a fresh package on the path, one module per `name -> source`; its name."""
-    made: list[str] = []
-    monkeypatch.syspath_prepend(str(tmp_path))
+def package(package: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The shared `package` fixture (tests/unit/conftest.py), with `Part` importable by its modules."""
     monkeypatch.setitem(sys.modules, "_parts_of_test", sys.modules[__name__])
-
-    def make(modules: dict[str, str]) -> str:
-        name = f"_discovery_pkg_{next(_packages)}"
-        folder = tmp_path / name
-        folder.mkdir()
-        (folder / "__init__.py").write_text("")
-        for module, source in modules.items():
-            (folder / f"{module}.py").write_text(source)
-        importlib.invalidate_caches()
-        made.append(name)
-        return name
-
-    yield make
-    for name in list(sys.modules):
-        if name.split(".")[0] in made:
-            del sys.modules[name]
+    return package
 
 
 def part(name: str) -> str:
