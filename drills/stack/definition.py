@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from drills.components.base import Model, Name, Port, RoleName
+from drills.components._patroni_spec import PostgresSpec
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
@@ -34,10 +35,11 @@ class ComposeSpec(Model):
 
     files: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
         min_length=1, description="Compose files, relative to the stack file; later ones override earlier ones.")
-    network: Name = Field(
-        "stack", description="The key of the Compose network the stack's services share; its subnet must be "
-                             "${DRILLS_SUBNET} (Drills picks a free /24 per run, DRILLS_NET_PREFIX its first three "
-                             "octets), so faults can cut and slow it.")
+    network: Name | None = Field(
+        None, description="The key of the Compose network the stack's services share (faults cut and slow it). "
+                          "Unset: the one network the components' services share in the Compose model. A stack "
+                          "whose network reads ${DRILLS_SUBNET} gets a free /24 per run (DRILLS_NET_PREFIX its first "
+                          "three octets); any other keeps Docker's address pools.")
     pull: Literal["never", "missing"] = Field(
         "missing", description="`never`: every image must already be on this machine (built by `drill setup`); "
                                "`missing`: Compose pulls the images that are not here.")
@@ -56,17 +58,6 @@ class OptionalProfile(Model):
                                          description="Variables for the Compose files when the profile runs.")
     variables_off: dict[str, str] = Field(default_factory=dict,
                                           description="Variables for the Compose files when it is left out.")
-
-
-class PostgresSpec(Model):
-    """PostgreSQL with automatic failover."""
-
-    adapter: Literal["patroni"] = Field(description="How Drills asks who leads: Patroni's REST API.")
-    sql_port: Port = 5432
-    rest_port: Port = Field(8008, description="Patroni's REST API port inside the containers.")
-    database: Name = Field("app", description="The database `postgres.write` writes its table to (it must exist).")
-    user: Name = Field("app", description="The user the signals connect as; its password is DRILLS_APP_PASSWORD.")
-    superuser: Name = Field("postgres", description="For backups and status; password DRILLS_PG_SUPERUSER_PASSWORD.")
 
 
 class EtcdSpec(Model):
@@ -132,6 +123,15 @@ class Components(Model):
     http: HttpSpec | None = None
 
 
+VARIABLE = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=128)]
+
+
+class GeneratedVariable(Model):
+    """A variable Drills sets for the Compose files, fresh per run: a password the stack reads."""
+
+    secret: Annotated[int, Field(ge=8, le=256)] = Field(16, description="Random bytes (written as hex).")
+
+
 class StackFile(Model):
     """A stack Drills can drill: its Compose files, which services play which role, and how Drills
     talks to each component."""
@@ -139,6 +139,10 @@ class StackFile(Model):
     stack: Name = Field(description="The stack's name (reports show it).")
     description: str = ""
     compose: ComposeSpec
+    variables: dict[VARIABLE, GeneratedVariable] = Field(
+        default_factory=dict, description="Variables Drills generates per run and hands to Compose (e.g. a "
+                                          "password the Compose files read as ${ORDERS_DB_PASSWORD}); a "
+                                          "credential names one as {generated: NAME}.")
     optional_profiles: list[OptionalProfile] = Field(default_factory=list)
     reference_images: bool = Field(
         False, description="The Compose files run Drills' reference images (drills/patroni, drills/rabbitmq, "
@@ -160,6 +164,29 @@ class StackFile(Model):
             if getattr(self.components, component) is None:
                 raise ValueError(f"backup method {method} needs the component {component} (under components:)")
         return self
+
+    @model_validator(mode="after")
+    def _generated_are_declared(self) -> StackFile:
+        own = [name for name in self.variables if name.startswith("DRILLS_")]
+        if own:
+            raise ValueError(f"variables: {', '.join(own)}: names starting DRILLS_ are Drills' own; name the "
+                             "stack's variables after the stack")
+        for where, name in _generated_names(self.components.model_dump()):
+            if name not in self.variables and not name.startswith("DRILLS_"):
+                raise ValueError(f"components.{where}: generated {name} is not one of the stack file's variables: "
+                                 f"add `variables: {{{name}: {{secret: 16}}}}`")
+        return self
+
+
+def _generated_names(data: Any, where: str = "") -> list[tuple[str, str]]:
+    """(path, variable) of every `generated:` credential in a dumped components section."""
+    found: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        if isinstance(data.get("generated"), str):
+            found.append((where.rstrip("."), data["generated"]))
+        for key, value in data.items():
+            found += _generated_names(value, f"{where}{key}.")
+    return found
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ class ComposeProject:
 
     @property
     def network_name(self) -> str:
-        return f"{self.project}_{self.definition.spec.compose.network}"
+        return f"{self.project}_{self.definition.spec.compose.network or 'stack'}"
 
     def env(self) -> dict[str, str]:
         return compose_env(self._settings, os.environ)
