@@ -20,8 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from drills.components.base import Model, Name, Port, RoleName
 from drills.components._patroni_spec import PostgresSpec
+from drills.components.base import Model, Name, Port, RoleName
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
