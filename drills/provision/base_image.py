@@ -2,7 +2,9 @@
 
 Users with a registry get `debian:bookworm-slim` pulled. Where no registry answers (air-gapped
 sites, this CI), an equivalent minimal Debian is built with debootstrap from the machine's own apt
-mirror and imported as `drills/base:bookworm`; builds then use it transparently.
+mirror and imported as `drills/base:bookworm`; builds then use it transparently. It is also tagged
+`debian:bookworm-slim` where that name is not here, so a stack of yours whose Dockerfiles say
+`FROM debian:bookworm-slim` builds offline too (stacks/examples/debian-patroni does).
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ def present(client: docker.DockerClient, name: str) -> bool:
 
 
 def resolve(client: docker.DockerClient) -> str | None:
-    """The base image to build FROM, if one is already here (no network)."""
-    for name in (UPSTREAM, LOCAL):
+    """The base image to build FROM, if one is already here (no network). The local build first:
+    where both are here, the upstream name is usually its alias (`alias_upstream`), and the reference
+    images' cache keys name the base they were built from."""
+    for name in (LOCAL, UPSTREAM):
         if present(client, name):
             return name
     return None
@@ -64,9 +68,19 @@ def apt_mirror(sources: list[Path] | None = None) -> str:
     return DEFAULT_MIRROR
 
 
+def alias_upstream(client: docker.DockerClient, reporter: Reporter) -> None:
+    """Tag the local Debian as `debian:bookworm-slim` where no such image is here (an air-gapped
+    machine that never pulled it), so stacks that build FROM the upstream name build here too."""
+    if UPSTREAM == "debian:bookworm-slim" and present(client, LOCAL) and not present(client, UPSTREAM):
+        client.images.get(LOCAL).tag("debian", "bookworm-slim")
+        reporter.detail(f"{LOCAL} tagged {UPSTREAM}: stacks whose Dockerfiles build FROM it build offline")
+
+
 def ensure(client: docker.DockerClient, reporter: Reporter) -> str:
     found = resolve(client)
     if found is not None:
+        if found == LOCAL:
+            alias_upstream(client, reporter)
         reporter.ok(f"base image {found}")
         return found
     import docker.errors
@@ -79,6 +93,7 @@ def ensure(client: docker.DockerClient, reporter: Reporter) -> str:
     except docker.errors.APIError as exc:
         reporter.detail(f"no registry answers ({str(exc).splitlines()[0][:120]}); building {LOCAL} locally")
     build_local(client, reporter)
+    alias_upstream(client, reporter)
     return LOCAL
 
 
