@@ -5,6 +5,8 @@ drill kills and starts again would come back somewhere else, out of reach of a c
 holding the old address (a libpq multi-host URL, say). The compose file therefore publishes each
 port as `127.0.0.1:${DRILLS_PORT_<SERVICE>_<PORT>:-}:<PORT>`: unset, Docker picks as before; set by
 `drill stack up` to a port that was free when picked, it stays the same for the life of the stack.
+Drills' generated override (`drills.stack.override`) publishes the ports a stack's own Compose files
+do not, with the same variables, so both are picked here alike.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ import socket
 from contextlib import ExitStack
 
 _VARIABLE = re.compile(r"\$\{(DRILLS_PORT_[A-Z0-9_]+)")
+
+
+def variable(service: str, port: int) -> str:
+    """The variable that fixes the host port of `port` of `service` (`db-1`, 5432 ->
+    DRILLS_PORT_DB_1_5432): what a Compose file or Drills' override reads, and what
+    `drills.workload.endpoints.published` looks up."""
+    return f"DRILLS_PORT_{re.sub(r'[^A-Z0-9]', '_', service.upper())}_{port}"
 
 
 def port_variables(compose_text: str) -> list[str]:

@@ -35,8 +35,9 @@ def published(stack: StackLike, service: str, port: int,
     """Where the host reaches `port` of `service`: the host port `drill stack up` picked for it
     (stable across restarts of the container, so a client keeps reaching a respawned node), else
     what Docker published for the running container now, else None."""
-    variable = f"DRILLS_PORT_{service.upper().replace('-', '_')}_{port}"
-    fixed = stack.settings.ports.get(variable)
+    from drills.stack.ports import variable  # here: reading the signal registry loads no stack module
+
+    fixed = stack.settings.ports.get(variable(service, port))
     if fixed:
         return LOCALHOST, int(fixed)
     info = (snap if snap is not None else stack.snapshot()).get(service)
