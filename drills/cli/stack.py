@@ -121,7 +121,7 @@ def up(project: str | None, timeout_s: float | None, wait: bool, stack_path: Pat
         sp = ComposeProject.create(client=client, project=project, owner_kind="stack", reporter=reporter,
                                    definition=definition)
         files = " ".join(f"-f {f}" for f in sp.files)
-        reporter.step(f"starting {sp.project} (stack {definition.name}: {files}) on {sp.settings.subnet}")
+        reporter.step(f"starting {sp.project} (stack {definition.name}: {files})")
     if sp.settings.mongo_not_run:
         reporter.detail(f"MongoDB not run: {sp.settings.mongo_not_run}")
     try:
@@ -133,7 +133,7 @@ def up(project: str | None, timeout_s: float | None, wait: bool, stack_path: Pat
                          hint=f"`drill stack logs --project {sp.project}` and `drill stack status --project "
                               f"{sp.project}` to look closer; `drill stack down --project {sp.project}` "
                               "removes it") from exc
-    reporter.ok(f"compose up returned after {report.compose_s:.1f} s")
+    reporter.ok(f"compose up returned after {report.compose_s:.1f} s; network {sp.network_name} {sp.network_subnet()}")
     for name, elapsed in sorted(report.ready_s.items(), key=lambda kv: kv[1]):
         reporter.ok(f"{name} ready at {elapsed:.1f} s")
     click.echo(f"{sp.project} {'ready' if wait else 'started'} in {report.total_s:.1f} s")
@@ -167,7 +167,7 @@ def status(project: str | None, stack_path: Path | None, as_json: bool) -> None:
     found = presence(sp)
     if not found.expected or len(found.missing) == len(found.expected):
         raise found.problem()  # nothing to ask: say it is gone and how to bring it back
-    result = collect(sp, missing=found.missing)
+    result = collect(sp, missing=found.missing, subnet=sp.network_subnet())
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:

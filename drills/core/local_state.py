@@ -5,6 +5,7 @@ Layout under the state directory (`$XDG_STATE_HOME/drills`, else `~/.local/state
     projects/<project>.json      who owns a compose project (pid, kind "run" | "stack")
     ledgers/<project>.jsonl      the faults applied to it (`drills.faults.ledger`)
     stacks/<project>.json        a stack's settings and secrets (`drills.stack.state`)
+    stacks/<project>.override.yaml   Drills' own Compose override for it (`drills.stack.override`)
 
 The stack, the faults and `drill clean` all read these records, so this module sits below them
 all and imports nothing of Drills.
@@ -40,6 +41,10 @@ def stacks_dir() -> Path:
     return path
 
 
+def override_file(project: str) -> Path:
+    return stacks_dir() / f"{project}.override.yaml"
+
+
 @dataclass(frozen=True)
 class Owner:
     project: str
@@ -69,8 +74,8 @@ def owners() -> list[Owner]:
 
 
 def forget(project: str) -> None:
-    """Drop every record of `project`: its owner, fault ledger and saved settings."""
-    for path in (owner_file(project), ledger_file(project), stacks_dir() / f"{project}.json"):
+    """Drop every record of `project`: its owner, fault ledger, saved settings and Compose override."""
+    for path in (owner_file(project), ledger_file(project), stacks_dir() / f"{project}.json", override_file(project)):
         path.unlink(missing_ok=True)
 
 

@@ -12,7 +12,7 @@ state directories, and a label says only that *some* Drills made it. What each f
 - a `drill stack up` stack: faults that a dead drill left on it are healed; the stack and its
   volumes are kept (removed only by `drill stack down`, or by `--all`);
 - a project whose owner is alive: untouched (its runner heals and removes its own), unless `--all`;
-- a record (owner, fault ledger, saved settings) of a project of which no container, network or
+- a record (owner, fault ledger, saved settings, Compose override) of a project of which no container, network or
   volume is left: pruned, so nothing lists it as up.
 
 `only` (`--project`) narrows all of this to one project; it never widens what is removed.
@@ -48,7 +48,8 @@ def clean(client: docker.DockerClient, *, everything: bool = False, only: str | 
     report = CleanReport()
     owners = {o.project: o for o in local_state.owners()}
     existing = existing_projects(client)
-    candidates = {p for p in existing if p.startswith(PROJECT_PREFIX)} | set(owners) | set(state.known())
+    candidates = {p for p in existing if p.startswith(PROJECT_PREFIX)} | set(owners) | set(state.known()) \
+        | set(state.overridden())  # a project created and never started leaves only its override
     for project in sorted(candidates):
         if only is not None and project != only:
             continue

@@ -3,6 +3,10 @@
     env.py         project name, secrets, the variables the stack's Compose files read (pure)
     subnets.py     a free /24 per run
     ports.py       host ports picked per run, stable across container restarts
+    override.py    Drills' own Compose override: the host ports it reaches that the stack's files
+                   do not publish (pure)
+    network.py     the network the components share (from the Compose model) and its live gateway
+    build.py       the stack's own images (`build:`), built before its boot is timed
     project.py     ComposeProject: up, wait until ready, down; what faults act on
     removal.py     remove a project by its label: containers, networks, volumes, records
     presence.py    which projects exist; which services of a saved stack have no container

@@ -94,6 +94,8 @@ class StackSettings:
     definition: StackDefinition | None = None
     roles: RoleMap = field(default_factory=RoleMap)
     variables: Mapping[str, str] = field(default_factory=dict)  # set for the optional profiles that run (or not)
+    network: str = ""  # the engine's name of the stack's network ("": saved before it was read from the model)
+    override: str = ""  # Drills' Compose override (drills.stack.override; "": it adds nothing)
 
     @property
     def net_prefix(self) -> str:
@@ -134,6 +136,8 @@ def settings_to_json(settings: StackSettings) -> dict[str, object]:
         "definition": settings.definition.to_json() if settings.definition is not None else None,
         "roles": settings.roles.to_json(),
         "variables": dict(settings.variables),
+        "network": settings.network,
+        "override": settings.override,
     }
 
 
@@ -160,6 +164,8 @@ def settings_from_json(data: Mapping[str, object]) -> StackSettings:
             definition=StackDefinition.from_json(definition) if definition is not None else None,
             roles=RoleMap.from_json(roles),
             variables={str(k): str(v) for k, v in variables.items()},
+            network=str(data.get("network") or ""),
+            override=str(data.get("override") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StackError(f"unreadable stack settings: {exc}") from exc

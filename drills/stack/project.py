@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from drills.core import interrupts, local_state
 from drills.core.dockerlabels import project_selector
 from drills.core.errors import ScenarioError, StackError
 from drills.provision.compose import compose_command
-from drills.stack import ports, readiness, state, subnets, topology
+from drills.stack import build, network, override, ports, readiness, state, subnets, topology
 from drills.stack.definition import REFERENCE, ROLE_LABEL, RoleMap, StackDefinition, StackFile
 from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings, compose_env, new_project_name
 from drills.stack.removal import Removal, remove_project
@@ -85,14 +86,17 @@ class ComposeProject:
                mongo: bool | None = None, project: str | None = None, owner_kind: str = "run",
                reporter: Reporter | None = None, definition: StackDefinition | None = None) -> ComposeProject:
         """A new project of `definition` (default: the reference stack file): unique name, free
-        subnet, fresh secrets, images built if the stack runs Drills' reference images, and the
-        role map read from the stack file and the services' labels (`compose config`). An optional
-        profile runs when its image is here; `mongo` True/False forces the `mongo` profile."""
+        subnet, fresh secrets, images built if the stack runs Drills' reference images, and what
+        the Compose model says (`compose config`): the role map (the stack file's and the services'
+        labels), the network its components share, the host ports Drills must publish itself (its
+        override) and, unless `images` is given, the stack's own images built. An optional profile
+        runs when its image is here; `mongo` True/False forces the `mongo` profile."""
         from drills.provision import engine
         from drills.stack.mongo import image_present
 
         client = client or engine.client()
         definition = definition or default_definition()
+        build_own = images is None
         if images is None:
             images = {}
             if definition.spec.reference_images:
@@ -129,7 +133,18 @@ class ComposeProject:
             variables=variables,
         )
         stack = cls(settings, client=client, owner_kind=owner_kind)
-        stack._settings = dataclasses.replace(settings, roles=stack.read_roles())
+        model = stack.config(profiles=tuple(p.profile for p in definition.spec.optional_profiles))
+        roles = stack.read_roles(model)
+        generated = override.generate(definition, roles, model).text(settings.project)
+        stack._settings = dataclasses.replace(
+            settings, roles=roles, override=generated, ports=ports.assign(f"{texts}\n{generated}"),
+            network=network.network_name(model, network.network_key(definition, roles, model), settings.project))
+        if build_own:
+            try:
+                stack.build_images(model, reporter)
+            except BaseException:
+                stack.discard()  # nothing started: nothing of it stays
+                raise
         return stack
 
     @classmethod
@@ -157,7 +172,8 @@ class ComposeProject:
 
     @property
     def network_name(self) -> str:
-        return f"{self.project}_{self.definition.spec.compose.network or 'stack'}"
+        # Settings saved before the network was read from the Compose model name the reference's key.
+        return self._settings.network or f"{self.project}_{self.definition.spec.compose.network or 'stack'}"
 
     def env(self) -> dict[str, str]:
         return compose_env(self._settings, os.environ)
@@ -168,8 +184,14 @@ class ComposeProject:
 
     @property
     def files(self) -> tuple[Path, ...]:
-        """The Compose files, in `-f` order (the stack's own, then the command line's overrides)."""
-        return self.definition.compose_files()
+        """The Compose files, in `-f` order: the stack's own, the command line's overrides, then
+        Drills' own (the host ports it needs: `drills.stack.override`), when it adds anything."""
+        own = self.definition.compose_files()
+        if not self._settings.override:
+            return own
+        # Written here, not once at create: a stack attached later, or whose file `drill clean`
+        # pruned meanwhile (a project with no container yet), still finds it.
+        return (*own, state.write_override(self.project, self._settings.override))
 
     def argv(self, *args: str, profiles: tuple[str, ...] | None = None) -> list[str]:
         chosen = self._settings.profiles if profiles is None else profiles
@@ -200,12 +222,13 @@ class ComposeProject:
             raise StackError(f"docker compose config printed no JSON: {exc}") from exc
         return data if isinstance(data, dict) else {}
 
-    def read_roles(self) -> RoleMap:
-        """Who plays which role: the stack file's `roles:` and the services' io.drills.role labels.
-        A role naming a service Compose does not define, or a component with no service, is the
-        stack file's mistake, found before anything starts (exit 2)."""
+    def read_roles(self, model: Mapping[str, Any] | None = None) -> RoleMap:
+        """Who plays which role: the stack file's `roles:` and the services' io.drills.role labels
+        (in `model`, the Compose model of every profile; default: read now). A role naming a
+        service Compose does not define, or a component with no service, is the stack file's
+        mistake, found before anything starts (exit 2)."""
         every_profile = tuple(p.profile for p in self.definition.spec.optional_profiles)
-        services = self.config(profiles=every_profile).get("services") or {}
+        services = (model if model is not None else self.config(profiles=every_profile)).get("services") or {}
         labels = {name: {str(k): str(v) for k, v in ((svc or {}).get("labels") or {}).items()}
                   for name, svc in services.items()}
         roles = RoleMap.build(self.definition.declared_roles(), labels)
@@ -227,6 +250,39 @@ class ComposeProject:
         if done.returncode != 0:
             raise StackError(f"docker compose config failed for {self.project}: {_tail(done.stderr)}")
         return tuple(sorted(line.strip() for line in done.stdout.splitlines() if line.strip()))
+
+    def build_images(self, model: Mapping[str, Any], reporter: Reporter | None = None) -> None:
+        """Build the images of `model`'s services (of the running profiles) that Compose builds and
+        that are not here, before the boot: a build left to `compose up` would be timed as the
+        stack's start, under `up`'s time limit. StackError with the end of the output on failure."""
+        from drills.provision.base_image import present
+        from drills.provision.progress import ConsoleReporter
+
+        wanted = build.to_build(model, self.project, self._settings.profiles, partial(present, self.client))
+        if not wanted:
+            return
+        say = reporter or ConsoleReporter()
+        say.step(f"building the stack's own images ({', '.join(f'{s}: {i}' for s, i in wanted.items())}) "
+                 "with `docker compose build`, before the boot is timed")
+        t0 = time.monotonic()
+        try:
+            done = self.run_compose("build", *wanted, timeout_s=build.BUILD_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            raise StackError(f"docker compose build of {', '.join(wanted)} took over {build.BUILD_TIMEOUT_S:.0f} s "
+                             f"for the stack {self.definition.name}",
+                             hint="build them by hand first (`docker compose -f ... build`) and look where it hangs"
+                             ) from exc
+        if done.returncode != 0:
+            raise StackError(f"docker compose build failed for the stack {self.definition.name} "
+                             f"({', '.join(wanted)}):\n{_tail(done.stderr or done.stdout, 15)}",
+                             hint="fix the Dockerfile or its build context; `docker compose -f ... build "
+                                  f"{' '.join(wanted)}` in {self.files[0].parent} shows the whole output")
+        say.ok(f"images built in {time.monotonic() - t0:.1f} s")
+
+    def discard(self) -> None:
+        """Forget a project created and never started: the override file its Compose commands wrote
+        (`drill doctor --stack` asks Compose about a stack it never starts)."""
+        state.drop_override(self.project)
 
     def compose(self, *args: str) -> None:
         """Run compose on this project (e.g. `up -d --no-deps pg2` to respawn a node)."""
@@ -367,7 +423,16 @@ class ComposeProject:
         return str(net["IPAddress"])
 
     def gateway_ip(self) -> str:
-        return self._settings.gateway_ip()
+        """The stack network's gateway (the host, as the containers reach it) as the engine holds
+        it; the settings' subnet's when the network is not there."""
+        live = network.read_ipam(self.client, self.network_name)
+        return live[1] if live is not None else self._settings.gateway_ip()
+
+    def network_subnet(self) -> str:
+        """The stack network's subnet as the engine holds it (Docker's pick unless the Compose
+        files read the one Drills picked); the settings' when the network is not there."""
+        live = network.read_ipam(self.client, self.network_name)
+        return str(live[0] if live is not None else self._settings.subnet)
 
     def endpoint(self, service: str, port: int) -> tuple[str, int]:
         """Where the host reaches `port` of `service` (127.0.0.1 and a random published port)."""

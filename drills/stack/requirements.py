@@ -32,7 +32,10 @@ def stack_checks(definition: StackDefinition, client: docker.DockerClient,
     try:
         # Created, never started: what Compose resolves, and the role map it yields.
         stack = ComposeProject.create(client=client, images={}, definition=definition)
-        services = stack.config().get("services") or {}
+        try:
+            services = stack.config().get("services") or {}
+        finally:
+            stack.discard()  # never started: nothing of it stays on this machine
     except DrillsError as exc:
         return [*for_stack(machine, definition, None, ()),
                 *checks, Check("stack roles", CheckStatus.MISSING, str(exc.args[0]), exc.hint or "fix the stack file")]

@@ -58,7 +58,8 @@ def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
     return tuple(ServiceHealth(s.service, s.name, s.state, s.health, dict(s.ports)) for s in snap.values())
 
 
-def collect(view: EffectiveStack, missing: tuple[str, ...] = ()) -> StackStatus:
+def collect(view: EffectiveStack, missing: tuple[str, ...] = (), subnet: str | None = None) -> StackStatus:
+    """`subnet`: the stack network's as the engine holds it (default: the settings')."""
     snap = view.snapshot()
     with ThreadPoolExecutor(max_workers=5) as pool:
         pg = pool.submit(postgres_status, view, snap)
@@ -66,7 +67,7 @@ def collect(view: EffectiveStack, missing: tuple[str, ...] = ()) -> StackStatus:
         mongo = pool.submit(mongo_status, view, snap)
         lb = pool.submit(read_status, snap, view.definition.spec.components.http)
         effective = pool.submit(read_effective, view)
-        return StackStatus(view.settings.project, str(view.settings.subnet), service_health(snap),
+        return StackStatus(view.settings.project, subnet or str(view.settings.subnet), service_health(snap),
                            pg.result(), rabbit.result(), mongo.result(), lb.result(), effective.result(), missing,
                            tuple(view.settings.roles.roles.get("postgres", ())), view.definition.name,
                            tuple(str(f) for f in view.definition.compose_files()), view.settings.roles.to_json())
