@@ -28,7 +28,7 @@ from drills.core.yaml_locate import (
     walk,
 )
 from drills.spec.types import shorten
-from drills.stack.definition import REFERENCE, StackDefinition, StackFile
+from drills.stack.definition import REFERENCE, AtField, StackDefinition, StackFile
 
 FILE_NAME = "stack.yaml"
 TAGS: tuple[str, ...] = ()
@@ -64,6 +64,9 @@ def _message(err: Any) -> str:
 
 def _problem(path: str, root: Any, err: Any) -> Problem:
     raw: Loc = tuple(err["loc"])
+    found = (err.get("ctx") or {}).get("error")
+    if isinstance(found, AtField):  # a check across fields that knows which one to point at
+        return problem_at(path, root, walk(StackFile, (*raw, *found.where), TAGS)[0], str(found))
     loc, _ = walk(StackFile, raw, TAGS)
     if err["type"] == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
