@@ -93,7 +93,7 @@ def test_file_is_the_first_line_of_a_file_beside_the_stack_file(tmp_path):
         resolve(missing)
     (tmp_path / "secrets" / "empty.txt").write_text("\nlater\n")
     empty = Stack(definition(tmp_path, {"superuser": login(file="secrets/empty.txt")}))
-    with pytest.raises(StackError, match="first line of .*empty.txt is empty"):
+    with pytest.raises(StackError, match=r"first line of .*empty\.txt is empty"):
         resolve(empty)
 
 
