@@ -132,12 +132,15 @@ class Credentials:
         value = settings.generated.values.get(name) or settings.secrets.env().get(name)
         if value:
             return value
-        declared = name in self._sources.definition.spec.variables
-        raise StackError(
-            f"{where}: {{generated: {name}}}: the project {settings.project} has no variable {name} "
-            f"({self._sources.definition.path})",
-            hint="it was started before the stack file declared it: bring the stack up again" if declared else
-            f"add `variables: {{{name}: {{secret: 16}}}}` to the stack file, or name another source")
+        if name in self._sources.definition.spec.variables:
+            hint = "it was started before the stack file declared it: bring the stack up again"
+        elif name.startswith("DRILLS_"):
+            hint = f"Drills generates {', '.join(sorted(settings.secrets.env()))}: name one of them, or declare the " \
+                   "stack's own under variables: (not DRILLS_)"
+        else:
+            hint = f"add `variables: {{{name}: {{secret: 16}}}}` to the stack file, or name another source"
+        raise StackError(f"{where}: {{generated: {name}}}: the project {settings.project} has no variable {name} "
+                         f"({self._sources.definition.path})", hint=hint)
 
     def _file(self, path: Path, where: str, said: str) -> str:
         try:

@@ -182,14 +182,14 @@ class StackFile(Model):
         if own:
             raise AtField(("variables", own[0]), f"{', '.join(own)}: names starting DRILLS_ are Drills' own; name "
                                                  "the stack's variables after the stack")
-        for where, name in _generated_names(self.components.model_dump(exclude_none=True), ("components",)):
+        for where, name in generated_names(self.components.model_dump(exclude_none=True), ("components",)):
             if name not in self.variables and not name.startswith("DRILLS_"):
                 raise AtField(where, f"{name} is not one of the stack file's variables: add `variables: {{{name}: "
                                      f"{{secret: 16}}}}` (Drills generates it per run and hands it to Compose)")
         return self
 
 
-def _generated_names(data: Any, where: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+def generated_names(data: Any, where: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
     """(path, variable) of every `generated:` credential in a dumped components section; the path
     is the `generated` field's own."""
     found: list[tuple[tuple[str, ...], str]] = []
@@ -198,7 +198,7 @@ def _generated_names(data: Any, where: tuple[str, ...]) -> list[tuple[tuple[str,
             if key == "generated" and isinstance(value, str):
                 found.append(((*where, key), value))
             else:
-                found += _generated_names(value, (*where, str(key)))
+                found += generated_names(value, (*where, str(key)))
     return found
 
 

@@ -74,6 +74,9 @@ def test_a_minimal_stack_file_is_valid(tmp_path):
      "SHOP_PASSWORD is not one of the stack file's variables: add `variables: {SHOP_PASSWORD: {secret: 16}}`"),
     (MINIMAL + "variables:\n  DRILLS_SHOP: {secret: 16}\n", "9:3: variables.DRILLS_SHOP",
      "names starting DRILLS_ are Drills' own"),
+    (MINIMAL.replace("{adapter: patroni}", "\n    adapter: patroni\n    users:\n      app:\n        user: shop\n"
+                                           "        password: {generated: DRILLS_SHOP}"),
+     "12:31: components.postgres.users.app.password.generated", "DRILLS_SHOP is not a variable Drills generates"),
     (MINIMAL.replace("compose.yaml", "nope.yaml"), "3:11: compose.files[0]", "no such Compose file"),
     (MINIMAL.replace("  files: [compose.yaml]\n", "  pull: never\n"), "2:1: compose.files",
      "required field is missing"),
