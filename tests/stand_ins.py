@@ -23,3 +23,11 @@ def reference_definition(**components: dict[str, Any]) -> StackDefinition:
         changed[name] = type(old).model_validate({**old.model_dump(), **fields})
     spec = definition.spec.model_copy(update={"components": definition.spec.components.model_copy(update=changed)})
     return replace(definition, spec=spec)
+
+
+def offline_credential(stack: Any, ref: Any) -> str:
+    """A credential as a stand-in stack (its `settings` and `definition`) resolves it: the sources
+    that need neither Compose nor an engine (generated, env, file)."""
+    from drills.stack.credentials import Credentials
+
+    return Credentials(stack).resolve(ref)

@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 ERR_FILE = "/tmp/drills-backup.err"
 
 
-def run(container: Container, argv: Sequence[str], *, user: str = "postgres",
+def run(container: Container, argv: Sequence[str], *, user: str,
         env: Mapping[str, str] | None = None) -> str:
-    """Run `argv` in the container; its stdout, or FaultError with its stderr."""
+    """Run `argv` in the container as `user` (a name or uid[:gid]: whom the tool must run as is the
+    stack's, so every caller says it); its stdout, or FaultError with its stderr."""
     result = container.exec_run(list(argv), user=user, environment=dict(env or {}), demux=True)
     raw: Any = result.output
     out, err = raw if isinstance(raw, tuple) else (raw, b"")
@@ -32,7 +33,7 @@ def run(container: Container, argv: Sequence[str], *, user: str = "postgres",
     return out_text
 
 
-def stream_to_file(container: Container, argv: Sequence[str], dest: Path, *, user: str = "postgres",
+def stream_to_file(container: Container, argv: Sequence[str], dest: Path, *, user: str,
                    env: Mapping[str, str] | None = None) -> int:
     """Run `argv` in the container, its stdout written to `dest` on the host; the bytes written.
 

@@ -52,6 +52,9 @@ class Backup:
     size_bytes: int | None = None
     error: str | None = None
     due_s: float | None = None
+    # Where the content was on its source node (a disk snapshot's data directory): where a restore
+    # puts it back, read when the backup was taken because after a total failure nothing can say it.
+    source_path: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -86,7 +89,7 @@ class Backup:
                 source=str(data.get("source") or ""), location=str(data.get("location") or ""),
                 size_bytes=_opt_int(data.get("size_bytes")),
                 error=None if data.get("error") is None else str(data["error"]),
-                due_s=_opt_float(data.get("due_s")),
+                due_s=_opt_float(data.get("due_s")), source_path=str(data.get("source_path") or ""),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a backup record: {exc}") from None

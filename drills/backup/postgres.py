@@ -18,37 +18,54 @@ of the Patroni scope are removed (what `patronictl remove` does), so the new emp
 a new cluster (dump) or the node given the snapshot becomes its leader and the others clone it
 (snapshot). The restored digest is computed on the new leader over seq <= the backup's max seq:
 rows written after the service came back all have a higher seq.
+
+Nothing of a stack is assumed here: the stack file says, or the live system is asked. The tools
+log in as the stack file's logins (`PostgresSpec.login`: the superuser for pg_dump, pg_restore and
+the digests, the replication user for pg_basebackup) over TCP on the node itself, and run as the
+OS user that owns the data directory (`os_user`, else read); the data directory is `data_dir`, else
+PostgreSQL's own `SHOW data_directory` (a snapshot records it: after a total failure nothing can
+say it), and its disk the container's volume mounted over it; the DCS keys are
+`<namespace><scope>/`, the scope given, else asked of Patroni (`GET /patroni`).
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import posixpath
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from drills.backup import dockerio
 from drills.backup.model import Backup, Digest, Restore, parse_digest_row
 from drills.backup.target import BackupStack, endpoint, nodes_of, poll
-from drills.core.dockerlabels import helper_labels, require_owned, service_of, volumes_of
+from drills.components import _etcd_keys, _patroni_rest
+from drills.core.dockerlabels import helper_labels, require_owned, service_of
 from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     import psycopg
     from docker.models.containers import Container
 
+    from drills.components._patroni_spec import PostgresSpec
+
 TABLE = "drill_writes"
-DATA_MOUNT = "/var/lib/postgresql/data"
-PGDATA = f"{DATA_MOUNT}/pgdata"
+LOCAL = "127.0.0.1"  # the tools run in a node and reach its own server over TCP, as a login and not as a peer
 NO_LIMIT = 2**63 - 1
 DIGEST_SQL = (f"SELECT count(*), coalesce(max(seq), -1), "
               f"md5(coalesce(string_agg(seq::text || ':' || process::text, ',' ORDER BY seq), '')) "
               f"FROM {TABLE} WHERE seq <= %s")
 SNAPSHOTS_KEPT = 1  # ~80 MB each: older snapshot files are deleted from the host (their events stay)
+SCOPE_WAIT_S = 30.0  # new nodes just started: Patroni's REST API answers within seconds
 
 Clock = Callable[[], float]
+
+
+def login(stack: BackupStack, role: Literal["superuser", "replication"]) -> tuple[str, str]:
+    """(user, password) of the stack file's login for `role` (the reference stack's convention
+    where the file names none)."""
+    found = stack.definition.postgres().login(role)
+    return found.user, stack.credential(found.password)
 
 
 def connect(stack: BackupStack, service: str, *, autocommit: bool = True,
@@ -58,10 +75,41 @@ def connect(stack: BackupStack, service: str, *, autocommit: bool = True,
 
     pg = stack.definition.postgres()
     host, port = endpoint(stack, service, pg.sql_port)
-    return psycopg.connect(host=host, port=port, user=pg.superuser,
-                           password=stack.settings.secrets.pg_superuser_password, dbname=pg.database,
+    user, password = login(stack, "superuser")
+    return psycopg.connect(host=host, port=port, user=user, password=password, dbname=pg.database,
                            connect_timeout=timeout_s, autocommit=autocommit,
                            options="-c statement_timeout=20000", application_name="drills-backup")
+
+
+def tool_argv(tool: str, pg: PostgresSpec, user: str, *args: str) -> list[str]:
+    """A PostgreSQL client tool run in a node, logged in as `user` to the node's own server."""
+    return [tool, "-h", LOCAL, "-p", str(pg.sql_port), "-U", user, *args]
+
+
+def data_directory(pg: PostgresSpec, conn: psycopg.Connection[Any]) -> str:
+    """The stack file's `data_dir`, else the server's own answer."""
+    if pg.data_dir:
+        return pg.data_dir
+    row = conn.execute("SHOW data_directory").fetchone()
+    if not row or not str(row[0]).startswith("/"):
+        raise FaultError(f"SHOW data_directory answered {row!r}",
+                         hint="say it in the stack file: components: postgres: data_dir: /path/inside/the/nodes")
+    return str(row[0])
+
+
+def os_user(pg: PostgresSpec, container: Container, data_dir: Callable[[], str]) -> str:
+    """The OS user the tools run as: the stack file's `os_user`, else the data directory's owner."""
+    if pg.os_user:
+        return pg.os_user
+    return dockerio.run(container, ["stat", "-c", "%U", data_dir()], user="root").strip()
+
+
+def _user_ids(container: Container, user: str) -> tuple[int, int]:
+    out = dockerio.run(container, ["sh", "-c", 'id -u "$1" && id -g "$1"', "sh", user], user="root").split()
+    if len(out) != 2 or not all(x.isdigit() for x in out):
+        raise FaultError(f"`id {user}` in {container.name} answered {' '.join(out)!r}",
+                         hint="say the OS user that owns the data directory: components: postgres: os_user:")
+    return int(out[0]), int(out[1])
 
 
 def digest(conn: psycopg.Connection[Any], max_seq: int | None = None) -> Digest:
@@ -91,21 +139,26 @@ def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> B
     service = service_of(leader)
     inside = f"/tmp/drills-{backup_id}.dump"
     dest = directory / f"{backup_id}.dump"
-    with connect(stack, service, autocommit=False) as conn:
+    pg = stack.definition.postgres()
+    user, password = login(stack, "superuser")
+    with connect(stack, service) as conn:
+        runs_as = os_user(pg, leader, lambda: data_directory(pg, conn))
+        conn.autocommit = False  # the export and the digest below share one snapshot
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         point = clock()
         held = digest(conn)
         try:
-            dockerio.run(leader, ["pg_dump", "-Fc", "-d", stack.definition.postgres().database,
-                                  f"--snapshot={row[0] if row else ''}", "-f", inside])
+            dockerio.run(leader, tool_argv("pg_dump", pg, user, "-Fc", "-d", pg.database,
+                                           f"--snapshot={row[0] if row else ''}", "-f", inside),
+                         user=runs_as, env={"PGPASSWORD": password})
         finally:
             conn.rollback()
     try:
         size = dockerio.fetch_file(leader, inside, dest)
     finally:
-        leader.exec_run(["rm", "-f", inside], user="postgres")
+        leader.exec_run(["rm", "-f", inside], user="root")
     return Backup(backup_id, "postgres", "dump", started, clock(), True, point_s=point, rows=held.rows,
                   max_seq=held.max_seq, checksum=held.checksum, source=service, location=str(dest), size_bytes=size)
 
@@ -116,7 +169,11 @@ def snapshot(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) 
     replica = _one(stack, "postgres.replica[0]")
     service = service_of(replica)
     dest = directory / f"{backup_id}.base.tar"
+    pg = stack.definition.postgres()
+    user, password = login(stack, "replication")
     with connect(stack, service) as conn:
+        data_dir = data_directory(pg, conn)
+        runs_as = os_user(pg, replica, lambda: data_dir)
         conn.execute("SELECT pg_wal_replay_pause()")
         try:
             poll(f"WAL replay to pause on {service}", lambda: True if conn.execute(
@@ -125,14 +182,14 @@ def snapshot(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) 
             point = clock()
             held = digest(conn)
             size = dockerio.stream_to_file(
-                replica, ["pg_basebackup", "-h", "127.0.0.1", "-U", "replicator", "-D", "-", "-Ft", "-X", "fetch",
-                          "-c", "fast", "--no-manifest"], dest,
-                env={"PGPASSWORD": stack.settings.secrets.pg_replication_password})
+                replica, tool_argv("pg_basebackup", pg, user, "-D", "-", "-Ft", "-X", "fetch", "-c", "fast",
+                                   "--no-manifest"), dest, user=runs_as, env={"PGPASSWORD": password})
         finally:
             conn.execute("SELECT pg_wal_replay_resume()")
     _prune(directory, "*.base.tar", keep=SNAPSHOTS_KEPT)
     return Backup(backup_id, "postgres", "snapshot", started, clock(), True, point_s=point, rows=held.rows,
-                  max_seq=held.max_seq, checksum=held.checksum, source=service, location=str(dest), size_bytes=size)
+                  max_seq=held.max_seq, checksum=held.checksum, source=service, location=str(dest), size_bytes=size,
+                  source_path=data_dir)
 
 
 def _prune(directory: Path, pattern: str, *, keep: int) -> None:
@@ -148,24 +205,70 @@ def pg_services(stack: BackupStack) -> list[str]:
     return nodes_of(stack, "postgres")
 
 
-def forget_cluster(stack: BackupStack) -> str:
-    """Delete the Patroni scope's keys from etcd (what `patronictl remove` does); the scope."""
-    pg = stack.containers("postgres")
-    scope = dockerio.env_of(pg[0], "DRILLS_PATRONI_SCOPE", "drills") if pg else "drills"
-    prefix = f"/service/{scope}/"
-    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    body = json.dumps({"key": base64.b64encode(prefix.encode()).decode(),
-                       "range_end": base64.b64encode(end.encode()).decode()})
+def patroni_scope(stack: BackupStack, wait_s: float = SCOPE_WAIT_S) -> str:
+    """The Patroni cluster's scope: the stack file's `patroni.scope`, else what a member's REST API
+    says (`GET /patroni`), else Patroni's own variable in a node's environment; the members are
+    asked again until `wait_s` when none of those answered (nodes just started)."""
+    pg = stack.definition.postgres()
+    if pg.patroni.scope:
+        return pg.patroni.scope
+    from drills.workload.endpoints import published
+
+    services = pg_services(stack)
+
+    def asked() -> tuple[str | None, list[str]]:
+        snap = stack.snapshot()
+        reached = [e for e in (published(stack, s, pg.rest_port, snap) for s in services) if e is not None]
+        return _patroni_rest.read_scope(reached)
+
+    found, said = asked()
+    if found is not None:
+        return found
+    for node in stack.containers("postgres"):
+        for variable in ("PATRONI_SCOPE", "DRILLS_PATRONI_SCOPE"):  # Patroni's own; the reference stack's
+            if value := dockerio.env_of(node, variable):
+                return value
+    try:
+        return poll("a Patroni member to name its scope (GET /patroni)", lambda: asked()[0], timeout_s=wait_s)
+    except FaultError as exc:
+        raise FaultError(f"{exc} ({'; '.join(said) or 'no member publishes ' + str(pg.rest_port)})",
+                         hint="say it in the stack file: components: postgres: patroni: {scope: <Patroni's "
+                              "scope>}") from None
+
+
+def forget_cluster(stack: BackupStack, scope: str | None = None) -> str:
+    """Delete the Patroni scope's keys from etcd (what `patronictl remove` does); the scope.
+
+    Through etcd's v3 JSON gateway from the host, at the first member the host reaches; by curl
+    inside a member where the host reaches none."""
+    from drills.workload.endpoints import published
+
+    pg = stack.definition.postgres()
+    scope = scope or patroni_scope(stack)
+    prefix = f"{pg.patroni.namespace}{scope}/"
+    etcd = stack.definition.spec.components.etcd
+    port = etcd.client_port if etcd is not None else 2379
     errors = []
-    for etcd in stack.containers("etcd"):
+    snap = stack.snapshot()
+    for service in stack.settings.roles.members("etcd", snap):
+        reached = published(stack, service, port, snap)
+        if reached is None:
+            continue
         try:
-            dockerio.run(require_owned(etcd, stack.project),
-                         ["curl", "-fsS", "--max-time", "5", "-X", "POST", "http://127.0.0.1:2379/v3/kv/deleterange",
-                          "-d", body], user="root")
+            _etcd_keys.delete_prefix(reached, prefix)
+            return scope
+        except OSError as exc:
+            errors.append(f"{service}: {exc}")
+    for member in stack.containers("etcd"):
+        try:
+            dockerio.run(require_owned(member, stack.project), _etcd_keys.delete_argv(port, prefix), user="root")
             return scope
         except FaultError as exc:
             errors.append(str(exc))
-    raise FaultError("could not clear the Patroni keys in etcd: " + ("; ".join(errors) or "no etcd container"))
+    raise FaultError(f"could not clear the Patroni keys under {prefix} in etcd: "
+                     + ("; ".join(errors) or "no etcd container"),
+                     hint="the restore needs one etcd member reachable on its client port from this machine, or "
+                          "curl in its image")
 
 
 def wait_leader(stack: BackupStack, timeout_s: float) -> Container:
@@ -173,31 +276,50 @@ def wait_leader(stack: BackupStack, timeout_s: float) -> Container:
     user (the stack file's `components.postgres`), as the stack's bootstrap makes them."""
     pg = stack.definition.postgres()
 
+    app = pg.login("app").user
+
     def ready() -> Container | None:
         found = stack.containers("postgres.leader")
         if not found:
             return None
         with connect(stack, service_of(found[0])) as conn:
             row = conn.execute("SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)",
-                               (pg.user,)).fetchone()
+                               (app,)).fetchone()
         return found[0] if row == (False, True) else None
 
-    return require_owned(poll(f"a PostgreSQL leader with database {pg.database} and user {pg.user}", ready,
+    return require_owned(poll(f"a PostgreSQL leader with database {pg.database} and user {app}", ready,
                               timeout_s=timeout_s), stack.project)
 
 
-def _helper(stack: BackupStack, image: str, volume: str, name: str) -> Container:
+def _helper(stack: BackupStack, image: str, mount: tuple[str, str], name: str) -> Container:
+    volume, destination = mount
     return stack.client.containers.run(
         image, ["sleep", "600"], detach=True, name=name, network_mode="none", user="root",
-        volumes={volume: {"bind": DATA_MOUNT, "mode": "rw"}},
+        volumes={volume: {"bind": destination, "mode": "rw"}},
         labels=helper_labels(stack.project, "restore-helper"))
 
 
-def _data_volume(container: Container) -> str:
-    vols = volumes_of(container)
-    if len(vols) != 1:
-        raise FaultError(f"{container.name} has {len(vols)} volumes; expected its data volume only")
-    return vols[0]
+def _within(path: str, directory: str) -> bool:
+    path, directory = posixpath.normpath(path), posixpath.normpath(directory)
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def data_mount(mounts: Sequence[Mapping[str, Any]], data_dir: str, container: str = "the node") -> tuple[str, str]:
+    """(volume, its mount point) of the volume holding `data_dir`: the deepest mount over it. A
+    data directory on a bind mount, or on no mount, is refused: a restore writes only into the
+    run's own volumes."""
+    over = sorted((m for m in mounts if _within(data_dir, str(m.get("Destination") or "/nowhere"))),
+                  key=lambda m: len(str(m.get("Destination"))), reverse=True)
+    if not over:
+        raise FaultError(f"{container} mounts no volume over its data directory {data_dir}: a disk snapshot has "
+                         "nowhere to go", hint="give the nodes a volume for their data directory, or say the data "
+                                               "directory in the stack file (components: postgres: data_dir:)")
+    found = over[0]
+    if found.get("Type") != "volume" or not found.get("Name"):
+        raise FaultError(f"{container}'s data directory {data_dir} is on a {found.get('Type')} mount of "
+                         f"{found.get('Source')}: Drills restores only into the run's own volumes",
+                         hint="use a Compose volume for the data directory; restore a bind-mounted one yourself")
+    return str(found["Name"]), str(found["Destination"])
 
 
 # ---- restores ---------------------------------------------------------------------------------
@@ -211,10 +333,11 @@ RESTORE_ATTEMPTS = 3
 _CONCURRENT_CREATE = ("duplicate key value violates unique constraint", "already exists")
 
 
-def _pg_restore(leader: Container, argv: list[str]) -> None:
+def _pg_restore(leader: Container, argv: list[str], *, user: str = "root",
+                env: Mapping[str, str] | None = None) -> None:
     for attempt in range(RESTORE_ATTEMPTS):
         try:
-            dockerio.run(leader, argv)
+            dockerio.run(leader, argv, user=user, env=env)
             return
         except FaultError as exc:
             if attempt + 1 == RESTORE_ATTEMPTS or not any(m in str(exc) for m in _CONCURRENT_CREATE):
@@ -231,41 +354,64 @@ def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Cl
     leader = wait_leader(stack, timeout_s)
     steps["new_cluster_s"] = clock() - started
     t = clock()
+    pg = stack.definition.postgres()
+    user, password = login(stack, "superuser")
+    with connect(stack, service_of(leader)) as conn:
+        runs_as = os_user(pg, leader, lambda: data_directory(pg, conn))
+    uid, gid = _user_ids(leader, runs_as)
     inside = "/tmp/drills-restore.dump"
-    dockerio.put_file(leader, Path(backup.location), "/tmp", "drills-restore.dump", uid=_uid(leader), gid=_uid(leader))
+    dockerio.put_file(leader, Path(backup.location), "/tmp", "drills-restore.dump", uid=uid, gid=gid)
     try:
         # --clean: the restarted app services may already have created their (empty) tables in the new
         # cluster; the dump's objects replace them, all in one transaction.
-        _pg_restore(leader, ["pg_restore", "--single-transaction", "--exit-on-error", "--clean", "--if-exists",
-                             "-d", stack.definition.postgres().database, inside])
+        _pg_restore(leader, tool_argv("pg_restore", pg, user, "--single-transaction", "--exit-on-error", "--clean",
+                                      "--if-exists", "-d", pg.database, inside),
+                    user=runs_as, env={"PGPASSWORD": password})
     finally:
         leader.exec_run(["rm", "-f", inside], user="root")
     steps["load_s"] = clock() - t
     return _verified(stack, backup, leader, started, steps=steps, clock=clock)
 
 
+# Run by sh in a helper: "$1" the data directory, "$2" its owner (chown's `user:` or `uid:gid`). The
+# directory is emptied rather than removed: it may be the volume's mount point itself.
+_EMPTY = 'mkdir -p "$1" && find "$1" -mindepth 1 -maxdepth 1 -exec rm -rf {} +'
+_OWNED = 'chown -R "$2" "$1" && chmod 0700 "$1"'
+_NOT_A_STANDBY = 'rm -f "$1/standby.signal" "$1/recovery.signal" "$1/postmaster.pid"'
+
+
 def restore_snapshot(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
     """New disk for the first node from the snapshot; it leads a new cluster; the others clone it."""
     started = clock()
     steps: dict[str, float] = {}
+    pg = stack.definition.postgres()
+    data_dir = pg.data_dir or backup.source_path
+    if not data_dir:
+        raise FaultError(f"the snapshot {backup.id} does not say which data directory it was taken from",
+                         hint="say it in the stack file: components: postgres: data_dir: /path/inside/the/nodes")
     services = pg_services(stack)
     stack.compose("up", "-d", "--no-deps", *services)  # the nodes exist (a total failure removed them)
     nodes = {service_of(c): require_owned(c, stack.project) for c in stack.containers("postgres")}
+    scope = patroni_scope(stack)  # before the nodes stop: their REST API may be what says it
     for c in nodes.values():
         c.stop(timeout=5)
-    forget_cluster(stack)
+    forget_cluster(stack, scope)
     first = nodes[services[0]]
     image = str(first.attrs["Config"]["Image"])
-    for service, c in nodes.items():
-        helper = _helper(stack, image, _data_volume(c), f"{stack.project}-restore-{service}-{int(time.time())}")
+    owner = f"{pg.os_user}:" if pg.os_user else ""
+    # The first node first: without `os_user`, its files' owner in the snapshot says whom the others' are.
+    for service, c in sorted(nodes.items(), key=lambda item: item[1] is not first):
+        mount = data_mount(c.attrs.get("Mounts") or [], data_dir, str(c.name))
+        helper = _helper(stack, image, mount, f"{stack.project}-restore-{service}-{int(time.time())}")
         try:
-            fresh = f"rm -rf {PGDATA} && install -d -o postgres -g postgres -m 0700 {PGDATA}"
-            dockerio.run(helper, ["sh", "-c", fresh], user="root")
+            dockerio.run(helper, ["sh", "-c", _EMPTY, "sh", data_dir], user="root")
             if c is first:
-                dockerio.put_tar(helper, Path(backup.location), PGDATA)
-                dockerio.run(helper, ["sh", "-c", f"rm -f {PGDATA}/standby.signal {PGDATA}/recovery.signal "
-                                                  f"{PGDATA}/postmaster.pid && chown -R postgres:postgres {PGDATA}"],
-                             user="root")
+                dockerio.put_tar(helper, Path(backup.location), data_dir)
+                owner = owner or dockerio.run(helper, ["stat", "-c", "%u:%g", f"{data_dir}/PG_VERSION"],
+                                              user="root").strip()
+                dockerio.run(helper, ["sh", "-c", f"{_NOT_A_STANDBY} && {_OWNED}", "sh", data_dir, owner], user="root")
+            else:
+                dockerio.run(helper, ["sh", "-c", _OWNED, "sh", data_dir, owner], user="root")
         finally:
             helper.remove(force=True, v=True)  # any anonymous volume goes with it; the data volume is named
     steps["new_disk_s"] = clock() - started
@@ -277,10 +423,6 @@ def restore_snapshot(stack: BackupStack, backup: Backup, timeout_s: float, clock
             c.start()
     steps["new_cluster_s"] = clock() - t
     return _verified(stack, backup, leader, started, steps=steps, clock=clock)
-
-
-def _uid(container: Container) -> int:
-    return int(dockerio.run(container, ["id", "-u", "postgres"], user="root").strip() or 0)
 
 
 def _verified(stack: BackupStack, backup: Backup, leader: Container, started: float, *, steps: dict[str, float],

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
+    from drills.components.base import Credential
     from drills.stack.definition import StackDefinition
     from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
@@ -48,6 +49,10 @@ class BackupStack(Protocol):
     def containers(self, role: str) -> list[Container]: ...
 
     def compose(self, *args: str) -> None: ...
+
+    def credential(self, ref: Credential) -> str:
+        """A password the stack file names (the superuser's, the replication user's), resolved."""
+        ...
 
 
 def nodes_of(stack: BackupStack, component: str) -> list[str]:

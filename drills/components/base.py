@@ -58,8 +58,10 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class ContainerEnv(Model):
-    service: Name
-    variable: str
+    """A variable of a running service's container (what `docker inspect` shows under Config.Env)."""
+
+    service: Name = Field(description="The Compose service whose container holds it.")
+    variable: str = Field(description="The variable's name, e.g. PATRONI_SUPERUSER_PASSWORD.")
 
 
 class Credential(Model):
@@ -86,8 +88,11 @@ class Credential(Model):
 
 
 class Login(Model):
-    user: Name
-    password: Credential
+    """A login Drills uses: the user, and where its password is."""
+
+    user: Name = Field(description="The database user.")
+    password: Credential = Field(description="Where its password is: one of env, file, secret, container_env, "
+                                             "generated.")
 
 
 class AdapterSpec(Model):

@@ -28,7 +28,8 @@ from drills.core.yaml_locate import (
     walk,
 )
 from drills.spec.types import shorten
-from drills.stack.definition import REFERENCE, StackDefinition, StackFile
+from drills.stack.definition import REFERENCE, AtField, StackDefinition, StackFile, generated_names
+from drills.stack.env import Secrets
 
 FILE_NAME = "stack.yaml"
 TAGS: tuple[str, ...] = ()
@@ -64,6 +65,9 @@ def _message(err: Any) -> str:
 
 def _problem(path: str, root: Any, err: Any) -> Problem:
     raw: Loc = tuple(err["loc"])
+    found = (err.get("ctx") or {}).get("error")
+    if isinstance(found, AtField):  # a check across fields that knows which one to point at
+        return problem_at(path, root, walk(StackFile, (*raw, *found.where), TAGS)[0], str(found))
     loc, _ = walk(StackFile, raw, TAGS)
     if err["type"] == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
@@ -79,12 +83,19 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
 
 
 def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:
-    """What the schema cannot know: the Compose files exist."""
+    """What the schema cannot know: the Compose files exist, and a DRILLS_ variable a credential
+    names is one Drills generates."""
     problems = []
     for i, name in enumerate(spec.compose.files):
         missing = _compose_file_missing(path.parent / name)
         if missing:
             problems.append(problem_at(str(path), root, ("compose", "files", i), missing))
+    own = sorted(Secrets.generate().env())
+    for where, name in generated_names(spec.components.model_dump(exclude_none=True), ("components",)):
+        if name.startswith("DRILLS_") and name not in own:
+            problems.append(problem_at(str(path), root, where, f"{name} is not a variable Drills generates ("
+                                                               f"{', '.join(own)}): name one of those, or declare "
+                                                               "the stack's own under variables: (not DRILLS_)"))
     return problems
 
 

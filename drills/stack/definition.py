@@ -126,6 +126,16 @@ class Components(Model):
 VARIABLE = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=128)]
 
 
+class AtField(ValueError):
+    """A mistake found across fields, with the path of the field it is about (under the model that
+    raised it): pydantic locates a model validator's error at the model itself, and `drill validate`
+    must point at the line to fix (drills.files.stack_file reads `where`)."""
+
+    def __init__(self, where: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
 class GeneratedVariable(Model):
     """A variable Drills sets for the Compose files, fresh per run: a password the stack reads."""
 
@@ -159,33 +169,36 @@ class StackFile(Model):
 
     @model_validator(mode="after")
     def _backups_have_components(self) -> StackFile:
-        for method in self.backups:
+        for i, method in enumerate(self.backups):
             component = method.partition(".")[0]
             if getattr(self.components, component) is None:
-                raise ValueError(f"backup method {method} needs the component {component} (under components:)")
+                raise AtField(("backups", i), f"backup method {method} needs the component {component} (under "
+                                              "components:)")
         return self
 
     @model_validator(mode="after")
     def _generated_are_declared(self) -> StackFile:
         own = [name for name in self.variables if name.startswith("DRILLS_")]
         if own:
-            raise ValueError(f"variables: {', '.join(own)}: names starting DRILLS_ are Drills' own; name the "
-                             "stack's variables after the stack")
-        for where, name in _generated_names(self.components.model_dump()):
+            raise AtField(("variables", own[0]), f"{', '.join(own)}: names starting DRILLS_ are Drills' own; name "
+                                                 "the stack's variables after the stack")
+        for where, name in generated_names(self.components.model_dump(exclude_none=True), ("components",)):
             if name not in self.variables and not name.startswith("DRILLS_"):
-                raise ValueError(f"components.{where}: generated {name} is not one of the stack file's variables: "
-                                 f"add `variables: {{{name}: {{secret: 16}}}}`")
+                raise AtField(where, f"{name} is not one of the stack file's variables: add `variables: {{{name}: "
+                                     f"{{secret: 16}}}}` (Drills generates it per run and hands it to Compose)")
         return self
 
 
-def _generated_names(data: Any, where: str = "") -> list[tuple[str, str]]:
-    """(path, variable) of every `generated:` credential in a dumped components section."""
-    found: list[tuple[str, str]] = []
+def generated_names(data: Any, where: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """(path, variable) of every `generated:` credential in a dumped components section; the path
+    is the `generated` field's own."""
+    found: list[tuple[tuple[str, ...], str]] = []
     if isinstance(data, dict):
-        if isinstance(data.get("generated"), str):
-            found.append((where.rstrip("."), data["generated"]))
         for key, value in data.items():
-            found += _generated_names(value, f"{where}{key}.")
+            if key == "generated" and isinstance(value, str):
+                found.append(((*where, key), value))
+            else:
+                found += generated_names(value, (*where, str(key)))
     return found
 
 

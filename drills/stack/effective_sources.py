@@ -24,6 +24,7 @@ from drills.stack.topology import endpoints, management, members, mongo_status
 if TYPE_CHECKING:
     import docker
 
+    from drills.components.base import Credential
     from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
 
@@ -61,6 +62,8 @@ class EffectiveStack(Protocol):
     def snapshot(self) -> dict[str, ServiceInfo]: ...
 
     def defined_services(self) -> tuple[str, ...]: ...
+
+    def credential(self, ref: Credential) -> str: ...
 
 
 # ---- PostgreSQL / Patroni -----------------------------------------------------------------------
@@ -135,9 +138,9 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
             gaps["pg_settings"] = f"no single leader with a published port to ask ({leader or 'none'})"
         else:
             try:
-                spec = stack.definition.spec.components.postgres
-                rows = _read_pg_settings(sql[leader], spec.superuser if spec is not None else "postgres",
-                                         stack.settings.secrets.pg_superuser_password, timeout_s)
+                superuser = stack.definition.postgres().login("superuser")
+                rows = _read_pg_settings(sql[leader], superuser.user, stack.credential(superuser.password),
+                                         timeout_s)
             except Exception as exc:  # psycopg.Error, OSError: recorded as not read, never fatal
                 gaps["pg_settings"] = f"pg_settings on {leader}: {str(exc).strip()[:200]}"
             else:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from drills.core.errors import StackError
-from drills.stack.definition import RoleMap, StackDefinition
+from drills.stack.definition import GeneratedVariable, RoleMap, StackDefinition
 
 MONGO_PROFILE = "mongo"
 PROJECT_PREFIX = "drills-"  # every project Drills names starts so: how `drill clean` tells ours
@@ -78,6 +78,21 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class Generated:
+    """The stack file's own variables (`variables:`), generated per run and handed to Compose: the
+    passwords a stack written without Drills reads as ${ITS_OWN_NAME}. Hex, like `Secrets`."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def generate(cls, declared: Mapping[str, GeneratedVariable]) -> Generated:
+        return cls({name: secrets.token_hex(spec.secret) for name, spec in declared.items()})
+
+    def __repr__(self) -> str:  # as Secrets: the names say what there is, never the values
+        return "Generated(" + ", ".join(f"{name}=***" for name in sorted(self.values)) + ")"
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """Everything that distinguishes one run's stack from another's."""
 
@@ -96,6 +111,7 @@ class StackSettings:
     variables: Mapping[str, str] = field(default_factory=dict)  # set for the optional profiles that run (or not)
     network: str = ""  # the engine's name of the stack's network ("": saved before it was read from the model)
     override: str = ""  # Drills' Compose override (drills.stack.override; "": it adds nothing)
+    generated: Generated = field(default_factory=Generated)  # the stack file's `variables:`, this run's values
 
     @property
     def net_prefix(self) -> str:
@@ -112,6 +128,7 @@ def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) 
     env = {k: v for k, v in (base or {}).items()
            if not k.startswith(("DRILLS_", "COMPOSE_")) or k == "DRILLS_HOME"}
     env.update(settings.variables)
+    env.update(settings.generated.values)
     env.update(settings.images)
     env.update({name: str(port) for name, port in settings.ports.items()})
     env.update(settings.secrets.env())
@@ -138,6 +155,7 @@ def settings_to_json(settings: StackSettings) -> dict[str, object]:
         "variables": dict(settings.variables),
         "network": settings.network,
         "override": settings.override,
+        "generated": dict(settings.generated.values),
     }
 
 
@@ -148,10 +166,12 @@ def settings_from_json(data: Mapping[str, object]) -> StackSettings:
         profiles = data.get("profiles", [])
         ports = data.get("ports", {})
         definition, roles, variables = data.get("definition"), data.get("roles", {}), data.get("variables", {})
+        generated = data.get("generated", {})  # absent from the settings saved before stack files had variables
         if not (isinstance(images, dict) and isinstance(secrets_env, dict) and isinstance(profiles, list)
                 and isinstance(ports, dict) and isinstance(roles, dict) and isinstance(variables, dict)
-                and isinstance(definition, dict | None)):
-            raise TypeError("images, secrets, profiles, ports, roles, variables or definition have the wrong shape")
+                and isinstance(definition, dict | None) and isinstance(generated, dict)):
+            raise TypeError("images, secrets, profiles, ports, roles, variables, generated or definition have the "
+                            "wrong shape")
         return StackSettings(
             project=str(data["project"]),
             subnet=ipaddress.IPv4Network(str(data["subnet"])),
@@ -166,6 +186,7 @@ def settings_from_json(data: Mapping[str, object]) -> StackSettings:
             variables={str(k): str(v) for k, v in variables.items()},
             network=str(data.get("network") or ""),
             override=str(data.get("override") or ""),
+            generated=Generated({str(k): str(v) for k, v in generated.items()}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StackError(f"unreadable stack settings: {exc}") from exc

@@ -346,7 +346,7 @@ def collect_logs(stack: ComposeProject, out_dir: Path, *, origin: float, until: 
             defined: Sequence[str] | None = stack.defined_services()
         except Exception:
             defined = None  # the containers there are still collected; the index says none was found missing
-        collected = collect(boxes, out_dir, window, secrets=stack.settings.secrets.env().values(), defined=defined)
+        collected = collect(boxes, out_dir, window, secrets=stack.secret_values(), defined=defined)
         collected.took_s = round(time.monotonic() - started, 3)
         _write_index(out_dir, collected, window)
         return collected

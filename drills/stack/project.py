@@ -32,8 +32,9 @@ from drills.core.dockerlabels import project_selector
 from drills.core.errors import ScenarioError, StackError
 from drills.provision.compose import compose_command
 from drills.stack import build, network, override, ports, readiness, state, subnets, topology
+from drills.stack.credentials import Credentials
 from drills.stack.definition import REFERENCE, ROLE_LABEL, RoleMap, StackDefinition, StackFile
-from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings, compose_env, new_project_name
+from drills.stack.env import MONGO_PROFILE, Generated, Secrets, StackSettings, compose_env, new_project_name
 from drills.stack.removal import Removal, remove_project
 from drills.stack.services import ServiceInfo, snapshot
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
+    from drills.components.base import Credential
     from drills.provision.progress import Reporter
 
 DOWN_TIMEOUT_S = 3  # containers die with the project; a graceful database shutdown buys nothing
@@ -78,6 +80,7 @@ class ComposeProject:
         self._client = client
         self.owner_kind = owner_kind  # "run": removed by `drill clean` once its process is gone
         self._trap = contextlib.ExitStack()  # `with ComposeProject…`: SIGTERM/SIGHUP handlers until exit
+        self._credentials = Credentials(self)  # resolved once per project object, when first needed
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -86,7 +89,7 @@ class ComposeProject:
                mongo: bool | None = None, project: str | None = None, owner_kind: str = "run",
                reporter: Reporter | None = None, definition: StackDefinition | None = None) -> ComposeProject:
         """A new project of `definition` (default: the reference stack file): unique name, free
-        subnet, fresh secrets, images built if the stack runs Drills' reference images, and what
+        subnet, fresh secrets and stack-file variables, images built if the stack runs Drills' reference images, and what
         the Compose model says (`compose config`): the role map (the stack file's and the services'
         labels), the network its components share, the host ports Drills must publish itself (its
         override) and, unless `images` is given, the stack's own images built. An optional profile
@@ -125,6 +128,7 @@ class ComposeProject:
             subnet=subnets.choose(client),
             images=dict(images),
             secrets=Secrets.generate(),
+            generated=Generated.generate(definition.spec.variables),
             profiles=tuple(profiles),
             mongo_image=variables.get("DRILLS_MONGO_IMAGE", "mongo:7"),
             mongo_not_run=left_out.get(MONGO_PROFILE, ""),
@@ -181,6 +185,25 @@ class ComposeProject:
     @property
     def definition(self) -> StackDefinition:
         return self._settings.definition or default_definition()
+
+    def credential(self, ref: Credential) -> str:
+        """The value of a password the stack file names (`drills.stack.credentials`); StackError
+        naming its field and what to add when it cannot be read."""
+        return self._credentials.resolve(ref)
+
+    def secret_values(self) -> list[str]:
+        """Every secret of the run: Drills' own, the stack file's generated variables and its
+        credentials (those that resolve now): what kept logs redact."""
+        return [*self._settings.secrets.env().values(), *self._settings.generated.values.values(),
+                *self._credentials.known()]
+
+    def service_env(self, service: str) -> list[str] | None:
+        """The environment (`KEY=value`) of `service`'s container; None when it has none."""
+        info = self.snapshot().get(service)
+        if info is None:
+            return None
+        env = self.client.containers.get(info.container_id).attrs.get("Config", {}).get("Env")
+        return [str(item) for item in env or []]
 
     @property
     def files(self) -> tuple[Path, ...]:

@@ -8,7 +8,7 @@ replica set's status.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from drills.core.dockerlabels import TIER_LABEL
 from drills.core.errors import StackError
@@ -18,6 +18,9 @@ from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings
 from drills.stack.roles import pick
 from drills.stack.services import ServiceInfo
+
+if TYPE_CHECKING:
+    from drills.components.base import Credential
 
 LOCALHOST = "127.0.0.1"
 
@@ -32,6 +35,10 @@ class StackView(Protocol):
     def definition(self) -> StackDefinition: ...
 
     def snapshot(self) -> dict[str, ServiceInfo]: ...
+
+    def credential(self, ref: Credential) -> str:
+        """A password the stack file names, resolved (drills.stack.credentials)."""
+        ...
 
 
 def endpoints(snap: Mapping[str, ServiceInfo], services: list[str], port: int) -> dict[str, tuple[str, int]]:
@@ -69,10 +76,17 @@ def node_managements(view: StackView, snap: Mapping[str, ServiceInfo]) -> dict[s
 
 
 def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
+    """Patroni's view, and replication as the stack file's superuser sees it; a password that
+    cannot be read is the status's error (`drill stack status` shows it, readiness waits on it)."""
     pg = view.definition.postgres()
     nodes = members(view, snap, "postgres")
+    superuser = pg.login("superuser")
+    try:
+        password = view.credential(superuser.password)
+    except StackError as exc:
+        return postgres.PostgresStatus(None, (), (), error=str(exc))
     return postgres.read_status(endpoints(snap, nodes, pg.rest_port), endpoints(snap, nodes, pg.sql_port),
-                                pg.superuser, view.settings.secrets.pg_superuser_password)
+                                superuser.user, password)
 
 
 def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from drills.core.errors import StackError
 
 if TYPE_CHECKING:
+    from drills.components.base import Credential
     from drills.stack.definition import StackDefinition
     from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
@@ -28,6 +29,9 @@ class StackLike(Protocol):
         """The stack file drilled: the database, queue, users and balancer the signals use."""
         ...
     def snapshot(self) -> dict[str, ServiceInfo]: ...
+    def credential(self, ref: Credential) -> str:
+        """A password the stack file names (the signals' logins), resolved."""
+        ...
 
 
 def published(stack: StackLike, service: str, port: int,

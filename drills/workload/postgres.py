@@ -45,7 +45,7 @@ UNKNOWN_SQLSTATE_CLASSES = ("08",)
 @dataclass(frozen=True)
 class PostgresTarget:
     """Where and how to connect: the stack's nodes (host, port), and the user and database of the
-    stack file's `components.postgres` (password DRILLS_APP_PASSWORD)."""
+    stack file's `components.postgres` (its app login: `users.app`, else `user` with DRILLS_APP_PASSWORD)."""
 
     endpoints: tuple[tuple[str, int], ...]
     password: str

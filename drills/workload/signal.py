@@ -32,6 +32,7 @@ from drills.workload.base import Client, Clock, SignalRunner, Sink
 from drills.workload.endpoints import StackLike, group_endpoints, published
 
 if TYPE_CHECKING:
+    from drills.components.base import Credential
     from drills.stack.definition import StackDefinition
 
 
@@ -90,8 +91,14 @@ class SignalContext:
 
     @property
     def password(self) -> str:
-        """The application's password (DRILLS_APP_PASSWORD: the password of each component's `user`)."""
+        """The application's password for the components whose stack-file entry has a flat `user`
+        (DRILLS_APP_PASSWORD); a component with `users:` logins is asked with `credential`."""
         return self.stack.settings.secrets.app_password
+
+    def credential(self, ref: Credential) -> str:
+        """The value of a password the stack file names (a login's): StackError naming the field
+        and what to add when it cannot be read."""
+        return self.stack.credential(ref)
 
     @property
     def definition(self) -> StackDefinition:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from drills.components.base import Credential
 from drills.core.errors import ScenarioError
 from drills.stack import ComposeProject
 from drills.stack.definition import StackDefinition
@@ -50,6 +51,9 @@ class Drilled:
 
     def snapshot(self) -> dict[str, ServiceInfo]:
         return self._stack.snapshot()
+
+    def credential(self, ref: Credential) -> str:
+        return self._stack.credential(ref)
 
 
 def with_queue(queue: str) -> StackDefinition:

@@ -41,7 +41,7 @@ backups_st = st.builds(
     ok=st.booleans(), point_s=st.none() | st.floats(0, 1e4), rows=st.none() | st.integers(0, 10**9),
     max_seq=st.none() | st.integers(-1, 10**9), checksum=st.none() | st.text(max_size=32),
     size_bytes=st.none() | st.integers(0, 10**12), error=st.none() | st.text(max_size=40),
-    due_s=st.none() | st.floats(0, 1e4))
+    due_s=st.none() | st.floats(0, 1e4), source_path=st.sampled_from(["", "/var/lib/postgresql/15/main"]))
 
 
 @given(backups_st)

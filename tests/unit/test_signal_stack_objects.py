@@ -47,6 +47,11 @@ class StandIn:
     def defined_services(self) -> tuple[str, ...]:
         return tuple(self._snap)
 
+    def credential(self, ref: Any) -> str:
+        from tests.stand_ins import offline_credential
+
+        return offline_credential(self, ref)
+
 
 def context(definition: StackDefinition) -> SignalContext:
     return SignalContext(StandIn(definition), Ops(), time.monotonic, run="test")
@@ -73,6 +78,47 @@ def test_the_sql_port_is_the_stack_file_s():
                    for i, (s, info) in enumerate(stack._snap.items())}
     found = target(SignalContext(stack, Ops(), time.monotonic, run="test"))
     assert found.endpoints == (("127.0.0.1", 40000), ("127.0.0.1", 40001), ("127.0.0.1", 40002))
+
+
+def test_postgres_signals_log_in_with_the_stack_file_s_app_login(monkeypatch):
+    from drills.workload.signals.postgres_write import target
+
+    monkeypatch.setenv("ORDERS_APP_PASSWORD", "orders-app-pw")
+    users = {"app": {"user": "orders_app", "password": {"env": "ORDERS_APP_PASSWORD"}}}
+    found = target(context(reference_definition(postgres={"users": users})))
+    assert (found.user, found.password) == ("orders_app", "orders-app-pw")
+    reference = context(reference_definition())
+    assert target(reference).password == reference.stack.settings.secrets.app_password  # DRILLS_APP_PASSWORD
+
+
+def test_a_refused_login_names_where_its_password_comes_from(monkeypatch):
+    from drills.workload import postgres
+    from drills.workload.signals.postgres_write import checked_target
+
+    monkeypatch.setattr(postgres, "login_refusal", lambda t: f'password authentication failed for user "{t.user}"')
+    monkeypatch.setenv("ORDERS_APP_PASSWORD", "wrong")
+    users = {"app": {"user": "orders_app", "password": {"env": "ORDERS_APP_PASSWORD"}}}
+    with pytest.raises(ScenarioError) as own:
+        checked_target(context(reference_definition(postgres={"users": users})), "postgres.write")
+    assert "{env: ORDERS_APP_PASSWORD} (users.app.password)" in str(own.value)
+    assert "DRILLS_APP_PASSWORD" not in str(own.value)
+    with pytest.raises(ScenarioError, match="DRILLS_APP_PASSWORD"):
+        checked_target(context(reference_definition()), "postgres.write")
+
+
+def test_status_reads_replication_as_the_stack_file_s_superuser(monkeypatch):
+    from drills.stack import postgres, topology
+
+    seen = []
+    monkeypatch.setattr(postgres, "read_status", lambda rest, sql, user, password: seen.append((user, password)))
+    monkeypatch.setenv("ORDERS_DBA_PASSWORD", "dba-pw")
+    users = {"superuser": {"user": "dba", "password": {"env": "ORDERS_DBA_PASSWORD"}}}
+    stack = StandIn(reference_definition(postgres={"users": users}))
+    topology.postgres_status(stack, stack.snapshot())  # type: ignore[arg-type]
+    assert seen == [("dba", "dba-pw")]
+    monkeypatch.delenv("ORDERS_DBA_PASSWORD")
+    status = topology.postgres_status(stack, stack.snapshot())  # type: ignore[arg-type]
+    assert status.error is not None and "components.postgres.users.superuser.password" in status.error
 
 
 @pytest.mark.parametrize(("message", "refused"), [

@@ -78,6 +78,11 @@ class StandInStack:
     def snapshot(self) -> dict[str, ServiceInfo]:
         return self._snap
 
+    def credential(self, ref: Any) -> str:
+        from tests.stand_ins import offline_credential
+
+        return offline_credential(self, ref)
+
     def defined_services(self) -> tuple[str, ...]:
         if self._defined is None:
             raise OSError("docker compose config failed: no such file")

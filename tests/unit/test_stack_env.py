@@ -122,3 +122,38 @@ def test_host_routes_reads_proc_net_route(tmp_path):
 def test_overlap_errors_are_recognised():
     assert is_overlap_error("Error response from daemon: Pool overlaps with other one on this address space")
     assert not is_overlap_error("no such image")
+
+
+# ---- the stack file's own variables (`variables:`) ------------------------------------------------
+
+
+@given(st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True), st.integers(8, 64), max_size=5))
+def test_generated_variables_are_fresh_hex_of_the_declared_size(declared: dict[str, int]) -> None:
+    from drills.stack.definition import GeneratedVariable
+    from drills.stack.env import Generated
+
+    specs = {name: GeneratedVariable(secret=n) for name, n in declared.items()}
+    a, b = Generated.generate(specs), Generated.generate(specs)
+    assert set(a.values) == set(declared)
+    assert all(len(a.values[name]) == 2 * n and int(a.values[name], 16) >= 0 for name, n in declared.items())
+    assert all(a.values[name] != b.values[name] for name in declared)  # 8+ random bytes never repeat
+
+
+def test_generated_variables_reach_compose_are_saved_and_never_shown():
+    from drills.stack.env import Generated
+
+    generated = Generated({"ORDERS_APP_PASSWORD": "0123456789abcdef", "ORDERS_REPL": "fedcba9876543210"})
+    s = settings(generated=generated)
+    env = compose_env(s, {"ORDERS_APP_PASSWORD": "from-the-shell", "PATH": "/bin"})
+    assert env["ORDERS_APP_PASSWORD"] == "0123456789abcdef"  # Drills generates it: the shell's cannot win
+    assert env["ORDERS_REPL"] == "fedcba9876543210"
+    assert settings_from_json(settings_to_json(s)) == s
+    text = repr(s) + str(s) + repr(generated)
+    assert "0123456789abcdef" not in text and "fedcba9876543210" not in text
+    assert "ORDERS_APP_PASSWORD=***" in repr(generated)
+
+
+def test_settings_saved_before_stack_files_had_variables_still_load():
+    saved = settings_to_json(settings())
+    del saved["generated"]
+    assert settings_from_json(saved).generated.values == {}

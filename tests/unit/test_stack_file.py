@@ -65,8 +65,18 @@ def test_a_minimal_stack_file_is_valid(tmp_path):
      "must be one of 'patroni'"),
     (MINIMAL.replace("[db1, db2]", "db1"), "5:13: roles.postgres", "must be a list"),
     (MINIMAL.replace("postgres: [db1", "Postgres: [db1"), "5:3: roles.Postgres", "must be a name"),
-    (MINIMAL + "backups: [rabbitmq.definitions]\n", "1:1", "backup method rabbitmq.definitions needs the component "
-                                                           "rabbitmq"),
+    (MINIMAL + "backups: [rabbitmq.definitions]\n", "8:11: backups[0]", "backup method rabbitmq.definitions needs "
+                                                                       "the component rabbitmq"),
+    # A credential naming a variable the file does not declare: at the `generated:` itself.
+    (MINIMAL.replace("{adapter: patroni}", "\n    adapter: patroni\n    users:\n      app:\n        user: shop\n"
+                                           "        password: {generated: SHOP_PASSWORD}"),
+     "12:31: components.postgres.users.app.password.generated",
+     "SHOP_PASSWORD is not one of the stack file's variables: add `variables: {SHOP_PASSWORD: {secret: 16}}`"),
+    (MINIMAL + "variables:\n  DRILLS_SHOP: {secret: 16}\n", "9:3: variables.DRILLS_SHOP",
+     "names starting DRILLS_ are Drills' own"),
+    (MINIMAL.replace("{adapter: patroni}", "\n    adapter: patroni\n    users:\n      app:\n        user: shop\n"
+                                           "        password: {generated: DRILLS_SHOP}"),
+     "12:31: components.postgres.users.app.password.generated", "DRILLS_SHOP is not a variable Drills generates"),
     (MINIMAL.replace("compose.yaml", "nope.yaml"), "3:11: compose.files[0]", "no such Compose file"),
     (MINIMAL.replace("  files: [compose.yaml]\n", "  pull: never\n"), "2:1: compose.files",
      "required field is missing"),

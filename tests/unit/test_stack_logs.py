@@ -263,7 +263,7 @@ def test_the_runner_puts_the_logs_in_the_run_folder_and_the_system_s_events_in_t
     api = FakeApi({"c1" * 8: data})
     client = SimpleNamespace(api=api, containers=SimpleNamespace(list=lambda **kw: containers))
     stack = SimpleNamespace(client=client, project="drills-x", settings=SimpleNamespace(secrets=secrets),
-                            defined_services=lambda: ("pg1", "pg2"))
+                            defined_services=lambda: ("pg1", "pg2"), secret_values=lambda: list(secrets.env().values()))
     drill = object.__new__(Drill)
     drill.stack, drill.out, drill.t0 = stack, tmp_path, t0  # type: ignore[assignment]
     drill.history = History(tmp_path / "history.jsonl")

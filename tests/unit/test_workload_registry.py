@@ -52,6 +52,11 @@ class NowhereStack:
     def snapshot(self) -> dict[str, Any]:
         return self._snap
 
+    def credential(self, ref: Any) -> str:
+        from tests.stand_ins import offline_credential
+
+        return offline_credential(self, ref)
+
 
 def test_the_schema_knows_exactly_the_registered_signals():
     assert SCENARIO_SIGNALS == SIGNALS == tuple(KINDS)

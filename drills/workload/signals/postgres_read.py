@@ -1,5 +1,5 @@
 """postgres.read: what postgres.write wrote, read back through the replicas
-(`drills.workload.postgres_read`), as the same user in the same database (the stack file's
+(`drills.workload.postgres_read`), as the same app login in the same database (the stack file's
 `components.postgres`); a read changes nothing, so there is no final read."""
 
 from __future__ import annotations

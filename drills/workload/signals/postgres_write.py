@@ -1,12 +1,13 @@
 """postgres.write: numbered INSERTs through the libpq multi-host URL, as the app writes
-(`drills.workload.postgres`), as the stack file's `components.postgres` user into its database;
-the final read is every row, from the leader."""
+(`drills.workload.postgres`), as the stack file's `components.postgres` app login into its
+database; the final read is every row, from the leader."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from drills.core.errors import ScenarioError
+from drills.stack.credentials import describe
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
 
 if TYPE_CHECKING:
@@ -16,12 +17,13 @@ NAME = "postgres.write"
 
 
 def target(context: SignalContext) -> PostgresTarget:
-    """The stack's PostgreSQL nodes, and the user and database its stack file names."""
+    """The stack's PostgreSQL nodes, and the app login and database its stack file names."""
     from drills.workload.postgres import PostgresTarget
 
     pg = context.definition.postgres()
-    return PostgresTarget(context.endpoints("postgres", pg.sql_port), context.password, user=pg.user,
-                          dbname=pg.database)
+    app = pg.login("app")
+    return PostgresTarget(context.endpoints("postgres", pg.sql_port), context.credential(app.password),
+                          user=app.user, dbname=pg.database)
 
 
 def checked_target(context: SignalContext, signal: str) -> PostgresTarget:
@@ -33,11 +35,17 @@ def checked_target(context: SignalContext, signal: str) -> PostgresTarget:
     found = target(context)
     refused = login_refusal(found)
     if refused is not None:
+        pg = context.definition.postgres()
+        if pg.users.app is not None:
+            where = (f"name the stack's own database and app login under components: postgres: (database:, "
+                     f"users: app:); the password is read from {describe(pg.users.app.password)} (users.app.password)")
+        else:
+            where = ("name the stack's own database and user under components: postgres: (database:, users: app: "
+                     "{user:, password:}), or create them in the stack; without users.app the password is "
+                     "Drills' generated DRILLS_APP_PASSWORD")
         raise ScenarioError(
             f"{signal}: the stack refuses the login of its stack file's components.postgres (user "
-            f"{found.user!r}, database {found.dbname!r}): {refused} ({context.definition.path})",
-            hint="name the stack's own database and user under components: postgres: (database:, user:), or create "
-                 "them in the stack; the user's password is DRILLS_APP_PASSWORD")
+            f"{found.user!r}, database {found.dbname!r}): {refused} ({context.definition.path})", hint=where)
     return found
 
 
@@ -53,4 +61,4 @@ KIND = SignalKind(
     records=(OpRecord(NAME, "write", "the row's seq, unique in the drill"),),
     final_read="every seq in the drill_writes table, read from the leader",
     description="Numbered INSERTs into drill_writes through the libpq multi-host URL (read-write), as the app "
-                "writes: as the stack's components.postgres user, into its database.")
+                "writes: as the stack's components.postgres app login, into its database.")
