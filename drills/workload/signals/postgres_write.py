@@ -1,6 +1,7 @@
-"""postgres.write: numbered INSERTs through the libpq multi-host URL, as the app writes
-(`drills.workload.postgres`), as the stack file's `components.postgres` user into its database;
-the final read is every row, from the leader."""
+"""postgres.write: numbered INSERTs as the app writes (`drills.workload.postgres`): through the
+proxy the stack file names (`components.postgres.access`), else the libpq multi-host URL of every
+member; as the stack file's `components.postgres` user into its database. The final read is every
+row, from the leader (by the same path)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ NAME = "postgres.write"
 
 
 def target(context: SignalContext) -> PostgresTarget:
-    """The stack's PostgreSQL nodes, and the user and database its stack file names."""
+    """Where the stack's applications reach PostgreSQL, and the user and database its stack file
+    names: through the proxy of `components.postgres.access` (its port as the host reaches it), so
+    a proxy that routes wrong fails the drill as it fails the applications; without one, every
+    member (libpq picks the writable one)."""
     from drills.workload.postgres import PostgresTarget
 
     pg = context.definition.postgres()
+    if pg.access is not None:
+        return PostgresTarget(context.endpoints(pg.access.through, pg.access.port), context.password, user=pg.user,
+                              dbname=pg.database, via=pg.access.through)
     return PostgresTarget(context.endpoints("postgres", pg.sql_port), context.password, user=pg.user,
                           dbname=pg.database)
 
@@ -52,5 +59,6 @@ KIND = SignalKind(
     name=NAME, model=SignalSpec, build=build,
     records=(OpRecord(NAME, "write", "the row's seq, unique in the drill"),),
     final_read="every seq in the drill_writes table, read from the leader",
-    description="Numbered INSERTs into drill_writes through the libpq multi-host URL (read-write), as the app "
-                "writes: as the stack's components.postgres user, into its database.")
+    description="Numbered INSERTs into drill_writes (read-write), as the app writes: through the proxy of the "
+                "stack's components.postgres.access, else the libpq multi-host URL of every member; as the stack's "
+                "components.postgres user, into its database.")
