@@ -199,21 +199,29 @@ def _render(st: StackStatus) -> None:
 
     pg = st.postgres
     streams = {r.name: r for r in pg.replication}
-    table = Table(title=f"PostgreSQL: leader {pg.leader or '[red]none[/]'}")
-    for column in ("member", "role", "patroni state", "replication", "replay lag (bytes)", "replay lag (s)"):
+    leader = f"{pg.leader} ({pg.leader_service})" if pg.leader_service not in (None, pg.leader) else pg.leader
+    table = Table(title=f"PostgreSQL: leader {leader or '[red]none[/]'}")
+    for column in ("member", "service", "role", "patroni state", "replication", "replay lag (bytes)",
+                   "replay lag (s)"):
         table.add_column(column)
     for m in pg.members:
         r = streams.get(m.name)
         lag_s = f"{r.replay_lag_s:.3f}" if r and r.replay_lag_s is not None else "-"
         replication = r.state if r else ("-" if m.role == "leader" else "[red]not streaming[/]")
-        table.add_row(m.name, m.role, m.state, replication, str(r.replay_lag_bytes) if r else "-", lag_s)
-    listed = {m.name for m in pg.members}
+        service = m.service or f"[red]unmatched ({', '.join(m.hosts()) or 'no host'})[/]"
+        table.add_row(m.name, service, m.role, m.state, replication, str(r.replay_lag_bytes) if r else "-", lag_s)
+    listed = {m.service for m in pg.members}
     for name in st.postgres_nodes:
         if name not in listed:  # cut off, killed or not yet registered: Patroni does not list it
-            table.add_row(name, "-", "[red]not in the cluster[/]", "-", "-", "-")
+            table.add_row("-", name, "-", "[red]not in the cluster[/]", "-", "-", "-")
     console.print(table)
+    if pg.unmatched():
+        console.print("[red]PostgreSQL: members no service was matched to: "
+                      f"{', '.join(m.name for m in pg.unmatched())}; if their containers run, name their services "
+                      "under components: postgres: members: in the stack file[/]")
     if pg.error:
         console.print(f"[red]PostgreSQL: {pg.error}[/]")
+    _render_access(console, st)
 
     lb = st.lb
     if lb.error:
@@ -227,6 +235,21 @@ def _render(st: StackStatus) -> None:
     else:
         _render_rabbitmq(console, st)
     _render_mongo(console, st)
+
+
+def _render_access(console: Any, st: StackStatus) -> None:
+    """The path the applications (and the postgres.* signals) take to PostgreSQL, and where it lands."""
+    if st.postgres_access is None:
+        if st.postgres_nodes:
+            console.print("PostgreSQL access: every member directly (libpq multi-host, read-write)")
+        return
+    if not st.postgres_access:
+        console.print("[red]PostgreSQL access: no service plays the proxy's role (components.postgres.access)[/]")
+    for path in st.postgres_access:
+        problem = path.problem()
+        reached = f"{path.endpoint[0]}:{path.endpoint[1]}" if path.endpoint else "not reachable from the host"
+        said = f"[red]{problem}[/]" if problem else "[green]reaches the leader[/]"
+        console.print(f"PostgreSQL access: through {path.where}, {reached}: {said}")
 
 
 def _render_rabbitmq(console: Any, st: StackStatus) -> None:

@@ -90,7 +90,8 @@ def environment(images: dict[str, str] | None = None, effective: dict[str, Any] 
     `effective`: the stack's configuration as read back from it when the drill started
     (`drills.stack.effective.EffectiveConfig.to_json`); absent where no stack was drilled.
     `stack`: the stack drilled, or the one a NOT RUN scenario was fitted to (name, file,
-    components, roles, and what the scenario needed that it lacks: `StackDefinition.record`)."""
+    components, roles, what the scenario needed that it lacks, and the path the database signals
+    took: through its proxy or to every member: `StackDefinition.record`)."""
     root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,

@@ -134,7 +134,7 @@ class Run:
     @property
     def stack(self) -> dict[str, Any]:
         """The stack drilled, or fitted to (`environment.stack`: name, file, components, roles,
-        lacks); {} in journals written before it was recorded."""
+        lacks, access); {} in journals written before it was recorded."""
         found = (self.journal.get("environment") or {}).get("stack")
         return found if isinstance(found, dict) else {}
 

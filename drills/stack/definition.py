@@ -248,7 +248,28 @@ class StackDefinition:
         `lacks`: the roles the scenario needed that the stack has in none of its profiles."""
         return {"name": self.name, "file": str(self.path), "overrides": [str(p) for p in self.overrides],
                 "components": list(self.component_names()),
-                "roles": None if roles is None else roles.to_json(), "lacks": sorted(set(lacks))}
+                "roles": None if roles is None else roles.to_json(), "lacks": sorted(set(lacks)),
+                "access": self.access(roles)}
+
+    def named_roles(self) -> dict[str, str]:
+        """The roles the components' entries name (where in the stack file -> role): each must be
+        played by a service, which `ComposeProject.read_roles` checks before anything starts."""
+        pg = self.spec.components.postgres
+        return {"components.postgres.access.through": pg.access.through} if pg and pg.access else {}
+
+    def access(self, roles: RoleMap | None) -> dict[str, Any]:
+        """The path the database signals (postgres.write, postgres.read) take, as a journal records
+        it: through the proxy the stack file names (`access`), else to every member; the services
+        from `roles` (None: the stack was never opened)."""
+        pg = self.spec.components.postgres
+        if pg is None and (roles is None or "postgres" not in roles.roles):
+            return {}
+        pg = self.postgres()
+        through, port = (pg.access.through, pg.access.port) if pg.access else (None, pg.sql_port)
+        group = through or "postgres"
+        # A role, else (the grammar of drills.core.roles) a service by its name.
+        services = None if roles is None else list(roles.roles.get(group, (group,)))
+        return {"postgres": {"through": through, "services": services, "port": port}}
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "spec": self.spec.model_dump(mode="json"),

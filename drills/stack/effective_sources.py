@@ -19,7 +19,7 @@ from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
 from drills.stack.definition import HttpSpec, StackDefinition
-from drills.stack.topology import endpoints, management, members, mongo_status
+from drills.stack.topology import endpoints, management, members, mongo_status, placer
 
 if TYPE_CHECKING:
     import docker
@@ -64,6 +64,7 @@ class EffectiveStack(Protocol):
     def defined_services(self) -> tuple[str, ...]: ...
 
     def credential(self, ref: Credential) -> str: ...
+    def host_names(self, snap: Mapping[str, ServiceInfo]) -> Mapping[str, tuple[str, ...]]: ...
 
 
 # ---- PostgreSQL / Patroni -----------------------------------------------------------------------
@@ -74,13 +75,17 @@ def _pick(doc: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str
 
 
 def parse_patroni(config: Mapping[str, Any], cluster: Mapping[str, Any],
-                  node: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+                  node: Mapping[str, Any] | None,
+                  place: postgres.Placer | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(settings, state) from Patroni's `GET /config` (the DCS's dynamic configuration), `GET /cluster`
-    and `GET /patroni` of one member (its Patroni version; None when it did not answer)."""
+    and `GET /patroni` of one member (its Patroni version; None when it did not answer). `place`:
+    matches the members to their services (drills.stack.topology.placer); none: not matched."""
     patroni, defaulted = _pick(config, PATRONI_DEFAULTS)
     pg_conf = config.get("postgresql") or {}
     pg, pg_defaulted = _pick(pg_conf, PATRONI_POSTGRESQL_DEFAULTS)
     cluster_members = postgres.parse_cluster(cluster)
+    if place is not None:
+        cluster_members = place(cluster_members)
     settings: dict[str, Any] = {
         "patroni": patroni, "postgresql": pg, "patroni_defaults": sorted(defaulted + pg_defaulted),
         "dcs_parameters": dict(pg_conf.get("parameters") or {}),
@@ -89,7 +94,8 @@ def parse_patroni(config: Mapping[str, Any], cluster: Mapping[str, Any],
         settings["patroni_version"] = str(node["patroni"]["version"])
     # Members are state: Patroni lists those with a live key in the DCS (a node down drops out).
     state = {"leader": postgres.leader_of(cluster_members),
-             "members": [{"name": m.name, "role": m.role, "state": m.state} for m in cluster_members]}
+             "members": [{"name": m.name, "role": m.role, "state": m.state, "service": m.service}
+                         for m in cluster_members]}
     return settings, state
 
 
@@ -130,11 +136,14 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
             node = get_json(f"{base}/patroni", timeout_s=timeout_s)
         except OSError as exc:
             node, gaps["patroni_version"] = None, f"GET /patroni of {service}: {exc}"
-        settings, state = parse_patroni(config or {}, cluster or {}, node)
+        settings, state = parse_patroni(config or {}, cluster or {}, node, placer(stack, snap))
         state["read_from"] = service
-        leader = state["leader"]
+        member = state["leader"]
+        leader = next((m["service"] for m in state["members"] if m["name"] == member), None)
         sql = endpoints(snap, [leader], stack.definition.postgres().sql_port) if leader else {}
-        if leader is None or leader not in sql:
+        if member is not None and leader is None:
+            gaps["pg_settings"] = f"the leader, member {member}, matches no service of the stack"
+        elif leader is None or leader not in sql:
             gaps["pg_settings"] = f"no single leader with a published port to ask ({leader or 'none'})"
         else:
             try:

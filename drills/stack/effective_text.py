@@ -58,8 +58,14 @@ def postgres_text(part: Part) -> str:
         items.append(f"synchronous_commit {pg['synchronous_commit']}")
     items += [setting(k) for k in ("ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover")]
     items += [f"{k} {_value(v)}" for k, v in (s.get("postgresql") or {}).items()]
-    now = ", ".join(f"{m['role']} {m['name']}" for m in st.get("members") or [])
+    now = ", ".join(f"{m['role']} {_member(m)}" for m in st.get("members") or [])
     return f"{head}: {', '.join(items)}" + (f"; now {now}" if now else "") + _gaps(part)
+
+
+def _member(member: Mapping[str, Any]) -> str:
+    """A Patroni member, with its service where the names differ (pgnode-a (db-1))."""
+    service = member.get("service")
+    return f"{member['name']} ({service})" if service and service != member["name"] else str(member["name"])
 
 
 def rabbitmq_text(part: Part) -> str:

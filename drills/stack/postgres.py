@@ -4,9 +4,10 @@ whether or not its WAL receiver is connected)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from drills.components.httpjson import get_json
 
@@ -18,12 +19,18 @@ LEADER_ROLES = {"leader", "master", "primary", "standby_leader"}
 
 @dataclass(frozen=True)
 class PgMember:
-    name: str
+    name: str  # Patroni's member name, which need not be the service's
     role: str  # leader | replica | sync_standby
     state: str  # Patroni's: running, streaming, starting, stopped, ...
-    host: str
+    host: str  # of its connect_address: where the others reach its PostgreSQL
     timeline: int | None = None
     lag_bytes: int | None = None  # Patroni's estimate, for replicas
+    api_host: str = ""  # of its REST API's connect_address (api_url)
+    service: str | None = None  # the Compose service it runs in; None: not matched (drills.stack.topology)
+
+    def hosts(self) -> tuple[str, ...]:
+        """Where the cluster says it is, most telling first: what matches it to a service."""
+        return tuple(dict.fromkeys(h for h in (self.host, self.api_host) if h))
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,21 @@ class StreamingReplica:
 
 @dataclass(frozen=True)
 class PostgresStatus:
-    leader: str | None
+    leader: str | None  # the leader's member name
     members: tuple[PgMember, ...]
     replication: tuple[StreamingReplica, ...]
     error: str | None = None
 
     def streaming(self) -> list[str]:
         return sorted(r.name for r in self.replication if r.state == "streaming")
+
+    @property
+    def leader_service(self) -> str | None:
+        return service_of(self.members, self.leader)
+
+    def unmatched(self) -> list[PgMember]:
+        """The members no service of the stack could be matched to."""
+        return [m for m in self.members if m.service is None]
 
 
 def _int(value: Any) -> int | None:
@@ -68,13 +83,32 @@ def parse_cluster(doc: Mapping[str, Any]) -> list[PgMember]:
             host=str(m.get("host", "")),
             timeline=_int(m.get("timeline")),
             lag_bytes=_int(m.get("lag")),
+            api_host=_url_host(m.get("api_url")),
         ))
     return sorted(members, key=lambda m: m.name)
+
+
+def _url_host(url: Any) -> str:
+    if not url:
+        return ""
+    try:
+        return urlsplit(str(url)).hostname or ""
+    except ValueError:
+        return ""
 
 
 def leader_of(members: Iterable[PgMember]) -> str | None:
     leaders = [m.name for m in members if m.role == "leader"]
     return leaders[0] if len(leaders) == 1 else None
+
+
+def service_of(members: Iterable[PgMember], member: str | None) -> str | None:
+    """The service `member` runs in, as matched (None: no such member, or not matched)."""
+    return next((m.service for m in members if m.name == member), None) if member else None
+
+
+# Members -> the same members with the services they run in (drills.stack.topology.placer).
+Placer = Callable[[list[PgMember]], list[PgMember]]
 
 
 def read_cluster(rest_endpoints: Sequence[Endpoint], timeout_s: float = 2.0) -> list[PgMember]:
@@ -114,18 +148,74 @@ def read_replication(endpoint: Endpoint, superuser: str, password: str, timeout_
 
 
 def read_status(rest: Mapping[str, Endpoint], sql: Mapping[str, Endpoint], superuser: str,
-                password: str) -> PostgresStatus:
+                password: str, place: Placer) -> PostgresStatus:
     """Leader and members from Patroni, replication from the leader (as `superuser`). `rest`/`sql`:
-    service -> endpoint."""
+    service -> endpoint; `place`: matches the members to their services."""
     try:
         members = read_cluster(list(rest.values()))
     except OSError as exc:
         return PostgresStatus(None, (), (), error=str(exc))
+    members = place(members)
     leader = leader_of(members)
-    if leader is None or leader not in sql:
+    service = service_of(members, leader)
+    if leader is None or service is None or service not in sql:
         return PostgresStatus(leader, tuple(members), (), error=None if leader else "no single leader")
     try:
-        replication = read_replication(sql[leader], superuser, password)
+        replication = read_replication(sql[service], superuser, password)
     except Exception as exc:  # psycopg.Error, OSError: report, do not crash a status
         return PostgresStatus(leader, tuple(members), (), error=f"pg_stat_replication on {leader}: {exc}")
     return PostgresStatus(leader, tuple(members), tuple(replication))
+
+
+# ---- the path applications use: a proxy in front of the members --------------------------------
+
+LEADER_SQL = "SELECT NOT pg_is_in_recovery()"
+
+
+@dataclass(frozen=True)
+class ProxyPath:
+    """One service of the proxy the stack's applications connect through
+    (`components.postgres.access`), and where a session opened through it landed."""
+
+    through: str  # the proxy's role
+    service: str
+    port: int  # in its container
+    endpoint: Endpoint | None  # as the host reaches it; None: not running, or its port not published
+    leader: bool | None = None  # the session landed on the leader (None: no session)
+    error: str | None = None  # why no session could be opened
+
+    @property
+    def where(self) -> str:
+        return f"{self.through} ({self.service}:{self.port})"
+
+    def problem(self) -> str | None:
+        """What keeps the applications' path from the leader, said for the user; None: it reaches it."""
+        if self.endpoint is None:
+            return f"the proxy {self.where} is not running, or the host does not reach its port {self.port}"
+        if self.error is not None:
+            return f"the proxy {self.where} refuses connections: {self.error}"
+        if not self.leader:
+            return f"the proxy {self.where} sends connections to a replica, not to the leader"
+        return None
+
+
+def lands_on_leader(endpoint: Endpoint, user: str, password: str, dbname: str, timeout_s: int = 2) -> bool:
+    """Whether a session opened at `endpoint` (a proxy) lands on the leader; psycopg.Error or
+    OSError when none can be opened."""
+    import psycopg
+
+    host, port = endpoint
+    with psycopg.connect(host=host, port=port, user=user, password=password, dbname=dbname,
+                         connect_timeout=timeout_s, autocommit=True, application_name="drills-probe") as conn:
+        row = conn.execute(LEADER_SQL).fetchone()
+        return bool(row and row[0])
+
+
+def probe_proxy(path: ProxyPath, user: str, password: str, dbname: str) -> ProxyPath:
+    """`path` with where a session opened through it landed (or why none could be opened)."""
+    if path.endpoint is None:
+        return path
+    try:
+        return replace(path, leader=lands_on_leader(path.endpoint, user, password, dbname))
+    except Exception as exc:  # psycopg.Error, OSError: what the proxy did is the answer, never a crash
+        return replace(path, error=" ".join(str(exc).split())[:300] or type(exc).__name__)

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from drills.components._members import service_of_host
 from drills.core import interrupts, local_state
 from drills.core.dockerlabels import project_selector
 from drills.core.errors import ScenarioError, StackError
@@ -36,7 +37,7 @@ from drills.stack.credentials import Credentials
 from drills.stack.definition import REFERENCE, ROLE_LABEL, RoleMap, StackDefinition, StackFile
 from drills.stack.env import MONGO_PROFILE, Generated, Secrets, StackSettings, compose_env, new_project_name
 from drills.stack.removal import Removal, remove_project
-from drills.stack.services import ServiceInfo, snapshot
+from drills.stack.services import ServiceInfo, inspect_names, snapshot
 
 if TYPE_CHECKING:
     import docker
@@ -81,6 +82,7 @@ class ComposeProject:
         self.owner_kind = owner_kind  # "run": removed by `drill clean` once its process is gone
         self._trap = contextlib.ExitStack()  # `with ComposeProject…`: SIGTERM/SIGHUP handlers until exit
         self._credentials = Credentials(self)  # resolved once per project object, when first needed
+        self._names: dict[str, tuple[str, ...]] = {}  # container id -> its names (host_names)
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -89,8 +91,8 @@ class ComposeProject:
                mongo: bool | None = None, project: str | None = None, owner_kind: str = "run",
                reporter: Reporter | None = None, definition: StackDefinition | None = None) -> ComposeProject:
         """A new project of `definition` (default: the reference stack file): unique name, free
-        subnet, fresh secrets and stack-file variables, images built if the stack runs Drills' reference images, and what
-        the Compose model says (`compose config`): the role map (the stack file's and the services'
+        subnet, fresh secrets and stack-file variables, images built if the stack runs Drills'
+        reference images, and what the Compose model says (`compose config`): the role map (the stack file's and the services'
         labels), the network its components share, the host ports Drills must publish itself (its
         override) and, unless `images` is given, the stack's own images built. An optional profile
         runs when its image is here; `mongo` True/False forces the `mongo` profile."""
@@ -261,6 +263,9 @@ class ComposeProject:
         problems += [f"component {c} has no service: name its services under roles: {c}: [...] or label them "
                      f"{ROLE_LABEL}: {c}" for c in self.definition.component_names()
                      if not roles.members(c, defined)]
+        problems += [f"{where} names the role {role}, which no service plays: name its services under roles: "
+                     f"{role}: [...] or label them {ROLE_LABEL}: {role}"
+                     for where, role in self.definition.named_roles().items() if not roles.members(role, defined)]
         if problems:
             raise ScenarioError(f"stack {self.definition.name} ({self.definition.path}): " + "; ".join(problems),
                                 hint="fix the stack file's roles: (or the services' labels)")
@@ -430,6 +435,30 @@ class ComposeProject:
 
     def snapshot(self) -> dict[str, ServiceInfo]:
         return snapshot(self.client, self.project, self.network_name)
+
+    def host_names(self, snap: Mapping[str, ServiceInfo]) -> dict[str, tuple[str, ...]]:
+        """service -> every name its running container answers to on the stack network (hostname,
+        aliases, DNS names), read by inspect: the container list has no hostname. Kept per container
+        id, which a recreated container changes, so each container costs one call."""
+        found = {}
+        for info in snap.values():
+            if info.state != "running":
+                continue
+            if info.container_id not in self._names:
+                try:
+                    doc = self.client.api.inspect_container(info.container_id)
+                except Exception:  # gone meanwhile, engine busy: matched by what the snapshot says
+                    continue
+                self._names[info.container_id] = inspect_names(doc, self.network_name)
+            found[info.service] = self._names[info.container_id]
+        return found
+
+    def service_of_host(self, host: str, snap: Mapping[str, ServiceInfo] | None = None) -> str | None:
+        """The service a system calls `host` (an address, the service's name, a hostname or alias on
+        the stack network): `drills.components.base.Live`."""
+        snap = self.snapshot() if snap is None else snap
+        return service_of_host(host, topology.addressed(snap)) or \
+            service_of_host(host, topology.addressed(snap, self.host_names(snap)))
 
     def services(self, role: str) -> list[str]:
         return topology.resolve(self, role)

@@ -16,22 +16,59 @@ from collections.abc import Mapping, Sequence
 from drills.core.wait import Observation, Wait, run_all
 from drills.stack import rabbitmq
 from drills.stack.mongo import MongoStatus
+from drills.stack.postgres import ProxyPath
 from drills.stack.services import ServiceInfo
-from drills.stack.topology import StackView, endpoints, management, members, mongo_status, postgres_status
+from drills.stack.topology import (
+    StackView,
+    endpoints,
+    management,
+    members,
+    mongo_status,
+    postgres_status,
+    proxy_paths,
+    unmatched_text,
+)
 
 ONE_SHOT = frozenset({"mongo-init"})  # services that run to completion (exit 0 = success)
 
 
 def postgres_ready(view: StackView) -> Observation:
+    """A leader with every other node streaming from it, every member of Patroni's placed on a
+    service, and, where the stack names the proxy its applications use (`access`), a session
+    through that proxy landing on the leader."""
     snap = view.snapshot()
     nodes = members(view, snap, "postgres")
     status = postgres_status(view, snap)
     if status.error is not None:
         return Observation(False, status.error)
+    if status.unmatched():
+        return Observation(False, unmatched_text(view, snap, status.unmatched()))
     streaming = status.streaming()
     wanted = len(nodes) - 1
-    detail = f"leader {status.leader}, streaming: {', '.join(streaming) or 'none'}"
-    return Observation(status.leader is not None and len(streaming) >= wanted, detail)
+    detail = f"leader {_named(status.leader, status.leader_service)}, streaming: {', '.join(streaming) or 'none'}"
+    cluster = Observation(status.leader is not None and len(streaming) >= wanted, detail)
+    access = view.definition.postgres().access
+    if not cluster.ready or access is None:
+        return cluster
+    return through_proxy(cluster, access.through, proxy_paths(view, snap) or ())
+
+
+def _named(member: str | None, service: str | None) -> str:
+    return f"{member} ({service})" if member and service and service != member else str(member)
+
+
+def through_proxy(cluster: Observation, through: str, paths: Sequence[ProxyPath]) -> Observation:
+    """The cluster's readiness (`cluster`), held back until every service of the applications'
+    proxy (the role `through`) sends a session to the leader: a proxy whose health check picks a
+    replica, or that refuses connections, is a stack its applications cannot write to, whatever
+    Patroni says."""
+    if not paths:
+        return Observation(False, f"{cluster.detail}; no service plays {through}, the proxy "
+                                  "components.postgres.access names")
+    problems = [p for p in (path.problem() for path in paths) if p]
+    if problems:
+        return Observation(False, f"{cluster.detail}; " + "; ".join(problems))
+    return Observation(cluster.ready, f"{cluster.detail}; through {', '.join(p.where for p in paths)}: the leader")
 
 
 class RabbitReady:

@@ -32,6 +32,9 @@ class ServiceInfo:
     labels: Mapping[str, str] = field(default_factory=dict)
     image: str = ""  # as the container was created from: a tag (drills/patroni:<hash>) or an ID
     image_id: str = ""  # sha256:..., the image actually run
+    # Its other names on the stack network (network aliases, and DNS names where the engine lists
+    # them): what a cluster manager may call it (drills.components._members).
+    aliases: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int | None:
@@ -50,7 +53,7 @@ def parse_summary(doc: Mapping[str, Any], network: str | None = None) -> Service
         if p.get("PublicPort") and p.get("Type", "tcp") == "tcp" and p.get("IP") in (None, "", "127.0.0.1", "0.0.0.0"):
             ports[int(p["PrivatePort"])] = int(p["PublicPort"])
     networks = (doc.get("NetworkSettings") or {}).get("Networks") or {}
-    chosen = networks.get(network) if network else next(iter(networks.values()), None)
+    chosen = _on(networks, network)
     ip = (chosen or {}).get("IPAddress") or None
     names = doc.get("Names") or [""]
     return ServiceInfo(
@@ -65,7 +68,36 @@ def parse_summary(doc: Mapping[str, Any], network: str | None = None) -> Service
         labels=labels,
         image=str(doc.get("Image", "")),
         image_id=str(doc.get("ImageID", "")),
+        aliases=_names(chosen),
     )
+
+
+def _on(networks: Mapping[str, Any], network: str | None) -> Mapping[str, Any] | None:
+    """The container's endpoint on `network`; on its only network when `network` is not one of its
+    own (a stack whose network key Drills guessed), since then there is no other to mean."""
+    if network and network in networks:
+        found: Mapping[str, Any] | None = networks[network]
+        return found
+    if network and len(networks) != 1:
+        return None
+    return next(iter(networks.values()), None)
+
+
+def _names(endpoint: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """A network endpoint's aliases and DNS names (Engine API 1.44 and later), deduplicated in order."""
+    names = [*((endpoint or {}).get("Aliases") or ()), *((endpoint or {}).get("DNSNames") or ())]
+    return tuple(dict.fromkeys(str(n) for n in names if n))
+
+
+def inspect_names(doc: Mapping[str, Any], network: str | None = None) -> tuple[str, ...]:
+    """Every name a container answers to on `network`, from `GET /containers/{id}/json` (docker
+    inspect): its hostname (and hostname.domainname), its aliases and DNS names. The container list
+    has no hostname, and engines before API 1.44 list no DNS names."""
+    config = doc.get("Config") or {}
+    hostname, domain = str(config.get("Hostname") or ""), str(config.get("Domainname") or "")
+    own = [hostname, f"{hostname}.{domain}" if hostname and domain else ""]
+    networks = (doc.get("NetworkSettings") or {}).get("Networks") or {}
+    return tuple(dict.fromkeys(n for n in (*own, *_names(_on(networks, network))) if n))
 
 
 def snapshot(client: docker.DockerClient, project: str, network: str | None = None) -> dict[str, ServiceInfo]:

@@ -1,5 +1,6 @@
 """A stack's status: every service's container state and health, and each component's topology
-(PostgreSQL leader and replica lag, RabbitMQ members and queue leaders, MongoDB primary, the
+(PostgreSQL leader and replica lag, each Patroni member's service, and where a session through
+the proxy the applications use lands; RabbitMQ members and queue leaders, MongoDB primary, the
 dashboards the load balancer sends users to), and the effective configuration (drills.stack.effective). Read
 concurrently, each part failing on its own: a status during a fault is exactly when some parts
 cannot be read, and that is reported, never hidden."""
@@ -15,10 +16,10 @@ from drills.stack.effective import read_effective
 from drills.stack.effective_sources import EffectiveStack
 from drills.stack.loadbalancer import LoadBalancerStatus, read_status
 from drills.stack.mongo import MongoStatus
-from drills.stack.postgres import PostgresStatus
+from drills.stack.postgres import PostgresStatus, ProxyPath
 from drills.stack.rabbitmq import RabbitStatus
 from drills.stack.services import ServiceInfo
-from drills.stack.topology import management, mongo_status, postgres_status
+from drills.stack.topology import management, mongo_status, postgres_status, proxy_paths
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class StackStatus:
     stack: str = ""  # the stack file's name
     compose_files: tuple[str, ...] = ()  # in -f order, overrides last
     roles: dict[str, list[str]] = field(default_factory=dict)
+    # The proxy the applications reach PostgreSQL through, each of its services with where a session
+    # through it lands; None: the stack names none (its clients connect to every member).
+    postgres_access: tuple[ProxyPath, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -61,13 +65,15 @@ def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
 def collect(view: EffectiveStack, missing: tuple[str, ...] = (), subnet: str | None = None) -> StackStatus:
     """`subnet`: the stack network's as the engine holds it (default: the settings')."""
     snap = view.snapshot()
-    with ThreadPoolExecutor(max_workers=5) as pool:
+    with ThreadPoolExecutor(max_workers=6) as pool:
         pg = pool.submit(postgres_status, view, snap)
         rabbit = pool.submit(lambda: management(view, snap).status())
         mongo = pool.submit(mongo_status, view, snap)
         lb = pool.submit(read_status, snap, view.definition.spec.components.http)
         effective = pool.submit(read_effective, view)
+        access = pool.submit(proxy_paths, view, snap)
         return StackStatus(view.settings.project, subnet or str(view.settings.subnet), service_health(snap),
                            pg.result(), rabbit.result(), mongo.result(), lb.result(), effective.result(), missing,
                            tuple(view.settings.roles.roles.get("postgres", ())), view.definition.name,
-                           tuple(str(f) for f in view.definition.compose_files()), view.settings.roles.to_json())
+                           tuple(str(f) for f in view.definition.compose_files()), view.settings.roles.to_json(),
+                           access.result())

@@ -8,8 +8,10 @@ replica set's status.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+from drills.components._members import Addressed, MemberMatch, match_members
 from drills.core.dockerlabels import TIER_LABEL
 from drills.core.errors import StackError
 from drills.core.roles import CLIENTS, RoleRef, parse_role
@@ -38,6 +40,9 @@ class StackView(Protocol):
 
     def credential(self, ref: Credential) -> str:
         """A password the stack file names, resolved (drills.stack.credentials)."""
+    def host_names(self, snap: Mapping[str, ServiceInfo]) -> Mapping[str, tuple[str, ...]]:
+        """service -> the names its running container answers to beyond what the snapshot shows
+        (its hostname, read by inspect): asked only when a member is matched by nothing else."""
         ...
 
 
@@ -58,6 +63,73 @@ def members(view: StackView, snap: Mapping[str, ServiceInfo], component: str) ->
 
 def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
     return {s.ip: s.service for s in snap.values() if s.ip}
+
+
+def addressed(snap: Mapping[str, ServiceInfo],
+              more: Mapping[str, tuple[str, ...]] | None = None) -> list[Addressed]:
+    """Each service's container as the stack network knows it: address, aliases, and `more` names."""
+    more = more or {}
+    return [Addressed(s.service, s.ip, (*s.aliases, *more.get(s.service, ()))) for s in snap.values()]
+
+
+def match_postgres(view: StackView, snap: Mapping[str, ServiceInfo],
+                   members: list[postgres.PgMember]) -> MemberMatch:
+    """Patroni's members -> the services they run in (drills.components._members): the stack file's
+    `members:`, the hosts Patroni reports, the member's own name. Inspecting containers for their
+    hostnames costs a call each, so it is done only for a member nothing cheaper placed."""
+    overrides = view.definition.postgres().members
+    known = view.settings.roles.roles.get("postgres", ())
+    claims = {m.name: m.hosts() for m in members}
+    match = match_members(claims, addressed(snap), overrides, known)
+    if match.unmatched:
+        match = match_members(claims, addressed(snap, view.host_names(snap)), overrides, known)
+    return match
+
+
+def placer(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.Placer:
+    """What places Patroni's members on services for `postgres.read_status`."""
+    def place(members: list[postgres.PgMember]) -> list[postgres.PgMember]:
+        match = match_postgres(view, snap, members)
+        return [replace(m, service=match.service(m.name)) for m in members]
+    return place
+
+
+def unmatched_text(view: StackView, snap: Mapping[str, ServiceInfo], members: list[postgres.PgMember]) -> str:
+    """Which members no service could be matched to, and what to do: start the containers that are
+    down (a stopped container has no address to match), else name the services in the stack file."""
+    said = ", ".join(f"{m.name} ({', '.join(m.hosts()) or 'no host'})" for m in members)
+    down = [s for s in members_of(view, "postgres") if s not in snap or snap[s].state != "running"]
+    if down:
+        return (f"PostgreSQL members {said} match no running service; not running: {', '.join(down)} (a "
+                "container that is down has no address to match: it is matched again once it runs)")
+    example = ", ".join(f"{m.name}: <its service>" for m in members)
+    return (f"PostgreSQL members {said} match no service by address, service name, hostname or alias: add "
+            f"`members: {{{example}}}` under components: postgres: in the stack file "
+            f"({view.definition.path})")
+
+
+def members_of(view: StackView, role: str) -> tuple[str, ...]:
+    """The services of a role as the role map says (those without a container too)."""
+    return tuple(view.settings.roles.roles.get(role, ()))
+
+
+def proxy_paths(view: StackView, snap: Mapping[str, ServiceInfo]) -> tuple[postgres.ProxyPath, ...] | None:
+    """The proxy the applications reach PostgreSQL through (`components.postgres.access`), one path
+    per service of its role, each probed for where a session lands; None: the stack names no proxy
+    (the signals connect to every member)."""
+    pg = view.definition.postgres()
+    if pg.access is None:
+        return None
+    through, port = pg.access.through, pg.access.port
+    services = view.settings.roles.members(through, snap) or list(members_of(view, through))
+    found = endpoints(snap, services, port)
+    paths = [postgres.ProxyPath(through, s, port, found.get(s)) for s in services]
+    app = pg.login("app")
+    try:
+        password = view.credential(app.password)
+    except StackError as exc:
+        return tuple(replace(p, error=str(exc)) for p in paths)
+    return tuple(postgres.probe_proxy(p, app.user, password, pg.database) for p in paths)
 
 
 def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
@@ -86,7 +158,7 @@ def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgre
     except StackError as exc:
         return postgres.PostgresStatus(None, (), (), error=str(exc))
     return postgres.read_status(endpoints(snap, nodes, pg.rest_port), endpoints(snap, nodes, pg.sql_port),
-                                superuser.user, password)
+                                superuser.user, password, placer(view, snap))
 
 
 def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
@@ -114,13 +186,17 @@ def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, gro
     role = ref.base_selector
     if ref.group == "postgres":
         rest = endpoints(snap, group, view.definition.postgres().rest_port)
-        cluster = postgres.read_cluster(list(rest.values()))
+        cluster = placer(view, snap)(postgres.read_cluster(list(rest.values())))
         leader = postgres.leader_of(cluster)
         if leader is None:
             raise StackError(f"{ref}: PostgreSQL has no single leader right now ({[m.name for m in cluster]})")
         if role == "leader":
-            return [leader]
-        return [m.name for m in cluster if m.name != leader and m.name in group]
+            service = postgres.service_of(cluster, leader)
+            if service is None:
+                raise StackError(f"{ref}: {unmatched_text(view, snap, [m for m in cluster if m.name == leader])}")
+            return [service]
+        # A replica no service was matched to is one Drills cannot act on (readiness names it).
+        return [m.service for m in cluster if m.name != leader and m.service is not None and m.service in group]
     if ref.group == "rabbitmq":
         # A classic queue is led by the node it lives on and has no follower (rabbitmq.parse_queues).
         name = queue_of(view, ref)

@@ -1,12 +1,14 @@
 """postgres.write: sequence-numbered INSERTs through a libpq multi-host URL, as the app would.
 
 Each op inserts one row `(seq, process)` into `drill_writes` on whichever node accepts a
-read-write session (`target_session_attrs=read-write` over the stack's PostgreSQL members),
-autocommit. Outcomes (Jepsen): the server never got the statement -> `fail`; the server answered
-with an error (a demoted leader's "read-only transaction", say) -> `fail`; the connection was lost
-after the INSERT was sent, so the commit may or may not have happened -> `info`; committed -> `ok`.
-After any error the connection is dropped and the next op reconnects: a connection to a demoted
-leader stays read-only forever, and libpq only picks the writable node at connect time.
+read-write session (`target_session_attrs=read-write` over the stack's PostgreSQL members, or
+over the proxy its applications use when the stack file names one: then a proxy that sends the
+session to a replica makes the op fail, as it would the application's), autocommit. Outcomes
+(Jepsen): the server never got the statement -> `fail`; the server answered with an error (a
+demoted leader's "read-only transaction", say) -> `fail`; the connection was lost after the
+INSERT was sent, so the commit may or may not have happened -> `info`; committed -> `ok`. After
+any error the connection is dropped and the next op reconnects: a connection to a demoted leader
+stays read-only forever, and libpq only picks the writable node at connect time.
 
 The connection settings are the field notes' (failover measured at 8-12 s with them): a dead
 host is given up after 2 s, keepalives every second, and unacknowledged data after 2 s.
@@ -44,13 +46,15 @@ UNKNOWN_SQLSTATE_CLASSES = ("08",)
 
 @dataclass(frozen=True)
 class PostgresTarget:
-    """Where and how to connect: the stack's nodes (host, port), and the user and database of the
-    stack file's `components.postgres` (its app login: `users.app`, else `user` with DRILLS_APP_PASSWORD)."""
+    """Where and how to connect: the stack's nodes (host, port), or the proxy in front of them, and
+    the user and database of the stack file's `components.postgres` (its app login: `users.app`, else
+    `user` with DRILLS_APP_PASSWORD)."""
 
     endpoints: tuple[tuple[str, int], ...]
     password: str
     user: str
     dbname: str
+    via: str = ""  # the proxy's role when `endpoints` are the proxy's; "": the members themselves
     connect_timeout_s: int = 2  # per host; libpq tries the next one after it
     op_timeout_s: float = DEFAULT_OP_TIMEOUT_S
 

@@ -414,7 +414,9 @@ def test_a_not_run_journal_names_the_stack_and_what_it_lacks(tmp_path, monkeypat
     recorded = json.loads((tmp_path / result.run_id / "journal.json").read_text())["environment"]["stack"]
     assert recorded == {"name": "postgres-only", "file": str(stack.definition.path), "overrides": [],
                         "components": ["postgres", "etcd"], "lacks": ["mongo"],
-                        "roles": {"etcd": ["etcd1", "etcd2", "etcd3"], "postgres": ["db-a", "db-b", "db-c"]}}
+                        "roles": {"etcd": ["etcd1", "etcd2", "etcd3"], "postgres": ["db-a", "db-b", "db-c"]},
+                        # the path the postgres.* signals take: no proxy named, so every member
+                        "access": {"postgres": {"through": None, "services": ["db-a", "db-b", "db-c"], "port": 5432}}}
 
 
 def test_a_journal_of_a_stack_never_opened_names_its_file_and_no_roles(tmp_path, monkeypatch):

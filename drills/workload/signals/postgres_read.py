@@ -1,6 +1,8 @@
 """postgres.read: what postgres.write wrote, read back through the replicas
 (`drills.workload.postgres_read`), as the same app login in the same database (the stack file's
-`components.postgres`); a read changes nothing, so there is no final read."""
+`components.postgres`), by the same path (the proxy of `access`, where the stack names one: a
+proxy that only sends sessions to the leader serves `replica-first` from the leader and fails
+`replica`); a read changes nothing, so there is no final read."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""postgres.write: numbered INSERTs through the libpq multi-host URL, as the app writes
-(`drills.workload.postgres`), as the stack file's `components.postgres` app login into its
-database; the final read is every row, from the leader."""
+"""postgres.write: numbered INSERTs as the app writes (`drills.workload.postgres`): through the
+proxy the stack file names (`components.postgres.access`), else the libpq multi-host URL of every
+member; as the stack file's `components.postgres` app login into its database. The final read is every
+row, from the leader (by the same path)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,19 @@ NAME = "postgres.write"
 
 
 def target(context: SignalContext) -> PostgresTarget:
-    """The stack's PostgreSQL nodes, and the app login and database its stack file names."""
+    """Where the stack's applications reach PostgreSQL, and the app login and database its stack
+    file names: through the proxy of `components.postgres.access` (its port as the host reaches it),
+    so a proxy that routes wrong fails the drill as it fails the applications; without one, every
+    member (libpq picks the writable one)."""
     from drills.workload.postgres import PostgresTarget
 
     pg = context.definition.postgres()
     app = pg.login("app")
-    return PostgresTarget(context.endpoints("postgres", pg.sql_port), context.credential(app.password),
-                          user=app.user, dbname=pg.database)
+    password = context.credential(app.password)
+    if pg.access is not None:
+        return PostgresTarget(context.endpoints(pg.access.through, pg.access.port), password, user=app.user,
+                              dbname=pg.database, via=pg.access.through)
+    return PostgresTarget(context.endpoints("postgres", pg.sql_port), password, user=app.user, dbname=pg.database)
 
 
 def checked_target(context: SignalContext, signal: str) -> PostgresTarget:
@@ -60,5 +67,6 @@ KIND = SignalKind(
     name=NAME, model=SignalSpec, build=build,
     records=(OpRecord(NAME, "write", "the row's seq, unique in the drill"),),
     final_read="every seq in the drill_writes table, read from the leader",
-    description="Numbered INSERTs into drill_writes through the libpq multi-host URL (read-write), as the app "
-                "writes: as the stack's components.postgres app login, into its database.")
+    description="Numbered INSERTs into drill_writes (read-write), as the app writes: through the proxy of the "
+                "stack's components.postgres.access, else the libpq multi-host URL of every member; as the stack's "
+                "components.postgres app login, into its database.")
