@@ -226,6 +226,8 @@ def _render(st: StackStatus) -> None:
     lb = st.lb
     if lb.error:
         console.print(f"[red]Load balancer: {lb.error}[/]")
+    elif lb.summary:  # a balancer that keeps no health state says so, in its adapter's words
+        console.print(f"Load balancer: {lb.summary}")
     else:
         shown = ", ".join(f"{b.server} [{'green' if b.up else 'red'}]{b.status}[/]" for b in lb.backends)
         console.print(f"Load balancer: {len(lb.up())}/{len(lb.backends)} dashboards in rotation ({shown})")

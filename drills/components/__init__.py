@@ -11,7 +11,11 @@ RabbitMQ, MongoDB, a load balancer), the fourth protocol beside faults, checkers
                   API, RabbitMQ's management API)
 
 Every other module (or subpackage) is an adapter and declares `ADAPTER`; a name starting with `_`
-is a private helper. This package sits between drills.stack, which calls the adapters, and
+is a private helper. The adapters so far:
+
+    nginx.py      nginx as the HTTP balancer (`components.http` with `adapter: nginx`); its
+                  configuration read with `nginx -T` (parsed by _nginx_conf.py)
+ This package sits between drills.stack, which calls the adapters, and
 drills.provision: it imports nothing of drills.stack (import-linter's `layers` contract), and an
 adapter imports its drivers (docker, psycopg, pika, pymongo) inside functions only.
 """

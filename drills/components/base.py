@@ -17,7 +17,8 @@ with a small stand-in. Whatever talks to the system (docker, psycopg, pika, pymo
 inside functions, so that reading the registry, as `drill validate` does, loads no driver.
 
     stack-file vocabulary   Model, Name, RoleName, Port; Credential (where a password is), Login;
-                            AdapterSpec (a component's entry under `components:`)
+                            AdapterSpec (a component's entry under `components:`), BalancerSpec
+                            (what every HTTP balancer's entry says)
     a running stack         Node (one container), Live (what an adapter may use of the stack)
     what adapters return    Reading, LogPattern, StatusView, Access, Taken, Restored, Requirement;
                             their inputs TakeContext, RestoreContext, ComposeModel
@@ -100,6 +101,16 @@ class AdapterSpec(Model):
     (`adapter: Literal["patroni"]`), which is how an entry finds its adapter."""
 
     adapter: str
+
+
+class BalancerSpec(AdapterSpec):
+    """What every HTTP balancer's entry (`components.http`) says, whatever software balances: the
+    service users reach, its port, and the role of the instances behind it (the http.* signals and
+    `drill stack status` use these alone). A balancer adapter's spec extends it."""
+
+    balancer: Name = Field(description="The balancer's service.")
+    port: Port = Field(8080, description="The balancer's HTTP port inside its container.")
+    instances: RoleName = Field(description="The role of the instances behind the balancer (e.g. dashboard).")
 
 
 S = TypeVar("S", bound=AdapterSpec)

@@ -28,11 +28,20 @@ from drills.core.yaml_locate import (
     walk,
 )
 from drills.spec.types import shorten
-from drills.stack.definition import REFERENCE, AtField, StackDefinition, StackFile, generated_names
+from drills.stack.definition import (
+    BALANCER_ADAPTERS,
+    BALANCER_SPECS,
+    REFERENCE,
+    AtField,
+    StackDefinition,
+    StackFile,
+    generated_names,
+)
 from drills.stack.env import Secrets
 
 FILE_NAME = "stack.yaml"
-TAGS: tuple[str, ...] = ()
+# The tagged unions of the schema: `components.http` is told by its `adapter`.
+TAGS: tuple[str, ...] = ("adapter",)
 
 
 def stacks_root() -> Path:
@@ -74,12 +83,32 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
         _, parent = walk(StackFile, raw[:-1], TAGS)
         names = field_names(parent)
         listed = f" (fields: {', '.join(names)})" if names else ""
-        message = f"unknown field {key!r}" + (suggest(key, names) or listed)
+        message = _other_adapters_field(key, parent) or f"unknown field {key!r}" + (suggest(key, names) or listed)
         return problem_at(path, root, loc, message, at_key=True)
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        # Only components.http is a tagged union (by `adapter`): the one list of its adapters.
+        loc = (*loc, "adapter")
+        listed = ", ".join(BALANCER_ADAPTERS)
+        if err["type"] == "union_tag_not_found":
+            line, col = locate(root, loc[:-1])
+            return Problem(path, line + 1, col + 1, field_path(loc), f"required field is missing (one of {listed})")
+        tag = str((err.get("ctx") or {}).get("tag", "?"))
+        message = f"unknown adapter {shorten(tag)!r}" + (suggest(tag, BALANCER_ADAPTERS) or f" (one of {listed})")
+        return problem_at(path, root, loc, message)
     if err["type"] == "missing":
         line, col = locate(root, loc[:-1])
         return Problem(path, line + 1, col + 1, field_path(loc), "required field is missing")
     return problem_at(path, root, loc, _message(err))
+
+
+def _other_adapters_field(key: str, parent: Any) -> str:
+    """For a field of another balancer's entry (`backend:` under `adapter: nginx`), which adapters
+    have it; "" when none does, or the entry is no balancer's."""
+    if parent not in BALANCER_SPECS:
+        return ""
+    owners = [name for name, spec in zip(BALANCER_ADAPTERS, BALANCER_SPECS, strict=True)
+              if spec is not parent and key in field_names(spec)]
+    return f"unknown field {key!r} for this adapter; it belongs to adapter: {', '.join(owners)}" if owners else ""
 
 
 def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:

@@ -21,6 +21,8 @@
                    effective_text.py)
     postgres.py, rabbitmq.py, mongo.py, loadbalancer.py   per-component probes (their JSON over
                    HTTP: drills.components.httpjson)
+    live.py        the stack as a component adapter sees it (drills.components.base.Live), for the
+                   status and effective reads, until ComposeProject is one
 
 Which Compose binary runs is provisioning's (`drills.provision.compose`); the `drill stack`
 commands are in `drills.cli.stack`, above this package.

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from drills.components import registry
 from drills.components._patroni_spec import PostgresSpec
-from drills.components.base import Model, Name, Port, RoleName
+from drills.components.base import BalancerSpec, Model, Name, Port, RoleName
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
@@ -115,12 +116,26 @@ class HttpSpec(Model):
     instances: RoleName = Field(description="The role of the instances behind the balancer (e.g. dashboard).")
 
 
+# `components.http`, told by its `adapter:`: HAProxy's entry above (its adapter has not moved into
+# drills.components yet), or the spec of a balancer adapter there. Code that needs what only
+# HAProxy has (its stats page) asks `isinstance(http, HttpSpec)`; the rest uses BalancerSpec's fields.
+BALANCER_SPECS: tuple[type[BaseModel], ...] = (
+    HttpSpec, *(a.spec for a in registry.ADAPTERS.values() if a.kind == "balancer"))
+BALANCER_ADAPTERS: tuple[str, ...] = tuple(str(get_args(m.model_fields["adapter"].annotation)[0])
+                                           for m in BALANCER_SPECS)
+if TYPE_CHECKING:
+    Balancer = HttpSpec | BalancerSpec
+else:
+    Balancer = Annotated[Union[BALANCER_SPECS], Field(discriminator="adapter")]  # noqa: UP007
+
+
 class Components(Model):
     postgres: PostgresSpec | None = None
     etcd: EtcdSpec | None = None
     rabbitmq: RabbitmqSpec | None = None
     mongo: MongoSpec | None = None
-    http: HttpSpec | None = None
+    http: Balancer | None = Field(None, description="Stateless HTTP services behind a load balancer; `adapter:` "
+                                                    "names the balancer's software.")
 
 
 VARIABLE = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=128)]

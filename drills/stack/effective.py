@@ -25,6 +25,7 @@ from drills.stack.effective_sources import (
     read_postgres,
     read_rabbitmq,
 )
+from drills.stack.live import as_live
 
 if TYPE_CHECKING:
     from drills.stack.services import ServiceInfo
@@ -88,7 +89,7 @@ def read_effective(stack: EffectiveStack, timeout_s: float = TIMEOUT_S) -> Effec
             "rabbitmq": pool.submit(_guarded, lambda: read_rabbitmq(stack, snap, timeout_s)),
             "mongo": pool.submit(_guarded, lambda: read_mongo(stack, snap, timeout_s)),
             "balancer": pool.submit(_guarded, lambda: read_balancer(snap, stack.definition.spec.components.http,
-                                                                    timeout_s)),
+                                                                    timeout_s, as_live(stack, snap))),
         }
         parts = {name: f.result() for name, f in futures.items()}
         try:

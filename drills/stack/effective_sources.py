@@ -15,10 +15,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.components import registry
+from drills.components.base import Live
 from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
-from drills.stack.definition import HttpSpec, StackDefinition
+from drills.stack.definition import Balancer, HttpSpec, StackDefinition
 from drills.stack.topology import endpoints, management, members, mongo_status, placer
 
 if TYPE_CHECKING:
@@ -300,12 +302,21 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
     return Part(READ, settings=settings, state=state, not_read=gaps)
 
 
-def read_balancer(snap: Mapping[str, ServiceInfo], http: HttpSpec | None, timeout_s: float = TIMEOUT_S) -> Part:
-    """The backends in rotation, as the stack file's balancer (`components: http:`) reports them."""
+def read_balancer(snap: Mapping[str, ServiceInfo], http: Balancer | None, timeout_s: float = TIMEOUT_S,
+                  live: Live | None = None) -> Part:
+    """The backends in rotation, as the stack file's balancer (`components: http:`) reports them;
+    for a balancer whose adapter is in `drills.components`, what that adapter reads of it (`live`:
+    the stack, `drills.stack.live.as_live`)."""
     if http is None:
         return absent("the stack file declares no balancer (no http component)")
     if http.balancer not in snap:
         return absent(f"no container of the balancer {http.balancer}")
+    if not isinstance(http, HttpSpec):
+        adapter = registry.adapter_of(http.adapter)
+        if adapter.effective is None or live is None:
+            return not_read(f"{adapter.label}: " + ("its adapter reads no configuration" if adapter.effective is None
+                                                    else "no stack to read it from"))
+        return adapter.effective.read(http, live, timeout_s)
     lb = loadbalancer.read_status(snap, http, timeout_s=timeout_s)
     if lb.error is not None:
         return not_read(f"HAProxy's stats: {lb.error}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from drills.components import registry
 from drills.core.effective_config import ABSENT, NOT_READ, PARTS, EffectiveConfig, Part
 
 LABELS = {"postgres": "PostgreSQL", "rabbitmq": "RabbitMQ", "mongo": "MongoDB", "balancer": "Balancer",
@@ -101,6 +102,11 @@ def mongo_text(part: Part) -> str:
 
 
 def balancer_text(part: Part) -> str:
+    """HAProxy's backends as its stats list them; a balancer whose adapter is in drills.components
+    (its part says which: `settings.adapter`) in that adapter's words."""
+    adapter = registry.ADAPTERS.get(str(part.settings.get("adapter")))
+    if adapter is not None and adapter.effective is not None:
+        return adapter.effective.describe(part)
     s, backends = part.settings, (part.state.get("backends") or {})
     shown = ", ".join(f"{server} {backends.get(server, 'not listed')}" for server in s.get("servers") or [])
     return f"{s.get('balancer')}, backend {s.get('backend')}: {shown}" + _gaps(part)

@@ -11,8 +11,9 @@ these events say what the system did meanwhile, on the same clock, so a report c
 
 Each pattern is a real message of the software as it logs it (Patroni 3.0.2's `ha.py`, etcd
 3.4's raft in capnslog or zap format, RabbitMQ 3.10's `rabbit_node_monitor` and quorum queues,
-HAProxy's health checks, MongoDB's replication), matched anywhere in the line, so the logger's
-own prefix (time, level, pid) does not matter. The first pattern that matches a line wins.
+HAProxy's health checks, MongoDB's replication, and those of each component adapter of
+`drills.components`, which keeps its own: `Adapter.logs`), matched anywhere in the line, so the
+logger's own prefix (time, level, pid) does not matter. The first pattern that matches a line wins.
 
 Noise is folded: Patroni logs `Lock owner: pg2; I am pg1` on every HA loop, HAProxy writes each
 message twice (stderr and its `log stdout`). An occurrence is an event only when its subject
@@ -27,6 +28,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from drills.components.registry import ADAPTERS
 from drills.core.events import SystemEvent
 
 # The docker log line with `timestamps=True`: RFC 3339 with nanoseconds, UTC, then one space.
@@ -106,13 +108,15 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("mongo", "promoted", r"(?i)transition to primary complete"),
     _p("mongo", "demoted", r'"msg":"Replica set state transition".*"oldState":"PRIMARY"'),
     _p("mongo", "election", r'"msg":"Starting an election'),
+    # ---- the component adapters' own (drills.components: a balancer's failed attempts, ...) ----
+    *(Pattern(p.software, p.kind, p.regex, p.subject, p.repeat_s) for a in ADAPTERS.values() for p in a.logs),
 )
 
 # How a report groups kinds (colour, legend): the system gained a leader or a member, or lost one.
 GAINED = frozenset({"promoted", "lock-taken", "leader-restart", "leader-elected", "queue-leader", "node-up",
                     "server-up"})
 LOST = frozenset({"demoted", "leader-lost", "partition", "paused", "node-down", "server-down", "backend-down",
-                  "dcs-unreachable", "lock-released"})
+                  "dcs-unreachable", "lock-released", "connect-failed", "timed-out"})
 
 
 def stamp_end(raw: str) -> int:

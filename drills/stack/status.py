@@ -14,6 +14,7 @@ from typing import Any
 from drills.core.effective_config import EffectiveConfig
 from drills.stack.effective import read_effective
 from drills.stack.effective_sources import EffectiveStack
+from drills.stack.live import as_live
 from drills.stack.loadbalancer import LoadBalancerStatus, read_status
 from drills.stack.mongo import MongoStatus
 from drills.stack.postgres import PostgresStatus, ProxyPath
@@ -69,7 +70,7 @@ def collect(view: EffectiveStack, missing: tuple[str, ...] = (), subnet: str | N
         pg = pool.submit(postgres_status, view, snap)
         rabbit = pool.submit(lambda: management(view, snap).status())
         mongo = pool.submit(mongo_status, view, snap)
-        lb = pool.submit(read_status, snap, view.definition.spec.components.http)
+        lb = pool.submit(read_status, snap, view.definition.spec.components.http, live=as_live(view, snap))
         effective = pool.submit(read_effective, view)
         access = pool.submit(proxy_paths, view, snap)
         return StackStatus(view.settings.project, subnet or str(view.settings.subnet), service_health(snap),

@@ -35,7 +35,7 @@ from drills.core.errors import HarnessError, ScenarioError
 from drills.workload.base import Result, error_text
 
 if TYPE_CHECKING:
-    from drills.stack.definition import HttpSpec
+    from drills.stack.definition import Balancer
 
 SESSION_LOST = "session lost"
 
@@ -49,14 +49,14 @@ class HttpTarget:
         return self.base_url.rstrip("/") + path
 
 
-def balancer(published: Callable[[str, int], tuple[str, int] | None], http: HttpSpec | None, signal: str,
+def balancer(published: Callable[[str, int], tuple[str, int] | None], http: Balancer | None, signal: str,
              stack_file: Path) -> HttpTarget:
     """The instances as users reach them: the port of the balancer the stack file's `components:
     http:` names, as the host reaches it (`published`: `drills.workload.signal.SignalContext.published`)."""
     if http is None:
         raise ScenarioError(f"{signal}: the stack file {stack_file} names no balancer (components: http:)",
-                            hint="add components: http: {adapter: haproxy, balancer: SERVICE, port: PORT, backend: "
-                                 "NAME, instances: ROLE}")
+                            hint="add components: http: {adapter: ADAPTER, balancer: SERVICE, port: PORT, instances: "
+                                 "ROLE, ...}; `drill schema --stack` lists the balancers' adapters and their fields")
     lb = published(http.balancer, http.port)
     if lb is None:
         raise HarnessError(f"{signal}: the balancer `{http.balancer}` publishes no port {http.port}",

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components import nginx
 from drills.stack.log_events import GAINED, LOST, PATTERNS, Extractor, classify, split_stamp, stamp_end
 
 # (line as the container logs it, component, kind, subject); lines copied from the reference
@@ -95,6 +96,9 @@ EVENTS = [
      "mongo", "election", ""),
 ]
 
+# The component adapters keep their recorded lines beside their patterns.
+EVENTS += [(line, nginx.NAME, kind, subject) for line, kind, subject in nginx.SAMPLES]
+
 NOT_EVENTS = [
     "2026-12-04 16:28:07,140 INFO: Demoting self (immediate-nolock)",  # the detail of the demotion that follows
     "2026-12-04 16:28:08,825 INFO: running pg_rewind from dbname=postgres user=postgres host=172.30.1.23 port=5432",
@@ -102,6 +106,10 @@ NOT_EVENTS = [
     "2026-12-04 16:27:43.109688+00:00 [info] <0.221.0> Node 'rabbit@rabbit3' selected for auto-clustering",
     "172.30.1.1:45678 [04/Dec/2026:16:27:28.949] http dashboards/dashboard1 0/0/0/1/1 200 312 - - --NI 1/1/0/0/0 0/0",
     "2026-12-04 16:27:37.785 UTC [58] LOG:  starting PostgreSQL 15.18 (Debian 15.18-0+deb12u1)",
+    # nginx's access log (stacks/examples/nginx-balancer's format): a request retried on the other server
+    '172.30.0.1 "GET /health HTTP/1.1" 200 upstream=172.30.0.51:8080, 172.30.0.52:8080 upstream_status=504, 200 '
+    "1.004 s",
+    "2026/12/05 08:42:01 [notice] 1#1: signal process started",
     "",
 ]
 

@@ -82,6 +82,20 @@ def test_a_minimal_stack_file_is_valid(tmp_path):
      "required field is missing"),
     (MINIMAL + "  rabbitmq: {adapter: rabbitmq, queues: [a], signal_queue: b}\n", "8:3: components.rabbitmq",
      "signal_queue 'b' is not one of the stack's queues"),
+    # components.http is told by its adapter: each balancer's fields are its own
+    (MINIMAL + "  http: {adapter: ngnix, balancer: lb, instances: web}\n", "8:19: components.http.adapter",
+     "unknown adapter 'ngnix'; did you mean 'nginx'?"),
+    (MINIMAL + "  http: {adapter: traefik, balancer: lb}\n", "8:19: components.http.adapter",
+     "unknown adapter 'traefik' (one of haproxy, nginx)"),
+    (MINIMAL + "  http:\n    balancer: lb\n", "8:3: components.http.adapter",
+     "required field is missing (one of haproxy, nginx)"),
+    (MINIMAL + "  http:\n    adapter: nginx\n    backend: web\n", "10:5: components.http.backend",
+     "unknown field 'backend' for this adapter; it belongs to adapter: haproxy"),
+    (MINIMAL + "  http: {adapter: haproxy, balancer: lb, backend: b, instances: web, upstream: u}\n",
+     "8:70: components.http.upstream", "it belongs to adapter: nginx"),
+    (MINIMAL + "  http: {adapter: nginx, upstrem: u}\n", "8:26: components.http.upstrem",
+     "unknown field 'upstrem'; did you mean 'upstream'?"),
+    (MINIMAL + "  http: {adapter: nginx, port: 0}\n", "8:32: components.http.port", "greater than or equal to 1"),
 ])
 def test_every_mistake_is_located(tmp_path, text, where, message):
     path = write(tmp_path, text)
@@ -150,6 +164,37 @@ def test_the_schema_describes_every_field():
     schema = stack_json_schema()
     assert schema["title"] == "Drills stack file"
     assert {"stack", "compose", "roles", "components", "backups"} <= set(schema["properties"])
+
+
+def test_the_schema_offers_each_balancer_by_its_adapter():
+    schema = stack_json_schema()
+    [tagged, none] = schema["$defs"]["Components"]["properties"]["http"]["anyOf"]
+    assert none == {"type": "null"}
+    assert tagged["discriminator"] == {"propertyName": "adapter", "mapping": {
+        "haproxy": "#/$defs/HttpSpec", "nginx": "#/$defs/NginxSpec"}}
+    assert {"balancer", "port", "upstream", "instances"} <= set(schema["$defs"]["NginxSpec"]["properties"])
+
+
+@pytest.mark.parametrize("adapter", ["haproxy", "nginx"])
+def test_either_balancer_is_an_http_component_its_signals_and_status_can_use(tmp_path, adapter):
+    from drills.components.base import BalancerSpec
+    from drills.stack.definition import HttpSpec
+
+    entry = {"haproxy": "backend: web", "nginx": "upstream: web"}[adapter]
+    text = MINIMAL + f"  http: {{adapter: {adapter}, balancer: front, port: 9000, {entry}, instances: web}}\n"
+    definition, problems = check_stack_file(write(tmp_path, text))
+    assert problems == [] and definition is not None
+    http = definition.spec.components.http
+    assert isinstance(http, HttpSpec if adapter == "haproxy" else BalancerSpec)
+    assert (http.adapter, http.balancer, http.port, http.instances) == (adapter, "front", 9000, "web")
+    assert definition.declared_roles()["http"] == ["front"]
+    assert StackDefinition.from_json(json.loads(json.dumps(definition.to_json()))) == definition
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "stacks").rglob("stack.yaml")), ids=lambda p: p.parent.name)
+def test_every_stack_file_of_the_repository_is_valid(path):
+    definition, problems = check_stack_file(path)
+    assert problems == [] and definition is not None, problems
 
 
 @given(st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}\.ya?ml", fullmatch=True), min_size=1, max_size=4, unique=True))
