@@ -8,6 +8,8 @@ set -euo pipefail
 secret() {  # secret NAME: the first line of /run/secrets/NAME
     local file=/run/secrets/$1
     [[ -r $file ]] || { echo "orders-db: secret $1 missing: add it to the service's secrets: in compose.yaml" >&2; exit 64; }
+    # Compose creates a secret whose variable is unset as an empty file: never start with an empty password.
+    [[ -s $file ]] || { echo "orders-db: secret $1 is empty: set its variable (compose.yaml, secrets:) for docker compose up" >&2; exit 64; }
     head -n 1 "$file"
 }
 
