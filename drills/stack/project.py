@@ -93,9 +93,9 @@ class ComposeProject:
         """A new project of `definition` (default: the reference stack file): unique name, free
         subnet, fresh secrets and stack-file variables, images built if the stack runs Drills'
         reference images, and what the Compose model says (`compose config`): the role map (the
-        stack file's and the services' labels), the network its components share, the host ports Drills must publish itself (its
-        override) and, unless `images` is given, the stack's own images built. An optional profile
-        runs when its image is here; `mongo` True/False forces the `mongo` profile."""
+        stack file's and the services' labels), the network its components share, the host ports
+        Drills must publish itself (its override) and, unless `images` is given, the stack's own
+        images built. An optional profile runs when its image is here; `mongo` True/False forces the `mongo` profile."""
         from drills.provision import engine
         from drills.stack.mongo import image_present
 
