@@ -29,6 +29,7 @@ from drills.stack import postgres, topology
 from drills.stack.definition import RoleMap, StackDefinition, StackFile
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.services import ServiceInfo, inspect_names, parse_summary
+from tests.stand_ins import offline_credential
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORDERS = json.loads((FIXTURES / "patroni" / "cluster-orders.json").read_text())
@@ -73,6 +74,9 @@ class OrdersStack:
     def host_names(self, snap: Any) -> dict[str, tuple[str, ...]]:
         self.inspected += 1
         return self.names
+
+    def credential(self, ref: Any) -> str:
+        return offline_credential(self, ref)
 
 
 def addressed(snap: dict[str, ServiceInfo]) -> list[Addressed]:

@@ -110,7 +110,7 @@ def test_status_reads_replication_as_the_stack_file_s_superuser(monkeypatch):
     from drills.stack import postgres, topology
 
     seen = []
-    monkeypatch.setattr(postgres, "read_status", lambda rest, sql, user, password: seen.append((user, password)))
+    monkeypatch.setattr(postgres, "read_status", lambda rest, sql, user, password, *_: seen.append((user, password)))
     monkeypatch.setenv("ORDERS_DBA_PASSWORD", "dba-pw")
     users = {"superuser": {"user": "dba", "password": {"env": "ORDERS_DBA_PASSWORD"}}}
     stack = StandIn(reference_definition(postgres={"users": users}))
