@@ -293,8 +293,10 @@ def wait_leader(stack: BackupStack, timeout_s: float) -> Container:
 
 def _helper(stack: BackupStack, image: str, mount: tuple[str, str], name: str) -> Container:
     volume, destination = mount
+    # The node's own image for its tools and its users, but not its entrypoint: a stack's may
+    # refuse to start without its secrets or its peers (stacks/examples/debian-patroni's does).
     return stack.client.containers.run(
-        image, ["sleep", "600"], detach=True, name=name, network_mode="none", user="root",
+        image, ["600"], entrypoint=["sleep"], detach=True, name=name, network_mode="none", user="root",
         volumes={volume: {"bind": destination, "mode": "rw"}},
         labels=helper_labels(stack.project, "restore-helper"))
 

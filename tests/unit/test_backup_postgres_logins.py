@@ -287,6 +287,8 @@ def test_a_snapshot_goes_back_into_the_data_directory_on_its_volume(tools, monke
     assert [h["volumes"] for h in stack.helpers] == [  # db-1 first: its snapshot's files say their owner
         {f"{PROJECT}_db1-data": {"bind": "/var/lib/postgresql", "mode": "rw"}},
         {f"{PROJECT}_db2-data": {"bind": "/var/lib/postgresql", "mode": "rw"}}]
+    # The nodes' image, never its entrypoint: the example's refuses to start without its secrets.
+    assert all(h["entrypoint"] == ["sleep"] for h in stack.helpers)
     first_helper = [r for r in tools if r.get("on") == "drills-test-helper1-1"]
     assert first_helper[0]["argv"][-1] == DATA_DIR and "find" in first_helper[0]["argv"][2]
     assert first_helper[1] == {"put_tar": DATA_DIR, "on": "drills-test-helper1-1"}
