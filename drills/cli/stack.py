@@ -232,11 +232,20 @@ def _render(st: StackStatus) -> None:
         shown = ", ".join(f"{b.server} [{'green' if b.up else 'red'}]{b.status}[/]" for b in lb.backends)
         console.print(f"Load balancer: {len(lb.up())}/{len(lb.backends)} dashboards in rotation ({shown})")
 
-    if st.stack and not st.roles.get("rabbitmq"):
+    if not_in_stack(st, "rabbitmq"):
         console.print("RabbitMQ: not in this stack (no rabbitmq role)")
     else:
         _render_rabbitmq(console, st)
-    _render_mongo(console, st)
+    if not_in_stack(st, "mongo"):
+        console.print("MongoDB: not in this stack (no mongo role)")
+    else:
+        _render_mongo(console, st)
+
+
+def not_in_stack(st: StackStatus, role: str) -> bool:
+    """The stack drilled has no such role at all (not one left out for want of its image, which
+    keeps its role and says why it did not run)."""
+    return bool(st.stack) and not st.roles.get(role)
 
 
 def _render_access(console: Any, st: StackStatus) -> None:

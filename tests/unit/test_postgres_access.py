@@ -231,3 +231,14 @@ def test_status_shows_the_path_and_whether_it_reaches_the_leader():
     assert "sends connections to a replica" in shown((proxy(leader=False),))
     assert shown(None) == "PostgreSQL access: every member directly (libpq multi-host, read-write)\n"
 
+
+
+def test_status_says_a_role_the_stack_lacks_is_not_in_it_and_keeps_one_left_out_for_its_image():
+    from types import SimpleNamespace
+
+    from drills.cli.stack import not_in_stack
+
+    postgres_only = SimpleNamespace(stack="orders-db", roles={"postgres": ["db-1"], "etcd": ["dcs-1"]})
+    assert not_in_stack(postgres_only, "mongo") and not_in_stack(postgres_only, "rabbitmq")  # type: ignore[arg-type]
+    reference = SimpleNamespace(stack="api-fortress-ha", roles={"mongo": ["mongo1"], "rabbitmq": ["rabbit1"]})
+    assert not not_in_stack(reference, "mongo") and not not_in_stack(reference, "rabbitmq")  # type: ignore[arg-type]
