@@ -21,8 +21,15 @@ ERR_FILE = "/tmp/drills-backup.err"
 def run(container: Container, argv: Sequence[str], *, user: str,
         env: Mapping[str, str] | None = None) -> str:
     """Run `argv` in the container as `user` (a name or uid[:gid]: whom the tool must run as is the
-    stack's, so every caller says it); its stdout, or FaultError with its stderr."""
-    result = container.exec_run(list(argv), user=user, environment=dict(env or {}), demux=True)
+    stack's, so every caller says it); its stdout, or FaultError with its stderr (or, when the
+    container is not running, with what it said last)."""
+    import docker.errors
+
+    try:
+        result = container.exec_run(list(argv), user=user, environment=dict(env or {}), demux=True)
+    except docker.errors.APIError as exc:
+        raise FaultError(f"cannot run {argv[0]} in {container.name}: {exc.explanation or exc}; "
+                         f"its last output: {_last_words(container)}") from exc
     raw: Any = result.output
     out, err = raw if isinstance(raw, tuple) else (raw, b"")
     out_text = out.decode(errors="replace") if isinstance(out, bytes) else ""
@@ -31,6 +38,14 @@ def run(container: Container, argv: Sequence[str], *, user: str,
         text = (err_text or out_text).strip()
         raise FaultError(f"{argv[0]} in {container.name} exited {result.exit_code}: {text[-800:]}")
     return out_text
+
+
+def _last_words(container: Container, lines: int = 5) -> str:
+    try:
+        said = container.logs(tail=lines).decode(errors="replace").strip()
+    except Exception as exc:  # the explanation must never hide the error it explains
+        return f"(unreadable: {exc})"
+    return " | ".join(said.splitlines()) or "(nothing)"
 
 
 def stream_to_file(container: Container, argv: Sequence[str], dest: Path, *, user: str,
