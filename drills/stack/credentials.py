@@ -99,7 +99,7 @@ class Credentials:
     def known(self) -> list[str]:
         """Every value resolved so far, and every credential the stack file names that resolves
         now: what the kept logs must not show."""
-        for ref in _credentials_in(self._sources.definition.spec):
+        for ref in credentials_in(self._sources.definition.spec):
             try:
                 self.resolve(ref)
             except Exception:  # a source unreadable now (no engine, no container): best effort, as logs are
@@ -195,7 +195,7 @@ class Credentials:
                          hint="name the variable its Compose file sets (docker compose config shows them)")
 
 
-def _credentials_in(spec: Any) -> list[Credential]:
+def credentials_in(spec: Any) -> list[Credential]:
     """Every credential a stack file names, in field order."""
     if isinstance(spec, Credential):
         return [spec]
@@ -205,5 +205,5 @@ def _credentials_in(spec: Any) -> list[Credential]:
     for name in type(spec).model_fields:
         value = getattr(spec, name)
         for child in (value.values() if isinstance(value, Mapping) else [value]):
-            found += _credentials_in(child)
+            found += credentials_in(child)
     return found

@@ -42,6 +42,7 @@ def stack_checks(definition: StackDefinition, client: docker.DockerClient,
     roles = stack.settings.roles
     played = {role: found for role in roles.roles if (found := roles.members(role, services))}
     checks.append(Check("stack roles", CheckStatus.OK, "; ".join(f"{r}: {', '.join(s)}" for r, s in played.items())))
+    checks += credential_checks(stack)
     if stack.settings.mongo_not_run:
         checks.append(Check("profile mongo", CheckStatus.WARN,
                             f"left out: {stack.settings.mongo_not_run}; its roles are "
@@ -53,6 +54,28 @@ def stack_checks(definition: StackDefinition, client: docker.DockerClient,
     pull = definition.spec.compose.pull
     for name in sorted(services):
         checks.append(image_check(name, services[name] or {}, pull, lambda image: base_image.present(client, image)))
+    return checks
+
+
+def credential_checks(stack: Any) -> list[Check]:
+    """Each password the stack file names, read now as a run would read it (a Compose secret, a
+    file, Drills' environment); one from a running container's environment is read once it runs."""
+    from drills.stack.credentials import credentials_in, located
+
+    checks = []
+    for ref in credentials_in(stack.definition.spec):
+        where = located(stack.definition.spec, ref) or "a credential"
+        if ref.container_env is not None:
+            checks.append(Check(f"password {where.removeprefix('components.')}", CheckStatus.OK,
+                                f"read from {ref.container_env.service}'s environment once it runs"))
+            continue
+        try:
+            stack.credential(ref)
+        except DrillsError as exc:
+            checks.append(Check(f"password {where.removeprefix('components.')}", CheckStatus.MISSING, str(exc.args[0]),
+                                exc.hint or "fix the stack file's credential"))
+        else:
+            checks.append(Check(f"password {where.removeprefix('components.')}", CheckStatus.OK, "readable"))
     return checks
 
 

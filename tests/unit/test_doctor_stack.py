@@ -143,3 +143,24 @@ def test_the_mongodb_check_is_kept_where_the_roles_were_not_read():
     with_mongo = RoleMap.build({}, {"db-a": {"io.drills.role": "postgres"}, "docs1": {"io.drills.role": "mongo"}})
     assert [c.name for c in for_stack(machine, definition, with_mongo, ("db-a", "docs1"))] == [MONGO_CHECK,
                                                                                                  "free disk"]
+
+
+def test_doctor_reads_each_password_the_stack_file_names_and_locates_the_one_it_cannot(monkeypatch):
+    from types import SimpleNamespace
+
+    from drills.stack.requirements import credential_checks
+    from tests.stand_ins import offline_credential, reference_definition
+
+    monkeypatch.setenv("ORDERS_DBA_PASSWORD", "dba-pw")
+    monkeypatch.delenv("ORDERS_REPL_PASSWORD", raising=False)
+    definition = reference_definition(postgres={"users": {
+        "superuser": {"user": "dba", "password": {"env": "ORDERS_DBA_PASSWORD"}},
+        "replication": {"user": "repl", "password": {"env": "ORDERS_REPL_PASSWORD"}},
+        "app": {"user": "orders_app", "password": {"container_env": {"service": "api", "variable": "DB_PW"}}}}})
+    stack = SimpleNamespace(definition=definition)
+    stack.credential = lambda ref: offline_credential(stack, ref)
+    checks = {c.name: c for c in credential_checks(stack)}
+    assert checks["password postgres.users.superuser.password"].status.value == "ok"
+    missing = checks["password postgres.users.replication.password"]
+    assert missing.status.value == "missing" and "ORDERS_REPL_PASSWORD is not set" in missing.detail
+    assert "once it runs" in checks["password postgres.users.app.password"].detail
