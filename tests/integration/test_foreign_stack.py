@@ -13,21 +13,13 @@ gateway), and the signal goes through the stack's own proxy.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.integration.test_own_stack import ROOT, drill
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200)]
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "stacks" / "examples" / "debian-patroni"
-
-
-def drill(*args: str, timeout_s: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "drills", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout_s, env=os.environ.copy())
 
 
 def test_both_restores_of_a_foreign_stack_are_verified_through_its_own_proxy(tmp_path):

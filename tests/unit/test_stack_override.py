@@ -27,6 +27,7 @@ from drills.stack.definition import Components, RoleMap, StackDefinition, StackF
 from drills.stack.env import Secrets, StackSettings, settings_from_json, settings_to_json
 from drills.stack.project import ComposeProject, default_definition
 from drills.workload.endpoints import published
+from tests.unit.test_doctor_stack import Images
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "drills-ov1234"
@@ -274,16 +275,6 @@ def test_the_gateway_and_subnet_are_the_engines_else_the_settings(orders):
 
 
 # ---- create: all of it from the model -------------------------------------------------------------
-
-class Images:
-    def __init__(self, here: set[str]) -> None:
-        self.here = here
-
-    def get(self, name: str) -> Any:
-        if name not in self.here:
-            raise docker.errors.ImageNotFound(name)
-        return object()
-
 
 @pytest.fixture
 def engine(monkeypatch):
