@@ -96,6 +96,22 @@ class Login(Model):
                                              "generated.")
 
 
+def credential_fields(spec: Any, where: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Credential]]:
+    """(its field's path, the credential) for every credential under `spec` (a model of the stack
+    file), in field order: `(("postgres", "users", "app", "password"), Credential(...))`."""
+    if isinstance(spec, Credential):
+        return [(where, spec)]
+    if not isinstance(spec, BaseModel):
+        return []
+    found: list[tuple[tuple[str, ...], Credential]] = []
+    for name in type(spec).model_fields:
+        value = getattr(spec, name)
+        children = value.items() if isinstance(value, Mapping) else [("", value)]
+        for key, child in children:
+            found += credential_fields(child, (*where, name, *([str(key)] if key else [])))
+    return found
+
+
 class AdapterSpec(Model):
     """A component's entry under `components:`; each adapter's spec narrows `adapter` to its name
     (`adapter: Literal["patroni"]`), which is how an entry finds its adapter."""

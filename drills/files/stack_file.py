@@ -120,7 +120,7 @@ def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:
         if missing:
             problems.append(problem_at(str(path), root, ("compose", "files", i), missing))
     own = sorted(Secrets.generate().env())
-    for where, name in generated_names(spec.components.model_dump(exclude_none=True), ("components",)):
+    for where, name in generated_names(spec.components, ("components",)):
         if name.startswith("DRILLS_") and name not in own:
             problems.append(problem_at(str(path), root, where, f"{name} is not a variable Drills generates ("
                                                                f"{', '.join(own)}): name one of those, or declare "

@@ -20,13 +20,11 @@ logs redact them (`known`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
-from drills.components.base import Credential
+from drills.components.base import Credential, credential_fields
 from drills.core.errors import StackError
 from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings, compose_env
@@ -55,21 +53,10 @@ def describe(ref: Credential) -> str:
     return f"{{{name}: {value}}}"
 
 
-def located(spec: Any, ref: Credential, where: tuple[str, ...] = ()) -> str | None:
+def located(spec: Any, ref: Credential) -> str | None:
     """The stack-file path of the first field that holds `ref` (`components.postgres.users.app.password`),
     None when the file does not name it (a default, such as the reference stack's DRILLS_* passwords)."""
-    if spec == ref:
-        return ".".join(where)
-    if isinstance(spec, Credential) or not isinstance(spec, BaseModel):
-        return None
-    for name in type(spec).model_fields:
-        value = getattr(spec, name)
-        children: Iterator[tuple[str, Any]] = iter(value.items()) if isinstance(value, Mapping) else iter([("", value)])
-        for key, child in children:
-            found = located(child, ref, (*where, name, *([str(key)] if key else [])))
-            if found is not None:
-                return found
-    return None
+    return next((".".join(where) for where, found in credential_fields(spec) if found == ref), None)
 
 
 def first_line(text: str) -> str:
@@ -197,13 +184,4 @@ class Credentials:
 
 def credentials_in(spec: Any) -> list[Credential]:
     """Every credential a stack file names, in field order."""
-    if isinstance(spec, Credential):
-        return [spec]
-    if not isinstance(spec, BaseModel):
-        return []
-    found: list[Credential] = []
-    for name in type(spec).model_fields:
-        value = getattr(spec, name)
-        for child in (value.values() if isinstance(value, Mapping) else [value]):
-            found += credentials_in(child)
-    return found
+    return [found for _, found in credential_fields(spec)]

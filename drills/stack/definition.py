@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from drills.components import registry
 from drills.components._patroni_spec import PostgresSpec
-from drills.components.base import BalancerSpec, Model, Name, Port, RoleName
+from drills.components.base import BalancerSpec, Model, Name, Port, RoleName, credential_fields
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
@@ -197,24 +197,18 @@ class StackFile(Model):
         if own:
             raise AtField(("variables", own[0]), f"{', '.join(own)}: names starting DRILLS_ are Drills' own; name "
                                                  "the stack's variables after the stack")
-        for where, name in generated_names(self.components.model_dump(exclude_none=True), ("components",)):
+        for where, name in generated_names(self.components, ("components",)):
             if name not in self.variables and not name.startswith("DRILLS_"):
                 raise AtField(where, f"{name} is not one of the stack file's variables: add `variables: {{{name}: "
                                      f"{{secret: 16}}}}` (Drills generates it per run and hands it to Compose)")
         return self
 
 
-def generated_names(data: Any, where: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
-    """(path, variable) of every `generated:` credential in a dumped components section; the path
-    is the `generated` field's own."""
-    found: list[tuple[tuple[str, ...], str]] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key == "generated" and isinstance(value, str):
-                found.append(((*where, key), value))
-            else:
-                found += generated_names(value, (*where, str(key)))
-    return found
+def generated_names(spec: Any, where: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """(path, variable) of every `generated:` credential under `spec`; the path is the `generated`
+    field's own."""
+    return [((*where, *path, "generated"), ref.generated) for path, ref in credential_fields(spec)
+            if ref.generated is not None]
 
 
 @dataclass(frozen=True)
