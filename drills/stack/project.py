@@ -134,7 +134,7 @@ class ComposeProject:
             profiles=tuple(profiles),
             mongo_image=variables.get("DRILLS_MONGO_IMAGE", "mongo:7"),
             mongo_not_run=left_out.get(MONGO_PROFILE, ""),
-            ports=ports.assign(texts),
+            ports={},  # picked below, once the override says which ports Drills publishes itself
             definition=definition,
             variables=variables,
         )
