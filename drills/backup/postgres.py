@@ -20,7 +20,7 @@ a new cluster (dump) or the node given the snapshot becomes its leader and the o
 rows written after the service came back all have a higher seq.
 
 Nothing of a stack is assumed here: the stack file says, or the live system is asked. The tools
-log in as the stack file's logins (`PostgresSpec.login`: the superuser for pg_dump, pg_restore and
+log in as the stack file's logins (`PostgresBase.login`: the superuser for pg_dump, pg_restore and
 the digests, the replication user for pg_basebackup) over TCP on the node itself, and run as the
 OS user that owns the data directory (`os_user`, else read); the data directory is `data_dir`, else
 PostgreSQL's own `SHOW data_directory` (a snapshot records it: after a total failure nothing can
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import psycopg
     from docker.models.containers import Container
 
-    from drills.components._patroni_spec import PostgresSpec
+    from drills.components._postgres_spec import PostgresBase
 
 TABLE = "drill_writes"
 LOCAL = "127.0.0.1"  # the tools run in a node and reach its own server over TCP, as a login and not as a peer
@@ -81,12 +81,12 @@ def connect(stack: BackupStack, service: str, *, autocommit: bool = True,
                            options="-c statement_timeout=20000", application_name="drills-backup")
 
 
-def tool_argv(tool: str, pg: PostgresSpec, user: str, *args: str) -> list[str]:
+def tool_argv(tool: str, pg: PostgresBase, user: str, *args: str) -> list[str]:
     """A PostgreSQL client tool run in a node, logged in as `user` to the node's own server."""
     return [tool, "-h", LOCAL, "-p", str(pg.sql_port), "-U", user, *args]
 
 
-def data_directory(pg: PostgresSpec, conn: psycopg.Connection[Any]) -> str:
+def data_directory(pg: PostgresBase, conn: psycopg.Connection[Any]) -> str:
     """The stack file's `data_dir`, else the server's own answer."""
     if pg.data_dir:
         return pg.data_dir
@@ -97,7 +97,7 @@ def data_directory(pg: PostgresSpec, conn: psycopg.Connection[Any]) -> str:
     return str(row[0])
 
 
-def os_user(pg: PostgresSpec, container: Container, data_dir: Callable[[], str]) -> str:
+def os_user(pg: PostgresBase, container: Container, data_dir: Callable[[], str]) -> str:
     """The OS user the tools run as: the stack file's `os_user`, else the data directory's owner."""
     if pg.os_user:
         return pg.os_user
@@ -209,7 +209,7 @@ def patroni_scope(stack: BackupStack, wait_s: float = SCOPE_WAIT_S) -> str:
     """The Patroni cluster's scope: the stack file's `patroni.scope`, else what a member's REST API
     says (`GET /patroni`), else Patroni's own variable in a node's environment; the members are
     asked again until `wait_s` when none of those answered (nodes just started)."""
-    pg = stack.definition.postgres()
+    pg = stack.definition.legacy_postgres()
     if pg.patroni.scope:
         return pg.patroni.scope
     from drills.workload.endpoints import published
@@ -243,7 +243,7 @@ def forget_cluster(stack: BackupStack, scope: str | None = None) -> str:
     inside a member where the host reaches none."""
     from drills.workload.endpoints import published
 
-    pg = stack.definition.postgres()
+    pg = stack.definition.legacy_postgres()
     scope = scope or patroni_scope(stack)
     prefix = f"{pg.patroni.namespace}{scope}/"
     etcd = stack.definition.spec.components.etcd

@@ -30,4 +30,5 @@ REACHED: Mapping[str, tuple[str, ...]] = {
 
 def reached_ports(key: str, spec: BaseModel) -> tuple[int, ...]:
     """The container ports Drills reaches on every member of component `key`, as `spec` sets them."""
-    return tuple(int(getattr(spec, name)) for name in REACHED.get(key, ()))
+    # A field another adapter's spec lacks (repmgr has no REST port) is no port to reach.
+    return tuple(int(getattr(spec, name)) for name in REACHED.get(key, ()) if getattr(spec, name, None) is not None)

@@ -1,12 +1,9 @@
 """Patroni-managed PostgreSQL: what a stack file says of it (`components.postgres` with `adapter: patroni`).
 
 Private until the Patroni adapter module exists (docs/plans/components-protocol.md, C-P1), which
-will declare it as its spec.
-
-The logins Drills uses and where their passwords are, where Patroni keeps its keys, the data
-directory, the path applications use (a proxy), and member names where they cannot be read live.
-Every default is the reference stack's convention, so its file stays short; a stack written
-elsewhere names its own.
+will declare it as its spec. What every PostgreSQL manager's entry says (logins, data directory,
+access, members) is `_postgres_spec.PostgresBase`; this adds Patroni's REST port and where Patroni
+keeps its keys.
 """
 
 from __future__ import annotations
@@ -15,17 +12,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from drills.components.base import Credential, Login, Model, Name, Port, RoleName
+from drills.components._postgres_spec import (
+    LEGACY_POSTGRES_PASSWORDS,
+    DatabaseAccess,
+    PostgresBase,
+    PostgresUsers,
+)
+from drills.components.base import Model, Name, Port
 
-
-class PostgresUsers(Model):
-    """The logins Drills uses, each with where its password is (the stack's own secret, file or
-    variable). Unset: the flat `user`/`superuser` fields with Drills' generated DRILLS_* passwords
-    (the reference stack's convention)."""
-
-    app: Login | None = Field(None, description="What the signals connect as (`postgres.write`, `postgres.read`).")
-    superuser: Login | None = Field(None, description="For status, effective configuration and `postgres.dump`.")
-    replication: Login | None = Field(None, description="For `postgres.snapshot` (pg_basebackup).")
+__all__ = ["LEGACY_POSTGRES_PASSWORDS", "DatabaseAccess", "PatroniSpec", "PostgresSpec", "PostgresUsers"]
 
 
 class PatroniSpec(Model):
@@ -37,47 +32,9 @@ class PatroniSpec(Model):
                                                  "(GET /patroni), which every Patroni answers.")
 
 
-class DatabaseAccess(Model):
-    """The path the stack's applications use to reach the database: a proxy (HAProxy with Patroni's
-    REST checks, pgbouncer) that sends connections to the leader. The signals connect through it,
-    so a proxy that routes wrong fails the drill."""
-
-    through: RoleName = Field(description="The role of the proxy's services (e.g. db-proxy).")
-    port: Port = Field(description="The proxy's port inside its container (e.g. 5000).")
-
-
-# The reference stack's passwords: variables Drills generates per run.
-LEGACY_POSTGRES_PASSWORDS = {"app": "DRILLS_APP_PASSWORD", "superuser": "DRILLS_PG_SUPERUSER_PASSWORD",
-                             "replication": "DRILLS_PG_REPLICATION_PASSWORD"}
-
-
-class PostgresSpec(Model):
-    """PostgreSQL with automatic failover."""
+class PostgresSpec(PostgresBase):
+    """PostgreSQL with automatic failover by Patroni."""
 
     adapter: Literal["patroni"] = Field(description="How Drills asks who leads: Patroni's REST API.")
-    sql_port: Port = 5432
     rest_port: Port = Field(8008, description="Patroni's REST API port inside the containers.")
-    database: Name = Field("app", description="The database `postgres.write` writes its table to (it must exist).")
-    user: Name = Field("app", description="The user the signals connect as when `users.app` is unset; its "
-                                          "password is then DRILLS_APP_PASSWORD.")
-    superuser: Name = Field("postgres", description="The superuser when `users.superuser` is unset; its password is "
-                                                    "then DRILLS_PG_SUPERUSER_PASSWORD.")
-    users: PostgresUsers = Field(default_factory=PostgresUsers)
     patroni: PatroniSpec = Field(default_factory=PatroniSpec)
-    members: dict[Name, Name] = Field(
-        default_factory=dict, description="Patroni member name -> Compose service, only where Drills cannot match "
-                                          "them by address (it reads each member's host from Patroni).")
-    data_dir: str | None = Field(None, pattern=r"^/", description="The data directory inside the containers. Unset: "
-                                                                 "read from the leader (SHOW data_directory).")
-    os_user: Name | None = Field(None, description="The OS user that owns the data directory. Unset: read from it.")
-    access: DatabaseAccess | None = Field(
-        None, description="The proxy the applications connect through. Unset: the signals connect to every node "
-                          "(libpq multi-host, target_session_attrs=read-write).")
-
-    def login(self, role: Literal["app", "superuser", "replication"]) -> Login:
-        """The login Drills uses as `role`: the stack file's `users`, else the reference convention."""
-        given: Login | None = getattr(self.users, role)
-        if given is not None:
-            return given
-        user = {"app": self.user, "superuser": self.superuser, "replication": "replicator"}[role]
-        return Login(user=user, password=Credential(generated=LEGACY_POSTGRES_PASSWORDS[role]))

@@ -31,6 +31,8 @@ from drills.spec.types import shorten
 from drills.stack.definition import (
     BALANCER_ADAPTERS,
     BALANCER_SPECS,
+    POSTGRES_ADAPTERS,
+    POSTGRES_SPECS,
     REFERENCE,
     AtField,
     StackDefinition,
@@ -40,8 +42,17 @@ from drills.stack.definition import (
 from drills.stack.env import Secrets
 
 FILE_NAME = "stack.yaml"
-# The tagged unions of the schema: `components.http` is told by its `adapter`.
+# The tagged unions of the schema: `components.http` and `components.postgres` are told by their
+# `adapter`; each entry's specs and their adapters' names, in the same order.
 TAGS: tuple[str, ...] = ("adapter",)
+UNIONS: dict[str, tuple[tuple[type[Any], ...], tuple[str, ...]]] = {
+    "http": (BALANCER_SPECS, BALANCER_ADAPTERS), "postgres": (POSTGRES_SPECS, POSTGRES_ADAPTERS)}
+
+
+def _union_of(loc: tuple[Any, ...]) -> tuple[tuple[type[Any], ...], tuple[str, ...]]:
+    """The union a location under `components:` is in (the first component key it names)."""
+    key = next((str(part) for part in loc[1:2] if str(part) in UNIONS), "http")
+    return UNIONS[key]
 
 
 def stacks_root() -> Path:
@@ -83,17 +94,19 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
         _, parent = walk(StackFile, raw[:-1], TAGS)
         names = field_names(parent)
         listed = f" (fields: {', '.join(names)})" if names else ""
-        message = _other_adapters_field(key, parent) or f"unknown field {key!r}" + (suggest(key, names) or listed)
+        message = _other_adapters_field(key, parent, *_union_of(raw)) or \
+            f"unknown field {key!r}" + (suggest(key, names) or listed)
         return problem_at(path, root, loc, message, at_key=True)
     if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        # Only components.http is a tagged union (by `adapter`): the one list of its adapters.
+        # components.http and components.postgres are tagged unions (by `adapter`): the list of the one here.
         loc = (*loc, "adapter")
-        listed = ", ".join(BALANCER_ADAPTERS)
+        adapters = _union_of(raw)[1]
+        listed = ", ".join(adapters)
         if err["type"] == "union_tag_not_found":
             line, col = locate(root, loc[:-1])
             return Problem(path, line + 1, col + 1, field_path(loc), f"required field is missing (one of {listed})")
         tag = str((err.get("ctx") or {}).get("tag", "?"))
-        message = f"unknown adapter {shorten(tag)!r}" + (suggest(tag, BALANCER_ADAPTERS) or f" (one of {listed})")
+        message = f"unknown adapter {shorten(tag)!r}" + (suggest(tag, adapters) or f" (one of {listed})")
         return problem_at(path, root, loc, message)
     if err["type"] == "missing":
         line, col = locate(root, loc[:-1])
@@ -101,12 +114,13 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
     return problem_at(path, root, loc, _message(err))
 
 
-def _other_adapters_field(key: str, parent: Any) -> str:
-    """For a field of another balancer's entry (`backend:` under `adapter: nginx`), which adapters
-    have it; "" when none does, or the entry is no balancer's."""
-    if parent not in BALANCER_SPECS:
+def _other_adapters_field(key: str, parent: Any, specs: tuple[type[Any], ...], names: tuple[str, ...]) -> str:
+    """For a field of another adapter's entry of the same union (`backend:` under `adapter: nginx`,
+    `rest_port:` under `adapter: repmgr`), which adapters have it; "" when none does, or the entry
+    is in no union."""
+    if parent not in specs:
         return ""
-    owners = [name for name, spec in zip(BALANCER_ADAPTERS, BALANCER_SPECS, strict=True)
+    owners = [name for name, spec in zip(names, specs, strict=True)
               if spec is not parent and key in field_names(spec)]
     return f"unknown field {key!r} for this adapter; it belongs to adapter: {', '.join(owners)}" if owners else ""
 

@@ -7,9 +7,13 @@ the fault space `drill explore` draws from, before the stack starts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from drills.components import registry
+from drills.components.base import Bound
+from drills.faults import registry as faults
 
 if TYPE_CHECKING:
     from drills.files.scenario import Scenario
@@ -78,6 +82,11 @@ def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence
     if image:
         return image
     method = backup_method(scenario)
+    lacking = None if scenario.backup is None else no_backups(stack.definition.bound(), scenario.backup.component)
+    if not absent and lacking is not None:
+        restores = any(faults.fault_of(step).needs_backup for step in scenario.steps)
+        return f"adapter {lacking} has no restore of a total failure" if restores else \
+            f"adapter {lacking} takes no backup ({method})"
     if not absent and method is not None and method not in stack.definition.spec.backups:
         return (f"stack {stack.definition.name} does not list the backup method {method} (its backups: "
                 f"{', '.join(stack.definition.spec.backups) or 'none'})")
@@ -124,6 +133,14 @@ def fit_to_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[st
         "workload": {name: spec for name, spec in scenario.workload.items() if name not in dropped},
         "expectations": kept, "recovery": recovery})
     return fitted, [f"{item} NOT RUN ({why})" for item in left_out] or [f"signals {', '.join(dropped)} NOT RUN ({why})"]
+
+
+def no_backups(bound: Mapping[str, Bound[Any]], group: str) -> str | None:
+    """The adapter of the component `group` names when it declares no backup method (repmgr: a
+    new cluster needs the stack's own bootstrap); None when it has some, or its knowledge is still
+    in drills.stack (whose methods the stack file lists)."""
+    found = registry.of_group(bound, group)
+    return found.adapter.name if found is not None and not found.adapter.backups else None
 
 
 def backup_method(scenario: Scenario) -> str | None:

@@ -18,10 +18,11 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from drills.components.base import Reading
+from drills.components.base import LeaderRounds, Reading
 from drills.core.events import LeaderSample
 from drills.sampling.base import Sampler, Sampling
 from drills.sampling.queue_leaders import QueueLeaderSampler, StackView, queue_of_subject
+from drills.stack.live import as_logged_in
 from drills.stack.postgres import REST_PORT
 
 if TYPE_CHECKING:
@@ -59,13 +60,20 @@ class LeaderSampler(Sampler):
         self.stack, self.timeout_s = stack, timeout_s
         self.ports: dict[str, int] = {}
         self._pool = ThreadPoolExecutor(max_workers=4)
+        self._rounds: LeaderRounds | None = None
 
     def read(self) -> dict[str, Reading]:
+        bound = self.stack.definition.postgres_bound()
+        if bound is not None and bound.adapter.leaders is not None:
+            # Another manager than Patroni: its adapter asks every member (drills.components).
+            if self._rounds is None:
+                self._rounds = bound.adapter.leaders.open(bound.spec, as_logged_in(self.stack), [POSTGRES])
+            return dict(self._rounds.read())
         # Containers come and go during a drill (disk loss): look again every round; when the
         # engine is slow to answer, keep the last known ports.
         with contextlib.suppress(Exception):
             self.ports = rest_ports(self.stack.snapshot(), self.stack.settings.roles,
-                                    self.stack.settings.definition.postgres().rest_port
+                                    self.stack.settings.definition.legacy_postgres().rest_port
                                     if self.stack.settings.definition else REST_PORT)
         ports = dict(self.ports)
         claims = dict(zip(ports, self._pool.map(lambda p: claims_leadership(p, self.timeout_s), ports.values()),
@@ -75,6 +83,8 @@ class LeaderSampler(Sampler):
     def close(self) -> None:
         super().close()
         self._pool.shutdown(wait=False)
+        if self._rounds is not None:
+            self._rounds.close()
 
 
 def start_samplers(stack: StackView, record: Callable[..., Event], now: Callable[[], float],

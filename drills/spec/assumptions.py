@@ -36,13 +36,14 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BeforeValidator, WithJsonSchema
 
+from drills.components.registry import ADAPTERS
 from drills.core.effective_config import Fact, Kind
 from drills.core.yaml_locate import suggest
 
 Scalar = bool | float | str
 Value = Scalar | tuple[Scalar, ...]
 
-FACTS: tuple[Fact, ...] = (
+_BUILT_IN: tuple[Fact, ...] = (
     Fact("postgres.patroni.ttl", "number", "postgres", ("patroni", "ttl"), "",
          "Patroni's leader key TTL in seconds (DCS): how long a dead leader holds the key"),
     Fact("postgres.patroni.loop_wait", "number", "postgres", ("patroni", "loop_wait"), "",
@@ -80,6 +81,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("instances.defined.<role>", "number", "instances", ("defined", "<role>"), "defined",
          "how many services of the role the stack defines"),
 )
+# Then the facts each component adapter declares of its effective configuration (its `Effective.facts`).
+FACTS: tuple[Fact, ...] = (*_BUILT_IN, *(fact for adapter in ADAPTERS.values() if adapter.effective is not None
+                                        for fact in adapter.effective.facts))
 OPS = ("==", "!=", "<=", "<", ">=", ">", "in")
 ORDERING = ("<=", "<", ">=", ">")
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -330,6 +334,11 @@ def _read(fact: Fact, name: str | None, effective: EffectiveLike | None) -> tupl
         return False, None, f"{fact.part} not read from the stack: {part.reason or 'no reason recorded'}"
     if fact.unread_item and fact.unread_item in part.not_read:
         return False, None, f"{fact.unread_item} not read from the stack: {part.not_read[fact.unread_item]}"
+    runs = part.settings.get("adapter")
+    if isinstance(runs, str) and fact.where[0] not in part.settings and fact.path.split(".")[1] == fact.where[0] \
+            and fact.where[0] != runs:
+        # A fact of another manager (postgres.patroni.ttl on a repmgr stack): not applicable, never held.
+        return False, None, f"not applicable: the stack's {fact.part} runs {runs}, which has no {fact.path}"
     value: Any = part.settings
     for step in fact.where:
         key = name if step == f"<{fact.placeholder}>" and name is not None else step

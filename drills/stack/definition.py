@@ -22,7 +22,9 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from drills.components import registry
 from drills.components._patroni_spec import PostgresSpec
-from drills.components.base import BalancerSpec, Model, Name, Port, RoleName, credential_fields
+from drills.components._postgres_spec import PostgresBase
+from drills.components.base import AdapterSpec, BalancerSpec, Bound, Model, Name, Port, RoleName, credential_fields
+from drills.core.errors import StackError
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
@@ -129,8 +131,23 @@ else:
     Balancer = Annotated[Union[BALANCER_SPECS], Field(discriminator="adapter")]  # noqa: UP007
 
 
+# `components.postgres`, told by its `adapter:` in the same way: Patroni's entry (its adapter has not
+# moved into drills.components yet) or the spec of a PostgreSQL adapter there (repmgr). Code that
+# needs what only Patroni has (its REST port, its keys) asks `StackDefinition.legacy_postgres()`; the rest
+# uses PostgresBase's fields.
+POSTGRES_SPECS: tuple[type[BaseModel], ...] = (
+    PostgresSpec, *(a.spec for a in registry.ADAPTERS.values() if a.kind == "postgres"))
+POSTGRES_ADAPTERS: tuple[str, ...] = tuple(str(get_args(m.model_fields["adapter"].annotation)[0])
+                                           for m in POSTGRES_SPECS)
+if TYPE_CHECKING:
+    Postgres = PostgresSpec | PostgresBase
+else:
+    Postgres = Annotated[Union[POSTGRES_SPECS], Field(discriminator="adapter")]  # noqa: UP007
+
+
 class Components(Model):
-    postgres: PostgresSpec | None = None
+    postgres: Postgres | None = Field(None, description="The database with automatic failover; `adapter:` names "
+                                                        "what manages its failover.")
     etcd: EtcdSpec | None = None
     rabbitmq: RabbitmqSpec | None = None
     mongo: MongoSpec | None = None
@@ -242,8 +259,34 @@ class StackDefinition:
 
     # What the signals and backups use of a component: the stack file's, else the schema's defaults
     # (a stack whose roles alone say where the component runs).
-    def postgres(self) -> PostgresSpec:
+    def postgres(self) -> PostgresSpec | PostgresBase:
         return self.spec.components.postgres or PostgresSpec(adapter="patroni")
+
+    def postgres_adapter(self) -> str:
+        """What manages the stack's PostgreSQL (`components.postgres.adapter`; patroni when unset)."""
+        return self.postgres().adapter
+
+    def bound(self) -> dict[str, Bound[Any]]:
+        """The components whose adapter is in `drills.components` (key -> the entry with its
+        adapter); those whose knowledge is still in drills.stack (Patroni, HAProxy, ...) are not."""
+        found = {key: spec for key in COMPONENTS if isinstance(spec := getattr(self.spec.components, key), AdapterSpec)
+                 and spec.adapter in registry.ADAPTERS}
+        return registry.bind(found)
+
+    def postgres_bound(self) -> Bound[Any] | None:
+        """The stack's PostgreSQL with its adapter of `drills.components`, where one manages it (not
+        Patroni, whose path is still in drills.stack); None for Patroni or no PostgreSQL entry."""
+        return self.bound().get("postgres")
+
+    def legacy_postgres(self) -> PostgresSpec:
+        """The entry whose knowledge is still in drills.stack (Patroni's: its REST port, its keys):
+        what only that path reads. A stack whose adapter is in drills.components never reaches that
+        path; a caller that does is told so."""
+        pg = self.postgres()
+        if not isinstance(pg, PostgresSpec):
+            raise StackError(f"components.postgres is adapter {pg.adapter}: this path reads another manager's API",
+                             hint="the caller must ask the stack's adapter (drills.components.registry)")
+        return pg
 
     def rabbitmq(self) -> RabbitmqSpec:
         return self.spec.components.rabbitmq or RabbitmqSpec(adapter="rabbitmq")

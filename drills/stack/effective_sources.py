@@ -16,11 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drills.components import registry
+from drills.components._pg_settings import PG_SETTINGS, PG_SETTINGS_SQL, PG_STATE_SETTINGS, parse_pg_settings
 from drills.components.base import Live
 from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
 from drills.stack.definition import Balancer, HttpSpec, StackDefinition
+from drills.stack.live import as_logged_in
 from drills.stack.topology import endpoints, management, members, mongo_status, placer
 
 if TYPE_CHECKING:
@@ -40,11 +42,6 @@ PATRONI_DEFAULTS: dict[str, Any] = {
     "failsafe_mode": False,
 }
 PATRONI_POSTGRESQL_DEFAULTS: dict[str, Any] = {"use_pg_rewind": False, "use_slots": True}
-# PostgreSQL's own view of the settings a drill's verdicts depend on (durability, replication).
-PG_SETTINGS = ("server_version", "synchronous_commit", "wal_level", "max_wal_senders", "wal_keep_size",
-               "wal_log_hints", "hot_standby")
-PG_STATE_SETTINGS = ("synchronous_standby_names",)  # names the current synchronous standby: it moves
-PG_SETTINGS_SQL = "SELECT name, setting, coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s) ORDER BY name"
 RABBITMQ_DEFAULT_PARTITION_HANDLING = "ignore"
 
 
@@ -101,13 +98,6 @@ def parse_patroni(config: Mapping[str, Any], cluster: Mapping[str, Any],
     return settings, state
 
 
-def parse_pg_settings(rows: Iterable[Sequence[Any]]) -> tuple[dict[str, str], dict[str, str]]:
-    """(settings, state) from `pg_settings` rows (name, setting, unit): `128` `MB` reads `128MB`."""
-    values = {str(r[0]): f"{r[1]}{r[2] or ''}" for r in rows}
-    return ({k: values[k] for k in PG_SETTINGS if k in values},
-            {k: values[k] for k in PG_STATE_SETTINGS if k in values})
-
-
 def _read_pg_settings(endpoint: tuple[str, int], user: str, password: str, timeout_s: float) -> list[tuple[Any, ...]]:
     import psycopg
 
@@ -121,7 +111,12 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     nodes = members(stack, snap, "postgres")
     if not nodes:
         return absent("no PostgreSQL service in this stack")
-    rest = endpoints(snap, nodes, stack.definition.postgres().rest_port)
+    bound = stack.definition.postgres_bound()
+    if bound is not None:  # another manager than Patroni: its adapter reads it (drills.components)
+        if bound.adapter.effective is None:
+            return not_read(f"{bound.adapter.label}: its adapter reads no configuration")
+        return bound.adapter.effective.read(bound.spec, as_logged_in(stack, snap), timeout_s)
+    rest = endpoints(snap, nodes, stack.definition.legacy_postgres().rest_port)
     if not rest:
         return not_read(f"no PostgreSQL member ({', '.join(nodes)}) is running with Patroni's REST API published")
     errors = []

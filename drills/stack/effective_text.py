@@ -37,6 +37,11 @@ def _gaps(part: Part) -> str:
 
 
 def postgres_text(part: Part) -> str:
+    """Patroni's settings; a PostgreSQL another manager runs (its part says which:
+    `settings.adapter`) in that adapter's words."""
+    adapter = registry.ADAPTERS.get(str(part.settings.get("adapter")))
+    if adapter is not None and adapter.effective is not None:
+        return adapter.effective.describe(part)
     s, st = part.settings, part.state
     patroni: Mapping[str, Any] = s.get("patroni") or {}
     defaulted = set(s.get("patroni_defaults") or [])

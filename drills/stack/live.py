@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.components._members import Addressed, service_of_host
 from drills.core.errors import StackError
-from drills.stack.topology import LOCALHOST
+
+LOCALHOST = "127.0.0.1"  # where the host reaches a published port (as drills.stack.topology)
 
 if TYPE_CHECKING:
     import docker
@@ -102,3 +104,58 @@ class StackLive:
 def as_live(stack: ReadableStack, snap: Mapping[str, ServiceInfo] | None = None) -> Live:
     """`stack` as an adapter's `Live` (mypy checks here that StackLive is one)."""
     return StackLive(stack, snap)
+
+
+class LoggingInStack(Protocol):
+    """A stack that also resolves the stack file's passwords and its containers' other names
+    (`drills.stack.topology.StackView`, `drills.stack.effective_sources.EffectiveStack`; `ComposeProject`
+    is both): what an adapter that logs in (PostgreSQL under repmgr) needs beyond a status read."""
+
+    @property
+    def settings(self) -> StackSettings: ...
+
+    def snapshot(self) -> dict[str, ServiceInfo]: ...
+
+    def credential(self, ref: Credential) -> str: ...
+
+    def host_names(self, snap: Mapping[str, ServiceInfo]) -> Mapping[str, tuple[str, ...]]: ...
+
+
+class ViewLive(StackLive):
+    """`Live` over a stack that resolves passwords: the readiness, roles, status and sampling seams
+    call a component adapter through it. A view without an engine client (a stand-in) raises
+    StackError when an adapter asks for one."""
+
+    def __init__(self, stack: LoggingInStack, snap: Mapping[str, ServiceInfo] | None = None) -> None:
+        super().__init__(stack, snap)  # type: ignore[arg-type]  # client/defined_services: asked for below
+        self._view = stack
+
+    @property
+    def client(self) -> docker.DockerClient:
+        client = getattr(self._view, "client", None)
+        if client is None:
+            raise StackError("this view of the stack has no engine client", hint="use the ComposeProject")
+        return client  # type: ignore[no-any-return]
+
+    def defined_services(self) -> tuple[str, ...]:
+        defined = getattr(self._view, "defined_services", None)
+        return tuple(defined()) if defined is not None else tuple(self.snapshot())
+
+    def service_of_host(self, host: str, snap: Mapping[str, Any] | None = None) -> str | None:
+        """As `ComposeProject.service_of_host`: address, service name, then hostnames and aliases."""
+        found = dict(snap if snap is not None else self.snapshot())
+        return service_of_host(host, _addressed(found)) or \
+            service_of_host(host, _addressed(found, self._view.host_names(found)))
+
+    def credential(self, ref: Credential) -> str:
+        return self._view.credential(ref)
+
+
+def _addressed(snap: Mapping[str, ServiceInfo], more: Mapping[str, tuple[str, ...]] | None = None) -> list[Addressed]:
+    more = more or {}
+    return [Addressed(s.service, s.ip, (*s.aliases, *more.get(s.service, ()))) for s in snap.values()]
+
+
+def as_logged_in(stack: LoggingInStack, snap: Mapping[str, ServiceInfo] | None = None) -> Live:
+    """`stack` as an adapter's `Live` that can log in (mypy checks here that ViewLive is one)."""
+    return ViewLive(stack, snap)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from drills.components.base import StatusView
 from drills.components.httpjson import get_json
 
 Endpoint = tuple[str, int]
@@ -165,6 +166,20 @@ def read_status(rest: Mapping[str, Endpoint], sql: Mapping[str, Endpoint], super
     except Exception as exc:  # psycopg.Error, OSError: report, do not crash a status
         return PostgresStatus(leader, tuple(members), (), error=f"pg_stat_replication on {leader}: {exc}")
     return PostgresStatus(leader, tuple(members), tuple(replication))
+
+
+def from_view(view: StatusView) -> PostgresStatus:
+    """The status a PostgreSQL adapter of `drills.components` gave (its `StatusView.data`: leader,
+    members, replication), as `drill stack status` and readiness read Patroni's."""
+    data = view.data
+    members = tuple(PgMember(name=str(m.get("name")), role=str(m.get("role")), state=str(m.get("state")),
+                             host=str(m.get("host") or ""), service=m.get("service"))
+                    for m in data.get("members") or [])
+    replication = tuple(StreamingReplica(str(r.get("name")), "", str(r.get("state")), 0,
+                                         int(r.get("replay_lag_bytes") or 0), r.get("replay_lag_s"))
+                        for r in data.get("replication") or [])
+    leader = data.get("leader")
+    return PostgresStatus(str(leader) if leader else None, members, replication, error=view.error)
 
 
 # ---- the path applications use: a proxy in front of the members --------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from drills.core.wait import Observation, Wait, run_all
 from drills.stack import rabbitmq
+from drills.stack.live import as_logged_in
 from drills.stack.mongo import MongoStatus
 from drills.stack.postgres import ProxyPath
 from drills.stack.services import ServiceInfo
@@ -35,8 +36,17 @@ ONE_SHOT = frozenset({"mongo-init"})  # services that run to completion (exit 0 
 def postgres_ready(view: StackView) -> Observation:
     """A leader with every other node streaming from it, every member of Patroni's placed on a
     service, and, where the stack names the proxy its applications use (`access`), a session
-    through that proxy landing on the leader."""
+    through that proxy landing on the leader. A PostgreSQL another manager runs: its adapter's
+    readiness (`drills.components`), held back by the proxy in the same way."""
     snap = view.snapshot()
+    bound = view.definition.postgres_bound()
+    if bound is not None:
+        if bound.adapter.ready is None:
+            return Observation(False, f"{bound.adapter.label}: its adapter has no readiness")
+        managed = bound.adapter.ready(bound.spec, as_logged_in(view, snap), False)
+        if not managed.ready or bound.spec.access is None:
+            return managed
+        return through_proxy(managed, bound.spec.access.through, proxy_paths(view, snap) or ())
     nodes = members(view, snap, "postgres")
     status = postgres_status(view, snap)
     if status.error is not None:

@@ -18,6 +18,7 @@ from drills.core.roles import CLIENTS, RoleRef, parse_role
 from drills.stack import mongo, postgres, rabbitmq
 from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings
+from drills.stack.live import as_logged_in
 from drills.stack.roles import pick
 from drills.stack.services import ServiceInfo
 
@@ -149,8 +150,14 @@ def node_managements(view: StackView, snap: Mapping[str, ServiceInfo]) -> dict[s
 
 def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
     """Patroni's view, and replication as the stack file's superuser sees it; a password that
-    cannot be read is the status's error (`drill stack status` shows it, readiness waits on it)."""
-    pg = view.definition.postgres()
+    cannot be read is the status's error (`drill stack status` shows it, readiness waits on it).
+    A PostgreSQL another manager runs: what its adapter says (`drills.components`)."""
+    bound = view.definition.postgres_bound()
+    if bound is not None:
+        if bound.adapter.status is None:
+            return postgres.PostgresStatus(None, (), (), error=f"{bound.adapter.label}: its adapter reads no status")
+        return postgres.from_view(bound.adapter.status(bound.spec, as_logged_in(view, snap)))
+    pg = view.definition.legacy_postgres()
     nodes = members(view, snap, "postgres")
     superuser = pg.login("superuser")
     try:
@@ -184,8 +191,12 @@ def queue_of(view: StackView, ref: RoleRef) -> str:
 
 def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, group: list[str]) -> list[str]:
     role = ref.base_selector
+    if ref.group == "postgres" and (bound := view.definition.postgres_bound()) is not None:
+        if bound.adapter.roles is None:
+            raise StackError(f"{ref}: {bound.adapter.label} has no dynamic roles")
+        return bound.adapter.roles.resolve(bound.spec, as_logged_in(view, snap), role, None, group)
     if ref.group == "postgres":
-        rest = endpoints(snap, group, view.definition.postgres().rest_port)
+        rest = endpoints(snap, group, view.definition.legacy_postgres().rest_port)
         cluster = placer(view, snap)(postgres.read_cluster(list(rest.values())))
         leader = postgres.leader_of(cluster)
         if leader is None:

