@@ -96,3 +96,22 @@ _legacy["mongo"] = LegacyKind(
     selectors=frozenset({"primary", "secondary"}), single=frozenset({"primary"}), backups=(("dump", "dump"),))
 
 LEGACY: Mapping[str, LegacyKind] = MappingProxyType(_legacy)
+
+
+# ---- images: what the components' containers need pulled from a registry ---------------------------
+
+from drills.components._mongo_image import MONGO_IMAGE  # noqa: E402 (this block stays apart: merges stay trivial)
+from drills.components.base import PulledImage  # noqa: E402
+
+# The pulled images of the components whose adapters have not moved in yet, one statement each.
+_legacy_pulled: dict[str, PulledImage] = {}
+
+_legacy_pulled["mongo"] = MONGO_IMAGE
+
+
+def pulled_images() -> tuple[PulledImage, ...]:
+    """Every image a component needs from a registry: the adapters' (`Adapter.pulled`), then the
+    legacy table's for profiles no adapter declares; each profile once."""
+    declared = [a.pulled for a in ADAPTERS.values() if a.pulled is not None]
+    profiles = {p.profile for p in declared}
+    return (*declared, *(p for p in _legacy_pulled.values() if p.profile not in profiles))
