@@ -165,3 +165,62 @@ _legacy_leaders["postgres"] = LegacyLeaders(_patroni_leaders.open_rounds)
 _legacy_leaders["rabbitmq"] = LegacyLeaders(_rabbitmq_leaders.open_rounds, qualifier="queue")
 
 LEGACY_LEADERS: Mapping[str, LegacyLeaders] = MappingProxyType(_legacy_leaders)  # kind -> its rounds
+# ---- effective: the effective configuration of the kinds whose adapters have not moved in yet -------
+# Each kind's part of the record (its name in the journal), its label, its words and the facts
+# `assumes:` may name of it, in the order the record lists them (drills.stack.effective reads them,
+# drills.stack.effective_text shows them, drills.spec.assumptions checks them). An adapter with its
+# own `Effective` describes a part that says `settings.adapter: <its name>`; the readers of these
+# kinds are still drills.stack.effective_sources (their entries go when the adapters read them).
+
+
+from drills.components import (  # noqa: E402
+    _haproxy_effective,
+    _mongo_effective,
+    _patroni_effective,
+    _rabbitmq_effective,
+)
+from drills.core.effective_config import Fact, Part  # noqa: E402
+
+
+@dataclass(frozen=True)
+class LegacyEffective:
+    part: str  # the journal's part name
+    label: str  # in words, as `drill stack status` and the report head its line
+    describe: Callable[[Part], str]
+    facts: tuple[Fact, ...] = ()
+    examples: tuple[str, ...] = ()  # `assumes:` as a scenario writes it (the grammar's help, the schema)
+
+
+_legacy_effective: dict[str, LegacyEffective] = {}
+
+_legacy_effective["postgres"] = LegacyEffective(
+    _patroni_effective.PART, "PostgreSQL", _patroni_effective.describe, _patroni_effective.FACTS,
+    _patroni_effective.EXAMPLES)
+
+_legacy_effective["rabbitmq"] = LegacyEffective(
+    _rabbitmq_effective.PART, "RabbitMQ", _rabbitmq_effective.describe, _rabbitmq_effective.FACTS)
+
+_legacy_effective["mongo"] = LegacyEffective(
+    _mongo_effective.PART, "MongoDB", _mongo_effective.describe, _mongo_effective.FACTS)
+
+_legacy_effective["balancer"] = LegacyEffective(_haproxy_effective.PART, "Balancer", _haproxy_effective.describe)
+
+LEGACY_EFFECTIVE: Mapping[str, LegacyEffective] = MappingProxyType(_legacy_effective)
+EFFECTIVE_PARTS: tuple[str, ...] = tuple(e.part for e in LEGACY_EFFECTIVE.values())
+EFFECTIVE_LABELS: Mapping[str, str] = MappingProxyType({e.part: e.label for e in LEGACY_EFFECTIVE.values()})
+LEGACY_FACTS: tuple[Fact, ...] = tuple(f for e in LEGACY_EFFECTIVE.values() for f in e.facts)
+ADAPTER_FACTS: tuple[Fact, ...] = tuple(f for a in ADAPTERS.values() if a.effective is not None
+                                        for f in a.effective.facts)
+FACT_EXAMPLES: tuple[str, ...] = tuple(x for e in LEGACY_EFFECTIVE.values() for x in e.examples)
+
+
+def describe_part(name: str, part: Part) -> str:
+    """A read part in words: in its adapter's, when the part names one (`settings.adapter`) that
+    describes, else in its kind's; KeyError for a part no kind records."""
+    adapter = ADAPTERS.get(str(part.settings.get("adapter")))
+    if adapter is not None and adapter.effective is not None:
+        return adapter.effective.describe(part)
+    for entry in LEGACY_EFFECTIVE.values():
+        if entry.part == name:
+            return entry.describe(part)
+    raise KeyError(name)

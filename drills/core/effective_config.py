@@ -33,7 +33,7 @@ READ: PartStatus = "read"
 NOT_READ: PartStatus = "not read"
 ABSENT: PartStatus = "absent"
 _STATUSES: dict[str, PartStatus] = {READ: READ, NOT_READ: NOT_READ, ABSENT: ABSENT}
-PARTS = ("postgres", "rabbitmq", "mongo", "balancer", "instances")
+INSTANCES = "instances"  # the part every stack has: how many instances of each role, the images they run
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,14 @@ class EffectiveConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {"read_s": None if self.read_s is None else round(self.read_s, 3), "stack": dict(self.stack),
-                "parts": {name: self.part(name).to_json() for name in PARTS}}
+                "parts": {name: part.to_json() for name, part in self.parts.items()}}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any] | None) -> EffectiveConfig:
         parts = (doc or {}).get("parts") or {}
         read_s = (doc or {}).get("read_s")
         stack = (doc or {}).get("stack")
-        return cls({name: Part.from_json(parts[name]) for name in PARTS if isinstance(parts.get(name), Mapping)},
+        return cls({str(name): Part.from_json(part) for name, part in parts.items() if isinstance(part, Mapping)},
                    float(read_s) if isinstance(read_s, int | float) else None,
                    dict(stack) if isinstance(stack, Mapping) else {})
 
@@ -92,10 +92,11 @@ class EffectiveConfig:
 def fingerprint(config: EffectiveConfig) -> str:
     """SHA-256 of the configuration alone (each part's status and settings, the stack and Compose
     files): two runs drilled the same configuration when theirs are equal; what held at the moment
-    of a read (leaders, backends UP) and how long it took do not count."""
+    of a read (leaders, backends UP) and how long it took do not count. Over the parts the record
+    holds: one an older journal lacks counts once it is added as not read (the readers that know
+    every part do: `drills.stack.effective_text.every_part`)."""
     doc = {"stack": dict(config.stack),
-           "parts": {name: {"status": config.part(name).status, "settings": config.part(name).settings}
-                     for name in PARTS}}
+           "parts": {name: {"status": part.status, "settings": part.settings} for name, part in config.parts.items()}}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
@@ -104,7 +105,7 @@ def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
     on either side, and items of a part not read on either side (a node whose statistics were not
     in yet when the drill began), are left out: their difference is unknown, not none."""
     found: list[str] = []
-    for name in PARTS:
+    for name in _names(before, after):
         a, b = before.part(name), after.part(name)
         if NOT_READ in (a.status, b.status):
             continue
@@ -117,13 +118,18 @@ def changes(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
     return found
 
 
+def _names(before: EffectiveConfig, after: EffectiveConfig) -> list[str]:
+    """The parts either record holds, in the order they were read (a part one lacks: not recorded)."""
+    return list(dict.fromkeys([*before.parts, *after.parts]))
+
+
 def compared(before: EffectiveConfig, after: EffectiveConfig) -> dict[str, Any]:
     """What a second read at the end of a drill says about the first: the settings that changed, and
     the parts that could not be compared (not read at either end), with why."""
     unknown = {name: (before.part(name).reason if before.part(name).status == NOT_READ else "")
                or after.part(name).reason
-               for name in PARTS if NOT_READ in (before.part(name).status, after.part(name).status)}
-    for name in PARTS:
+               for name in _names(before, after) if NOT_READ in (before.part(name).status, after.part(name).status)}
+    for name in _names(before, after):
         if name not in unknown:
             a, b = before.part(name), after.part(name)
             unknown.update({f"{name}.{item}": a.not_read.get(item) or b.not_read[item]

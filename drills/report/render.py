@@ -31,7 +31,7 @@ from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_
 from drills.report.runs import Run, assumptions_of, chronological, reports_dirs, trend
 from drills.report.strip import distribution_svg
 from drills.report.timeline import system_rows, timeline_svg, trend_svg
-from drills.stack.effective_text import LABELS, lines
+from drills.stack.effective_text import LABELS, every_part, lines
 
 REPORT_NAME = "drill-report"
 TIMELINES = "drill-report-timelines"
@@ -286,7 +286,7 @@ def _configurations(runs: Sequence[Run]) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for r in runs:
         doc = (r.journal.get("environment") or {}).get("effective")
-        key = fingerprint(EffectiveConfig.from_json(doc)) if isinstance(doc, dict) else ""
+        key = fingerprint(every_part(EffectiveConfig.from_json(doc))) if isinstance(doc, dict) else ""
         name = str((doc or {}).get("stack", {}).get("name") or "") if isinstance(doc, dict) else ""
         entry = found.setdefault(key, {"sha256": key[:12] or None, "stack": name, "runs": []})
         entry["runs"].append(f"#{_seq(r.seq)}")

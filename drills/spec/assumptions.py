@@ -36,54 +36,18 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-from drills.components.registry import ADAPTERS
-from drills.core.effective_config import Fact, Kind
+from drills.components.registry import ADAPTER_FACTS, FACT_EXAMPLES, LEGACY_FACTS
+from drills.core.effective_config import INSTANCES, Fact, Kind
 from drills.core.yaml_locate import suggest
 
 Scalar = bool | float | str
 Value = Scalar | tuple[Scalar, ...]
 
-_BUILT_IN: tuple[Fact, ...] = (
-    Fact("postgres.patroni.ttl", "number", "postgres", ("patroni", "ttl"), "",
-         "Patroni's leader key TTL in seconds (DCS): how long a dead leader holds the key"),
-    Fact("postgres.patroni.loop_wait", "number", "postgres", ("patroni", "loop_wait"), "",
-         "seconds between Patroni's HA cycles (DCS)"),
-    Fact("postgres.patroni.retry_timeout", "number", "postgres", ("patroni", "retry_timeout"), "",
-         "seconds Patroni retries DCS and PostgreSQL calls before a leader demotes itself (DCS)"),
-    Fact("postgres.patroni.synchronous_mode", "bool", "postgres", ("patroni", "synchronous_mode"), "",
-         "Patroni keeps a synchronous standby, and only it may be promoted (DCS)"),
-    Fact("postgres.patroni.synchronous_mode_strict", "bool", "postgres", ("patroni", "synchronous_mode_strict"), "",
-         "with no synchronous standby left, commits wait instead of going on alone (DCS)"),
-    Fact("postgres.patroni.synchronous_node_count", "number", "postgres", ("patroni", "synchronous_node_count"), "",
-         "how many synchronous standbys Patroni keeps (DCS)"),
-    Fact("postgres.patroni.maximum_lag_on_failover", "number", "postgres", ("patroni", "maximum_lag_on_failover"),
-         "", "bytes of WAL a replica may lag and still be promoted (DCS)"),
-    Fact("postgres.patroni.failsafe_mode", "bool", "postgres", ("patroni", "failsafe_mode"), "",
-         "the leader stays leader while the DCS is down if every member answers it (DCS)"),
-    Fact("postgres.postgresql.use_pg_rewind", "bool", "postgres", ("postgresql", "use_pg_rewind"), "",
-         "a former leader whose timeline diverged rejoins through pg_rewind (DCS)"),
-    Fact("postgres.postgresql.use_slots", "bool", "postgres", ("postgresql", "use_slots"), "",
-         "replicas stream through replication slots (DCS)"),
-    Fact("postgres.synchronous_commit", "word", "postgres", ("pg_settings", "synchronous_commit"), "pg_settings",
-         "PostgreSQL's synchronous_commit on the leader (pg_settings): on, remote_write and remote_apply wait for "
-         "the synchronous standby; local and off do not"),
-    Fact("postgres.wal_level", "word", "postgres", ("pg_settings", "wal_level"), "pg_settings",
-         "PostgreSQL's wal_level on the leader (pg_settings)"),
-    Fact("rabbitmq.net_ticktime_s", "number", "rabbitmq", ("net_ticktime_s",), "net_ticktime_s",
-         "seconds of silence (x 1 to 1.25) before an Erlang node takes a peer for down (every node's must hold)"),
-    Fact("rabbitmq.cluster_partition_handling", "word", "rabbitmq", ("cluster_partition_handling",),
-         "cluster_partition_handling", "what a RabbitMQ node does on a partition: pause_minority, autoheal, ignore"),
-    Fact("rabbitmq.queues.<queue>.type", "word", "rabbitmq", ("queues", "<queue>", "type"), "",
-         "the type of the named queue as the broker runs it: quorum, classic, stream"),
-    Fact("rabbitmq.queues.<queue>.members", "number", "rabbitmq", ("queues", "<queue>", "members"), "",
-         "how many members the named quorum queue has"),
-    Fact("mongo.members", "number", "mongo", ("members",), "", "members of the MongoDB replica set"),
-    Fact("instances.defined.<role>", "number", "instances", ("defined", "<role>"), "defined",
-         "how many services of the role the stack defines"),
-)
-# Then the facts each component adapter declares of its effective configuration (its `Effective.facts`).
-FACTS: tuple[Fact, ...] = (*_BUILT_IN, *(fact for adapter in ADAPTERS.values() if adapter.effective is not None
-                                        for fact in adapter.effective.facts))
+# Each kind's facts, then the instances' (every stack has them), then those each component adapter
+# declares of its effective configuration (its `Effective.facts`).
+_INSTANCES = Fact("instances.defined.<role>", "number", INSTANCES, ("defined", "<role>"), "defined",
+                  "how many services of the role the stack defines")
+FACTS: tuple[Fact, ...] = (*LEGACY_FACTS, _INSTANCES, *ADAPTER_FACTS)
 OPS = ("==", "!=", "<=", "<", ">=", ">", "in")
 ORDERING = ("<=", "<", ">=", ">")
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -99,8 +63,7 @@ _BOOLS = {"true": True, "false": False}
 # The path (up to an operator's first character or a space), the operator, the value.
 _HEAD = re.compile(r"\s*(?P<path>[^\s=!<>:\[\],]*)\s*(?P<rest>.*)", re.S)
 _OP = re.compile(r"(?P<op>==|!=|<=|>=|<|>|:|in(?=[\s\[]))\s*(?P<value>.*)", re.S)
-EXAMPLES = ("postgres.patroni.ttl <= 10", "postgres.patroni.synchronous_mode: true",
-            "postgres.synchronous_commit in [on, remote_write, remote_apply]")
+EXAMPLES = FACT_EXAMPLES
 GRAMMAR = ("`PATH OP VALUE`, OP one of ==, !=, <=, <, >=, > or `in [a, b, ...]`; `PATH: VALUE` is `PATH == VALUE`; "
            "e.g. " + "; ".join(f"`{e}`" for e in EXAMPLES))
 

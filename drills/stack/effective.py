@@ -12,26 +12,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from drills.core.effective_config import ABSENT, PARTS, READ, EffectiveConfig, Part, not_read
+from drills.components import registry
+from drills.core.effective_config import ABSENT, INSTANCES, READ, EffectiveConfig, Part, not_read
 from drills.core.roles import CLIENTS
 from drills.stack.definition import RoleMap, order
-from drills.stack.effective_sources import (
-    TIMEOUT_S,
-    EffectiveStack,
-    read_balancer,
-    read_mongo,
-    read_postgres,
-    read_rabbitmq,
-)
-from drills.stack.live import as_live
+from drills.stack.effective_sources import SOURCES, TIMEOUT_S, EffectiveStack
+from drills.stack.effective_text import PARTS
 
 if TYPE_CHECKING:
     from drills.stack.services import ServiceInfo
-
-COMPONENTS = ("postgres", "rabbitmq", "mongo")  # the parts read from a component of the role map
-
 
 def roles_of(services: Iterable[str], role_map: RoleMap) -> dict[str, list[str]]:
     """role -> its services: every role of the stack's map; a service in none counts alone, or with
@@ -84,20 +76,16 @@ def read_effective(stack: EffectiveStack, timeout_s: float = TIMEOUT_S) -> Effec
         return EffectiveConfig({name: not_read(why) for name in PARTS}, time.monotonic() - t0, declared(stack))
     with ThreadPoolExecutor(max_workers=len(PARTS)) as pool:
         defined = pool.submit(stack.defined_services)
-        futures = {
-            "postgres": pool.submit(_guarded, lambda: read_postgres(stack, snap, timeout_s)),
-            "rabbitmq": pool.submit(_guarded, lambda: read_rabbitmq(stack, snap, timeout_s)),
-            "mongo": pool.submit(_guarded, lambda: read_mongo(stack, snap, timeout_s)),
-            "balancer": pool.submit(_guarded, lambda: read_balancer(snap, stack.definition.spec.components.http,
-                                                                    timeout_s, as_live(stack, snap))),
-        }
+        # One reader per component part; bound to its name now (a lambda in the loop would read the last).
+        futures = {name: pool.submit(_guarded, partial(SOURCES[name].read, stack, snap, timeout_s))
+                   for name in registry.EFFECTIVE_PARTS}
         parts = {name: f.result() for name, f in futures.items()}
         try:
             names: tuple[str, ...] | None = defined.result()
             why = ""
         except Exception as exc:
             names, why = None, f"docker compose config: {str(exc)[:300]}"
-    parts["instances"] = _guarded(lambda: instances(names, snap, stack.settings.roles, why))
+    parts[INSTANCES] = _guarded(lambda: instances(names, snap, stack.settings.roles, why))
     if names is not None:
         parts = {name: _defined_but_gone(stack, name, part, names) for name, part in parts.items()}
     return EffectiveConfig({name: parts[name] for name in PARTS}, time.monotonic() - t0, declared(stack))
@@ -117,11 +105,7 @@ def _defined_but_gone(stack: EffectiveStack, name: str, part: Part, defined: Seq
     """A component Compose defines whose containers are all gone is not absent: it was not read."""
     if part.status != ABSENT:
         return part
-    if name == "balancer":
-        http = stack.definition.spec.components.http
-        nodes = [http.balancer] if http is not None and http.balancer in defined else []
-    else:
-        nodes = stack.settings.roles.members(name, defined) if name in COMPONENTS else []
+    nodes = SOURCES[name].defined(stack, defined) if name in SOURCES else []
     return not_read(f"its services ({', '.join(nodes)}) have no container") if nodes else part
 
 

@@ -11,18 +11,20 @@ few seconds' timeout). Each `parse_*` is pure (tested on recorded answers); each
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drills.components import registry
+from drills.components._patroni_effective import PATRONI_DEFAULTS, PATRONI_POSTGRESQL_DEFAULTS
 from drills.components._pg_settings import PG_SETTINGS, PG_SETTINGS_SQL, PG_STATE_SETTINGS, parse_pg_settings
+from drills.components._rabbitmq_effective import parse_partition_handling
 from drills.components.base import Live
 from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
 from drills.stack import loadbalancer, mongo, postgres, rabbitmq
 from drills.stack.definition import Balancer, HttpSpec, StackDefinition
-from drills.stack.live import as_logged_in
+from drills.stack.live import as_live, as_logged_in
 from drills.stack.topology import endpoints, management, members, mongo_status, placer
 
 if TYPE_CHECKING:
@@ -33,17 +35,6 @@ if TYPE_CHECKING:
     from drills.stack.services import ServiceInfo
 
 TIMEOUT_S = 3.0
-
-# Patroni's dynamic settings that decide failover and durability, with Patroni's documented default:
-# a key the DCS does not hold is recorded as that default, marked so (never guessed silently).
-PATRONI_DEFAULTS: dict[str, Any] = {
-    "synchronous_mode": False, "synchronous_mode_strict": False, "synchronous_node_count": 1,
-    "ttl": 30, "loop_wait": 10, "retry_timeout": 10, "maximum_lag_on_failover": 1048576,
-    "failsafe_mode": False,
-}
-PATRONI_POSTGRESQL_DEFAULTS: dict[str, Any] = {"use_pg_rewind": False, "use_slots": True}
-RABBITMQ_DEFAULT_PARTITION_HANDLING = "ignore"
-
 
 
 class EffectiveStack(Protocol):
@@ -193,28 +184,6 @@ def parse_rabbitmq(overview: Mapping[str, Any], nodes: Iterable[Mapping[str, Any
     return settings, state, gaps
 
 
-_CONF_KEY = re.compile(r"^\s*cluster_partition_handling\s*=\s*(\S+)", re.M)
-
-
-def parse_partition_handling(files: Mapping[str, str]) -> tuple[str, str]:
-    """(value, where) from the configuration files a node reports it booted with (`config_files` of
-    `/api/nodes`: path -> content). The management API does not expose the value itself, and asking
-    the broker (`rabbitmqctl eval`) starts an Erlang VM: seconds on a loaded machine. Not set in any
-    `.conf` file: RabbitMQ's default, unless an advanced.config (Erlang terms, not parsed) could set
-    it: ValueError then, read as not read."""
-    for path, text in files.items():
-        found = _CONF_KEY.findall(text) if not path.endswith(".config") else []
-        if found:
-            return found[-1], path  # the last assignment wins, as in RabbitMQ's own parsing
-    if not files:  # no statistics from the node yet (just booted, loaded machine): not read, never the default
-        raise ValueError("the node reports no configuration file (yet): its statistics are not in")
-    if any(path.endswith(".config") for path in files):
-        raise ValueError(f"not set in a .conf file; {', '.join(p for p in files if p.endswith('.config'))} "
-                         "(Erlang terms) is not parsed")
-    where = ", ".join(files)
-    return RABBITMQ_DEFAULT_PARTITION_HANDLING, f"RabbitMQ's default (not set in {where})"
-
-
 def _config_files(stack: EffectiveStack, container_id: str, paths: Sequence[str]) -> dict[str, str]:
     """Each file's content, read inside the node's container (raises OSError naming what failed)."""
     container = stack.client.containers.get(container_id)
@@ -322,3 +291,36 @@ def read_balancer(snap: Mapping[str, ServiceInfo], http: Balancer | None, timeou
                 state={"backends": {b.server: b.status for b in lb.backends}})
 
 
+
+
+# ---- one source per part ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """How one part is read, and which of its services Compose defines (a part absent while its
+    services are defined is not read, not absent: `drills.stack.effective`)."""
+
+    read: Callable[[EffectiveStack, Mapping[str, ServiceInfo], float], Part]
+    defined: Callable[[EffectiveStack, Sequence[str]], list[str]]
+
+
+def _of_group(group: str) -> Callable[[EffectiveStack, Sequence[str]], list[str]]:
+    return lambda stack, defined: stack.settings.roles.members(group, defined)
+
+
+def _balancer_read(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float) -> Part:
+    return read_balancer(snap, stack.definition.spec.components.http, timeout_s, as_live(stack, snap))
+
+
+def _balancer_defined(stack: EffectiveStack, defined: Sequence[str]) -> list[str]:
+    http = stack.definition.spec.components.http
+    return [http.balancer] if http is not None and http.balancer in defined else []
+
+
+# By part name (drills.components.registry.EFFECTIVE_PARTS: the record's parts and their order).
+SOURCES: dict[str, Source] = {
+    "postgres": Source(read_postgres, _of_group("postgres")),
+    "rabbitmq": Source(read_rabbitmq, _of_group("rabbitmq")),
+    "mongo": Source(read_mongo, _of_group("mongo")),
+    "balancer": Source(_balancer_read, _balancer_defined),
+}

@@ -6,7 +6,8 @@
         pause_minority; queues notifications quorum (3 members, leader rabbit2), ...
 
 A part not read says NOT READ and why; an item of a part that could not be read says "not read"
-with why; a value the DCS does not hold says it is Patroni's default. Pure.
+with why. Each component's part is in its adapter's words, else in its kind's
+(`drills.components.registry.describe_part`); the instances' are here. Pure.
 """
 
 from __future__ import annotations
@@ -15,106 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from drills.components import registry
-from drills.core.effective_config import ABSENT, NOT_READ, PARTS, EffectiveConfig, Part
+from drills.components._effective_words import gaps_text
+from drills.core.effective_config import ABSENT, INSTANCES, NOT_READ, EffectiveConfig, Part
 
-LABELS = {"postgres": "PostgreSQL", "rabbitmq": "RabbitMQ", "mongo": "MongoDB", "balancer": "Balancer",
-          "instances": "Instances"}
-_UNITS = {"ttl": " s", "loop_wait": " s", "retry_timeout": " s", "maximum_lag_on_failover": " B"}
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if value is None:
-        return "none"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k} {_value(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _gaps(part: Part) -> str:
-    return "".join(f"; {item} not read: {why}" for item, why in part.not_read.items())
-
-
-def postgres_text(part: Part) -> str:
-    """Patroni's settings; a PostgreSQL another manager runs (its part says which:
-    `settings.adapter`) in that adapter's words."""
-    adapter = registry.ADAPTERS.get(str(part.settings.get("adapter")))
-    if adapter is not None and adapter.effective is not None:
-        return adapter.effective.describe(part)
-    s, st = part.settings, part.state
-    patroni: Mapping[str, Any] = s.get("patroni") or {}
-    defaulted = set(s.get("patroni_defaults") or [])
-    pg: Mapping[str, Any] = s.get("pg_settings") or {}
-    head = "PostgreSQL"
-    if pg.get("server_version"):
-        head += f" {str(pg['server_version']).split()[0]}"
-    if s.get("patroni_version"):
-        head += f", Patroni {s['patroni_version']}"
-    head += f", {len(st.get('members') or [])} members"
-
-    def setting(key: str) -> str:
-        text = f"{key} {_value(patroni.get(key))}{_UNITS.get(key, '')}"
-        return text + (" (Patroni default)" if key in defaulted else "")
-
-    items = [setting("synchronous_mode")]
-    if patroni.get("synchronous_mode"):
-        items.append(setting("synchronous_mode_strict"))
-    if "synchronous_commit" in pg:
-        items.append(f"synchronous_commit {pg['synchronous_commit']}")
-    items += [setting(k) for k in ("ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover")]
-    items += [f"{k} {_value(v)}" for k, v in (s.get("postgresql") or {}).items()]
-    now = ", ".join(f"{m['role']} {_member(m)}" for m in st.get("members") or [])
-    return f"{head}: {', '.join(items)}" + (f"; now {now}" if now else "") + _gaps(part)
-
-
-def _member(member: Mapping[str, Any]) -> str:
-    """A Patroni member, with its service where the names differ (pgnode-a (db-1))."""
-    service = member.get("service")
-    return f"{member['name']} ({service})" if service and service != member["name"] else str(member["name"])
-
-
-def rabbitmq_text(part: Part) -> str:
-    s, st = part.settings, part.state
-    head = "RabbitMQ" + (f" {s['version']}" if s.get("version") else "")
-    head += f" (Erlang {s['erlang']})" if s.get("erlang") else ""
-    nodes = s.get("nodes") or []
-    head += f", {len(nodes)} nodes, {len(st.get('running') or [])} running"
-    items = []
-    if "net_ticktime_s" in s:
-        items.append(f"net_ticktime {_value(s['net_ticktime_s'])} s")
-    if "cluster_partition_handling" in s:
-        items.append(f"cluster_partition_handling {s['cluster_partition_handling']}")
-    queues = []
-    queue_state: Mapping[str, Any] = st.get("queues") or {}
-    for name, q in (s.get("queues") or {}).items():
-        detail = [f"{q['members']} members"] if q.get("members") is not None else []
-        leader = (queue_state.get(name) or {}).get("leader")
-        if q.get("type") == "classic":  # lives on one node, which leads nothing
-            detail.append(f"on {leader}" if leader else "no node")
-        else:
-            detail.append(f"leader {leader}" if leader else "no leader")
-        queues.append(f"{name} {q.get('type')} ({', '.join(detail)})")
-    text = f"{head}: {', '.join(items)}" if items else head
-    return text + (f"; queues {', '.join(queues)}" if queues else "; no queue declared") + _gaps(part)
-
-
-def mongo_text(part: Part) -> str:
-    s, st = part.settings, part.state
-    head = "MongoDB" + (f" {s['version']}" if s.get("version") else "")
-    states = ", ".join(f"{m['state']} {m['member']}" for m in st.get("members") or [])
-    return f"{head}, replica set {s.get('replica_set')} of {s.get('members')} members: {states}" + _gaps(part)
-
-
-def balancer_text(part: Part) -> str:
-    """HAProxy's backends as its stats list them; a balancer whose adapter is in drills.components
-    (its part says which: `settings.adapter`) in that adapter's words."""
-    adapter = registry.ADAPTERS.get(str(part.settings.get("adapter")))
-    if adapter is not None and adapter.effective is not None:
-        return adapter.effective.describe(part)
-    s, backends = part.settings, (part.state.get("backends") or {})
-    shown = ", ".join(f"{server} {backends.get(server, 'not listed')}" for server in s.get("servers") or [])
-    return f"{s.get('balancer')}, backend {s.get('backend')}: {shown}" + _gaps(part)
+# Every part a record has, in the order shown: each component kind's, then the instances.
+PARTS: tuple[str, ...] = (*registry.EFFECTIVE_PARTS, INSTANCES)
+LABELS: dict[str, str] = {**registry.EFFECTIVE_LABELS, INSTANCES: "Instances"}
 
 
 def instances_text(part: Part) -> str:
@@ -128,11 +35,7 @@ def instances_text(part: Part) -> str:
         else:
             items.append(f"{role} {d}" + ("" if r == d else f" ({r} running)"))
     images = "; ".join(f"{image} x{len(services)}" for image, services in (part.settings.get("images") or {}).items())
-    return f"{', '.join(items)}" + (f"; images {images}" if images else "") + _gaps(part)
-
-
-_TEXT = {"postgres": postgres_text, "rabbitmq": rabbitmq_text, "mongo": mongo_text, "balancer": balancer_text,
-         "instances": instances_text}
+    return f"{', '.join(items)}" + (f"; images {images}" if images else "") + gaps_text(part)
 
 
 def part_text(name: str, part: Part) -> str:
@@ -141,7 +44,7 @@ def part_text(name: str, part: Part) -> str:
     if part.status == ABSENT:
         return f"absent: {part.reason}" if part.reason else "absent"
     try:
-        return _TEXT[name](part)
+        return instances_text(part) if name == INSTANCES else registry.describe_part(name, part)
     except (AttributeError, KeyError, TypeError) as exc:  # a journal written by hand or by another version
         return f"NOT READ: recorded in a shape this version cannot show ({type(exc).__name__}: {exc})"
 
@@ -151,6 +54,12 @@ def stack_text(stack: Mapping[str, Any]) -> str:
         return f"NOT READ: {stack['not_read']}"
     files = ", ".join(str(f) for f in stack.get("compose_files") or [])
     return f"{stack.get('name')} ({stack.get('file')}); Compose files {files}"
+
+
+def every_part(config: EffectiveConfig) -> EffectiveConfig:
+    """The record with each part it lacks (an older journal) as not read, as its words show it."""
+    return EffectiveConfig({name: config.part(name) for name in PARTS} | dict(config.parts), config.read_s,
+                           config.stack)
 
 
 def lines(config: EffectiveConfig) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.core.effective_config import ABSENT, NOT_READ, PARTS, READ, EffectiveConfig, Part, changes, fingerprint
+from drills.core.effective_config import ABSENT, NOT_READ, READ, EffectiveConfig, Part, changes, fingerprint
 from drills.stack import loadbalancer
 from drills.stack.definition import RoleMap, StackDefinition
 from drills.stack.effective import instances, read_effective
@@ -29,7 +29,7 @@ from drills.stack.effective_sources import (
     read_balancer,
     read_postgres,
 )
-from drills.stack.effective_text import lines, part_text
+from drills.stack.effective_text import PARTS, lines, part_text
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import default_definition
 from drills.stack.services import ServiceInfo
