@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from drills.components import _variables, registry
 from drills.components._patroni_spec import PostgresSpec
@@ -179,17 +179,21 @@ class GeneratedVariable(Model):
         "secret", description="`secret`: random bytes as hex; `subnet`: the free /24 Drills picks per run "
                               "(172.30.7.0/24); `net_prefix`: its first three octets (172.30.7).")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        """`NAME: secret`, `NAME: subnet`, `NAME: net_prefix`: the kind alone."""
-        return {"kind": data} if isinstance(data, str) else data
+
+def _shorthand(data: Any) -> Any:
+    """`NAME: secret`, `NAME: subnet`, `NAME: net_prefix`: the kind alone."""
+    return {"kind": data} if isinstance(data, str) else data
+
+
+# A declaration under `variables:`: the kind alone, or the mapping (`{secret: 20}`).
+Declared = Annotated[GeneratedVariable, BeforeValidator(
+    _shorthand, json_schema_input_type=Union[Literal["secret", "subnet", "net_prefix"], GeneratedVariable])]  # noqa: UP007
 
 
 def reference_variables() -> dict[str, GeneratedVariable]:
     """Drills' own variables (`drills.components._variables`): what a stack file that declares none
     of them gets, as stack files did before they declared them."""
-    return {name: GeneratedVariable.model_validate(spec) for name, spec in _variables.REFERENCE.items()}
+    return {name: GeneratedVariable.model_validate(_shorthand(spec)) for name, spec in _variables.REFERENCE.items()}
 
 
 class StackFile(Model):
@@ -199,10 +203,13 @@ class StackFile(Model):
     stack: Name = Field(description="The stack's name (reports show it).")
     description: str = ""
     compose: ComposeSpec
-    variables: dict[VARIABLE, GeneratedVariable] = Field(
-        default_factory=dict, description="Variables Drills generates per run and hands to Compose (e.g. a "
-                                          "password the Compose files read as ${ORDERS_DB_PASSWORD}); a "
-                                          "credential names one as {generated: NAME}.")
+    variables: dict[VARIABLE, Declared] = Field(
+        default_factory=dict, description="Variables Drills generates per run and hands to Compose: `secret` or "
+                                          "`{secret: N}` (e.g. a password the Compose files read as "
+                                          "${ORDERS_DB_PASSWORD}; a credential names one as {generated: NAME}), "
+                                          "`subnet` (a free /24 for the stack's network) or `net_prefix` (its first "
+                                          "three octets). Names starting DRILLS_ are Drills' own: declare those the "
+                                          "Compose files read (a file that declares none gets them all).")
     optional_profiles: list[OptionalProfile] = Field(default_factory=list)
     reference_images: bool = Field(
         False, description="The Compose files run Drills' reference images (drills/patroni, drills/rabbitmq, "
