@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from drills.components._variables import PREFIX, REFERENCE
 from drills.components.base import Credential, credential_fields
 from drills.core.errors import StackError
 from drills.stack.definition import StackDefinition
@@ -119,11 +120,13 @@ class Credentials:
         value = settings.generated.values.get(name) or settings.secrets.env().get(name)
         if value:
             return value
-        if name in self._sources.definition.spec.variables:
+        spec = self._sources.definition.spec
+        if name in spec.variables:
             hint = "it was started before the stack file declared it: bring the stack up again"
-        elif name.startswith("DRILLS_"):
-            hint = f"Drills generates {', '.join(sorted(settings.secrets.env()))}: name one of them, or declare the " \
-                   "stack's own under variables: (not DRILLS_)"
+        elif name.startswith(PREFIX):
+            hint = f"Drills generates {', '.join(sorted(settings.secrets.env()))}: name one of them, declare it " \
+                   f"under variables: if it is Drills' own ({', '.join(REFERENCE)}), or declare the stack's own " \
+                   f"there (not {PREFIX})"
         else:
             hint = f"add `variables: {{{name}: {{secret: 16}}}}` to the stack file, or name another source"
         raise StackError(f"{where}: {{generated: {name}}}: the project {settings.project} has no variable {name} "

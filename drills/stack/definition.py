@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
-from drills.components import registry
+from drills.components import _variables, registry
 from drills.components._patroni_spec import PostgresSpec
 from drills.components._postgres_spec import PostgresBase
 from drills.components.base import AdapterSpec, BalancerSpec, Bound, Model, Name, Port, RoleName, credential_fields
@@ -41,8 +41,9 @@ class ComposeSpec(Model):
     network: Name | None = Field(
         None, description="The key of the Compose network the stack's services share (faults cut and slow it). "
                           "Unset: the one network the components' services share in the Compose model. A stack "
-                          "whose network reads ${DRILLS_SUBNET} gets a free /24 per run (DRILLS_NET_PREFIX its first "
-                          "three octets); any other keeps Docker's address pools.")
+                          "whose network reads the variable it declares as `subnet` (under variables:) gets a free /24 "
+                          "per run (one declared `net_prefix`: its first three octets); any other keeps Docker's "
+                          "address pools.")
     pull: Literal["never", "missing"] = Field(
         "missing", description="`never`: every image must already be on this machine (built by `drill setup`); "
                                "`missing`: Compose pulls the images that are not here.")
@@ -76,7 +77,8 @@ class RabbitmqSpec(Model):
     adapter: Literal["rabbitmq"]
     amqp_port: Port = 5672
     management_port: Port = 15672
-    user: Name = Field("app", description="The user Drills connects as; its password is DRILLS_APP_PASSWORD.")
+    user: Name = Field("app", description="The user Drills connects as; its password is "
+                                          f"{_variables.name_of('app_password')}.")
     queues: list[Name] = Field(
         default_factory=list, description="The queues the stack (its application) declares: readiness waits for "
                                           "them; roles such as rabbitmq.leader@QUEUE may name only these.")
@@ -169,9 +171,29 @@ class AtField(ValueError):
 
 
 class GeneratedVariable(Model):
-    """A variable Drills sets for the Compose files, fresh per run: a password the stack reads."""
+    """A variable Drills sets for the Compose files, fresh per run: a password the stack reads
+    (`secret`, `{secret: N}`), or the run's /24 (`subnet`) or its first three octets (`net_prefix`)."""
 
     secret: Annotated[int, Field(ge=8, le=256)] = Field(16, description="Random bytes (written as hex).")
+    kind: Literal["secret", "subnet", "net_prefix"] = Field(
+        "secret", description="`secret`: random bytes as hex; `subnet`: the free /24 Drills picks per run "
+                              "(172.30.7.0/24); `net_prefix`: its first three octets (172.30.7).")
+
+
+def _shorthand(data: Any) -> Any:
+    """`NAME: secret`, `NAME: subnet`, `NAME: net_prefix`: the kind alone."""
+    return {"kind": data} if isinstance(data, str) else data
+
+
+# A declaration under `variables:`: the kind alone, or the mapping (`{secret: 20}`).
+Declared = Annotated[GeneratedVariable, BeforeValidator(
+    _shorthand, json_schema_input_type=Union[Literal["secret", "subnet", "net_prefix"], GeneratedVariable])]  # noqa: UP007
+
+
+def reference_variables() -> dict[str, GeneratedVariable]:
+    """Drills' own variables (`drills.components._variables`): what a stack file that declares none
+    of them gets, as stack files did before they declared them."""
+    return {name: GeneratedVariable.model_validate(_shorthand(spec)) for name, spec in _variables.REFERENCE.items()}
 
 
 class StackFile(Model):
@@ -181,10 +203,13 @@ class StackFile(Model):
     stack: Name = Field(description="The stack's name (reports show it).")
     description: str = ""
     compose: ComposeSpec
-    variables: dict[VARIABLE, GeneratedVariable] = Field(
-        default_factory=dict, description="Variables Drills generates per run and hands to Compose (e.g. a "
-                                          "password the Compose files read as ${ORDERS_DB_PASSWORD}); a "
-                                          "credential names one as {generated: NAME}.")
+    variables: dict[VARIABLE, Declared] = Field(
+        default_factory=dict, description="Variables Drills generates per run and hands to Compose: `secret` or "
+                                          "`{secret: N}` (e.g. a password the Compose files read as "
+                                          "${ORDERS_DB_PASSWORD}; a credential names one as {generated: NAME}), "
+                                          "`subnet` (a free /24 for the stack's network) or `net_prefix` (its first "
+                                          "three octets). Names starting DRILLS_ are Drills' own: declare those the "
+                                          "Compose files read (a file that declares none gets them all).")
     optional_profiles: list[OptionalProfile] = Field(default_factory=list)
     reference_images: bool = Field(
         False, description="The Compose files run Drills' reference images (drills/patroni, drills/rabbitmq, "
@@ -210,15 +235,38 @@ class StackFile(Model):
 
     @model_validator(mode="after")
     def _generated_are_declared(self) -> StackFile:
-        own = [name for name in self.variables if name.startswith("DRILLS_")]
-        if own:
-            raise AtField(("variables", own[0]), f"{', '.join(own)}: names starting DRILLS_ are Drills' own; name "
-                                                 "the stack's variables after the stack")
+        reference = reference_variables()
+        unknown = [name for name in self.variables if name.startswith(_variables.PREFIX) and name not in reference]
+        if unknown:
+            raise AtField(("variables", unknown[0]), f"{', '.join(unknown)}: names starting {_variables.PREFIX} are "
+                                                     f"Drills' own ({', '.join(reference)}); name the stack's "
+                                                     "variables after the stack")
+        for name, spec in self.variables.items():
+            if name in reference and spec.kind != reference[name].kind:
+                raise AtField(("variables", name), f"{name} is Drills' {reference[name].kind}, not a {spec.kind}: "
+                                                   f"write `{name}: {_variables.written(name)}`")
+        drills_own = self.drills_variables()
         for where, name in generated_names(self.components, ("components",)):
-            if name not in self.variables and not name.startswith("DRILLS_"):
+            if name in self.variables or name in drills_own:
+                continue
+            if name in reference:
+                raise AtField(where, f"{name} is not one of the stack file's variables: add `variables: {{{name}: "
+                                     f"{_variables.written(name)}}}` (Drills generates it per run and hands it to "
+                                     "Compose)")
+            if not name.startswith(_variables.PREFIX):  # one Drills never generates: drill validate says so
                 raise AtField(where, f"{name} is not one of the stack file's variables: add `variables: {{{name}: "
                                      f"{{secret: 16}}}}` (Drills generates it per run and hands it to Compose)")
         return self
+
+    def drills_variables(self) -> dict[str, GeneratedVariable]:
+        """The variables of Drills' own (`drills.components._variables`) Drills generates for this
+        stack: those the file declares, else (it declares none: it was written before) all of them."""
+        declared = {name: spec for name, spec in self.variables.items() if name.startswith(_variables.PREFIX)}
+        return declared or reference_variables()
+
+    def own_variables(self) -> dict[str, GeneratedVariable]:
+        """The stack's own variables (named after the stack), generated per run."""
+        return {name: spec for name, spec in self.variables.items() if not name.startswith(_variables.PREFIX)}
 
 
 def generated_names(spec: Any, where: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
+from drills.components._variables import name_of as variable_of
+from drills.components._variables import written
 from drills.core.errors import StackError
-from drills.stack.definition import GeneratedVariable, RoleMap, StackDefinition
+from drills.stack.definition import GeneratedVariable, RoleMap, StackDefinition, reference_variables
 
 MONGO_PROFILE = "mongo"
 PROJECT_PREFIX = "drills-"  # every project Drills names starts so: how `drill clean` tells ours
@@ -31,62 +33,77 @@ def net_prefix(subnet: ipaddress.IPv4Network) -> str:
     return str(subnet.network_address).rsplit(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class Secrets:
-    """Credentials generated per run. Hex only: safe in YAML, URLs, RabbitMQ's config format and
-    a MongoDB key file (whose alphabet is base64's) without any quoting."""
+class Secrets(Mapping[str, str]):
+    """Drills' own secret variables for one run (name -> value): those the stack file declares
+    (`StackDefinition.drills_variables`), the reference stack's passwords, cookie and key file.
+    Hex only: safe in YAML, URLs, RabbitMQ's config format and a MongoDB key file (whose alphabet is
+    base64's) without any quoting. Callers ask by the variable's name, or by attribute as the
+    variable's name says it without its prefix (`secrets.app_password`)."""
 
-    pg_superuser_password: str
-    pg_replication_password: str
-    app_password: str
-    rabbitmq_cookie: str
-    mongo_root_password: str
-    mongo_keyfile: str
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
 
     @classmethod
-    def generate(cls) -> Secrets:
-        return cls(
-            pg_superuser_password=secrets.token_hex(16),
-            pg_replication_password=secrets.token_hex(16),
-            app_password=secrets.token_hex(16),
-            rabbitmq_cookie=secrets.token_hex(20),
-            mongo_root_password=secrets.token_hex(16),
-            mongo_keyfile=secrets.token_hex(48),
-        )
+    def generate(cls, declared: Mapping[str, GeneratedVariable] | None = None) -> Secrets:
+        """Fresh values for the `secret` variables of `declared` (None: every one of Drills' own)."""
+        declared = reference_variables() if declared is None else declared
+        return cls({name: secrets.token_hex(spec.secret) for name, spec in declared.items() if spec.kind == "secret"})
 
     def env(self) -> dict[str, str]:
-        return {
-            "DRILLS_PG_SUPERUSER_PASSWORD": self.pg_superuser_password,
-            "DRILLS_PG_REPLICATION_PASSWORD": self.pg_replication_password,
-            "DRILLS_APP_PASSWORD": self.app_password,
-            "DRILLS_RABBITMQ_COOKIE": self.rabbitmq_cookie,
-            "DRILLS_MONGO_ROOT_PASSWORD": self.mongo_root_password,
-            "DRILLS_MONGO_KEYFILE": self.mongo_keyfile,
-        }
+        return dict(self._values)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Secrets:
-        template = cls.generate().env()
+    def from_env(cls, env: Mapping[str, str], declared: Mapping[str, GeneratedVariable] | None = None) -> Secrets:
+        """The saved secrets of a run whose stack file declared `declared` (None: Drills' own)."""
+        template = cls.generate(declared).env()
         missing = [k for k in template if k not in env]
         if missing:
             raise StackError(f"stack settings lack {', '.join(missing)}")
-        values = [env[k] for k in template]
-        return cls(*values)
+        return cls({k: env[k] for k in template})
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, attribute: str) -> str:
+        name = variable_of(attribute)
+        if attribute.startswith("_") or name not in reference_variables():
+            raise AttributeError(attribute)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise StackError(f"this run has no {name}: its stack file does not declare it under variables:",
+                             hint=f"add `{name}: {written(name)}` to the stack file's variables: (Drills generates "
+                                  "it per run and hands it to Compose)") from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secrets) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
 
     def __repr__(self) -> str:  # never print a secret by accident (logs, tracebacks, reports)
-        return "Secrets(" + ", ".join(f"{f.name}=***" for f in fields(self)) + ")"
+        return "Secrets(" + ", ".join(f"{name}=***" for name in self._values) + ")"
 
 
 @dataclass(frozen=True)
 class Generated:
-    """The stack file's own variables (`variables:`), generated per run and handed to Compose: the
-    passwords a stack written without Drills reads as ${ITS_OWN_NAME}. Hex, like `Secrets`."""
+    """The stack file's own variables (`variables:`, named after the stack), generated per run and
+    handed to Compose: the passwords a stack written without Drills reads as ${ITS_OWN_NAME}. Hex,
+    like `Secrets`. Its `subnet` and `net_prefix` variables are the run's subnet (`compose_env`)."""
 
     values: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def generate(cls, declared: Mapping[str, GeneratedVariable]) -> Generated:
-        return cls({name: secrets.token_hex(spec.secret) for name, spec in declared.items()})
+        return cls({name: secrets.token_hex(spec.secret) for name, spec in declared.items() if spec.kind == "secret"})
 
     def __repr__(self) -> str:  # as Secrets: the names say what there is, never the values
         return "Generated(" + ", ".join(f"{name}=***" for name in sorted(self.values)) + ")"
@@ -137,12 +154,24 @@ def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) 
     env.update(settings.images)
     env.update({name: str(port) for name, port in settings.ports.items()})
     env.update(settings.secrets.env())
-    env.update({
-        "COMPOSE_PROJECT_NAME": settings.project,
-        "DRILLS_SUBNET": str(settings.subnet),
-        "DRILLS_NET_PREFIX": settings.net_prefix,
-    })
+    env["COMPOSE_PROJECT_NAME"] = settings.project
+    env.update(network_variables(settings))
     return env
+
+
+def declared_variables(definition: StackDefinition | None) -> dict[str, GeneratedVariable]:
+    """Every variable Drills generates for the stack file: Drills' own it uses, then the stack's
+    (settings made by hand in tests, without a stack file, have Drills' own)."""
+    if definition is None:
+        return reference_variables()
+    return {**definition.spec.drills_variables(), **definition.spec.own_variables()}
+
+
+def network_variables(settings: StackSettings) -> dict[str, str]:
+    """The declared variables that are the run's subnet (`subnet`) or its first three octets (`net_prefix`)."""
+    values = {"subnet": str(settings.subnet), "net_prefix": settings.net_prefix}
+    return {name: values[spec.kind] for name, spec in declared_variables(settings.definition).items()
+            if spec.kind in values}
 
 
 def settings_to_json(settings: StackSettings) -> dict[str, object]:
@@ -177,16 +206,18 @@ def settings_from_json(data: Mapping[str, object]) -> StackSettings:
                 and isinstance(definition, dict | None) and isinstance(generated, dict)):
             raise TypeError("images, secrets, profiles, ports, roles, variables, generated or definition have the "
                             "wrong shape")
+        stack = StackDefinition.from_json(definition) if definition is not None else None
         return StackSettings(
             project=str(data["project"]),
             subnet=ipaddress.IPv4Network(str(data["subnet"])),
             images={str(k): str(v) for k, v in images.items()},
-            secrets=Secrets.from_env({str(k): str(v) for k, v in secrets_env.items()}),
+            secrets=Secrets.from_env({str(k): str(v) for k, v in secrets_env.items()},
+                                     None if stack is None else stack.spec.drills_variables()),
             profiles=tuple(str(p) for p in profiles),
             mongo_image=str(data.get("mongo_image", "mongo:7")),
             mongo_not_run=str(data.get("mongo_not_run", "")),
             ports={str(k): int(v) for k, v in ports.items()},
-            definition=StackDefinition.from_json(definition) if definition is not None else None,
+            definition=stack,
             roles=RoleMap.from_json(roles),
             variables={str(k): str(v) for k, v in variables.items()},
             network=str(data.get("network") or ""),

@@ -15,18 +15,15 @@ import re
 import socket
 from contextlib import ExitStack
 
-_VARIABLE = re.compile(r"\$\{(DRILLS_PORT_[A-Z0-9_]+)")
+from drills.stack.override import PORT_VARIABLE_PREFIX, variable
 
+__all__ = ["assign", "free_ports", "is_conflict_error", "port_variables", "variable"]
 
-def variable(service: str, port: int) -> str:
-    """The variable that fixes the host port of `port` of `service` (`db-1`, 5432 ->
-    DRILLS_PORT_DB_1_5432): what a Compose file or Drills' override reads, and what
-    `drills.workload.endpoints.published` looks up."""
-    return f"DRILLS_PORT_{re.sub(r'[^A-Z0-9]', '_', service.upper())}_{port}"
+_VARIABLE = re.compile(r"\$\{(" + re.escape(PORT_VARIABLE_PREFIX) + r"_[A-Z0-9_]+)")
 
 
 def port_variables(compose_text: str) -> list[str]:
-    """Every `DRILLS_PORT_*` variable a compose file reads."""
+    """Every host-port variable (`PORT_VARIABLE_PREFIX`_*) a compose file reads."""
     return sorted(set(_VARIABLE.findall(compose_text)))
 
 

@@ -39,7 +39,7 @@ def published(stack: StackLike, service: str, port: int,
     """Where the host reaches `port` of `service`: the host port `drill stack up` picked for it
     (stable across restarts of the container, so a client keeps reaching a respawned node), else
     what Docker published for the running container now, else None."""
-    from drills.stack.ports import variable  # here: reading the signal registry loads no stack module
+    from drills.stack.override import variable  # here: reading the signal registry loads no stack module
 
     fixed = stack.settings.ports.get(variable(service, port))
     if fixed:

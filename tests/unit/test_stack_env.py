@@ -157,3 +157,52 @@ def test_settings_saved_before_stack_files_had_variables_still_load():
     saved = settings_to_json(settings())
     del saved["generated"]
     assert settings_from_json(saved).generated.values == {}
+
+
+def _declaring(variables):
+    from pathlib import Path
+
+    from drills.stack.definition import StackDefinition, StackFile
+
+    spec = StackFile.model_validate({"stack": "shop", "compose": {"files": ["compose.yaml"]}, "variables": variables,
+                                     "components": {"postgres": {"adapter": "patroni"}}})
+    return StackDefinition(Path("/stacks/shop/stack.yaml"), spec)
+
+
+def test_the_reference_stack_file_declares_every_variable_drills_set_for_it():
+    """Drills' own variables come from the stack file now: the reference's declares the eight that
+    were constants, so its Compose environment has the same names, sizes and network values."""
+    from drills.stack.project import default_definition
+
+    definition = default_definition()
+    s = settings(definition=definition, secrets=Secrets.generate(definition.spec.drills_variables()))
+    env = compose_env(s, {})
+    sizes = {name: len(env[name]) for name in s.secrets}
+    assert sizes == {"DRILLS_PG_SUPERUSER_PASSWORD": 32, "DRILLS_PG_REPLICATION_PASSWORD": 32,
+                     "DRILLS_APP_PASSWORD": 32, "DRILLS_RABBITMQ_COOKIE": 40, "DRILLS_MONGO_ROOT_PASSWORD": 32,
+                     "DRILLS_MONGO_KEYFILE": 96}
+    assert (env["DRILLS_SUBNET"], env["DRILLS_NET_PREFIX"]) == ("172.30.7.0/24", "172.30.7")
+    assert definition.spec.drills_variables() == _declaring({}).spec.drills_variables()  # as a file declaring none
+
+
+def test_a_stack_file_gets_only_the_variables_it_declares():
+    definition = _declaring({"DRILLS_APP_PASSWORD": "secret", "DRILLS_NET_PREFIX": "net_prefix",
+                             "SHOP_PASSWORD": {"secret": 8}, "SHOP_NET": "subnet"})
+    s = settings(definition=definition, secrets=Secrets.generate(definition.spec.drills_variables()))
+    assert set(s.secrets) == {"DRILLS_APP_PASSWORD"}
+    env = compose_env(s, {})
+    assert env["DRILLS_NET_PREFIX"] == "172.30.7" and env["SHOP_NET"] == "172.30.7.0/24"
+    assert "DRILLS_SUBNET" not in env and "DRILLS_PG_SUPERUSER_PASSWORD" not in env
+    assert settings_from_json(settings_to_json(s)) == s
+    # Asked by attribute for one the file does not declare: the fix, not an AttributeError
+    assert s.secrets.app_password == s.secrets["DRILLS_APP_PASSWORD"]
+    with pytest.raises(StackError, match="no DRILLS_MONGO_ROOT_PASSWORD") as caught:
+        _ = s.secrets.mongo_root_password
+    assert caught.value.hint is not None and "DRILLS_MONGO_ROOT_PASSWORD: secret" in caught.value.hint
+    with pytest.raises(AttributeError):
+        _ = s.secrets.not_a_variable
+    # Saved settings must hold what the saved stack file declares
+    doc = settings_to_json(s)
+    doc["secrets"] = {}
+    with pytest.raises(StackError, match="DRILLS_APP_PASSWORD"):
+        settings_from_json(doc)

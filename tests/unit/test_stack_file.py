@@ -77,6 +77,19 @@ def test_a_minimal_stack_file_is_valid(tmp_path):
     (MINIMAL.replace("{adapter: patroni}", "\n    adapter: patroni\n    users:\n      app:\n        user: shop\n"
                                            "        password: {generated: DRILLS_SHOP}"),
      "12:31: components.postgres.users.app.password.generated", "DRILLS_SHOP is not a variable Drills generates"),
+    # Drills' own variables: each of the kind Drills generates it as; a file that declares some gets
+    # only those, so a credential naming another is told to declare it
+    (MINIMAL + "variables:\n  DRILLS_SUBNET: secret\n", "9:18: variables.DRILLS_SUBNET",
+     "DRILLS_SUBNET is Drills' subnet, not a secret: write `DRILLS_SUBNET: subnet`"),
+    (MINIMAL + "variables:\n  DRILLS_RABBITMQ_COOKIE: subnet\n", "9:27: variables.DRILLS_RABBITMQ_COOKIE",
+     "write `DRILLS_RABBITMQ_COOKIE: {secret: 20}`"),
+    (MINIMAL.replace("{adapter: patroni}", "\n    adapter: patroni\n    users:\n      app:\n        user: shop\n"
+                                           "        password: {generated: DRILLS_APP_PASSWORD}")
+     + "variables:\n  DRILLS_SUBNET: subnet\n",
+     "12:31: components.postgres.users.app.password.generated",
+     "DRILLS_APP_PASSWORD is not one of the stack file's variables: add `variables: {DRILLS_APP_PASSWORD: secret}`"),
+    (MINIMAL + "variables:\n  SHOP_PASSWORD: sekret\n", "9:18: variables.SHOP_PASSWORD.kind",
+     "must be one of 'secret', 'subnet' or 'net_prefix' (got 'sekret')"),
     (MINIMAL.replace("compose.yaml", "nope.yaml"), "3:11: compose.files[0]", "no such Compose file"),
     (MINIMAL.replace("  files: [compose.yaml]\n", "  pull: never\n"), "2:1: compose.files",
      "required field is missing"),

@@ -49,7 +49,7 @@ def checked_target(context: SignalContext, signal: str) -> PostgresTarget:
         else:
             where = ("name the stack's own database and user under components: postgres: (database:, users: app: "
                      "{user:, password:}), or create them in the stack; without users.app the password is "
-                     "Drills' generated DRILLS_APP_PASSWORD")
+                     f"Drills' generated {pg.login('app').password.generated}")
         raise ScenarioError(
             f"{signal}: the stack refuses the login of its stack file's components.postgres (user "
             f"{found.user!r}, database {found.dbname!r}): {refused} ({context.definition.path})", hint=where)
