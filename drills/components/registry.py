@@ -114,13 +114,6 @@ Vocabulary = LegacyKind  # a kind's words, whoever declares them (the legacy tab
 Capability = Literal["roles", "leaders", "cluster-leaders", "backups"]
 
 
-Method = tuple[str, Literal["dump", "snapshot"]]  # (the stack file's name, the scenario's method)
-
-
-def _unique(items: list[Method]) -> tuple[Method, ...]:
-    return tuple(dict.fromkeys(items))
-
-
 def _vocabulary(kind: str) -> Vocabulary:
     """A kind's words: its legacy entry's and those of each adapter of that kind, together (an
     adapter of a kind still in the legacy table, like repmgr's PostgreSQL, says a part of the same)."""
@@ -128,6 +121,7 @@ def _vocabulary(kind: str) -> Vocabulary:
     adapters = [a for a in ADAPTERS.values() if a.kind == kind]
     roles = [a.roles for a in adapters if a.roles is not None]
     leaders = [a.leaders for a in adapters if a.leaders is not None]
+    methods = [*base.backups, *((m.name, m.scenario_method) for a in adapters for m in a.backups)]
     return Vocabulary(
         selectors=base.selectors.union(*(r.selectors for r in roles)),
         single=base.single.union(*(r.single for r in roles)),
@@ -135,7 +129,7 @@ def _vocabulary(kind: str) -> Vocabulary:
         default_qualifier=base.default_qualifier,
         leaders=base.leaders or bool(leaders),
         leader_qualifier=base.leader_qualifier or next((x.qualifier for x in leaders if x.qualifier), None),
-        backups=_unique([*base.backups, *((m.name, m.scenario_method) for a in adapters for m in a.backups)]))
+        backups=tuple(dict.fromkeys(methods)))
 
 
 # The legacy table's kinds in its order (which the scenario schema's enums keep), then the adapters'.
@@ -160,13 +154,13 @@ def kinds_with(capability: Capability) -> tuple[str, ...]:
     return tuple(kind for kind, v in VOCABULARY.items() if has(v))
 
 
+_GRAMMAR: Mapping[str, RoleGrammar] = MappingProxyType({
+    kind: RoleGrammar(v.selectors, v.single, v.qualifier) for kind, v in VOCABULARY.items() if v.selectors})
+
+
 def grammar() -> Mapping[str, RoleGrammar]:
     """What drills.core.roles.parse_role checks a role against: each kind with dynamic roles."""
     return _GRAMMAR
-
-
-_GRAMMAR: Mapping[str, RoleGrammar] = MappingProxyType({
-    kind: RoleGrammar(v.selectors, v.single, v.qualifier) for kind, v in VOCABULARY.items() if v.selectors})
 
 
 def role(text: str) -> RoleRef:
