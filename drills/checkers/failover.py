@@ -25,24 +25,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge_all, not_measured
+from drills.components import registry
 from drills.core.events import FaultApplied, LeaderSample, Phase, leader_samples, of_kind, phases
 from drills.core.history import Event
 from drills.core.yaml_locate import Loc
 from drills.spec.types import Bool, Duration, Why
 
-QUEUED = "rabbitmq"  # the component whose leadership is a queue's: its samples name the queue
+# The components whose leaders a drill samples, the first the default (built as the scenario
+# schema builds its unions: a Literal of what the registry holds).
+LED: tuple[str, ...] = registry.kinds_with("leaders")
+if TYPE_CHECKING:
+    Led = str
+else:
+    Led = Literal[LED]
 
 
 def sampled_as(component: str, queue: str | None) -> str:
-    """What the leaders of an expectation's component are sampled as: `postgres`, or a RabbitMQ
-    queue's `rabbitmq@<queue>` (a cluster has a leader per quorum queue, none of its own)."""
-    return f"{component}@{queue}" if component == QUEUED and queue else component
+    """What the leaders of an expectation's component are sampled as: the component, or, when its
+    leadership is per queue (a RabbitMQ cluster has a leader per quorum queue, none of its own),
+    `<component>@<queue>`."""
+    return registry.sampled_as(component, queue)
 
 
 @dataclass(frozen=True)
@@ -136,15 +144,20 @@ def check_failover(events: Sequence[Event], component: str, *, within_s: float |
 # ---- the expectation and the checker -------------------------------------------------------------
 
 
+# Those whose leadership is per queue: `queue:` says which (required there, refused elsewhere).
+_QUEUED = tuple(kind for kind in LED if registry.leader_qualifier(kind))
+_QUEUE = (f"{' or '.join(_QUEUED)} (required there): the quorum queue whose leadership must move, "
+          f"e.g. drill-events for a fault on {(_QUEUED or ('X',))[0]}.leader@drill-events.")
+
+
 class Failover(ExpectationModel):
     """A replica took over from the leader a fault hit (drills.checkers.failover): the mechanism, not
     only a bound a restart of the same node could also meet."""
 
     checker: Literal["failover"]
-    component: Literal["postgres", "rabbitmq"] = "postgres"
+    component: Led = LED[0]
     queue: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                              description="rabbitmq (required there): the quorum queue whose leadership must move, "
-                                          "e.g. drill-events for a fault on rabbitmq.leader@drill-events.")
+                              description=_QUEUE)
     within: Duration | None = Field(None, gt=0, description="The takeover at most this long after the fault "
                                                              "(unset: any time in the drill).")
     back_as_replica: Bool = Field(True, description="The node hit ends the drill not leading while another "
@@ -163,16 +176,16 @@ def _check(exp: Failover, ev: Evidence) -> list[Verdict]:
 
 def _subject(exp: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:
     queue = exp.get("queue")
-    return sampled_as(str(exp.get("component") or "postgres"), str(queue) if queue else None)
+    return sampled_as(str(exp.get("component") or LED[0]), str(queue) if queue else None)
 
 
 def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
-    component = exp.get("component") or "postgres"
-    if component == QUEUED and not exp.get("queue"):
-        yield (), ("say whose leadership must move: `queue:` (a RabbitMQ cluster has a leader per quorum queue, "
-                   "e.g. `queue: drill-events` for a fault on rabbitmq.leader@drill-events)")
-    elif component != QUEUED and exp.get("queue"):
-        yield ("queue",), f"`queue:` applies to component rabbitmq only, not {component}"
+    component = str(exp.get("component") or LED[0])
+    if registry.leader_qualifier(component) and not exp.get("queue"):
+        yield (), (f"say whose leadership must move: `queue:` (a {component} cluster has a leader per quorum queue, "
+                   f"e.g. `queue: drill-events` for a fault on {component}.leader@drill-events)")
+    elif not registry.leader_qualifier(component) and exp.get("queue"):
+        yield ("queue",), f"`queue:` applies to component {' or '.join(_QUEUED)} only, not {component}"
 
 
 CHECKER = Checker(Failover, _check, subject=_subject, problems=_problems, samples=frozenset({LeaderSample.NAME}),

@@ -14,12 +14,13 @@ ever claimed leadership, nothing was shown and the verdict is NOT MEASURED, neve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel
 from drills.checkers.verdict import Verdict, judge, not_measured
+from drills.components import registry
 from drills.core.events import LeaderSample, leader_samples
 from drills.core.history import Event
 from drills.spec.types import Int, Why
@@ -72,12 +73,21 @@ def check_leader_changes(events: Sequence[Event], component: str, *, max_changes
 # ---- the expectation and the checker -------------------------------------------------------------
 
 
+# The components whose leaders are sampled for the whole cluster (a leadership per queue has no
+# one leader to count or to double), the first the default: a Literal of the registry's.
+LED: tuple[str, ...] = registry.kinds_with("cluster-leaders")
+if TYPE_CHECKING:
+    Led = str
+else:
+    Led = Literal[LED]
+
+
 class LeaderChanges(ExpectationModel):
     """At most `max_changes` leader changes of a component through the drill: no flapping
     (drills.checkers.leader_changes), from the leaders sampled through the drill."""
 
     checker: Literal["leader-changes"]
-    component: Literal["postgres"] = "postgres"
+    component: Led = LED[0]
     max_changes: Int = Field(..., ge=0, description="Leader changes allowed: 1 for a fault on the leader (one "
                                                     "failover), 0 for a fault that must not move leadership.")
     why: Why
@@ -87,5 +97,5 @@ def _check(exp: LeaderChanges, ev: Evidence) -> list[Verdict]:
     return [check_leader_changes(ev.events, exp.component, max_changes=exp.max_changes, why=exp.why)]
 
 
-CHECKER = Checker(LeaderChanges, _check, subject=lambda exp, scenario: str(exp.get("component") or "postgres"),
+CHECKER = Checker(LeaderChanges, _check, subject=lambda exp, scenario: str(exp.get("component") or LED[0]),
                   samples=frozenset({LeaderSample.NAME}))

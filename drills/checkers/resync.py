@@ -18,14 +18,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView
 from drills.checkers.verdict import Verdict, judge, not_measured
+from drills.components import registry
 from drills.core.yaml_locate import Loc
-from drills.spec.types import COMPONENTS, Duration, Float, Why, duration_or
+from drills.spec.types import Duration, Float, Why, duration_or
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +111,21 @@ def check_resync(component: str, recovered_after_s: float | None, *, timed_out: 
 # ---- the expectation and the checker -------------------------------------------------------------
 
 
+# The components with replicas to resync (those with dynamic roles: a leader and the others), as a
+# Literal of the registry's.
+REPLICATED: tuple[str, ...] = registry.kinds_with("roles")
+if TYPE_CHECKING:
+    Replicated = str
+else:
+    Replicated = Literal[REPLICATED]
+
+
 class Resync(ExpectationModel):
     """Every member back and every replica caught up after the heal (drills.checkers.resync)."""
 
     checker: Literal["resync"]
     max_resync: Duration
-    component: Literal["postgres", "rabbitmq", "mongo"] | None = Field(
+    component: Replicated | None = Field(
         None, description="Default: the scenario's component.")
     max_lag: Float = Field(0, ge=0, description="Replication lag that still counts as in sync (bytes).")
     why: Why
@@ -129,8 +139,8 @@ def _check(exp: Resync, ev: Evidence) -> list[Verdict]:
 
 
 def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:
-    if exp.get("component") is None and view.data.get("component") not in COMPONENTS:
-        yield (), f"say which component must resync: `component:` here or at the top ({', '.join(COMPONENTS)})"
+    if exp.get("component") is None and view.data.get("component") not in REPLICATED:
+        yield (), f"say which component must resync: `component:` here or at the top ({', '.join(REPLICATED)})"
     bound, timeout = duration_or(exp.get("max_resync"), 0.0), view.recovery_timeout
     if bound is not None and timeout is not None and bound > timeout:
         yield ("max_resync",), (f"{bound:g} s is longer than recovery.timeout ({timeout:g} s): the drill would stop "

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel
 from drills.checkers.verdict import Verdict, judge, not_measured
+from drills.components import registry
 from drills.core.events import LeaderSample, leader_samples
 from drills.core.history import Event
 from drills.spec.types import Duration, Why
@@ -60,11 +61,20 @@ def check_split_brain(events: Sequence[Event], component: str, *, max_overlap_s:
 # ---- the expectation and the checker -------------------------------------------------------------
 
 
+# The components whose leaders are sampled for the whole cluster (a leadership per queue has no
+# one leader to count or to double), the first the default: a Literal of the registry's.
+LED: tuple[str, ...] = registry.kinds_with("cluster-leaders")
+if TYPE_CHECKING:
+    Led = str
+else:
+    Led = Literal[LED]
+
+
 class SplitBrain(ExpectationModel):
     """Never two leaders at once (drills.checkers.split_brain), from the leaders sampled through the drill."""
 
     checker: Literal["split-brain"]
-    component: Literal["postgres"] = "postgres"
+    component: Led = LED[0]
     max_overlap: Duration = Field(0.0, description="Longest time two nodes may both act as the writable leader.")
     why: Why
 
@@ -73,5 +83,5 @@ def _check(exp: SplitBrain, ev: Evidence) -> list[Verdict]:
     return [check_split_brain(ev.events, exp.component, max_overlap_s=exp.max_overlap, why=exp.why)]
 
 
-CHECKER = Checker(SplitBrain, _check, subject=lambda exp, scenario: str(exp.get("component") or "postgres"),
+CHECKER = Checker(SplitBrain, _check, subject=lambda exp, scenario: str(exp.get("component") or LED[0]),
                   samples=frozenset({LeaderSample.NAME}))

@@ -11,10 +11,11 @@ registry stays as cheap as `drill validate` needs.
     LEGACY      what the scenario vocabulary knows of a kind whose adapter has not moved in yet
 
 `LEGACY` holds, per kind, what scenarios, checkers and the stack file may say of it today (its role
-selectors, whether its leaders are sampled and per what, its backup methods), read from where those
-are spelled now (`drills.core.roles.DYNAMIC`, `drills.checkers.failover.QUEUED`,
-`drills.stack.definition.BACKUP_METHODS`: `tests/unit/test_components_protocol.py` keeps them
-equal), so that the vocabulary can be read from here before the adapters exist. A kind's entry goes
+selectors, whether its leaders are sampled and per what, its backup methods), as they were spelled
+before (`tests/unit/test_components_protocol.py` keeps them equal, and to
+`drills.stack.definition.BACKUP_METHODS`), so that the vocabulary can be read from here before the
+adapters exist: `VOCABULARY` (at the end) is the table's words and the adapters', which the
+scenario language reads (`grammar()`, `kinds_with`, `leader_qualifier`). A kind's entry goes
 when its adapter declares the same; the table goes when the last one has.
 """
 
@@ -27,6 +28,7 @@ from typing import Any, Literal
 
 from drills.components.base import Adapter, AdapterSpec, Bound
 from drills.core.discovery import Declared, declared, indexed, instance_of, lookup
+from drills.core.roles import RoleGrammar, RoleRef, parse_role
 
 PACKAGE = "drills.components"
 PROTOCOL = frozenset({"base", "registry", "httpjson"})  # private helpers (`_name`) are skipped anyway
@@ -224,3 +226,106 @@ def describe_part(name: str, part: Part) -> str:
         if entry.part == name:
             return entry.describe(part)
     raise KeyError(name)
+# ---- vocab: the scenario language's component vocabulary (issue 21, B5) ------------------------------
+# What a scenario, a checker's expectation and an exploration may say of each kind, from the legacy
+# table and the adapters together: the scenario models build their Literals from here (as
+# drills.files.scenario_schema builds its unions from the fault and checker registries), and
+# `grammar()` is what drills.core.roles.parse_role checks a role against.
+
+# etcd: a group scenarios name (`etcd.*`, a partition `from: [etcd.*]`) with no dynamic roles of its
+# own; the explorations rank it as a whole component. Its lane (C-E1) deletes this with the rest.
+_legacy["etcd"] = LegacyKind(selectors=frozenset(), single=frozenset())
+
+Vocabulary = LegacyKind  # a kind's words, whoever declares them (the legacy table, or its adapters)
+Capability = Literal["roles", "leaders", "cluster-leaders", "backups"]
+
+
+def _vocabulary(kind: str) -> Vocabulary:
+    """A kind's words: its legacy entry's and those of each adapter of that kind, together (an
+    adapter of a kind still in the legacy table, like repmgr's PostgreSQL, says a part of the same)."""
+    base = LEGACY.get(kind, LegacyKind(selectors=frozenset(), single=frozenset()))
+    adapters = [a for a in ADAPTERS.values() if a.kind == kind]
+    roles = [a.roles for a in adapters if a.roles is not None]
+    leaders = [a.leaders for a in adapters if a.leaders is not None]
+    methods = [*base.backups, *((m.name, m.scenario_method) for a in adapters for m in a.backups)]
+    return Vocabulary(
+        selectors=base.selectors.union(*(r.selectors for r in roles)),
+        single=base.single.union(*(r.single for r in roles)),
+        qualifier=base.qualifier or next((r.qualifier for r in roles if r.qualifier), None),
+        default_qualifier=base.default_qualifier,
+        leaders=base.leaders or bool(leaders),
+        leader_qualifier=base.leader_qualifier or next((x.qualifier for x in leaders if x.qualifier), None),
+        backups=tuple(dict.fromkeys(methods)))
+
+
+# The legacy table's kinds in its order (which the scenario schema's enums keep), then the adapters'.
+VOCABULARY: Mapping[str, Vocabulary] = MappingProxyType(
+    {kind: _vocabulary(kind) for kind in dict.fromkeys([*LEGACY, *KINDS])})
+
+
+def kinds_with(capability: Capability) -> tuple[str, ...]:
+    """The kinds that have `capability`, in VOCABULARY's order: dynamic roles (`postgres.leader`),
+    leaders sampled through a drill, leaders sampled for the whole cluster (not per queue: what
+    leader-changes and split-brain judge), backup methods."""
+    def has(v: Vocabulary) -> bool:
+        match capability:
+            case "roles":
+                return bool(v.selectors)
+            case "leaders":
+                return v.leaders
+            case "cluster-leaders":
+                return v.leaders and v.leader_qualifier is None
+            case "backups":
+                return bool(v.backups)
+    return tuple(kind for kind, v in VOCABULARY.items() if has(v))
+
+
+_GRAMMAR: Mapping[str, RoleGrammar] = MappingProxyType({
+    kind: RoleGrammar(v.selectors, v.single, v.qualifier) for kind, v in VOCABULARY.items() if v.selectors})
+
+
+def grammar() -> Mapping[str, RoleGrammar]:
+    """What drills.core.roles.parse_role checks a role against: each kind with dynamic roles."""
+    return _GRAMMAR
+
+
+def role(text: str) -> RoleRef:
+    """`text` read as a scenario's role: parse_role with every component's grammar."""
+    return parse_role(text, _GRAMMAR)
+
+
+def single_selectors() -> frozenset[str]:
+    """The selectors naming one node, whatever the kind (leader, primary): drawn first by explorations."""
+    return frozenset().union(*(v.single for v in VOCABULARY.values()))
+
+
+def leader_qualifier(kind: str) -> str | None:
+    """What leadership of `kind` is per (a queue: failover's `queue:`), None when it is the cluster's."""
+    entry = VOCABULARY.get(kind)
+    return entry.leader_qualifier if entry is not None else None
+
+
+def sampled_as(kind: str, qualifier: str | None) -> str:
+    """What the leaders of `kind` are sampled as: the kind (`postgres`), or `kind@X` when its
+    leadership is per X and X is given (a RabbitMQ queue's `rabbitmq@drill-events`)."""
+    return f"{kind}@{qualifier}" if qualifier and leader_qualifier(kind) else kind
+
+
+def scenario_methods(kind: str) -> tuple[Literal["dump", "snapshot"], ...]:
+    """The backup methods a scenario's `backup:` may ask of `kind` (dump, snapshot)."""
+    entry = VOCABULARY.get(kind)
+    return tuple(dict.fromkeys(method for _, method in entry.backups)) if entry is not None else ()
+
+
+def role_examples() -> tuple[str, ...]:
+    """Roles for the scenario language's descriptions, drawn from the first kinds with roles: one
+    node, an index into a role of several, one node, a whole group, one node."""
+    shown: list[str] = []
+    for i, kind in enumerate(kinds_with("roles")[:3]):
+        v = VOCABULARY[kind]
+        shown.append(f"{kind}.{min(v.single or v.selectors)}")
+        if i == 0 and v.selectors - v.single:
+            shown.append(f"{kind}.{min(v.selectors - v.single)}[0]")
+        if i == 1:
+            shown.append(f"{kind}.*")
+    return tuple(shown)

@@ -17,20 +17,34 @@ Examples: `postgres.leader`, `postgres.replica[0]`, `rabbitmq.*`, `rabbitmq.lead
 on the ground floor (the scenario models read it); which services a group names on a stack is its
 stack file's role map (`drills.stack.definition.RoleMap`, in `drills.stack.roles`' order), and
 who leads now is asked of the live system each time (`drills.stack.topology`).
+
+Which groups have dynamic roles, and which selectors, is not this module's: each component says
+its own (`drills.components.registry.grammar()`, passed to `parse_role` by whatever reads a
+scenario). Without a grammar `parse_role` checks the syntax alone, which is enough for a role
+already read from a scenario.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drills.core.errors import StackError
 
-DYNAMIC: dict[str, frozenset[str]] = {
-    "postgres": frozenset({"leader", "replica"}),
-    "mongo": frozenset({"primary", "secondary"}),
-    "rabbitmq": frozenset({"leader", "follower"}),
-}
+
+@dataclass(frozen=True)
+class RoleGrammar:
+    """The dynamic roles of one group (a component's kind): its selectors, those naming one node,
+    and what a selector's `@X` names when it takes one (a queue: leader@QUEUE)."""
+
+    selectors: frozenset[str]
+    single: frozenset[str] = frozenset()
+    qualifier: str | None = None
+
+
+Grammar = Mapping[str, RoleGrammar]  # group -> its dynamic roles, in the order examples are drawn from
+
 DEFAULT_QUEUE = "scheduled-runs"
 CLIENTS = "clients"
 
@@ -67,10 +81,30 @@ class RoleRef:
         return text if self.index is None else f"{text}[{self.index}]"
 
 
-def parse_role(text: str) -> RoleRef:
+def _examples(grammar: Grammar) -> list[str]:
+    """Roles to show in a hint: the first group's one node, the second's whole group."""
+    groups = [(group, g) for group, g in grammar.items() if g.selectors]
+    shown = [f"{group}.{min(g.single or g.selectors)}" for group, g in groups[:1]]
+    return shown + [f"{group}.*" for group, _ in groups[1:2]]
+
+
+def _qualifier_problem(text: str, group: str, grammar: Grammar) -> str:
+    named = [(name, g) for name, g in grammar.items() if g.qualifier]
+    if not named:
+        return f"role {text!r}: {group} roles name nothing after @"
+    kinds = " and ".join(name for name, _ in named)
+    _, first = named[0]
+    example = f"{min(first.single or first.selectors)}@{str(first.qualifier).upper()}"
+    return f"role {text!r}: only {kinds} roles name a {first.qualifier} ({example})"
+
+
+def parse_role(text: str, grammar: Grammar | None = None) -> RoleRef:
+    """The role `text` names; a StackError saying what is allowed when it is none. `grammar` (the
+    components' registry's) says which selectors each group has; None: the syntax alone."""
     match = _ROLE.match(text.strip())
     if match is None:
-        raise StackError(f"{text!r} is not a role", hint="roles look like postgres.leader, rabbitmq.*, dashboard[0]")
+        hint = ", ".join([*_examples(grammar or {}), "dashboard[0]"])
+        raise StackError(f"{text!r} is not a role", hint=f"roles look like {hint}")
     group, selector, index = match.group("group"), match.group("selector") or "*", match.group("index")
     if index is not None and len(index.lstrip("0")) > MAX_INDEX_DIGITS:
         shown = group if selector == "*" else f"{group}.{selector}"
@@ -78,12 +112,12 @@ def parse_role(text: str) -> RoleRef:
                          f"nodes from 0, e.g. {shown}[0]")
     # Leading zeros do not count (and int() refuses a string of over 4,300 digits, zeros or not).
     ref = RoleRef(group, selector, int(index.lstrip("0") or "0") if index is not None else None)
-    if ref.dynamic:
-        allowed = DYNAMIC.get(group)
-        if allowed is None:
+    if ref.dynamic and grammar is not None:
+        roles = grammar.get(group)
+        if roles is None or not roles.selectors:
             raise StackError(f"role {text!r}: {group} has no roles, only `{group}` or `{group}[i]`")
-        if ref.base_selector not in allowed:
-            raise StackError(f"role {text!r}: {group} has the roles {', '.join(sorted(allowed))} (or *)")
-        if "@" in ref.selector and group != "rabbitmq":
-            raise StackError(f"role {text!r}: only rabbitmq roles name a queue (leader@QUEUE)")
+        if ref.base_selector not in roles.selectors:
+            raise StackError(f"role {text!r}: {group} has the roles {', '.join(sorted(roles.selectors))} (or *)")
+        if "@" in ref.selector and roles.qualifier is None:
+            raise StackError(_qualifier_problem(text, group, grammar))
     return ref

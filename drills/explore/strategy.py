@@ -21,13 +21,14 @@ from typing import Any
 from hypothesis import strategies as st
 
 from drills.checkers.protocol import FileView
-from drills.core.roles import CLIENTS, DYNAMIC, parse_role
+from drills.components import registry
+from drills.core.roles import CLIENTS
 from drills.files.exploration import Exploration, FaultChoice, refused, view_of
 
 # Roles that stand for one node whatever the stack: who leads (asked of the live system).
-_ONE_NODE = frozenset({"leader", "primary"})
+_ONE_NODE = registry.single_selectors()
 # Groups that are components or every app container: `postgres`, `etcd`, `clients`, ...
-_GROUPS = frozenset({*DYNAMIC, "etcd", CLIENTS})
+_GROUPS = frozenset({*registry.VOCABULARY, CLIENTS})
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def breadth(role: str) -> int:
     """How many nodes a role may name, as a rank: 0 one node (an index, a leader or primary),
     1 a role of several nodes or a service name (replicas, `pg2` or the stem `dashboard`), 2 a
     whole component or every app container (`postgres.*`, `etcd`, `clients`)."""
-    ref = parse_role(role)
+    ref = registry.role(role)
     if ref.index is not None or ref.base_selector in _ONE_NODE:
         return 0
     if ref.selector == "*" and ref.group in _GROUPS:

@@ -158,7 +158,7 @@ def disk_full(step: DiskFull, ctx: FaultContext) -> Entry:
         volumes = [v for v in volumes_of(c) if _labels(stack.client, v).get(PROJECT_LABEL) == stack.project]
         if not volumes:
             raise FaultError(f"disk-full of {c.name}: it has no data volume of {stack.project} to fill",
-                             hint="target a database node (postgres.*, mongo.*)")
+                             hint="target a database node: one whose data is on a volume of the project")
         plan += volumes
     for volume in plan:  # before the ledger entry: a refused fault leaves nothing to heal
         free = free_bytes(stack, volume)

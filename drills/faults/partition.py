@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from drills.components import registry
 from drills.core.errors import FaultError, StackError
-from drills.core.roles import RoleRef, parse_role
+from drills.core.roles import RoleRef
 from drills.faults import netns
 from drills.faults.actions import HealAction, HealContext
 from drills.faults.base import Fault, FaultContext, FaultTarget, Loc, apply, targets
@@ -29,12 +30,15 @@ if TYPE_CHECKING:
 Rule = tuple[str, ...]
 
 
+_PEERS = registry.kinds_with("roles")[0]  # a component for the example of `from`'s default
+
+
 class Partition(StepBase):
     """Cut the target off the network from `from` (default: its own component's other nodes)."""
 
     fault: Literal["partition"]
     from_: tuple[Role, ...] = Field((), alias="from", description="Roles cut off from the target; `clients` = the "
-                                    "host and the app services. Default: the target's peers (postgres.* ...).")
+                                    f"host and the app services. Default: the target's peers ({_PEERS}.* ...).")
     direction: Literal["both", "in", "out"] = Field(
         "both", description="both; in: the target hears nothing from them; out: it cannot send to them.")
 
@@ -147,7 +151,7 @@ def partition(step: Partition, ctx: FaultContext) -> Entry:
 def _is_target(group: str, target: RoleRef, text: str) -> bool:
     """Whether the nodes of `group` are all nodes of the target (excluded from what it is cut from)."""
     try:
-        ref = parse_role(group)
+        ref = registry.role(group)
     except StackError:
         return False
     whole = ref.selector == "*" and ref.index is None and target.selector == "*" and target.index is None
@@ -161,7 +165,7 @@ def problems(step: Mapping[str, Any], view: FileView) -> list[tuple[Loc, str]]:
     if not isinstance(text, str) or text.strip() == "same":
         return []  # `same` is the previous step's node, known only when the step runs
     try:
-        target = parse_role(text)
+        target = registry.role(text)
     except StackError:
         return []  # the schema reports it
     groups = given if isinstance(given, list) and given else [f"{target.group}.*"]

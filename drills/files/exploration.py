@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeGuard
 from pydantic import Field, ValidationError
 
 from drills.checkers.protocol import FileView
+from drills.components import registry
 from drills.core.errors import ScenarioError, StackError
-from drills.core.roles import parse_role
 from drills.core.yaml_locate import Loc, Problem, field_names, problem_at, suggest, to_plain
 from drills.faults.registry import FAULTS
 from drills.files.scenario import schema_problems, semantic_problems
@@ -262,7 +262,7 @@ def _choice_problems(add: Any, choice: Mapping[str, Any], view: FileView) -> Non
             add(("kind",), f"{kind} needs `{name}`: list its values under `with:`, e.g. with: {{{name}: [...]}}")
     choices = {k: v for k, v in given.items() if k in fields and isinstance(v, list) and v}
     first = {k: v[0] for k, v in choices.items()}
-    target = targets[0] if targets else "postgres.leader"
+    target = targets[0] if targets else registry.role_examples()[0]  # a one-node role, to probe the model
     accepted: dict[str, list[int]] = {}  # the values each field's model takes
     for key, values in choices.items():
         accepted[key] = []
@@ -285,7 +285,7 @@ def _choice_problems(add: Any, choice: Mapping[str, Any], view: FileView) -> Non
 
 def _is_role(text: str) -> bool:
     try:
-        parse_role(text)
+        registry.role(text)
     except StackError:
         return False
     return True

@@ -38,6 +38,7 @@ from drills.checkers.rpo import Rpo
 from drills.checkers.sessions import Sessions
 from drills.checkers.split_brain import SplitBrain
 from drills.checkers.steady_state import SteadyState
+from drills.components import registry
 from drills.core.errors import ScenarioError
 from drills.core.yaml_locate import (
     Loc,
@@ -65,13 +66,13 @@ from drills.files.scenario_schema import (
     Scenario,
     Step,
 )
-from drills.spec.types import COMPONENTS, duration_or, parse_duration
+from drills.spec.types import duration_or, parse_duration
 from drills.spec.types import shorten as _shorten
 from drills.workload.registry import KINDS, SIGNALS
 from drills.workload.signal import SignalSpec
 
 __all__ = [
-    "CHECKERS", "COMPONENTS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
+    "CHECKERS", "FAULT_KINDS", "SIGNALS", "Availability", "BackupIntegrity", "BackupSpec", "Expectation",
     "LostWrites", "Problem", "QueueLoss", "Recovery", "Resync", "Rpo", "Scenario", "Sessions", "SignalSpec",
     "SplitBrain", "SteadyState", "Step", "StepBase",
     "check_file", "expand_paths", "load_scenario", "parse_duration", "scenario_json_schema", "schema_problems",
@@ -164,7 +165,8 @@ def _shown(value: object) -> str:
 
 
 def _plain_message(err: Any, loc: Loc) -> str:
-    kebab = "must be kebab-case (a-z, 0-9 and -), e.g. postgres-leader-kill; it does not match the pattern"
+    example = registry.role_examples()[0].replace(".", "-") + "-kill"  # an id as the shipped scenarios spell theirs
+    kebab = f"must be kebab-case (a-z, 0-9 and -), e.g. {example}; it does not match the pattern"
     return plain_message(err, _shown, pattern=kebab if loc == ("id",) else None)
 
 
@@ -276,7 +278,8 @@ def _backup_problems(add: Any, backup: Mapping[str, Any] | None) -> None:
     """A `backup:` section asks for a backup this stack can take."""
     component = backup.get("component") if backup else None
     method = (backup.get("method") or "dump") if backup else None
-    if backup and method == "snapshot" and component in ("rabbitmq", "mongo"):
+    if backup and method == "snapshot" and component in registry.kinds_with("backups") \
+            and method not in registry.scenario_methods(component):
         add(("backup", "method"), f"{component} has no snapshot backup here; use method: dump")
 
 

@@ -3,7 +3,8 @@ booleans that are never numbers, durations (`10s`, `1.5s`, `500ms`, `2m`) and ro
 
 Every section's model (`drills.files.scenario_schema`), and each signal's, fault step's and checker's
 own model in its module, is built from these, so that they read a file alike. Imports nothing of
-Drills at module level: a model module can import it without a cycle through the schema.
+Drills at module level but the components' registry (which roles each component has is its own),
+which imports no model of a scenario: a model module can import it without a cycle through the schema.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
+
+from drills.components import registry
 
 # ---- durations: 10s, 1.5s, 500ms, 2m, 1h, or a bare number of seconds ---------------------------
 
@@ -78,19 +81,17 @@ ROLE_PATTERN = r"^[a-z][a-z0-9_-]*(\.(\*|[a-z]+(@[A-Za-z0-9_.-]+)?))?(\[[0-9]+\]
 
 def _role(value: str) -> str:
     from drills.core.errors import StackError
-    from drills.core.roles import parse_role
 
     try:
-        parse_role(value)
+        registry.role(value)  # the selectors each component has are its own
     except StackError as exc:
         raise ValueError(str(exc)) from None
     return value.strip()
 
 
 Role = Annotated[str, AfterValidator(_role), Field(min_length=1, json_schema_extra={"pattern": ROLE_PATTERN},
-                            description="A role: postgres.leader, postgres.replica[0], rabbitmq.leader, "
-                                        "rabbitmq.*, mongo.primary, dashboard[0], pg2, clients, ...; "
-                                        "`same`: the node the previous step acted on")]
+                            description=f"A role: {', '.join(registry.role_examples())}, dashboard[0], pg2, "
+                                        f"clients, ...; `same`: the node the previous step acted on")]
 
 
 # ---- models -----------------------------------------------------------------------------------------
@@ -101,8 +102,6 @@ class Model(BaseModel):
 
 
 # ---- names ----------------------------------------------------------------------------------------
-
-COMPONENTS = ("postgres", "rabbitmq", "mongo")
 
 # Every expectation's justification (each checker's model, drills.checkers).
 Why = Annotated[str, Field(min_length=1, description="Why this bound: the policy line and the arithmetic.")]

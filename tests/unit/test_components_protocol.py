@@ -16,7 +16,10 @@ from typing import Any, get_args
 import pytest
 from pydantic import ValidationError
 
-from drills.checkers.failover import QUEUED, Failover
+from drills.checkers.failover import Failover
+from drills.checkers.leader_changes import LeaderChanges
+from drills.checkers.resync import Resync
+from drills.checkers.split_brain import SplitBrain
 from drills.components import base, registry
 from drills.components.base import Adapter, AdapterSpec, Bound, ComposeModel, Credential
 from drills.core import roles
@@ -139,20 +142,67 @@ def test_a_stack_files_entries_are_bound_to_their_adapters_and_found_by_group(pa
 # ---- the legacy table: the vocabulary as it is spelled today -----------------------------------------
 
 
-def test_the_legacy_roles_are_the_role_grammars():
-    assert {kind: entry.selectors for kind, entry in registry.LEGACY.items()} == roles.DYNAMIC
-    assert frozenset().union(*(e.single for e in registry.LEGACY.values())) == strategy._ONE_NODE
-    assert all(e.single <= e.selectors for e in registry.LEGACY.values())
-    queued = {kind: e for kind, e in registry.LEGACY.items() if e.qualifier}
-    assert list(queued) == [QUEUED]
-    assert queued[QUEUED].default_qualifier == roles.DEFAULT_QUEUE
-    assert roles.parse_role("rabbitmq.leader").queue == queued[QUEUED].default_qualifier
+# What the scenario language said of the components before it read them from the registry (B5):
+# `drills.core.roles.DYNAMIC`, `explore.strategy._ONE_NODE` and `_GROUPS`, `checkers.failover.QUEUED`,
+# `spec.types.COMPONENTS`. The vocabulary must say the same until a step means to change it.
+DYNAMIC = {"postgres": frozenset({"leader", "replica"}), "mongo": frozenset({"primary", "secondary"}),
+           "rabbitmq": frozenset({"leader", "follower"})}
+QUEUED = "rabbitmq"
+COMPONENTS = ("postgres", "rabbitmq", "mongo")
+
+
+def test_the_vocabulary_is_the_legacy_table_with_the_adapters():
+    assert list(registry.VOCABULARY)[:len(registry.LEGACY)] == list(registry.LEGACY)  # the schema's enum order
+    assert set(registry.VOCABULARY) == {*registry.LEGACY, *registry.KINDS}
+    for kind, entry in registry.LEGACY.items():
+        words = registry.VOCABULARY[kind]
+        assert words.selectors >= entry.selectors and words.single >= entry.single
+        assert set(words.backups) >= set(entry.backups)
+    for adapter in registry.ADAPTERS.values():  # what an adapter says of its kind is in its kind's words
+        words = registry.VOCABULARY[adapter.kind]
+        if adapter.roles is not None:
+            assert words.selectors >= adapter.roles.selectors and words.single >= adapter.roles.single
+        assert words.leaders or adapter.leaders is None
+        assert {(m.name, m.scenario_method) for m in adapter.backups} <= set(words.backups)
+
+
+def test_the_role_grammar_is_the_one_the_scenarios_had():
+    assert {kind: g.selectors for kind, g in registry.grammar().items()} == DYNAMIC
+    assert list(registry.grammar()) == list(COMPONENTS)  # hints and examples are drawn in this order
+    assert registry.single_selectors() == frozenset({"leader", "primary"}) == strategy._ONE_NODE
+    assert all(e.single <= e.selectors for e in registry.VOCABULARY.values())
+    assert {*DYNAMIC, "etcd", roles.CLIENTS, *registry.KINDS} == strategy._GROUPS
+    queued = {kind: g.qualifier for kind, g in registry.grammar().items() if g.qualifier}
+    assert queued == {QUEUED: "queue"}
+    assert registry.LEGACY[QUEUED].default_qualifier == roles.DEFAULT_QUEUE
+    assert registry.role("rabbitmq.leader").queue == registry.LEGACY[QUEUED].default_qualifier
+    assert registry.role_examples() == ("postgres.leader", "postgres.replica[0]", "rabbitmq.leader", "rabbitmq.*",
+                                        "mongo.primary")
 
 
 def test_the_legacy_leaders_are_those_failover_may_name():
     sampled = {kind for kind, e in registry.LEGACY.items() if e.leaders}
     assert sampled == set(get_args(Failover.model_fields["component"].annotation))
     assert {kind for kind, e in registry.LEGACY.items() if e.leader_qualifier} == {QUEUED}
+    assert registry.sampled_as(QUEUED, "q") == "rabbitmq@q" and registry.sampled_as("postgres", "q") == "postgres"
+    assert registry.sampled_as(QUEUED, None) == QUEUED
+
+
+def test_components_are_named_only_by_their_registry():
+    """The checkers' `component:` Literals are the registry's kinds, with the defaults they had."""
+    def named(model: Any) -> tuple[str, ...]:
+        args = get_args(model.model_fields["component"].annotation)
+        literal = next((a for a in args if get_args(a)), None)  # of `Literal[...] | None`, the Literal
+        return get_args(literal) if literal is not None else args
+
+    assert named(Failover) == registry.kinds_with("leaders") == ("postgres", "rabbitmq")
+    assert named(LeaderChanges) == named(SplitBrain) == registry.kinds_with("cluster-leaders") == ("postgres",)
+    assert named(Resync) == registry.kinds_with("roles") == COMPONENTS
+    for model in (Failover, LeaderChanges, SplitBrain):
+        assert model.model_fields["component"].default == "postgres"
+    assert registry.kinds_with("backups") == COMPONENTS
+    assert {kind: registry.scenario_methods(kind) for kind in COMPONENTS} == {
+        "postgres": ("dump", "snapshot"), "rabbitmq": ("dump",), "mongo": ("dump",)}
 
 
 def test_the_legacy_backups_are_the_stack_files_methods_as_a_scenario_names_them():

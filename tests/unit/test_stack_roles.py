@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components import registry
 from drills.core.errors import StackError
-from drills.core.roles import MAX_INDEX_DIGITS, RoleRef, parse_role
+from drills.core.roles import MAX_INDEX_DIGITS, RoleGrammar, RoleRef, parse_role
 from drills.spec.types import ROLE_PATTERN
 from drills.stack.definition import ROLE_LABEL, RoleMap
 from drills.stack.roles import pick
@@ -29,6 +30,7 @@ SERVICES = ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "rabbit1", "rabbit2"
 ])
 def test_parse(text, ref):
     assert parse_role(text) == ref
+    assert parse_role(text, registry.grammar()) == ref == registry.role(text)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -42,7 +44,32 @@ def test_parse(text, ref):
 ])
 def test_parse_errors_say_what_is_allowed(text, message):
     with pytest.raises(StackError, match=message):
-        parse_role(text)
+        registry.role(text)
+
+
+def test_without_a_grammar_only_the_syntax_is_checked():
+    # what reads a role already read from a scenario (the runner, the topology) needs no grammar
+    assert parse_role("postgres.primary") == RoleRef("postgres", "primary")
+    assert parse_role("dashboard.leader@q") == RoleRef("dashboard", "leader@q")
+    with pytest.raises(StackError, match="not a role") as err:
+        parse_role("Postgres")
+    assert err.value.hint == "roles look like dashboard[0]"
+
+
+def test_the_grammar_is_the_one_passed():
+    grammar = {"db": RoleGrammar(frozenset({"primary", "standby"}), frozenset({"primary"})),
+               "bus": RoleGrammar(frozenset({"leader"}), frozenset({"leader"}), qualifier="stream")}
+    assert parse_role("bus.leader@orders", grammar).base_selector == "leader"
+    with pytest.raises(StackError, match=r"db has the roles primary, standby \(or \*\)"):
+        parse_role("db.leader", grammar)
+    with pytest.raises(StackError, match=r"only bus roles name a stream \(leader@STREAM\)"):
+        parse_role("db.primary@x", grammar)
+    with pytest.raises(StackError, match="not a role") as err:
+        parse_role("DB", grammar)
+    assert err.value.hint == "roles look like db.primary, bus.*, dashboard[0]"
+    with pytest.raises(StackError, match="not a role") as err:
+        registry.role("Postgres")
+    assert err.value.hint == "roles look like postgres.leader, rabbitmq.*, dashboard[0]"
 
 
 def test_role_text_round_trips():
