@@ -15,14 +15,12 @@ import re
 import socket
 from contextlib import ExitStack
 
+from drills.components._host_ports import variable
+
+# `variable` is spelled below the stack, where the backups read the fixed ports too.
+__all__ = ["assign", "free_ports", "is_conflict_error", "port_variables", "variable"]
+
 _VARIABLE = re.compile(r"\$\{(DRILLS_PORT_[A-Z0-9_]+)")
-
-
-def variable(service: str, port: int) -> str:
-    """The variable that fixes the host port of `port` of `service` (`db-1`, 5432 ->
-    DRILLS_PORT_DB_1_5432): what a Compose file or Drills' override reads, and what
-    `drills.workload.endpoints.published` looks up."""
-    return f"DRILLS_PORT_{re.sub(r'[^A-Z0-9]', '_', service.upper())}_{port}"
 
 
 def port_variables(compose_text: str) -> list[str]:
