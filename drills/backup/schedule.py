@@ -17,7 +17,7 @@ from typing import Protocol
 
 from drills.backup.catalog import Catalog
 from drills.backup.model import Backup, next_slot
-from drills.backup.target import BackupStack
+from drills.backup.target import BackupStack, method_of
 from drills.core.history import Recorder
 
 log = logging.getLogger(__name__)
@@ -25,20 +25,10 @@ log = logging.getLogger(__name__)
 TakeBackup = Callable[[BackupStack, str, Path, Callable[[], float]], Backup]
 
 
-def backup_function(component: str, method: str) -> TakeBackup:
-    if component == "postgres":
-        from drills.backup import postgres
-
-        return postgres.dump if method == "dump" else postgres.snapshot
-    if component == "rabbitmq":
-        from drills.backup import rabbitmq
-
-        return rabbitmq.export_definitions
-    if component == "mongo":
-        from drills.backup import mongo
-
-        return mongo.dump if method == "dump" else mongo.snapshot
-    raise ValueError(f"no backup for component {component!r}")
+def backup_function(stack: BackupStack, component: str, method: str) -> TakeBackup:
+    """How the stack's `component` is backed up by `method` (dump | snapshot): its adapter's, found
+    through the registry (`drills.components.registry`); ValueError when it has none."""
+    return method_of(stack, component, method).take
 
 
 class BackupSchedule:
@@ -49,7 +39,7 @@ class BackupSchedule:
         self.component = component
         self.method = method
         self.interval_s = interval_s
-        self.take = take or backup_function(component, method)
+        self.take = take or backup_function(stack, component, method)
         self._stop = threading.Event()
         self._completed = threading.Event()  # set by the first backup that succeeds
         self._thread: threading.Thread | None = None

@@ -1,12 +1,12 @@
-"""What backups and restores need of a stack (`drills.stack.project.ComposeProject` is one)."""
+"""What backups and restores need of a stack (`drills.stack.project.ComposeProject` is one), and
+how they find the component's backup method (`drills.components.registry`)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
-from drills.core.errors import FaultError
+from drills.components._backup_tools import BackupLive, endpoint, nodes_of, poll
+from drills.components.registry import LegacyBackup, backup_method
 
 if TYPE_CHECKING:
     import docker
@@ -16,9 +16,6 @@ if TYPE_CHECKING:
     from drills.stack.definition import StackDefinition
     from drills.stack.env import StackSettings
     from drills.stack.services import ServiceInfo
-
-T = TypeVar("T")
-
 
 class BackupStack(Protocol):
     @property
@@ -55,37 +52,14 @@ class BackupStack(Protocol):
         ...
 
 
-def nodes_of(stack: BackupStack, component: str) -> list[str]:
-    """A component's nodes as the Compose file names them: after a total failure no container is
-    left to read them from, and a stack whose nodes are named otherwise must not get ours."""
-    nodes = stack.settings.roles.members(component, stack.defined_services())
-    if not nodes:
-        raise FaultError(f"{stack.project} defines no {component} node in its Compose file",
-                         hint="`drill stack status` lists the stack's services and their roles")
-    return nodes
+__all__ = ["BackupStack", "endpoint", "live_of", "method_of", "nodes_of", "poll"]
 
 
-def endpoint(stack: BackupStack, service: str, port: int) -> tuple[str, int]:
-    """Where the host reaches `port` of `service` (the port `drill stack up` fixed for it)."""
-    from drills.workload.endpoints import published
-
-    found = published(stack, service, port)
-    if found is None:
-        raise FaultError(f"{service} of {stack.project} publishes no port {port}")
-    return found
+def live_of(stack: BackupStack) -> BackupLive:
+    """The stack as the components' backup methods see it (mypy checks here that it is one)."""
+    return stack
 
 
-def poll(what: str, attempt: Callable[[], T | None], *, timeout_s: float, interval_s: float = 0.5) -> T:
-    """Call `attempt` until it returns something (exceptions count as not yet) or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    last = ""
-    while True:
-        try:
-            found = attempt()
-            if found is not None:
-                return found
-        except Exception as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        if time.monotonic() > deadline:
-            raise FaultError(f"gave up after {timeout_s:g} s waiting for {what}" + (f" ({last})" if last else ""))
-        time.sleep(interval_s)
+def method_of(stack: BackupStack, component: str, method: str) -> LegacyBackup:
+    """The backup method `method` (a scenario's dump | snapshot) of the stack's component `component`."""
+    return backup_method(stack.definition.bound(), component, method)

@@ -11,6 +11,7 @@ which replaces this table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from pydantic import BaseModel
@@ -32,3 +33,15 @@ def reached_ports(key: str, spec: BaseModel) -> tuple[int, ...]:
     """The container ports Drills reaches on every member of component `key`, as `spec` sets them."""
     # A field another adapter's spec lacks (repmgr has no REST port) is no port to reach.
     return tuple(int(getattr(spec, name)) for name in REACHED.get(key, ()) if getattr(spec, name, None) is not None)
+
+
+# The one place the host-port variables' prefix is spelled: a Compose file may read
+# `${DRILLS_PORT_<SERVICE>_<PORT>:-}` to fix where Drills reaches a port; the override sets them too.
+PORT_VARIABLE_PREFIX = "DRILLS_PORT"
+
+
+def variable(service: str, port: int) -> str:
+    """The variable that fixes the host port of `port` of `service` (`db-1`, 5432 ->
+    DRILLS_PORT_DB_1_5432; any character but A-Z0-9 as _): what a Compose file or Drills' override
+    reads (`drills.stack.ports`), and what `drills.workload.endpoints.published` and the backups look up."""
+    return f"{PORT_VARIABLE_PREFIX}_{re.sub(r'[^A-Z0-9]', '_', service.upper())}_{port}"

@@ -21,12 +21,15 @@ when its adapter declares the same; the table goes when the last one has.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from drills.components._backup_tools import BackupLive, Clock
 from drills.components.base import Adapter, AdapterSpec, Bound
+from drills.core.backups import Backup, Digest, Restore
 from drills.core.discovery import Declared, declared, indexed, instance_of, lookup
 from drills.core.roles import RoleGrammar, RoleRef, parse_role
 
@@ -123,7 +126,7 @@ def pulled_images() -> tuple[PulledImage, ...]:
 # one statement per software or kind, deleted by the lane that moves it into its adapter.
 
 # Imported here, not at the top: each lane's additions are one block at the end (merged without conflict).
-from collections.abc import Callable, Collection  # noqa: E402
+from collections.abc import Collection  # noqa: E402
 
 from drills.components import (  # noqa: E402
     _etcd_logs,
@@ -329,3 +332,57 @@ def role_examples() -> tuple[str, ...]:
         if i == 1:
             shown.append(f"{kind}.*")
     return tuple(shown)
+# ---- backups: the take / restore / verify of the kinds whose adapters have not moved in yet ----------
+
+
+@dataclass(frozen=True)
+class LegacyBackup:
+    """One backup method of a kind, as `drills.backup` calls it until its adapter declares a
+    `BackupMethod` (`LEGACY[kind].backups` names the same ones)."""
+
+    name: str  # the stack file's `<kind>.<name>`: dump | snapshot | definitions
+    scenario_method: Literal["dump", "snapshot"]  # what a scenario's backup.method says
+    take: Callable[[BackupLive, str, Path, Clock], Backup]  # (stack, backup id, host directory, clock)
+    restore: Callable[[BackupLive, Backup, float, Clock], Restore]  # a new cluster from it (timeout), verified
+    verify: Callable[[BackupLive, int | None], Digest]  # what the stack holds now, up to a seq
+
+
+def _legacy_backups() -> dict[str, dict[str, LegacyBackup]]:
+    from drills.components import _mongo_backup, _patroni_backup, _rabbitmq_definitions
+
+    pg, rabbit, mongo = _patroni_backup, _rabbitmq_definitions, _mongo_backup
+    return {
+        "postgres": {"dump": LegacyBackup("dump", "dump", pg.dump, pg.restore_dump, pg.verify),
+                     "snapshot": LegacyBackup("snapshot", "snapshot", pg.snapshot, pg.restore_snapshot, pg.verify)},
+        "rabbitmq": {"definitions": LegacyBackup("definitions", "dump", rabbit.export_definitions,
+                                                 rabbit.restore_definitions, rabbit.verify)},
+        "mongo": {"dump": LegacyBackup("dump", "dump", mongo.dump, mongo.restore_dump, mongo.read_digest)},
+    }
+
+
+# kind -> the stack file's method name -> its take, restore and verify
+LEGACY_BACKUPS: Mapping[str, Mapping[str, LegacyBackup]] = MappingProxyType(
+    {kind: MappingProxyType(methods) for kind, methods in _legacy_backups().items()})
+
+
+def backup_kinds() -> tuple[str, ...]:
+    """The kinds a scenario may back up and restore (postgres, rabbitmq, mongo)."""
+    return tuple(LEGACY_BACKUPS)
+
+
+def backup_method(bound: Mapping[str, Bound[Any]], kind: str, method: str) -> LegacyBackup:
+    """The backup of component `kind` that a scenario's `method` (dump | snapshot) names. A stack
+    whose component of that kind has its adapter here gets only what that adapter declares (repmgr:
+    nothing; `drills.run.stack_fit` says so before a drill starts); ValueError when there is none."""
+    methods = LEGACY_BACKUPS.get(kind)
+    if methods is None:
+        raise ValueError(f"no backup for component {kind!r}")
+    found = of_group(bound, kind)
+    if found is not None:
+        raise ValueError(f"adapter {found.adapter.name} has no {method} backup of {kind} "
+                         f"(it declares {', '.join(m.name for m in found.adapter.backups) or 'none'})")
+    for backup in methods.values():
+        if backup.scenario_method == method:
+            return backup
+    raise ValueError(f"no {method} backup for component {kind!r} (its methods: "
+                     f"{', '.join(f'{kind}.{name}' for name in methods)})")

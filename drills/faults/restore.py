@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import Field
 
 from drills.backup.model import Backup, Restore
-from drills.backup.target import BackupStack, nodes_of
+from drills.backup.target import BackupStack, method_of, nodes_of
+from drills.components import registry
 from drills.core.errors import FaultError
 from drills.core.events import RestoreEnded, RestoreStarted
 from drills.faults.base import Fault, FaultContext, Loc, apply
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from drills.checkers.protocol import FileView
 
 RESTORE_TIMEOUT_S = 120.0
-RESTORABLE = ("postgres", "rabbitmq", "mongo")
 
 
 class RestoreBackup(StepBase):
@@ -41,8 +41,10 @@ class RestoreBackup(StepBase):
 
 def component_of(target: str) -> str:
     group = target.strip().split(".")[0].split("[")[0]
-    if group not in RESTORABLE:
-        raise FaultError(f"restore-backup: {target!r} is not a database or queue (postgres.*, rabbitmq.*, mongo.*)")
+    kinds = registry.backup_kinds()
+    if group not in kinds:
+        raise FaultError(f"restore-backup: {target!r} is not a database or queue "
+                         f"({', '.join(f'{kind}.*' for kind in kinds)})")
     return group
 
 
@@ -61,18 +63,8 @@ def problems(step: Mapping[str, Any], view: FileView) -> list[tuple[Loc, str]]:
 
 
 def _restore(stack: BackupStack, backup: Backup, method: str, ctx: FaultContext) -> Restore:
-    if backup.component == "postgres":
-        from drills.backup import postgres
-
-        do = postgres.restore_dump if method == "dump" else postgres.restore_snapshot
-        return do(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
-    if backup.component == "rabbitmq":
-        from drills.backup import rabbitmq
-
-        return rabbitmq.restore_definitions(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
-    from drills.backup import mongo
-
-    return mongo.restore_dump(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
+    """The component's restore of a backup taken by `method`, found through the registry."""
+    return method_of(stack, backup.component, method).restore(stack, backup, RESTORE_TIMEOUT_S, ctx.clock)
 
 
 def restore_backup(step: RestoreBackup, ctx: FaultContext) -> Entry:

@@ -25,25 +25,14 @@ directory (`drills.stack.state.write_override`), never beside the stack's own fi
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drills.components._host_ports import reached_ports
+from drills.components._host_ports import reached_ports, variable
 from drills.stack.definition import RoleMap, StackDefinition, order
 
 LOOPBACK = "127.0.0.1"
-# The one spelling of the host-port variables' prefix: Drills' own, whatever the stack (its Compose
-# files may read the same variables to fix a port they publish themselves, as the reference's do).
-PORT_VARIABLE_PREFIX = "DRILLS_PORT"
-
-
-def variable(service: str, port: int) -> str:
-    """The variable that fixes the host port of `port` of `service` (`db-1`, 5432 ->
-    <PORT_VARIABLE_PREFIX>_DB_1_5432; any character but A-Z0-9 as _): what a Compose file or
-    Drills' override reads, and what `drills.workload.endpoints.published` looks up."""
-    return f"{PORT_VARIABLE_PREFIX}_{re.sub(r'[^A-Z0-9]', '_', service.upper())}_{port}"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import re
 import socket
 from contextlib import ExitStack
 
-from drills.stack.override import PORT_VARIABLE_PREFIX, variable
+from drills.components._host_ports import PORT_VARIABLE_PREFIX, variable
 
+# `variable` is spelled below the stack, where the backups read the fixed ports too.
 __all__ = ["assign", "free_ports", "is_conflict_error", "port_variables", "variable"]
 
 _VARIABLE = re.compile(r"\$\{(" + re.escape(PORT_VARIABLE_PREFIX) + r"_[A-Z0-9_]+)")

@@ -39,14 +39,18 @@ a classic queue is led by its node, has no follower, and is online while its sta
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drills.components.httpjson import DEFAULT_TIMEOUT_S, request_json
+from drills.components._rabbitmq_api import AMQP_PORT, BOOTED_CHECK, Endpoint, ManagementApi
+from drills.components.httpjson import DEFAULT_TIMEOUT_S
 
-Endpoint = tuple[str, int]
-AMQP_PORT = 5672
+# The API's requests and the booted check are below the stack, where the definitions backup uses them too.
+__all__ = ["AMQP_PORT", "BOOTED_CHECK", "CLASSIC_LIVE_STATES", "MANAGEMENT_PORT", "QUEUES", "VHOST", "Endpoint",
+           "Management", "Queue", "RabbitNode", "RabbitStatus", "leader_problem", "node_service", "parse_nodes",
+           "parse_queues", "queue_problem"]
+
 MANAGEMENT_PORT = 15672
 # The queues the reference stack's application declares (stacks/reference/stack.yaml lists them
 # for readiness; the app's drills_app.common.QUEUES are the same).
@@ -55,9 +59,6 @@ VHOST = "/"
 # A classic queue's `state` while its process serves (`flow`: throttled by credit flow, serving).
 # Anything else (`down`, `crashed`, `stopped`, or no state reported yet) is not online.
 CLASSIC_LIVE_STATES = frozenset({"running", "flow"})
-# Served by a node's own management API, answered 200 once its AMQP listener is up: the listeners
-# start in the last boot steps, after the node's tables are loaded and its plugins started.
-BOOTED_CHECK = f"health/checks/port-listener/{AMQP_PORT}"
 
 
 @dataclass(frozen=True)
@@ -126,28 +127,9 @@ def parse_queues(doc: Iterable[Mapping[str, Any]]) -> list[Queue]:
     return sorted(queues, key=lambda q: q.name)
 
 
-class Management:
-    """The management API of one cluster, tried node by node until one answers."""
-
-    def __init__(self, endpoints: Sequence[Endpoint], password: str, user: str) -> None:
-        """`user`: the stack file's `components.rabbitmq.user` (its password: DRILLS_APP_PASSWORD)."""
-        self.endpoints = list(endpoints)
-        self.auth = (user, password)
-
-    def request(self, method: str, path: str, body: Any = None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
-        """The first answer of a node; OSError naming every node's failure when none answered."""
-        errors = []
-        for host, port in self.endpoints:
-            url = f"http://{host}:{port}/api/{path}"
-            try:
-                status, doc = request_json(method, url, auth=self.auth, body=body, timeout_s=timeout_s)
-            except OSError as exc:
-                errors.append(f"{host}:{port}: {exc}")
-                continue
-            if 200 <= status < 300:
-                return doc
-            errors.append(f"{host}:{port}: HTTP {status} {doc}")
-        raise OSError(f"{method} /api/{path}: " + ("; ".join(errors) or "no management endpoint"))
+class Management(ManagementApi):
+    """The management API of one cluster, tried node by node until one answers
+    (`drills.components._rabbitmq_api`, which the definitions backup uses too): its nodes and queues."""
 
     def nodes(self) -> list[RabbitNode]:
         return parse_nodes(self.request("GET", "nodes?columns=name,running"))
@@ -156,15 +138,6 @@ class Management:
         vhost = urllib.parse.quote(VHOST, safe="")
         columns = "name,type,leader,node,members,online,state,messages"
         return parse_queues(self.request("GET", f"queues/{vhost}?columns={columns}", timeout_s=timeout_s))
-
-    def node_booted(self, endpoint: Endpoint) -> str | None:
-        """None once the node behind `endpoint` has finished booting, else what it answered. Asked
-        of that node itself: the cluster's view (`/api/nodes`) says `running` too early."""
-        try:
-            Management([endpoint], self.auth[1], self.auth[0]).request("GET", BOOTED_CHECK)
-        except OSError as exc:
-            return str(exc)
-        return None
 
     def status(self) -> RabbitStatus:
         try:

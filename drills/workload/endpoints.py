@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from drills.core.errors import StackError
-
 if TYPE_CHECKING:
     from drills.components.base import Credential
     from drills.stack.definition import StackDefinition
@@ -39,23 +37,14 @@ def published(stack: StackLike, service: str, port: int,
     """Where the host reaches `port` of `service`: the host port `drill stack up` picked for it
     (stable across restarts of the container, so a client keeps reaching a respawned node), else
     what Docker published for the running container now, else None."""
-    from drills.stack.override import variable  # here: reading the signal registry loads no stack module
+    from drills.components._backup_tools import published as reached  # where the backups reach it too
 
-    fixed = stack.settings.ports.get(variable(service, port))
-    if fixed:
-        return LOCALHOST, int(fixed)
-    info = (snap if snap is not None else stack.snapshot()).get(service)
-    if info is not None and port in info.ports:
-        return LOCALHOST, info.ports[port]
-    return None
+    return reached(stack, service, port, snap)
 
 
 def group_endpoints(stack: StackLike, component: str, port: int) -> tuple[tuple[str, int], ...]:
     """Every node of `component` (pg1..pg3, ...) as the host reaches its `port`; StackError when none
     publishes it."""
-    snap = stack.snapshot()
-    found = [published(stack, s, port, snap) for s in stack.settings.roles.members(component, snap)]
-    endpoints = tuple(e for e in found if e is not None)
-    if not endpoints:
-        raise StackError(f"no {component} node of {stack.settings.project} publishes port {port}")
-    return endpoints
+    from drills.components._backup_tools import group_endpoints as reached
+
+    return reached(stack, component, port)

@@ -18,10 +18,10 @@ from drills.backup.model import (
     parse_digest_row,
     restore_from_events,
 )
-from drills.backup.rabbitmq import canonical, digest_of, restored_digest
 from drills.checkers.backup_integrity import check_backup_integrity
 from drills.checkers.rpo import check_rpo, lost_bound
 from drills.checkers.verdict import Status
+from drills.components._rabbitmq_definitions import canonical, digest_of, restored_digest
 from drills.core.history import Event, MemoryHistory, Op, Outcome
 from drills.files.scenario import check_file
 
@@ -271,7 +271,7 @@ def test_restore_must_fit_the_backups(tmp_path: Path) -> None:
 
 
 def test_a_mongo_restore_waits_for_mongo_init_to_finish_and_stops_when_it_failed() -> None:
-    from drills.backup.mongo import init_outcome
+    from drills.components._mongo_backup import init_outcome
     from drills.stack.services import ServiceInfo
 
     def init(state: str, status: str) -> dict[str, ServiceInfo]:

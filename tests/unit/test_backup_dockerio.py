@@ -7,7 +7,7 @@ from typing import Any
 import docker.errors
 import pytest
 
-from drills.backup import dockerio
+from drills.components import _dockerio as dockerio
 from drills.core.errors import FaultError
 
 

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.backup import postgres
 from drills.backup.model import Backup
 from drills.components import _etcd_keys, _patroni_rest
+from drills.components import _patroni_backup as postgres
 from drills.core.errors import FaultError
 from drills.stack.definition import RoleMap, StackDefinition
 from drills.stack.env import Secrets, StackSettings

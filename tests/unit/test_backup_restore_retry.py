@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from drills.backup import postgres
+from drills.components import _patroni_backup as postgres
 from drills.core.errors import FaultError
 
 RACE = ('pg_restore in drills-x-pg2-1 exited 1: pg_restore: error: could not execute query: ERROR:  duplicate key '

@@ -160,7 +160,7 @@ def test_mongo_write_uses_the_stack_file_s_replica_set_user_and_database():
 
 
 def test_mongo_backups_use_the_stack_file_s_replica_set_and_root_user():
-    from drills.backup.mongo import _uri
+    from drills.components._mongo_backup import _uri
 
     stack = StandIn(reference_definition(mongo=ELSEWHERE["mongo"]))
     uri = _uri(stack)  # type: ignore[arg-type]
@@ -201,7 +201,7 @@ def test_a_balancer_that_publishes_nothing_or_a_stack_without_one_is_a_clear_err
 
 
 def test_the_management_api_and_the_definitions_backup_log_in_as_the_stack_file_s_user():
-    from drills.backup.rabbitmq import Api
+    from drills.components._rabbitmq_definitions import Api
     from drills.stack.topology import management
 
     stack = StandIn(reference_definition(rabbitmq=ELSEWHERE["rabbitmq"]), port=3)

@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drills.backup import dockerio
-from drills.backup.model import Backup, Digest, Restore
-from drills.backup.target import BackupStack, nodes_of, poll
+from drills.components import _dockerio as dockerio
+from drills.components._backup_tools import BackupLive, Clock, Service, group_endpoints, nodes_of, poll
+from drills.core.backups import Backup, Digest, Restore
 from drills.core.dockerlabels import helper_labels
 from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
-    from drills.stack.services import ServiceInfo
-
-Clock = Callable[[], float]
 COLLECTION = "drill_writes"
 
 
@@ -40,7 +37,7 @@ def digest_of_ids(ids: Iterable[int]) -> Digest:
     return Digest(len(ordered), ordered[-1] if ordered else None, hashlib.md5(text.encode()).hexdigest())
 
 
-def _uri(stack: BackupStack) -> str:
+def _uri(stack: BackupLive) -> str:
     """The replica set as a helper container on the stack's network reaches it: its members by
     their service names, as the stack file's root user (`components.mongo`)."""
     mongo = stack.definition.mongo()
@@ -49,7 +46,7 @@ def _uri(stack: BackupStack) -> str:
     return f"mongodb://{mongo.root_user}:{pw}@{hosts}/?replicaSet={mongo.replica_set}&authSource=admin"
 
 
-def _helper(stack: BackupStack) -> Container:
+def _helper(stack: BackupLive) -> Container:
     image = stack.settings.mongo_image
     network = stack.network_name
     return stack.client.containers.run(
@@ -58,11 +55,9 @@ def _helper(stack: BackupStack) -> Container:
         labels=helper_labels(stack.project, "backup-helper"))
 
 
-def read_digest(stack: BackupStack, max_id: int | None = None) -> Digest:
+def read_digest(stack: BackupLive, max_id: int | None = None) -> Digest:
     import pymongo
     from pymongo.read_concern import ReadConcern
-
-    from drills.workload.endpoints import group_endpoints
 
     mongo = stack.definition.mongo()
     host, port = group_endpoints(stack, "mongo", mongo.port)[0]
@@ -77,7 +72,7 @@ def read_digest(stack: BackupStack, max_id: int | None = None) -> Digest:
         client.close()
 
 
-def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
+def dump(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -> Backup:
     started = clock()
     dest = directory / f"{backup_id}.archive"
     helper = _helper(stack)
@@ -93,11 +88,7 @@ def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> B
                   location=str(dest), size_bytes=size)
 
 
-def snapshot(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
-    raise FaultError("MongoDB disk snapshots are not implemented; use method: dump")
-
-
-def init_outcome(snap: Mapping[str, ServiceInfo]) -> str | None:
+def init_outcome(snap: Mapping[str, Service]) -> str | None:
     """None while mongo-init runs; "" once it exited 0; else its status (it will not succeed by waiting)."""
     init = snap.get("mongo-init")
     if init is None or init.state != "exited":
@@ -105,7 +96,7 @@ def init_outcome(snap: Mapping[str, ServiceInfo]) -> str | None:
     return "" if init.exit_code == 0 else init.status
 
 
-def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
+def restore_dump(stack: BackupLive, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
     started = clock()
     nodes = nodes_of(stack, "mongo")
     stack.compose("up", "-d", "--no-deps", *nodes)

@@ -1,6 +1,6 @@
-"""docker exec and archive helpers for backups: run a tool in a container of the run, move files
-between the host and a container. Callers check that a container carries the run's project label
-(`drills.core.dockerlabels.require_owned`) before they hand it here."""
+"""docker exec and archive helpers for the components' backups and restores: run a tool in a
+container of the run, move files between the host and a container. Callers check that a container
+carries the run's project label (`drills.core.dockerlabels.require_owned`) before they hand it here."""
 
 from __future__ import annotations
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from drills.backup.model import Backup, Digest, Restore
-from drills.backup.target import BackupStack, nodes_of, poll
+from drills.components._backup_tools import BackupLive, Clock, nodes_of, poll, published
+from drills.components._rabbitmq_api import ManagementApi
+from drills.core.backups import Backup, Digest, Restore
 from drills.core.errors import FaultError
 
-Clock = Callable[[], float]
 # section -> the fields that define an object of it (the rest is volatile or derived)
 SECTIONS: dict[str, tuple[str, ...]] = {
     "vhosts": ("name",),
@@ -57,9 +57,7 @@ def restored_digest(backup_lines: Sequence[str], restored: Mapping[str, Any]) ->
 
 
 class Api:
-    def __init__(self, stack: BackupStack) -> None:
-        from drills.workload.endpoints import published
-
+    def __init__(self, stack: BackupLive) -> None:
         rabbit = stack.definition.rabbitmq()
         snap = stack.snapshot()
         nodes = stack.settings.roles.members("rabbitmq", snap)
@@ -69,21 +67,22 @@ class Api:
 
     def all_booted(self) -> bool:
         """Every node has finished booting, by its own answer (see restore_definitions)."""
-        from drills.stack.rabbitmq import Management
-
-        api = Management(self.endpoints, self.auth[1], self.auth[0])
+        api = ManagementApi(self.endpoints, self.auth[1], self.auth[0])
         return all(api.node_booted(e) is None for e in self.endpoints)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        from drills.stack.rabbitmq import Management
-
         try:
-            return Management(self.endpoints, self.auth[1], self.auth[0]).request(method, path, body)
+            return ManagementApi(self.endpoints, self.auth[1], self.auth[0]).request(method, path, body)
         except OSError as exc:
             raise FaultError(str(exc)) from exc
 
 
-def export_definitions(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
+def verify(stack: BackupLive, max_seq: int | None = None) -> Digest:
+    """The digest of the definitions the cluster holds now (definitions have no seq)."""
+    return digest_of(canonical(Api(stack).call("GET", "definitions")))
+
+
+def export_definitions(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -> Backup:
     started = clock()
     doc = Api(stack).call("GET", "definitions")
     point = clock()
@@ -97,7 +96,7 @@ def export_definitions(stack: BackupStack, backup_id: str, directory: Path, cloc
                   size_bytes=dest.stat().st_size)
 
 
-def restore_definitions(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
+def restore_definitions(stack: BackupLive, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
     """Wait for a new cluster with every node running and booted, import the definitions, verify them.
 
     `/api/nodes` says `running` while a node is still loading its tables; quorum queues the import

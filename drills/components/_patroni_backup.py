@@ -36,10 +36,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from drills.backup import dockerio
-from drills.backup.model import Backup, Digest, Restore, parse_digest_row
-from drills.backup.target import BackupStack, endpoint, nodes_of, poll
+from drills.components import _dockerio as dockerio
 from drills.components import _etcd_keys, _patroni_rest
+from drills.components._backup_tools import BackupLive, Clock, endpoint, nodes_of, poll, published
+from drills.core.backups import Backup, Digest, Restore, parse_digest_row
 from drills.core.dockerlabels import helper_labels, require_owned, service_of
 from drills.core.errors import FaultError
 
@@ -58,17 +58,15 @@ DIGEST_SQL = (f"SELECT count(*), coalesce(max(seq), -1), "
 SNAPSHOTS_KEPT = 1  # ~80 MB each: older snapshot files are deleted from the host (their events stay)
 SCOPE_WAIT_S = 30.0  # new nodes just started: Patroni's REST API answers within seconds
 
-Clock = Callable[[], float]
 
-
-def login(stack: BackupStack, role: Literal["superuser", "replication"]) -> tuple[str, str]:
+def login(stack: BackupLive, role: Literal["superuser", "replication"]) -> tuple[str, str]:
     """(user, password) of the stack file's login for `role` (the reference stack's convention
     where the file names none)."""
     found = stack.definition.postgres().login(role)
     return found.user, stack.credential(found.password)
 
 
-def connect(stack: BackupStack, service: str, *, autocommit: bool = True,
+def connect(stack: BackupLive, service: str, *, autocommit: bool = True,
             timeout_s: int = 3) -> psycopg.Connection[Any]:
     """To the stack's database (its stack file's `components.postgres`) as its superuser."""
     import psycopg
@@ -119,7 +117,13 @@ def digest(conn: psycopg.Connection[Any], max_seq: int | None = None) -> Digest:
     return parse_digest_row(row)
 
 
-def _one(stack: BackupStack, role: str) -> Container:
+def verify(stack: BackupLive, max_seq: int | None = None) -> Digest:
+    """The digest of what the current leader holds, up to `max_seq` (None: all of it)."""
+    with connect(stack, service_of(_one(stack, "postgres.leader"))) as conn:
+        return digest(conn, max_seq)
+
+
+def _one(stack: BackupLive, role: str) -> Container:
     found = stack.containers(role)
     if not found:
         raise FaultError(f"no {role} in {stack.project} right now")
@@ -129,7 +133,7 @@ def _one(stack: BackupStack, role: str) -> Container:
 # ---- backups ----------------------------------------------------------------------------------
 
 
-def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
+def dump(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -> Backup:
     """pg_dump -Fc of the stack's database in the leader, in one exported snapshot with its digest;
     copied to the host."""
     import psycopg
@@ -163,7 +167,7 @@ def dump(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> B
                   max_seq=held.max_seq, checksum=held.checksum, source=service, location=str(dest), size_bytes=size)
 
 
-def snapshot(stack: BackupStack, backup_id: str, directory: Path, clock: Clock) -> Backup:
+def snapshot(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -> Backup:
     """pg_basebackup (tar, WAL fetched) of a replica whose replay is paused; digest read on it."""
     started = clock()
     replica = _one(stack, "postgres.replica[0]")
@@ -201,19 +205,17 @@ def _prune(directory: Path, pattern: str, *, keep: int) -> None:
 # ---- a new cluster ----------------------------------------------------------------------------
 
 
-def pg_services(stack: BackupStack) -> list[str]:
+def pg_services(stack: BackupLive) -> list[str]:
     return nodes_of(stack, "postgres")
 
 
-def patroni_scope(stack: BackupStack, wait_s: float = SCOPE_WAIT_S) -> str:
+def patroni_scope(stack: BackupLive, wait_s: float = SCOPE_WAIT_S) -> str:
     """The Patroni cluster's scope: the stack file's `patroni.scope`, else what a member's REST API
     says (`GET /patroni`), else Patroni's own variable in a node's environment; the members are
     asked again until `wait_s` when none of those answered (nodes just started)."""
     pg = stack.definition.legacy_postgres()
     if pg.patroni.scope:
         return pg.patroni.scope
-    from drills.workload.endpoints import published
-
     services = pg_services(stack)
 
     def asked() -> tuple[str | None, list[str]]:
@@ -236,13 +238,11 @@ def patroni_scope(stack: BackupStack, wait_s: float = SCOPE_WAIT_S) -> str:
                               "scope>}") from None
 
 
-def forget_cluster(stack: BackupStack, scope: str | None = None) -> str:
+def forget_cluster(stack: BackupLive, scope: str | None = None) -> str:
     """Delete the Patroni scope's keys from etcd (what `patronictl remove` does); the scope.
 
     Through etcd's v3 JSON gateway from the host, at the first member the host reaches; by curl
     inside a member where the host reaches none."""
-    from drills.workload.endpoints import published
-
     pg = stack.definition.legacy_postgres()
     scope = scope or patroni_scope(stack)
     prefix = f"{pg.patroni.namespace}{scope}/"
@@ -271,7 +271,7 @@ def forget_cluster(stack: BackupStack, scope: str | None = None) -> str:
                           "curl in its image")
 
 
-def wait_leader(stack: BackupStack, timeout_s: float) -> Container:
+def wait_leader(stack: BackupLive, timeout_s: float) -> Container:
     """The new cluster's leader, once it accepts connections to the stack's database and has its
     user (the stack file's `components.postgres`), as the stack's bootstrap makes them."""
     pg = stack.definition.postgres()
@@ -291,7 +291,7 @@ def wait_leader(stack: BackupStack, timeout_s: float) -> Container:
                               timeout_s=timeout_s), stack.project)
 
 
-def _helper(stack: BackupStack, image: str, mount: tuple[str, str], name: str) -> Container:
+def _helper(stack: BackupLive, image: str, mount: tuple[str, str], name: str) -> Container:
     volume, destination = mount
     # The node's own image for its tools and its users, but not its entrypoint: a stack's may
     # refuse to start without its secrets or its peers (stacks/examples/debian-patroni's does).
@@ -346,7 +346,7 @@ def _pg_restore(leader: Container, argv: list[str], *, user: str = "root",
                 raise
 
 
-def restore_dump(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
+def restore_dump(stack: BackupLive, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
     """New cluster (fresh bootstrap), then pg_restore --single-transaction --clean of the dump into
     the stack's database."""
     started = clock()
@@ -382,7 +382,7 @@ _OWNED = 'chown -R "$2" "$1" && chmod 0700 "$1"'
 _NOT_A_STANDBY = 'rm -f "$1/standby.signal" "$1/recovery.signal" "$1/postmaster.pid"'
 
 
-def restore_snapshot(stack: BackupStack, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
+def restore_snapshot(stack: BackupLive, backup: Backup, timeout_s: float, clock: Clock) -> Restore:
     """New disk for the first node from the snapshot; it leads a new cluster; the others clone it."""
     started = clock()
     steps: dict[str, float] = {}
@@ -427,7 +427,7 @@ def restore_snapshot(stack: BackupStack, backup: Backup, timeout_s: float, clock
     return _verified(stack, backup, leader, started, steps=steps, clock=clock)
 
 
-def _verified(stack: BackupStack, backup: Backup, leader: Container, started: float, *, steps: dict[str, float],
+def _verified(stack: BackupLive, backup: Backup, leader: Container, started: float, *, steps: dict[str, float],
               clock: Clock) -> Restore:
     t = clock()
     with connect(stack, service_of(leader)) as conn:
