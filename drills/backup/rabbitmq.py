@@ -69,13 +69,13 @@ class Api:
 
     def all_booted(self) -> bool:
         """Every node has finished booting, by its own answer (see restore_definitions)."""
-        from drills.stack.rabbitmq import Management
+        from drills.components._rabbitmq_api import Management
 
         api = Management(self.endpoints, self.auth[1], self.auth[0])
         return all(api.node_booted(e) is None for e in self.endpoints)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        from drills.stack.rabbitmq import Management
+        from drills.components._rabbitmq_api import Management
 
         try:
             return Management(self.endpoints, self.auth[1], self.auth[0]).request(method, path, body)

@@ -265,7 +265,7 @@ class Session:
         mid-run), then what the stack file says. Where every scenario lacks an image, the stack is
         opened (its images not built) only when its file alone cannot say that it has their roles;
         a scenario naming what the stack lacks stops the run before anything starts."""
-        from drills.stack.mongo import image_present
+        from drills.components._mongo_status import image_present
 
         absent = {path: image_missing(sc, partial(image_present, self.client)) for path, sc in scenarios}
         if all(absent.values()) and self._declares_all(sc for _, sc in scenarios):

@@ -18,12 +18,12 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from drills.components._postgres_cluster import REST_PORT
 from drills.components.base import LeaderRounds, Reading
 from drills.core.events import LeaderSample
 from drills.sampling.base import Sampler, Sampling
 from drills.sampling.queue_leaders import QueueLeaderSampler, StackView, queue_of_subject
 from drills.stack.live import as_logged_in
-from drills.stack.postgres import REST_PORT
 
 if TYPE_CHECKING:
     from drills.core.history import Event

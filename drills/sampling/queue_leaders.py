@@ -29,10 +29,10 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
+from drills.components._rabbitmq_api import Queue, node_service
 from drills.components.base import Reading
 from drills.sampling.base import Sampler
 from drills.stack import topology
-from drills.stack.rabbitmq import Queue, node_service
 
 if TYPE_CHECKING:
     from drills.core.history import Event
@@ -43,7 +43,7 @@ PREFIX = "rabbitmq@"  # the component key of a queue's leader samples (drills.ch
 
 
 class QueueSource(Protocol):
-    """One node's management API (drills.stack.rabbitmq.Management)."""
+    """One node's management API (drills.components._rabbitmq_api.Management)."""
 
     def queues(self, *, timeout_s: float) -> list[Queue]: ...
 

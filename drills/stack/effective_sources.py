@@ -15,12 +15,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.components import _mongo_status as mongo
+from drills.components import _postgres_cluster as postgres
+from drills.components import _rabbitmq_api as rabbitmq
 from drills.components import registry
 from drills.components._pg_settings import PG_SETTINGS, PG_SETTINGS_SQL, PG_STATE_SETTINGS, parse_pg_settings
 from drills.components.base import Live
 from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
-from drills.stack import loadbalancer, mongo, postgres, rabbitmq
+from drills.stack import loadbalancer
 from drills.stack.definition import Balancer, HttpSpec, StackDefinition
 from drills.stack.live import as_logged_in
 from drills.stack.topology import endpoints, management, members, mongo_status, placer

@@ -96,8 +96,8 @@ class ComposeProject:
         stack file's and the services' labels), the network its components share, the host ports
         Drills must publish itself (its override) and, unless `images` is given, the stack's own
         images built. An optional profile runs when its image is here; `mongo` True/False forces the `mongo` profile."""
+        from drills.components._mongo_status import image_present
         from drills.provision import engine
-        from drills.stack.mongo import image_present
 
         client = client or engine.client()
         definition = definition or default_definition()
@@ -323,7 +323,7 @@ class ComposeProject:
         """Bring the stack up and wait until it is ready. A stack that does not get ready is booted
         afresh (`reboots` times) before giving up. It was added for RabbitMQ coming up with an app
         queue unusable (every client got 541 INTERNAL_ERROR), whose cause is now avoided
-        (drills.stack.rabbitmq); under heavy load a boot can still miss the timeout (etcd
+        (drills.components._rabbitmq_api); under heavy load a boot can still miss the timeout (etcd
         overloaded). Each such boot is reported on stderr with what the laggards said, so the
         flake stays visible.
 

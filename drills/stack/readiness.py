@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+from drills.components import _rabbitmq_api as rabbitmq
+from drills.components._mongo_status import MongoStatus
+from drills.components._postgres_cluster import ProxyPath
 from drills.core.wait import Observation, Wait, run_all
-from drills.stack import rabbitmq
 from drills.stack.live import as_logged_in
-from drills.stack.mongo import MongoStatus
-from drills.stack.postgres import ProxyPath
 from drills.stack.services import ServiceInfo
 from drills.stack.topology import (
     StackView,
@@ -88,7 +88,7 @@ class RabbitReady:
     management API): the app declares a missing queue once every member has *finished booting*,
     by each node's own answer, because `/api/nodes` lists a node as running while it is still
     loading its tables and a quorum queue declared then can lose its Raft cluster (see
-    drills.stack.rabbitmq). `full_membership` (at boot) also wants each quorum queue to have a
+    drills.components._rabbitmq_api). `full_membership` (at boot) also wants each quorum queue to have a
     live member on every node: a drill on a queue with fewer members would test something else.
     After a fault (a drill's recovery) a live leader is enough: re-growing members is the resync
     checker's business. A classic queue is ready while its node serves it."""

@@ -11,14 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drills.components._mongo_status import MongoStatus
+from drills.components._postgres_cluster import PostgresStatus, ProxyPath
+from drills.components._rabbitmq_api import RabbitStatus
 from drills.core.effective_config import EffectiveConfig
 from drills.stack.effective import read_effective
 from drills.stack.effective_sources import EffectiveStack
 from drills.stack.live import as_live
 from drills.stack.loadbalancer import LoadBalancerStatus, read_status
-from drills.stack.mongo import MongoStatus
-from drills.stack.postgres import PostgresStatus, ProxyPath
-from drills.stack.rabbitmq import RabbitStatus
 from drills.stack.services import ServiceInfo
 from drills.stack.topology import management, mongo_status, postgres_status, proxy_paths
 

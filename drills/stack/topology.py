@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+from drills.components import _mongo_status as mongo
+from drills.components import _postgres_cluster as postgres
+from drills.components import _rabbitmq_api as rabbitmq
 from drills.components._members import Addressed, MemberMatch, match_members
 from drills.core.dockerlabels import TIER_LABEL
 from drills.core.errors import StackError
 from drills.core.roles import CLIENTS, RoleRef, parse_role
-from drills.stack import mongo, postgres, rabbitmq
 from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings
 from drills.stack.live import as_logged_in

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from drills.components._postgres_cluster import PgMember, PostgresStatus, ProxyPath, StreamingReplica, probe_proxy
 from drills.core.errors import ScenarioError, StackError
 from drills.core.wait import Observation
 from drills.stack import readiness, topology
 from drills.stack.definition import RoleMap
 from drills.stack.env import Secrets, StackSettings
-from drills.stack.postgres import PgMember, PostgresStatus, ProxyPath, StreamingReplica, probe_proxy
 from drills.workload.signal import SignalContext
 from tests.integration.recording import Ops
 from tests.unit.test_patroni_members import IPS, OrdersStack, info, orders_definition
@@ -151,7 +151,7 @@ def test_a_proxy_role_without_a_service_is_said():
 
 
 def test_the_proxy_is_probed_where_the_host_reaches_it(monkeypatch):
-    import drills.stack.postgres as pg
+    import drills.components._postgres_cluster as pg
 
     asked = []
 

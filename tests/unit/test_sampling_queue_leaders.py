@@ -18,12 +18,12 @@ import pytest
 
 from drills.checkers.failover import check_failover, sampled_as
 from drills.checkers.verdict import Status
+from drills.components._rabbitmq_api import MANAGEMENT_PORT, Queue, parse_queues
 from drills.core.history import Event
 from drills.sampling.leaders import start_samplers
 from drills.sampling.queue_leaders import QueueLeaderSampler, node_views, queue_of_subject
 from drills.stack import topology
 from drills.stack.env import Secrets, StackSettings
-from drills.stack.rabbitmq import MANAGEMENT_PORT, Queue, parse_queues
 from drills.stack.services import ServiceInfo
 from tests.stand_ins import reference_definition, reference_roles
 

@@ -4,9 +4,15 @@ import inspect
 from datetime import datetime, timedelta
 
 import drills.stack
-from drills.stack.mongo import parse_repl_status, primary_of
-from drills.stack.postgres import PostgresStatus, StreamingReplica, leader_of, parse_cluster, parse_replication
-from drills.stack.rabbitmq import node_service, parse_nodes, parse_queues
+from drills.components._mongo_status import parse_repl_status, primary_of
+from drills.components._postgres_cluster import (
+    PostgresStatus,
+    StreamingReplica,
+    leader_of,
+    parse_cluster,
+    parse_replication,
+)
+from drills.components._rabbitmq_api import node_service, parse_nodes, parse_queues
 from drills.stack.readiness import containers_healthy
 from drills.stack.services import parse_summary
 
@@ -153,7 +159,7 @@ def test_load_balancer_backends_from_haproxy_stats_csv():
 
 
 def test_mongo_is_ready_only_with_every_member_back_in_the_set():
-    from drills.stack.mongo import MongoMember, MongoStatus
+    from drills.components._mongo_status import MongoMember, MongoStatus
     from drills.stack.readiness import mongo_in_sync
 
     def status(*states, healthy=True):

@@ -13,11 +13,11 @@ import pytest
 from rich.console import Console
 
 from drills.cli import stack as cli_stack
+from drills.components._mongo_status import MongoMember, MongoStatus, not_run
+from drills.components._postgres_cluster import PgMember, PostgresStatus, ProxyPath, StreamingReplica
+from drills.components._rabbitmq_api import Queue, RabbitNode, RabbitStatus
 from drills.core.effective_config import EffectiveConfig, Part, absent, not_read
 from drills.stack.loadbalancer import Backend, LoadBalancerStatus
-from drills.stack.mongo import MongoMember, MongoStatus, not_run
-from drills.stack.postgres import PgMember, PostgresStatus, ProxyPath, StreamingReplica
-from drills.stack.rabbitmq import Queue, RabbitNode, RabbitStatus
 from drills.stack.status import ServiceHealth, StackStatus
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "stack_status"
