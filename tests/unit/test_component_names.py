@@ -73,7 +73,6 @@ PENDING: dict[str, frozenset[str]] = {
     "drills/checkers/resync.py": frozenset({"mongo", "postgres", "rabbitmq"}),
     "drills/checkers/split_brain.py": frozenset({"postgres"}),
     "drills/cli/setup.py": frozenset({"DRILLS_MONGO_IMAGE", "mongo", "mongodb"}),
-    "drills/cli/stack.py": frozenset({"mongo", "mongodb", "patroni", "postgres", "postgresql", "rabbitmq"}),
     "drills/core/effective_config.py": frozenset({"mongo", "postgres", "rabbitmq"}),
     "drills/core/roles.py": frozenset({"mongo", "postgres", "rabbitmq"}),
     "drills/explore/strategy.py": frozenset({"etcd"}),

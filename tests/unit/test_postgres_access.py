@@ -215,15 +215,14 @@ def test_the_journal_records_the_path_the_signals_took():
 
 
 def test_status_shows_the_path_and_whether_it_reaches_the_leader():
-    from types import SimpleNamespace
-
     from rich.console import Console
 
-    from drills.cli.stack import _render_access
+    from drills.cli.stack import _render_view
+    from drills.components._legacy_status import postgres_access
 
     def shown(paths: tuple[ProxyPath, ...] | None) -> str:
         console = Console(record=True, width=200)
-        _render_access(console, SimpleNamespace(postgres_access=paths, postgres_nodes=("db-1",)))  # type: ignore[arg-type]
+        _render_view(console, postgres_access(paths, ("db-1",)))
         return console.export_text()
 
     assert shown((proxy(leader=True),)) == ("PostgreSQL access: through db-proxy (pgproxy:5000), 127.0.0.1:45000: "
@@ -236,9 +235,12 @@ def test_status_shows_the_path_and_whether_it_reaches_the_leader():
 def test_status_says_a_role_the_stack_lacks_is_not_in_it_and_keeps_one_left_out_for_its_image():
     from types import SimpleNamespace
 
-    from drills.cli.stack import not_in_stack
+    from drills.stack.status import StackStatus
+
+    def not_in_stack(st: SimpleNamespace, role: str) -> bool:
+        return StackStatus.not_in_stack(st, role)  # type: ignore[arg-type]
 
     postgres_only = SimpleNamespace(stack="orders-db", roles={"postgres": ["db-1"], "etcd": ["dcs-1"]})
-    assert not_in_stack(postgres_only, "mongo") and not_in_stack(postgres_only, "rabbitmq")  # type: ignore[arg-type]
+    assert not_in_stack(postgres_only, "mongo") and not_in_stack(postgres_only, "rabbitmq")
     reference = SimpleNamespace(stack="api-fortress-ha", roles={"mongo": ["mongo1"], "rabbitmq": ["rabbit1"]})
-    assert not not_in_stack(reference, "mongo") and not not_in_stack(reference, "rabbitmq")  # type: ignore[arg-type]
+    assert not not_in_stack(reference, "mongo") and not not_in_stack(reference, "rabbitmq")
