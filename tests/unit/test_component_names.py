@@ -105,7 +105,6 @@ PENDING: dict[str, frozenset[str]] = {
     "drills/stack/log_events.py": frozenset({"etcd", "haproxy", "mongo", "patroni", "rabbit", "rabbitmq"}),
     "drills/stack/ports.py": frozenset({"DRILLS_PORT"}),
     "drills/stack/project.py": frozenset({"DRILLS_MONGO_IMAGE", "mongo"}),
-    "drills/stack/readiness.py": frozenset({"mongo", "mongo-init", "postgres", "rabbit", "rabbitmq"}),
     "drills/stack/requirements.py": frozenset({"mongo"}),
     "drills/stack/status.py": frozenset({"mongo", "postgres", "rabbit", "rabbitmq"}),
     "drills/stack/subnets.py": frozenset({"DRILLS_SUBNET_POOL"}),

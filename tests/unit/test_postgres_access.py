@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from drills.components import _legacy_ready as legacy_ready
 from drills.components._postgres_cluster import PgMember, PostgresStatus, ProxyPath, StreamingReplica, probe_proxy
 from drills.core.errors import ScenarioError, StackError
 from drills.core.wait import Observation
-from drills.stack import readiness, topology
+from drills.stack import topology
 from drills.stack.definition import RoleMap
 from drills.stack.env import Secrets, StackSettings
 from drills.workload.signal import SignalContext
@@ -95,14 +96,14 @@ def proxy(**outcome: Any) -> ProxyPath:
 def probed(monkeypatch: pytest.MonkeyPatch) -> list[ProxyPath]:
     """What the proxy answers (set by the test), and a cluster that is ready behind it."""
     answer: list[ProxyPath] = []
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: ready_cluster())
-    monkeypatch.setattr(readiness, "proxy_paths", lambda view, snap: tuple(answer))
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: ready_cluster())
+    monkeypatch.setattr(topology, "proxy_paths", lambda view, snap: tuple(answer))
     return answer
 
 
 def test_a_proxy_that_sends_sessions_to_a_replica_keeps_the_stack_not_ready(probed):
     probed.append(proxy(leader=False))
-    seen = readiness.postgres_ready(Published(**ACCESS))
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS)))
     assert not seen.ready
     assert "leader pgnode-b (db-2), streaming: pgnode-a, pgnode-c" in seen.detail
     assert "the proxy db-proxy (pgproxy:5000) sends connections to a replica, not to the leader" in seen.detail
@@ -110,14 +111,14 @@ def test_a_proxy_that_sends_sessions_to_a_replica_keeps_the_stack_not_ready(prob
 
 def test_a_proxy_that_refuses_sessions_keeps_the_stack_not_ready(probed):
     probed.append(proxy(error="server closed the connection unexpectedly"))
-    seen = readiness.postgres_ready(Published(**ACCESS))
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS)))
     assert not seen.ready
     assert "the proxy db-proxy (pgproxy:5000) refuses connections: server closed the connection" in seen.detail
 
 
 def test_a_proxy_that_reaches_the_leader_makes_the_stack_ready(probed):
     probed.append(proxy(leader=True))
-    seen = readiness.postgres_ready(Published(**ACCESS))
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS)))
     assert seen == Observation(True, "leader pgnode-b (db-2), streaming: pgnode-a, pgnode-c; through "
                                      "db-proxy (pgproxy:5000): the leader")
 
@@ -126,27 +127,27 @@ def test_without_access_or_before_the_cluster_is_ready_the_proxy_is_not_asked(mo
     def never(view: Any, snap: Any) -> tuple[ProxyPath, ...]:
         raise AssertionError("the proxy was probed")
 
-    monkeypatch.setattr(readiness, "proxy_paths", never)
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: ready_cluster())
-    assert readiness.postgres_ready(Published()).ready
+    monkeypatch.setattr(topology, "proxy_paths", never)
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: ready_cluster())
+    assert legacy_ready.postgres_ready(topology.Legacy(Published())).ready
     lagging = ready_cluster()
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: PostgresStatus(
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: PostgresStatus(
         lagging.leader, lagging.members, lagging.replication[:1]))
-    assert not readiness.postgres_ready(Published(**ACCESS)).ready
+    assert not legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS))).ready
 
 
 def test_a_member_no_service_answers_to_keeps_the_stack_not_ready_and_says_which(monkeypatch):
     status = ready_cluster()
     lost = PgMember("pgnode-d", "replica", "streaming", "10.89.4.77")
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: PostgresStatus(
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: PostgresStatus(
         status.leader, (*status.members, lost), status.replication))
-    seen = readiness.postgres_ready(Published())
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published()))
     assert not seen.ready and "pgnode-d (10.89.4.77)" in seen.detail
     assert "members: {pgnode-d: <its service>}" in seen.detail
 
 
 def test_a_proxy_role_without_a_service_is_said():
-    seen = readiness.through_proxy(Observation(True, "leader x"), "db-proxy", ())
+    seen = legacy_ready.through_proxy(Observation(True, "leader x"), "db-proxy", ())
     assert seen == Observation(False, "leader x; no service plays db-proxy, the proxy components.postgres.access names")
 
 
