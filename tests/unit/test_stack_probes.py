@@ -194,6 +194,7 @@ def test_readiness_waits_for_each_component_the_role_map_has_as_it_always_did():
                                    components=SimpleNamespace(rabbitmq=None))))
 
     waits = ready_waits(view({"postgres": ("pg1",), "rabbitmq": ("rabbit1",), "mongo": ("mongo1",)}, ()))
-    assert [(w.description, w.interval_s) for w in waits] == [("containers healthy", 1.0), ("postgres", 0.5), ("rabbitmq", 1.0)]
+    assert [(w.description, w.interval_s) for w in waits] == [
+        ("containers healthy", 1.0), ("postgres", 0.5), ("rabbitmq", 1.0)]
     waits = ready_waits(view({"postgres": ("pg1",), "mongo": ("mongo1",)}, ("mongo1",)))
     assert [w.description for w in waits] == ["containers healthy", "postgres", "mongo"]
