@@ -1,7 +1,7 @@
 """A replica took over: the mechanism the policy names for a lost leader ("the system will continue
 working using a replica"), shown, not inferred from an outage bound: PostgreSQL's leader, or the
 leader of a RabbitMQ quorum queue (`component: rabbitmq`, `queue: drill-events`; its samples are
-`rabbitmq@drill-events`, drills.sampling.queue_leaders).
+`rabbitmq@drill-events`, drills.components._rabbitmq_leaders).
 
 An availability bound alone cannot tell a failover from a restart: a killed leader respawned after
 a 15 s hold takes its own key back, and its ~17 s outage fits a 20 s bound although no replica was

@@ -5,26 +5,48 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from drills.components.registry import pulled_images
 from drills.core.dockerlabels import MANAGED_LABEL, PURPOSE_LABEL
 from drills.files.stack_file import stack_options
-from drills.provision import mongo_image
+from drills.provision import pulled_image
+
+if TYPE_CHECKING:
+    from drills.components.base import PulledImage
+
+PULLED = pulled_images()  # what `drill setup` pulls and `drill doctor` looks for
+_NAMES = " and ".join(p.name for p in PULLED)  # whose pull `--retry-pull` and `--pull-timeout` are about
+
+
+def _pulls(command: Callable[..., None]) -> Callable[..., None]:
+    """`--<profile>/--no-<profile>` for each image components need from a registry (`--mongo`)."""
+    for pulled in reversed(PULLED):
+        command = click.option(
+            f"--{pulled.profile}/--no-{pulled.profile}", _flag(pulled), default=True, show_default=True,
+            help=f"Pull the {pulled.name} image ({pulled.reference}, or ${pulled.variable}) where a registry answers.",
+        )(command)
+    return command
+
+
+def _flag(pulled: PulledImage) -> str:
+    return "pull_" + pulled.profile.replace("-", "_")
 
 
 @click.command()
 @click.option("--images/--no-images", default=True, show_default=True, help="Build the stack images too.")
-@click.option("--mongo/--no-mongo", default=True, show_default=True,
-              help="Pull the MongoDB image (mongo:7, or $DRILLS_MONGO_IMAGE) where a registry answers.")
+@_pulls
 @click.option("--retry-pull", is_flag=True,
-              help="Try the MongoDB pull now, even if it failed recently (failures are remembered for "
-              f"{mongo_image.RETRY_AFTER_S / 3600:.0f} h).")
-@click.option("--pull-timeout", default=mongo_image.IDLE_TIMEOUT_S, show_default=True, metavar="SECONDS",
+              help=f"Try the {_NAMES} pull now, even if it failed recently (failures are remembered for "
+              f"{pulled_image.RETRY_AFTER_S / 3600:.0f} h).")
+@click.option("--pull-timeout", default=pulled_image.IDLE_TIMEOUT_S, show_default=True, metavar="SECONDS",
               type=click.IntRange(1, 3600),
-              help="Give the MongoDB pull up when the engine reports nothing for this long.")
-def setup(images: bool, mongo: bool, retry_pull: bool, pull_timeout: int) -> None:
+              help=f"Give the {_NAMES} pull up when the engine reports nothing for this long.")
+def setup(images: bool, retry_pull: bool, pull_timeout: int, **pulls: bool) -> None:
     """Make this machine able to run drills: engine, Compose v2, base image, stack images, and the
     MongoDB image where a registry answers (without it the MongoDB drills are NOT RUN).
 
@@ -48,10 +70,9 @@ def setup(images: bool, mongo: bool, retry_pull: bool, pull_timeout: int) -> Non
     base = base_image.ensure(client, reporter)
     if images:
         stack_images.ensure_images(client, reporter, base=base)
-    if mongo:
-        from drills.provision.requirements import MONGO_IMAGE
-
-        mongo_image.ensure(client, reporter, image=MONGO_IMAGE, retry=retry_pull, idle_timeout_s=pull_timeout)
+    for pulled in PULLED:
+        if pulls[_flag(pulled)]:
+            pulled_image.ensure(client, reporter, pulled, retry=retry_pull, idle_timeout_s=pull_timeout)
     reporter.ok(f"ready in {time.monotonic() - t0:.1f} s")
 
 
@@ -64,14 +85,14 @@ def doctor(as_json: bool, stack_path: Path | None, overrides: tuple[Path, ...]) 
     from drills.provision.checks import CheckStatus, run_checks
     from drills.provision.images import project_root
 
-    checks = run_checks(lambda: project_scenarios(project_root() / "scenarios"))
+    checks = run_checks(lambda: project_scenarios(project_root() / "scenarios"), PULLED)
     if stack_path is not None or overrides:
         from drills.files.stack_file import load_stack
         from drills.provision import engine
         from drills.stack.requirements import for_stack, stack_checks
 
         definition = load_stack(stack_path, overrides)
-        # Only what concerns this stack: the images of its own components, MongoDB's where it has one.
+        # Only what concerns this stack: the images of its own components, a pulled one where it has one.
         checks = stack_checks(definition, engine.client(timeout=10), checks) if engine.info() is not None \
             else for_stack(checks, definition, None, ())
     blocking = [c for c in checks if c.blocking]

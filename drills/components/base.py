@@ -28,6 +28,7 @@ inside functions, so that reading the registry, as `drill validate` does, loads 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -432,6 +433,7 @@ class Adapter(Generic[S]):
     requirements: Callable[[S, ComposeModel, str], list[Requirement]] = _no_requirements
     probe: Callable[[S, Live], list[Requirement]] | None = None  # what only the live system can say
     default_roles: Callable[[S], Mapping[str, list[str]]] = _no_default_roles  # e.g. the balancer service
+    pulled: PulledImage | None = None  # the image its containers run when Drills cannot build it
 
 
 @dataclass(frozen=True)
@@ -441,3 +443,31 @@ class Bound(Generic[S]):
     key: str  # the entry's key under `components:`, which is its role group (postgres, db-proxy)
     adapter: Adapter[S]
     spec: S
+
+
+# ---- images: what a component's containers need from a registry ------------------------------------
+
+
+def _engine_has(client: docker.DockerClient, image: str) -> bool:
+    from drills.provision.base_image import present
+
+    return present(client, image)
+
+
+@dataclass(frozen=True)
+class PulledImage:
+    """An image a component runs that Drills cannot build here (no Debian package of it): `drill
+    setup` pulls it where a registry answers, `drill doctor` says which drills its absence leaves
+    out, and a stack leaves the component's Compose profile off without it (its drills NOT RUN)."""
+
+    reference: str  # the image scenarios' `requires:` and the Compose files name: mongo:7
+    variable: str  # set by a site that runs its own image instead (a mirror, a hardened build)
+    profile: str  # the Compose profile that enables the component
+    kind: str  # the role group its containers serve: a stack without that group needs no image
+    name: str  # in words, for messages: MongoDB
+    present: Callable[[docker.DockerClient, str], bool] = _engine_has  # (client, image): here?
+
+    def image(self, environ: Mapping[str, str] | None = None) -> str:
+        """The image that answers `reference` here: the variable's (read now), else the reference."""
+        env = os.environ if environ is None else environ
+        return env.get(self.variable, "").strip() or self.reference

@@ -96,3 +96,72 @@ _legacy["mongo"] = LegacyKind(
     selectors=frozenset({"primary", "secondary"}), single=frozenset({"primary"}), backups=(("dump", "dump"),))
 
 LEGACY: Mapping[str, LegacyKind] = MappingProxyType(_legacy)
+
+
+# ---- images: what the components' containers need pulled from a registry ---------------------------
+
+from drills.components._mongo_image import MONGO_IMAGE  # noqa: E402 (this block stays apart: merges stay trivial)
+from drills.components.base import PulledImage  # noqa: E402
+
+# The pulled images of the components whose adapters have not moved in yet, one statement each.
+_legacy_pulled: dict[str, PulledImage] = {}
+
+_legacy_pulled["mongo"] = MONGO_IMAGE
+
+
+def pulled_images() -> tuple[PulledImage, ...]:
+    """Every image a component needs from a registry: the adapters' (`Adapter.pulled`), then the
+    legacy table's for profiles no adapter declares; each profile once."""
+    declared = [a.pulled for a in ADAPTERS.values() if a.pulled is not None]
+    profiles = {p.profile for p in declared}
+    return (*declared, *(p for p in _legacy_pulled.values() if p.profile not in profiles))
+# ---- logs: log patterns and leader rounds of the kinds whose adapters have not moved in yet ---------
+# What each software logs when it acts (drills.stack.log_events reads these), and who leads each
+# sampled thing (drills.sampling.leaders samples these), for the components still without an adapter:
+# one statement per software or kind, deleted by the lane that moves it into its adapter.
+
+# Imported here, not at the top: each lane's additions are one block at the end (merged without conflict).
+from collections.abc import Callable, Collection  # noqa: E402
+
+from drills.components import (  # noqa: E402
+    _etcd_logs,
+    _haproxy_logs,
+    _mongo_logs,
+    _patroni_leaders,
+    _patroni_logs,
+    _rabbitmq_leaders,
+    _rabbitmq_logs,
+)
+from drills.components.base import LeaderRounds, LogPattern  # noqa: E402
+
+_legacy_logs: dict[str, tuple[LogPattern, ...]] = {}
+_legacy_logs["patroni"] = _patroni_logs.PATTERNS
+_legacy_logs["etcd"] = _etcd_logs.PATTERNS
+_legacy_logs["rabbitmq"] = _rabbitmq_logs.PATTERNS
+_legacy_logs["haproxy"] = _haproxy_logs.PATTERNS
+_legacy_logs["mongo"] = _mongo_logs.PATTERNS
+
+LEGACY_LOGS: Mapping[str, tuple[LogPattern, ...]] = MappingProxyType(_legacy_logs)  # software -> its patterns
+
+
+def log_patterns() -> tuple[LogPattern, ...]:
+    """Every log pattern Drills knows, in the order a line is tried (the first that matches wins):
+    the adapters' own, then those of the software still without an adapter."""
+    return (*(p for a in ADAPTERS.values() for p in a.logs), *(p for ps in LEGACY_LOGS.values() for p in ps))
+
+
+@dataclass(frozen=True)
+class LegacyLeaders:
+    """A kind's leader rounds while its adapter has not moved in: opened on the stack as the sampler
+    has it (`drills.stack.topology.StackView`, which this package cannot import) rather than on a
+    `Live` and a spec, as `Leaders.open` is."""
+
+    open: Callable[[Any, Collection[str]], LeaderRounds]  # (the stack, the subjects of the kind)
+    qualifier: str | None = None  # leadership is per this (a queue): the subjects are `kind@X`
+
+
+_legacy_leaders: dict[str, LegacyLeaders] = {}
+_legacy_leaders["postgres"] = LegacyLeaders(_patroni_leaders.open_rounds)
+_legacy_leaders["rabbitmq"] = LegacyLeaders(_rabbitmq_leaders.open_rounds, qualifier="queue")
+
+LEGACY_LEADERS: Mapping[str, LegacyLeaders] = MappingProxyType(_legacy_leaders)  # kind -> its rounds

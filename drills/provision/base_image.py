@@ -39,9 +39,14 @@ def present(client: docker.DockerClient, name: str) -> bool:
     except docker.errors.APIError as exc:
         if exc.status_code == 400:  # not a name the engine can parse (e.g. a mistyped DRILLS_MONGO_IMAGE)
             raise SetupError(f"{name!r} is not a valid image name ({exc.explanation})",
-                             hint="write it as [registry/]repository[:tag], e.g. registry.example/mongo:7") from exc
+                             hint=name_hint("registry.example/team/image:1")) from exc
         raise
     return True
+
+
+def name_hint(example: str) -> str:
+    """How to write an image's name, with an example (a pulled image's own, where one is meant)."""
+    return f"write it as [registry/]repository[:tag], e.g. {example}"
 
 
 def resolve(client: docker.DockerClient) -> str | None:

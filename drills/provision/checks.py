@@ -20,10 +20,10 @@ from drills.provision import requirements
 if TYPE_CHECKING:
     import docker
 
+    from drills.provision.pulled_image import Pulled
+
 MIN_FREE_DISK_GB = 5.0
 MIN_AVAILABLE_MEMORY_GB = 3.0
-MONGO_IMAGE = requirements.MONGO_IMAGE  # `mongo:7`, or the site's own image (DRILLS_MONGO_IMAGE)
-MONGO_CHECK = "mongo image"  # the check's name: `drill doctor --stack` leaves it out for a stack without MongoDB
 
 # (id, requires) of every scenario: which drills a missing image leaves out. The caller reads them
 # (scenarios are above provisioning), and only when an engine answers.
@@ -49,7 +49,9 @@ class Check:
         return self.status is CheckStatus.MISSING
 
 
-def run_checks(scenarios: Scenarios) -> list[Check]:
+def run_checks(scenarios: Scenarios, pulled: Sequence[Pulled]) -> list[Check]:
+    """Every check of the machine; `pulled`: the images components need from a registry (the
+    components' registry knows them: `drills.components.registry.pulled_images`)."""
     from drills.provision import engine
 
     checks: list[Check] = []
@@ -66,7 +68,7 @@ def run_checks(scenarios: Scenarios) -> list[Check]:
     checks.append(compose_check())
     if found is not None:
         client = engine.client(timeout=10)
-        checks.extend(image_checks(client, scenarios))
+        checks.extend(image_checks(client, scenarios, pulled))
     checks.extend(host_checks())
     return checks
 
@@ -89,7 +91,7 @@ def compose_check() -> Check:
     return Check("docker compose v2", CheckStatus.OK, f"{version} ({' '.join(cmd)})")
 
 
-def image_checks(client: docker.DockerClient, scenarios: Scenarios) -> list[Check]:
+def image_checks(client: docker.DockerClient, scenarios: Scenarios, pulled: Sequence[Pulled]) -> list[Check]:
     from drills.provision import base_image, images
 
     checks: list[Check] = []
@@ -105,41 +107,46 @@ def image_checks(client: docker.DockerClient, scenarios: Scenarios) -> list[Chec
             else:
                 checks.append(Check(f"image {p.spec.name}", CheckStatus.MISSING,
                                     f"{p.tag} not built for the current fixtures", "drill setup"))
-    checks.extend(requirement_checks(client, scenarios))
+    checks.extend(requirement_checks(client, scenarios, pulled))
     return checks
 
 
-def requirement_checks(client: docker.DockerClient, scenarios: Scenarios) -> list[Check]:
-    """The MongoDB image, and any other image a scenario `requires:`, each with the drills its
-    absence leaves out (those `drill run` reports NOT RUN)."""
-    from drills.provision import base_image, mongo_image
+def requirement_checks(client: docker.DockerClient, scenarios: Scenarios, pulled: Sequence[Pulled]) -> list[Check]:
+    """Each pulled image (MongoDB's), and any other image a scenario `requires:`, each with the
+    drills its absence leaves out (those `drill run` reports NOT RUN)."""
+    from drills.provision import base_image, pulled_image
 
     invalid: dict[str, SetupError] = {}
+    of_image = {p.image(): p for p in pulled}
 
     def present(image: str) -> bool:
+        p = of_image.get(image)
         try:
-            return base_image.present(client, image)
+            return p.present(client, image) if p is not None else base_image.present(client, image)
         except SetupError as exc:  # a name the engine cannot parse: absent, and said so below
-            invalid[image] = exc
+            invalid[image] = exc if p is None else pulled_image.invalid_name(p, exc)
             return False
 
-    mongo_here = present(MONGO_IMAGE)
-    left_out = {r: tuple(ids) for r, ids in requirements.left_out(scenarios(), present).items()}
+    answers = requirements.stand_ins(pulled)
+    here = {p.reference: present(answers[p.reference]) for p in pulled}
+    left_out = {r: tuple(ids) for r, ids in requirements.left_out(scenarios(), present, answers).items()}
     checks = []
-    if mongo_here:
-        checks.append(Check(MONGO_CHECK, CheckStatus.OK, requirements.describe(requirements.MONGO)))
-    else:
-        ids = left_out.get(requirements.MONGO, ())
-        bad = invalid.get(MONGO_IMAGE)
-        what = bad.args[0] if bad else f"{requirements.describe(requirements.MONGO)} absent"
-        detail = f"{what}: {not_run_text(ids, 'MongoDB drills')}"
-        failure = mongo_image.last_failure()
-        if failure is not None and failure.image == MONGO_IMAGE:
-            detail += f"; last pull failed {mongo_image.age_text(time.time() - failure.at)}: {failure.error}"
-        fix = (bad.hint or "") if bad else mongo_image.fix_text(MONGO_IMAGE)
-        checks.append(Check(MONGO_CHECK, CheckStatus.WARN, detail, fix, ids))
+    for p in pulled:
+        image, described = answers[p.reference], requirements.describe(p.reference, answers)
+        if here[p.reference]:
+            checks.append(Check(pulled_image.check_name(p), CheckStatus.OK, described))
+            continue
+        ids = left_out.get(p.reference, ())
+        bad = invalid.get(image)
+        what = bad.args[0] if bad else f"{described} absent"
+        detail = f"{what}: {not_run_text(ids, f'{p.name} drills')}"
+        failure = pulled_image.last_failure(pulled_image.memo_path(p))
+        if failure is not None and failure.image == image:
+            detail += f"; last pull failed {pulled_image.age_text(time.time() - failure.at)}: {failure.error}"
+        fix = (bad.hint or "") if bad else pulled_image.fix_text(p, image)
+        checks.append(Check(pulled_image.check_name(p), CheckStatus.WARN, detail, fix, ids))
     for requirement, ids in sorted(left_out.items()):
-        if requirement != requirements.MONGO:
+        if requirement not in answers:
             checks.append(Check(f"image {requirement}", CheckStatus.WARN, f"{requirement} absent: {not_run_text(ids)}",
                                 f"docker pull {requirement} (or `docker load -i` a saved copy)", ids))
     return checks

@@ -130,11 +130,23 @@ def lacking(problems: Sequence[str], *, verb: str) -> ScenarioError:
 
 def image_missing(scenario: Scenario, present: Callable[[str], bool]) -> str:
     """Why `scenario` is NOT RUN on this machine for an image it requires that is absent, or "".
-    `mongo:7` is answered by DRILLS_MONGO_IMAGE where a site runs its own MongoDB image."""
-    from drills.provision.requirements import describe, unmet
+    A component's pulled image (`mongo:7`) is answered by the site's own where its variable names
+    one (DRILLS_MONGO_IMAGE)."""
+    from drills.components.registry import pulled_images
+    from drills.provision.requirements import describe, stand_ins, unmet
 
-    missing = [describe(r) for r in unmet(scenario.requires, present)]
+    answers = stand_ins(pulled_images())
+    missing = [describe(r, answers) for r in unmet(scenario.requires, present, answers)]
     return f"image {', '.join(missing)} absent on this machine (`drill doctor` says how to get it)" if missing else ""
+
+
+def image_here(client: docker.DockerClient, image: str) -> bool:
+    """Whether the engine has `image`, asked as its component asks where it is a pulled one."""
+    from drills.components.registry import pulled_images
+    from drills.provision.base_image import present
+
+    lookup = next((p.present for p in pulled_images() if p.image() == image), present)
+    return lookup(client, image)
 
 
 def fit_scenario(scenario: Scenario, path: Path, stack: ComposeProject, defined: Sequence[str], *,
@@ -265,9 +277,7 @@ class Session:
         mid-run), then what the stack file says. Where every scenario lacks an image, the stack is
         opened (its images not built) only when its file alone cannot say that it has their roles;
         a scenario naming what the stack lacks stops the run before anything starts."""
-        from drills.components._mongo_status import image_present
-
-        absent = {path: image_missing(sc, partial(image_present, self.client)) for path, sc in scenarios}
+        absent = {path: image_missing(sc, partial(image_here, self.client)) for path, sc in scenarios}
         if all(absent.values()) and self._declares_all(sc for _, sc in scenarios):
             return [Fitted(path, sc, sc, why_not=absent[path]) for path, sc in scenarios]
         stack = self.open(build=not all(absent.values()))

@@ -32,11 +32,11 @@ def needed_roles(scenario: Scenario) -> list[str]:
 def needed_groups(scenario: Scenario) -> list[str]:
     """The role groups a scenario cannot run without: its faults' targets, and the component of an
     image it requires (`mongo:7`: the mongo role)."""
+    from drills.components.registry import pulled_images
     from drills.core.roles import parse_role
-    from drills.provision.requirements import MONGO
 
     return sorted({parse_role(r).group for r in needed_roles(scenario)}
-                  | ({"mongo"} if MONGO in scenario.requires else set()))
+                  | {p.kind for p in pulled_images() if p.reference in scenario.requires})
 
 
 def role_text(groups: Sequence[str]) -> str:

@@ -120,6 +120,11 @@ class StackSettings:
     def gateway_ip(self) -> str:
         return f"{self.net_prefix}.1"
 
+    def not_run(self, profile: str) -> str:
+        """Why an optional profile was left out ("": it runs, or nobody said why); only MongoDB's
+        reason is kept, under the name old settings have."""
+        return self.mongo_not_run if profile == MONGO_PROFILE else ""
+
 
 def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for `docker-compose`: `base` (the caller's, for DOCKER_HOST and PATH) with

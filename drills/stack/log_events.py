@@ -11,9 +11,10 @@ these events say what the system did meanwhile, on the same clock, so a report c
 
 Each pattern is a real message of the software as it logs it (Patroni 3.0.2's `ha.py`, etcd
 3.4's raft in capnslog or zap format, RabbitMQ 3.10's `rabbit_node_monitor` and quorum queues,
-HAProxy's health checks, MongoDB's replication, and those of each component adapter of
-`drills.components`, which keeps its own: `Adapter.logs`), matched anywhere in the line, so the
-logger's own prefix (time, level, pid) does not matter. The first pattern that matches a line wins.
+HAProxy's health checks, MongoDB's replication, nginx's and repmgr's), matched anywhere in the
+line, so the logger's own prefix (time, level, pid) does not matter. The first pattern that
+matches a line wins. Each component keeps its own (`Adapter.logs` in drills.components, or while
+its adapter has not moved in, `registry.LEGACY_LOGS`): nothing here names one.
 
 Noise is folded: Patroni logs `Lock owner: pg2; I am pg1` on every HA loop, HAProxy writes each
 message twice (stderr and its `log stdout`). An occurrence is an event only when its subject
@@ -28,7 +29,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from drills.components.registry import ADAPTERS
+from drills.components import registry
 from drills.core.events import SystemEvent
 
 # The docker log line with `timestamps=True`: RFC 3339 with nanoseconds, UTC, then one space.
@@ -36,8 +37,7 @@ _DOCKER_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # RabbitMQ colours its console log
 MAX_LINE = 2000  # characters of a line an event keeps (a history line, not a log)
 
-TRANSITION_S = 2.0  # the same transition twice within this: one event logged twice (HAProxy)
-STATE_S = 30.0  # a state logged every loop: again an event only after this much silence
+TRANSITION_S = 2.0  # the same transition twice within this: one event logged twice (a balancer's)
 
 
 @dataclass(frozen=True)
@@ -45,72 +45,17 @@ class Pattern:
     """One message of one piece of software. `subject`: the regex group (number) naming what the
     event is about (a node, a server, a lock owner), 0 for none."""
 
-    component: str  # the software: patroni, etcd, rabbitmq, haproxy, mongo
+    component: str  # the software that logs it (a LogPattern's `software`)
     kind: str
     regex: re.Pattern[str]
     subject: int = 0
     repeat_s: float = TRANSITION_S
 
 
-def _p(component: str, kind: str, regex: str, subject: int = 0, repeat_s: float = TRANSITION_S) -> Pattern:
-    return Pattern(component, kind, re.compile(regex), subject, repeat_s)
-
-
-PATTERNS: tuple[Pattern, ...] = (
-    # ---- Patroni (patroni/ha.py: the HA loop's messages) ----
-    _p("patroni", "promoted", r"promoted self to (?:a standby )?leader by acquiring session lock"),
-    # The leader's postgres restarted while it still held the lock (no failover: the same node).
-    _p("patroni", "promoted", r"promoted self to (?:a standby )?leader because (?i:i) had the session lock"),
-    _p("patroni", "lock-taken", r"acquired session lock as a leader"),
-    _p("patroni", "leader-restart", r"starting as (?:readonly|a standby leader) because i had the session lock"),
-    # "demoting self because I do not have the lock and I was a leader", "... DCS is not accessible
-    # ...", "demoted self because failed to update leader lock in DCS", "Demoting self because crash
-    # recovery is taking too long"; not "Demoting self (immediate-nolock)", the same demotion's detail.
-    _p("patroni", "demoted", r"(?i)\bdemot(?:ing|ed) self\b(?! \()"),
-    # Who holds the leader lock, as each node sees it on every HA loop: an event when it changes.
-    _p("patroni", "lock-owner", r"Lock owner: ([^;\s]+); I am \S+", subject=1, repeat_s=STATE_S),
-    _p("patroni", "lock-owner", r"no action\. I am \(([^)]+)\), the (?:standby )?leader with the lock", subject=1,
-       repeat_s=STATE_S),
-    _p("patroni", "lock-owner", r"no action\. I am \([^)]+\), a secondary, and following a (?:standby )?leader "
-       r"\(([^)]+)\)", subject=1, repeat_s=STATE_S),
-    # Logged on every HA loop while this node is not the one to take over: a state.
-    _p("patroni", "following", r"following (?:a different|new) leader (?:because|after) .*", repeat_s=STATE_S),
-    _p("patroni", "sync-changed", r"Updating synchronous privilege temporarily from (.+)", subject=1, repeat_s=5.0),
-    _p("patroni", "sync-changed", r"Assigning synchronous standby status to (.+)", subject=1, repeat_s=5.0),
-    _p("patroni", "sync-changed", r"Synchronous standby status assigned to (.+)", subject=1, repeat_s=5.0),
-    _p("patroni", "sync-changed", r"Disabled synchronous replication"),
-    _p("patroni", "sync-conflict", r"Synchronous replication key updated by someone else", repeat_s=STATE_S),
-    # "running pg_rewind from pg1", then "... in progress" on each loop until it is done; not
-    # rewind.py's "running pg_rewind from dbname=postgres user=... host=...", the same run's DSN.
-    _p("patroni", "rewind", r"running pg_rewind from ([^\s=]+)(?: in progress)?\s*$", subject=1, repeat_s=STATE_S),
-    _p("patroni", "lock-released", r"Leader key released"),
-    _p("patroni", "dcs-unreachable", r"DCS is not accessible", repeat_s=STATE_S),
-    # ---- etcd (raft: capnslog "raft2026/12/04 ... INFO: <id> became leader at term 2", or zap JSON) ----
-    _p("etcd", "leader-elected", r"\b([0-9a-f]+) became leader at term (\d+)", subject=1),
-    _p("etcd", "leader-lost", r"\b[0-9a-f]+ lost leader ([0-9a-f]+) at term \d+", subject=1),
-    _p("etcd", "election", r"\b[0-9a-f]+ is starting a new election at term \d+"),
-    # ---- RabbitMQ (rabbit_node_monitor, mnesia, quorum queues) ----
-    _p("rabbitmq", "partition", r"Partial partition detected"),
-    _p("rabbitmq", "partition", r"Partial partition disconnect from (\S+)", subject=1),
-    _p("rabbitmq", "partition", r"inconsistent_database,\s*running_partitioned_network,\s*'?([^'}\s]+)", subject=1),
-    _p("rabbitmq", "paused", r"Cluster minority/secondary status detected - awaiting recovery"),
-    _p("rabbitmq", "autoheal", r"Autoheal: .*"),
-    _p("rabbitmq", "node-down", r"rabbit on node '?([^'\s]+?)'? down", subject=1, repeat_s=5.0),
-    _p("rabbitmq", "node-down", r"(?:^|\s)node '?([^'\s]+?)'? down(?::|\s*$)", subject=1, repeat_s=5.0),
-    _p("rabbitmq", "node-up", r"rabbit on node '?([^'\s]+?)'? up", subject=1, repeat_s=5.0),
-    _p("rabbitmq", "node-up", r"(?:^|\s)node '?([^'\s]+?)'? up\s*$", subject=1, repeat_s=5.0),
-    _p("rabbitmq", "queue-leader", r"queue '([^']+)' in vhost '[^']*': candidate -> leader in term", subject=1),
-    # ---- HAProxy (health checks; each message on stderr and again through `log stdout`) ----
-    _p("haproxy", "server-down", r"Server (\S+/\S+)(?: \('[^']*'\))? is DOWN", subject=1),
-    _p("haproxy", "server-up", r"Server (\S+/\S+)(?: \('[^']*'\))? is UP", subject=1),
-    _p("haproxy", "backend-down", r"backend '?([^'\s]+)'? has no server available", subject=1),
-    # ---- MongoDB (structured JSON log: the `msg` field) ----
-    _p("mongo", "promoted", r"(?i)transition to primary complete"),
-    _p("mongo", "demoted", r'"msg":"Replica set state transition".*"oldState":"PRIMARY"'),
-    _p("mongo", "election", r'"msg":"Starting an election'),
-    # ---- the component adapters' own (drills.components: a balancer's failed attempts, ...) ----
-    *(Pattern(p.software, p.kind, p.regex, p.subject, p.repeat_s) for a in ADAPTERS.values() for p in a.logs),
-)
+# Every component's patterns, from its adapter or, while it has none, from the registry's legacy
+# table (drills.components.registry.log_patterns): tried in that order, the first match wins.
+PATTERNS: tuple[Pattern, ...] = tuple(Pattern(p.software, p.kind, p.regex, p.subject, p.repeat_s)
+                                      for p in registry.log_patterns())
 
 # How a report groups kinds (colour, legend): the system gained a leader or a member, or lost one.
 GAINED = frozenset({"promoted", "lock-taken", "leader-restart", "leader-elected", "queue-leader", "node-up",

@@ -66,6 +66,14 @@ def compose_file() -> Path:
     return default_definition().compose_files()[0]
 
 
+def _pulled_image(profile: str, variables: Mapping[str, str]) -> str:
+    """The image a pulled component's profile runs: as handed to the Compose files, else its default."""
+    from drills.components.registry import pulled_images
+
+    pulled = next(p for p in pulled_images() if p.profile == profile)
+    return variables.get(pulled.variable, pulled.reference)
+
+
 @dataclass(frozen=True)
 class UpReport:
     project: str
@@ -88,16 +96,17 @@ class ComposeProject:
 
     @classmethod
     def create(cls, *, client: docker.DockerClient | None = None, images: Mapping[str, str] | None = None,
-               mongo: bool | None = None, project: str | None = None, owner_kind: str = "run",
+               profiles: Mapping[str, bool] | None = None, project: str | None = None, owner_kind: str = "run",
                reporter: Reporter | None = None, definition: StackDefinition | None = None) -> ComposeProject:
         """A new project of `definition` (default: the reference stack file): unique name, free
         subnet, fresh secrets and stack-file variables, images built if the stack runs Drills'
         reference images, and what the Compose model says (`compose config`): the role map (the
         stack file's and the services' labels), the network its components share, the host ports
         Drills must publish itself (its override) and, unless `images` is given, the stack's own
-        images built. An optional profile runs when its image is here; `mongo` True/False forces the `mongo` profile."""
-        from drills.components._mongo_status import image_present
+        images built. An optional profile runs when its image is here; `profiles` (profile name ->
+        on) forces those it names on or off."""
         from drills.provision import engine
+        from drills.provision.base_image import present
 
         client = client or engine.client()
         definition = definition or default_definition()
@@ -108,19 +117,19 @@ class ComposeProject:
                 from drills.provision.images import ensure_images
 
                 images = ensure_images(client, reporter)
-        profiles: list[str] = []
+        running: list[str] = []
         variables: dict[str, str] = {}
         left_out: dict[str, str] = {}
         for option in definition.spec.optional_profiles:
             image = (os.environ.get(option.image_variable, "").strip() if option.image_variable else "") \
                 or option.needs_image
-            forced = mongo if option.profile == MONGO_PROFILE else None
-            on = image_present(client, image) if forced is None else forced
+            forced = (profiles or {}).get(option.profile)
+            on = present(client, image) if forced is None else forced
             if option.image_variable:
                 variables[option.image_variable] = image
             variables.update(option.variables_on if on else option.variables_off)
             if on:
-                profiles.append(option.profile)
+                running.append(option.profile)
             else:
                 left_out[option.profile] = f"image {image} absent" if forced is None else \
                     f"profile {option.profile} left out on request"
@@ -131,8 +140,8 @@ class ComposeProject:
             images=dict(images),
             secrets=Secrets.generate(),
             generated=Generated.generate(definition.spec.variables),
-            profiles=tuple(profiles),
-            mongo_image=variables.get("DRILLS_MONGO_IMAGE", "mongo:7"),
+            profiles=tuple(running),
+            mongo_image=_pulled_image(MONGO_PROFILE, variables),
             mongo_not_run=left_out.get(MONGO_PROFILE, ""),
             ports={},  # picked below, once the override says which ports Drills publishes itself
             definition=definition,

@@ -2,7 +2,7 @@
 (with the overrides), its roles name services that exist, every component has a service, and the
 images its services run are here (or will be pulled, or built, where its Compose files say so);
 and which of the machine's own checks concern it (`for_stack`): only the images of its
-components, and MongoDB's only where it has a MongoDB role."""
+components, and a pulled image (MongoDB's) only where it has that component's role."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from drills.components.registry import pulled_images
 from drills.core.errors import DrillsError
-from drills.provision.checks import MONGO_CHECK, Check, CheckStatus
+from drills.provision.checks import Check, CheckStatus
+from drills.provision.pulled_image import check_name
 
 if TYPE_CHECKING:
     import docker
@@ -43,11 +45,11 @@ def stack_checks(definition: StackDefinition, client: docker.DockerClient,
     played = {role: found for role in roles.roles if (found := roles.members(role, services))}
     checks.append(Check("stack roles", CheckStatus.OK, "; ".join(f"{r}: {', '.join(s)}" for r, s in played.items())))
     checks += credential_checks(stack)
-    if stack.settings.mongo_not_run:
-        checks.append(Check("profile mongo", CheckStatus.WARN,
-                            f"left out: {stack.settings.mongo_not_run}; its roles are "
-                            "absent and the scenarios that need them NOT RUN",
-                            "drill doctor (without --stack) says how to get the image"))
+    for pulled in pulled_images():
+        if why := stack.settings.not_run(pulled.profile):
+            checks.append(Check(f"profile {pulled.profile}", CheckStatus.WARN,
+                                f"left out: {why}; its roles are absent and the scenarios that need them NOT RUN",
+                                "drill doctor (without --stack) says how to get the image"))
     checks = [*for_stack(machine, definition, roles, tuple(services)), *checks]
     if definition.spec.reference_images:
         return checks  # Drills builds those (the image checks above); their tags are set per run
@@ -109,7 +111,7 @@ def for_stack(machine: Sequence[Check], definition: StackDefinition, roles: Role
               services: Sequence[str]) -> list[Check]:
     """The machine's checks that concern this stack: Drills' reference images only for a stack
     that runs them, and of those only the ones its Compose files name (`DRILLS_IMAGE_<NAME>`);
-    the MongoDB image only where the stack has a MongoDB role (`roles`, read over every profile;
+    a pulled image (MongoDB's) only where the stack has its component's role (`roles`, read over every profile;
     None: not read, so kept) or names one in its file."""
     from drills.provision import images
 
@@ -119,7 +121,8 @@ def for_stack(machine: Sequence[Check], definition: StackDefinition, roles: Role
         texts = "\n".join(f.read_text() for f in definition.compose_files() if f.is_file())
         unused = {f"image {spec.name}" for spec in images.discover() if not re.search(rf"\b{spec.env_var}\b", texts)}
         kept = [c for c in machine if c.name not in unused]
-    named = "mongo" in definition.declared_roles() or "mongo" in definition.component_names()
-    if roles is not None and not named and not roles.declares("mongo", services):
-        kept = [c for c in kept if c.name != MONGO_CHECK]
+    for pulled in pulled_images():
+        named = pulled.kind in definition.declared_roles() or pulled.kind in definition.component_names()
+        if roles is not None and not named and not roles.declares(pulled.kind, services):
+            kept = [c for c in kept if c.name != check_name(pulled)]
     return kept

@@ -24,7 +24,7 @@ PGDATA = "/var/lib/postgresql/data"
 
 @pytest.fixture(scope="module")
 def stack(docker_client):
-    with ComposeProject.create(client=docker_client, mongo=False) as sp:
+    with ComposeProject.create(client=docker_client, profiles={"mongo": False}) as sp:
         yield sp
 
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def stack(docker_client):
-    with ComposeProject.create(client=docker_client, mongo=False) as sp:
+    with ComposeProject.create(client=docker_client, profiles={"mongo": False}) as sp:
         yield sp
 
 

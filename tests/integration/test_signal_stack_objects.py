@@ -34,7 +34,7 @@ EARLIER_RUN = "an-earlier-drill"
 
 @pytest.fixture(scope="module")
 def stack(docker_client):
-    with ComposeProject.create(client=docker_client, mongo=False) as sp:
+    with ComposeProject.create(client=docker_client, profiles={"mongo": False}) as sp:
         yield sp
 
 

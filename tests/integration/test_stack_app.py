@@ -26,7 +26,7 @@ APP_SERVICES = ["connector", "dashboard1", "dashboard2", "mailer", "scheduler", 
 def stack(docker_client):
     # Without MongoDB whatever images are here: the default (PostgreSQL) results store is the
     # one every machine runs.
-    sp = ComposeProject.create(client=docker_client, mongo=False)
+    sp = ComposeProject.create(client=docker_client, profiles={"mongo": False})
     with sp:
         yield sp
 

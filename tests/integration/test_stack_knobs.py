@@ -91,7 +91,7 @@ def overridden(docker_client, images, tmp_path_factory):
     """The reference stack file with the override, as `drill stack up -f override.yml` loads it."""
     override = tmp_path_factory.mktemp("knobs") / "override.yml"
     override.write_text(override_text(compose_file()))
-    stack = ComposeProject.create(client=docker_client, images=images, mongo=False,
+    stack = ComposeProject.create(client=docker_client, images=images, profiles={"mongo": False},
                                   definition=load_stack(None, [override]))
     try:
         report = stack.up(timeout_s=300)

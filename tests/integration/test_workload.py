@@ -23,7 +23,7 @@ RATE = 50.0
 
 @pytest.fixture(scope="module")
 def stack(docker_client):
-    with ComposeProject.create(client=docker_client, mongo=False) as sp:
+    with ComposeProject.create(client=docker_client, profiles={"mongo": False}) as sp:
         yield sp
 
 

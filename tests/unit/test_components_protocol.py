@@ -195,9 +195,10 @@ def test_the_compose_model_reads_what_compose_resolved():
 
 
 def test_the_samplers_record_the_protocols_reading():
-    from drills.sampling import leaders, queue_leaders
+    from drills.components import _patroni_leaders, _rabbitmq_leaders
+    from drills.sampling import leaders
 
-    assert leaders.Reading is queue_leaders.Reading is base.Reading
+    assert leaders.Reading is _patroni_leaders.Reading is _rabbitmq_leaders.Reading is base.Reading
 
 
 # ---- reading a registry loads no driver --------------------------------------------------------------

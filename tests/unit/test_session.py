@@ -103,7 +103,7 @@ class Stack:
 
 def opened(monkeypatch, stack, *, project=None, images=True, said=None, warned=None, tell_down=False):
     """A session as `with Session(...)` leaves it (client made, dead runs cleaned), on `stack`."""
-    monkeypatch.setattr("drills.components._mongo_status.image_present", lambda client, image: images)
+    monkeypatch.setattr("drills.run.session.image_here", lambda client, image: images)
     s = Session(reports_dir=Path("/nonexistent"), project=project, say=(said if said is not None else []).append,
                 warn=(warned if warned is not None else []).append, tell_down=tell_down)
     s._client = object()  # type: ignore[assignment]

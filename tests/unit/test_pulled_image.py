@@ -1,19 +1,30 @@
-"""The decisions behind `drill setup`'s MongoDB pull and the drills a missing image leaves out."""
+"""The decisions behind `drill setup`'s pulls (MongoDB's image) and the drills a missing image leaves out."""
 
 import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drills.provision.mongo_image import (
+from drills.components.base import PulledImage
+from drills.components.registry import pulled_images
+from drills.provision.pulled_image import (
     Action,
     PullFailure,
+    check_name,
     decide,
+    fix_text,
     forget_failure,
     last_failure,
+    memo_path,
     remember_failure,
 )
-from drills.provision.requirements import MONGO, describe, image_for, left_out, unmet
+from drills.provision.requirements import describe, image_for, left_out, stand_ins, unmet
+
+MONGO = "mongo:7"
+
+
+def answers(mongo_image):
+    return {MONGO: mongo_image}
 
 TTL = 6 * 3600.0
 images = st.sampled_from(["mongo:7", "registry.example/mongo:7", "mirror.local:5000/mongo:7"])
@@ -62,14 +73,35 @@ def test_the_failure_memo_round_trips_and_a_damaged_one_means_try_again(tmp_path
 
 
 def test_the_sites_own_image_answers_mongo_7():
-    assert image_for(MONGO, "mongo:7") == "mongo:7"
-    assert image_for(MONGO, "registry.example/mongo:7") == "registry.example/mongo:7"
-    assert image_for("redis:7", "registry.example/mongo:7") == "redis:7"
-    assert describe(MONGO, "mongo:7") == "mongo:7"
-    assert describe(MONGO, "registry.example/mongo:7") == "registry.example/mongo:7 (for mongo:7)"
+    assert image_for(MONGO, answers("mongo:7")) == "mongo:7"
+    assert image_for(MONGO, answers("registry.example/mongo:7")) == "registry.example/mongo:7"
+    assert image_for("redis:7", answers("registry.example/mongo:7")) == "redis:7"
+    assert describe(MONGO, answers("mongo:7")) == "mongo:7"
+    assert describe(MONGO, answers("registry.example/mongo:7")) == "registry.example/mongo:7 (for mongo:7)"
     only_mirror = {"registry.example/mongo:7"}.__contains__
-    assert unmet([MONGO], only_mirror, "registry.example/mongo:7") == []
-    assert unmet([MONGO], only_mirror, "mongo:7") == [MONGO]
+    assert unmet([MONGO], only_mirror, answers("registry.example/mongo:7")) == []
+    assert unmet([MONGO], only_mirror, answers("mongo:7")) == [MONGO]
+
+
+def test_the_mongodb_image_is_a_pulled_image_its_variable_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    mongo = next(p for p in pulled_images() if p.profile == "mongo")
+    assert (mongo.reference, mongo.variable, mongo.kind, mongo.name) == (
+        MONGO, "DRILLS_MONGO_IMAGE", "mongo", "MongoDB")
+    assert mongo.image({}) == MONGO and mongo.image({"DRILLS_MONGO_IMAGE": " "}) == MONGO
+    monkeypatch.setenv("DRILLS_MONGO_IMAGE", "registry.example/mongo:7")
+    assert stand_ins(pulled_images())[MONGO] == "registry.example/mongo:7"
+    # What users read and what older setups left on disk stay as they were.
+    assert check_name(mongo) == "mongo image" and memo_path(mongo).name == "mongo-pull-failed.json"
+    assert fix_text(mongo, "x/mongo:7") == (
+        "docker pull x/mongo:7 where a registry answers (here: `drill setup --retry-pull`); offline: "
+        "`docker save x/mongo:7 -o mongo.tar` on a machine that has it, then `docker load -i mongo.tar`; "
+        "or point DRILLS_MONGO_IMAGE at your own image (e.g. registry.example/mongo:7)")
+
+
+def test_each_profile_is_pulled_once():
+    profiles = [p.profile for p in pulled_images()]
+    assert len(profiles) == len(set(profiles)) and all(isinstance(p, PulledImage) for p in pulled_images())
 
 
 requirement = st.sampled_from([MONGO, "redis:7", "minio/minio:latest", "etcd:3"])
@@ -80,9 +112,9 @@ scenario_ids = st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True)
     ["mongo:7", "registry.example/mongo:7", "redis:7", "minio/minio:latest", "etcd:3"])),
     mongo_image=st.sampled_from(["mongo:7", "registry.example/mongo:7"]))
 def test_unmet(requires, here, mongo_image):
-    missing = unmet(requires, here.__contains__, mongo_image)
+    missing = unmet(requires, here.__contains__, answers(mongo_image))
     assert len(missing) == len(set(missing))
-    assert missing == [r for r in dict.fromkeys(requires) if image_for(r, mongo_image) not in here]
+    assert missing == [r for r in dict.fromkeys(requires) if image_for(r, answers(mongo_image)) not in here]
 
 
 @given(scenarios=st.dictionaries(scenario_ids, st.lists(requirement, max_size=3), max_size=8),
@@ -94,7 +126,7 @@ def test_left_out_lists_exactly_the_scenarios_an_absent_image_stops(scenarios, h
         asked.append(image)
         return image in here
 
-    out = left_out(scenarios.items(), present, "mongo:7")
+    out = left_out(scenarios.items(), present, answers("mongo:7"))
     assert len(asked) == len(set(asked)), "each image is looked up once"
     for req, ids in out.items():
         assert req not in here and ids == sorted(ids) and ids

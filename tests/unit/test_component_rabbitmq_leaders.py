@@ -1,4 +1,5 @@
-"""The RabbitMQ queue-leader sampler on stand-in management APIs: what each node answers is read
+"""The RabbitMQ queue-leader rounds (drills.components._rabbitmq_leaders), sampled by a
+`RoundsSampler` on stand-in management APIs: what each node answers is read
 into the leaders of `rabbitmq@<queue>`, recorded only when they change; a node that does not answer
 says nothing, and nobody naming a leader is `leaders: []`. Its events are what the failover checker
 reads (the same component key)."""
@@ -19,10 +20,9 @@ import pytest
 from drills.checkers.failover import check_failover, sampled_as
 from drills.checkers.verdict import Status
 from drills.components._rabbitmq_api import MANAGEMENT_PORT, Queue, parse_queues
+from drills.components._rabbitmq_leaders import QueueLeaderRounds, node_apis, node_views, queue_of_subject
 from drills.core.history import Event
-from drills.sampling.leaders import start_samplers
-from drills.sampling.queue_leaders import QueueLeaderSampler, node_views, queue_of_subject
-from drills.stack import topology
+from drills.sampling.leaders import RoundsSampler, start_samplers
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.services import ServiceInfo
 from tests.stand_ins import reference_definition, reference_roles
@@ -76,8 +76,9 @@ def run(script: Mapping[str, list[Any]], rounds: int) -> tuple[list[Event], dict
     apis = {node: StandInApi(answers) for node, answers in script.items()}
     events: list[Event] = []
     clock = itertools.count()
-    sampler = QueueLeaderSampler(StandInStack(), lambda name, at, **data: events.append(Event(name, at, data)),
-                                 lambda: float(next(clock)), queues=[QUEUE], apis=lambda snap: apis)
+    leaders = QueueLeaderRounds(StandInStack(), [QUEUE], apis=lambda snap: apis)
+    sampler = RoundsSampler(leaders, lambda name, at, **data: events.append(Event(name, at, data)),
+                            lambda: float(next(clock)))
     for _ in range(rounds):
         sampler.sample()
     sampler.finish()
@@ -128,9 +129,9 @@ def test_a_cut_off_node_naming_itself_and_the_majority_naming_another_are_both_r
 
 def test_each_running_node_is_asked_at_its_own_endpoint_with_the_stack_files_user():
     stack = StandInStack(paused=("rabbit2",))
-    apis = topology.node_managements(stack, stack.snapshot())
+    apis = node_apis(stack, stack.snapshot())
     assert sorted(apis) == ["rabbit1", "rabbit3"]  # a paused (frozen) container is not asked
-    assert apis["rabbit3"].endpoints == [("127.0.0.1", 41002)]
+    assert apis["rabbit3"].endpoint == ("127.0.0.1", 41002)
     assert apis["rabbit1"].auth == (stack.definition.rabbitmq().user, stack.settings.secrets.app_password)
 
 
@@ -152,7 +153,8 @@ def test_a_started_queue_sampler_records_no_leader_when_no_node_answers():
     events: list[Event] = []
     samplers = start_samplers(stack, lambda name, at, **data: events.append(Event(name, at, data)), float,
                               frozenset({KEY}))
-    assert [type(s) for s in samplers] == [QueueLeaderSampler]
+    assert [type(s) for s in samplers] == [RoundsSampler]
+    assert isinstance(samplers[0].rounds, QueueLeaderRounds) and samplers[0].rounds.queues == (QUEUE,)
     samplers[0].close()
     assert len(events) >= 2 and events[-1].data["final"] is True
     assert {e.data["component"] for e in events} == {KEY} and all(e.data["leaders"] == [] for e in events)
@@ -179,9 +181,9 @@ def test_a_hanging_node_holds_back_no_other_answer_and_speaks_no_longer_than_the
     apis: dict[str, Any] = {"rabbit1": hanging, "rabbit2": later}
     events: list[Event] = []
     clock = itertools.count()
-    sampler = QueueLeaderSampler(StandInStack(), lambda name, at, **data: events.append(Event(name, at, data)),
-                                 lambda: float(next(clock)), queues=[QUEUE], apis=lambda snap: apis,
-                                 timeout_s=0.4, round_wait_s=0.05)
+    rounds = QueueLeaderRounds(StandInStack(), [QUEUE], apis=lambda snap: apis, timeout_s=0.4, round_wait_s=0.05)
+    sampler = RoundsSampler(rounds, lambda name, at, **data: events.append(Event(name, at, data)),
+                            lambda: float(next(clock)))
     try:
         sampler.sample()  # both answer: rabbit1 leads
         sampler.sample()  # rabbit1 hangs; its last answer stands; rabbit2 already names rabbit2
