@@ -13,7 +13,7 @@ ready): a boot that does not get ready within `--timeout` is counted as failed, 
 that said why. Per boot also: when each service was first healthy, the 1-minute load average
 before and after (the machine may be shared), how many `INTERNAL_ERROR` lines the app services
 logged, and whether any app quorum queue was declared before every RabbitMQ member had finished
-booting (the cause of the 541s: drills.stack.rabbitmq).
+booting (the cause of the 541s: drills.components._rabbitmq_api).
 Writes bench/stack_boot.json next to this file, or `--out`.
 """
 
@@ -32,12 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from drills.components._rabbitmq_api import QUEUES
 from drills.core.errors import StackError
 from drills.provision import base_image, engine
 from drills.provision.images import discover, ensure_images
 from drills.stack import ComposeProject
 from drills.stack.project import NotReady
-from drills.stack.rabbitmq import QUEUES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.rabbit_logs import declared_too_early  # the tests' reading of the broker logs

@@ -1,6 +1,6 @@
 """When, per RabbitMQ's own logs, each node finished booting and each quorum queue got its Raft
 servers: the order that decides whether a queue survives the cluster's boot
-(drills.stack.rabbitmq explains the trap)."""
+(drills.components._rabbitmq_api explains the trap)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from drills.files.stack_file import stack_options
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from drills.components.base import StatusView
     from drills.stack.status import StackStatus
 
 PROJECT_HELP = "Compose project (drills-xxxxxx); default: the only stack up (of --stack, if given)."
@@ -106,6 +107,7 @@ def up(project: str | None, timeout_s: float | None, wait: bool, stack_path: Pat
     from drills.stack import state
     from drills.stack.presence import left_behind
     from drills.stack.project import ComposeProject
+    from drills.stack.status import left_out
 
     reporter = ConsoleReporter()
     client = engine.client()
@@ -122,8 +124,8 @@ def up(project: str | None, timeout_s: float | None, wait: bool, stack_path: Pat
                                    definition=definition)
         files = " ".join(f"-f {f}" for f in sp.files)
         reporter.step(f"starting {sp.project} (stack {definition.name}: {files})")
-    if sp.settings.mongo_not_run:
-        reporter.detail(f"MongoDB not run: {sp.settings.mongo_not_run}")
+    for line in left_out(sp.settings):
+        reporter.detail(line)
     try:
         report = sp.up(wait=wait, timeout_s=timeout_s, keep_volumes=saved is not None)
     except StackError as exc:
@@ -197,105 +199,26 @@ def _render(st: StackStatus) -> None:
         console.print(f"stack {st.stack}: " + " ".join(f"-f {f}" for f in st.compose_files))
         console.print("roles: " + "; ".join(f"{role} {', '.join(services)}" for role, services in st.roles.items()))
 
-    pg = st.postgres
-    streams = {r.name: r for r in pg.replication}
-    leader = f"{pg.leader} ({pg.leader_service})" if pg.leader_service not in (None, pg.leader) else pg.leader
-    table = Table(title=f"PostgreSQL: leader {leader or '[red]none[/]'}")
-    for column in ("member", "service", "role", "patroni state", "replication", "replay lag (bytes)",
-                   "replay lag (s)"):
-        table.add_column(column)
-    for m in pg.members:
-        r = streams.get(m.name)
-        lag_s = f"{r.replay_lag_s:.3f}" if r and r.replay_lag_s is not None else "-"
-        replication = r.state if r else ("-" if m.role == "leader" else "[red]not streaming[/]")
-        service = m.service or f"[red]unmatched ({', '.join(m.hosts()) or 'no host'})[/]"
-        table.add_row(m.name, service, m.role, m.state, replication, str(r.replay_lag_bytes) if r else "-", lag_s)
-    listed = {m.service for m in pg.members}
-    for name in st.postgres_nodes:
-        if name not in listed:  # cut off, killed or not yet registered: Patroni does not list it
-            table.add_row("-", name, "-", "[red]not in the cluster[/]", "-", "-", "-")
-    console.print(table)
-    if pg.unmatched():
-        console.print("[red]PostgreSQL: members no service was matched to: "
-                      f"{', '.join(m.name for m in pg.unmatched())}; if their containers run, name their services "
-                      "under components: postgres: members: in the stack file[/]")
-    if pg.error:
-        console.print(f"[red]PostgreSQL: {pg.error}[/]")
-    _render_access(console, st)
-
-    lb = st.lb
-    if lb.error:
-        console.print(f"[red]Load balancer: {lb.error}[/]")
-    elif lb.summary:  # a balancer that keeps no health state says so, in its adapter's words
-        console.print(f"Load balancer: {lb.summary}")
-    else:
-        shown = ", ".join(f"{b.server} [{'green' if b.up else 'red'}]{b.status}[/]" for b in lb.backends)
-        console.print(f"Load balancer: {len(lb.up())}/{len(lb.backends)} dashboards in rotation ({shown})")
-
-    if not_in_stack(st, "rabbitmq"):
-        console.print("RabbitMQ: not in this stack (no rabbitmq role)")
-    else:
-        _render_rabbitmq(console, st)
-    if not_in_stack(st, "mongo"):
-        console.print("MongoDB: not in this stack (no mongo role)")
-    else:
-        _render_mongo(console, st)
+    for view in st.views():
+        _render_view(console, view)
+    if st.shows_effective:
+        _render_effective(console, st)
 
 
-def not_in_stack(st: StackStatus, role: str) -> bool:
-    """The stack drilled has no such role at all (not one left out for want of its image, which
-    keeps its role and says why it did not run)."""
-    return bool(st.stack) and not st.roles.get(role)
-
-
-def _render_access(console: Any, st: StackStatus) -> None:
-    """The path the applications (and the postgres.* signals) take to PostgreSQL, and where it lands."""
-    if st.postgres_access is None:
-        if st.postgres_nodes:
-            console.print("PostgreSQL access: every member directly (libpq multi-host, read-write)")
-        return
-    if not st.postgres_access:
-        console.print("[red]PostgreSQL access: no service plays the proxy's role (components.postgres.access)[/]")
-    for path in st.postgres_access:
-        problem = path.problem()
-        reached = f"{path.endpoint[0]}:{path.endpoint[1]}" if path.endpoint else "not reachable from the host"
-        said = f"[red]{problem}[/]" if problem else "[green]reaches the leader[/]"
-        console.print(f"PostgreSQL access: through {path.where}, {reached}: {said}")
-
-
-def _render_rabbitmq(console: Any, st: StackStatus) -> None:
+def _render_view(console: Any, view: StatusView) -> None:
+    """Any component's status: its table (when it has columns), then its lines. Both are rich
+    markup, as the component wrote them; what went wrong is among its lines, said in its words."""
     from rich.table import Table
 
-    rq = st.rabbitmq
-    down = [n.service for n in rq.nodes if not n.running]
-    title = f"RabbitMQ: {len(rq.running())}/{len(rq.nodes)} members running"
-    table = Table(title=title + (f" ([red]down: {', '.join(down)}[/])" if down else ""))
-    for column in ("queue", "type", "leader", "members online", "messages"):
-        table.add_column(column)
-    for q in rq.queues:
-        table.add_row(q.name, q.type, q.leader or "[red]none[/]", f"{len(q.online)}/{len(q.members)}",
-                      "-" if q.messages is None else str(q.messages))
-    console.print(table)
-    if rq.error:
-        console.print(f"[red]RabbitMQ: {rq.error}[/]")
-
-
-def _render_mongo(console: Any, st: StackStatus) -> None:
-    from rich.table import Table
-
-    mg = st.mongo
-    if not mg.ran:
-        console.print(f"MongoDB: [yellow]{mg.error}[/]")
-    else:
-        table = Table(title=f"MongoDB: primary {mg.primary or '[red]none[/]'}")
-        for column in ("member", "service", "state", "lag (s)"):
+    if view.columns:
+        table = Table(title=view.title)
+        for column in view.columns:
             table.add_column(column)
-        for mm in mg.members:
-            table.add_row(mm.host, mm.service or "?", mm.state, "-" if mm.lag_s is None else f"{mm.lag_s:.1f}")
+        for row in view.rows:
+            table.add_row(*row)
         console.print(table)
-        if mg.error:
-            console.print(f"[red]MongoDB: {mg.error}[/]")
-    _render_effective(console, st)
+    for line in view.notes:
+        console.print(line)
 
 
 def _render_effective(console: Console, st: StackStatus) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.components._backup_tools import BackupLive, Clock, nodes_of, poll, published
-from drills.components._rabbitmq_api import ManagementApi
+from drills.components._rabbitmq_api import Management
 from drills.core.backups import Backup, Digest, Restore
 from drills.core.errors import FaultError
 
@@ -67,12 +67,12 @@ class Api:
 
     def all_booted(self) -> bool:
         """Every node has finished booting, by its own answer (see restore_definitions)."""
-        api = ManagementApi(self.endpoints, self.auth[1], self.auth[0])
+        api = Management(self.endpoints, self.auth[1], self.auth[0])
         return all(api.node_booted(e) is None for e in self.endpoints)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         try:
-            return ManagementApi(self.endpoints, self.auth[1], self.auth[0]).request(method, path, body)
+            return Management(self.endpoints, self.auth[1], self.auth[0]).request(method, path, body)
         except OSError as exc:
             raise FaultError(str(exc)) from exc
 

@@ -44,12 +44,12 @@ GROUP = "rabbitmq"
 PREFIX = GROUP + "@"  # the subject of a queue's leader samples (drills.checkers.failover.sampled_as)
 LOCALHOST = "127.0.0.1"
 VHOST = "/"
-# What drills.stack.rabbitmq.Management asks of the queues (the same request, so the same load).
+# What drills.components._rabbitmq_api.Management asks of the queues (the same request, so the same load).
 QUEUE_COLUMNS = "name,type,leader,node,members,online,state,messages"
 
 
 class QueueLike(Protocol):
-    """A queue as a node's API lists it (drills.stack.rabbitmq.Queue is one)."""
+    """A queue as a node's API lists it (drills.components._rabbitmq_api.Queue is one)."""
 
     @property
     def name(self) -> str: ...
@@ -58,7 +58,7 @@ class QueueLike(Protocol):
 
 
 class QueueSource(Protocol):
-    """One node's management API (`NodeQueues`; drills.stack.rabbitmq.Management is one too)."""
+    """One node's management API (`NodeQueues`; drills.components._rabbitmq_api.Management is one too)."""
 
     def queues(self, *, timeout_s: float) -> Sequence[QueueLike]: ...
 
@@ -70,7 +70,7 @@ class QueueLeader:
 
 
 def leaders_of(doc: Any) -> list[QueueLeader]:
-    """`GET /api/queues/<vhost>`'s queues with their leaders, as drills.stack.rabbitmq.parse_queues
+    """`GET /api/queues/<vhost>`'s queues with their leaders, as drills.components._rabbitmq_api.parse_queues
     reads them: a quorum queue's `leader`, a classic queue's `node` (no type reported: classic). A
     body that is not a queue listing raises TypeError, KeyError or ValueError."""
     found = []
@@ -108,7 +108,7 @@ def node_apis(stack: Any, snap: Mapping[str, Node]) -> dict[str, NodeQueues]:
 
 def node_service(node: str) -> str:
     """rabbit@rabbit2 -> rabbit2 (the compose service; node names are rabbit@<hostname>), the rule
-    of drills.stack.rabbitmq.node_service."""
+    of drills.components._rabbitmq_api.node_service."""
     return node.partition("@")[2] or node
 
 

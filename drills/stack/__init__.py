@@ -14,7 +14,7 @@
     services.py    the project's containers as one Docker API call sees them
     roles.py       which services a role's group names here (the grammar: drills.core.roles) (pure)
     topology.py    roles -> services, asking Patroni, RabbitMQ and MongoDB who leads now
-    readiness.py   what "ready" means for each component (as wait strategies: drills.core.wait)
+    readiness.py   one wait per component, each by its own bar (as wait strategies: drills.core.wait)
     status.py      everything `drill stack status` shows
     effective.py   the configuration drilled, read back from the running stack (the record:
                    drills.core.effective_config; its sources: effective_sources.py; in words:

@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.components import _mongo_status as mongo
+from drills.components import _postgres_cluster as postgres
+from drills.components import _rabbitmq_api as rabbitmq
 from drills.components import registry
 from drills.components._patroni_effective import PATRONI_DEFAULTS, PATRONI_POSTGRESQL_DEFAULTS
 from drills.components._pg_settings import PG_SETTINGS, PG_SETTINGS_SQL, PG_STATE_SETTINGS, parse_pg_settings
@@ -22,7 +25,7 @@ from drills.components._rabbitmq_effective import parse_partition_handling
 from drills.components.base import Live
 from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
-from drills.stack import loadbalancer, mongo, postgres, rabbitmq
+from drills.stack import loadbalancer
 from drills.stack.definition import Balancer, HttpSpec, StackDefinition
 from drills.stack.live import as_live, as_logged_in
 from drills.stack.topology import endpoints, management, members, mongo_status, placer

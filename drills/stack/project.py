@@ -332,7 +332,7 @@ class ComposeProject:
         """Bring the stack up and wait until it is ready. A stack that does not get ready is booted
         afresh (`reboots` times) before giving up. It was added for RabbitMQ coming up with an app
         queue unusable (every client got 541 INTERNAL_ERROR), whose cause is now avoided
-        (drills.stack.rabbitmq); under heavy load a boot can still miss the timeout (etcd
+        (drills.components._rabbitmq_api); under heavy load a boot can still miss the timeout (etcd
         overloaded). Each such boot is reported on stderr with what the laggards said, so the
         flake stays visible.
 

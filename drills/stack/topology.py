@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.components import _mongo_status as mongo
+from drills.components import _postgres_cluster as postgres
+from drills.components import _rabbitmq_api as rabbitmq
 from drills.components._members import Addressed, MemberMatch, match_members
 from drills.core.dockerlabels import TIER_LABEL
 from drills.core.errors import StackError
 from drills.core.roles import CLIENTS, RoleRef, parse_role
-from drills.stack import mongo, postgres, rabbitmq
 from drills.stack.definition import StackDefinition
 from drills.stack.env import StackSettings
 from drills.stack.live import as_logged_in
@@ -23,7 +25,7 @@ from drills.stack.roles import pick
 from drills.stack.services import ServiceInfo
 
 if TYPE_CHECKING:
-    from drills.components.base import Credential
+    from drills.components.base import Bound, Credential, Live
 
 LOCALHOST = "127.0.0.1"
 
@@ -238,3 +240,55 @@ def resolve(view: StackView, role: str | RoleRef) -> list[str]:
         return pick(ref, _dynamic(view, snap, ref, group))
     except OSError as exc:
         raise StackError(f"cannot resolve {ref}: {exc}") from exc
+
+
+def app_queues(view: StackView) -> tuple[str, ...]:
+    """The queues the stack file says its application declares (`components.rabbitmq.queues`):
+    none when it names none, whatever the reference stack's are."""
+    rabbit = view.definition.spec.components.rabbitmq
+    return tuple(rabbit.queues) if rabbit is not None else ()
+
+
+class Legacy:
+    """What the readiness of the kinds whose adapters have not moved in yet reads of a stack
+    (`drills.components._legacy_ready.LegacyStack`), from the reads above."""
+
+    def __init__(self, view: StackView) -> None:
+        self.view = view
+
+    def snapshot(self) -> dict[str, ServiceInfo]:
+        return self.view.snapshot()
+
+    def members(self, snap: Mapping[str, ServiceInfo], group: str) -> list[str]:
+        return members(self.view, snap, group)
+
+    def live(self, snap: Mapping[str, ServiceInfo]) -> Live:
+        return as_logged_in(self.view, snap)
+
+    def postgres_bound(self) -> Bound[Any] | None:
+        return self.view.definition.postgres_bound()
+
+    def postgres_status(self, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
+        return postgres_status(self.view, snap)
+
+    def unmatched_text(self, snap: Mapping[str, ServiceInfo], members: list[postgres.PgMember]) -> str:
+        return unmatched_text(self.view, snap, members)
+
+    def postgres_through(self) -> str | None:
+        access = self.view.definition.postgres().access
+        return access.through if access is not None else None
+
+    def proxy_paths(self, snap: Mapping[str, ServiceInfo]) -> tuple[postgres.ProxyPath, ...] | None:
+        return proxy_paths(self.view, snap)
+
+    def app_queues(self) -> tuple[str, ...]:
+        return app_queues(self.view)
+
+    def management(self, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
+        return management(self.view, snap)
+
+    def management_endpoints(self, snap: Mapping[str, ServiceInfo], nodes: list[str]) -> dict[str, tuple[str, int]]:
+        return endpoints(snap, nodes, self.view.definition.rabbitmq().management_port)
+
+    def mongo_status(self, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
+        return mongo_status(self.view, snap)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from drills.components._rabbitmq_api import QUEUES
 from drills.core.effective_config import ABSENT, READ, EffectiveConfig, changes
 from drills.files.scenario import load_scenario
 from drills.stack import ComposeProject
 from drills.stack.effective import read_effective
-from drills.stack.rabbitmq import QUEUES
 from drills.stack.status import collect
 from drills.stack.topology import management
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
+from drills.components._rabbitmq_api import QUEUES
 from drills.components.httpjson import request_json
 from drills.files.stack_file import load_stack
 from drills.provision.images import ensure_images
@@ -17,7 +18,6 @@ from drills.stack.effective import read_effective
 from drills.stack.effective_text import lines
 from drills.stack.loadbalancer import read_status
 from drills.stack.project import compose_file
-from drills.stack.rabbitmq import QUEUES
 from drills.stack.removal import Removal
 from drills.stack.topology import management
 

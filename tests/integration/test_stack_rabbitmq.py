@@ -1,5 +1,5 @@
 """`drill stack up`, as a user runs it, gives app queues every client can use: RabbitMQ 3.10
-loses a quorum queue declared while a member is still booting (drills.stack.rabbitmq), so the
+loses a quorum queue declared while a member is still booting (drills.components._rabbitmq_api), so the
 app's clients, which own the queues, must declare them only after every member has finished
 booting, and they come out with a live member on every node and a leader; Drills declares none."""
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from drills.components._rabbitmq_api import QUEUES, queue_problem
 from drills.stack import ComposeProject
 from drills.stack.env import new_project_name
-from drills.stack.rabbitmq import QUEUES, queue_problem
 from drills.stack.topology import management, members
 from tests.rabbit_logs import declared_too_early
 

@@ -19,11 +19,11 @@ import pytest
 
 from drills.checkers.failover import check_failover, sampled_as
 from drills.checkers.verdict import Status
+from drills.components._rabbitmq_api import MANAGEMENT_PORT, Queue, parse_queues
 from drills.components._rabbitmq_leaders import QueueLeaderRounds, node_apis, node_views, queue_of_subject
 from drills.core.history import Event
 from drills.sampling.leaders import RoundsSampler, start_samplers
 from drills.stack.env import Secrets, StackSettings
-from drills.stack.rabbitmq import MANAGEMENT_PORT, Queue, parse_queues
 from drills.stack.services import ServiceInfo
 from tests.stand_ins import reference_definition, reference_roles
 

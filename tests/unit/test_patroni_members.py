@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components import _postgres_cluster as postgres
 from drills.components._members import (
     BY_ADDRESS,
     BY_ALIAS,
@@ -25,7 +26,7 @@ from drills.components._members import (
     service_of_host,
 )
 from drills.core.errors import StackError
-from drills.stack import postgres, topology
+from drills.stack import topology
 from drills.stack.definition import RoleMap, StackDefinition, StackFile
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.services import ServiceInfo, inspect_names, parse_summary

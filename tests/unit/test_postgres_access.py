@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from drills.components import _legacy_ready as legacy_ready
+from drills.components._postgres_cluster import PgMember, PostgresStatus, ProxyPath, StreamingReplica, probe_proxy
 from drills.core.errors import ScenarioError, StackError
 from drills.core.wait import Observation
-from drills.stack import readiness, topology
+from drills.stack import topology
 from drills.stack.definition import RoleMap
 from drills.stack.env import Secrets, StackSettings
-from drills.stack.postgres import PgMember, PostgresStatus, ProxyPath, StreamingReplica, probe_proxy
 from drills.workload.signal import SignalContext
 from tests.integration.recording import Ops
 from tests.unit.test_patroni_members import IPS, OrdersStack, info, orders_definition
@@ -95,14 +96,14 @@ def proxy(**outcome: Any) -> ProxyPath:
 def probed(monkeypatch: pytest.MonkeyPatch) -> list[ProxyPath]:
     """What the proxy answers (set by the test), and a cluster that is ready behind it."""
     answer: list[ProxyPath] = []
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: ready_cluster())
-    monkeypatch.setattr(readiness, "proxy_paths", lambda view, snap: tuple(answer))
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: ready_cluster())
+    monkeypatch.setattr(topology, "proxy_paths", lambda view, snap: tuple(answer))
     return answer
 
 
 def test_a_proxy_that_sends_sessions_to_a_replica_keeps_the_stack_not_ready(probed):
     probed.append(proxy(leader=False))
-    seen = readiness.postgres_ready(Published(**ACCESS))
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS)))
     assert not seen.ready
     assert "leader pgnode-b (db-2), streaming: pgnode-a, pgnode-c" in seen.detail
     assert "the proxy db-proxy (pgproxy:5000) sends connections to a replica, not to the leader" in seen.detail
@@ -110,14 +111,14 @@ def test_a_proxy_that_sends_sessions_to_a_replica_keeps_the_stack_not_ready(prob
 
 def test_a_proxy_that_refuses_sessions_keeps_the_stack_not_ready(probed):
     probed.append(proxy(error="server closed the connection unexpectedly"))
-    seen = readiness.postgres_ready(Published(**ACCESS))
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS)))
     assert not seen.ready
     assert "the proxy db-proxy (pgproxy:5000) refuses connections: server closed the connection" in seen.detail
 
 
 def test_a_proxy_that_reaches_the_leader_makes_the_stack_ready(probed):
     probed.append(proxy(leader=True))
-    seen = readiness.postgres_ready(Published(**ACCESS))
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS)))
     assert seen == Observation(True, "leader pgnode-b (db-2), streaming: pgnode-a, pgnode-c; through "
                                      "db-proxy (pgproxy:5000): the leader")
 
@@ -126,32 +127,32 @@ def test_without_access_or_before_the_cluster_is_ready_the_proxy_is_not_asked(mo
     def never(view: Any, snap: Any) -> tuple[ProxyPath, ...]:
         raise AssertionError("the proxy was probed")
 
-    monkeypatch.setattr(readiness, "proxy_paths", never)
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: ready_cluster())
-    assert readiness.postgres_ready(Published()).ready
+    monkeypatch.setattr(topology, "proxy_paths", never)
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: ready_cluster())
+    assert legacy_ready.postgres_ready(topology.Legacy(Published())).ready
     lagging = ready_cluster()
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: PostgresStatus(
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: PostgresStatus(
         lagging.leader, lagging.members, lagging.replication[:1]))
-    assert not readiness.postgres_ready(Published(**ACCESS)).ready
+    assert not legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS))).ready
 
 
 def test_a_member_no_service_answers_to_keeps_the_stack_not_ready_and_says_which(monkeypatch):
     status = ready_cluster()
     lost = PgMember("pgnode-d", "replica", "streaming", "10.89.4.77")
-    monkeypatch.setattr(readiness, "postgres_status", lambda view, snap: PostgresStatus(
+    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: PostgresStatus(
         status.leader, (*status.members, lost), status.replication))
-    seen = readiness.postgres_ready(Published())
+    seen = legacy_ready.postgres_ready(topology.Legacy(Published()))
     assert not seen.ready and "pgnode-d (10.89.4.77)" in seen.detail
     assert "members: {pgnode-d: <its service>}" in seen.detail
 
 
 def test_a_proxy_role_without_a_service_is_said():
-    seen = readiness.through_proxy(Observation(True, "leader x"), "db-proxy", ())
+    seen = legacy_ready.through_proxy(Observation(True, "leader x"), "db-proxy", ())
     assert seen == Observation(False, "leader x; no service plays db-proxy, the proxy components.postgres.access names")
 
 
 def test_the_proxy_is_probed_where_the_host_reaches_it(monkeypatch):
-    import drills.stack.postgres as pg
+    import drills.components._postgres_cluster as pg
 
     asked = []
 
@@ -215,15 +216,14 @@ def test_the_journal_records_the_path_the_signals_took():
 
 
 def test_status_shows_the_path_and_whether_it_reaches_the_leader():
-    from types import SimpleNamespace
-
     from rich.console import Console
 
-    from drills.cli.stack import _render_access
+    from drills.cli.stack import _render_view
+    from drills.components._legacy_status import postgres_access
 
     def shown(paths: tuple[ProxyPath, ...] | None) -> str:
         console = Console(record=True, width=200)
-        _render_access(console, SimpleNamespace(postgres_access=paths, postgres_nodes=("db-1",)))  # type: ignore[arg-type]
+        _render_view(console, postgres_access(paths, ("db-1",)))
         return console.export_text()
 
     assert shown((proxy(leader=True),)) == ("PostgreSQL access: through db-proxy (pgproxy:5000), 127.0.0.1:45000: "
@@ -236,9 +236,12 @@ def test_status_shows_the_path_and_whether_it_reaches_the_leader():
 def test_status_says_a_role_the_stack_lacks_is_not_in_it_and_keeps_one_left_out_for_its_image():
     from types import SimpleNamespace
 
-    from drills.cli.stack import not_in_stack
+    from drills.stack.status import StackStatus
+
+    def not_in_stack(st: SimpleNamespace, role: str) -> bool:
+        return StackStatus.not_in_stack(st, role)  # type: ignore[arg-type]
 
     postgres_only = SimpleNamespace(stack="orders-db", roles={"postgres": ["db-1"], "etcd": ["dcs-1"]})
-    assert not_in_stack(postgres_only, "mongo") and not_in_stack(postgres_only, "rabbitmq")  # type: ignore[arg-type]
+    assert not_in_stack(postgres_only, "mongo") and not_in_stack(postgres_only, "rabbitmq")
     reference = SimpleNamespace(stack="api-fortress-ha", roles={"mongo": ["mongo1"], "rabbitmq": ["rabbit1"]})
-    assert not not_in_stack(reference, "mongo") and not not_in_stack(reference, "rabbitmq")  # type: ignore[arg-type]
+    assert not not_in_stack(reference, "mongo") and not not_in_stack(reference, "rabbitmq")

@@ -107,7 +107,8 @@ def test_a_refused_login_names_where_its_password_comes_from(monkeypatch):
 
 
 def test_status_reads_replication_as_the_stack_file_s_superuser(monkeypatch):
-    from drills.stack import postgres, topology
+    from drills.components import _postgres_cluster as postgres
+    from drills.stack import topology
 
     seen = []
     monkeypatch.setattr(postgres, "read_status", lambda rest, sql, user, password, *_: seen.append((user, password)))

@@ -4,9 +4,15 @@ import inspect
 from datetime import datetime, timedelta
 
 import drills.stack
-from drills.stack.mongo import parse_repl_status, primary_of
-from drills.stack.postgres import PostgresStatus, StreamingReplica, leader_of, parse_cluster, parse_replication
-from drills.stack.rabbitmq import node_service, parse_nodes, parse_queues
+from drills.components._mongo_status import parse_repl_status, primary_of
+from drills.components._postgres_cluster import (
+    PostgresStatus,
+    StreamingReplica,
+    leader_of,
+    parse_cluster,
+    parse_replication,
+)
+from drills.components._rabbitmq_api import node_service, parse_nodes, parse_queues
 from drills.stack.readiness import containers_healthy
 from drills.stack.services import parse_summary
 
@@ -153,8 +159,8 @@ def test_load_balancer_backends_from_haproxy_stats_csv():
 
 
 def test_mongo_is_ready_only_with_every_member_back_in_the_set():
-    from drills.stack.mongo import MongoMember, MongoStatus
-    from drills.stack.readiness import mongo_in_sync
+    from drills.components._legacy_ready import mongo_in_sync
+    from drills.components._mongo_status import MongoMember, MongoStatus
 
     def status(*states, healthy=True):
         ms = tuple(MongoMember(f"10.0.0.{41 + i}:27017", f"mongo{i + 1}", s, healthy or s == "PRIMARY", 0.0)
@@ -170,3 +176,25 @@ def test_mongo_is_ready_only_with_every_member_back_in_the_set():
     assert not mongo_in_sync(status("PRIMARY", "SECONDARY"), 3).ready  # a member missing from the set
     assert not mongo_in_sync(status("SECONDARY", "SECONDARY", "SECONDARY"), 3).ready  # no primary
     assert not mongo_in_sync(MongoStatus(True, error="mongo1: timed out"), 3).ready
+
+
+def test_readiness_waits_for_each_component_the_role_map_has_as_it_always_did():
+    """One wait per legacy kind the stack has (PostgreSQL and RabbitMQ when the role map defines
+    them, MongoDB only when a member exists), in the same order and at the same intervals; an
+    adapter of the registry of another kind with a readiness gets its own."""
+    from types import SimpleNamespace
+
+    from drills.stack.definition import RoleMap
+    from drills.stack.readiness import ready_waits
+
+    def view(roles: dict[str, tuple[str, ...]], running: tuple[str, ...]) -> SimpleNamespace:
+        snap = {name: SimpleNamespace(service=name) for name in running}
+        return SimpleNamespace(settings=SimpleNamespace(roles=RoleMap(roles)), snapshot=lambda: snap,
+                               definition=SimpleNamespace(bound=lambda: {}, spec=SimpleNamespace(
+                                   components=SimpleNamespace(rabbitmq=None))))
+
+    waits = ready_waits(view({"postgres": ("pg1",), "rabbitmq": ("rabbit1",), "mongo": ("mongo1",)}, ()))
+    assert [(w.description, w.interval_s) for w in waits] == [
+        ("containers healthy", 1.0), ("postgres", 0.5), ("rabbitmq", 1.0)]
+    waits = ready_waits(view({"postgres": ("pg1",), "mongo": ("mongo1",)}, ("mongo1",)))
+    assert [w.description for w in waits] == ["containers healthy", "postgres", "mongo"]

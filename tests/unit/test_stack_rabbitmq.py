@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from drills.components._rabbitmq_api import BOOTED_CHECK, QUEUES, Queue, leader_problem, queue_problem
 from drills.stack.project import default_definition
-from drills.stack.rabbitmq import BOOTED_CHECK, QUEUES, Queue, leader_problem, queue_problem
-from drills.stack.readiness import app_queues
+from drills.stack.topology import app_queues
 from tests.rabbit_logs import booted_at, declared_too_early
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "images" / "app"))
