@@ -37,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from drills.components._rabbitmq_spec import RabbitmqSpec
 from drills.components.base import Node, Reading
 from drills.components.httpjson import request_json
 
@@ -99,7 +100,7 @@ class NodeQueues:
 def node_apis(stack: Any, snap: Mapping[str, Node]) -> dict[str, NodeQueues]:
     """Each running RabbitMQ member's own management API (service -> client), from the stack file's
     management port and user (its password: the stack's app password)."""
-    rabbit = stack.definition.rabbitmq()
+    rabbit = stack.definition.component("rabbitmq", RabbitmqSpec)
     port = rabbit.management_port
     return {name: NodeQueues((LOCALHOST, snap[name].ports[port]), stack.settings.secrets.app_password, rabbit.user)
             for name in stack.settings.roles.members(GROUP, snap)

@@ -29,11 +29,8 @@ from drills.core.yaml_locate import (
 )
 from drills.spec.types import shorten
 from drills.stack.definition import (
-    BALANCER_ADAPTERS,
-    BALANCER_SPECS,
-    POSTGRES_ADAPTERS,
-    POSTGRES_SPECS,
     REFERENCE,
+    UNIONS,
     AtField,
     StackDefinition,
     StackFile,
@@ -42,11 +39,9 @@ from drills.stack.definition import (
 from drills.stack.env import Secrets
 
 FILE_NAME = "stack.yaml"
-# The tagged unions of the schema: `components.http` and `components.postgres` are told by their
-# `adapter`; each entry's specs and their adapters' names, in the same order.
+# The tagged unions of the schema (`components.http`, `components.postgres`: `drills.stack.definition.UNIONS`)
+# are told by their `adapter`.
 TAGS: tuple[str, ...] = ("adapter",)
-UNIONS: dict[str, tuple[tuple[type[Any], ...], tuple[str, ...]]] = {
-    "http": (BALANCER_SPECS, BALANCER_ADAPTERS), "postgres": (POSTGRES_SPECS, POSTGRES_ADAPTERS)}
 
 
 def _union_of(loc: tuple[Any, ...]) -> tuple[tuple[type[Any], ...], tuple[str, ...]]:

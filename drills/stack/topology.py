@@ -15,6 +15,7 @@ from drills.components import _mongo_status as mongo
 from drills.components import _postgres_cluster as postgres
 from drills.components import _rabbitmq_api as rabbitmq
 from drills.components._members import Addressed, MemberMatch, match_members
+from drills.components._stack_specs import MongoSpec, PostgresBase, PostgresSpec, RabbitmqSpec
 from drills.core.dockerlabels import TIER_LABEL
 from drills.core.errors import StackError
 from drills.core.roles import CLIENTS, RoleRef, parse_role
@@ -80,7 +81,7 @@ def match_postgres(view: StackView, snap: Mapping[str, ServiceInfo],
     """Patroni's members -> the services they run in (drills.components._members): the stack file's
     `members:`, the hosts Patroni reports, the member's own name. Inspecting containers for their
     hostnames costs a call each, so it is done only for a member nothing cheaper placed."""
-    overrides = view.definition.postgres().members
+    overrides = view.definition.component("postgres", PostgresBase).members
     known = view.settings.roles.roles.get("postgres", ())
     claims = {m.name: m.hosts() for m in members}
     match = match_members(claims, addressed(snap), overrides, known)
@@ -120,7 +121,7 @@ def proxy_paths(view: StackView, snap: Mapping[str, ServiceInfo]) -> tuple[postg
     """The proxy the applications reach PostgreSQL through (`components.postgres.access`), one path
     per service of its role, each probed for where a session lands; None: the stack names no proxy
     (the signals connect to every member)."""
-    pg = view.definition.postgres()
+    pg = view.definition.component("postgres", PostgresBase)
     if pg.access is None:
         return None
     through, port = pg.access.through, pg.access.port
@@ -136,7 +137,7 @@ def proxy_paths(view: StackView, snap: Mapping[str, ServiceInfo]) -> tuple[postg
 
 
 def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
-    rabbit = view.definition.rabbitmq()
+    rabbit = view.definition.component("rabbitmq", RabbitmqSpec)
     eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
     return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password, rabbit.user)
 
@@ -144,7 +145,7 @@ def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Man
 def node_managements(view: StackView, snap: Mapping[str, ServiceInfo]) -> dict[str, rabbitmq.Management]:
     """Each running RabbitMQ member's own management API (service -> client): what that node
     answers, not the first node's that does."""
-    rabbit = view.definition.rabbitmq()
+    rabbit = view.definition.component("rabbitmq", RabbitmqSpec)
     eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
     return {name: rabbitmq.Management([ep], view.settings.secrets.app_password, rabbit.user)
             for name, ep in eps.items()}
@@ -154,12 +155,12 @@ def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgre
     """Patroni's view, and replication as the stack file's superuser sees it; a password that
     cannot be read is the status's error (`drill stack status` shows it, readiness waits on it).
     A PostgreSQL another manager runs: what its adapter says (`drills.components`)."""
-    bound = view.definition.postgres_bound()
+    bound = view.definition.bound().get("postgres")
     if bound is not None:
         if bound.adapter.status is None:
             return postgres.PostgresStatus(None, (), (), error=f"{bound.adapter.label}: its adapter reads no status")
         return postgres.from_view(bound.adapter.status(bound.spec, as_logged_in(view, snap)))
-    pg = view.definition.legacy_postgres()
+    pg = view.definition.component("postgres", PostgresSpec)
     nodes = members(view, snap, "postgres")
     superuser = pg.login("superuser")
     try:
@@ -171,7 +172,7 @@ def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgre
 
 
 def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
-    spec = view.definition.mongo()
+    spec = view.definition.component("mongo", MongoSpec)
     nodes = members(view, snap, "mongo")
     if not nodes:
         return mongo.not_run(view.settings.mongo_not_run or "no MongoDB service in this stack")
@@ -183,7 +184,7 @@ def queue_of(view: StackView, ref: RoleRef) -> str:
     """The queue of `rabbitmq.leader@QUEUE`; without @QUEUE, the stack file's `leader_queue` (else
     its first queue, else the harness's default)."""
     named = ref.selector.partition("@")[2]
-    rabbit = view.definition.spec.components.rabbitmq
+    rabbit = view.definition.entry("rabbitmq", RabbitmqSpec)
     if named:
         return named
     if rabbit is not None and (rabbit.leader_queue or rabbit.queues):
@@ -193,12 +194,12 @@ def queue_of(view: StackView, ref: RoleRef) -> str:
 
 def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, group: list[str]) -> list[str]:
     role = ref.base_selector
-    if ref.group == "postgres" and (bound := view.definition.postgres_bound()) is not None:
+    if ref.group == "postgres" and (bound := view.definition.bound().get("postgres")) is not None:
         if bound.adapter.roles is None:
             raise StackError(f"{ref}: {bound.adapter.label} has no dynamic roles")
         return bound.adapter.roles.resolve(bound.spec, as_logged_in(view, snap), role, None, group)
     if ref.group == "postgres":
-        rest = endpoints(snap, group, view.definition.legacy_postgres().rest_port)
+        rest = endpoints(snap, group, view.definition.component("postgres", PostgresSpec).rest_port)
         cluster = placer(view, snap)(postgres.read_cluster(list(rest.values())))
         leader = postgres.leader_of(cluster)
         if leader is None:
@@ -266,7 +267,7 @@ class Legacy:
         return as_logged_in(self.view, snap)
 
     def postgres_bound(self) -> Bound[Any] | None:
-        return self.view.definition.postgres_bound()
+        return self.view.definition.bound().get("postgres")
 
     def postgres_status(self, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
         return postgres_status(self.view, snap)
@@ -275,7 +276,7 @@ class Legacy:
         return unmatched_text(self.view, snap, members)
 
     def postgres_through(self) -> str | None:
-        access = self.view.definition.postgres().access
+        access = self.view.definition.component("postgres", PostgresBase).access
         return access.through if access is not None else None
 
     def proxy_paths(self, snap: Mapping[str, ServiceInfo]) -> tuple[postgres.ProxyPath, ...] | None:
@@ -288,7 +289,7 @@ class Legacy:
         return management(self.view, snap)
 
     def management_endpoints(self, snap: Mapping[str, ServiceInfo], nodes: list[str]) -> dict[str, tuple[str, int]]:
-        return endpoints(snap, nodes, self.view.definition.rabbitmq().management_port)
+        return endpoints(snap, nodes, self.view.definition.component("rabbitmq", RabbitmqSpec).management_port)
 
     def mongo_status(self, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
         return mongo_status(self.view, snap)

@@ -68,7 +68,6 @@ PENDING: dict[str, frozenset[str]] = {
     "drills/files/scenario_schema.py": frozenset({"mongo", "postgres", "rabbitmq"}),
     "drills/files/stack_file.py": frozenset({"postgres"}),
     "drills/run/stack_fit.py": frozenset({"mongo", "rabbit", "rabbitmq"}),
-    "drills/stack/definition.py": frozenset({"etcd", "haproxy", "mongo", "patroni", "postgres", "rabbitmq"}),
     "drills/stack/effective_sources.py": frozenset({"haproxy", "mongo", "mongodb", "patroni", "postgres", "postgresql",
         "rabbitmq"}),
     "drills/stack/env.py": frozenset({"mongo"}),

@@ -190,8 +190,8 @@ def test_the_schema_offers_each_balancer_by_its_adapter():
 
 @pytest.mark.parametrize("adapter", ["haproxy", "nginx"])
 def test_either_balancer_is_an_http_component_its_signals_and_status_can_use(tmp_path, adapter):
+    from drills.components._stack_specs import HttpSpec
     from drills.components.base import BalancerSpec
-    from drills.stack.definition import HttpSpec
 
     entry = {"haproxy": "backend: web", "nginx": "upstream: web"}[adapter]
     text = MINIMAL + f"  http: {{adapter: {adapter}, balancer: front, port: 9000, {entry}, instances: web}}\n"
