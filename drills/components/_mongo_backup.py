@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from drills.components import _dockerio as dockerio
 from drills.components._backup_tools import BackupLive, Clock, Service, group_endpoints, nodes_of, poll
+from drills.components._mongo_image import MONGO_IMAGE
 from drills.components._mongo_spec import MongoSpec
 from drills.core.backups import Backup, Digest, Restore
 from drills.core.dockerlabels import helper_labels
@@ -48,7 +49,7 @@ def _uri(stack: BackupLive) -> str:
 
 
 def _helper(stack: BackupLive) -> Container:
-    image = stack.settings.mongo_image
+    image = stack.settings.pulled_image(MONGO_IMAGE.profile)
     network = stack.network_name
     return stack.client.containers.run(
         image, ["sleep", "600"], entrypoint=[], detach=True, network=network,

@@ -94,10 +94,10 @@ def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence
         return ""
     reasons = []
     for group in absent:
-        if group == "mongo" and stack.settings.mongo_not_run:
+        if group == "mongo" and (why := stack.settings.not_run("mongo")):
             again = ("; `drill run` without --project, or a stack from a new `drill stack up`, includes it where its "
                      "image is here") if stack.owner_kind == "stack" else ""
-            reasons.append(f"no mongo service: it was brought up without it ({stack.settings.mongo_not_run}){again}")
+            reasons.append(f"no mongo service: it was brought up without it ({why}){again}")
         else:
             reasons.append(f"no {group} service: its profile was left out")
     return f"stack {stack.definition.name} ({stack.project}) has " + "; ".join(reasons)

@@ -251,7 +251,7 @@ def _mongo_version(endpoint: tuple[str, int], user: str, password: str, timeout_
 def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
     nodes = members(stack, snap, "mongo")
     if not nodes:
-        return absent(stack.settings.mongo_not_run or "no MongoDB service in this stack")
+        return absent(stack.settings.not_run("mongo") or "no MongoDB service in this stack")
     status = mongo_status(stack, snap)
     if status.error is not None:
         return not_read(status.error)

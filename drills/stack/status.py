@@ -98,7 +98,7 @@ def balancer_view(lb: LoadBalancerStatus) -> StatusView:
 
 def left_out(settings: StackSettings) -> list[str]:
     """What `drill stack up` says of the optional parts of the stack it did not run, and why."""
-    return legacy.left_out({"mongo": settings.mongo_not_run})
+    return legacy.left_out({"mongo": settings.not_run("mongo")})
 
 
 def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:

@@ -175,7 +175,7 @@ def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.Mong
     spec = view.definition.component("mongo", MongoSpec)
     nodes = members(view, snap, "mongo")
     if not nodes:
-        return mongo.not_run(view.settings.mongo_not_run or "no MongoDB service in this stack")
+        return mongo.not_run(view.settings.not_run("mongo") or "no MongoDB service in this stack")
     return mongo.read_status(endpoints(snap, nodes, spec.port), spec.root_user,
                              view.settings.secrets.mongo_root_password, service_by_ip(snap))
 

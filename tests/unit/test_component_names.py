@@ -70,8 +70,6 @@ PENDING: dict[str, frozenset[str]] = {
     "drills/run/stack_fit.py": frozenset({"mongo", "rabbit", "rabbitmq"}),
     "drills/stack/effective_sources.py": frozenset({"haproxy", "mongo", "mongodb", "patroni", "postgres", "postgresql",
         "rabbitmq"}),
-    "drills/stack/env.py": frozenset({"mongo"}),
-    "drills/stack/project.py": frozenset({"mongo"}),
     "drills/stack/status.py": frozenset({"mongo", "postgres", "rabbit", "rabbitmq"}),
     "drills/stack/topology.py": frozenset({"mongo", "mongodb", "postgres", "postgresql", "rabbit", "rabbitmq"}),
 }

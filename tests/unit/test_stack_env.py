@@ -66,7 +66,7 @@ def test_secrets_are_fresh_hex_and_never_shown_by_repr():
 
 
 def test_settings_round_trip_through_json():
-    s = settings(mongo_not_run="image mongo:7 absent", profiles=())
+    s = settings(left_out={"mongo": "image mongo:7 absent"}, profiles=())
     assert settings_from_json(settings_to_json(s)) == s
     from drills.stack.project import default_definition
     from tests.stand_ins import reference_roles
