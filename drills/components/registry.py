@@ -386,3 +386,42 @@ def backup_method(bound: Mapping[str, Bound[Any]], kind: str, method: str) -> Le
             return backup
     raise ValueError(f"no {method} backup for component {kind!r} (its methods: "
                      f"{', '.join(f'{kind}.{name}' for name in methods)})")
+# ---- files: what scenario and stack files may say of the kinds, and what a stack declares of them ---
+# drills.files.scenario_schema (recovery conditions), drills.run.stack_fit (the qualifiers a role may
+# name): the legacy kinds' statements go with their lanes, as above.
+
+from drills.components import _legacy_ready  # noqa: E402
+
+
+def ready_kinds() -> tuple[str, ...]:
+    """The kinds a stack waits for to be ready (each its own bar: drills.stack.readiness), in
+    VOCABULARY's order: what a scenario's `recovery.conditions` may name beside the containers."""
+    ready = {*_legacy_ready.READY, *(a.kind for a in ADAPTERS.values() if a.ready is not None)}
+    return tuple(kind for kind in VOCABULARY if kind in ready)
+
+
+# The qualifiers a legacy kind's stack file entry declares (RabbitMQ's `queues:`), one statement per kind.
+_legacy_qualifiers: dict[str, Callable[[Any], tuple[str, ...]]] = {}
+_legacy_qualifiers["rabbitmq"] = lambda spec: tuple(spec.queues)
+
+
+def declared_qualifiers(kind: str, found: Bound[Any] | None, spec: Any) -> tuple[str, ...]:
+    """What the stack file declares that a role of `kind` may name after `@` (its queues): its
+    adapter's `Roles.qualifiers` when `found` (the component bound to an adapter here), else the legacy
+    kind's from its entry `spec`; () when it declares none (then any is taken)."""
+    if found is not None:
+        return found.adapter.roles.qualifiers(found.spec) if found.adapter.roles is not None else ()
+    legacy = _legacy_qualifiers.get(kind)
+    return legacy(spec) if legacy is not None and spec is not None else ()
+
+
+# What a legacy kind's `dump` is, in the words of a scenario's `backup.method` description.
+_legacy_dump_words: dict[str, str] = {}
+_legacy_dump_words["postgres"] = "pg_dump"
+_legacy_dump_words["rabbitmq"] = "RabbitMQ definitions export"
+_legacy_dump_words["mongo"] = "mongodump"
+
+
+def dump_words(kind: str) -> str:
+    """What a scenario's `method: dump` takes of `kind`, in words (pg_dump, mongodump)."""
+    return _legacy_dump_words.get(kind, f"{kind}'s dump")
