@@ -73,8 +73,6 @@ PENDING: dict[str, frozenset[str]] = {
         "rabbitmq"}),
     "drills/stack/env.py": frozenset({"mongo"}),
     "drills/stack/project.py": frozenset({"mongo"}),
-    "drills/stack/status.py": frozenset({"mongo", "postgres", "rabbit", "rabbitmq"}),
-    "drills/stack/topology.py": frozenset({"mongo", "mongodb", "postgres", "postgresql", "rabbit", "rabbitmq"}),
 }
 
 
