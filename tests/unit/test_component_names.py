@@ -69,8 +69,6 @@ PENDING: dict[str, frozenset[str]] = {
         "rabbitmq"}),
     "drills/stack/env.py": frozenset({"mongo"}),
     "drills/stack/project.py": frozenset({"mongo"}),
-    "drills/stack/status.py": frozenset({"mongo", "postgres", "rabbit", "rabbitmq"}),
-    "drills/stack/topology.py": frozenset({"mongo", "mongodb", "postgres", "postgresql", "rabbit", "rabbitmq"}),
 }
 
 
