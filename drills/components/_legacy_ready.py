@@ -5,47 +5,25 @@ B2): each kind's lane moves its readiness into its adapter's `ready` and deletes
 "Ready" is what a drill's steady state needs, stronger than Docker's healthchecks: a PostgreSQL
 leader with every other node *streaming* from it, every RabbitMQ member running and the app's
 queues declared (by the app) with a leader, a MongoDB primary with every other member a healthy
-SECONDARY. What they read of a stack is `LegacyStack` (`drills.stack.topology.Legacy` over a view
-of the stack), so this layer stays below the stack's.
+SECONDARY. What they read of a stack is `drills.components._legacy_stack.LegacyStack`
+(`drills.stack.topology.Legacy` over a view of the stack), so this layer stays below the stack's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
+from drills.components import _mongo_topology, _patroni_topology, _rabbitmq_topology
+from drills.components._legacy_stack import LegacyStack
 from drills.components._mongo_status import MongoStatus
-from drills.components._postgres_cluster import PgMember, PostgresStatus, ProxyPath
-from drills.components._rabbitmq_api import Management, leader_problem, queue_problem
-from drills.components.base import Bound, Endpoint, Live
+from drills.components._postgres_cluster import ProxyPath
+from drills.components._postgres_spec import PostgresBase
+from drills.components._rabbitmq_api import leader_problem, queue_problem
 from drills.core.wait import Observation
 
 MONGO_INIT = "mongo-init"  # the reference stack's one-shot that initiates the replica set
 ONE_SHOT = frozenset({MONGO_INIT})  # services that run to completion (exit 0 = success)
-
-
-class LegacyStack(Protocol):
-    """What the legacy kinds' readiness reads of a running stack."""
-
-    def snapshot(self) -> Mapping[str, Any]: ...
-    def members(self, snap: Mapping[str, Any], group: str) -> list[str]: ...
-    def live(self, snap: Mapping[str, Any]) -> Live:
-        """The stack as an adapter sees it, able to log in."""
-        ...
-    def postgres_bound(self) -> Bound[Any] | None:
-        """The PostgreSQL component when an adapter of the registry runs it (repmgr)."""
-        ...
-    def postgres_status(self, snap: Mapping[str, Any]) -> PostgresStatus: ...
-    def unmatched_text(self, snap: Mapping[str, Any], members: list[PgMember]) -> str: ...
-    def postgres_through(self) -> str | None:
-        """The proxy's role the stack file's `components.postgres.access` names, if any."""
-        ...
-    def proxy_paths(self, snap: Mapping[str, Any]) -> tuple[ProxyPath, ...] | None: ...
-    def app_queues(self) -> tuple[str, ...]: ...
-    def management(self, snap: Mapping[str, Any]) -> Management: ...
-    def management_endpoints(self, snap: Mapping[str, Any], nodes: list[str]) -> dict[str, Endpoint]: ...
-    def mongo_status(self, snap: Mapping[str, Any]) -> MongoStatus: ...
 
 
 def postgres_ready(stack: LegacyStack) -> Observation:
@@ -54,28 +32,28 @@ def postgres_ready(stack: LegacyStack) -> Observation:
     through that proxy landing on the leader. A PostgreSQL another manager runs: its adapter's
     readiness (`drills.components`), held back by the proxy in the same way."""
     snap = stack.snapshot()
-    bound = stack.postgres_bound()
+    bound = stack.definition.bound().get("postgres")
     if bound is not None:
         if bound.adapter.ready is None:
             return Observation(False, f"{bound.adapter.label}: its adapter has no readiness")
         managed = bound.adapter.ready(bound.spec, stack.live(snap), False)
         if not managed.ready or bound.spec.access is None:
             return managed
-        return through_proxy(managed, bound.spec.access.through, stack.proxy_paths(snap) or ())
+        return through_proxy(managed, bound.spec.access.through, _patroni_topology.proxy_paths(stack, snap) or ())
     nodes = stack.members(snap, "postgres")
-    status = stack.postgres_status(snap)
+    status = _patroni_topology.read_status(stack, snap)
     if status.error is not None:
         return Observation(False, status.error)
     if status.unmatched():
-        return Observation(False, stack.unmatched_text(snap, status.unmatched()))
+        return Observation(False, _patroni_topology.unmatched_text(stack, snap, status.unmatched()))
     streaming = status.streaming()
     wanted = len(nodes) - 1
     detail = f"leader {_named(status.leader, status.leader_service)}, streaming: {', '.join(streaming) or 'none'}"
     cluster = Observation(status.leader is not None and len(streaming) >= wanted, detail)
-    through = stack.postgres_through()
-    if not cluster.ready or through is None:
+    access = stack.definition.component("postgres", PostgresBase).access
+    if not cluster.ready or access is None:
         return cluster
-    return through_proxy(cluster, through, stack.proxy_paths(snap) or ())
+    return through_proxy(cluster, access.through, _patroni_topology.proxy_paths(stack, snap) or ())
 
 
 def _named(member: str | None, service: str | None) -> str:
@@ -116,8 +94,8 @@ class RabbitReady:
     def __call__(self) -> Observation:
         snap = self.stack.snapshot()
         nodes = self.stack.members(snap, "rabbitmq")
-        api = self.stack.management(snap)
-        eps = self.stack.management_endpoints(snap, nodes)
+        api = _rabbitmq_topology.management(self.stack, snap)
+        eps = _rabbitmq_topology.management_endpoints(self.stack, snap, nodes)
         waiting = [f"{s} not running" if s not in eps else f"{s} booting" for s in nodes
                    if s not in eps or api.node_booted(eps[s]) is not None]
         if waiting:
@@ -146,7 +124,7 @@ def mongo_ready(stack: LegacyStack) -> Observation:
         return Observation(False, "mongo-init still initiating the replica set")
     if init is not None and init.exit_code != 0:
         return Observation(False, f"mongo-init failed: {init.status}")
-    return mongo_in_sync(stack.mongo_status(snap), len(stack.members(snap, "mongo")))
+    return mongo_in_sync(_mongo_topology.read_status(stack, snap), len(stack.members(snap, "mongo")))
 
 
 def mongo_in_sync(status: MongoStatus, wanted: int) -> Observation:
@@ -179,7 +157,8 @@ def _postgres(stack: LegacyStack, boot: bool, queues: Sequence[str] | None) -> C
 
 
 def _rabbitmq(stack: LegacyStack, boot: bool, queues: Sequence[str] | None) -> Callable[[], Observation]:
-    return RabbitReady(stack, queues=stack.app_queues() if queues is None else queues, full_membership=boot)
+    declared = _rabbitmq_topology.app_queues(stack) if queues is None else queues
+    return RabbitReady(stack, queues=declared, full_membership=boot)
 
 
 def _mongo(stack: LegacyStack, boot: bool, queues: Sequence[str] | None) -> Callable[[], Observation]:

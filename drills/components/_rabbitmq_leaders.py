@@ -30,23 +30,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from drills.components._rabbitmq_api import Management, node_service
 from drills.components._rabbitmq_spec import RabbitmqSpec
 from drills.components.base import Node, Reading
-from drills.components.httpjson import request_json
 
 GROUP = "rabbitmq"
 PREFIX = GROUP + "@"  # the subject of a queue's leader samples (drills.checkers.failover.sampled_as)
 LOCALHOST = "127.0.0.1"
-VHOST = "/"
-# What drills.components._rabbitmq_api.Management asks of the queues (the same request, so the same load).
-QUEUE_COLUMNS = "name,type,leader,node,members,online,state,messages"
 
 
 class QueueLike(Protocol):
@@ -59,58 +54,20 @@ class QueueLike(Protocol):
 
 
 class QueueSource(Protocol):
-    """One node's management API (`NodeQueues`; drills.components._rabbitmq_api.Management is one too)."""
+    """One node's management API (drills.components._rabbitmq_api.Management of one endpoint)."""
 
     def queues(self, *, timeout_s: float) -> Sequence[QueueLike]: ...
 
 
-@dataclass(frozen=True)
-class QueueLeader:
-    name: str
-    leader: str | None  # a node name (a classic queue's: the node it lives on)
-
-
-def leaders_of(doc: Any) -> list[QueueLeader]:
-    """`GET /api/queues/<vhost>`'s queues with their leaders, as drills.components._rabbitmq_api.parse_queues
-    reads them: a quorum queue's `leader`, a classic queue's `node` (no type reported: classic). A
-    body that is not a queue listing raises TypeError, KeyError or ValueError."""
-    found = []
-    for q in doc:
-        field = "node" if str(q.get("type", "classic")) == "classic" else "leader"
-        found.append(QueueLeader(str(q["name"]), str(q[field]) if q.get(field) else None))
-    return found
-
-
-class NodeQueues:
-    """One node's own management API, asked for its queues (what that node answers, not the first
-    node's that does)."""
-
-    def __init__(self, endpoint: tuple[str, int], password: str, user: str) -> None:
-        self.endpoint, self.auth = endpoint, (user, password)
-
-    def queues(self, *, timeout_s: float) -> list[QueueLeader]:
-        host, port = self.endpoint
-        path = f"queues/{urllib.parse.quote(VHOST, safe='')}?columns={QUEUE_COLUMNS}"
-        status, doc = request_json("GET", f"http://{host}:{port}/api/{path}", auth=self.auth, timeout_s=timeout_s)
-        if not 200 <= status < 300:
-            raise OSError(f"GET /api/{path}: {host}:{port}: HTTP {status} {doc}")
-        return leaders_of(doc)
-
-
-def node_apis(stack: Any, snap: Mapping[str, Node]) -> dict[str, NodeQueues]:
-    """Each running RabbitMQ member's own management API (service -> client), from the stack file's
-    management port and user (its password: the stack's app password)."""
+def node_apis(stack: Any, snap: Mapping[str, Node]) -> dict[str, Management]:
+    """Each running RabbitMQ member's own management API (service -> a client of that node alone:
+    its answer, not the first node's that does), from the stack file's management port and user
+    (its password: the stack's app password)."""
     rabbit = stack.definition.component("rabbitmq", RabbitmqSpec)
     port = rabbit.management_port
-    return {name: NodeQueues((LOCALHOST, snap[name].ports[port]), stack.settings.secrets.app_password, rabbit.user)
+    return {name: Management([(LOCALHOST, snap[name].ports[port])], stack.settings.secrets.app_password, rabbit.user)
             for name in stack.settings.roles.members(GROUP, snap)
             if name in snap and snap[name].state == "running" and port in snap[name].ports}
-
-
-def node_service(node: str) -> str:
-    """rabbit@rabbit2 -> rabbit2 (the compose service; node names are rabbit@<hostname>), the rule
-    of drills.components._rabbitmq_api.node_service."""
-    return node.partition("@")[2] or node
 
 
 def queue_of_subject(subject: str) -> str | None:

@@ -386,6 +386,127 @@ def backup_method(bound: Mapping[str, Bound[Any]], kind: str, method: str) -> Le
             return backup
     raise ValueError(f"no {method} backup for component {kind!r} (its methods: "
                      f"{', '.join(f'{kind}.{name}' for name in methods)})")
+# ---- files: what scenario and stack files may say of the kinds, and what a stack declares of them ---
+# drills.files.scenario_schema (recovery conditions), drills.run.stack_fit (the qualifiers a role may
+# name): the legacy kinds' statements go with their lanes, as above.
+
+from drills.components import _legacy_ready  # noqa: E402
+
+
+def ready_kinds() -> tuple[str, ...]:
+    """The kinds a stack waits for to be ready (each its own bar: drills.stack.readiness), in
+    VOCABULARY's order: what a scenario's `recovery.conditions` may name beside the containers."""
+    ready = {*_legacy_ready.READY, *(a.kind for a in ADAPTERS.values() if a.ready is not None)}
+    return tuple(kind for kind in VOCABULARY if kind in ready)
+
+
+# The qualifiers a legacy kind's stack file entry declares (RabbitMQ's `queues:`), one statement per kind.
+_legacy_qualifiers: dict[str, Callable[[Any], tuple[str, ...]]] = {}
+_legacy_qualifiers["rabbitmq"] = lambda spec: tuple(spec.queues)
+
+
+def declared_qualifiers(kind: str, found: Bound[Any] | None, spec: Any) -> tuple[str, ...]:
+    """What the stack file declares that a role of `kind` may name after `@` (its queues): its
+    adapter's `Roles.qualifiers` when `found` (the component bound to an adapter here), else the legacy
+    kind's from its entry `spec`; () when it declares none (then any is taken)."""
+    if found is not None:
+        return found.adapter.roles.qualifiers(found.spec) if found.adapter.roles is not None else ()
+    legacy = _legacy_qualifiers.get(kind)
+    return legacy(spec) if legacy is not None and spec is not None else ()
+
+
+# What a legacy kind's `dump` is, in the words of a scenario's `backup.method` description.
+_legacy_dump_words: dict[str, str] = {}
+_legacy_dump_words["postgres"] = "pg_dump"
+_legacy_dump_words["rabbitmq"] = "RabbitMQ definitions export"
+_legacy_dump_words["mongo"] = "mongodump"
+
+
+def dump_words(kind: str) -> str:
+    """What a scenario's `method: dump` takes of `kind`, in words (pg_dump, mongodump)."""
+    return _legacy_dump_words.get(kind, f"{kind}'s dump")
+# ---- topology: dynamic roles and status of the kinds whose adapters have not moved in yet ------------
+# Who plays `postgres.leader`, `rabbitmq.leader@QUEUE`, `mongo.primary` now, and what `drill stack
+# status` reads and draws of each kind, for the kinds still without an adapter: drills.stack.topology
+# asks a bound adapter's `roles` first, then `LEGACY_ROLES`; drills.stack.status reads and draws
+# `LEGACY_STATUS`. They read the stack as `_legacy_stack.LegacyStack`; one statement per kind,
+# deleted by the lane that moves the kind into its adapter.
+
+from drills.components import (  # noqa: E402
+    _legacy_status,
+    _mongo_topology,
+    _patroni_topology,
+    _rabbitmq_topology,
+)
+from drills.components._legacy_stack import LegacyStack, SettingsView  # noqa: E402
+from drills.components.base import StatusView  # noqa: E402
+
+# (the stack, its snapshot, the role, the group's services with a container) -> the services now
+LegacyResolve = Callable[[LegacyStack, Mapping[str, Any], RoleRef, list[str]], list[str]]
+
+_legacy_roles: dict[str, LegacyResolve] = {}
+_legacy_roles["postgres"] = _patroni_topology.resolve
+_legacy_roles["rabbitmq"] = _rabbitmq_topology.resolve
+_legacy_roles["mongo"] = _mongo_topology.resolve
+
+LEGACY_ROLES: Mapping[str, LegacyResolve] = MappingProxyType(_legacy_roles)  # kind -> who plays its roles
+
+
+@dataclass(frozen=True)
+class LegacyStatus:
+    """What `drill stack status` reads of a kind (each read on its own, concurrently, under the key
+    `--json` has always written it under) and how it draws what they returned."""
+
+    reads: Mapping[str, Callable[[LegacyStack, Mapping[str, Any]], Any]]  # key -> (stack, snapshot) -> value
+    views: Callable[[Mapping[str, Any]], tuple[StatusView, ...]]  # every kind's values (by key) -> its views
+    role: str | None = None  # a stack drilled without this role says so in one line instead of its views
+    above_balancer: bool = False  # drawn above the balancer's line (else below), as it always was
+    # The effective configuration is drawn only for a stack that has this kind's role (it was drawn
+    # under MongoDB's table, and not for a stack without one).
+    holds_effective: bool = False
+
+
+def _postgres_nodes(stack: LegacyStack, snap: Mapping[str, Any]) -> tuple[str, ...]:
+    return stack.defined(_patroni_topology.GROUP)
+
+
+def _postgres_views(read: Mapping[str, Any]) -> tuple[StatusView, ...]:
+    nodes = read["postgres_nodes"]
+    return (_legacy_status.postgres(read["postgres"], nodes), _legacy_status.postgres_access(read["postgres_access"],
+                                                                                              nodes))
+
+
+_legacy_status_table: dict[str, LegacyStatus] = {}
+
+_legacy_status_table["postgres"] = LegacyStatus(
+    {"postgres": _patroni_topology.read_status, "postgres_nodes": _postgres_nodes,
+     "postgres_access": _patroni_topology.proxy_paths}, _postgres_views, above_balancer=True)
+
+_legacy_status_table["rabbitmq"] = LegacyStatus(
+    {"rabbitmq": _rabbitmq_topology.read_status}, lambda read: (_legacy_status.rabbitmq(read["rabbitmq"]),),
+    role="rabbitmq")
+
+_legacy_status_table["mongo"] = LegacyStatus(
+    {"mongo": _mongo_topology.read_status}, lambda read: (_legacy_status.mongo(read["mongo"]),), role="mongo",
+    holds_effective=True)
+
+LEGACY_STATUS: Mapping[str, LegacyStatus] = MappingProxyType(_legacy_status_table)  # kind -> its status
+
+# `drill stack status --json`'s keys in the order it has always written them, the legacy kinds'
+# among the stack's own; a key not listed follows them.
+_STATUS_LAYOUT = ("project", "subnet", "services", "postgres", "rabbitmq", "mongo", "lb", "effective", "missing",
+                  "postgres_nodes", "stack", "compose_files", "roles", "postgres_access")
+
+
+def status_layout(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """`doc` (a stack's status as JSON) with its keys in `drill stack status --json`'s order."""
+    ordered = {key: doc[key] for key in _STATUS_LAYOUT if key in doc}
+    return ordered | {key: value for key, value in doc.items() if key not in ordered}
+
+
+def left_out(settings: SettingsView) -> list[str]:
+    """What `drill stack up` says of the optional parts of the stack it did not run, and why."""
+    return _legacy_status.left_out({"mongo": settings.not_run(MONGO_IMAGE.profile)})
 # ---- LANE: specs — the stack file's `components:` keys (issue 21, B1) --------------------------------
 # Each key a stack file's `components:` may hold, in the order the schema lists them: the kind of
 # adapter whose specs it holds (an entry names its adapter with `adapter:`), and, for the software
@@ -404,7 +525,7 @@ from drills.components import (  # noqa: E402
 )
 
 
-def _legacy_roles(spec: Any) -> Mapping[str, list[str]]:
+def _no_entry_roles(spec: Any) -> Mapping[str, list[str]]:
     return {}
 
 
@@ -416,7 +537,7 @@ class StackEntry:
     legacy: tuple[type[BaseModel], ...] = ()  # specs of software still without an adapter, listed first
     description: str | None = None  # in the schema
     default: Callable[[], BaseModel] | None = None  # what signals and backups use where the file names none
-    default_roles: Callable[[Any], Mapping[str, list[str]]] = _legacy_roles  # of a legacy spec (an adapter: its own)
+    default_roles: Callable[[Any], Mapping[str, list[str]]] = _no_entry_roles  # of a legacy spec (an adapter: its own)
     access: Callable[[Any], tuple[str | None, int]] | None = None  # the path its signals take (a journal records it)
 
 

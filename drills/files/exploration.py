@@ -32,7 +32,15 @@ from drills.core.errors import ScenarioError, StackError
 from drills.core.yaml_locate import Loc, Problem, field_names, problem_at, suggest, to_plain
 from drills.faults.registry import FAULTS
 from drills.files.scenario import schema_problems, semantic_problems
-from drills.files.scenario_schema import FAULT_KINDS, SAME_TARGET, BackupSpec, Expectation, Recovery
+from drills.files.scenario_schema import (
+    COMPONENT_EXAMPLES,
+    FAULT_KINDS,
+    REQUIRES,
+    SAME_TARGET,
+    BackupSpec,
+    Expectation,
+    Recovery,
+)
 from drills.spec.types import Bool, Duration, Int, Model, Role, duration_or, parse_duration
 from drills.workload.registry import WorkloadSection
 
@@ -53,6 +61,16 @@ SPACE_KEY = "fault_space"
 # The example reads about 90; a space past it (a thousand targets by long `from` lists, which took
 # the checks minutes) is checked in part, and its problems say so.
 MAX_CHECKED_VALUES = 100_000
+
+# The roles the descriptions and messages show, from the registry: the first kind with roles gives
+# one node, a role of several and its whole group (postgres.leader, postgres.replica, postgres.*);
+# the first kind with no roles of its own, a group cut as a whole beside it (a partition's `from`).
+_KIND = registry.kinds_with("roles")[0]
+_WORDS = registry.VOCABULARY[_KIND]
+_ONE = f"{_KIND}.{min(_WORDS.single or _WORDS.selectors)}"
+_SEVERAL = f"{_KIND}.{min(_WORDS.selectors - _WORDS.single or _WORDS.selectors)}"
+_GROUP = f"{_KIND}.*"
+_BESIDE = next((f"{kind}.*" for kind, words in registry.VOCABULARY.items() if not words.selectors), "clients")
 
 if TYPE_CHECKING:
     FaultKind = str
@@ -80,13 +98,13 @@ class FaultChoice(Model):
 
     kind: FaultKind = Field(..., description="A fault kind (drill schema lists them: kill, partition, pause, ...).")
     targets: tuple[Role, ...] = Field(..., min_length=1, description=(
-        "The roles it may hit. Drawn and shrunk from the simplest: one node (postgres.leader, "
-        "postgres.replica[0]), then a role of several nodes (postgres.replica), then a whole group (postgres.*)."))
+        f"The roles it may hit. Drawn and shrunk from the simplest: one node ({_ONE}, "
+        f"{_SEVERAL}[0]), then a role of several nodes ({_SEVERAL}), then a whole group ({_GROUP})."))
     hold: HoldRange | None = Field(None, description="This kind's own hold range (default: the space's).")
     with_: dict[str, Annotated[tuple[Any, ...], Field(min_length=1)]] = Field(
         default_factory=dict, alias="with", description=(
             "The values the kind's own fields may take, each a list, simplest first (shrinking moves to "
-            "the first): e.g. partition `direction: [both, in]`, `from: [[postgres.*, etcd.*], [clients]]`. "
+            f"the first): e.g. partition `direction: [both, in]`, `from: [[{_GROUP}, {_BESIDE}], [clients]]`. "
             "A field left out takes its default; a field without a default (latency's delay) must be listed."))
 
 
@@ -107,8 +125,8 @@ class Exploration(Model):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Unique, kebab-case.")]
     title: str = Field(..., min_length=1)
     policy: str = Field("", description="The policy text the invariants encode (copied into each scenario drawn).")
-    component: str = Field("", description="Which component of the DR matrix (postgres, rabbitmq, ...).")
-    requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7.")
+    component: str = Field("", description=f"Which component of the DR matrix ({COMPONENT_EXAMPLES}, ...).")
+    requires: tuple[str, ...] = Field((), description=f"{REQUIRES}.")
     workload: WorkloadSection = Field(..., min_length=1, description="Signals to drive, with their rate.")
     backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs.")
     steady: Duration = Field(5.0, description="Steady state before the first fault.")
@@ -237,7 +255,7 @@ def _choice_problems(add: Any, choice: Mapping[str, Any], view: FileView) -> Non
     for j, target in enumerate(targets):
         if target.strip() == SAME_TARGET:
             add(("targets", j), f"`{SAME_TARGET}` names the previous step's node; an exploration draws its targets "
-                                f"from roles (postgres.leader, postgres.replica, postgres.*)")
+                                f"from roles ({_ONE}, {_SEVERAL}, {_GROUP})")
     kind = choice.get("kind")
     fault = FAULTS.get(kind) if isinstance(kind, str) else None
     if fault is None:

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from drills.checkers.protocol import ExpectationModel
 from drills.checkers.registry import CHECKERS as _CHECKERS
+from drills.components import registry
 from drills.faults import registry as faults
 from drills.faults.step import StepBase
 from drills.spec.types import Duration, Model
@@ -26,6 +27,12 @@ from drills.workload.registry import WorkloadSection
 SAME_TARGET = "same"
 
 # ---- stack and workload ---------------------------------------------------------------------------
+
+# The examples of the top-level fields' descriptions (a scenario's and an exploration's), the registry's:
+# the first kinds of the vocabulary, and the first image a component needs pulled.
+COMPONENT_EXAMPLES = ", ".join(tuple(registry.VOCABULARY)[:2])
+IMAGE_EXAMPLE = next((p.reference for p in registry.pulled_images()), "")
+REQUIRES = "Images that must be present" + (f", e.g. {IMAGE_EXAMPLE}" if IMAGE_EXAMPLE else "")
 
 
 # ---- fault steps: one model per kind, tagged by `fault` ------------------------------------------
@@ -40,9 +47,17 @@ else:
     Step = Annotated[Union[STEP_MODELS], Field(discriminator="fault")]  # noqa: UP007
 
 
+# What a recovery may wait for: the containers, and each kind a stack waits to be ready (the registry's).
+CONDITIONS: tuple[str, ...] = ("containers", *registry.ready_kinds())
+if TYPE_CHECKING:
+    Condition = str
+else:
+    Condition = Literal[CONDITIONS]
+
+
 class Recovery(Model):
     timeout: Duration = Field(120.0, description="Give up waiting for recovery after this long.")
-    conditions: tuple[Literal["containers", "postgres", "rabbitmq", "mongo"], ...] = Field(
+    conditions: tuple[Condition, ...] = Field(
         (), description="What must be ready again (drills.stack.readiness); empty: every component of the stack.")
 
 
@@ -57,12 +72,23 @@ else:
     Expectation = Annotated[Union[EXPECTATION_MODELS], Field(discriminator="checker")]  # noqa: UP007
 
 
+# The kinds a scenario may back up, those with the most methods first, then by name: an order that
+# stays as kinds move from the registry's legacy table into their adapters (the schema's enum with it).
+BACKED_UP: tuple[str, ...] = tuple(sorted(registry.kinds_with("backups"),
+                                          key=lambda kind: (-len(registry.scenario_methods(kind)), kind)))
+if TYPE_CHECKING:
+    BackedUp = str
+else:
+    BackedUp = Literal[BACKED_UP]
+_DUMPS = " / ".join(registry.dump_words(kind) for kind in BACKED_UP)
+
+
 class BackupSpec(Model):
     """Backups taken on a schedule while the workload runs (drills.backup.schedule), so the RPO is real."""
 
-    component: Literal["postgres", "mongo", "rabbitmq"]
-    method: Literal["dump", "snapshot"] = Field("dump", description="dump: pg_dump / mongodump / RabbitMQ "
-                                                "definitions export; snapshot: a copy of a replica's disk.")
+    component: BackedUp
+    method: Literal["dump", "snapshot"] = Field(
+        "dump", description=f"dump: {_DUMPS}; snapshot: a copy of a replica's disk.")
     interval: Duration = Field(10.0, gt=0, description="A backup starts every interval, from the end of the warm-up.")
 
 
@@ -70,10 +96,9 @@ class Scenario(Model):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Unique, kebab-case.")]
     title: str = Field(..., min_length=1)
     policy: str = Field(..., min_length=1, description="The policy text this scenario encodes, verbatim.")
-    component: str = Field("", description="Which component of the DR matrix (postgres, rabbitmq, ...).")
+    component: str = Field("", description=f"Which component of the DR matrix ({COMPONENT_EXAMPLES}, ...).")
     suites: tuple[str, ...] = Field(("policy",), description="Suites this scenario belongs to (drill run --suite).")
-    requires: tuple[str, ...] = Field((), description="Images that must be present, e.g. mongo:7; "
-                                                      "absent -> the scenario is NOT RUN.")
+    requires: tuple[str, ...] = Field((), description=f"{REQUIRES}; absent -> the scenario is NOT RUN.")
     workload: WorkloadSection = Field(..., min_length=1, description="Signals to drive, with their rate.")
     backup: BackupSpec | None = Field(None, description="Backups on a schedule while the workload runs "
                                                          "(needed by restore-backup, rpo, backup-integrity).")

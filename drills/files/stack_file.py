@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import ValidationError
 
+from drills.components import registry
 from drills.core.errors import ScenarioError
 from drills.core.yaml_locate import (
     Loc,
@@ -30,8 +31,8 @@ from drills.core.yaml_locate import (
 from drills.spec.types import shorten
 from drills.stack.definition import (
     REFERENCE,
-    UNIONS,
     AtField,
+    Components,
     StackDefinition,
     StackFile,
     generated_names,
@@ -39,12 +40,26 @@ from drills.stack.definition import (
 from drills.stack.env import Secrets
 
 FILE_NAME = "stack.yaml"
-# The tagged unions of the schema (`components.http`, `components.postgres`: `drills.stack.definition.UNIONS`)
-# are told by their `adapter`.
 TAGS: tuple[str, ...] = ("adapter",)
+Tagged = tuple[tuple[type[Any], ...], tuple[str, ...]]  # an entry's specs and their adapters' names, in order
 
 
-def _union_of(loc: tuple[Any, ...]) -> tuple[tuple[type[Any], ...], tuple[str, ...]]:
+def _tagged_unions() -> dict[str, Tagged]:
+    """The tagged unions of the schema: the entries of `components:` told by their `adapter`
+    (`components.http`: the balancer's software), read from the model."""
+    unions = {}
+    for key, info in Components.model_fields.items():
+        for member in get_args(info.annotation):  # `X | None`: the X
+            if get_origin(member) is Annotated and getattr(get_args(member)[1], "discriminator", None) == TAGS[0]:
+                specs = get_args(get_args(member)[0])
+                unions[key] = (specs, tuple(str(get_args(spec.model_fields[TAGS[0]].annotation)[0]) for spec in specs))
+    return unions
+
+
+UNIONS: dict[str, Tagged] = _tagged_unions()
+
+
+def _union_of(loc: tuple[Any, ...]) -> Tagged:
     """The union a location under `components:` is in (the first component key it names)."""
     key = next((str(part) for part in loc[1:2] if str(part) in UNIONS), "http")
     return UNIONS[key]
@@ -73,7 +88,8 @@ def is_stack_data(data: object) -> bool:
 
 
 def _message(err: Any) -> str:
-    names = "must be a name of letters, digits, '.', '_' and '-' (roles: lower-case, e.g. postgres, dashboard)"
+    names = ("must be a name of letters, digits, '.', '_' and '-' (roles: lower-case, e.g. "
+             f"{registry.kinds_with('roles')[0]}, dashboard)")
     return plain_message(err, lambda got: repr(shorten(got)) if isinstance(got, str) else shorten(repr(got)),
                          pattern=names)
 
@@ -93,7 +109,7 @@ def _problem(path: str, root: Any, err: Any) -> Problem:
             f"unknown field {key!r}" + (suggest(key, names) or listed)
         return problem_at(path, root, loc, message, at_key=True)
     if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        # components.http and components.postgres are tagged unions (by `adapter`): the list of the one here.
+        # some entries of components: are tagged unions (by `adapter`, UNIONS): the list of the one here.
         loc = (*loc, "adapter")
         adapters = _union_of(raw)[1]
         listed = ", ".join(adapters)

@@ -94,13 +94,21 @@ def absent_on_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence
         return ""
     reasons = []
     for group in absent:
-        if group == "mongo" and (why := stack.settings.not_run("mongo")):
+        why = left_out(stack, group)
+        if why:
             again = ("; `drill run` without --project, or a stack from a new `drill stack up`, includes it where its "
                      "image is here") if stack.owner_kind == "stack" else ""
-            reasons.append(f"no mongo service: it was brought up without it ({why}){again}")
+            reasons.append(f"no {group} service: it was brought up without it ({why}){again}")
         else:
             reasons.append(f"no {group} service: its profile was left out")
     return f"stack {stack.definition.name} ({stack.project}) has " + "; ".join(reasons)
+
+
+def left_out(stack: ComposeProject, group: str) -> str:
+    """Why the stack was brought up without `group`'s profile, the one of an image it pulls (MongoDB
+    without its image here); "" when it was not left out so, or nobody said why."""
+    reasons = [stack.settings.not_run(p.profile) for p in registry.pulled_images() if p.kind == group]
+    return next((why for why in reasons if why), "")
 
 
 def fit_to_stack(scenario: Scenario, stack: ComposeProject, defined: Sequence[str]) -> tuple[Scenario, list[str]]:
@@ -147,25 +155,36 @@ def backup_method(scenario: Scenario) -> str | None:
     """The stack file's name of the backup a scenario takes (postgres.dump, rabbitmq.definitions)."""
     if scenario.backup is None:
         return None
-    method = "definitions" if scenario.backup.component == "rabbitmq" else scenario.backup.method
-    return f"{scenario.backup.component}.{method}"
+    kind, method = scenario.backup.component, scenario.backup.method
+    # the kind's stack-file name for the scenario's method (a RabbitMQ dump is its definitions)
+    words = registry.VOCABULARY.get(kind)
+    name = next((name for name, said in words.backups if said == method), method) if words is not None else method
+    return f"{kind}.{name}"
 
 
 def stack_problems(scenario: Scenario, path: Path, stack: ComposeProject, *,
                    field: Callable[[int], str] = lambda i: f"steps[{i}].target") -> list[str]:
-    """What a scenario names that the stack it is to run on lacks: a queue it does not declare.
-    `field`: where the file holds step i's target (an exploration: its fault space)."""
+    """What a scenario names that the stack it is to run on lacks: a qualifier of a role (a
+    queue: `rabbitmq.leader@QUEUE`) that its component's entry does not declare, when it declares
+    some. `field`: where the file holds step i's target (an exploration: its fault space)."""
     from drills.core.roles import parse_role
 
-    rabbit = stack.definition.spec.components.rabbitmq
+    bound = stack.definition.bound()
     problems = []
     for i, step in enumerate(scenario.steps):
         try:
             ref = parse_role(step.target)
         except Exception:  # `same`, `clients`: nothing the stack file names
             continue
-        if ref.group == "rabbitmq" and "@" in ref.selector and rabbit is not None and rabbit.queues \
-                and ref.queue not in rabbit.queues:
+        named = ref.selector.partition("@")[2]
+        found = registry.of_group(bound, ref.group)
+        kind = found.adapter.kind if found is not None else ref.group
+        words = registry.VOCABULARY.get(kind)
+        if not named or words is None or words.qualifier is None:
+            continue
+        entry = getattr(stack.definition.spec.components, ref.group, None)  # a legacy kind's, by its key
+        declared = registry.declared_qualifiers(kind, found, entry)
+        if declared and named not in declared:
             problems.append(f"{path}: {field(i)} {step.target}: the stack {stack.definition.name} declares no "
-                            f"queue {ref.queue!r} (its queues: {', '.join(rabbit.queues)})")
+                            f"{words.qualifier} {named!r} (its {words.qualifier}s: {', '.join(declared)})")
     return problems

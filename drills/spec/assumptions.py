@@ -297,11 +297,6 @@ def _read(fact: Fact, name: str | None, effective: EffectiveLike | None) -> tupl
         return False, None, f"{fact.part} not read from the stack: {part.reason or 'no reason recorded'}"
     if fact.unread_item and fact.unread_item in part.not_read:
         return False, None, f"{fact.unread_item} not read from the stack: {part.not_read[fact.unread_item]}"
-    runs = part.settings.get("adapter")
-    if isinstance(runs, str) and fact.where[0] not in part.settings and fact.path.split(".")[1] == fact.where[0] \
-            and fact.where[0] != runs:
-        # A fact of another manager (postgres.patroni.ttl on a repmgr stack): not applicable, never held.
-        return False, None, f"not applicable: the stack's {fact.part} runs {runs}, which has no {fact.path}"
     value: Any = part.settings
     for step in fact.where:
         key = name if step == f"<{fact.placeholder}>" and name is not None else step
@@ -310,6 +305,19 @@ def _read(fact: Fact, name: str | None, effective: EffectiveLike | None) -> tupl
             return False, None, f"not in the configuration read from the stack{there}"
         value = value[key]
     return True, value, ""
+
+
+def _other_manager(fact: Fact, effective: EffectiveLike | None) -> str | None:
+    """The manager the stack's component runs when `fact` is another manager's (postgres.patroni.ttl
+    on a stack whose postgres runs repmgr), else None."""
+    if effective is None:
+        return None
+    part = effective.part(fact.part)
+    runs = part.settings.get("adapter") if part.status == "read" else None
+    if isinstance(runs, str) and fact.where[0] not in part.settings and fact.path.split(".")[1] == fact.where[0] \
+            and fact.where[0] != runs:
+        return runs
+    return None
 
 
 def check(assumption: Assumption, effective: EffectiveLike | None) -> AssumptionCheck:
@@ -321,6 +329,11 @@ def check(assumption: Assumption, effective: EffectiveLike | None) -> Assumption
     if found is None:
         return AssumptionCheck(text, UNCHECKED, reason=f"{assumption.path} is no fact this version reads")
     fact, name = found
+    other = _other_manager(fact, effective)
+    if other is not None:
+        # The bound's why relies on a mechanism of a manager this stack does not run (Patroni's
+        # leader TTL on a repmgr stack): known false of it, not merely unread.
+        return AssumptionCheck(text, BROKEN, actual=f"{other}, not {fact.where[0]}")
     ok, actual, why = _read(fact, name, effective)
     if not ok:
         return AssumptionCheck(text, UNCHECKED, reason=why)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, create_model, model_validator
 
@@ -67,16 +67,6 @@ class OptionalProfile(Model):
 # for that adapter's spec; the rest uses the fields every spec of the key has.
 COMPONENTS: tuple[str, ...] = tuple(registry.STACK_ENTRIES)
 BACKUP_METHODS: tuple[str, ...] = registry.backup_names()
-
-
-def _adapters(specs: tuple[type[BaseModel], ...]) -> tuple[str, ...]:
-    return tuple(str(get_args(m.model_fields["adapter"].annotation)[0]) for m in specs)
-
-
-# key -> (its specs, their adapters' names), for the keys whose entry is a tagged union: what
-# `drill validate` lists when an entry names an adapter there is not.
-UNIONS: dict[str, tuple[tuple[type[BaseModel], ...], tuple[str, ...]]] = {
-    key: (specs, _adapters(specs)) for key in COMPONENTS if len(specs := registry.entry_specs(key)) > 1}
 
 
 def _entry_type(key: str) -> Any:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drills.components import _mongo_status as mongo
+from drills.components import _mongo_topology, _patroni_topology, _rabbitmq_topology, registry
 from drills.components import _postgres_cluster as postgres
 from drills.components import _rabbitmq_api as rabbitmq
-from drills.components import registry
 from drills.components._patroni_effective import PATRONI_DEFAULTS, PATRONI_POSTGRESQL_DEFAULTS
 from drills.components._pg_settings import PG_SETTINGS, PG_SETTINGS_SQL, PG_STATE_SETTINGS, parse_pg_settings
 from drills.components._rabbitmq_effective import parse_partition_handling
@@ -29,7 +29,7 @@ from drills.core.effective_config import READ, Part, absent, not_read
 from drills.stack import loadbalancer
 from drills.stack.definition import StackDefinition
 from drills.stack.live import as_live, as_logged_in
-from drills.stack.topology import endpoints, management, members, mongo_status, placer
+from drills.stack.topology import Legacy, endpoints, members
 
 if TYPE_CHECKING:
     import docker
@@ -73,7 +73,7 @@ def parse_patroni(config: Mapping[str, Any], cluster: Mapping[str, Any],
                   place: postgres.Placer | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(settings, state) from Patroni's `GET /config` (the DCS's dynamic configuration), `GET /cluster`
     and `GET /patroni` of one member (its Patroni version; None when it did not answer). `place`:
-    matches the members to their services (drills.stack.topology.placer); none: not matched."""
+    matches the members to their services (drills.components._patroni_topology.placer); none: not matched."""
     patroni, defaulted = _pick(config, PATRONI_DEFAULTS)
     pg_conf = config.get("postgresql") or {}
     pg, pg_defaulted = _pick(pg_conf, PATRONI_POSTGRESQL_DEFAULTS)
@@ -128,7 +128,8 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
             node = get_json(f"{base}/patroni", timeout_s=timeout_s)
         except OSError as exc:
             node, gaps["patroni_version"] = None, f"GET /patroni of {service}: {exc}"
-        settings, state = parse_patroni(config or {}, cluster or {}, node, placer(stack, snap))
+        place = _patroni_topology.placer(Legacy(stack), snap)
+        settings, state = parse_patroni(config or {}, cluster or {}, node, place)
         state["read_from"] = service
         member = state["leader"]
         leader = next((m["service"] for m in state["members"] if m["name"] == member), None)
@@ -205,7 +206,7 @@ def read_rabbitmq(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     nodes = members(stack, snap, "rabbitmq")
     if not nodes:
         return absent("no RabbitMQ service in this stack")
-    api = management(stack, snap)
+    api = _rabbitmq_topology.management(Legacy(stack), snap)
     if not api.endpoints:
         return not_read(f"no RabbitMQ node ({', '.join(nodes)}) is running with its management API published")
     vhost = "%2F"
@@ -252,7 +253,7 @@ def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s
     nodes = members(stack, snap, "mongo")
     if not nodes:
         return absent(stack.settings.not_run("mongo") or "no MongoDB service in this stack")
-    status = mongo_status(stack, snap)
+    status = _mongo_topology.read_status(Legacy(stack), snap)
     if status.error is not None:
         return not_read(status.error)
     settings: dict[str, Any] = {"replica_set": mongo.REPLICA_SET, "members": len(status.members)}

@@ -12,9 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drills.components import _legacy_status as legacy
-from drills.components._mongo_status import MongoStatus
-from drills.components._postgres_cluster import PostgresStatus, ProxyPath
-from drills.components._rabbitmq_api import RabbitStatus
+from drills.components import registry
 from drills.components.base import StatusView
 from drills.core.effective_config import EffectiveConfig
 from drills.stack.effective import read_effective
@@ -24,7 +22,7 @@ from drills.stack.env import StackSettings
 from drills.stack.live import as_live
 from drills.stack.loadbalancer import LoadBalancerStatus, read_status
 from drills.stack.services import ServiceInfo
-from drills.stack.topology import management, mongo_status, postgres_status, proxy_paths
+from drills.stack.topology import Legacy
 
 
 @dataclass(frozen=True)
@@ -41,42 +39,43 @@ class StackStatus:
     project: str
     subnet: str
     services: tuple[ServiceHealth, ...]
-    postgres: PostgresStatus
-    rabbitmq: RabbitStatus
-    mongo: MongoStatus
+    # What each kind's status reads returned, by the key `--json` writes it under
+    # (drills.components.registry.LEGACY_STATUS: a kind's topology, its role's services, ...).
+    components: dict[str, Any]
     lb: LoadBalancerStatus
     effective: EffectiveConfig
     missing: tuple[str, ...] = ()  # services Compose defines that have no container
-    postgres_nodes: tuple[str, ...] = ()  # the services of the postgres role (from the stack's role map)
     stack: str = ""  # the stack file's name
     compose_files: tuple[str, ...] = ()  # in -f order, overrides last
     roles: dict[str, list[str]] = field(default_factory=dict)
-    # The proxy the applications reach PostgreSQL through, each of its services with where a session
-    # through it lands; None: the stack names none (its clients connect to every member).
-    postgres_access: tuple[ProxyPath, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         for s in doc["services"]:
             s["ports"] = {str(k): v for k, v in s["ports"].items()}
+        doc |= doc.pop("components")
         doc["effective"] = every_part(self.effective).to_json()  # every part, as the words show them
-        return doc
+        return registry.status_layout(doc)
 
     def views(self) -> list[StatusView]:
         """Each component as `drill stack status` draws it, in its order (the kinds whose adapters
-        have not moved in yet through `drills.components._legacy_status`)."""
-        shown = [legacy.postgres(self.postgres, self.postgres_nodes),
-                 legacy.postgres_access(self.postgres_access, self.postgres_nodes), balancer_view(self.lb)]
-        rabbit, mongo = self.rabbitmq, self.mongo
-        shown.append(legacy.not_in_stack("rabbitmq") if self.not_in_stack("rabbitmq") else legacy.rabbitmq(rabbit))
-        shown.append(legacy.not_in_stack("mongo") if self.not_in_stack("mongo") else legacy.mongo(mongo))
-        return shown
+        have not moved in yet through `drills.components._legacy_status`), the balancer among them."""
+        kinds = registry.LEGACY_STATUS.items()
+        return [*(v for kind, entry in kinds if entry.above_balancer for v in self._views(kind, entry)),
+                balancer_view(self.lb),
+                *(v for kind, entry in kinds if not entry.above_balancer for v in self._views(kind, entry))]
+
+    def _views(self, kind: str, entry: registry.LegacyStatus) -> tuple[StatusView, ...]:
+        if entry.role is not None and self.not_in_stack(entry.role):
+            return (legacy.not_in_stack(kind),)
+        return entry.views(self.components)
 
     @property
     def shows_effective(self) -> bool:
         """Whether `drill stack status` draws the effective configuration: as it always has, not for
-        a stack drilled without a MongoDB role (the text drew it under MongoDB's table)."""
-        return not self.not_in_stack("mongo")
+        a stack drilled without the role of the kind it was drawn under."""
+        return not any(entry.holds_effective and entry.role is not None and self.not_in_stack(entry.role)
+                       for entry in registry.LEGACY_STATUS.values())
 
     def not_in_stack(self, role: str) -> bool:
         """The stack drilled has no such role at all (not one left out for want of its image, which
@@ -98,7 +97,7 @@ def balancer_view(lb: LoadBalancerStatus) -> StatusView:
 
 def left_out(settings: StackSettings) -> list[str]:
     """What `drill stack up` says of the optional parts of the stack it did not run, and why."""
-    return legacy.left_out({"mongo": settings.not_run("mongo")})
+    return registry.left_out(settings)
 
 
 def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
@@ -108,15 +107,13 @@ def service_health(snap: dict[str, ServiceInfo]) -> tuple[ServiceHealth, ...]:
 def collect(view: EffectiveStack, missing: tuple[str, ...] = (), subnet: str | None = None) -> StackStatus:
     """`subnet`: the stack network's as the engine holds it (default: the settings')."""
     snap = view.snapshot()
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        pg = pool.submit(postgres_status, view, snap)
-        rabbit = pool.submit(lambda: management(view, snap).status())
-        mongo = pool.submit(mongo_status, view, snap)
+    stack = Legacy(view)
+    reads = {key: read for entry in registry.LEGACY_STATUS.values() for key, read in entry.reads.items()}
+    with ThreadPoolExecutor(max_workers=len(reads) + 2) as pool:  # every read at once, each on its own
+        read = {key: pool.submit(reader, stack, snap) for key, reader in reads.items()}
         lb = pool.submit(read_status, snap, view.definition.spec.components.http, live=as_live(view, snap))
         effective = pool.submit(read_effective, view)
-        access = pool.submit(proxy_paths, view, snap)
         return StackStatus(view.settings.project, subnet or str(view.settings.subnet), service_health(snap),
-                           pg.result(), rabbit.result(), mongo.result(), lb.result(), effective.result(), missing,
-                           tuple(view.settings.roles.roles.get("postgres", ())), view.definition.name,
-                           tuple(str(f) for f in view.definition.compose_files()), view.settings.roles.to_json(),
-                           access.result())
+                           {key: value.result() for key, value in read.items()}, lb.result(), effective.result(),
+                           missing, view.definition.name, tuple(str(f) for f in view.definition.compose_files()),
+                           view.settings.roles.to_json())

@@ -1,21 +1,19 @@
 """Who is who right now: role names (see `drills.core.roles`) -> services of a live stack.
 
 Static roles come from the compose services; leaders and primaries are asked of the systems
-themselves at the moment of the call: Patroni's view of the DCS, RabbitMQ's queue leader, the
-replica set's status.
+themselves at the moment of the call, by the component's adapter (`Adapter.roles`) or, for the
+kinds whose adapters have not moved in yet, by their legacy resolvers
+(`drills.components.registry.LEGACY_ROLES`, reading the stack through `Legacy`). No component is
+named here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from drills.components import _mongo_status as mongo
-from drills.components import _postgres_cluster as postgres
-from drills.components import _rabbitmq_api as rabbitmq
-from drills.components._members import Addressed, MemberMatch, match_members
-from drills.components._stack_specs import MongoSpec, PostgresBase, PostgresSpec, RabbitmqSpec
+from drills.components import registry
+from drills.components._legacy_stack import addressed, endpoints
 from drills.core.dockerlabels import TIER_LABEL
 from drills.core.errors import StackError
 from drills.core.roles import CLIENTS, RoleRef, parse_role
@@ -26,9 +24,9 @@ from drills.stack.roles import pick
 from drills.stack.services import ServiceInfo
 
 if TYPE_CHECKING:
-    from drills.components.base import Bound, Credential, Live
+    from drills.components.base import Credential, Live
 
-LOCALHOST = "127.0.0.1"
+__all__ = ["Legacy", "StackView", "addressed", "endpoints", "members", "resolve"]
 
 
 class StackView(Protocol):
@@ -50,182 +48,23 @@ class StackView(Protocol):
         ...
 
 
-def endpoints(snap: Mapping[str, ServiceInfo], services: list[str], port: int) -> dict[str, tuple[str, int]]:
-    """service -> (127.0.0.1, published port) for the running ones that publish `port`."""
-    found = {}
-    for name in services:
-        info = snap.get(name)
-        if info is not None and info.state == "running" and port in info.ports:
-            found[name] = (LOCALHOST, info.ports[port])
-    return found
-
-
 def members(view: StackView, snap: Mapping[str, ServiceInfo], component: str) -> list[str]:
     """The services of a role (a component, or any role of the stack's map) that have a container."""
     return view.settings.roles.members(component, snap)
 
 
-def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
-    return {s.ip: s.service for s in snap.values() if s.ip}
-
-
-def addressed(snap: Mapping[str, ServiceInfo],
-              more: Mapping[str, tuple[str, ...]] | None = None) -> list[Addressed]:
-    """Each service's container as the stack network knows it: address, aliases, and `more` names."""
-    more = more or {}
-    return [Addressed(s.service, s.ip, (*s.aliases, *more.get(s.service, ()))) for s in snap.values()]
-
-
-def match_postgres(view: StackView, snap: Mapping[str, ServiceInfo],
-                   members: list[postgres.PgMember]) -> MemberMatch:
-    """Patroni's members -> the services they run in (drills.components._members): the stack file's
-    `members:`, the hosts Patroni reports, the member's own name. Inspecting containers for their
-    hostnames costs a call each, so it is done only for a member nothing cheaper placed."""
-    overrides = view.definition.component("postgres", PostgresBase).members
-    known = view.settings.roles.roles.get("postgres", ())
-    claims = {m.name: m.hosts() for m in members}
-    match = match_members(claims, addressed(snap), overrides, known)
-    if match.unmatched:
-        match = match_members(claims, addressed(snap, view.host_names(snap)), overrides, known)
-    return match
-
-
-def placer(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.Placer:
-    """What places Patroni's members on services for `postgres.read_status`."""
-    def place(members: list[postgres.PgMember]) -> list[postgres.PgMember]:
-        match = match_postgres(view, snap, members)
-        return [replace(m, service=match.service(m.name)) for m in members]
-    return place
-
-
-def unmatched_text(view: StackView, snap: Mapping[str, ServiceInfo], members: list[postgres.PgMember]) -> str:
-    """Which members no service could be matched to, and what to do: start the containers that are
-    down (a stopped container has no address to match), else name the services in the stack file."""
-    said = ", ".join(f"{m.name} ({', '.join(m.hosts()) or 'no host'})" for m in members)
-    down = [s for s in members_of(view, "postgres") if s not in snap or snap[s].state != "running"]
-    if down:
-        return (f"PostgreSQL members {said} match no running service; not running: {', '.join(down)} (a "
-                "container that is down has no address to match: it is matched again once it runs)")
-    example = ", ".join(f"{m.name}: <its service>" for m in members)
-    return (f"PostgreSQL members {said} match no service by address, service name, hostname or alias: add "
-            f"`members: {{{example}}}` under components: postgres: in the stack file "
-            f"({view.definition.path})")
-
-
-def members_of(view: StackView, role: str) -> tuple[str, ...]:
-    """The services of a role as the role map says (those without a container too)."""
-    return tuple(view.settings.roles.roles.get(role, ()))
-
-
-def proxy_paths(view: StackView, snap: Mapping[str, ServiceInfo]) -> tuple[postgres.ProxyPath, ...] | None:
-    """The proxy the applications reach PostgreSQL through (`components.postgres.access`), one path
-    per service of its role, each probed for where a session lands; None: the stack names no proxy
-    (the signals connect to every member)."""
-    pg = view.definition.component("postgres", PostgresBase)
-    if pg.access is None:
-        return None
-    through, port = pg.access.through, pg.access.port
-    services = view.settings.roles.members(through, snap) or list(members_of(view, through))
-    found = endpoints(snap, services, port)
-    paths = [postgres.ProxyPath(through, s, port, found.get(s)) for s in services]
-    app = pg.login("app")
-    try:
-        password = view.credential(app.password)
-    except StackError as exc:
-        return tuple(replace(p, error=str(exc)) for p in paths)
-    return tuple(postgres.probe_proxy(p, app.user, password, pg.database) for p in paths)
-
-
-def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
-    rabbit = view.definition.component("rabbitmq", RabbitmqSpec)
-    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
-    return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password, rabbit.user)
-
-
-def node_managements(view: StackView, snap: Mapping[str, ServiceInfo]) -> dict[str, rabbitmq.Management]:
-    """Each running RabbitMQ member's own management API (service -> client): what that node
-    answers, not the first node's that does."""
-    rabbit = view.definition.component("rabbitmq", RabbitmqSpec)
-    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
-    return {name: rabbitmq.Management([ep], view.settings.secrets.app_password, rabbit.user)
-            for name, ep in eps.items()}
-
-
-def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
-    """Patroni's view, and replication as the stack file's superuser sees it; a password that
-    cannot be read is the status's error (`drill stack status` shows it, readiness waits on it).
-    A PostgreSQL another manager runs: what its adapter says (`drills.components`)."""
-    bound = view.definition.bound().get("postgres")
-    if bound is not None:
-        if bound.adapter.status is None:
-            return postgres.PostgresStatus(None, (), (), error=f"{bound.adapter.label}: its adapter reads no status")
-        return postgres.from_view(bound.adapter.status(bound.spec, as_logged_in(view, snap)))
-    pg = view.definition.component("postgres", PostgresSpec)
-    nodes = members(view, snap, "postgres")
-    superuser = pg.login("superuser")
-    try:
-        password = view.credential(superuser.password)
-    except StackError as exc:
-        return postgres.PostgresStatus(None, (), (), error=str(exc))
-    return postgres.read_status(endpoints(snap, nodes, pg.rest_port), endpoints(snap, nodes, pg.sql_port),
-                                superuser.user, password, placer(view, snap))
-
-
-def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
-    spec = view.definition.component("mongo", MongoSpec)
-    nodes = members(view, snap, "mongo")
-    if not nodes:
-        return mongo.not_run(view.settings.not_run("mongo") or "no MongoDB service in this stack")
-    return mongo.read_status(endpoints(snap, nodes, spec.port), spec.root_user,
-                             view.settings.secrets.mongo_root_password, service_by_ip(snap))
-
-
-def queue_of(view: StackView, ref: RoleRef) -> str:
-    """The queue of `rabbitmq.leader@QUEUE`; without @QUEUE, the stack file's `leader_queue` (else
-    its first queue, else the harness's default)."""
-    named = ref.selector.partition("@")[2]
-    rabbit = view.definition.entry("rabbitmq", RabbitmqSpec)
-    if named:
-        return named
-    if rabbit is not None and (rabbit.leader_queue or rabbit.queues):
-        return rabbit.leader_queue or rabbit.queues[0]
-    return ref.queue
-
-
 def _dynamic(view: StackView, snap: Mapping[str, ServiceInfo], ref: RoleRef, group: list[str]) -> list[str]:
-    role = ref.base_selector
-    if ref.group == "postgres" and (bound := view.definition.bound().get("postgres")) is not None:
+    """Who has a dynamic role now: asked of the component's adapter (`Adapter.roles`), else of its
+    kind's legacy resolver (`drills.components.registry.LEGACY_ROLES`)."""
+    bound = registry.of_group(view.definition.bound(), ref.group)
+    if bound is not None:
         if bound.adapter.roles is None:
             raise StackError(f"{ref}: {bound.adapter.label} has no dynamic roles")
-        return bound.adapter.roles.resolve(bound.spec, as_logged_in(view, snap), role, None, group)
-    if ref.group == "postgres":
-        rest = endpoints(snap, group, view.definition.component("postgres", PostgresSpec).rest_port)
-        cluster = placer(view, snap)(postgres.read_cluster(list(rest.values())))
-        leader = postgres.leader_of(cluster)
-        if leader is None:
-            raise StackError(f"{ref}: PostgreSQL has no single leader right now ({[m.name for m in cluster]})")
-        if role == "leader":
-            service = postgres.service_of(cluster, leader)
-            if service is None:
-                raise StackError(f"{ref}: {unmatched_text(view, snap, [m for m in cluster if m.name == leader])}")
-            return [service]
-        # A replica no service was matched to is one Drills cannot act on (readiness names it).
-        return [m.service for m in cluster if m.name != leader and m.service is not None and m.service in group]
-    if ref.group == "rabbitmq":
-        # A classic queue is led by the node it lives on and has no follower (rabbitmq.parse_queues).
-        name = queue_of(view, ref)
-        queue = next((q for q in management(view, snap).queues() if q.name == name), None)
-        if queue is None or queue.leader is None:
-            raise StackError(f"{ref}: queue {name!r} has no leader right now")
-        nodes = [queue.leader] if role == "leader" else queue.followers()
-        return [rabbitmq.node_service(n) for n in nodes]
-    if ref.group == "mongo":
-        status = mongo_status(view, snap)
-        if status.error is not None:
-            raise StackError(f"{ref}: {status.error}")
-        wanted = "PRIMARY" if role == "primary" else "SECONDARY"
-        return [m.service for m in status.members if m.state == wanted and m.service]
-    raise StackError(f"{ref}: no dynamic roles for {ref.group}")
+        return bound.adapter.roles.resolve(bound.spec, as_logged_in(view, snap), ref.base_selector, None, group)
+    legacy = registry.LEGACY_ROLES.get(ref.group)
+    if legacy is None:
+        raise StackError(f"{ref}: no dynamic roles for {ref.group}")
+    return legacy(Legacy(view), snap, ref, group)
 
 
 def resolve(view: StackView, role: str | RoleRef) -> list[str]:
@@ -243,19 +82,21 @@ def resolve(view: StackView, role: str | RoleRef) -> list[str]:
         raise StackError(f"cannot resolve {ref}: {exc}") from exc
 
 
-def app_queues(view: StackView) -> tuple[str, ...]:
-    """The queues the stack file says its application declares (`components.rabbitmq.queues`):
-    none when it names none, whatever the reference stack's are."""
-    rabbit = view.definition.spec.components.rabbitmq
-    return tuple(rabbit.queues) if rabbit is not None else ()
-
-
 class Legacy:
-    """What the readiness of the kinds whose adapters have not moved in yet reads of a stack
-    (`drills.components._legacy_ready.LegacyStack`), from the reads above."""
+    """A view of the stack as the reads of the kinds whose adapters have not moved in yet take it
+    (`drills.components._legacy_stack.LegacyStack`): the view's own, a role's services, and the
+    stack as an adapter sees it."""
 
     def __init__(self, view: StackView) -> None:
         self.view = view
+
+    @property
+    def settings(self) -> StackSettings:
+        return self.view.settings
+
+    @property
+    def definition(self) -> StackDefinition:
+        return self.view.definition
 
     def snapshot(self) -> dict[str, ServiceInfo]:
         return self.view.snapshot()
@@ -263,33 +104,14 @@ class Legacy:
     def members(self, snap: Mapping[str, ServiceInfo], group: str) -> list[str]:
         return members(self.view, snap, group)
 
+    def defined(self, group: str) -> tuple[str, ...]:
+        return tuple(self.view.settings.roles.roles.get(group, ()))
+
     def live(self, snap: Mapping[str, ServiceInfo]) -> Live:
         return as_logged_in(self.view, snap)
 
-    def postgres_bound(self) -> Bound[Any] | None:
-        return self.view.definition.bound().get("postgres")
+    def credential(self, ref: Credential) -> str:
+        return self.view.credential(ref)
 
-    def postgres_status(self, snap: Mapping[str, ServiceInfo]) -> postgres.PostgresStatus:
-        return postgres_status(self.view, snap)
-
-    def unmatched_text(self, snap: Mapping[str, ServiceInfo], members: list[postgres.PgMember]) -> str:
-        return unmatched_text(self.view, snap, members)
-
-    def postgres_through(self) -> str | None:
-        access = self.view.definition.component("postgres", PostgresBase).access
-        return access.through if access is not None else None
-
-    def proxy_paths(self, snap: Mapping[str, ServiceInfo]) -> tuple[postgres.ProxyPath, ...] | None:
-        return proxy_paths(self.view, snap)
-
-    def app_queues(self) -> tuple[str, ...]:
-        return app_queues(self.view)
-
-    def management(self, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
-        return management(self.view, snap)
-
-    def management_endpoints(self, snap: Mapping[str, ServiceInfo], nodes: list[str]) -> dict[str, tuple[str, int]]:
-        return endpoints(snap, nodes, self.view.definition.component("rabbitmq", RabbitmqSpec).management_port)
-
-    def mongo_status(self, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
-        return mongo_status(self.view, snap)
+    def host_names(self, snap: Mapping[str, ServiceInfo]) -> Mapping[str, tuple[str, ...]]:
+        return self.view.host_names(snap)

@@ -76,9 +76,10 @@ def channel(stack) -> Iterator[Any]:
 
 
 def queue_arguments(stack, name: str) -> dict[str, Any]:
-    from drills.stack.topology import management
+    from drills.components._rabbitmq_topology import management
+    from drills.stack.topology import Legacy
 
-    doc = management(stack, stack.snapshot()).request("GET", f"queues/%2F/{name}")
+    doc = management(Legacy(stack), stack.snapshot()).request("GET", f"queues/%2F/{name}")
     return dict(doc["arguments"])
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from drills.components._rabbitmq_api import QUEUES
+from drills.components._rabbitmq_topology import management
 from drills.core.effective_config import ABSENT, READ, EffectiveConfig, changes
 from drills.files.scenario import load_scenario
 from drills.stack import ComposeProject
 from drills.stack.effective import read_effective
 from drills.stack.status import collect
-from drills.stack.topology import management
+from drills.stack.topology import Legacy
 
 pytestmark = pytest.mark.docker
 
@@ -85,7 +86,7 @@ def test_app_database_is_writable_on_the_leader_and_replicated(stack):
 
 
 def test_rabbitmq_has_three_running_members_and_led_quorum_queues(stack):
-    api = management(stack, stack.snapshot())
+    api = management(Legacy(stack), stack.snapshot())
     assert [n.name for n in api.nodes() if n.running] == ["rabbit@rabbit1", "rabbit@rabbit2", "rabbit@rabbit3"]
     queues = {q.name: q for q in api.queues()}
     for name in QUEUES:
@@ -141,13 +142,14 @@ def test_status_reports_every_part(stack):
     st = collect(stack)
     assert {s.service for s in st.services} >= {"etcd1", "pg1", "pg2", "pg3", "rabbit1", "lb"}
     assert all(s.state == "running" and s.health == "healthy" for s in st.services)
-    assert st.postgres.leader is not None and len(st.postgres.streaming()) == 2
-    assert all(r.replay_lag_bytes >= 0 for r in st.postgres.replication)
-    assert len(st.rabbitmq.running()) == 3
+    pg, rabbit, mongo = st.components["postgres"], st.components["rabbitmq"], st.components["mongo"]
+    assert pg.leader is not None and len(pg.streaming()) == 2
+    assert all(r.replay_lag_bytes >= 0 for r in pg.replication)
+    assert len(rabbit.running()) == 3
     if why := stack.settings.not_run("mongo"):
-        assert not st.mongo.ran and st.mongo.error == f"not run: {why}"
+        assert not mongo.ran and mongo.error == f"not run: {why}"
     else:
-        assert st.mongo.primary is not None
+        assert mongo.primary is not None
     assert stack.settings.secrets.app_password not in str(st.to_json())
 
 

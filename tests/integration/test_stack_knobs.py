@@ -10,6 +10,7 @@ import docker.errors
 import pytest
 
 from drills.components._rabbitmq_api import QUEUES
+from drills.components._rabbitmq_topology import management
 from drills.components.httpjson import request_json
 from drills.files.stack_file import load_stack
 from drills.provision.images import ensure_images
@@ -19,7 +20,7 @@ from drills.stack.effective_text import lines
 from drills.stack.loadbalancer import read_status
 from drills.stack.project import compose_file
 from drills.stack.removal import Removal
-from drills.stack.topology import management
+from drills.stack.topology import Legacy
 
 pytestmark = pytest.mark.docker
 
@@ -102,7 +103,7 @@ def overridden(docker_client, images, tmp_path_factory):
 
 
 def test_the_app_declared_its_queues_classic_and_drills_reads_their_node_as_leader(overridden):
-    queues = {q.name: q for q in management(overridden, overridden.snapshot()).queues()}
+    queues = {q.name: q for q in management(Legacy(overridden), overridden.snapshot()).queues()}
     assert {name: queues[name].type for name in QUEUES} == {name: "classic" for name in QUEUES}
     for name in QUEUES:
         q = queues[name]

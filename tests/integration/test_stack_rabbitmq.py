@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from drills.components._rabbitmq_api import QUEUES, queue_problem
+from drills.components._rabbitmq_topology import management
 from drills.stack import ComposeProject
 from drills.stack.env import new_project_name
-from drills.stack.topology import management, members
+from drills.stack.topology import Legacy, members
 from tests.rabbit_logs import declared_too_early
 
 pytestmark = pytest.mark.docker
@@ -66,7 +67,7 @@ def test_the_app_declared_every_queue_itself(booted):
 
 def test_every_queue_has_a_live_member_on_every_node_and_a_leader(booted):
     stack, _ = booted
-    api = management(stack, stack.snapshot())
+    api = management(Legacy(stack), stack.snapshot())
     running = [n.name for n in api.nodes() if n.running]
     assert running == ["rabbit@rabbit1", "rabbit@rabbit2", "rabbit@rabbit3"]
     queues = {q.name: q for q in api.queues()}

@@ -132,7 +132,7 @@ def test_each_running_node_is_asked_at_its_own_endpoint_with_the_stack_files_use
     stack = StandInStack(paused=("rabbit2",))
     apis = node_apis(stack, stack.snapshot())
     assert sorted(apis) == ["rabbit1", "rabbit3"]  # a paused (frozen) container is not asked
-    assert apis["rabbit3"].endpoint == ("127.0.0.1", 41002)
+    assert apis["rabbit3"].endpoints == [("127.0.0.1", 41002)]  # that node alone: its own answer
     user = stack.definition.component("rabbitmq", RabbitmqSpec).user
     assert apis["rabbit1"].auth == (user, stack.settings.secrets.app_password)
 

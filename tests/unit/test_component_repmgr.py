@@ -21,7 +21,7 @@ from drills.components.base import Credential
 from drills.core.effective_config import READ, EffectiveConfig, Part
 from drills.core.errors import StackError
 from drills.files.stack_file import check_stack_file
-from drills.spec.assumptions import BROKEN, FACTS, HELD, UNCHECKED, check, parse
+from drills.spec.assumptions import BROKEN, FACTS, HELD, check, parse
 from drills.stack.definition import StackDefinition, StackFile
 from drills.stack.log_events import Extractor
 
@@ -281,11 +281,13 @@ def effective(settings: dict[str, Any]) -> EffectiveConfig:
     return EffectiveConfig({"postgres": Part(READ, settings=settings)})
 
 
-def test_a_patroni_fact_on_a_repmgr_stack_is_not_applicable_never_held():
+def test_a_patroni_fact_on_a_repmgr_stack_is_broken_the_why_names_a_mechanism_it_does_not_run():
     conf = effective({"adapter": "repmgr", "repmgr": {"reconnect_attempts": 3, "reconnect_interval": 2},
                       "pg_settings": {"synchronous_commit": "on"}})
     ttl = check(parse("postgres.patroni.ttl <= 10"), conf)
-    assert ttl.status == UNCHECKED and ttl.reason.startswith("not applicable: the stack's postgres runs repmgr")
+    assert ttl.status == BROKEN
+    assert ttl.text == "this bound assumes postgres.patroni.ttl <= 10; the stack runs repmgr, not patroni"
+    assert check(parse("postgres.patroni.synchronous_mode == true"), conf).status == BROKEN
     assert check(parse("postgres.repmgr.reconnect_attempts <= 3"), conf).status == HELD
     assert check(parse("postgres.repmgr.reconnect_interval < 2"), conf).status == BROKEN
     assert check(parse("postgres.synchronous_commit == on"), conf).status == HELD  # shared with Patroni's

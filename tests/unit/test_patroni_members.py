@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components import _patroni_topology
 from drills.components import _postgres_cluster as postgres
 from drills.components._members import (
     BY_ADDRESS,
@@ -240,10 +241,10 @@ def test_a_member_whose_container_is_down_is_said_so_not_blamed_on_the_stack_fil
     snap = rest_published()
     snap["db-3"] = info("db-3", state="exited")
     stack = OrdersStack(snap=snap)
-    status = topology.postgres_status(stack, snap)
+    status = _patroni_topology.read_status(topology.Legacy(stack), snap)
     [lost] = status.unmatched()
     assert lost.name == "pgnode-c"
-    said = topology.unmatched_text(stack, snap, status.unmatched())
+    said = _patroni_topology.unmatched_text(topology.Legacy(stack), snap, status.unmatched())
     assert "not running: db-3" in said and "members:" not in said
 
 
@@ -257,7 +258,7 @@ def test_status_reads_replication_from_the_leader_s_service(orders_cluster, monk
 
     monkeypatch.setattr(postgres, "read_replication", replication)
     stack = OrdersStack(snap=rest_published())
-    status = topology.postgres_status(stack, stack.snap)
+    status = _patroni_topology.read_status(topology.Legacy(stack), stack.snap)
     assert asked == [("127.0.0.1", 42001)], "db-2's published 5432: pgnode-b's service"
     assert (status.leader, status.leader_service, status.error) == ("pgnode-b", "db-2", None)
     assert {m.name: m.service for m in status.members} == {"pgnode-a": "db-1", "pgnode-b": "db-2", "pgnode-c": "db-3"}
@@ -269,7 +270,7 @@ def test_the_effective_configuration_names_members_with_their_services():
     from drills.stack.effective_sources import parse_patroni
 
     stack = OrdersStack()
-    _, state = parse_patroni({}, ORDERS, None, topology.placer(stack, stack.snap))
+    _, state = parse_patroni({}, ORDERS, None, _patroni_topology.placer(topology.Legacy(stack), stack.snap))
     assert state["leader"] == "pgnode-b"
     assert state["members"][1] == {"name": "pgnode-b", "role": "leader", "state": "running", "service": "db-2"}
     assert "now replica pgnode-a (db-1), leader pgnode-b (db-2)," in postgres_text(Part(READ, state=state))

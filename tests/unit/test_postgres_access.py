@@ -15,6 +15,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from drills.components import _legacy_ready as legacy_ready
+from drills.components import _patroni_topology
 from drills.components._postgres_cluster import PgMember, PostgresStatus, ProxyPath, StreamingReplica, probe_proxy
 from drills.core.errors import ScenarioError, StackError
 from drills.core.wait import Observation
@@ -96,8 +97,8 @@ def proxy(**outcome: Any) -> ProxyPath:
 def probed(monkeypatch: pytest.MonkeyPatch) -> list[ProxyPath]:
     """What the proxy answers (set by the test), and a cluster that is ready behind it."""
     answer: list[ProxyPath] = []
-    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: ready_cluster())
-    monkeypatch.setattr(topology, "proxy_paths", lambda view, snap: tuple(answer))
+    monkeypatch.setattr(_patroni_topology, "read_status", lambda view, snap: ready_cluster())
+    monkeypatch.setattr(_patroni_topology, "proxy_paths", lambda view, snap: tuple(answer))
     return answer
 
 
@@ -127,11 +128,11 @@ def test_without_access_or_before_the_cluster_is_ready_the_proxy_is_not_asked(mo
     def never(view: Any, snap: Any) -> tuple[ProxyPath, ...]:
         raise AssertionError("the proxy was probed")
 
-    monkeypatch.setattr(topology, "proxy_paths", never)
-    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: ready_cluster())
+    monkeypatch.setattr(_patroni_topology, "proxy_paths", never)
+    monkeypatch.setattr(_patroni_topology, "read_status", lambda view, snap: ready_cluster())
     assert legacy_ready.postgres_ready(topology.Legacy(Published())).ready
     lagging = ready_cluster()
-    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: PostgresStatus(
+    monkeypatch.setattr(_patroni_topology, "read_status", lambda view, snap: PostgresStatus(
         lagging.leader, lagging.members, lagging.replication[:1]))
     assert not legacy_ready.postgres_ready(topology.Legacy(Published(**ACCESS))).ready
 
@@ -139,7 +140,7 @@ def test_without_access_or_before_the_cluster_is_ready_the_proxy_is_not_asked(mo
 def test_a_member_no_service_answers_to_keeps_the_stack_not_ready_and_says_which(monkeypatch):
     status = ready_cluster()
     lost = PgMember("pgnode-d", "replica", "streaming", "10.89.4.77")
-    monkeypatch.setattr(topology, "postgres_status", lambda view, snap: PostgresStatus(
+    monkeypatch.setattr(_patroni_topology, "read_status", lambda view, snap: PostgresStatus(
         status.leader, (*status.members, lost), status.replication))
     seen = legacy_ready.postgres_ready(topology.Legacy(Published()))
     assert not seen.ready and "pgnode-d (10.89.4.77)" in seen.detail
@@ -163,11 +164,12 @@ def test_the_proxy_is_probed_where_the_host_reaches_it(monkeypatch):
     monkeypatch.setattr(pg, "lands_on_leader", lands)
     stack = Published(**ACCESS)
     stack.snap = {**stack.snap, "pgproxy": info("pgproxy", ports={5000: 45000})}
-    [path] = topology.proxy_paths(stack, stack.snap) or ()
+    [path] = _patroni_topology.proxy_paths(topology.Legacy(stack), stack.snap) or ()
     assert asked == [(("127.0.0.1", 45000), "orders_app", "orders")]
     assert path.leader is False and path.problem() == ("the proxy db-proxy (pgproxy:5000) sends connections to a "
                                                        "replica, not to the leader")
-    assert topology.proxy_paths(Published(), stack.snap) is None, "no access: nothing to probe"
+    bare = topology.Legacy(Published())
+    assert _patroni_topology.proxy_paths(bare, stack.snap) is None, "no access: nothing to probe"
 
 
 def closed_port() -> int:

@@ -107,18 +107,19 @@ def test_a_refused_login_names_where_its_password_comes_from(monkeypatch):
 
 
 def test_status_reads_replication_as_the_stack_file_s_superuser(monkeypatch):
+    from drills.components import _patroni_topology
     from drills.components import _postgres_cluster as postgres
-    from drills.stack import topology
+    from drills.stack.topology import Legacy
 
     seen = []
     monkeypatch.setattr(postgres, "read_status", lambda rest, sql, user, password, *_: seen.append((user, password)))
     monkeypatch.setenv("ORDERS_DBA_PASSWORD", "dba-pw")
     users = {"superuser": {"user": "dba", "password": {"env": "ORDERS_DBA_PASSWORD"}}}
     stack = StandIn(reference_definition(postgres={"users": users}))
-    topology.postgres_status(stack, stack.snapshot())  # type: ignore[arg-type]
+    _patroni_topology.read_status(Legacy(stack), stack.snapshot())  # type: ignore[arg-type]
     assert seen == [("dba", "dba-pw")]
     monkeypatch.delenv("ORDERS_DBA_PASSWORD")
-    status = topology.postgres_status(stack, stack.snapshot())  # type: ignore[arg-type]
+    status = _patroni_topology.read_status(Legacy(stack), stack.snapshot())  # type: ignore[arg-type]
     assert status.error is not None and "components.postgres.users.superuser.password" in status.error
 
 
@@ -203,10 +204,11 @@ def test_a_balancer_that_publishes_nothing_or_a_stack_without_one_is_a_clear_err
 
 def test_the_management_api_and_the_definitions_backup_log_in_as_the_stack_file_s_user():
     from drills.components._rabbitmq_definitions import Api
-    from drills.stack.topology import management
+    from drills.components._rabbitmq_topology import management
+    from drills.stack.topology import Legacy
 
     stack = StandIn(reference_definition(rabbitmq=ELSEWHERE["rabbitmq"]), port=3)
-    assert management(stack, stack.snapshot()).auth[0] == "bunny"  # type: ignore[arg-type]
+    assert management(Legacy(stack), stack.snapshot()).auth[0] == "bunny"  # type: ignore[arg-type]
     api = Api(stack)  # type: ignore[arg-type]
     assert api.auth[0] == "bunny"
     assert api.endpoints == [("127.0.0.1", 3)] * 3

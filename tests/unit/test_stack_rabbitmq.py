@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from drills.components._rabbitmq_api import BOOTED_CHECK, QUEUES, Queue, leader_problem, queue_problem
+from drills.components._rabbitmq_topology import app_queues
 from drills.stack.project import default_definition
-from drills.stack.topology import app_queues
 from tests.rabbit_logs import booted_at, declared_too_early
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "images" / "app"))

@@ -37,7 +37,7 @@ EFFECTIVE = EffectiveConfig(
 def full() -> StackStatus:
     """Every table with something in it, and each kind of trouble each one shows."""
     return StackStatus(
-        project="drills-x", subnet="10.77.3.0/24", services=SERVICES,
+        project="drills-x", subnet="10.77.3.0/24", services=SERVICES, components=dict(
         postgres=PostgresStatus(
             leader="pg-a",
             members=(PgMember("pg-a", "leader", "running", "10.77.3.2", timeline=3, service="pg1"),
@@ -56,38 +56,41 @@ def full() -> StackStatus:
                           members=(MongoMember("10.77.3.20:27017", "mongo1", "PRIMARY", True, None),
                                    MongoMember("10.77.3.21:27017", None, "RECOVERING", False, 3.25)),
                           error="mongo3: not reachable"),
-        lb=LoadBalancerStatus(backends=(Backend("dashboard1", "UP", "L7OK"), Backend("dashboard2", "DOWN", "L4CON"))),
-        effective=EFFECTIVE, missing=("pg3",), postgres_nodes=("pg1", "pg2", "pg3"), stack="reference",
-        compose_files=("compose.yaml", "/tmp/drills-x.override.yaml"),
-        roles={"postgres": ["pg1", "pg2", "pg3"], "rabbitmq": ["rabbit1", "rabbit2"], "mongo": ["mongo1"],
-               "dashboard": ["dashboard1", "dashboard2"]},
+        postgres_nodes=("pg1", "pg2", "pg3"),
         postgres_access=(ProxyPath("db-proxy", "pgbouncer1", 6432, ("127.0.0.1", 40020), leader=True),
                          ProxyPath("db-proxy", "pgbouncer2", 6432, None),
                          ProxyPath("db-proxy", "pgbouncer3", 6432, ("127.0.0.1", 40021), error="refused"),
-                         ProxyPath("db-proxy", "pgbouncer4", 6432, ("127.0.0.1", 40022), leader=False)))
+                         ProxyPath("db-proxy", "pgbouncer4", 6432, ("127.0.0.1", 40022), leader=False))),
+        lb=LoadBalancerStatus(backends=(Backend("dashboard1", "UP", "L7OK"), Backend("dashboard2", "DOWN", "L4CON"))),
+        effective=EFFECTIVE, missing=("pg3",), stack="reference",
+        compose_files=("compose.yaml", "/tmp/drills-x.override.yaml"),
+        roles={"postgres": ["pg1", "pg2", "pg3"], "rabbitmq": ["rabbit1", "rabbit2"], "mongo": ["mongo1"],
+               "dashboard": ["dashboard1", "dashboard2"]})
 
 
 def sparse() -> StackStatus:
     """A PostgreSQL-only stack of the user's: no leader, no proxy, no RabbitMQ or MongoDB role, a
     balancer that keeps no health state; effective read without timing."""
     return StackStatus(
-        project="drills-y", subnet="10.77.4.0/24", services=SERVICES[:2],
-        postgres=PostgresStatus(None, (PgMember("db-1", "replica", "running", "db-1", service="db-1"),), ()),
-        rabbitmq=RabbitStatus((), (), error="no RabbitMQ member"), mongo=not_run("no MongoDB service in this stack"),
+        project="drills-y", subnet="10.77.4.0/24", services=SERVICES[:2], components=dict(
+            postgres=PostgresStatus(None, (PgMember("db-1", "replica", "running", "db-1", service="db-1"),), ()),
+            rabbitmq=RabbitStatus((), (), error="no RabbitMQ member"),
+            mongo=not_run("no MongoDB service in this stack"),
+            postgres_nodes=("db-1",), postgres_access=None),
         lb=LoadBalancerStatus(summary="nginx keeps no health state (servers: web1, web2)", detail={"servers": 2}),
-        effective=EffectiveConfig(parts={}), postgres_nodes=("db-1",), stack="mine", compose_files=("c.yaml",),
+        effective=EffectiveConfig(parts={}), stack="mine", compose_files=("c.yaml",),
         roles={"postgres": ["db-1"], "web": ["web1"]})
 
 
 def gone() -> StackStatus:
     """Everything failing to be read: no stack file recorded (an old saved stack), MongoDB not run."""
     return StackStatus(
-        project="drills-z", subnet="10.77.5.0/24", services=(),
-        postgres=PostgresStatus(None, (), (), error="no Patroni REST API answered: pg1:8008: refused"),
-        rabbitmq=RabbitStatus((), (), error="no management API answered"),
-        mongo=MongoStatus(False, error="not run: image mongo:7 not present"),
-        lb=LoadBalancerStatus(error="lb is not running"), effective=EffectiveConfig(parts={}),
-        postgres_nodes=(), postgres_access=())
+        project="drills-z", subnet="10.77.5.0/24", services=(), components=dict(
+            postgres=PostgresStatus(None, (), (), error="no Patroni REST API answered: pg1:8008: refused"),
+            rabbitmq=RabbitStatus((), (), error="no management API answered"),
+            mongo=MongoStatus(False, error="not run: image mongo:7 not present"),
+            postgres_nodes=(), postgres_access=()),
+        lb=LoadBalancerStatus(error="lb is not running"), effective=EffectiveConfig(parts={}))
 
 
 CASES = {"full": full, "sparse": sparse, "gone": gone}
