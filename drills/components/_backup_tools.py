@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-    from drills.components._patroni_spec import PostgresSpec
-    from drills.components._postgres_spec import PostgresBase
     from drills.components.base import Credential
 
 T = TypeVar("T")
@@ -73,8 +71,9 @@ class Settings(Protocol):
         ...
     @property
     def secrets(self) -> GeneratedSecrets: ...
-    @property
-    def mongo_image(self) -> str: ...
+    def pulled_image(self, profile: str) -> str:
+        """The image a pulled component's profile runs (`PulledImage.profile`)."""
+        ...
 
 
 class EtcdEntry(Protocol):
@@ -92,33 +91,14 @@ class StackFileSpec(Protocol):
     def components(self) -> ComponentEntries: ...
 
 
-class RabbitEntry(Protocol):
-    @property
-    def management_port(self) -> int: ...
-    @property
-    def user(self) -> str: ...
-
-
-class MongoEntry(Protocol):
-    @property
-    def port(self) -> int: ...
-    @property
-    def database(self) -> str: ...
-    @property
-    def replica_set(self) -> str: ...
-    @property
-    def root_user(self) -> str: ...
-
-
 class Definition(Protocol):
     """The stack file (`drills.stack.definition.StackDefinition`): each entry, else its defaults."""
 
     @property
     def spec(self) -> StackFileSpec: ...
-    def postgres(self) -> PostgresBase: ...
-    def legacy_postgres(self) -> PostgresSpec: ...
-    def rabbitmq(self) -> RabbitEntry: ...
-    def mongo(self) -> MongoEntry: ...
+    def component(self, key: str, model: type[T]) -> T:
+        """The entry under `components.<key>` as `model`, else the defaults of that key."""
+        ...
 
 
 class Reachable(Protocol):

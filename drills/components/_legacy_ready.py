@@ -18,6 +18,7 @@ from drills.components import _mongo_topology, _patroni_topology, _rabbitmq_topo
 from drills.components._legacy_stack import LegacyStack
 from drills.components._mongo_status import MongoStatus
 from drills.components._postgres_cluster import ProxyPath
+from drills.components._postgres_spec import PostgresBase
 from drills.components._rabbitmq_api import leader_problem, queue_problem
 from drills.core.wait import Observation
 
@@ -31,7 +32,7 @@ def postgres_ready(stack: LegacyStack) -> Observation:
     through that proxy landing on the leader. A PostgreSQL another manager runs: its adapter's
     readiness (`drills.components`), held back by the proxy in the same way."""
     snap = stack.snapshot()
-    bound = stack.definition.postgres_bound()
+    bound = stack.definition.bound().get("postgres")
     if bound is not None:
         if bound.adapter.ready is None:
             return Observation(False, f"{bound.adapter.label}: its adapter has no readiness")
@@ -49,7 +50,7 @@ def postgres_ready(stack: LegacyStack) -> Observation:
     wanted = len(nodes) - 1
     detail = f"leader {_named(status.leader, status.leader_service)}, streaming: {', '.join(streaming) or 'none'}"
     cluster = Observation(status.leader is not None and len(streaming) >= wanted, detail)
-    access = stack.definition.postgres().access
+    access = stack.definition.component("postgres", PostgresBase).access
     if not cluster.ready or access is None:
         return cluster
     return through_proxy(cluster, access.through, _patroni_topology.proxy_paths(stack, snap) or ())

@@ -4,25 +4,23 @@ Protocol that `drills.stack.topology.Legacy` implements over a view of the stack
 reads live here (one private module per kind) without this layer importing `drills.stack`
 (plans/components-protocol.md, B2). Each kind's lane moves its reads into its adapter, on a `Live`.
 
-The stack file's entries are read as the stack layer models them (`StackDefinition.postgres()`,
-`rabbitmq()`, `mongo()`: the entry, else its defaults); the entries still modelled there are seen
-through the small Protocols below, by the fields these reads use.
+The stack file's entries are read as the stack layer models them (`StackDefinition.component(key,
+model)`: the entry, else its defaults), as the specs of `drills.components._stack_specs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from drills.components._members import Addressed
 
 if TYPE_CHECKING:
-    from drills.components._patroni_spec import PostgresSpec
-    from drills.components._postgres_spec import PostgresBase
     from drills.components.base import Bound, Credential, Endpoint, Live, Node
 
 LOCALHOST = "127.0.0.1"  # where the host reaches a published port
+T = TypeVar("T")
 
 
 class RoleMapView(Protocol):
@@ -35,36 +33,15 @@ class RoleMapView(Protocol):
 
 class SettingsView(Protocol):
     """One run's settings (`drills.stack.env.StackSettings`): its role map, its generated secrets
-    (read by attribute, `secrets.app_password`), and why MongoDB was left out ("" when it runs)."""
+    (read by attribute, `secrets.app_password`), and why a pulled image's profile was left out."""
 
     @property
     def roles(self) -> RoleMapView: ...
     @property
     def secrets(self) -> Any: ...
-    @property
-    def mongo_not_run(self) -> str: ...
-
-
-class RabbitEntry(Protocol):
-    """`components.rabbitmq` of a stack file, by the fields read here."""
-
-    @property
-    def management_port(self) -> int: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def queues(self) -> Sequence[str]: ...
-    @property
-    def leader_queue(self) -> str | None: ...
-
-
-class MongoEntry(Protocol):
-    """`components.mongo` of a stack file, by the fields read here."""
-
-    @property
-    def port(self) -> int: ...
-    @property
-    def root_user(self) -> str: ...
+    def not_run(self, profile: str) -> str:
+        """Why the profile was left out ("" when it runs)."""
+        ...
 
 
 class DefinitionView(Protocol):
@@ -76,11 +53,11 @@ class DefinitionView(Protocol):
     def spec(self) -> Any:
         """The stack file's model: `spec.components.<key>` is an entry as written (None: none)."""
         ...
-    def postgres(self) -> PostgresBase: ...
-    def legacy_postgres(self) -> PostgresSpec: ...
-    def postgres_bound(self) -> Bound[Any] | None: ...
-    def rabbitmq(self) -> RabbitEntry: ...
-    def mongo(self) -> MongoEntry: ...
+    def component(self, key: str, model: type[T]) -> T:
+        """The entry under `components.<key>` as `model`, else the defaults of that key."""
+        ...
+    def entry(self, key: str, model: type[T]) -> T | None: ...
+    def bound(self) -> dict[str, Bound[Any]]: ...
 
 
 class LegacyStack(Protocol):

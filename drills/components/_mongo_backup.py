@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from drills.components import _dockerio as dockerio
 from drills.components._backup_tools import BackupLive, Clock, Service, group_endpoints, nodes_of, poll
+from drills.components._mongo_image import MONGO_IMAGE
+from drills.components._mongo_spec import MongoSpec
 from drills.core.backups import Backup, Digest, Restore
 from drills.core.dockerlabels import helper_labels
 from drills.core.errors import FaultError
@@ -40,14 +42,14 @@ def digest_of_ids(ids: Iterable[int]) -> Digest:
 def _uri(stack: BackupLive) -> str:
     """The replica set as a helper container on the stack's network reaches it: its members by
     their service names, as the stack file's root user (`components.mongo`)."""
-    mongo = stack.definition.mongo()
+    mongo = stack.definition.component("mongo", MongoSpec)
     pw = stack.settings.secrets.mongo_root_password
     hosts = ",".join(f"{node}:{mongo.port}" for node in nodes_of(stack, "mongo"))
     return f"mongodb://{mongo.root_user}:{pw}@{hosts}/?replicaSet={mongo.replica_set}&authSource=admin"
 
 
 def _helper(stack: BackupLive) -> Container:
-    image = stack.settings.mongo_image
+    image = stack.settings.pulled_image(MONGO_IMAGE.profile)
     network = stack.network_name
     return stack.client.containers.run(
         image, ["sleep", "600"], entrypoint=[], detach=True, network=network,
@@ -59,7 +61,7 @@ def read_digest(stack: BackupLive, max_id: int | None = None) -> Digest:
     import pymongo
     from pymongo.read_concern import ReadConcern
 
-    mongo = stack.definition.mongo()
+    mongo = stack.definition.component("mongo", MongoSpec)
     host, port = group_endpoints(stack, "mongo", mongo.port)[0]
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
         host, port, username=mongo.root_user, password=stack.settings.secrets.mongo_root_password,
@@ -83,8 +85,9 @@ def dump(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -> Ba
         helper.remove(force=True, v=True)  # and the anonymous volumes of mongo's VOLUMEs (/data/db, /data/configdb)
     point = clock()
     held = read_digest(stack)
+    replica_set = stack.definition.component("mongo", MongoSpec).replica_set
     return Backup(backup_id, "mongo", "dump", started, clock(), True, point_s=point, rows=held.rows,
-                  max_seq=held.max_seq, checksum=held.checksum, source=stack.definition.mongo().replica_set,
+                  max_seq=held.max_seq, checksum=held.checksum, source=replica_set,
                   location=str(dest), size_bytes=size)
 
 

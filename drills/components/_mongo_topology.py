@@ -11,6 +11,8 @@ from typing import Any
 
 from drills.components import _mongo_status as mongo
 from drills.components._legacy_stack import LegacyStack, endpoints, service_by_ip
+from drills.components._mongo_image import MONGO_IMAGE
+from drills.components._mongo_spec import MongoSpec
 from drills.core.errors import StackError
 from drills.core.roles import RoleRef
 
@@ -20,10 +22,10 @@ GROUP = "mongo"  # the role group of the members (the stack file's roles:)
 def read_status(stack: LegacyStack, snap: Mapping[str, Any]) -> mongo.MongoStatus:
     """`replSetGetStatus` as the stack file's root user; a stack without MongoDB members says why
     (left out for want of its image, or none in the stack)."""
-    spec = stack.definition.mongo()
+    spec = stack.definition.component("mongo", MongoSpec)
     nodes = stack.members(snap, GROUP)
     if not nodes:
-        return mongo.not_run(stack.settings.mongo_not_run or "no MongoDB service in this stack")
+        return mongo.not_run(stack.settings.not_run(MONGO_IMAGE.profile) or "no MongoDB service in this stack")
     return mongo.read_status(endpoints(snap, nodes, spec.port), spec.root_user,
                              stack.settings.secrets.mongo_root_password, service_by_ip(snap))
 

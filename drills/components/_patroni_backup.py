@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from drills.components import _dockerio as dockerio
 from drills.components import _etcd_keys, _patroni_rest
 from drills.components._backup_tools import BackupLive, Clock, endpoint, nodes_of, poll, published
+from drills.components._patroni_spec import PostgresSpec
+from drills.components._postgres_spec import PostgresBase
 from drills.core.backups import Backup, Digest, Restore, parse_digest_row
 from drills.core.dockerlabels import helper_labels, require_owned, service_of
 from drills.core.errors import FaultError
@@ -62,7 +64,7 @@ SCOPE_WAIT_S = 30.0  # new nodes just started: Patroni's REST API answers within
 def login(stack: BackupLive, role: Literal["superuser", "replication"]) -> tuple[str, str]:
     """(user, password) of the stack file's login for `role` (the reference stack's convention
     where the file names none)."""
-    found = stack.definition.postgres().login(role)
+    found = stack.definition.component("postgres", PostgresBase).login(role)
     return found.user, stack.credential(found.password)
 
 
@@ -71,7 +73,7 @@ def connect(stack: BackupLive, service: str, *, autocommit: bool = True,
     """To the stack's database (its stack file's `components.postgres`) as its superuser."""
     import psycopg
 
-    pg = stack.definition.postgres()
+    pg = stack.definition.component("postgres", PostgresBase)
     host, port = endpoint(stack, service, pg.sql_port)
     user, password = login(stack, "superuser")
     return psycopg.connect(host=host, port=port, user=user, password=password, dbname=pg.database,
@@ -143,7 +145,7 @@ def dump(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -> Ba
     service = service_of(leader)
     inside = f"/tmp/drills-{backup_id}.dump"
     dest = directory / f"{backup_id}.dump"
-    pg = stack.definition.postgres()
+    pg = stack.definition.component("postgres", PostgresBase)
     user, password = login(stack, "superuser")
     with connect(stack, service) as conn:
         runs_as = os_user(pg, leader, lambda: data_directory(pg, conn))
@@ -173,7 +175,7 @@ def snapshot(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -
     replica = _one(stack, "postgres.replica[0]")
     service = service_of(replica)
     dest = directory / f"{backup_id}.base.tar"
-    pg = stack.definition.postgres()
+    pg = stack.definition.component("postgres", PostgresBase)
     user, password = login(stack, "replication")
     with connect(stack, service) as conn:
         data_dir = data_directory(pg, conn)
@@ -213,7 +215,7 @@ def patroni_scope(stack: BackupLive, wait_s: float = SCOPE_WAIT_S) -> str:
     """The Patroni cluster's scope: the stack file's `patroni.scope`, else what a member's REST API
     says (`GET /patroni`), else Patroni's own variable in a node's environment; the members are
     asked again until `wait_s` when none of those answered (nodes just started)."""
-    pg = stack.definition.legacy_postgres()
+    pg = stack.definition.component("postgres", PostgresSpec)
     if pg.patroni.scope:
         return pg.patroni.scope
     services = pg_services(stack)
@@ -243,7 +245,7 @@ def forget_cluster(stack: BackupLive, scope: str | None = None) -> str:
 
     Through etcd's v3 JSON gateway from the host, at the first member the host reaches; by curl
     inside a member where the host reaches none."""
-    pg = stack.definition.legacy_postgres()
+    pg = stack.definition.component("postgres", PostgresSpec)
     scope = scope or patroni_scope(stack)
     prefix = f"{pg.patroni.namespace}{scope}/"
     etcd = stack.definition.spec.components.etcd
@@ -274,7 +276,7 @@ def forget_cluster(stack: BackupLive, scope: str | None = None) -> str:
 def wait_leader(stack: BackupLive, timeout_s: float) -> Container:
     """The new cluster's leader, once it accepts connections to the stack's database and has its
     user (the stack file's `components.postgres`), as the stack's bootstrap makes them."""
-    pg = stack.definition.postgres()
+    pg = stack.definition.component("postgres", PostgresBase)
 
     app = pg.login("app").user
 
@@ -356,7 +358,7 @@ def restore_dump(stack: BackupLive, backup: Backup, timeout_s: float, clock: Clo
     leader = wait_leader(stack, timeout_s)
     steps["new_cluster_s"] = clock() - started
     t = clock()
-    pg = stack.definition.postgres()
+    pg = stack.definition.component("postgres", PostgresBase)
     user, password = login(stack, "superuser")
     with connect(stack, service_of(leader)) as conn:
         runs_as = os_user(pg, leader, lambda: data_directory(pg, conn))
@@ -386,7 +388,7 @@ def restore_snapshot(stack: BackupLive, backup: Backup, timeout_s: float, clock:
     """New disk for the first node from the snapshot; it leads a new cluster; the others clone it."""
     started = clock()
     steps: dict[str, float] = {}
-    pg = stack.definition.postgres()
+    pg = stack.definition.component("postgres", PostgresBase)
     data_dir = pg.data_dir or backup.source_path
     if not data_dir:
         raise FaultError(f"the snapshot {backup.id} does not say which data directory it was taken from",

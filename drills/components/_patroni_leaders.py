@@ -52,7 +52,7 @@ class PrimaryClaims:
 
     def _rest_port(self) -> int:
         definition = self.stack.settings.definition
-        return int(definition.legacy_postgres().rest_port) if definition else REST_PORT
+        return int(definition.component("postgres", PostgresSpec).rest_port) if definition else REST_PORT
 
     def read(self) -> Mapping[str, Reading]:
         # Containers come and go during a drill (disk loss): look again every round; when the

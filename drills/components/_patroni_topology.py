@@ -15,6 +15,8 @@ from typing import Any
 from drills.components import _postgres_cluster as cluster
 from drills.components._legacy_stack import LegacyStack, addressed, endpoints
 from drills.components._members import MemberMatch, match_members
+from drills.components._patroni_spec import PostgresSpec
+from drills.components._postgres_spec import PostgresBase
 from drills.core.errors import StackError
 from drills.core.roles import RoleRef
 
@@ -25,7 +27,7 @@ def match(stack: LegacyStack, snap: Mapping[str, Any], members: list[cluster.PgM
     """Patroni's members -> the services they run in (drills.components._members): the stack file's
     `members:`, the hosts Patroni reports, the member's own name. Inspecting containers for their
     hostnames costs a call each, so it is done only for a member nothing cheaper placed."""
-    overrides = stack.definition.postgres().members
+    overrides = stack.definition.component("postgres", PostgresBase).members
     known = stack.settings.roles.roles.get(GROUP, ())
     claims = {m.name: m.hosts() for m in members}
     found = match_members(claims, addressed(snap), overrides, known)
@@ -60,7 +62,7 @@ def proxy_paths(stack: LegacyStack, snap: Mapping[str, Any]) -> tuple[cluster.Pr
     """The proxy the applications reach PostgreSQL through (`components.postgres.access`), one path
     per service of its role, each probed for where a session lands; None: the stack names no proxy
     (the signals connect to every member)."""
-    pg = stack.definition.postgres()
+    pg = stack.definition.component("postgres", PostgresBase)
     if pg.access is None:
         return None
     through, port = pg.access.through, pg.access.port
@@ -79,12 +81,12 @@ def read_status(stack: LegacyStack, snap: Mapping[str, Any]) -> cluster.Postgres
     """Patroni's view, and replication as the stack file's superuser sees it; a password that
     cannot be read is the status's error (`drill stack status` shows it, readiness waits on it).
     A PostgreSQL another manager runs: what its adapter says (`drills.components`)."""
-    bound = stack.definition.postgres_bound()
+    bound = stack.definition.bound().get("postgres")
     if bound is not None:
         if bound.adapter.status is None:
             return cluster.PostgresStatus(None, (), (), error=f"{bound.adapter.label}: its adapter reads no status")
         return cluster.from_view(bound.adapter.status(bound.spec, stack.live(snap)))
-    pg = stack.definition.legacy_postgres()
+    pg = stack.definition.component("postgres", PostgresSpec)
     nodes = stack.members(snap, GROUP)
     superuser = pg.login("superuser")
     try:
@@ -98,7 +100,7 @@ def read_status(stack: LegacyStack, snap: Mapping[str, Any]) -> cluster.Postgres
 def resolve(stack: LegacyStack, snap: Mapping[str, Any], ref: RoleRef, group: list[str]) -> list[str]:
     """`postgres.leader`: the member Patroni says leads, on its service; `postgres.replica`: the
     others that run on a service of the group."""
-    rest = endpoints(snap, group, stack.definition.legacy_postgres().rest_port)
+    rest = endpoints(snap, group, stack.definition.component("postgres", PostgresSpec).rest_port)
     members = placer(stack, snap)(cluster.read_cluster(list(rest.values())))
     leader = cluster.leader_of(members)
     if leader is None:

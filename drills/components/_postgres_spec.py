@@ -69,3 +69,9 @@ class PostgresBase(AdapterSpec):
             return given
         user = {"app": self.user, "superuser": self.superuser, "replication": "replicator"}[role]
         return Login(user=user, password=Credential(generated=LEGACY_POSTGRES_PASSWORDS[role]))
+
+
+def access_path(spec: PostgresBase) -> tuple[str | None, int]:
+    """The path the database signals take, as a run's journal records it: (the proxy's role and
+    its port) where the stack file names one (`access`), else (None, the members' SQL port)."""
+    return (spec.access.through, spec.access.port) if spec.access else (None, spec.sql_port)

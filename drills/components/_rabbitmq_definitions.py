@@ -18,6 +18,7 @@ from typing import Any
 
 from drills.components._backup_tools import BackupLive, Clock, nodes_of, poll, published
 from drills.components._rabbitmq_api import Management
+from drills.components._rabbitmq_spec import RabbitmqSpec
 from drills.core.backups import Backup, Digest, Restore
 from drills.core.errors import FaultError
 
@@ -58,7 +59,7 @@ def restored_digest(backup_lines: Sequence[str], restored: Mapping[str, Any]) ->
 
 class Api:
     def __init__(self, stack: BackupLive) -> None:
-        rabbit = stack.definition.rabbitmq()
+        rabbit = stack.definition.component("rabbitmq", RabbitmqSpec)
         snap = stack.snapshot()
         nodes = stack.settings.roles.members("rabbitmq", snap)
         eps = [published(stack, s, rabbit.management_port, snap) for s in nodes]

@@ -36,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from drills.components._rabbitmq_api import Management, node_service
+from drills.components._rabbitmq_spec import RabbitmqSpec
 from drills.components.base import Node, Reading
 
 GROUP = "rabbitmq"
@@ -62,7 +63,7 @@ def node_apis(stack: Any, snap: Mapping[str, Node]) -> dict[str, Management]:
     """Each running RabbitMQ member's own management API (service -> a client of that node alone:
     its answer, not the first node's that does), from the stack file's management port and user
     (its password: the stack's app password)."""
-    rabbit = stack.definition.rabbitmq()
+    rabbit = stack.definition.component("rabbitmq", RabbitmqSpec)
     port = rabbit.management_port
     return {name: Management([(LOCALHOST, snap[name].ports[port])], stack.settings.secrets.app_password, rabbit.user)
             for name in stack.settings.roles.members(GROUP, snap)

@@ -12,6 +12,7 @@ from typing import Any
 
 from drills.components import _rabbitmq_api as api
 from drills.components._legacy_stack import LegacyStack, endpoints
+from drills.components._rabbitmq_spec import RabbitmqSpec
 from drills.components.base import Endpoint
 from drills.core.errors import StackError
 from drills.core.roles import RoleRef
@@ -21,14 +22,14 @@ GROUP = "rabbitmq"  # the role group of the members (the stack file's roles:)
 
 def management(stack: LegacyStack, snap: Mapping[str, Any]) -> api.Management:
     """The cluster's management API, tried member by member, as the stack file's user."""
-    rabbit = stack.definition.rabbitmq()
+    rabbit = stack.definition.component("rabbitmq", RabbitmqSpec)
     eps = endpoints(snap, stack.members(snap, GROUP), rabbit.management_port)
     return api.Management(list(eps.values()), stack.settings.secrets.app_password, rabbit.user)
 
 
 def management_endpoints(stack: LegacyStack, snap: Mapping[str, Any], nodes: Sequence[str]) -> dict[str, Endpoint]:
     """Where the host reaches each running member's own management API (service -> endpoint)."""
-    return endpoints(snap, nodes, stack.definition.rabbitmq().management_port)
+    return endpoints(snap, nodes, stack.definition.component("rabbitmq", RabbitmqSpec).management_port)
 
 
 def app_queues(stack: Any) -> tuple[str, ...]:

@@ -506,4 +506,88 @@ def status_layout(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def left_out(settings: SettingsView) -> list[str]:
     """What `drill stack up` says of the optional parts of the stack it did not run, and why."""
-    return _legacy_status.left_out({"mongo": settings.mongo_not_run})
+    return _legacy_status.left_out({"mongo": settings.not_run(MONGO_IMAGE.profile)})
+# ---- LANE: specs — the stack file's `components:` keys (issue 21, B1) --------------------------------
+# Each key a stack file's `components:` may hold, in the order the schema lists them: the kind of
+# adapter whose specs it holds (an entry names its adapter with `adapter:`), and, for the software
+# whose adapter has not moved in yet, its spec and what Drills assumes of it. drills.stack.definition
+# builds the `components:` model from this; a kind's legacy spec goes when its adapter declares it.
+
+from pydantic import BaseModel  # noqa: E402
+
+from drills.components import (  # noqa: E402
+    _etcd_spec,
+    _haproxy_spec,
+    _mongo_spec,
+    _patroni_spec,
+    _postgres_spec,
+    _rabbitmq_spec,
+)
+
+
+def _no_entry_roles(spec: Any) -> Mapping[str, list[str]]:
+    return {}
+
+
+@dataclass(frozen=True)
+class StackEntry:
+    """One key of a stack file's `components:`."""
+
+    kind: str  # the adapters whose specs it holds: those of this kind
+    legacy: tuple[type[BaseModel], ...] = ()  # specs of software still without an adapter, listed first
+    description: str | None = None  # in the schema
+    default: Callable[[], BaseModel] | None = None  # what signals and backups use where the file names none
+    default_roles: Callable[[Any], Mapping[str, list[str]]] = _no_entry_roles  # of a legacy spec (an adapter: its own)
+    access: Callable[[Any], tuple[str | None, int]] | None = None  # the path its signals take (a journal records it)
+
+
+_entries: dict[str, StackEntry] = {}
+
+_entries["postgres"] = StackEntry(
+    "postgres", (_patroni_spec.PostgresSpec,),
+    "The database with automatic failover; `adapter:` names what manages its failover.",
+    default=lambda: _patroni_spec.PostgresSpec(adapter="patroni"), access=_postgres_spec.access_path)
+
+_entries["etcd"] = StackEntry("etcd", (_etcd_spec.EtcdSpec,))
+
+_entries["rabbitmq"] = StackEntry("rabbitmq", (_rabbitmq_spec.RabbitmqSpec,),
+                                  default=lambda: _rabbitmq_spec.RabbitmqSpec(adapter="rabbitmq"))
+
+_entries["mongo"] = StackEntry("mongo", (_mongo_spec.MongoSpec,),
+                               default=lambda: _mongo_spec.MongoSpec(adapter="mongo"))
+
+_entries["http"] = StackEntry(
+    "balancer", (_haproxy_spec.HttpSpec,),
+    "Stateless HTTP services behind a load balancer; `adapter:` names the balancer's software.",
+    default_roles=_haproxy_spec.default_roles)
+
+
+def _stack_entries() -> dict[str, StackEntry]:
+    """The table's keys, then one per adapter kind no key holds (keyed by the kind)."""
+    held = {e.kind for e in _entries.values()}
+    return {**_entries, **{kind: StackEntry(kind) for kind in KINDS if kind not in held}}
+
+
+STACK_ENTRIES: Mapping[str, StackEntry] = MappingProxyType(_stack_entries())
+
+
+def entry_specs(key: str) -> tuple[type[BaseModel], ...]:
+    """The specs an entry under `components.<key>` may be (told apart by `adapter:`): the legacy
+    spec first, then the adapters' of its kind, in the registry's order."""
+    entry = STACK_ENTRIES[key]
+    return (*entry.legacy, *(a.spec for a in ADAPTERS.values() if a.kind == entry.kind))
+
+
+def entry_roles(key: str, spec: Any) -> Mapping[str, list[str]]:
+    """The roles an entry plays unless the stack file's role map says otherwise (the balancer's `http`)."""
+    adapter = ADAPTERS.get(str(getattr(spec, "adapter", "")))
+    return adapter.default_roles(spec) if adapter is not None else STACK_ENTRIES[key].default_roles(spec)
+
+
+# The images of Drills' reference stack that `drill setup` builds (a stack file's `reference_images`).
+REFERENCE_IMAGES = ("drills/patroni", "drills/rabbitmq", "drills/haproxy", "drills/app")
+
+
+def backup_names() -> tuple[str, ...]:
+    """The backup methods a stack file's `backups:` may list (`<kind>.<name>`), in the vocabulary's order."""
+    return tuple(f"{kind}.{name}" for kind, v in VOCABULARY.items() for name, _ in v.backups)

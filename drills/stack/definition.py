@@ -16,21 +16,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, create_model, model_validator
 
 from drills.components import _variables, registry
-from drills.components._patroni_spec import PostgresSpec
-from drills.components._postgres_spec import PostgresBase
-from drills.components.base import AdapterSpec, BalancerSpec, Bound, Model, Name, Port, RoleName, credential_fields
+from drills.components.base import AdapterSpec, Bound, Model, Name, RoleName, credential_fields
 from drills.core.errors import StackError
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
-
-COMPONENTS = ("postgres", "etcd", "rabbitmq", "mongo", "http")
-BACKUP_METHODS = ("postgres.dump", "postgres.snapshot", "rabbitmq.definitions", "mongo.dump")
+T = TypeVar("T")
 
 
 class ComposeSpec(Model):
@@ -64,97 +60,51 @@ class OptionalProfile(Model):
                                           description="Variables for the Compose files when it is left out.")
 
 
-class EtcdSpec(Model):
-    """The consensus store Patroni keeps its leader key in."""
-
-    adapter: Literal["etcd"]
-    client_port: Port = 2379
-
-
-class RabbitmqSpec(Model):
-    """A RabbitMQ cluster."""
-
-    adapter: Literal["rabbitmq"]
-    amqp_port: Port = 5672
-    management_port: Port = 15672
-    user: Name = Field("app", description="The user Drills connects as; its password is "
-                                          f"{_variables.name_of('app_password')}.")
-    queues: list[Name] = Field(
-        default_factory=list, description="The queues the stack (its application) declares: readiness waits for "
-                                          "them; roles such as rabbitmq.leader@QUEUE may name only these.")
-    signal_queue: Name | None = Field(
-        None, description="The queue `rabbitmq.publish` publishes to and consumes from. One of `queues`: declared "
-                          "by the stack, only checked passively by Drills. Unset: Drills declares its own quorum "
-                          "queue `drill-events`.")
-    leader_queue: Name | None = Field(
-        None, description="The queue whose leader `rabbitmq.leader` (without @QUEUE) means; default the first "
-                          "of `queues`.")
-
-    @model_validator(mode="after")
-    def _queues_known(self) -> RabbitmqSpec:
-        for name, value in (("signal_queue", self.signal_queue), ("leader_queue", self.leader_queue)):
-            if value is not None and value not in self.queues:
-                raise ValueError(f"{name} {value!r} is not one of the stack's queues ({', '.join(self.queues)})")
-        return self
+# The stack file's `components:` as the registry says it (`registry.STACK_ENTRIES`): each key holds
+# an entry told by its `adapter:` (a tagged union where several specs may sit there: the legacy
+# spec of the software whose adapter has not moved into drills.components yet, and the specs of the
+# adapters of its kind). Code that needs what only one adapter has asks `StackDefinition.component`
+# for that adapter's spec; the rest uses the fields every spec of the key has.
+COMPONENTS: tuple[str, ...] = tuple(registry.STACK_ENTRIES)
+BACKUP_METHODS: tuple[str, ...] = registry.backup_names()
 
 
-class MongoSpec(Model):
-    """A MongoDB replica set."""
-
-    adapter: Literal["mongo"]
-    port: Port = 27017
-    database: Name = Field("app", description="The database `mongo.write` writes to.")
-    replica_set: Name = "rs0"
-    user: Name = "app"
-    root_user: Name = "root"
+def _entry_type(key: str) -> Any:
+    specs = registry.entry_specs(key)
+    if len(specs) == 1:
+        return specs[0] | None
+    return Annotated[Union[specs], Field(discriminator="adapter")] | None  # noqa: UP007
 
 
-class HttpSpec(Model):
-    """Stateless HTTP services behind a load balancer."""
+class ComponentEntries(Model):
+    """The base of the `components:` model: its fields are built from the registry (`Components`)."""
 
-    adapter: Literal["haproxy"]
-    balancer: Name = Field(description="The balancer's service.")
-    port: Port = Field(8080, description="The balancer's HTTP port inside its container.")
-    backend: Name = Field(description="The HAProxy backend whose servers are the instances behind it.")
-    stats_path: str = Field("/lb-stats", description="HAProxy's stats page (read for the backends in rotation).")
-    instances: RoleName = Field(description="The role of the instances behind the balancer (e.g. dashboard).")
+    def get(self, key: str) -> BaseModel | None:
+        """The entry under `key` (None: the file names none, or there is no such key)."""
+        found = getattr(self, key, None) if key in type(self).model_fields else None
+        return found if isinstance(found, BaseModel) else None
+
+    def present(self) -> dict[str, BaseModel]:
+        """key -> entry, for every key the file fills, in the schema's order."""
+        return {key: found for key in type(self).model_fields if (found := self.get(key)) is not None}
+
+    if TYPE_CHECKING:
+        def __getattr__(self, key: str) -> Any: ...  # each key's entry (`components.http`), or None
 
 
-# `components.http`, told by its `adapter:`: HAProxy's entry above (its adapter has not moved into
-# drills.components yet), or the spec of a balancer adapter there. Code that needs what only
-# HAProxy has (its stats page) asks `isinstance(http, HttpSpec)`; the rest uses BalancerSpec's fields.
-BALANCER_SPECS: tuple[type[BaseModel], ...] = (
-    HttpSpec, *(a.spec for a in registry.ADAPTERS.values() if a.kind == "balancer"))
-BALANCER_ADAPTERS: tuple[str, ...] = tuple(str(get_args(m.model_fields["adapter"].annotation)[0])
-                                           for m in BALANCER_SPECS)
 if TYPE_CHECKING:
-    Balancer = HttpSpec | BalancerSpec
+    Components = ComponentEntries
 else:
-    Balancer = Annotated[Union[BALANCER_SPECS], Field(discriminator="adapter")]  # noqa: UP007
+    Components = create_model(
+        "Components", __base__=ComponentEntries, __doc__=None,
+        **{key: (_entry_type(key), Field(None, description=entry.description) if entry.description else None)
+           for key, entry in registry.STACK_ENTRIES.items()})
 
 
-# `components.postgres`, told by its `adapter:` in the same way: Patroni's entry (its adapter has not
-# moved into drills.components yet) or the spec of a PostgreSQL adapter there (repmgr). Code that
-# needs what only Patroni has (its REST port, its keys) asks `StackDefinition.legacy_postgres()`; the rest
-# uses PostgresBase's fields.
-POSTGRES_SPECS: tuple[type[BaseModel], ...] = (
-    PostgresSpec, *(a.spec for a in registry.ADAPTERS.values() if a.kind == "postgres"))
-POSTGRES_ADAPTERS: tuple[str, ...] = tuple(str(get_args(m.model_fields["adapter"].annotation)[0])
-                                           for m in POSTGRES_SPECS)
 if TYPE_CHECKING:
-    Postgres = PostgresSpec | PostgresBase
+    BackupName = str
 else:
-    Postgres = Annotated[Union[POSTGRES_SPECS], Field(discriminator="adapter")]  # noqa: UP007
-
-
-class Components(Model):
-    postgres: Postgres | None = Field(None, description="The database with automatic failover; `adapter:` names "
-                                                        "what manages its failover.")
-    etcd: EtcdSpec | None = None
-    rabbitmq: RabbitmqSpec | None = None
-    mongo: MongoSpec | None = None
-    http: Balancer | None = Field(None, description="Stateless HTTP services behind a load balancer; `adapter:` "
-                                                    "names the balancer's software.")
+    BackupName = Literal[BACKUP_METHODS]  # `<kind>.<method>`: the registry's
 
 
 VARIABLE = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=128)]
@@ -212,14 +162,13 @@ class StackFile(Model):
                                           "Compose files read (a file that declares none gets them all).")
     optional_profiles: list[OptionalProfile] = Field(default_factory=list)
     reference_images: bool = Field(
-        False, description="The Compose files run Drills' reference images (drills/patroni, drills/rabbitmq, "
-                           "drills/haproxy, drills/app): `drill setup` builds them and passes their tags as "
-                           "DRILLS_IMAGE_* variables.")
+        False, description=f"The Compose files run Drills' reference images ({', '.join(registry.REFERENCE_IMAGES)}): "
+                           "`drill setup` builds them and passes their tags as DRILLS_IMAGE_* variables.")
     roles: dict[RoleName, list[Name]] = Field(
         default_factory=dict, description="role -> the services that play it. Services may also name their roles "
                                           "with the Compose label io.drills.role (comma-separated).")
     components: Components = Field(default_factory=Components)
-    backups: list[Literal["postgres.dump", "postgres.snapshot", "rabbitmq.definitions", "mongo.dump"]] = Field(
+    backups: list[BackupName] = Field(
         default_factory=list, description="The backup methods that apply to this stack.")
     readiness_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
         120.0, description="How long `drill stack up` and `drill run` wait for the stack to be ready when it starts.")
@@ -228,7 +177,7 @@ class StackFile(Model):
     def _backups_have_components(self) -> StackFile:
         for i, method in enumerate(self.backups):
             component = method.partition(".")[0]
-            if getattr(self.components, component) is None:
+            if self.components.get(component) is None:
                 raise AtField(("backups", i), f"backup method {method} needs the component {component} (under "
                                               "components:)")
         return self
@@ -294,53 +243,45 @@ class StackDefinition:
         return (*base, *self.overrides)
 
     def declared_roles(self) -> dict[str, list[str]]:
-        """The stack file's role map, with `http` meaning the balancer of its http component (what
-        the http.* signals drive) unless the map says otherwise."""
+        """The stack file's role map, with the roles its components play unless the map says
+        otherwise (`http`: the balancer of its http component, what the http.* signals drive)."""
         roles = {role: list(services) for role, services in self.spec.roles.items()}
-        http = self.spec.components.http
-        if http is not None:
-            roles.setdefault("http", [http.balancer])
+        for key, entry in self.spec.components.present().items():
+            for role, services in registry.entry_roles(key, entry).items():
+                roles.setdefault(role, list(services))
         return roles
 
     def component_names(self) -> tuple[str, ...]:
-        return tuple(c for c in COMPONENTS if getattr(self.spec.components, c) is not None)
+        return tuple(self.spec.components.present())
 
-    # What the signals and backups use of a component: the stack file's, else the schema's defaults
-    # (a stack whose roles alone say where the component runs).
-    def postgres(self) -> PostgresSpec | PostgresBase:
-        return self.spec.components.postgres or PostgresSpec(adapter="patroni")
+    def entry(self, key: str, model: type[T]) -> T | None:
+        """The stack file's entry under `components.<key>` as `model` (an adapter's spec, or a base
+        every spec of the key extends); None when the file names none. An entry of another adapter
+        is a StackError: the caller reads what that adapter has not."""
+        found = self.spec.components.get(key)
+        if found is None or isinstance(found, model):
+            return found
+        raise StackError(f"components.{key} is adapter {getattr(found, 'adapter', '?')}: this path reads another "
+                         "manager's API", hint="the caller must ask the stack's adapter (drills.components.registry)")
 
-    def postgres_adapter(self) -> str:
-        """What manages the stack's PostgreSQL (`components.postgres.adapter`; patroni when unset)."""
-        return self.postgres().adapter
+    def component(self, key: str, model: type[T]) -> T:
+        """What the signals and backups use of `components.<key>`: the stack file's entry, else the
+        schema's defaults for it (a stack whose roles alone say where the component runs)."""
+        found = self.entry(key, model)
+        if found is not None:
+            return found
+        default = registry.STACK_ENTRIES[key].default if key in registry.STACK_ENTRIES else None
+        made = default() if default is not None else None
+        if not isinstance(made, model):
+            raise StackError(f"the stack file has no components.{key}", hint=f"add components.{key} to the stack file")
+        return made
 
     def bound(self) -> dict[str, Bound[Any]]:
         """The components whose adapter is in `drills.components` (key -> the entry with its
         adapter); those whose knowledge is still in drills.stack (Patroni, HAProxy, ...) are not."""
-        found = {key: spec for key in COMPONENTS if isinstance(spec := getattr(self.spec.components, key), AdapterSpec)
-                 and spec.adapter in registry.ADAPTERS}
+        found = {key: spec for key, spec in self.spec.components.present().items()
+                 if isinstance(spec, AdapterSpec) and spec.adapter in registry.ADAPTERS}
         return registry.bind(found)
-
-    def postgres_bound(self) -> Bound[Any] | None:
-        """The stack's PostgreSQL with its adapter of `drills.components`, where one manages it (not
-        Patroni, whose path is still in drills.stack); None for Patroni or no PostgreSQL entry."""
-        return self.bound().get("postgres")
-
-    def legacy_postgres(self) -> PostgresSpec:
-        """The entry whose knowledge is still in drills.stack (Patroni's: its REST port, its keys):
-        what only that path reads. A stack whose adapter is in drills.components never reaches that
-        path; a caller that does is told so."""
-        pg = self.postgres()
-        if not isinstance(pg, PostgresSpec):
-            raise StackError(f"components.postgres is adapter {pg.adapter}: this path reads another manager's API",
-                             hint="the caller must ask the stack's adapter (drills.components.registry)")
-        return pg
-
-    def rabbitmq(self) -> RabbitmqSpec:
-        return self.spec.components.rabbitmq or RabbitmqSpec(adapter="rabbitmq")
-
-    def mongo(self) -> MongoSpec:
-        return self.spec.components.mongo or MongoSpec(adapter="mongo")
 
     def record(self, roles: RoleMap | None, lacks: Iterable[str] = ()) -> dict[str, Any]:
         """The stack as a run's journal names it (`environment.stack`): what was drilled, so a report
@@ -354,22 +295,29 @@ class StackDefinition:
     def named_roles(self) -> dict[str, str]:
         """The roles the components' entries name (where in the stack file -> role): each must be
         played by a service, which `ComposeProject.read_roles` checks before anything starts."""
-        pg = self.spec.components.postgres
-        return {"components.postgres.access.through": pg.access.through} if pg and pg.access else {}
+        named = {}
+        for key, entry in registry.STACK_ENTRIES.items():
+            found = self.spec.components.get(key)
+            if entry.access is not None and found is not None and (through := entry.access(found)[0]) is not None:
+                named[f"components.{key}.access.through"] = through
+        return named
 
     def access(self, roles: RoleMap | None) -> dict[str, Any]:
-        """The path the database signals (postgres.write, postgres.read) take, as a journal records
-        it: through the proxy the stack file names (`access`), else to every member; the services
-        from `roles` (None: the stack was never opened)."""
-        pg = self.spec.components.postgres
-        if pg is None and (roles is None or "postgres" not in roles.roles):
-            return {}
-        pg = self.postgres()
-        through, port = (pg.access.through, pg.access.port) if pg.access else (None, pg.sql_port)
-        group = through or "postgres"
-        # A role, else (the grammar of drills.core.roles) a service by its name.
-        services = None if roles is None else list(roles.roles.get(group, (group,)))
-        return {"postgres": {"through": through, "services": services, "port": port}}
+        """The path the signals of each component that records one (the database's: postgres.write,
+        postgres.read) take, as a journal records it: through the proxy the stack file names
+        (`access`), else to every member; the services from `roles` (None: the stack was never opened)."""
+        paths = {}
+        for key, entry in registry.STACK_ENTRIES.items():
+            if entry.access is None:
+                continue
+            if self.spec.components.get(key) is None and (roles is None or key not in roles.roles):
+                continue
+            through, port = entry.access(self.component(key, BaseModel))
+            group = through or key
+            # A role, else (the grammar of drills.core.roles) a service by its name.
+            services = None if roles is None else list(roles.roles.get(group, (group,)))
+            paths[key] = {"through": through, "services": services, "port": port}
+        return paths
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "spec": self.spec.model_dump(mode="json"),

@@ -22,11 +22,12 @@ from drills.components import _rabbitmq_api as rabbitmq
 from drills.components._patroni_effective import PATRONI_DEFAULTS, PATRONI_POSTGRESQL_DEFAULTS
 from drills.components._pg_settings import PG_SETTINGS, PG_SETTINGS_SQL, PG_STATE_SETTINGS, parse_pg_settings
 from drills.components._rabbitmq_effective import parse_partition_handling
+from drills.components._stack_specs import Balancer, HttpSpec, MongoSpec, PostgresBase, PostgresSpec
 from drills.components.base import Live
 from drills.components.httpjson import get_json
 from drills.core.effective_config import READ, Part, absent, not_read
 from drills.stack import loadbalancer
-from drills.stack.definition import Balancer, HttpSpec, StackDefinition
+from drills.stack.definition import StackDefinition
 from drills.stack.live import as_live, as_logged_in
 from drills.stack.topology import Legacy, endpoints, members
 
@@ -105,12 +106,12 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
     nodes = members(stack, snap, "postgres")
     if not nodes:
         return absent("no PostgreSQL service in this stack")
-    bound = stack.definition.postgres_bound()
+    bound = stack.definition.bound().get("postgres")
     if bound is not None:  # another manager than Patroni: its adapter reads it (drills.components)
         if bound.adapter.effective is None:
             return not_read(f"{bound.adapter.label}: its adapter reads no configuration")
         return bound.adapter.effective.read(bound.spec, as_logged_in(stack, snap), timeout_s)
-    rest = endpoints(snap, nodes, stack.definition.legacy_postgres().rest_port)
+    rest = endpoints(snap, nodes, stack.definition.component("postgres", PostgresSpec).rest_port)
     if not rest:
         return not_read(f"no PostgreSQL member ({', '.join(nodes)}) is running with Patroni's REST API published")
     errors = []
@@ -132,14 +133,14 @@ def read_postgres(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeou
         state["read_from"] = service
         member = state["leader"]
         leader = next((m["service"] for m in state["members"] if m["name"] == member), None)
-        sql = endpoints(snap, [leader], stack.definition.postgres().sql_port) if leader else {}
+        sql = endpoints(snap, [leader], stack.definition.component("postgres", PostgresBase).sql_port) if leader else {}
         if member is not None and leader is None:
             gaps["pg_settings"] = f"the leader, member {member}, matches no service of the stack"
         elif leader is None or leader not in sql:
             gaps["pg_settings"] = f"no single leader with a published port to ask ({leader or 'none'})"
         else:
             try:
-                superuser = stack.definition.postgres().login("superuser")
+                superuser = stack.definition.component("postgres", PostgresBase).login("superuser")
                 rows = _read_pg_settings(sql[leader], superuser.user, stack.credential(superuser.password),
                                          timeout_s)
             except Exception as exc:  # psycopg.Error, OSError: recorded as not read, never fatal
@@ -251,13 +252,13 @@ def _mongo_version(endpoint: tuple[str, int], user: str, password: str, timeout_
 def read_mongo(stack: EffectiveStack, snap: Mapping[str, ServiceInfo], timeout_s: float = TIMEOUT_S) -> Part:
     nodes = members(stack, snap, "mongo")
     if not nodes:
-        return absent(stack.settings.mongo_not_run or "no MongoDB service in this stack")
+        return absent(stack.settings.not_run("mongo") or "no MongoDB service in this stack")
     status = _mongo_topology.read_status(Legacy(stack), snap)
     if status.error is not None:
         return not_read(status.error)
     settings: dict[str, Any] = {"replica_set": mongo.REPLICA_SET, "members": len(status.members)}
     gaps: dict[str, str] = {}
-    eps = endpoints(snap, nodes, stack.definition.mongo().port)
+    eps = endpoints(snap, nodes, stack.definition.component("mongo", MongoSpec).port)
     try:
         spec = stack.definition.spec.components.mongo
         settings["version"] = _mongo_version(next(iter(eps.values())), spec.root_user if spec is not None else "root",

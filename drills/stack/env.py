@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from drills.components._variables import name_of as variable_of
 from drills.components._variables import written
+from drills.components.registry import pulled_images
 from drills.core.errors import StackError
 from drills.stack.definition import GeneratedVariable, RoleMap, StackDefinition, reference_variables
 
-MONGO_PROFILE = "mongo"
 PROJECT_PREFIX = "drills-"  # every project Drills names starts so: how `drill clean` tells ours
 
 
@@ -118,8 +118,11 @@ class StackSettings:
     images: Mapping[str, str]  # DRILLS_IMAGE_* -> tag
     secrets: Secrets
     profiles: tuple[str, ...] = ()
-    mongo_image: str = "mongo:7"
-    mongo_not_run: str = ""  # why MongoDB is left out ("" when the profile runs)
+    # Per profile of a pulled image (`registry.pulled_images`): the image it runs where that is not
+    # the image's reference (a site's own, handed to the Compose files), and why it is left out
+    # (absent: it runs).
+    pulled: Mapping[str, str] = field(default_factory=dict)
+    left_out: Mapping[str, str] = field(default_factory=dict)
     ports: Mapping[str, int] = field(default_factory=dict)  # DRILLS_PORT_* -> host port (drills.stack.ports)
     # The stack file drilled (with the command line's overrides) and who plays which role in it;
     # None only for settings made by hand in tests, which then name roles by service-name stems.
@@ -138,9 +141,14 @@ class StackSettings:
         return f"{self.net_prefix}.1"
 
     def not_run(self, profile: str) -> str:
-        """Why an optional profile was left out ("": it runs, or nobody said why); only MongoDB's
-        reason is kept, under the name old settings have."""
-        return self.mongo_not_run if profile == MONGO_PROFILE else ""
+        """Why an optional profile was left out ("": it runs, or nobody said why); only the reasons
+        of the pulled images' profiles are kept."""
+        return self.left_out.get(profile, "")
+
+    def pulled_image(self, profile: str) -> str:
+        """The image a pulled component's profile runs: as handed to the Compose files, else the
+        image's reference (`mongo:7`)."""
+        return self.pulled.get(profile) or next(p.reference for p in pulled_images() if p.profile == profile)
 
 
 def compose_env(settings: StackSettings, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -174,6 +182,26 @@ def network_variables(settings: StackSettings) -> dict[str, str]:
             if spec.kind in values}
 
 
+def own_images(images: Mapping[str, str]) -> dict[str, str]:
+    """profile -> image, of those that are not the pulled image's reference (what `pulled` keeps)."""
+    reference = {p.profile: p.reference for p in pulled_images()}
+    return {profile: image for profile, image in images.items() if image != reference.get(profile)}
+
+
+# A pulled image's profile in saved settings: `<profile>_image`, `<profile>_not_run` (the names
+# settings have had since MongoDB's were the only ones).
+def _image_key(profile: str) -> str:
+    return f"{profile}_image"
+
+
+def _not_run_key(profile: str) -> str:
+    return f"{profile}_not_run"
+
+
+def _pulled_json(settings: StackSettings, profile: str) -> dict[str, str]:
+    return {_image_key(profile): settings.pulled_image(profile), _not_run_key(profile): settings.not_run(profile)}
+
+
 def settings_to_json(settings: StackSettings) -> dict[str, object]:
     return {
         "project": settings.project,
@@ -181,8 +209,7 @@ def settings_to_json(settings: StackSettings) -> dict[str, object]:
         "images": dict(settings.images),
         "secrets": settings.secrets.env(),
         "profiles": list(settings.profiles),
-        "mongo_image": settings.mongo_image,
-        "mongo_not_run": settings.mongo_not_run,
+        **{key: value for p in pulled_images() for key, value in _pulled_json(settings, p.profile).items()},
         "ports": dict(settings.ports),
         "definition": settings.definition.to_json() if settings.definition is not None else None,
         "roles": settings.roles.to_json(),
@@ -214,8 +241,8 @@ def settings_from_json(data: Mapping[str, object]) -> StackSettings:
             secrets=Secrets.from_env({str(k): str(v) for k, v in secrets_env.items()},
                                      None if stack is None else stack.spec.drills_variables()),
             profiles=tuple(str(p) for p in profiles),
-            mongo_image=str(data.get("mongo_image", "mongo:7")),
-            mongo_not_run=str(data.get("mongo_not_run", "")),
+            pulled=own_images({p.profile: str(data.get(_image_key(p.profile), p.reference)) for p in pulled_images()}),
+            left_out={p.profile: why for p in pulled_images() if (why := str(data.get(_not_run_key(p.profile), "")))},
             ports={str(k): int(v) for k, v in ports.items()},
             definition=stack,
             roles=RoleMap.from_json(roles),

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drills.components import registry
+from drills.components._stack_specs import Balancer, HttpSpec
 from drills.components.base import Live
-from drills.stack.definition import Balancer, HttpSpec
 from drills.stack.services import ServiceInfo
 
 

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from drills.components._members import service_of_host
+from drills.components.registry import pulled_images
 from drills.core import interrupts, local_state
 from drills.core.dockerlabels import project_selector
 from drills.core.errors import ScenarioError, StackError
@@ -35,7 +36,7 @@ from drills.provision.compose import compose_command
 from drills.stack import build, network, override, ports, readiness, state, subnets, topology
 from drills.stack.credentials import Credentials
 from drills.stack.definition import REFERENCE, ROLE_LABEL, RoleMap, StackDefinition, StackFile
-from drills.stack.env import MONGO_PROFILE, Generated, Secrets, StackSettings, compose_env, new_project_name
+from drills.stack.env import Generated, Secrets, StackSettings, compose_env, new_project_name, own_images
 from drills.stack.removal import Removal, remove_project
 from drills.stack.services import ServiceInfo, inspect_names, snapshot
 
@@ -68,8 +69,6 @@ def compose_file() -> Path:
 
 def _pulled_image(profile: str, variables: Mapping[str, str]) -> str:
     """The image a pulled component's profile runs: as handed to the Compose files, else its default."""
-    from drills.components.registry import pulled_images
-
     pulled = next(p for p in pulled_images() if p.profile == profile)
     return variables.get(pulled.variable, pulled.reference)
 
@@ -141,8 +140,8 @@ class ComposeProject:
             secrets=Secrets.generate(definition.spec.drills_variables()),
             generated=Generated.generate(definition.spec.own_variables()),
             profiles=tuple(running),
-            mongo_image=_pulled_image(MONGO_PROFILE, variables),
-            mongo_not_run=left_out.get(MONGO_PROFILE, ""),
+            pulled=own_images({p.profile: _pulled_image(p.profile, variables) for p in pulled_images()}),
+            left_out={p.profile: left_out[p.profile] for p in pulled_images() if p.profile in left_out},
             ports={},  # picked below, once the override says which ports Drills publishes itself
             definition=definition,
             variables=variables,

@@ -35,7 +35,7 @@ from drills.core.errors import HarnessError, ScenarioError
 from drills.workload.base import Result, error_text
 
 if TYPE_CHECKING:
-    from drills.stack.definition import Balancer
+    from drills.components._stack_specs import Balancer
 
 SESSION_LOST = "session lost"
 

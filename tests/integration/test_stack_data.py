@@ -146,8 +146,8 @@ def test_status_reports_every_part(stack):
     assert pg.leader is not None and len(pg.streaming()) == 2
     assert all(r.replay_lag_bytes >= 0 for r in pg.replication)
     assert len(rabbit.running()) == 3
-    if stack.settings.mongo_not_run:
-        assert not mongo.ran and mongo.error == f"not run: {stack.settings.mongo_not_run}"
+    if why := stack.settings.not_run("mongo"):
+        assert not mongo.ran and mongo.error == f"not run: {why}"
     else:
         assert mongo.primary is not None
     assert stack.settings.secrets.app_password not in str(st.to_json())
@@ -189,7 +189,7 @@ def test_the_effective_configuration_is_read_back_from_the_running_stack(stack):
     counts = config.part("instances")
     assert counts.settings["defined"]["postgres"] == counts.state["running"]["postgres"] == 3
     assert counts.settings["defined"]["dashboard"] == 2
-    assert config.part("mongo").status == (ABSENT if stack.settings.mongo_not_run else READ)
+    assert config.part("mongo").status == (ABSENT if stack.settings.not_run("mongo") else READ)
     assert changes(config, again) == [], "nothing changes the configuration between two reads"
     assert config.read_s is not None and config.read_s < 10
     assert stack.settings.secrets.pg_superuser_password not in json.dumps(config.to_json())

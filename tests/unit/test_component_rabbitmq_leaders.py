@@ -21,6 +21,7 @@ from drills.checkers.failover import check_failover, sampled_as
 from drills.checkers.verdict import Status
 from drills.components._rabbitmq_api import MANAGEMENT_PORT, Queue, parse_queues
 from drills.components._rabbitmq_leaders import QueueLeaderRounds, node_apis, node_views, queue_of_subject
+from drills.components._rabbitmq_spec import RabbitmqSpec
 from drills.core.history import Event
 from drills.sampling.leaders import RoundsSampler, start_samplers
 from drills.stack.env import Secrets, StackSettings
@@ -132,7 +133,8 @@ def test_each_running_node_is_asked_at_its_own_endpoint_with_the_stack_files_use
     apis = node_apis(stack, stack.snapshot())
     assert sorted(apis) == ["rabbit1", "rabbit3"]  # a paused (frozen) container is not asked
     assert apis["rabbit3"].endpoints == [("127.0.0.1", 41002)]  # that node alone: its own answer
-    assert apis["rabbit1"].auth == (stack.definition.rabbitmq().user, stack.settings.secrets.app_password)
+    user = stack.definition.component("rabbitmq", RabbitmqSpec).user
+    assert apis["rabbit1"].auth == (user, stack.settings.secrets.app_password)
 
 
 def test_the_runner_starts_a_sampler_for_what_the_expectations_name():

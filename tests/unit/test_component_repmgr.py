@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from drills.components import _repmgr, registry, repmgr
 from drills.components._patroni_spec import PostgresSpec
+from drills.components._postgres_spec import PostgresBase
 from drills.components.base import Credential
 from drills.core.effective_config import READ, EffectiveConfig, Part
 from drills.core.errors import StackError
@@ -252,14 +253,15 @@ def stack_file(tmp_path: Path, postgres: str) -> Path:
 def test_the_postgres_entry_is_told_by_its_adapter(tmp_path: Path):
     definition, problems = check_stack_file(stack_file(tmp_path, "    adapter: repmgr\n    repmgr_db: rm\n"))
     assert not problems and definition is not None
-    assert isinstance(definition.postgres(), repmgr.RepmgrSpec) and definition.postgres_adapter() == "repmgr"
-    bound = definition.postgres_bound()
+    pg = definition.component("postgres", PostgresBase)
+    assert isinstance(pg, repmgr.RepmgrSpec) and pg.adapter == "repmgr"
+    bound = definition.bound().get("postgres")
     assert bound is not None and bound.adapter is registry.adapter_of("repmgr")
     with pytest.raises(StackError, match="adapter repmgr"):
-        definition.legacy_postgres()
+        definition.component("postgres", PostgresSpec)
     patroni, _ = check_stack_file(stack_file(tmp_path, "    adapter: patroni\n"))
-    assert patroni is not None and patroni.postgres_bound() is None
-    assert isinstance(patroni.legacy_postgres(), PostgresSpec)
+    assert patroni is not None and patroni.bound().get("postgres") is None
+    assert isinstance(patroni.component("postgres", PostgresSpec), PostgresSpec)
 
 
 def test_a_wrong_postgres_entry_is_located_with_what_to_write(tmp_path: Path):
@@ -322,6 +324,6 @@ def test_the_example_spells_no_drills_variable_and_publishes_no_port():
 def test_the_examples_stack_file_is_valid_and_names_repmgr():
     definition, problems = check_stack_file(EXAMPLE / "stack.yaml")
     assert not problems and definition is not None
-    pg = definition.postgres()
+    pg = definition.component("postgres", PostgresBase)
     assert isinstance(pg, repmgr.RepmgrSpec) and pg.database == "ledger"
     assert pg.login("superuser").user == "dba" and not definition.spec.backups

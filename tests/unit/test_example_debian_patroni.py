@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from drills.components._postgres_spec import PostgresBase
 from drills.files.stack_file import check_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +91,7 @@ def test_the_stack_file_validates_and_agrees_with_the_compose_file():
     services = spec["services"]
     for role, members in definition.declared_roles().items():
         assert set(members) <= set(services), role
-    pg = definition.postgres()
+    pg = definition.component("postgres", PostgresBase)
     for role in ("app", "superuser", "replication"):
         login = pg.login(role)  # type: ignore[arg-type]
         secret = login.password.secret
@@ -110,7 +111,7 @@ def test_patroni_member_names_differ_from_the_service_names_and_its_settings_mat
     members = {s: services[s]["environment"]["PATRONI_NAME"] for s in definition.declared_roles()["postgres"]}
     assert members == {"db-1": "pgnode-a", "db-2": "pgnode-b", "db-3": "pgnode-c"}
     patroni = load(IMAGES / "postgres-patroni" / "patroni.yml")
-    pg = definition.postgres()
+    pg = definition.component("postgres", PostgresBase)
     assert patroni["namespace"] == pg.patroni.namespace and patroni["scope"] == "orders"
     assert patroni["postgresql"]["authentication"]["superuser"]["username"] == pg.login("superuser").user
     assert patroni["postgresql"]["authentication"]["replication"]["username"] == pg.login("replication").user
@@ -130,7 +131,7 @@ def test_patroni_member_names_differ_from_the_service_names_and_its_settings_mat
 def test_the_proxy_sends_port_5000_to_the_primary_of_every_database_node():
     definition, _ = check_stack_file(EXAMPLE / "stack.yaml")
     assert definition is not None
-    pg = definition.postgres()
+    pg = definition.component("postgres", PostgresBase)
     assert pg.access is not None
     cfg = (IMAGES / "haproxy" / "haproxy.cfg").read_text()
     sections = re.split(r"^(?=\S)", cfg, flags=re.M)

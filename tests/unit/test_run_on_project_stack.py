@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from drills.components._mongo_image import MONGO_IMAGE
 from drills.files.scenario import load_scenario
 from drills.run.stack_fit import absent_on_stack, lacked_roles, needed_groups, stack_problems
 from drills.stack import ports
 from drills.stack.definition import RoleMap
-from drills.stack.env import MONGO_PROFILE, Secrets, StackSettings
+from drills.stack.env import Secrets, StackSettings
 from drills.stack.presence import Presence, absent_components, components_of
 from drills.stack.project import ComposeProject, compose_file, default_definition
 
@@ -35,7 +36,7 @@ def reference_stack(**changes) -> ComposeProject:
     definition = default_definition()
     settings = StackSettings(project=PROJECT, subnet=ipaddress.IPv4Network("172.31.250.0/24"), images={},
                              secrets=Secrets.generate(), ports=ports.assign(compose_file().read_text()),
-                             mongo_not_run="image mongo:7 absent", definition=definition,
+                             left_out={"mongo": "image mongo:7 absent"}, definition=definition,
                              roles=RoleMap.build(definition.declared_roles(), {}))
     return ComposeProject(dataclasses.replace(settings, **changes))
 
@@ -52,8 +53,8 @@ def test_without_mongo_only_the_mongo_scenarios_are_not_run():
 
 
 def test_with_mongo_defined_every_scenario_runs_even_with_its_containers_gone():
-    expected = defined_services((MONGO_PROFILE,))
-    stack = reference_stack(mongo_not_run="")
+    expected = defined_services((MONGO_IMAGE.profile,))
+    stack = reference_stack(left_out={})
     mongo = tuple(s for s in expected if s.startswith("mongo"))
     assert mongo, "the compose file defines the MongoDB services under its profile"
     assert [absent_on_stack(load_scenario(path), stack, expected) for path in SCENARIOS] == [""] * len(SCENARIOS)
@@ -120,21 +121,21 @@ def test_a_bystander_signal_the_stack_cannot_drive_is_left_out_with_its_expectat
 def test_on_the_reference_stack_nothing_is_left_out():
     from drills.run.stack_fit import fit_to_stack
 
-    stack = reference_stack(mongo_not_run="")
+    stack = reference_stack(left_out={})
     for path in SCENARIOS:
         scenario = load_scenario(path)
-        assert fit_to_stack(scenario, stack, defined_services((MONGO_PROFILE,))) == (scenario, [])
+        assert fit_to_stack(scenario, stack, defined_services((MONGO_IMAGE.profile,))) == (scenario, [])
 
 
 def test_a_backup_method_the_stack_does_not_list_makes_the_scenario_not_run():
     import dataclasses as dc
 
-    stack = reference_stack(mongo_not_run="")
+    stack = reference_stack(left_out={})
     scenario = load_scenario(next(p for p in SCENARIOS if p.stem == "postgres-global-failure-restore-snapshot"))
-    defined = defined_services((MONGO_PROFILE,))
+    defined = defined_services((MONGO_IMAGE.profile,))
     assert absent_on_stack(scenario, stack, defined) == ""
     spec = stack.definition.spec.model_copy(update={"backups": ["postgres.dump"]})
-    narrowed = reference_stack(mongo_not_run="", definition=dc.replace(stack.definition, spec=spec))
+    narrowed = reference_stack(left_out={}, definition=dc.replace(stack.definition, spec=spec))
     assert absent_on_stack(scenario, narrowed, defined) == (
         "stack api-fortress-ha does not list the backup method postgres.snapshot (its backups: postgres.dump)")
 
@@ -146,7 +147,7 @@ def test_an_exploration_is_fitted_to_the_stack_before_anything_starts(tmp_path):
     from drills.files.exploration import load_exploration
 
     exploration = load_exploration(Path(__file__).resolve().parents[2] / "explorations" / "postgres-failover.yaml")
-    assert fit_of_space(exploration, reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,))) == ("", [])
+    assert fit_of_space(exploration, reference_stack(left_out={}), defined_services((MONGO_IMAGE.profile,))) == ("", [])
     no_postgres = reference_stack(roles=RoleMap.build({"rabbitmq": ["mq1", "mq2", "mq3"]}, {}))
     why, _ = fit_of_space(exploration, no_postgres, ("mq1", "mq2", "mq3"))
     assert why.startswith("stack api-fortress-ha (drills-nomongo) has no") and "postgres role" in why
@@ -174,7 +175,7 @@ def test_an_exploration_naming_a_queue_the_stack_does_not_declare_is_refused_at_
     odd.write_text(text.replace("    - kind: kill\n      targets: [postgres.leader, postgres.replica, postgres.*]",
                                 "    - kind: kill\n      targets: [rabbitmq.leader@no-such-queue]", 1))
     with pytest.raises(ScenarioError) as err:
-        fit_of_space(load_exploration(odd), reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,)))
+        fit_of_space(load_exploration(odd), reference_stack(left_out={}), defined_services((MONGO_IMAGE.profile,)))
     assert "postgres-failover: fault_space target rabbitmq.leader@no-such-queue: the stack" in str(err.value)
     assert "declares no queue 'no-such-queue'" in str(err.value)
 
@@ -190,7 +191,7 @@ IMAGE_ABSENT = "image mongo:7 absent on this machine (`drill doctor` says how to
 def postgres_only_stack() -> ComposeProject:
     """stacks/examples/postgres-only as `ComposeProject.create` makes it: its roles by labels alone."""
     definition = load_stack(Path(__file__).resolve().parents[2] / "stacks" / "examples" / "postgres-only")
-    return reference_stack(definition=definition, roles=POSTGRES_ONLY, mongo_not_run="")
+    return reference_stack(definition=definition, roles=POSTGRES_ONLY, left_out={})
 
 
 def load_stack(path: Path):
@@ -214,7 +215,7 @@ def test_on_a_stack_with_mongodb_an_absent_image_is_what_is_said():
     mongo = load_scenario(next(p for p in SCENARIOS if p.stem == "mongo-primary-kill"))
     assert absent_on_stack(mongo, stack, defined_services(()), IMAGE_ABSENT) == IMAGE_ABSENT
     assert lacked_roles(mongo, stack, defined_services(())) == []
-    assert lacked_roles(mongo, reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,))) == []
+    assert lacked_roles(mongo, reference_stack(left_out={}), defined_services((MONGO_IMAGE.profile,))) == []
 
 
 def test_the_roles_a_stack_lacks_are_named_together_with_those_it_has():
@@ -228,7 +229,7 @@ def test_the_roles_a_stack_lacks_are_named_together_with_those_it_has():
 
 
 def test_a_stack_declaring_no_role_says_which_services_it_has():
-    stack = reference_stack(roles=RoleMap.build({}, {}), mongo_not_run="")
+    stack = reference_stack(roles=RoleMap.build({}, {}), left_out={})
     partition = load_scenario(next(p for p in SCENARIOS if p.stem == "rabbitmq-node-partition"))
     assert absent_on_stack(partition, stack, ("db1", "db2")).endswith(
         "has no rabbitmq role (it declares no role; its services: db1, db2)")
@@ -246,10 +247,10 @@ def test_a_not_run_reason_names_a_lacking_role_before_an_image_and_never_an_imag
     from drills.run.stack_fit import needed_groups
     from drills.workload.registry import KINDS
 
-    full = reference_stack(mongo_not_run="").settings.roles
+    full = reference_stack(left_out={}).settings.roles
     roles = RoleMap({g: services for g, services in full.roles.items() if g in has})
     defined = tuple(sorted({s for services in roles.roles.values() for s in services}))
-    stack = reference_stack(roles=roles, mongo_not_run="")
+    stack = reference_stack(roles=roles, left_out={})
     scenario = load_scenario(path)
     image = "" if image_here or "mongo:7" not in scenario.requires else IMAGE_ABSENT
     why = absent_on_stack(scenario, stack, defined, image)

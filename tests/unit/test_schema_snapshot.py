@@ -1,7 +1,8 @@
-"""The JSON schemas of scenario and exploration files (`drill schema`, `drill schema --exploration`)
-stay byte-identical while the scenario language's component vocabulary moves into the components'
-registry (issue 21, B5): the names a scenario may use come from the registry now, and an editor
-completing them must see the very same schema as before.
+"""The JSON schemas of scenario, exploration and stack files (`drill schema`, `drill schema
+--exploration`, `drill schema --stack`) stay byte-identical while the component vocabulary moves
+into the components' registry (issue 21, B5, B1): the names a scenario may use, and the entries a
+stack file's `components:` may hold, come from the registry now, and an editor completing them must
+see the very same schema as before.
 
 A change meant to alter the language regenerates the snapshots, and says why in its commit:
 `python tests/unit/test_schema_snapshot.py`.
@@ -30,7 +31,13 @@ def _exploration() -> dict[str, Any]:
     return exploration_json_schema()
 
 
-SCHEMAS = {"scenario.json": _scenario, "exploration.json": _exploration}
+def _stack() -> dict[str, Any]:
+    from drills.files.stack_file import stack_json_schema
+
+    return stack_json_schema()
+
+
+SCHEMAS = {"scenario.json": _scenario, "exploration.json": _exploration, "stack.json": _stack}
 
 
 def rendered(name: str) -> str:
@@ -48,7 +55,7 @@ def test_drill_schema_prints_the_snapshot():
 
     from drills.cli.scenario import schema
 
-    for args, name in (([], "scenario.json"), (["--exploration"], "exploration.json")):
+    for args, name in (([], "scenario.json"), (["--exploration"], "exploration.json"), (["--stack"], "stack.json")):
         result = CliRunner().invoke(schema, args)
         assert result.exit_code == 0, result.output
         assert result.output == (FIXTURES / name).read_text(encoding="utf-8")

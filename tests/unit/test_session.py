@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drills.components._mongo_image import MONGO_IMAGE
 from drills.core import interrupts
 from drills.core.errors import ScenarioError, StackError
 from drills.files.scenario import load_scenario
@@ -18,7 +19,6 @@ from drills.records.result import RunResult
 from drills.run import session
 from drills.run.session import LACKS_HINT, Fitted, Session, fit_scenario, fit_space, image_missing, lacking
 from drills.stack.definition import RoleMap
-from drills.stack.env import MONGO_PROFILE
 from drills.stack.removal import Removal
 from tests.unit.test_run_on_project_stack import SCENARIOS, defined_services, reference_stack
 
@@ -64,7 +64,7 @@ def test_a_queue_the_stack_does_not_declare_is_a_problem_of_the_file():
     scenario = load_scenario(PARTITION)
     wrong = scenario.model_copy(update={"steps": tuple(s.model_copy(update={"target": "rabbitmq.leader@nope"})
                                                        for s in scenario.steps)})
-    fitted = fit_scenario(wrong, PARTITION, reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,)))
+    fitted = fit_scenario(wrong, PARTITION, reference_stack(left_out={}), defined_services((MONGO_IMAGE.profile,)))
     [problem] = fitted.problems
     assert "steps[0].target rabbitmq.leader@nope" in problem and "declares no queue 'nope'" in problem
 
@@ -74,7 +74,7 @@ def test_a_fault_space_naming_what_the_stack_lacks_is_refused_with_the_explore_h
     probe = scenario.model_copy(update={"steps": tuple(s.model_copy(update={"target": "rabbitmq.leader@nope"})
                                                        for s in scenario.steps)})
     with pytest.raises(ScenarioError) as err:
-        fit_space(probe, "space", reference_stack(mongo_not_run=""), defined_services((MONGO_PROFILE,)))
+        fit_space(probe, "space", reference_stack(left_out={}), defined_services((MONGO_IMAGE.profile,)))
     assert "space: fault_space target rabbitmq.leader@nope" in str(err.value)
     assert err.value.hint == LACKS_HINT.format(verb="explore")
 
@@ -83,8 +83,8 @@ class Stack:
     """A stack in memory: what the session asks of it to fit, start and remove it."""
 
     def __init__(self, base=None, *, left=(), services=None):
-        self.base = base or reference_stack(mongo_not_run="")
-        self.services = services or defined_services((MONGO_PROFILE,))
+        self.base = base or reference_stack(left_out={})
+        self.services = services or defined_services((MONGO_IMAGE.profile,))
         self.project = self.base.project
         self.settings, self.definition, self.owner_kind = self.base.settings, self.base.definition, "run"
         self.calls: list[str] = []
@@ -358,9 +358,9 @@ def test_what_runs_on_a_stack_needs_only_what_it_has_and_nothing_is_dropped_unsa
     from drills.core.roles import parse_role
     from drills.workload.registry import KINDS
 
-    stack = reference_stack(mongo_not_run="")
+    stack = reference_stack(left_out={})
     roles = stack.settings.roles
-    every = defined_services((MONGO_PROFILE,))
+    every = defined_services((MONGO_IMAGE.profile,))
     defined = tuple(s for s in every if not any(s in roles.members(g, every) for g in gone))
     has = lambda role: bool(roles.members(parse_role(role).group, defined))  # noqa: E731
     filed = load_scenario(path)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components._postgres_spec import PostgresBase
 from drills.components.base import Credential
 from drills.core.errors import StackError
 from drills.stack.credentials import Credentials, describe, first_line, located
@@ -54,7 +55,7 @@ def login(**password: Any) -> dict[str, Any]:
 
 
 def resolve(stack: Stack, environ: dict[str, str] | None = None) -> str:
-    ref = stack.definition.postgres().login("superuser").password
+    ref = stack.definition.component("postgres", PostgresBase).login("superuser").password
     return Credentials(stack, environ or {}).resolve(ref)
 
 
@@ -150,7 +151,7 @@ def test_a_value_is_read_once_and_a_failure_is_tried_again(tmp_path):
     (tmp_path / "dba.txt").write_text("pw-1\n")
     stack = Stack(definition(tmp_path, {"superuser": login(secret="s")}), model={"secrets": {"s": {"file": "dba.txt"}}})
     creds = Credentials(stack, {})
-    ref = stack.definition.postgres().login("superuser").password
+    ref = stack.definition.component("postgres", PostgresBase).login("superuser").password
     assert creds.resolve(ref) == creds.resolve(ref) == "pw-1"
     assert stack.configs == 1
     env_ref = Credential(container_env={"service": "db-2", "variable": "PW"})
@@ -192,5 +193,5 @@ def test_the_project_s_secrets_include_generated_variables_and_credentials(tmp_p
     assert "orders-app-pw" in values
     assert stack.settings.generated.values["ORDERS_REPL"] in values
     assert stack.settings.secrets.app_password in values
-    app = project.definition.postgres().login("app").password
+    app = project.definition.component("postgres", PostgresBase).login("app").password
     assert project.credential(app) == "orders-app-pw"

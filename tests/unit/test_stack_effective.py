@@ -61,9 +61,10 @@ class StandInStack:
     (nothing here may need one)."""
 
     def __init__(self, snap: dict[str, ServiceInfo], defined: tuple[str, ...] | None = None,
-                 mongo_not_run: str = "image mongo:7 absent") -> None:
+                 left_out: dict[str, str] | None = None) -> None:
         self.settings = StackSettings("drills-test", ipaddress.IPv4Network("172.30.9.0/24"), {}, Secrets.generate(),
-                                      mongo_not_run=mongo_not_run, roles=reference_roles())
+                                      left_out={"mongo": "image mongo:7 absent"} if left_out is None else left_out,
+                                      roles=reference_roles())
         self._snap = snap
         self._defined = defined
 
@@ -391,9 +392,9 @@ def test_instances_of_a_stack_without_a_role_map_count_by_name():
 
 def test_a_replica_set_that_does_not_answer_is_not_read_and_one_left_out_is_absent():
     snap = {"mongo1": service("mongo1", {27017: closed_port()})}
-    part = read_effective(StandInStack(snap, defined=("mongo1",), mongo_not_run=""), timeout_s=1).part("mongo")
+    part = read_effective(StandInStack(snap, defined=("mongo1",), left_out={}), timeout_s=1).part("mongo")
     assert part.status == NOT_READ and "mongo1" in part.reason, part
-    left_out = read_effective(StandInStack({}, defined=(), mongo_not_run="image mongo:7 absent"), timeout_s=1)
+    left_out = read_effective(StandInStack({}, defined=(), left_out={"mongo": "image mongo:7 absent"}), timeout_s=1)
     assert left_out.part("mongo") == Part(ABSENT, reason="image mongo:7 absent")
 
 

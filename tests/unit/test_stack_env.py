@@ -66,7 +66,7 @@ def test_secrets_are_fresh_hex_and_never_shown_by_repr():
 
 
 def test_settings_round_trip_through_json():
-    s = settings(mongo_not_run="image mongo:7 absent", profiles=())
+    s = settings(left_out={"mongo": "image mongo:7 absent"}, profiles=())
     assert settings_from_json(settings_to_json(s)) == s
     from drills.stack.project import default_definition
     from tests.stand_ins import reference_roles
@@ -206,3 +206,20 @@ def test_a_stack_file_gets_only_the_variables_it_declares():
     doc["secrets"] = {}
     with pytest.raises(StackError, match="DRILLS_APP_PASSWORD"):
         settings_from_json(doc)
+
+
+def test_saved_settings_keep_each_pulled_images_profile_under_its_old_names():
+    """`<profile>_image` and `<profile>_not_run` (mongo_image, mongo_not_run), spelled through the
+    registry's PulledImage: settings saved before the profile's fields were generic stay readable."""
+    from drills.components.registry import pulled_images
+
+    (pulled,) = pulled_images()
+    saved = settings_to_json(settings(profiles=()))
+    assert saved[f"{pulled.profile}_image"] == pulled.reference and saved[f"{pulled.profile}_not_run"] == ""
+    old = {**saved, f"{pulled.profile}_image": "registry.example/site:7", f"{pulled.profile}_not_run": "image x absent"}
+    read = settings_from_json(old)
+    assert read.pulled_image(pulled.profile) == "registry.example/site:7"
+    assert read.not_run(pulled.profile) == "image x absent" and read.not_run("other") == ""
+    assert settings_to_json(read) == old
+    bare = {k: v for k, v in saved.items() if not k.startswith(pulled.profile + "_")}
+    assert settings_from_json(bare).pulled_image(pulled.profile) == pulled.reference

@@ -190,8 +190,8 @@ def test_the_schema_offers_each_balancer_by_its_adapter():
 
 @pytest.mark.parametrize("adapter", ["haproxy", "nginx"])
 def test_either_balancer_is_an_http_component_its_signals_and_status_can_use(tmp_path, adapter):
+    from drills.components._stack_specs import HttpSpec
     from drills.components.base import BalancerSpec
-    from drills.stack.definition import HttpSpec
 
     entry = {"haproxy": "backend: web", "nginx": "upstream: web"}[adapter]
     text = MINIMAL + f"  http: {{adapter: {adapter}, balancer: front, port: 9000, {entry}, instances: web}}\n"
@@ -240,3 +240,20 @@ def test_a_scenario_that_names_its_stack_is_told_where_the_stack_is_chosen(tmp_p
     assert scenario is None
     [problem] = problems
     assert (problem.line, problem.field) == (1, "stack") and "drill run --stack" in problem.message
+
+
+def test_an_entry_is_read_by_key_as_its_adapters_spec(tmp_path):
+    """`component(key, model)`: the stack file's entry, else the key's defaults; `entry` None where
+    the file names none; another adapter's entry is an error for a caller reading this one's."""
+    from drills.components._stack_specs import EtcdSpec, PostgresBase, PostgresSpec, RabbitmqSpec
+    from drills.core.errors import StackError
+
+    definition, problems = check_stack_file(write(tmp_path, MINIMAL))
+    assert problems == [] and definition is not None
+    assert definition.component("postgres", PostgresSpec).database == "app"
+    assert definition.entry("rabbitmq", RabbitmqSpec) is None
+    assert definition.component("rabbitmq", RabbitmqSpec).amqp_port == 5672  # the defaults
+    with pytest.raises(StackError, match=r"components\.postgres is adapter patroni"):
+        definition.component("postgres", EtcdSpec)
+    assert isinstance(definition.component("postgres", PostgresBase), PostgresSpec)
+    assert definition.spec.components.present() == {"postgres": definition.spec.components.postgres}

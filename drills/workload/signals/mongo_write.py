@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from drills.components._stack_specs import MongoSpec
 from drills.core.errors import HarnessError, StackError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
 
@@ -37,7 +38,7 @@ def target(context: SignalContext, spec: MongoWriteSpec) -> MongoTarget:
     """The replica set's members, and its name, user and database as the stack file names them."""
     from drills.workload.mongo import MongoTarget
 
-    mongo = context.definition.mongo()
+    mongo = context.definition.component("mongo", MongoSpec)
     try:
         endpoints = context.endpoints("mongo", mongo.port)
     except StackError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from drills.components._stack_specs import PostgresBase
 from drills.core.errors import ScenarioError
 from drills.stack.credentials import describe
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
@@ -24,7 +25,7 @@ def target(context: SignalContext) -> PostgresTarget:
     member (libpq picks the writable one)."""
     from drills.workload.postgres import PostgresTarget
 
-    pg = context.definition.postgres()
+    pg = context.definition.component("postgres", PostgresBase)
     app = pg.login("app")
     password = context.credential(app.password)
     if pg.access is not None:
@@ -42,7 +43,7 @@ def checked_target(context: SignalContext, signal: str) -> PostgresTarget:
     found = target(context)
     refused = login_refusal(found)
     if refused is not None:
-        pg = context.definition.postgres()
+        pg = context.definition.component("postgres", PostgresBase)
         if pg.users.app is not None:
             where = (f"name the stack's own database and app login under components: postgres: (database:, "
                      f"users: app:); the password is read from {describe(pg.users.app.password)} (users.app.password)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from drills.components._stack_specs import RabbitmqSpec
 from drills.core.errors import ScenarioError
 from drills.workload.signal import Driven, OpRecord, SignalContext, SignalKind, SignalSpec
 
@@ -29,7 +30,7 @@ def target(context: SignalContext) -> RabbitTarget:
     Drills' own."""
     from drills.workload.rabbitmq import QUEUE, RabbitTarget
 
-    rabbit = context.definition.rabbitmq()
+    rabbit = context.definition.component("rabbitmq", RabbitmqSpec)
     return RabbitTarget(context.endpoints("rabbitmq", rabbit.amqp_port), context.password, context.run,
                         user=rabbit.user, queue=rabbit.signal_queue or QUEUE,
                         stack_queue=rabbit.signal_queue is not None)
