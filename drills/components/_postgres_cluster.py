@@ -108,7 +108,7 @@ def service_of(members: Iterable[PgMember], member: str | None) -> str | None:
     return next((m.service for m in members if m.name == member), None) if member else None
 
 
-# Members -> the same members with the services they run in (drills.stack.topology.placer).
+# Members -> the same members with the services they run in (drills.components._postgres_place.placer).
 Placer = Callable[[list[PgMember]], list[PgMember]]
 
 

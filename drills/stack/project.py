@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from drills.components._effective_stack import addressed, endpoints
 from drills.components._members import service_of_host
 from drills.core import interrupts, local_state
 from drills.core.dockerlabels import project_selector
@@ -466,8 +467,8 @@ class ComposeProject:
         """The service a system calls `host` (an address, the service's name, a hostname or alias on
         the stack network): `drills.components.base.Live`."""
         snap = self.snapshot() if snap is None else snap
-        return service_of_host(host, topology.addressed(snap)) or \
-            service_of_host(host, topology.addressed(snap, self.host_names(snap)))
+        return service_of_host(host, addressed(snap)) or \
+            service_of_host(host, addressed(snap, self.host_names(snap)))
 
     def services(self, role: str) -> list[str]:
         return topology.resolve(self, role)
@@ -497,7 +498,7 @@ class ComposeProject:
 
     def endpoint(self, service: str, port: int) -> tuple[str, int]:
         """Where the host reaches `port` of `service` (127.0.0.1 and a random published port)."""
-        found = topology.endpoints(self.snapshot(), [service], port)
+        found = endpoints(self.snapshot(), [service], port)
         if service not in found:
             raise StackError(f"{service} of {self.project} is not running or does not publish {port}")
         return found[service]

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drills.components import _mongo_effective, _rabbitmq_effective
 from drills.components import _mongo_status as mongo
 from drills.components import _postgres_cluster as postgres
 from drills.components import _rabbitmq_api as rabbitmq
-from drills.components._members import Addressed, MemberMatch, match_members
+from drills.components._effective_stack import endpoints
+from drills.components._postgres_place import placer
 from drills.core.dockerlabels import TIER_LABEL
 from drills.core.errors import StackError
 from drills.core.roles import CLIENTS, RoleRef, parse_role
@@ -49,16 +51,6 @@ class StackView(Protocol):
         ...
 
 
-def endpoints(snap: Mapping[str, ServiceInfo], services: list[str], port: int) -> dict[str, tuple[str, int]]:
-    """service -> (127.0.0.1, published port) for the running ones that publish `port`."""
-    found = {}
-    for name in services:
-        info = snap.get(name)
-        if info is not None and info.state == "running" and port in info.ports:
-            found[name] = (LOCALHOST, info.ports[port])
-    return found
-
-
 def members(view: StackView, snap: Mapping[str, ServiceInfo], component: str) -> list[str]:
     """The services of a role (a component, or any role of the stack's map) that have a container."""
     return view.settings.roles.members(component, snap)
@@ -66,35 +58,6 @@ def members(view: StackView, snap: Mapping[str, ServiceInfo], component: str) ->
 
 def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
     return {s.ip: s.service for s in snap.values() if s.ip}
-
-
-def addressed(snap: Mapping[str, ServiceInfo],
-              more: Mapping[str, tuple[str, ...]] | None = None) -> list[Addressed]:
-    """Each service's container as the stack network knows it: address, aliases, and `more` names."""
-    more = more or {}
-    return [Addressed(s.service, s.ip, (*s.aliases, *more.get(s.service, ()))) for s in snap.values()]
-
-
-def match_postgres(view: StackView, snap: Mapping[str, ServiceInfo],
-                   members: list[postgres.PgMember]) -> MemberMatch:
-    """Patroni's members -> the services they run in (drills.components._members): the stack file's
-    `members:`, the hosts Patroni reports, the member's own name. Inspecting containers for their
-    hostnames costs a call each, so it is done only for a member nothing cheaper placed."""
-    overrides = view.definition.postgres().members
-    known = view.settings.roles.roles.get("postgres", ())
-    claims = {m.name: m.hosts() for m in members}
-    match = match_members(claims, addressed(snap), overrides, known)
-    if match.unmatched:
-        match = match_members(claims, addressed(snap, view.host_names(snap)), overrides, known)
-    return match
-
-
-def placer(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgres.Placer:
-    """What places Patroni's members on services for `postgres.read_status`."""
-    def place(members: list[postgres.PgMember]) -> list[postgres.PgMember]:
-        match = match_postgres(view, snap, members)
-        return [replace(m, service=match.service(m.name)) for m in members]
-    return place
 
 
 def unmatched_text(view: StackView, snap: Mapping[str, ServiceInfo], members: list[postgres.PgMember]) -> str:
@@ -136,9 +99,7 @@ def proxy_paths(view: StackView, snap: Mapping[str, ServiceInfo]) -> tuple[postg
 
 
 def management(view: StackView, snap: Mapping[str, ServiceInfo]) -> rabbitmq.Management:
-    rabbit = view.definition.rabbitmq()
-    eps = endpoints(snap, members(view, snap, "rabbitmq"), rabbit.management_port)
-    return rabbitmq.Management(list(eps.values()), view.settings.secrets.app_password, rabbit.user)
+    return _rabbitmq_effective.management(view, snap)
 
 
 def node_managements(view: StackView, snap: Mapping[str, ServiceInfo]) -> dict[str, rabbitmq.Management]:
@@ -171,12 +132,7 @@ def postgres_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> postgre
 
 
 def mongo_status(view: StackView, snap: Mapping[str, ServiceInfo]) -> mongo.MongoStatus:
-    spec = view.definition.mongo()
-    nodes = members(view, snap, "mongo")
-    if not nodes:
-        return mongo.not_run(view.settings.mongo_not_run or "no MongoDB service in this stack")
-    return mongo.read_status(endpoints(snap, nodes, spec.port), spec.root_user,
-                             view.settings.secrets.mongo_root_password, service_by_ip(snap))
+    return _mongo_effective.replica_set_status(view, snap)
 
 
 def queue_of(view: StackView, ref: RoleRef) -> str:

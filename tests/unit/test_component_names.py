@@ -69,12 +69,10 @@ PENDING: dict[str, frozenset[str]] = {
     "drills/files/stack_file.py": frozenset({"postgres"}),
     "drills/run/stack_fit.py": frozenset({"mongo", "rabbit", "rabbitmq"}),
     "drills/stack/definition.py": frozenset({"etcd", "haproxy", "mongo", "patroni", "postgres", "rabbitmq"}),
-    "drills/stack/effective_sources.py": frozenset({"haproxy", "mongo", "mongodb", "patroni", "postgres", "postgresql",
-        "rabbitmq"}),
     "drills/stack/env.py": frozenset({"mongo"}),
     "drills/stack/project.py": frozenset({"mongo"}),
     "drills/stack/status.py": frozenset({"mongo", "postgres", "rabbit", "rabbitmq"}),
-    "drills/stack/topology.py": frozenset({"mongo", "mongodb", "postgres", "postgresql", "rabbit", "rabbitmq"}),
+    "drills/stack/topology.py": frozenset({"mongo", "postgres", "postgresql", "rabbit", "rabbitmq"}),
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components import _effective_stack
 from drills.components import _postgres_cluster as postgres
 from drills.components._members import (
     BY_ADDRESS,
@@ -81,7 +82,7 @@ class OrdersStack:
 
 
 def addressed(snap: dict[str, ServiceInfo]) -> list[Addressed]:
-    return topology.addressed(snap)
+    return _effective_stack.addressed(snap)
 
 
 # ---- the pure matching --------------------------------------------------------------------------
@@ -265,8 +266,8 @@ def test_status_reads_replication_from_the_leader_s_service(orders_cluster, monk
 
 def test_the_effective_configuration_names_members_with_their_services():
     from drills.components._patroni_effective import describe as postgres_text
+    from drills.components._patroni_effective import parse_patroni
     from drills.core.effective_config import READ, Part
-    from drills.stack.effective_sources import parse_patroni
 
     stack = OrdersStack()
     _, state = parse_patroni({}, ORDERS, None, topology.placer(stack, stack.snap))

@@ -17,18 +17,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components._haproxy_effective import read_balancer
+from drills.components._patroni_effective import parse_patroni, read_postgres
+from drills.components._pg_settings import parse_pg_settings
+from drills.components._rabbitmq_effective import parse_partition_handling, parse_rabbitmq
 from drills.core.effective_config import ABSENT, NOT_READ, READ, EffectiveConfig, Part, changes, fingerprint
 from drills.stack import loadbalancer
 from drills.stack.definition import RoleMap, StackDefinition
 from drills.stack.effective import instances, read_effective
-from drills.stack.effective_sources import (
-    parse_partition_handling,
-    parse_patroni,
-    parse_pg_settings,
-    parse_rabbitmq,
-    read_balancer,
-    read_postgres,
-)
 from drills.stack.effective_text import PARTS, lines, part_text
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import default_definition
