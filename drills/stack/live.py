@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from drills.components._members import Addressed, service_of_host
 from drills.core.errors import StackError
 
-LOCALHOST = "127.0.0.1"  # where the host reaches a published port (as drills.stack.topology)
+LOCALHOST = "127.0.0.1"  # where the host reaches a published port (as drills.components._effective_stack)
 
 if TYPE_CHECKING:
     import docker

@@ -29,8 +29,6 @@ from drills.stack.services import ServiceInfo
 if TYPE_CHECKING:
     from drills.components.base import Bound, Credential, Live
 
-LOCALHOST = "127.0.0.1"
-
 
 class StackView(Protocol):
     """What probes need of a stack (implemented by `ComposeProject`)."""
@@ -54,10 +52,6 @@ class StackView(Protocol):
 def members(view: StackView, snap: Mapping[str, ServiceInfo], component: str) -> list[str]:
     """The services of a role (a component, or any role of the stack's map) that have a container."""
     return view.settings.roles.members(component, snap)
-
-
-def service_by_ip(snap: Mapping[str, ServiceInfo]) -> dict[str, str]:
-    return {s.ip: s.service for s in snap.values() if s.ip}
 
 
 def unmatched_text(view: StackView, snap: Mapping[str, ServiceInfo], members: list[postgres.PgMember]) -> str:
