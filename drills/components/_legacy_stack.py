@@ -1,8 +1,9 @@
-"""What the topology, status and readiness reads of the kinds whose adapters have not moved in yet
-(PostgreSQL under Patroni, RabbitMQ, MongoDB) use of a running stack: `LegacyStack`, a structural
-Protocol that `drills.stack.topology.Legacy` implements over a view of the stack, so that those
-reads live here (one private module per kind) without this layer importing `drills.stack`
-(plans/components-protocol.md, B2). Each kind's lane moves its reads into its adapter, on a `Live`.
+"""What the topology, status, readiness and effective-configuration reads of the kinds whose
+adapters have not moved in yet (PostgreSQL under Patroni, RabbitMQ, MongoDB, HAProxy) use of a
+running stack: `LegacyStack`, a structural Protocol that `drills.stack.topology.Legacy` implements
+over a view of the stack, so that those reads live here (one private module per kind) without this
+layer importing `drills.stack` (plans/components-protocol.md, B2, C-P2, C-R2, C-M2, C-H1). Each
+kind's lane moves its reads into its adapter, on a `Live`.
 
 The stack file's entries are read as the stack layer models them (`StackDefinition.postgres()`,
 `rabbitmq()`, `mongo()`: the entry, else its defaults); the entries still modelled there are seen
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from drills.components.base import Bound, Credential, Endpoint, Live, Node
 
 LOCALHOST = "127.0.0.1"  # where the host reaches a published port
+TIMEOUT_S = 3.0  # each effective-configuration read is short: a system that does not answer in it is a part not read
 
 
 class RoleMapView(Protocol):
@@ -79,6 +81,9 @@ class DefinitionView(Protocol):
     def postgres(self) -> PostgresBase: ...
     def legacy_postgres(self) -> PostgresSpec: ...
     def postgres_bound(self) -> Bound[Any] | None: ...
+    def bound(self) -> Mapping[str, Bound[Any]]:
+        """The stack file's entries whose adapter is in `drills.components`, by key."""
+        ...
     def rabbitmq(self) -> RabbitEntry: ...
     def mongo(self) -> MongoEntry: ...
 
