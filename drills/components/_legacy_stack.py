@@ -1,8 +1,9 @@
-"""What the topology, status and readiness reads of the kinds whose adapters have not moved in yet
-(PostgreSQL under Patroni, RabbitMQ, MongoDB) use of a running stack: `LegacyStack`, a structural
-Protocol that `drills.stack.topology.Legacy` implements over a view of the stack, so that those
-reads live here (one private module per kind) without this layer importing `drills.stack`
-(plans/components-protocol.md, B2). Each kind's lane moves its reads into its adapter, on a `Live`.
+"""What the topology, status, readiness and effective-configuration reads of the kinds whose
+adapters have not moved in yet (PostgreSQL under Patroni, RabbitMQ, MongoDB, HAProxy) use of a
+running stack: `LegacyStack`, a structural Protocol that `drills.stack.topology.Legacy` implements
+over a view of the stack, so that those reads live here (one private module per kind) without this
+layer importing `drills.stack` (plans/components-protocol.md, B2, C-P2, C-R2, C-M2, C-H1). Each
+kind's lane moves its reads into its adapter, on a `Live`.
 
 The stack file's entries are read as the stack layer models them (`StackDefinition.component(key,
 model)`: the entry, else its defaults), as the specs of `drills.components._stack_specs`.
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 LOCALHOST = "127.0.0.1"  # where the host reaches a published port
 T = TypeVar("T")
+TIMEOUT_S = 3.0  # each effective-configuration read is short: a system that does not answer in it is a part not read
 
 
 class RoleMapView(Protocol):

@@ -1,7 +1,8 @@
 """PostgreSQL under Patroni's effective configuration: the dynamic settings Patroni's documentation
-gives a default for, the part in words, and the facts `assumes:` may name of it. Read by
-`drills.stack.effective_sources` until the Patroni adapter reads it (plans/components-protocol.md,
-C-P2). Pure.
+gives a default for, the part in words, the facts `assumes:` may name of it, and its reader
+(`read_postgres`: Patroni's REST API and the leader's pg_settings), which the registry's legacy
+effective table lists until the Patroni adapter reads it (plans/components-protocol.md, C-P2).
+`parse_patroni` and the words are pure.
 
     PostgreSQL 15.18, Patroni 3.0.2, 3 members: synchronous_mode on (strict off), synchronous_commit on,
         ttl 10 s, loop_wait 2 s, retry_timeout 3 s, ...; now leader pg1, sync_standby pg2, replica pg3
@@ -11,11 +12,19 @@ A value the DCS does not hold says it is Patroni's default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from drills.components import _postgres_cluster as postgres
 from drills.components._effective_words import gaps_text, value_text
-from drills.core.effective_config import Fact, Part
+from drills.components._legacy_stack import TIMEOUT_S, LegacyStack, endpoints
+from drills.components._patroni_spec import PostgresSpec
+from drills.components._patroni_topology import GROUP, placer
+from drills.components._pg_settings import PG_SETTINGS, PG_SETTINGS_SQL, PG_STATE_SETTINGS, parse_pg_settings
+from drills.components._postgres_spec import PostgresBase
+from drills.components.base import Live
+from drills.components.httpjson import get_json
+from drills.core.effective_config import READ, Fact, Part, absent, not_read
 
 PART = "postgres"
 
@@ -95,3 +104,104 @@ FACTS: tuple[Fact, ...] = (
 # How `assumes:` is written, shown in the grammar's help and in the JSON schema.
 EXAMPLES = ("postgres.patroni.ttl <= 10", "postgres.patroni.synchronous_mode: true",
             "postgres.synchronous_commit in [on, remote_write, remote_apply]")
+
+
+# ---- the reader ----------------------------------------------------------------------------------
+
+def _pick(doc: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The keys of `defaults` as `doc` has them, else their default; and which were defaulted."""
+    return {k: doc.get(k, v) for k, v in defaults.items()}, [k for k in defaults if k not in doc]
+
+
+def parse_patroni(config: Mapping[str, Any], cluster: Mapping[str, Any],
+                  node: Mapping[str, Any] | None,
+                  place: postgres.Placer | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(settings, state) from Patroni's `GET /config` (the DCS's dynamic configuration), `GET /cluster`
+    and `GET /patroni` of one member (its Patroni version; None when it did not answer). `place`:
+    matches the members to their services (`_patroni_topology.placer`); none: not matched."""
+    patroni, defaulted = _pick(config, PATRONI_DEFAULTS)
+    pg_conf = config.get("postgresql") or {}
+    pg, pg_defaulted = _pick(pg_conf, PATRONI_POSTGRESQL_DEFAULTS)
+    cluster_members = postgres.parse_cluster(cluster)
+    if place is not None:
+        cluster_members = place(cluster_members)
+    settings: dict[str, Any] = {
+        "patroni": patroni, "postgresql": pg, "patroni_defaults": sorted(defaulted + pg_defaulted),
+        "dcs_parameters": dict(pg_conf.get("parameters") or {}),
+    }
+    if node is not None and (node.get("patroni") or {}).get("version"):
+        settings["patroni_version"] = str(node["patroni"]["version"])
+    # Members are state: Patroni lists those with a live key in the DCS (a node down drops out).
+    state = {"leader": postgres.leader_of(cluster_members),
+             "members": [{"name": m.name, "role": m.role, "state": m.state, "service": m.service}
+                         for m in cluster_members]}
+    return settings, state
+
+
+def _read_pg_settings(endpoint: tuple[str, int], user: str, password: str, timeout_s: float) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    host, port = endpoint
+    with psycopg.connect(host=host, port=port, user=user, password=password, dbname="postgres",
+                         connect_timeout=max(1, round(timeout_s)), autocommit=True) as conn:
+        return conn.execute(PG_SETTINGS_SQL, [list(PG_SETTINGS + PG_STATE_SETTINGS)]).fetchall()
+
+
+def read_postgres(stack: LegacyStack, snap: Mapping[str, Any], timeout_s: float = TIMEOUT_S,
+                  live: Live | None = None) -> Part:
+    """The part, from the first Patroni that answers and its leader's pg_settings. A PostgreSQL
+    another manager runs: what its adapter reads (`live`: the stack, able to log in)."""
+    nodes = stack.members(snap, GROUP)
+    if not nodes:
+        return absent("no PostgreSQL service in this stack")
+    bound = stack.definition.bound().get(GROUP)
+    if bound is not None:  # another manager than Patroni: its adapter reads it (drills.components)
+        if bound.adapter.effective is None or live is None:
+            return not_read(f"{bound.adapter.label}: " + ("its adapter reads no configuration"
+                                                          if bound.adapter.effective is None
+                                                          else "no stack to read it from"))
+        return bound.adapter.effective.read(bound.spec, live, timeout_s)
+    rest = endpoints(snap, nodes, stack.definition.component(GROUP, PostgresSpec).rest_port)
+    if not rest:
+        return not_read(f"no PostgreSQL member ({', '.join(nodes)}) is running with Patroni's REST API published")
+    errors = []
+    for service, (host, port) in rest.items():
+        base = f"http://{host}:{port}"
+        try:
+            config, cluster = get_json(f"{base}/config", timeout_s=timeout_s), get_json(f"{base}/cluster",
+                                                                                          timeout_s=timeout_s)
+        except OSError as exc:
+            errors.append(f"{service}: {exc}")
+            continue
+        gaps: dict[str, str] = {}
+        try:
+            node = get_json(f"{base}/patroni", timeout_s=timeout_s)
+        except OSError as exc:
+            node, gaps["patroni_version"] = None, f"GET /patroni of {service}: {exc}"
+        settings, state = parse_patroni(config or {}, cluster or {}, node, placer(stack, snap))
+        state["read_from"] = service
+        member = state["leader"]
+        leader = next((m["service"] for m in state["members"] if m["name"] == member), None)
+        sql = endpoints(snap, [leader], stack.definition.component(GROUP, PostgresBase).sql_port) if leader else {}
+        if member is not None and leader is None:
+            gaps["pg_settings"] = f"the leader, member {member}, matches no service of the stack"
+        elif leader is None or leader not in sql:
+            gaps["pg_settings"] = f"no single leader with a published port to ask ({leader or 'none'})"
+        else:
+            try:
+                superuser = stack.definition.component(GROUP, PostgresBase).login("superuser")
+                rows = _read_pg_settings(sql[leader], superuser.user, stack.credential(superuser.password),
+                                         timeout_s)
+            except Exception as exc:  # psycopg.Error, OSError: recorded as not read, never fatal
+                gaps["pg_settings"] = f"pg_settings on {leader}: {str(exc).strip()[:200]}"
+            else:
+                values, now = parse_pg_settings(rows)
+                settings["pg_settings"] = values
+                state.update(now)
+        return Part(READ, settings=settings, state=state, not_read=gaps)
+    return not_read("no Patroni REST API answered: " + "; ".join(errors))
+
+
+def defined(stack: LegacyStack, services: Sequence[str]) -> list[str]:
+    """The part's services among those Compose defines."""
+    return stack.settings.roles.members(GROUP, services)

@@ -1,5 +1,5 @@
 """PostgreSQL's own settings a drill's verdicts depend on (durability, replication), read from
-`pg_settings` whatever manages failover: the Patroni path (`drills.stack.effective_sources`) and
+`pg_settings` whatever manages failover: the Patroni path (`drills.components._patroni_effective`) and
 the repmgr adapter record the same names, so the facts `postgres.synchronous_commit` and
 `postgres.wal_level` mean the same on both. Pure."""
 

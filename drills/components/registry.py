@@ -173,10 +173,13 @@ LEGACY_LEADERS: Mapping[str, LegacyLeaders] = MappingProxyType(_legacy_leaders) 
 # ---- effective: the effective configuration of the kinds whose adapters have not moved in yet -------
 # Each kind's part of the record (its name in the journal), its label, its words and the facts
 # `assumes:` may name of it, in the order the record lists them (drills.stack.effective reads them,
-# drills.stack.effective_text shows them, drills.spec.assumptions checks them). An adapter with its
-# own `Effective` describes a part that says `settings.adapter: <its name>`; the readers of these
-# kinds are still drills.stack.effective_sources (their entries go when the adapters read them).
+# drills.stack.effective_text shows them, drills.spec.assumptions checks them), and each part's reader
+# (drills.stack.effective_sources runs them over the stack as `_legacy_stack.LegacyStack`). An adapter
+# with its own `Effective` describes a part that says `settings.adapter: <its name>`; the readers hand
+# over to it (repmgr's PostgreSQL, nginx's balancer). The entries go when the adapters read their parts.
 
+
+from collections.abc import Sequence  # noqa: E402
 
 from drills.components import (  # noqa: E402
     _haproxy_effective,
@@ -184,6 +187,8 @@ from drills.components import (  # noqa: E402
     _patroni_effective,
     _rabbitmq_effective,
 )
+from drills.components._legacy_stack import LegacyStack  # noqa: E402
+from drills.components.base import Live  # noqa: E402
 from drills.core.effective_config import Fact, Part  # noqa: E402
 
 
@@ -194,21 +199,30 @@ class LegacyEffective:
     describe: Callable[[Part], str]
     facts: tuple[Fact, ...] = ()
     examples: tuple[str, ...] = ()  # `assumes:` as a scenario writes it (the grammar's help, the schema)
+    # (stack, its containers, timeout, the stack as an adapter's `Live` for the handover) -> the part;
+    # never raises for a system that does not answer (the caller records any exception as not read)
+    read: Callable[[LegacyStack, Mapping[str, Any], float, Live | None], Part] | None = None
+    # (stack, the services Compose defines) -> the part's: a part absent while they are defined is not read
+    defined: Callable[[LegacyStack, Sequence[str]], list[str]] | None = None
+    logs_in: bool = False  # the adapter it hands over to logs in: its `Live` resolves the stack file's passwords
 
 
 _legacy_effective: dict[str, LegacyEffective] = {}
 
 _legacy_effective["postgres"] = LegacyEffective(
     _patroni_effective.PART, "PostgreSQL", _patroni_effective.describe, _patroni_effective.FACTS,
-    _patroni_effective.EXAMPLES)
+    _patroni_effective.EXAMPLES, _patroni_effective.read_postgres, _patroni_effective.defined, logs_in=True)
 
 _legacy_effective["rabbitmq"] = LegacyEffective(
-    _rabbitmq_effective.PART, "RabbitMQ", _rabbitmq_effective.describe, _rabbitmq_effective.FACTS)
+    _rabbitmq_effective.PART, "RabbitMQ", _rabbitmq_effective.describe, _rabbitmq_effective.FACTS,
+    read=_rabbitmq_effective.read_rabbitmq, defined=_rabbitmq_effective.defined)
 
 _legacy_effective["mongo"] = LegacyEffective(
-    _mongo_effective.PART, "MongoDB", _mongo_effective.describe, _mongo_effective.FACTS)
+    _mongo_effective.PART, "MongoDB", _mongo_effective.describe, _mongo_effective.FACTS,
+    read=_mongo_effective.read_mongo, defined=_mongo_effective.defined)
 
-_legacy_effective["balancer"] = LegacyEffective(_haproxy_effective.PART, "Balancer", _haproxy_effective.describe)
+_legacy_effective["balancer"] = LegacyEffective(_haproxy_effective.PART, "Balancer", _haproxy_effective.describe,
+                                                read=_haproxy_effective.read, defined=_haproxy_effective.defined)
 
 LEGACY_EFFECTIVE: Mapping[str, LegacyEffective] = MappingProxyType(_legacy_effective)
 EFFECTIVE_PARTS: tuple[str, ...] = tuple(e.part for e in LEGACY_EFFECTIVE.values())
@@ -438,7 +452,7 @@ from drills.components import (  # noqa: E402
     _patroni_topology,
     _rabbitmq_topology,
 )
-from drills.components._legacy_stack import LegacyStack, SettingsView  # noqa: E402
+from drills.components._legacy_stack import SettingsView  # noqa: E402
 from drills.components.base import StatusView  # noqa: E402
 
 # (the stack, its snapshot, the role, the group's services with a container) -> the services now

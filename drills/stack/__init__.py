@@ -17,7 +17,8 @@
     readiness.py   one wait per component, each by its own bar (as wait strategies: drills.core.wait)
     status.py      everything `drill stack status` shows
     effective.py   the configuration drilled, read back from the running stack (the record:
-                   drills.core.effective_config; its sources: effective_sources.py; in words:
+                   drills.core.effective_config; its readers, one per part: effective_sources.py
+                   runs the registry's; in words:
                    effective_text.py)
     postgres.py, rabbitmq.py, mongo.py, loadbalancer.py   per-component probes (their JSON over
                    HTTP: drills.components.httpjson)

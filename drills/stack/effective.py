@@ -1,9 +1,10 @@
 """The effective configuration of a live stack: what was drilled, read back from the running system.
 
 A stack file or an override says what an operator meant; the running system says what holds
-(`drills.stack.effective_sources`: Patroni's DCS, pg_settings, the queues' real types, RabbitMQ's
-partition handling, the balancer's backends), with how many instances of each role are defined
-and running and the images they run. Every source is read beside the others and fails on its own
+(`drills.stack.effective_sources` runs each kind's reader of `drills.components`: a cluster
+manager's dynamic configuration, the database's own settings, the queues' real types, the
+balancer's backends), with how many instances of each role are defined and running and the
+images they run. Every source is read beside the others and fails on its own
 (`drills.core.effective_config`: read, not read with why, or absent).
 """
 

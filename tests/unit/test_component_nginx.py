@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from drills.components import _nginx_conf as conf
 from drills.components import nginx, registry
+from drills.components._haproxy_effective import read_balancer
 from drills.components.nginx import NginxSpec
 from drills.core.effective_config import ABSENT, NOT_READ, READ, Part
 from drills.stack import loadbalancer
 from drills.stack.definition import RoleMap
-from drills.stack.effective_sources import read_balancer
 from drills.stack.effective_text import part_text
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.live import StackLive, as_live
@@ -180,7 +180,7 @@ RUNNING = {"nginx -T": (0, EXAMPLE), "nginx -v": (0, "nginx version: nginx/1.22.
 
 def test_the_effective_configuration_is_the_upstream_its_checks_and_its_retries_and_no_health_state():
     stack = Stack(RUNNING)
-    part = read_balancer(stack.snap, SPEC, live=as_live(stack, stack.snap))  # type: ignore[arg-type]
+    part = read_balancer(stack.snap, SPEC, live=as_live(stack, stack.snap), adapter=nginx.ADAPTER)  # type: ignore[arg-type]
     assert part.status == READ and part.not_read == {}
     assert stack.container.ran == [["nginx", "-T"], ["nginx", "-v"]]
     s = part.settings

@@ -266,8 +266,8 @@ def test_status_reads_replication_from_the_leader_s_service(orders_cluster, monk
 
 def test_the_effective_configuration_names_members_with_their_services():
     from drills.components._patroni_effective import describe as postgres_text
+    from drills.components._patroni_effective import parse_patroni
     from drills.core.effective_config import READ, Part
-    from drills.stack.effective_sources import parse_patroni
 
     stack = OrdersStack()
     _, state = parse_patroni({}, ORDERS, None, _patroni_topology.placer(topology.Legacy(stack), stack.snap))

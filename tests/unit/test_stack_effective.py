@@ -17,22 +17,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drills.components._haproxy_effective import read_balancer
+from drills.components._patroni_effective import parse_patroni, read_postgres
+from drills.components._pg_settings import parse_pg_settings
+from drills.components._rabbitmq_effective import parse_partition_handling, parse_rabbitmq
 from drills.core.effective_config import ABSENT, NOT_READ, READ, EffectiveConfig, Part, changes, fingerprint
 from drills.stack import loadbalancer
 from drills.stack.definition import RoleMap, StackDefinition
 from drills.stack.effective import instances, read_effective
-from drills.stack.effective_sources import (
-    parse_partition_handling,
-    parse_patroni,
-    parse_pg_settings,
-    parse_rabbitmq,
-    read_balancer,
-    read_postgres,
-)
 from drills.stack.effective_text import PARTS, lines, part_text
 from drills.stack.env import Secrets, StackSettings
 from drills.stack.project import default_definition
 from drills.stack.services import ServiceInfo
+from drills.stack.topology import Legacy
 from tests.stand_ins import reference_roles
 
 FIXTURES = Path(__file__).parent / "fixtures" / "effective"
@@ -331,7 +328,7 @@ def patroni_rest() -> Iterator[int]:
 
 def test_patroni_read_over_http_and_an_unreachable_leader_leaves_its_settings_not_read(patroni_rest):
     snap = {"pg1": service("pg1", {8008: patroni_rest, 5432: closed_port()})}
-    part = read_postgres(StandInStack(snap), snap, timeout_s=2)
+    part = read_postgres(Legacy(StandInStack(snap)), snap, timeout_s=2)
     assert part.status == READ and part.settings["patroni"]["synchronous_mode"] is True
     assert part.state["read_from"] == "pg1" and "pg_settings" not in part.settings
     assert "pg_settings on pg1" in part.not_read["pg_settings"]
