@@ -2,7 +2,7 @@
 (`BackupLive`), its nodes and the ports the host reaches them on, and waiting for a new cluster.
 
 `BackupLive` is the slice of a stack the legacy backup methods read (the stack file's entries and
-the run's settings as `drills.stack` models them, structurally): `drills.backup.target.live_of`
+the run's settings as `drills.stack` models them, structurally: `_stack_view`): `drills.backup.target.live_of`
 checks that a `BackupStack` (a `ComposeProject`) is one. It goes with the legacy table when the
 adapters declare their `BackupMethod`s on `components.base.Live` (docs/plans/components-protocol.md,
 C-P3, C-R3, C-M3).
@@ -12,118 +12,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from drills.components._host_ports import variable
+from drills.components._stack_view import LOCALHOST, Described, Reachable
+from drills.components.base import Endpoint, Stack
 from drills.core.errors import FaultError, StackError
 
 if TYPE_CHECKING:
-    import docker
-    from docker.models.containers import Container
-
-    from drills.components.base import Credential
+    from drills.components.base import Node
 
 T = TypeVar("T")
 Clock = Callable[[], float]
-Endpoint = tuple[str, int]
-LOCALHOST = "127.0.0.1"
 
 
 # ---- what the backups read of a stack --------------------------------------------------------------
 
 
-class Service(Protocol):
-    """One service's container as the engine lists it (`drills.stack.services.ServiceInfo`)."""
-
-    @property
-    def state(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def exit_code(self) -> int | None: ...
-    @property
-    def ports(self) -> Mapping[int, int]: ...
-
-
-class RoleLookup(Protocol):
-    def members(self, group: str, services: Any) -> list[str]:
-        """The services of `group` among `services` (names, or a mapping keyed by name)."""
-        ...
-
-
-class GeneratedSecrets(Protocol):
-    @property
-    def app_password(self) -> str: ...
-    @property
-    def mongo_root_password(self) -> str: ...
-
-
-class Settings(Protocol):
-    """The run's settings (`drills.stack.env.StackSettings`)."""
-
-    @property
-    def project(self) -> str: ...
-    @property
-    def roles(self) -> RoleLookup: ...
-    @property
-    def ports(self) -> Mapping[str, int]:
-        """The host ports `drill stack up` fixed (`DRILLS_PORT_*` -> port)."""
-        ...
-    @property
-    def secrets(self) -> GeneratedSecrets: ...
-    def pulled_image(self, profile: str) -> str:
-        """The image a pulled component's profile runs (`PulledImage.profile`)."""
-        ...
-
-
-class EtcdEntry(Protocol):
-    @property
-    def client_port(self) -> int: ...
-
-
-class ComponentEntries(Protocol):
-    @property
-    def etcd(self) -> EtcdEntry | None: ...
-
-
-class StackFileSpec(Protocol):
-    @property
-    def components(self) -> ComponentEntries: ...
-
-
-class Definition(Protocol):
-    """The stack file (`drills.stack.definition.StackDefinition`): each entry, else its defaults."""
-
-    @property
-    def spec(self) -> StackFileSpec: ...
-    def component(self, key: str, model: type[T]) -> T:
-        """The entry under `components.<key>` as `model`, else the defaults of that key."""
-        ...
-
-
-class Reachable(Protocol):
-    """A stack whose services' ports the host reaches (the signals' `StackLike` is one too)."""
-
-    @property
-    def settings(self) -> Settings: ...
-    def snapshot(self) -> Mapping[str, Service]: ...
-
-
-class BackupLive(Reachable, Protocol):
+class BackupLive(Stack, Described, Protocol):
     """What a backup or a restore uses of a running stack (`drills.stack.project.ComposeProject`)."""
-
-    @property
-    def project(self) -> str: ...
-    @property
-    def client(self) -> docker.DockerClient: ...
-    @property
-    def network_name(self) -> str: ...
-    @property
-    def definition(self) -> Definition: ...
-    def defined_services(self) -> tuple[str, ...]: ...
-    def containers(self, role: str) -> list[Container]: ...
-    def compose(self, *args: str) -> None: ...
-    def credential(self, ref: Credential) -> str: ...
 
 
 # ---- nodes, ports, waits ------------------------------------------------------------------------------
@@ -140,7 +47,7 @@ def nodes_of(stack: BackupLive, component: str) -> list[str]:
 
 
 def published(stack: Reachable, service: str, port: int,
-              snap: Mapping[str, Service] | None = None) -> Endpoint | None:
+              snap: Mapping[str, Node] | None = None) -> Endpoint | None:
     """Where the host reaches `port` of `service`: the host port `drill stack up` picked for it,
     else what Docker published for the running container now, else None (the signals' clients
     reach it there too: `drills.workload.endpoints.published`)."""

@@ -12,64 +12,20 @@ model)`: the entry, else its defaults), as the specs of `drills.components._stac
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from drills.components._members import Addressed
+from drills.components._stack_view import LOCALHOST, Described
 
 if TYPE_CHECKING:
-    from drills.components.base import Bound, Credential, Endpoint, Live, Node
+    from drills.components.base import Endpoint, Live, Node
 
-LOCALHOST = "127.0.0.1"  # where the host reaches a published port
-T = TypeVar("T")
 TIMEOUT_S = 3.0  # each effective-configuration read is short: a system that does not answer in it is a part not read
 
 
-class RoleMapView(Protocol):
-    """The stack's role map (`drills.stack.definition.RoleMap`)."""
-
-    @property
-    def roles(self) -> Mapping[str, Sequence[str]]: ...
-    def members(self, group: str, services: Any) -> list[str]: ...
-
-
-class SettingsView(Protocol):
-    """One run's settings (`drills.stack.env.StackSettings`): its role map, its generated secrets
-    (read by attribute, `secrets.app_password`), and why a pulled image's profile was left out."""
-
-    @property
-    def roles(self) -> RoleMapView: ...
-    @property
-    def secrets(self) -> Any: ...
-    def not_run(self, profile: str) -> str:
-        """Why the profile was left out ("" when it runs)."""
-        ...
-
-
-class DefinitionView(Protocol):
-    """The stack file drilled (`drills.stack.definition.StackDefinition`)."""
-
-    @property
-    def path(self) -> Path: ...
-    @property
-    def spec(self) -> Any:
-        """The stack file's model: `spec.components.<key>` is an entry as written (None: none)."""
-        ...
-    def component(self, key: str, model: type[T]) -> T:
-        """The entry under `components.<key>` as `model`, else the defaults of that key."""
-        ...
-    def entry(self, key: str, model: type[T]) -> T | None: ...
-    def bound(self) -> dict[str, Bound[Any]]: ...
-
-
-class LegacyStack(Protocol):
+class LegacyStack(Described, Protocol):
     """What the legacy kinds' reads use of a running stack."""
 
-    @property
-    def settings(self) -> SettingsView: ...
-    @property
-    def definition(self) -> DefinitionView: ...
-    def snapshot(self) -> Mapping[str, Any]: ...
     def members(self, snap: Mapping[str, Any], group: str) -> list[str]:
         """The services of a role group that have a container in `snap`."""
         ...
@@ -78,9 +34,6 @@ class LegacyStack(Protocol):
         ...
     def live(self, snap: Mapping[str, Any]) -> Live:
         """The stack as an adapter sees it, able to log in."""
-        ...
-    def credential(self, ref: Credential) -> str:
-        """A password the stack file names, resolved; StackError when it cannot be."""
         ...
     def host_names(self, snap: Mapping[str, Any]) -> Mapping[str, tuple[str, ...]]:
         """service -> the names its running container answers to beyond what the snapshot shows."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drills.components import _dockerio as dockerio
-from drills.components._backup_tools import BackupLive, Clock, Service, group_endpoints, nodes_of, poll
+from drills.components._backup_tools import BackupLive, Clock, group_endpoints, nodes_of, poll
 from drills.components._mongo_image import MONGO_IMAGE
 from drills.components._mongo_spec import MongoSpec
 from drills.core.backups import Backup, Digest, Restore
@@ -29,6 +29,8 @@ from drills.core.errors import FaultError
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
+
+    from drills.components.base import Node
 
 COLLECTION = "drill_writes"
 
@@ -91,7 +93,7 @@ def dump(stack: BackupLive, backup_id: str, directory: Path, clock: Clock) -> Ba
                   location=str(dest), size_bytes=size)
 
 
-def init_outcome(snap: Mapping[str, Service]) -> str | None:
+def init_outcome(snap: Mapping[str, Node]) -> str | None:
     """None while mongo-init runs; "" once it exited 0; else its status (it will not succeed by waiting)."""
     init = snap.get("mongo-init")
     if init is None or init.state != "exited":

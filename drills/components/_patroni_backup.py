@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from drills.components import _dockerio as dockerio
 from drills.components import _etcd_keys, _patroni_rest
 from drills.components._backup_tools import BackupLive, Clock, endpoint, nodes_of, poll, published
+from drills.components._etcd_spec import EtcdSpec
 from drills.components._patroni_spec import PostgresSpec
 from drills.components._postgres_spec import PostgresBase
 from drills.core.backups import Backup, Digest, Restore, parse_digest_row
@@ -248,7 +249,7 @@ def forget_cluster(stack: BackupLive, scope: str | None = None) -> str:
     pg = stack.definition.component("postgres", PostgresSpec)
     scope = scope or patroni_scope(stack)
     prefix = f"{pg.patroni.namespace}{scope}/"
-    etcd = stack.definition.spec.components.etcd
+    etcd: EtcdSpec | None = stack.definition.spec.components.etcd
     port = etcd.client_port if etcd is not None else 2379
     errors = []
     snap = stack.snapshot()

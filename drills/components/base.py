@@ -19,7 +19,8 @@ inside functions, so that reading the registry, as `drill validate` does, loads 
     stack-file vocabulary   Model, Name, RoleName, Port; Credential (where a password is), Login;
                             AdapterSpec (a component's entry under `components:`), BalancerSpec
                             (what every HTTP balancer's entry says)
-    a running stack         Node (one container), Live (what an adapter may use of the stack)
+    a running stack         Node (one container), Stack (its Compose project), Live (what an
+                            adapter may use of the stack)
     what adapters return    Reading, LogPattern, StatusView, Access, Taken, Restored, Requirement;
                             their inputs TakeContext, RestoreContext, ComposeModel
     capabilities            Roles, Leaders (+ LeaderRounds), Effective, BackupMethod
@@ -153,10 +154,17 @@ class Node(Protocol):
     def labels(self) -> Mapping[str, str]: ...
     @property
     def image(self) -> str: ...
+    @property
+    def status(self) -> str:
+        """Docker's text ("Up 5 seconds (healthy)", "Exited (0) 3 seconds ago")."""
+        ...
+    @property
+    def exit_code(self) -> int | None: ...
 
 
-class Live(Protocol):
-    """What an adapter may use of a running stack."""
+class Stack(Protocol):
+    """The Compose project of a running stack and its containers: what every view of it has (`Live`,
+    the legacy backups' `_backup_tools.BackupLive`)."""
 
     @property
     def project(self) -> str: ...
@@ -166,6 +174,16 @@ class Live(Protocol):
     def network_name(self) -> str: ...
     def snapshot(self) -> Mapping[str, Node]: ...
     def defined_services(self) -> tuple[str, ...]: ...
+    def containers(self, role: str) -> list[Container]:
+        """The run's own containers holding `role` now (dynamic roles go through the registry)."""
+        ...
+    def compose(self, *args: str) -> None: ...
+    def credential(self, ref: Credential) -> str: ...
+
+
+class Live(Stack, Protocol):
+    """What an adapter may use of a running stack."""
+
     def members(self, group: str, among: Iterable[str] | None = None) -> list[str]:
         """The services of a role group (the role map), among `among` (default: those with a container)."""
         ...
@@ -175,11 +193,6 @@ class Live(Protocol):
     def service_of_host(self, host: str, snap: Mapping[str, Node] | None = None) -> str | None:
         """The service a system calls `host` (an address, a hostname, an alias, a container id prefix)."""
         ...
-    def containers(self, role: str) -> list[Container]:
-        """The run's own containers holding `role` now (dynamic roles go through the registry)."""
-        ...
-    def compose(self, *args: str) -> None: ...
-    def credential(self, ref: Credential) -> str: ...
     def component(self, key: str) -> Bound[Any] | None:
         """Another component of the stack (Patroni's DCS, a proxy's target)."""
         ...

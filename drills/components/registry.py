@@ -452,7 +452,7 @@ from drills.components import (  # noqa: E402
     _patroni_topology,
     _rabbitmq_topology,
 )
-from drills.components._legacy_stack import SettingsView  # noqa: E402
+from drills.components._stack_view import Settings  # noqa: E402
 from drills.components.base import StatusView  # noqa: E402
 
 # (the stack, its snapshot, the role, the group's services with a container) -> the services now
@@ -518,7 +518,7 @@ def status_layout(doc: Mapping[str, Any]) -> dict[str, Any]:
     return ordered | {key: value for key, value in doc.items() if key not in ordered}
 
 
-def left_out(settings: SettingsView) -> list[str]:
+def left_out(settings: Settings) -> list[str]:
     """What `drill stack up` says of the optional parts of the stack it did not run, and why."""
     return _legacy_status.left_out({"mongo": settings.not_run(MONGO_IMAGE.profile)})
 # ---- LANE: specs — the stack file's `components:` keys (issue 21, B1) --------------------------------
