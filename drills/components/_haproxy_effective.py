@@ -3,40 +3,21 @@
 (plans/components-protocol.md, C-H1). A balancer whose adapter is in `drills.components` (nginx)
 is read by that adapter. The words are pure.
 
-The stats are read as `drills.stack.loadbalancer` reads them for `drill stack status` (the same
-URL, CSV and errors): C-H1 keeps one of the two, in HAProxy's adapter.
+The stats are read by `_haproxy_stats`, as `drill stack status` reads them.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from drills.components._effective_words import gaps_text
+from drills.components._haproxy_stats import HaproxyEntry, read_stats
 from drills.components._legacy_stack import TIMEOUT_S, LegacyStack
 from drills.components.base import Adapter, BalancerSpec, Live
 from drills.core.effective_config import READ, Part, absent, not_read
 
 PART = "balancer"
-
-
-class HaproxyEntry(Protocol):
-    """The stack file's HAProxy balancer (`drills.stack.definition.HttpSpec`), by the fields read here."""
-
-    @property
-    def adapter(self) -> str: ...
-    @property
-    def balancer(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def backend(self) -> str: ...
-    @property
-    def stats_path(self) -> str: ...
 
 
 def describe(part: Part) -> str:
@@ -46,27 +27,6 @@ def describe(part: Part) -> str:
 
 
 # ---- the reader ----------------------------------------------------------------------------------
-
-def parse_stats(text: str, backend: str) -> list[tuple[str, str]]:
-    """(server, status) of each server of `backend` in HAProxy's stats CSV (header starts `# `)."""
-    rows = csv.DictReader(io.StringIO(text.removeprefix("# ")))
-    return [(r["svname"], r.get("status", "")) for r in rows
-            if r.get("pxname") == backend and r.get("svname") not in ("FRONTEND", "BACKEND")]
-
-
-def _stats(snap: Mapping[str, Any], http: HaproxyEntry, timeout_s: float) -> list[tuple[str, str]]:
-    """The backend's servers from the balancer's stats page; OSError saying where it was asked."""
-    info = snap.get(http.balancer)
-    if info is None or info.state != "running" or http.port not in info.ports:
-        raise OSError(f"{http.balancer} is not running")
-    url = f"http://127.0.0.1:{info.ports[http.port]}{http.stats_path};csv"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            text = resp.read().decode()
-    except (OSError, urllib.error.URLError) as exc:
-        raise OSError(f"{url}: {exc}") from exc
-    return parse_stats(text, http.backend)
-
 
 def read_balancer(snap: Mapping[str, Any], http: HaproxyEntry | BalancerSpec | None,
                   timeout_s: float = TIMEOUT_S, live: Live | None = None,
@@ -86,7 +46,7 @@ def read_balancer(snap: Mapping[str, Any], http: HaproxyEntry | BalancerSpec | N
                                                     else "no stack to read it from"))
         return adapter.effective.read(http, live, timeout_s)
     try:
-        backends = _stats(snap, http, timeout_s)
+        backends = [(b.server, b.status) for b in read_stats(snap, http, timeout_s)]
     except OSError as exc:
         return not_read(f"HAProxy's stats: {exc}")
     if not backends:

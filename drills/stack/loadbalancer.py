@@ -9,29 +9,16 @@ health state says so (`summary`) rather than listing backends UP.
 
 from __future__ import annotations
 
-import csv
-import io
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from drills.components import registry
-from drills.components._stack_specs import Balancer, HttpSpec
+from drills.components._stack_specs import Backend, Balancer, HttpSpec, parse_stats, read_stats
 from drills.components.base import Live
 from drills.stack.services import ServiceInfo
 
-
-@dataclass(frozen=True)
-class Backend:
-    server: str  # dashboard1
-    status: str  # UP, DOWN, MAINT, "UP 1/2" (going down), "no check"
-    check: str  # the last check's result, e.g. L7OK, L4CON
-
-    @property
-    def up(self) -> bool:
-        return self.status == "UP"
+__all__ = ["Backend", "LoadBalancerStatus", "adapter_status", "parse_stats", "read_status"]
 
 
 @dataclass(frozen=True)
@@ -45,13 +32,6 @@ class LoadBalancerStatus:
         return [b.server for b in self.backends if b.up]
 
 
-def parse_stats(text: str, backend: str) -> tuple[Backend, ...]:
-    """The servers of `backend` from HAProxy's stats CSV (header line starts with `# `)."""
-    rows = csv.DictReader(io.StringIO(text.removeprefix("# ")))
-    return tuple(Backend(r["svname"], r.get("status", ""), r.get("check_status", ""))
-                 for r in rows if r.get("pxname") == backend and r.get("svname") not in ("FRONTEND", "BACKEND"))
-
-
 def read_status(snap: Mapping[str, ServiceInfo], http: Balancer | None, timeout_s: float = 2.0,
                 live: Live | None = None) -> LoadBalancerStatus:
     """What the stack's balancer (its stack file's `components: http:`) says of its backend. `live`:
@@ -60,16 +40,10 @@ def read_status(snap: Mapping[str, ServiceInfo], http: Balancer | None, timeout_
         return LoadBalancerStatus(error="the stack has no balancer (no http component in its stack file)")
     if not isinstance(http, HttpSpec):
         return adapter_status(http, live)
-    info = snap.get(http.balancer)
-    if info is None or info.state != "running" or http.port not in info.ports:
-        return LoadBalancerStatus(error=f"{http.balancer} is not running")
-    url = f"http://127.0.0.1:{info.ports[http.port]}{http.stats_path};csv"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            text = resp.read().decode()
-    except (OSError, urllib.error.URLError) as exc:
-        return LoadBalancerStatus(error=f"{url}: {exc}")
-    return LoadBalancerStatus(parse_stats(text, http.backend))
+        return LoadBalancerStatus(read_stats(snap, http, timeout_s))
+    except OSError as exc:  # not running, or its stats page did not answer (where it was asked)
+        return LoadBalancerStatus(error=str(exc))
 
 
 def adapter_status(http: Balancer, live: Live | None) -> LoadBalancerStatus:
