@@ -83,6 +83,9 @@ def test_argv_and_env(monkeypatch):
     monkeypatch.setattr("drills.stack.project.compose_command", lambda: ["docker", "compose"])
     definition = dataclasses.replace(default_definition(), overrides=(Path("/x/o1.yml"), Path("/x/o2.yml")))
     sp = ComposeProject(dataclasses.replace(settings(), definition=definition))
+    # No engine in a unit test: the network is "not there", so the settings' subnet answers.
+    monkeypatch.setattr("drills.stack.project.network.read_ipam", lambda client, name: None)
+    sp._client = object()  # type: ignore[assignment]
     assert sp.argv("up", "-d") == ["docker", "compose", "-p", "drills-t1", "-f", str(compose_file()),
                                    "-f", "/x/o1.yml", "-f", "/x/o2.yml", "--profile", "mongo", "up", "-d"]
     assert compose_env(sp.settings)["DRILLS_PORT_PG1_5432"] == "40001"
