@@ -87,6 +87,22 @@ def not_held(verdicts: list[Verdict]) -> list[tuple[str, AssumptionCheck]]:
     return list(found.values())
 
 
+def grouped(assumed: list[tuple[str, AssumptionCheck]]) -> list[str]:
+    """One line per reason an assumption did not hold: a stack run by another HA manager breaks
+    every bound of the suite for the one reason ("repmgr, not patroni"), said once, not per fact."""
+    groups: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}
+    for exp, a in assumed:
+        exps, facts = groups.setdefault((a.status, a.reason if a.status == "unchecked" else a.runs), ({}, {}))
+        exps[exp] = None
+        facts[a.assumes] = None
+    lines = []
+    for (status, why), (exps, facts) in groups.items():
+        bound = "this bound assumes" if len(exps) == 1 else "these bounds assume"
+        said = f"unchecked: {why}" if status == "unchecked" else f"the stack runs {why}"
+        lines.append(f"assumption {status}: {', '.join(exps)}: {bound} {' and '.join(facts)}; {said}")
+    return lines
+
+
 def observed_of(result: RunResult) -> str:
     if result.status in ("not-run", "error", "aborted"):
         return result.reason or result.status
@@ -105,7 +121,7 @@ def summary_row(result: RunResult) -> SummaryRow:
     """The run's line; an assumption not held is said beside what was observed: a bound met on a
     stack it was not made for is not shown as plainly met."""
     assumed = not_held(result.verdicts)
-    observed = observed_of(result) + "".join(f"; assumption {a.status}: {exp}: {a.text}" for exp, a in assumed)
+    observed = observed_of(result) + "".join(f"; {line}" for line in grouped(assumed))
     return SummaryRow(result.scenario_id, documented_outcome(result.policy), observed,
                       result.status.upper(), rto_of(result.verdicts) if result.verdicts else "-",
                       rpo_of(result.verdicts), tuple(f"{exp}: {a.text}" for exp, a in assumed))

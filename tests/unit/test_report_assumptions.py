@@ -110,3 +110,18 @@ def test_the_run_summary_says_it_beside_what_was_observed(tmp_path: Path) -> Non
     (run,) = json.loads(path.read_text())["runs"]
     assert run["assumptions"] == [{"expectation": "lost-writes postgres.write", "assumes": COMMIT,
                                    "status": "broken", "actual": "local"}]
+
+
+def test_one_reason_is_said_once_for_every_bound_it_breaks() -> None:
+    other = "repmgr, not patroni"
+    ttl, wait = "postgres.patroni.ttl <= 10", "postgres.patroni.loop_wait <= 2"
+    lost = Verdict("lost-writes", "postgres.write", "lost <= 0", "0 lost", Status.PASS, {"lost": 0},
+                   assumptions=(AssumptionCheck(ttl, BROKEN, other), AssumptionCheck(COMMIT, BROKEN, "local")))
+    failover = Verdict("failover", "postgres", "within 20 s", "ok", Status.PASS, {},
+                       assumptions=(AssumptionCheck(ttl, BROKEN, other), AssumptionCheck(wait, BROKEN, other)))
+    row = summary_row(RunResult("r1", "postgres-leader-kill", "passed", [lost, failover], None, policy="x"))
+    assert row.observed == ("all expectations met"
+                            f"; assumption broken: lost-writes postgres.write, failover postgres: these bounds assume "
+                            f"{ttl} and {wait}; the stack runs {other}"
+                            f"; assumption broken: lost-writes postgres.write: {LOCAL}")
+    assert len(row.assumptions) == 4  # the journal and summary JSON keep each one
