@@ -353,4 +353,5 @@ def _watches(exp: Availability) -> list[Watch]:
 CHECKER = Checker(
     Availability, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems, watches=_watches,
     metrics=(Metric("RTO", "s", "rto_s", bound="max_rto_s", target="max_rto", junit="rto_s"),
-             Metric("outage", "s", "longest_outage_s", bound="max_outage_s")))
+             Metric("outage", "s", "longest_outage_s", bound="max_outage_s")),
+    trouble=("longest_outage_s", "error_rate_during_fault"))

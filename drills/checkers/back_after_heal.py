@@ -92,4 +92,4 @@ def _watches(exp: BackAfterHeal) -> list[Watch]:
 
 
 CHECKER = Checker(BackAfterHeal, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,
-                  watches=_watches)
+                  watches=_watches, trouble=("back_after_heal_s",))

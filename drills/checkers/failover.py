@@ -189,4 +189,4 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
 
 
 CHECKER = Checker(Failover, _check, subject=_subject, problems=_problems, samples=frozenset({LeaderSample.NAME}),
-                  sampled=_sampled)
+                  sampled=_sampled, trouble=("takeover_s",))

@@ -98,4 +98,4 @@ def _check(exp: LeaderChanges, ev: Evidence) -> list[Verdict]:
 
 
 CHECKER = Checker(LeaderChanges, _check, subject=lambda exp, scenario: str(exp.get("component") or LED[0]),
-                  samples=frozenset({LeaderSample.NAME}))
+                  samples=frozenset({LeaderSample.NAME}), trouble=("changes",))

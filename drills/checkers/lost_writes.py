@@ -93,4 +93,7 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
 CHECKER = Checker(
     LostWrites, _check, subject=lambda exp, scenario: str(exp.get("signal")), problems=_problems,
     metrics=(Metric("RPO", "writes", "lost", bound="max_lost", target="max_lost",
-                    target_default=lambda exp, scenario, verdict: 0, junit="lost_writes"),))
+                    target_default=lambda exp, scenario, verdict: 0, junit="lost_writes"),),
+    # A lost acknowledged write is proven by the history; writes whose outcome is unknown are the
+    # ones a failover came closest to taking away.
+    invariant="safety", trouble=("lost", "indeterminate"))

@@ -20,7 +20,12 @@ A checker (one module of `drills.checkers` defining `CHECKER = Checker(...)`) br
                whatever it is, and `drill validate` refuses a need no sampler takes;
     watches    the signals it judges served again, with the bound it judges them by: the runner
                watches them live and does not end the drill before each is back or its bound has
-               passed, so "never recovered" is said only by a drill that watched long enough.
+               passed, so "never recovered" is said only by a drill that watched long enough;
+    invariant  `safety` when one run's history proves a violation (an acknowledged write lost,
+               two leaders at once): `drill explore` takes one failing run of a schedule as a
+               finding; `liveness` (the default: recovery times, availability) wants most runs;
+    trouble    the keys of its verdicts' `measured` that grow as a run comes closer to breaking
+               it (the longest outage, indeterminate writes): `drill explore` steers toward them.
 
 Jepsen composes checkers as a map of `check` functions over one history; this is the same idea,
 typed. `drills.checkers.registry` finds every checker; `drills.run.evaluate` runs them.
@@ -192,6 +197,9 @@ def its_component(exp: Any) -> str:
 
 
 E = TypeVar("E", bound=ExpectationModel)
+# safety: a violation is proven by one run's history; liveness: a bound on time or rate, which one
+# slow run may break by chance.
+Invariant = Literal["safety", "liveness"]
 
 
 @dataclass(frozen=True)
@@ -205,6 +213,8 @@ class Checker(Generic[E]):
     sampled: Callable[[E], str] = its_component  # what its samples are of (the samples' `component`)
     watches: Callable[[E], list[Watch]] = no_watches
     backup_evidence: bool = False  # its verdict is the report's "backup integrity" of a run
+    invariant: Invariant = "liveness"
+    trouble: tuple[str, ...] = ()  # measured keys, larger = closer to a failure
 
     @property
     def name(self) -> str:

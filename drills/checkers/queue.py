@@ -92,4 +92,5 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
 CHECKER = Checker(
     QueueLoss, _check, subject=lambda exp, scenario: PUBLISH, problems=_problems,
     metrics=(Metric("RPO", "messages", "lost", bound="max_lost", target="max_lost",
-                    target_default=lambda exp, scenario, verdict: 0, junit="lost_messages"),))
+                    target_default=lambda exp, scenario, verdict: 0, junit="lost_messages"),),
+    invariant="safety", trouble=("lost", "unconfirmed", "duplicates"))

@@ -36,6 +36,19 @@ def metrics_of(checker: object) -> tuple[Metric, ...]:
     return found.metrics if found is not None else ()
 
 
+def is_safety(checker: object) -> bool:
+    """Whether one run's history proves a violation of the checker's invariant (`Checker.invariant`);
+    a name no checker has (an old journal) is not."""
+    found = CHECKERS.get(str(checker))
+    return found is not None and found.invariant == "safety"
+
+
+def trouble_of(checker: object) -> tuple[str, ...]:
+    """The measured keys of the checker's verdicts that grow toward a failure (`Checker.trouble`)."""
+    found = CHECKERS.get(str(checker))
+    return found.trouble if found is not None else ()
+
+
 def samples_needed(expectations: Iterable[Any]) -> frozenset[str]:
     """What the runner must sample through a drill for these expectations (e.g. `leaders`)."""
     return frozenset(s for exp in expectations for s in checker_of(exp.checker).samples)

@@ -149,4 +149,5 @@ def _problems(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str
 
 CHECKER = Checker(
     Resync, _check, problems=_problems,
-    subject=lambda exp, scenario: str(exp.get("component") or scenario.get("component") or "stack"))
+    subject=lambda exp, scenario: str(exp.get("component") or scenario.get("component") or "stack"),
+    trouble=("resync_s",))

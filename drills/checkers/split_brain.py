@@ -83,5 +83,8 @@ def _check(exp: SplitBrain, ev: Evidence) -> list[Verdict]:
     return [check_split_brain(ev.events, exp.component, max_overlap_s=exp.max_overlap, why=exp.why)]
 
 
+# Two leaders are proven by the samples themselves; the time without one, and each change of
+# leader, come before a doubled one.
 CHECKER = Checker(SplitBrain, _check, subject=lambda exp, scenario: str(exp.get("component") or LED[0]),
-                  samples=frozenset({LeaderSample.NAME}))
+                  samples=frozenset({LeaderSample.NAME}), invariant="safety",
+                  trouble=("longest_overlap_s", "leaderless_s", "changes"))

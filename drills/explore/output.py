@@ -18,7 +18,7 @@ from typing import Any
 
 from drills.explore.runner import Exploring
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
-from drills.explore.search import Tally, smaller
+from drills.explore.search import SearchResult, Tally, smaller
 from drills.explore.space import describe
 
 
@@ -34,16 +34,19 @@ def exit_code(exploring: Exploring) -> int:
 
 def finding(exploring: Exploring) -> tuple[Tally, str] | None:
     """The schedule to write as a scenario, and what to say of it: the minimal failing schedule
-    (or the smallest found, when the budget ran out while shrinking); when no schedule failed in
-    most of its runs, the smallest that failed in some (flaky, never called minimal)."""
+    (or the smallest found, when the budget ran out while shrinking), with the rule it was
+    accepted by and its rate; when no schedule failed (a liveness invariant in fewer than most of
+    its runs), the smallest that failed in some (flaky, never called minimal)."""
     result = exploring.result
     if result is None:
         return None
     if result.minimal is not None:
         if result.budget_spent or exploring.stopped:
-            return result.minimal, ("The search stopped while shrinking: this is the smallest failing schedule "
-                                    "found, not necessarily the minimal one.")
-        return result.minimal, "The minimal failing schedule Hypothesis found (no smaller one failed the same way)."
+            note = ("The search stopped while shrinking: this is the smallest failing schedule found, not "
+                    "necessarily the minimal one.")
+        else:
+            note = "The minimal failing schedule Hypothesis found (no smaller one failed the same way)."
+        return result.minimal, f"{note} {_accepted_by(result)}"
     flaky = [t for t in result.examples if t.failures]
     if not flaky:
         return None
@@ -51,8 +54,28 @@ def finding(exploring: Exploring) -> tuple[Tally, str] | None:
     for tally in flaky[1:]:
         if smaller(tally.steps, smallest.steps):
             smallest = tally
-    return smallest, ("Flaky: an invariant failed in fewer than most of this schedule's runs; it was not shrunk "
-                      "and is not claimed minimal.")
+    return smallest, ("Flaky: a liveness invariant failed in fewer than most of this schedule's runs; it was not "
+                      "shrunk and is not claimed minimal.")
+
+
+def reproduced(exploring: Exploring, tally: Tally) -> tuple[int, int]:
+    """How often the schedule failed, in its judged runs: on the invariants sought, for the finding
+    of a search that sought some."""
+    result = exploring.result
+    sought = result.sought if result is not None and result.minimal is not None else ()
+    return (tally.broke(sought) if sought else tally.failures), tally.judged
+
+
+def _accepted_by(result: SearchResult) -> str:
+    """The rule the finding was accepted by, its k, and the first failing schedule's rate."""
+    first = next((t for t in result.examples if t.failing), None)
+    rate = f"{first.broke(result.sought)} of {first.judged} run(s)" if first is not None else "?"
+    if result.safety:
+        return (f"A safety invariant ({', '.join(result.sought)}): one run's history proves it broke. The first "
+                f"failing schedule broke it in {rate}; each smaller candidate was run up to k={result.confirm} "
+                f"times and accepted when any run broke it.")
+    return (f"Liveness invariant(s) ({', '.join(result.sought)}): accepted when most of at most k={result.confirm} "
+            f"runs failed; the first failing schedule failed in {rate}.")
 
 
 def write_minimal(exploring: Exploring) -> Path | None:
@@ -63,7 +86,7 @@ def write_minimal(exploring: Exploring) -> Path | None:
     tally, note = found
     data = scenario_of(exploring.exploration, tally.steps)
     header = header_lines(exploring.file, exploring.exploration, seed=exploring.seed,
-                          reproduced=(tally.failures, tally.judged), note=note)
+                          reproduced=reproduced(exploring, tally), note=note)
     path = exploring.folder / f"minimal-{data['id']}.yaml"
     with path.open("x") as out:
         out.write(scenario_yaml(data, header))
@@ -82,10 +105,13 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
         "runs": result.runs if result else 0, "shrink_steps": result.shrink_steps if result else 0,
         "budget_spent": result.budget_spent if result else False,
         "sought": list(result.sought) if result else [],
+        "confirm": result.confirm if result else None, "guided": result.guided if result else None,
+        "safety": result.safety if result else False,
+        "rule": result.rule if result and result.minimal is not None else "",
         "examples": [_example(exploring, i, t) for i, t in enumerate(result.examples if result else [], 1)],
         "minimal": None if found is None else {
             "file": str(minimal) if minimal else None, "schedule": [s.as_data() for s in found[0].steps],
-            "reproduced": [found[0].failures, found[0].judged], "note": found[1]},
+            "reproduced": list(reproduced(exploring, found[0])), "note": found[1]},
     }
 
 
@@ -99,7 +125,8 @@ def _example(exploring: Exploring, index: int, tally: Tally) -> dict[str, Any]:
                                    "observed": v.observed} for v in (drill.verdicts if drill else [])]})
     return {"index": index, "phase": tally.phase, "schedule": [s.as_data() for s in tally.steps],
             "summary": "; ".join(map(str, tally.steps)), "failing": tally.failing, "flaky": tally.flaky,
-            "runs": runs}
+            "rate": [tally.failures, tally.judged], "safety_broken": list(tally.safety_broken),
+            "safety_rate": [tally.safety_failures, tally.judged], "scores": tally.scores, "runs": runs}
 
 
 def write_summary(exploring: Exploring, data: dict[str, Any]) -> Path:
@@ -129,11 +156,14 @@ def report_markdown(exploring: Exploring, data: dict[str, Any]) -> str:
         lines += ["", f"**Stopped before the search was done:** {exploring.stopped}"]
     if data["budget_spent"]:
         lines += ["", "The budget ran out: schedules the search would have tried next were not run."]
+    lines += ["", f"{'Guided by what each drill measured toward a failure' if data['guided'] else 'Unguided'}; "
+              f"a safety invariant broken in any of a schedule's runs makes it fail, a liveness one in most "
+              f"(k = {data['confirm']} runs at most)."]
     lines += ["", "## Fault space", "", "```", *describe(exploring.exploration), "```", "", "## Examples", "",
               "| # | phase | schedule | runs | verdicts |", "|---|---|---|---|---|"]
     for ex in data["examples"]:
         verdicts = "<br>".join(_verdicts(run) for run in ex["runs"])
-        statuses = ", ".join(f"{run['status']} ({run['run_id']})" for run in ex["runs"])
+        statuses = ", ".join(f"{run['status']} ({run['run_id']})" for run in ex["runs"]) + _rate(ex)
         lines.append(f"| {ex['index']} | {ex['phase']} | {_cell(ex['summary'] or 'no fault')} | {_cell(statuses)} "
                      f"| {_cell(verdicts)} |")
     if not data["examples"]:
@@ -144,8 +174,8 @@ def report_markdown(exploring: Exploring, data: dict[str, Any]) -> str:
         lines.append("No invariant failed in any run." if data["examples"] else "Nothing was judged.")
     else:
         failed, runs = minimal["reproduced"]
-        lines += [minimal["note"], "", f"It failed in {failed} of {runs} run(s). Scenario file: "
-                  f"`{minimal['file']}` (replay with `drill run FILE` on the same stack).", ""]
+        lines += [minimal["note"], "", f"It failed in {failed} of {runs} run(s) (k = {data['confirm']}). "
+                  f"Scenario file: `{minimal['file']}` (replay with `drill run FILE` on the same stack).", ""]
         if minimal["file"]:
             lines += ["```yaml", Path(minimal["file"]).read_text().rstrip(), "```", ""]
         lines += _timeline(exploring, data)
@@ -171,6 +201,16 @@ def _timeline(exploring: Exploring, data: dict[str, Any]) -> list[str]:
               for v in journal.get("verdicts", [])]
     lines += ["", f"Full report with the timeline plot: `drill report {exploring.folder}`."]
     return lines
+
+
+def _rate(example: dict[str, Any]) -> str:
+    """How often a schedule failed; a safety invariant broken is said so, never called flaky."""
+    failed, judged = example["rate"]
+    if not failed:
+        return ""
+    if example["safety_broken"]:
+        return f"; safety: {example['safety_rate'][0]} of {judged} run(s) broke {', '.join(example['safety_broken'])}"
+    return f"; failed in {failed} of {judged}" + (" (flaky)" if example["flaky"] else "")
 
 
 def _verdicts(run: dict[str, Any]) -> str:

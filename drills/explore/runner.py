@@ -21,9 +21,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drills.checkers.verdict import Status
+from drills.checkers.protocol import number
+from drills.checkers.registry import is_safety, trouble_of
+from drills.checkers.verdict import Status, Verdict
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
-from drills.explore.search import ScheduleOutcome, SearchResult, Tally, database_at, search
+from drills.explore.search import JUDGED, ScheduleOutcome, SearchResult, Tally, database_at, search
 from drills.explore.strategy import DrawnStep
 from drills.files.exploration import Exploration
 from drills.records.result import RunResult
@@ -38,11 +40,30 @@ Say = Callable[[str], None]
 
 
 def outcome_of(result: RunResult) -> ScheduleOutcome:
-    """What the search needs of a drill: its status, and the invariants that failed ("checker
-    subject"). Only a FAIL fails: an invariant NOT MEASURED did not hold nor fail, and a drill that
-    ended in an ERROR judged nothing (the search counts neither as a failure)."""
-    failed = tuple(f"{v.checker} {v.subject}" for v in result.verdicts if v.status is Status.FAIL)
-    return ScheduleOutcome(result.status, failed if result.status == "failed" else (), result.run_id)
+    """What the search needs of a drill: its status, the invariants that failed ("checker
+    subject"), which of those are safety ones (`Checker.invariant`), and how close it came to
+    trouble (`scores`). Only a FAIL fails: an invariant NOT MEASURED did not hold nor fail, and a
+    drill that ended in an ERROR judged nothing (the search counts neither as a failure, nor
+    steers by it)."""
+    if result.status not in JUDGED:
+        return ScheduleOutcome(result.status, (), result.run_id)
+    broken = [v for v in result.verdicts if v.status is Status.FAIL] if result.status == "failed" else []
+    return ScheduleOutcome(result.status, tuple(f"{v.checker} {v.subject}" for v in broken), result.run_id,
+                           safety=tuple(f"{v.checker} {v.subject}" for v in broken if is_safety(v.checker)),
+                           scores=scores_of(result.verdicts))
+
+
+def scores_of(verdicts: Sequence[Verdict]) -> dict[str, float]:
+    """What each checker measured toward breaking its invariant (`Checker.trouble`), labelled
+    "checker subject key": a NOT MEASURED verdict's numbers count too (a resync watched too short
+    still took that long); an ERROR's are not there."""
+    scores: dict[str, float] = {}
+    for v in verdicts:
+        for key in trouble_of(v.checker):
+            value = number(v.measured.get(key))
+            if value is not None and math.isfinite(value):
+                scores[f"{v.checker} {v.subject} {key}"] = value
+    return scores
 
 
 @dataclass

@@ -37,7 +37,9 @@ def verdict(checker: str, subject: str, status: Status) -> Verdict:
 def test_only_a_fail_verdict_of_a_failed_drill_fails_an_invariant():
     verdicts = [verdict("lost-writes", "postgres.write", Status.FAIL), verdict("split-brain", "postgres", Status.PASS),
                 verdict("back-after-heal", "postgres.write", Status.NOT_MEASURED)]
-    assert outcome_of(RunResult("r1", "s", "failed", verdicts)) == ScheduleOutcome("failed", (LOST,), "r1")
+    # lost-writes is a safety invariant (`Checker.invariant`): the search takes one run breaking it as a finding
+    assert outcome_of(RunResult("r1", "s", "failed", verdicts)) == ScheduleOutcome("failed", (LOST,), "r1",
+                                                                                   safety=(LOST,))
     unmeasured = [verdict("lost-writes", "postgres.write", Status.NOT_MEASURED)]
     assert outcome_of(RunResult("r2", "s", "failed", unmeasured)) == ScheduleOutcome("failed", (), "r2")
     # A drill that ended in an ERROR judged nothing: whatever verdicts it carries, it fails nothing.
