@@ -221,15 +221,18 @@ def progress_of(exploring: Exploring, say: Say) -> Callable[[SearchResult, Tally
 def progress_line(result: SearchResult, tally: Tally, time_left_s: float) -> str:
     """One line after each schedule: its verdict, and where the search stands."""
     failures = sum(1 for t in result.examples if t.failures)
-    verdict = "FAILED " + ", ".join(sorted({n for r in tally.runs for n in r.failed})) if tally.failures else \
+    safety = set(tally.safety_broken)
+    verdict = "FAILED " + ", ".join(n + (" (safety)" if n in safety else "")
+                                    for n in sorted({n for r in tally.runs for n in r.failed})) if tally.failures else \
         "/".join(sorted({_shown_status(r) for r in tally.runs}))
     errors = len(tally.runs) - tally.judged
     runs = (f" ({tally.failures} of {tally.judged} judged runs failed" + (f"; {errors} ERROR" if errors else "") + ")"
             if len(tally.runs) > 1 else "")
+    called = " - a finding" if tally.failing else " - flaky" if tally.flaky else ""
     schedule = "; ".join(map(str, tally.steps)) or "no fault"
-    return (f"[{tally.phase} {len(result.examples)}] {schedule}: {verdict}{runs} | examples {len(result.examples)}, "
-            f"failing {failures}, shrink steps {result.shrink_steps}, drills {result.runs}, "
-            f"time left {_minutes(time_left_s)}")
+    return (f"[{tally.phase} {len(result.examples)}] {schedule}: {verdict}{runs}{called} | examples "
+            f"{len(result.examples)}, failing {failures}, shrink steps {result.shrink_steps}, drills {result.runs} "
+            f"(k={result.confirm}), time left {_minutes(time_left_s)}")
 
 
 def _shown_status(outcome: ScheduleOutcome) -> str:

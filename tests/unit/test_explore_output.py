@@ -50,18 +50,20 @@ def test_only_a_fail_verdict_of_a_failed_drill_fails_an_invariant():
 
 class Stand:
     """`run(steps)` as the runner's: a drill's records (a journal, by the real writer) in the
-    exploration's folder, and its result; `breaks` says which schedules lose writes, `statuses`
-    forces the status of the next drills (an ERROR)."""
+    exploration's folder, and its result; `breaks` says which schedules break `checker` (by default
+    lose writes, a safety invariant; back-after-heal is a liveness one), `statuses` forces the
+    status of the next drills (an ERROR)."""
 
-    def __init__(self, exploring: Exploring, breaks=lambda steps: False, statuses: Sequence[str] = ()) -> None:
-        self.exploring, self.breaks, self.statuses = exploring, breaks, list(statuses)
+    def __init__(self, exploring: Exploring, breaks=lambda steps: False, statuses: Sequence[str] = (),
+                 checker: str = "lost-writes") -> None:
+        self.exploring, self.breaks, self.statuses, self.checker = exploring, breaks, list(statuses), checker
 
     def __call__(self, steps: Sequence[DrawnStep]) -> ScheduleOutcome:
         n = len(self.exploring.drills) + 1
         run_id = f"run-{n:03d}"
         status = self.statuses.pop(0) if self.statuses else "failed" if self.breaks(steps) else "passed"
         verdicts = [] if status == "error" else [
-            verdict("lost-writes", "postgres.write", Status.FAIL if status == "failed" else Status.PASS)]
+            verdict(self.checker, "postgres.write", Status.FAIL if status == "failed" else Status.PASS)]
         out = self.exploring.folder / run_id
         out.mkdir(parents=True)
         journal = Journal(run_id, {}, "x.yaml", status=status, verdicts=[v.to_json() for v in verdicts],
@@ -92,18 +94,38 @@ def test_a_failing_exploration_writes_its_minimal_schedule_as_a_scenario_drill_r
     scenario = load_scenario(path)  # what `drill run` and `drill validate` read
     assert [(s.fault, s.hold) for s in scenario.steps] == [("kill", 4.0)]
     text = path.read_text()
-    assert "seed 5" in text and "an invariant failed in 2 of 2" in text and "The minimal failing schedule" in text
+    assert "seed 5" in text and "The minimal failing schedule" in text
+    # lost-writes is a safety invariant: the first failing schedule ran k times for its rate, the
+    # smaller candidate that broke it on its first run was accepted there
+    assert "an invariant failed in 1 of 1" in text and "A safety invariant (lost-writes postgres.write)" in text
+    assert "broke it in 3 of 3 run(s)" in text and "run up to k=3 times" in text
     with pytest.raises(FileExistsError):  # never over a file already there
         write_minimal(exploring)
 
 
-def test_a_failure_seen_in_too_few_runs_is_still_exit_1_and_written_as_flaky(tmp_path):
+def test_a_liveness_failure_seen_in_too_few_runs_is_still_exit_1_and_written_as_flaky(tmp_path):
     statuses = ["passed"] * 3 + ["failed", "passed", "passed"]  # the 4th schedule fails once in 3 runs
-    exploring = explored(tmp_path, statuses=statuses, n=6)
+    exploring = explored(tmp_path, statuses=statuses, n=6, checker="back-after-heal")
     assert exploring.result is not None and exploring.result.minimal is None
     assert exit_code(exploring) == 1
     path = write_minimal(exploring)
     assert path is not None and "Flaky" in path.read_text() and "failed in 1 of 3" in path.read_text()
+
+
+def test_a_safety_failure_seen_once_in_three_runs_is_a_finding_with_its_rate_never_flaky(tmp_path):
+    statuses = ["passed"] * 3 + ["failed", "passed", "passed"]  # the 4th schedule loses writes once in 3 runs
+    exploring = explored(tmp_path, statuses=statuses, n=6)
+    result = exploring.result
+    assert result is not None and result.minimal is not None and result.safety and not result.flaky
+    fourth = result.examples[3]
+    assert fourth.failing and (fourth.safety_failures, fourth.judged) == (1, 3)
+    data = summary(exploring, code=exit_code(exploring), minimal=write_minimal(exploring))
+    assert data["safety"] and data["confirm"] == 3 and "any of its runs" in data["rule"]
+    example = data["examples"][3]
+    assert example["safety_rate"] == [1, 3] and example["safety_broken"] == [LOST] and not example["flaky"]
+    page = write_report(exploring, data).read_text()
+    assert f"safety: 1 of 3 run(s) broke {LOST}" in page and "flaky" not in page.lower()
+    assert "broke it in 1 of 3 run(s)" in data["minimal"]["note"]
 
 
 def test_exit_0_needs_an_example_judged(tmp_path):
@@ -128,7 +150,7 @@ def test_the_summary_and_the_report_list_every_example_with_its_verdicts(tmp_pat
     rows = re.findall(r"^\| \d+ \| (?:generate|shrink) \|", page, re.M)
     assert len(written["examples"]) == len(exploring.result.examples) == len(rows)
     assert written["examples"][0]["runs"][0]["reason"] == "the stack did not serve"
-    assert written["minimal"]["reproduced"] == [2, 2] and written["exit_code"] == 1
+    assert written["minimal"]["reproduced"] == [1, 1] and written["exit_code"] == 1  # a safety candidate: 1 of k
     assert written["seed"] == 5 and written["runs"] == len(exploring.drills)
     first_fail = next(ex for ex in written["examples"] if ex["runs"][0]["failed"])
     assert first_fail["runs"][0]["verdicts"] == [{"checker": "lost-writes", "subject": "postgres.write",
