@@ -59,7 +59,7 @@ from drills.files.exploration import Exploration
 JUDGED = ("passed", "failed")  # a drill's statuses that judged its invariants
 # Schedules drawn at random before the search climbs from the best scores: enough that one of them
 # came near something, few enough that the climb starts within a budget of drills.
-GUIDED_AFTER = 5
+GUIDED_AFTER = 3
 
 
 @dataclass(frozen=True)
