@@ -33,10 +33,12 @@ if TYPE_CHECKING:
 @click.option("--max-examples", type=click.IntRange(min=1), default=None,
               help="At most this many schedules [default: as many as the budget allows].")
 @click.option("--seed", type=int, default=None, help="Hypothesis's seed (default: a new one, printed).")
+@click.option("--unguided", is_flag=True,
+              help="Draw every schedule at random, not steered by what the drills measured (to compare).")
 @click.option("--reports", "reports_dir", default=Path("reports"), show_default=True,
               type=click.Path(path_type=Path, file_okay=False), help="Where the exploration's folder is made.")
 def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...], budget: str,
-            max_examples: int | None, seed: int | None, reports_dir: Path) -> None:
+            max_examples: int | None, seed: int | None, unguided: bool, reports_dir: Path) -> None:
     """Draw fault schedules from an exploration file's fault space, check its invariants on each,
     and write a failing schedule, shrunk, as a scenario that `drill run` replays.
 
@@ -71,9 +73,11 @@ def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...],
     for line in describe(exploration):
         click.echo(line)
     click.echo(f"stack {definition.name}; budget {budget_s:g} s"
-               + (f", at most {max_examples} example(s)" if max_examples else "") + f"; seed {seed}; "
+               + (f", at most {max_examples} example(s)" if max_examples else "") + f"; seed {seed}"
+               + ("; unguided" if unguided else "") + "; "
                f"records in {folder}")
-    exploring = Exploring(exploration, file, folder, seed=seed, budget_s=budget_s, max_examples=examples)
+    exploring = Exploring(exploration, file, folder, seed=seed, budget_s=budget_s, max_examples=examples,
+                          guided=not unguided)
     code: int | None = None
     with interrupts.trapped():  # SIGTERM and SIGHUP unwind (heal, stack down) exactly like Ctrl-C
         try:

@@ -87,6 +87,7 @@ class Exploring:
     stopped: str = ""  # why it stopped before the search was done: an interruption, a harness error
     not_run: str = ""  # why no example could run on this stack (a role of the fault space it lacks)
     left_out: list[str] = field(default_factory=list)  # invariants left out: their signal's role is not on the stack
+    guided: bool = True  # the search steered by what the drills measured (False: `--unguided`)
 
     def time_left(self, now: float | None = None) -> float:
         if self.search_started is None:
@@ -176,7 +177,7 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
             result = search(exploring.exploration, examples, seed=exploring.seed,
                             max_examples=exploring.max_examples, budget_s=exploring.budget_s, database=database,
                             progress=progress_of(exploring, say), cost=examples.cost,
-                            stack_key=stack_key(definition))
+                            stack_key=stack_key(definition), guided=exploring.guided)
             exploring.result = result
             return result
         finally:  # the search's own time: the stack's boot and teardown not counted
