@@ -1,8 +1,8 @@
 """What `drill explore` leaves in its folder once it stops (done, interrupted or failed):
 
     minimal-<scenario id>.yaml   the smallest failing schedule, an ordinary scenario (`drill run` replays it)
-    summary.json                 every example tried, each run's verdicts, the search's figures
-    report.md                    the same for a person: fault space, examples, the minimal scenario's timeline
+    summary.json                 every example tried, each run's verdicts, the search's figures, the coverage
+    report.md                    the same for a person: fault space, examples, coverage, the minimal scenario's timeline
     scenarios/, <run id>/        every example's scenario file and drill records (written while it ran)
 
 A file already there is never overwritten. Exit codes (`exit_code`): 0 no invariant failed in any
