@@ -104,6 +104,7 @@ def _report(exploring: Exploring, code: int | None) -> None:
     tried = len(result.examples) if result else 0
     click.echo(f"seed {exploring.seed}: {tried} example(s), {result.runs if result else 0} drill(s), "
                f"{result.shrink_steps if result else 0} shrink step(s)", err=True)
+    _print_coverage(exploring)
     if minimal is not None:
         click.echo(f"failing schedule written: {minimal}  (replay: drill run {minimal})", err=True)
     elif code == 0:
@@ -113,3 +114,18 @@ def _report(exploring: Exploring, code: int | None) -> None:
     elif code == 3 and not exploring.stopped:
         click.echo("no example was judged: every drill ended in an ERROR or none ran; see the report", err=True)
     click.echo(f"report: {report_file}; summary: {summary_file}", err=True)
+
+
+def _print_coverage(exploring: Exploring) -> None:
+    """What the schedules covered of the space and what they never drew: "no invariant failed" says
+    nothing without it."""
+    from rich.console import Console
+
+    from drills.explore import coverage_view
+    from drills.explore.output import coverage
+
+    covered = coverage(exploring)
+    console = Console(stderr=True)
+    console.print(coverage_view.console_table(covered))
+    for line in [coverage_view.figures(covered), *coverage_view.never_drawn(covered)]:
+        click.echo(line, err=True)

@@ -1,8 +1,8 @@
 """What `drill explore` leaves in its folder once it stops (done, interrupted or failed):
 
     minimal-<scenario id>.yaml   the smallest failing schedule, an ordinary scenario (`drill run` replays it)
-    summary.json                 every example tried, each run's verdicts, the search's figures
-    report.md                    the same for a person: fault space, examples, the minimal scenario's timeline
+    summary.json                 every example tried, each run's verdicts, the search's figures, the coverage
+    report.md                    the same for a person: fault space, examples, coverage, the minimal scenario's timeline
     scenarios/, <run id>/        every example's scenario file and drill records (written while it ran)
 
 A file already there is never overwritten. Exit codes (`exit_code`): 0 no invariant failed in any
@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from drills.explore import coverage_view
+from drills.explore.coverage import Coverage, coverage_of
 from drills.explore.runner import Exploring
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
 from drills.explore.search import Tally, smaller
@@ -70,6 +72,12 @@ def write_minimal(exploring: Exploring) -> Path | None:
     return path
 
 
+def coverage(exploring: Exploring) -> Coverage:
+    """What the schedules some drill judged covered of the space (one that only ended in ERRORs covered nothing)."""
+    result = exploring.result
+    return coverage_of(exploring.exploration, [t.steps for t in (result.examples if result else []) if t.judged])
+
+
 def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> dict[str, Any]:
     result = exploring.result
     found = finding(exploring)
@@ -86,6 +94,7 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
         "minimal": None if found is None else {
             "file": str(minimal) if minimal else None, "schedule": [s.as_data() for s in found[0].steps],
             "reproduced": [found[0].failures, found[0].judged], "note": found[1]},
+        "coverage": coverage(exploring).as_data(),
     }
 
 
@@ -138,6 +147,7 @@ def report_markdown(exploring: Exploring, data: dict[str, Any]) -> str:
                      f"| {_cell(verdicts)} |")
     if not data["examples"]:
         lines.append("| | | no example ran | | |")
+    lines += ["", "## Coverage", "", *coverage_view.markdown(coverage(exploring))]
     lines += ["", "## Finding", ""]
     minimal = data["minimal"]
     if minimal is None:
