@@ -146,3 +146,22 @@ def test_kept_failures_counts_what_the_search_keeps_for_that_exploration_and_sta
 def test_the_help_names_the_nightly_options():
     text = CliRunner().invoke(explore, ["--help"]).output
     assert "--database" in text and "--budget" in text and "FILE may be a" in text
+
+
+def test_the_nightly_workflow_explores_every_exploration_caching_its_database_and_uploading_its_folders():
+    import re
+
+    from ruamel.yaml import YAML
+
+    steps = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "nightly-drills.yml").read_text())[
+        "jobs"]["drills"]["steps"]
+    run = next(s["run"] for s in steps if "drill explore" in str(s.get("run", "")))
+    command = re.search(r"drill explore (\S+) --budget \S+\s*\\?\s*--database (\S+) --reports (\S+)", run)
+    assert command, run
+    folder, database, reports = command.groups()
+    assert folder == "explorations/"
+    cached = {s["uses"].split("@")[0]: s for s in steps if str(s.get("uses", "")).startswith("actions/cache")}
+    assert set(cached) == {"actions/cache/restore", "actions/cache/save"}
+    assert all(s["with"]["path"] == database and s["if"] == "always()" for s in cached.values())
+    uploads = [s["with"]["path"] for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert reports.rstrip("/") + "/" in uploads
