@@ -1,6 +1,6 @@
 """A restore holds exactly what its backup held: the same rows (documents, definitions) and the
 same checksum, as recorded when the backup was taken and when the restore was verified. Also
-measures the restore's RTO: from the failure (the first injection) to the restore verified.
+measures the restore's RTO: from the failure (`restored_failure`) to the restore verified.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from drills.backup.model import Backup, Restore, backups_from_events, restore_fr
 from drills.checkers.backup_schedule import fates
 from drills.checkers.protocol import Checker, Evidence, ExpectationModel, FileView, Metric
 from drills.checkers.verdict import Status, Verdict, judge_all, not_measured
+from drills.core.events import FaultApplied, Phase, RestoreStarted, of_kind, phases
+from drills.core.history import Event
 from drills.core.yaml_locate import Loc
 from drills.spec.types import Duration, Why
 
@@ -23,6 +25,23 @@ def backup_gaps(backups: Sequence[Backup]) -> list[float]:
     """Seconds between the starts of consecutive successful backups."""
     starts = sorted(b.started_s for b in backups if b.ok)
     return [b - a for a, b in itertools.pairwise(starts)]
+
+
+def restored_failure(events: Sequence[Event]) -> tuple[float | None, float | None]:
+    """The failure a restore recovers from: when the injection of the last fault applied before the
+    restore began started, and when it was applied; without a restore, or no fault before it, the
+    first injection (None, None: no fault at all). A scenario whose global failure is its first step
+    gets that step either way; a schedule of other failures first (an exploration's, landing during
+    the backups) is judged from the failure that made the restore necessary, not from the first."""
+    starts = [r.at for r in of_kind(events, RestoreStarted)]
+    applied = [f.at for f in of_kind(events, FaultApplied)]
+    before = [at for at in applied if starts and at <= max(starts)]
+    injects = sorted(p.at for p in phases(events, Phase.INJECT))
+    if not before:
+        first = injects[0] if injects else None
+        return first, (None if first is None else min((at for at in applied if at >= first), default=None))
+    done = max(before)
+    return max((at for at in injects if at <= done), default=done), done
 
 
 def check_backup_integrity(component: str, backups: Sequence[Backup], restore: Restore | None, *,
@@ -76,7 +95,8 @@ class BackupIntegrity(ExpectationModel):
     """The restore holds exactly what its backup held: rows and checksum (drills.checkers.backup_integrity)."""
 
     checker: Literal["backup-integrity"]
-    max_rto: Duration | None = Field(None, description="From the failure (first injection) to the restore verified.")
+    max_rto: Duration | None = Field(None, description="From the failure (the injection of the last fault before "
+                                                        "the restore) to the restore verified.")
     why: Why
 
 
@@ -84,7 +104,7 @@ def _check(exp: BackupIntegrity, ev: Evidence) -> list[Verdict]:
     s = ev.scenario
     return [check_backup_integrity(s.backup.component if s.backup else (s.component or "stack"),
                                    backups_from_events(ev.events), restore_from_events(ev.events),
-                                   failure_at=ev.fault_at, max_rto_s=exp.max_rto, why=exp.why)]
+                                   failure_at=restored_failure(ev.events)[0], max_rto_s=exp.max_rto, why=exp.why)]
 
 
 def needs_a_backup(exp: Mapping[str, Any], view: FileView) -> Iterable[tuple[Loc, str]]:

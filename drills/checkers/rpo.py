@@ -7,9 +7,11 @@ Against the backup the restore used (its `RestoreStarted` event names it) and th
   acknowledged. Never allowed either;
 - acknowledged in between (from the backup's start to the restore's end): what the backup strategy
   gives up. At most `max_lost` (default: the signal's rate over the RPO bound and the failure's own
-  course, from its first injection to the step done).
-The RPO is how old the restored backup was when the failure struck (from its start to the first
-injection), or the span actually lost when longer (nodes still alive while the failure completes
+  course, from its injection to the step done).
+The failure is the one the restore recovers from: the last fault applied before it
+(`backup_integrity.restored_failure`; a scenario's global failure, after whatever an exploration's
+schedule did first). The RPO is how old the restored backup was when the failure struck (from its
+start to that injection), or the span actually lost when longer (nodes still alive while the failure completes
 acknowledge writes it then loses; that course, from the injection to the step done, is measured and
 added to the bound). Its bound is the schedule's promise as configured and as measured in the same run
 (`backup_schedule.promise`: the gap to the next slot plus the longest backup measured), so the
@@ -28,7 +30,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from drills.backup.model import Backup, Restore, backups_from_events, failed_with, restore_from_events
-from drills.checkers.backup_integrity import needs_a_backup
+from drills.checkers.backup_integrity import needs_a_backup, restored_failure
 from drills.checkers.backup_schedule import Fate, Promise, fate, fates, promise
 from drills.checkers.lost_writes import SAMPLE, value_order
 from drills.checkers.protocol import (
@@ -239,8 +241,9 @@ class Rpo(ExpectationModel):
 
 def _check(exp: Rpo, ev: Evidence) -> list[Verdict]:
     s = ev.scenario
+    failure_at, failure_done = restored_failure(ev.events)
     return [check_rpo(ev.ops, exp.signal, ev.facts.final_reads.get(exp.signal), backups_from_events(ev.events),
-                      restore_from_events(ev.events), failure_at=ev.fault_at, failure_done=ev.injected,
+                      restore_from_events(ev.events), failure_at=failure_at, failure_done=failure_done,
                       rate=s.workload[exp.signal].rate if exp.signal in s.workload else 0.0,
                       interval_s=s.backup.interval if s.backup else None, max_rpo_s=exp.max_rpo,
                       max_lost=exp.max_lost, why=exp.why)]

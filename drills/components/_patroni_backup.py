@@ -102,7 +102,16 @@ def os_user(pg: PostgresBase, container: Container, data_dir: Callable[[], str])
     """The OS user the tools run as: the stack file's `os_user`, else the data directory's owner."""
     if pg.os_user:
         return pg.os_user
-    return dockerio.run(container, ["stat", "-c", "%U", data_dir()], user="root").strip()
+    where = data_dir()
+    # Once in 250 drills (a node just recreated) the answer came back empty, and `id ''` then
+    # failed the restore: asked again; an empty answer is never taken for a user.
+    for attempt in range(3):
+        owner = dockerio.run(container, ["stat", "-c", "%U", where], user="root").strip()
+        if owner and owner != "UNKNOWN":
+            return owner
+        time.sleep(1.0 + attempt)
+    raise FaultError(f"`stat -c %U {where}` in {container.name} named no owner ({owner!r}, 3 times)",
+                     hint="say the OS user that owns the data directory: components: postgres: os_user:")
 
 
 def _user_ids(container: Container, user: str) -> tuple[int, int]:

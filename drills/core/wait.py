@@ -23,6 +23,9 @@ from drills.core.errors import StackError
 class Observation:
     ready: bool
     detail: str = ""
+    # Waiting longer cannot make it ready (a container that exited while the stack boots, and
+    # nothing will start it again): the wait gives up at once rather than at its timeout.
+    hopeless: bool = False
 
 
 Condition = Callable[[], Observation]
@@ -38,6 +41,15 @@ class WaitTimeout(StackError):
         self.description = description
         self.elapsed_s = elapsed_s
         self.last = last
+
+
+class Hopeless(WaitTimeout):
+    """A wait gave up before its timeout: what it saw cannot get ready by waiting."""
+
+    def __init__(self, description: str, elapsed_s: float, last: Observation) -> None:
+        super().__init__(description, elapsed_s, last)
+        self.args = (f"{description}: will not get ready, gave up after {elapsed_s:.1f} s "
+                     f"(last seen: {last.detail or 'nothing'})",)
 
 
 def observe(condition: Condition) -> Observation:
@@ -76,6 +88,8 @@ class Wait:
             now = clock()
             if last.ready:
                 return now - origin
+            if last.hopeless:
+                raise Hopeless(self.description, now - origin, last)
             if now - start >= self.timeout_s:
                 raise WaitTimeout(self.description, now - origin, last)
             sleep(min(self.interval_s, max(0.0, start + self.timeout_s - now)))

@@ -1,8 +1,8 @@
 """What `drill explore` leaves in its folder once it stops (done, interrupted or failed):
 
     minimal-<scenario id>.yaml   the smallest failing schedule, an ordinary scenario (`drill run` replays it)
-    summary.json                 every example tried, each run's verdicts, the search's figures
-    report.md                    the same for a person: fault space, examples, the minimal scenario's timeline
+    summary.json                 every example tried, each run's verdicts, the search's figures, the coverage
+    report.md                    the same for a person: fault space, examples, coverage, the minimal scenario's timeline
     scenarios/, <run id>/        every example's scenario file and drill records (written while it ran)
 
 A file already there is never overwritten. Exit codes (`exit_code`): 0 no invariant failed in any
@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from drills.explore import coverage_view
+from drills.explore.coverage import Coverage, coverage_of
 from drills.explore.runner import Exploring
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
 from drills.explore.search import SearchResult, Tally, smaller
@@ -93,6 +95,12 @@ def write_minimal(exploring: Exploring) -> Path | None:
     return path
 
 
+def coverage(exploring: Exploring) -> Coverage:
+    """What the schedules some drill judged covered of the space (one that only ended in ERRORs covered nothing)."""
+    result = exploring.result
+    return coverage_of(exploring.exploration, [t.steps for t in (result.examples if result else []) if t.judged])
+
+
 def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> dict[str, Any]:
     result = exploring.result
     found = finding(exploring)
@@ -101,7 +109,8 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
         "project": exploring.project, "seed": exploring.seed, "budget_s": exploring.budget_s,
         "max_examples": exploring.max_examples, "stack_up_s": exploring.stack_up_s, "search_s": exploring.search_s,
         "stopped": exploring.stopped, "not_run": exploring.not_run, "left_out": exploring.left_out,
-        "exit_code": code,
+        "exit_code": code, "database": str(exploring.database) if exploring.database else None,
+        "kept_failures_replayed_first": exploring.kept,
         "runs": result.runs if result else 0, "shrink_steps": result.shrink_steps if result else 0,
         "budget_spent": result.budget_spent if result else False,
         "sought": list(result.sought) if result else [],
@@ -112,6 +121,7 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
         "minimal": None if found is None else {
             "file": str(minimal) if minimal else None, "schedule": [s.as_data() for s in found[0].steps],
             "reproduced": list(reproduced(exploring, found[0])), "note": found[1]},
+        "coverage": coverage(exploring).as_data(),
     }
 
 
@@ -168,6 +178,7 @@ def report_markdown(exploring: Exploring, data: dict[str, Any]) -> str:
                      f"| {_cell(verdicts)} |")
     if not data["examples"]:
         lines.append("| | | no example ran | | |")
+    lines += ["", "## Coverage", "", *coverage_view.markdown(coverage(exploring))]
     lines += ["", "## Finding", ""]
     minimal = data["minimal"]
     if minimal is None:

@@ -88,6 +88,8 @@ class Exploring:
     not_run: str = ""  # why no example could run on this stack (a role of the fault space it lacks)
     left_out: list[str] = field(default_factory=list)  # invariants left out: their signal's role is not on the stack
     guided: bool = True  # the search steered by what the drills measured (False: `--unguided`)
+    database: Path | None = None  # the example databases' folder (--database); None: the state directory's
+    kept: int = 0  # failing schedules the database kept from earlier searches: replayed first
 
     def time_left(self, now: float | None = None) -> float:
         if self.search_started is None:
@@ -154,7 +156,7 @@ class Examples:
 def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> SearchResult:
     """Bring the stack up, search, take the stack down (also when stopped by a signal or an error).
     Raises what stopped it; `exploring` then holds what completed."""
-    from drills.core.local_state import state_dir
+    from drills.explore.database import database_root
     from drills.run.session import Session
 
     with Session(reports_dir=exploring.folder, definition=definition, say=say, warn=say, tell_down=True) as session:
@@ -172,7 +174,7 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
             exploring.stack_up_s = session.stack_up_s
             say(f"stack up in {exploring.stack_up_s:g} s; exploring for {exploring.budget_s:g} s")
             exploring.search_started = time.monotonic()
-            database = database_at(state_dir() / "explore" / exploring.exploration.id)
+            database = database_at(database_root(exploring.database) / exploring.exploration.id)
             examples = Examples(exploring, session, say)
             result = search(exploring.exploration, examples, seed=exploring.seed,
                             max_examples=exploring.max_examples, budget_s=exploring.budget_s, database=database,

@@ -1,5 +1,6 @@
 """A drawn schedule as an ordinary scenario: the exploration's workload, phases and invariants,
-and the schedule's steps, one after another, each healed before the next.
+and the schedule's steps, one after another, each healed before the next, then the space's fixed
+steps (`fault_space.then`), if any.
 
     data = scenario_of(exploration, steps)            the data a scenario file holds
     text = scenario_yaml(data, header_lines(...))     that file, headed by where it came from
@@ -45,7 +46,10 @@ def scenario_of(exploration: Exploration, steps: Sequence[DrawnStep]) -> dict[st
         "suites": [SUITE],
     }
     data.update({key: given[key] for key in _CARRIED if key in given})
-    data["steps"] = [step.as_data() for step in steps]
+    # The fixed steps after the drawn ones, as the file wrote them (`fault_space.then`).
+    fixed = [{k: f"{v:g}s" if k == "hold" and isinstance(v, int | float) else v for k, v in step.items()}
+             for step in given["fault_space"].get("then", [])]
+    data["steps"] = [step.as_data() for step in steps] + fixed
     data["expectations"] = given["invariants"]
     order = ["id", "title", "policy", "component", "suites", "requires", "workload", "backup", "steady", "steps",
              "recovery", "after", "expectations"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drills.checkers.protocol import FileView
 from drills.explore.strategy import DrawnStep, frozen, rank_targets
 from drills.files.exploration import Combinations, Exploration, FaultChoice, check_combinations, view_of
+from drills.files.scenario_schema import Step
 
 
 def combinations_of(choice: FaultChoice, view: FileView) -> Combinations:
@@ -58,9 +59,18 @@ def describe(exploration: Exploration) -> list[str]:
         low, high = exploration.hold_of(choice)
         fields = "".join(f"; {name}: {' | '.join(map(_shown, values))}" for name, values in choice.with_.items())
         lines.append(f"  {choice.kind} on {', '.join(rank_targets(choice.targets))}; hold {low}-{high} s{fields}")
+    if space.then:
+        lines.append("then, after every schedule: " + "; ".join(map(_fixed, space.then)))
     lines.append("invariants: " + "; ".join(f"{inv.checker}" + (f" {sig}" if (sig := getattr(inv, 'signal', None))
                                                                else "") for inv in exploration.invariants))
     return lines
+
+
+def _fixed(step: Step) -> str:
+    """A fixed step as the file wrote it: kind, target, its own fields, hold."""
+    data = step.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    fields = "".join(f" {k}={_shown(v)}" for k, v in data.items() if k not in ("fault", "target", "hold"))
+    return f"{step.fault} {step.target}{fields} {step.hold:g}s"
 
 
 def _shown(value: object) -> str:

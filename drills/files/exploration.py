@@ -40,6 +40,7 @@ from drills.files.scenario_schema import (
     BackupSpec,
     Expectation,
     Recovery,
+    Step,
 )
 from drills.spec.types import Bool, Duration, Int, Model, Role, duration_or, parse_duration
 from drills.workload.registry import WorkloadSection
@@ -119,6 +120,10 @@ class FaultSpace(Model):
         "false: steps run one after another, each healed before the next. true: a step may also stay "
         "applied through the next one's hold and heal with it (a scenario step's overlaps_next); "
         "shrinking moves toward steps that do not overlap."))
+    then: tuple[Step, ...] = Field((), description=(
+        "Fixed steps, written as in a scenario, run after every drawn schedule: never drawn, never shrunk "
+        "(e.g. a global failure and the restore from backup whose RPO the invariants judge, after the "
+        "drawn faults that landed during the backups). `same` in the first names the last drawn step's node."))
 
 
 class Exploration(Model):
@@ -221,11 +226,27 @@ def space_problems(path: str, root: Any, data: Mapping[str, Any]) -> list[Proble
         if _is_int(low) and _is_int(high) and low > high:
             add(("steps", "min"), f"min ({low}) is more than max ({high})")
     view = view_of(data)
+    _then_problems(add, space.get("then"), view)
     faults = space.get("faults")
     for i, choice in enumerate(faults if isinstance(faults, list) else []):
         if isinstance(choice, dict):
             _choice_problems(lambda loc, msg, i=i, **kw: add(("faults", i, *loc), msg, **kw), choice, view)
     return problems
+
+
+def _then_problems(add: Any, then: object, view: FileView) -> None:
+    """The fixed steps' own cross-field checks (a restore against the backup schedule), as a
+    scenario's steps get them; their fields are the schema's."""
+    steps = then if isinstance(then, list) else []
+    for i, step in enumerate(steps):
+        kind = step.get("fault") if isinstance(step, dict) else None
+        fault = FAULTS.get(kind) if isinstance(kind, str) else None
+        if fault is None or not isinstance(step, dict):
+            continue  # the schema reports it
+        for loc, message in fault.problems(step, view) if fault.problems is not None else ():
+            add(("then", i, *loc), message)
+        if step.get("overlaps_next") is True and i == len(steps) - 1:
+            add(("then", i, "overlaps_next"), "the last step has no next step to overlap: remove overlaps_next")
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -144,12 +144,58 @@ def _file_problems(path: Path, root: Any, spec: StackFile) -> list[Problem]:
         missing = _compose_file_missing(path.parent / name)
         if missing:
             problems.append(problem_at(str(path), root, ("compose", "files", i), missing))
+    if not problems:  # the Compose files are all there to be read
+        problems += _named_in_compose(path, root, spec)
     own = sorted(Secrets.generate().env())
     for where, name in generated_names(spec.components, ("components",)):
         if name.startswith("DRILLS_") and name not in own:
             problems.append(problem_at(str(path), root, where, f"{name} is not a variable Drills generates ("
                                                                f"{', '.join(own)}): name one of those, or declare "
                                                                "the stack's own under variables: (not DRILLS_)"))
+    return problems
+
+
+def _compose_names(path: Path, spec: StackFile) -> tuple[set[str], set[str]] | None:
+    """The top-level secrets and the services the stack's Compose files define, read as written
+    (no engine, no Compose binary: `drill validate` is a check of files); None when one of them
+    cannot be read so, and `drill doctor --stack` (which asks Compose) is the check then."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    secrets: set[str] = set()
+    services: set[str] = set()
+    for name in spec.compose.files:
+        try:
+            doc = YAML(typ="safe").load((path.parent / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError, YAMLError):  # UnicodeDecodeError is a ValueError
+            return None
+        if not isinstance(doc, dict):
+            return None
+        secrets |= set(doc.get("secrets") or {})
+        services |= set(doc.get("services") or {})
+    return secrets, services
+
+
+def _named_in_compose(path: Path, root: Any, spec: StackFile) -> list[Problem]:
+    """A credential's `secret:` is a Compose secret of the stack, and its `container_env:` a service
+    of it: told before anything starts, where the stack file says it."""
+    from drills.components.base import credential_fields
+
+    named = _compose_names(path, spec)
+    if named is None:
+        return []
+    secrets, services = named
+    problems = []
+    for where, ref in credential_fields(spec.components, ("components",)):
+        if ref.secret is not None and ref.secret not in secrets:
+            problems.append(problem_at(str(path), root, (*where, "secret"),
+                                       f"the stack's Compose files define no secret {ref.secret} (top-level "
+                                       f"secrets: {', '.join(sorted(secrets)) or 'none'}): name one of them, "
+                                       "or another source (env, file, container_env, generated)"))
+        if ref.container_env is not None and ref.container_env.service not in services:
+            problems.append(problem_at(str(path), root, (*where, "container_env", "service"),
+                                       f"the stack's Compose files define no service {ref.container_env.service} "
+                                       f"(services: {', '.join(sorted(services))})"))
     return problems
 
 

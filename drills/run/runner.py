@@ -74,11 +74,13 @@ def new_run_id(scenario_id: str) -> str:
 class Drill:
     def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
                  workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = (),
-                 lacks: Sequence[str] = ()) -> None:
+                 lacks: Sequence[str] = (), brought_back: str = "") -> None:
         """`left_out`: the parts of the scenario file this stack cannot drive (a bystander signal
         of a component it does not have), already taken out of `scenario`: recorded in the journal
         as NOT RUN (`left_out`, and the run's `reason`), never as passed. `lacks`: the roles of
-        those parts, recorded with the stack drilled (`environment.stack`)."""
+        those parts, recorded with the stack drilled (`environment.stack`). `brought_back`: why the
+        stack had to be brought back to its baseline before this drill ("" when it was there),
+        kept in the run's reason: what the drill before it left is never silent."""
         self.s = scenario
         self.stack = stack
         self.run_id = new_run_id(scenario.id)
@@ -91,7 +93,7 @@ class Drill:
         self.journal = Journal(self.run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
                                environment=environment(dict(stack.settings.images), self.effective.to_json(),
                                                        stack.definition.record(stack.settings.roles, lacks)),
-                               left_out=list(left_out), reason="; ".join(left_out))
+                               left_out=list(left_out), reason="; ".join(filter(None, [*left_out, brought_back])))
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
         self.applied: list[ledger.Entry] = []

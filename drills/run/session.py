@@ -321,8 +321,8 @@ class Session:
             progress: Callable[[], DrillProgress] | None = None) -> RunResult:
         """One scenario as a drill on the stack, from its verified baseline, its result handed to
         `record` as soon as it is known (also the aborted one of a drill a signal stopped). NOT
-        RUN is recorded as such; a stack not back at its baseline costs this scenario's run (an
-        ERROR) and is brought back. `progress`: made once the drill is about to start (default:
+        RUN is recorded as such; a stack not back at its baseline is brought back first, and the
+        drill's record says so. `progress`: made once the drill is about to start (default:
         console lines named `label`, the parts left out said first). A signal that came while
         the drill healed is raised once its result is recorded."""
         from drills.workload.suite import build_workload
@@ -334,14 +334,12 @@ class Session:
             record(result)
             self.say(f"NOT RUN {scenario.id}: {fitted.why_not}")
             return result
-        missed = self._baseline(fitted, record)
-        if missed is not None:
-            return missed
+        brought_back = self._baseline(fitted)
         shown = progress() if progress is not None else self._console(fitted, label or scenario.id)
         assert self.stack is not None  # _baseline waited on it
         drill = Drill(scenario, fitted.path, self.stack, reports_dir=self.reports_dir,
                       workload_factory=build_workload, progress=shown, left_out=fitted.left_out,
-                      lacks=fitted.lacks)
+                      lacks=fitted.lacks, brought_back=brought_back)
         shown.watch(drill.history)
         try:
             result = drill.run()  # heals whatever it applied, also when interrupted
@@ -358,25 +356,18 @@ class Session:
         interrupts.raise_pending()  # a signal that came while the drill healed: stop here
         return result
 
-    def _baseline(self, fitted: Fitted, record: Record) -> RunResult | None:
-        """One stack serves every drill: back at its verified baseline first, or this scenario's
-        run recorded as an ERROR (returned) and the stack brought back."""
+    def _baseline(self, fitted: Fitted) -> str:
+        """One stack serves every drill: back at its verified baseline first, brought back if need
+        be; why it had to be ("" when it did not), said now and kept in the drill's record."""
         from drills.stack.readiness import wait_ready
 
         if self.stack is None:
             raise RuntimeError("no stack to run on: fit() or open() first")
-        missed: list[RunResult] = []
-
-        def miss(why: str) -> None:
-            missed.append(not_run(fitted.filed, fitted.path, self.reports_dir, why, error=True,
-                                  stack=self.described(fitted.lacks)))
-            record(missed[0])
-            self.say(f"ERROR {fitted.scenario.id}: {why}")
-
-        if to_baseline(partial(wait_ready, self.stack, timeout_s=fitted.scenario.recovery.timeout),
-                       partial(bring_back, self.stack, own=self.own), miss):
-            return None
-        return missed[0]
+        why = to_baseline(partial(wait_ready, self.stack, timeout_s=fitted.scenario.recovery.timeout),
+                          partial(bring_back, self.stack, own=self.own))
+        if why:
+            self.say(f"{fitted.scenario.id}: {why}")
+        return why
 
     def _console(self, fitted: Fitted, label: str) -> ConsoleProgress:
         shown = ConsoleProgress(label)

@@ -1,6 +1,6 @@
 """Between drills on one reused stack (`drill run` over several scenarios or `--repeat`, `drill
-explore` over its examples): the stack back at its verified baseline before the next drill, or
-that drill recorded as an ERROR with why and the stack brought back."""
+explore` over its examples): the stack back at its verified baseline before the next drill, if
+need be brought back (and the drill told why), or the run stopped when it cannot be."""
 
 from __future__ import annotations
 
@@ -14,24 +14,24 @@ if TYPE_CHECKING:
     from drills.stack.project import ComposeProject
 
 
-def to_baseline(wait: Callable[[], object], bring_back: Callable[[], object],
-                missed: Callable[[str], None]) -> bool:
-    """Before a scenario, the stack at its verified baseline (`wait`): True when it is. Otherwise
-    that scenario's run is recorded as an ERROR with why (`missed`), the stack is brought back,
-    and False says to go on with the next one. Raises StackError (the run stops, its summary says
-    how far it got) when the stack cannot be brought back at all."""
+def to_baseline(wait: Callable[[], object], bring_back: Callable[[], object]) -> str:
+    """Before a scenario, the stack at its verified baseline (`wait`): "" when it is. Otherwise the
+    stack is brought back (which waits for the baseline again) and why it had to be is returned:
+    the scenario then runs from a verified baseline all the same, and its record says what the
+    one before left (a drill that did not recover is its own finding, not this one's ERROR).
+    Raises StackError (the run stops, its summary says how far it got) when the stack cannot be
+    brought back at all."""
     try:
         wait()
-        return True
+        return ""
     except StackError as exc:
-        why = exc.args[0]
-    missed(f"the stack was not back at its baseline before this scenario: {why}")
+        why = str(exc.args[0])
     try:
         bring_back()
     except StackError as exc:
         raise StackError(f"the stack did not return to its baseline ({why}) and could not be brought back: "
                          f"{exc.args[0]}", hint=exc.hint) from exc
-    return False
+    return f"the stack was not back at its baseline before this scenario ({why}); brought back, then drilled"
 
 
 def bring_back(stack: ComposeProject, *, own: bool, timeout_s: float = 120.0) -> None:

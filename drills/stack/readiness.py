@@ -23,21 +23,33 @@ from drills.stack.topology import Legacy, StackView, members
 ONE_SHOT = legacy.ONE_SHOT  # services that run to completion (exit 0 = success)
 
 
-def containers_healthy(snap: Mapping[str, ServiceInfo]) -> Observation:
-    waiting = []
+def containers_healthy(snap: Mapping[str, ServiceInfo], *, boot: bool = False) -> Observation:
+    """`boot`: the stack was just started, every container of it: one that has exited since (a
+    service's own restart policy shows it as restarting, not exited) will not be started again by
+    anyone, so the wait ends there rather than at its timeout (a crashed node, a secret it could
+    not read)."""
+    waiting, gone = [], []
     for s in snap.values():
         if s.service in ONE_SHOT:
             if s.state == "exited" and s.exit_code not in (0, None):
                 waiting.append(f"{s.service} exited {s.exit_code}")
+                gone.append(s.service)
             continue
         if s.state != "running":
-            waiting.append(f"{s.service} {s.state}")
+            code = f" {s.exit_code}" if s.state == "exited" and s.exit_code is not None else ""
+            waiting.append(f"{s.service} {s.state}{code}")
+            if s.state in ("exited", "dead"):
+                gone.append(s.service)
         elif s.health not in (None, "healthy"):
             waiting.append(f"{s.service} {s.health}")
     if not snap:  # nothing found is never healthy
         return Observation(False, "no container of the stack exists")
     if waiting:
-        return Observation(False, "waiting for " + ", ".join(waiting))
+        said = "waiting for " + ", ".join(waiting)
+        if boot and gone:
+            return Observation(False, f"{said}; nothing restarts {', '.join(gone)} (`drill stack logs` says why it "
+                                      "stopped)", hopeless=True)
+        return Observation(False, said)
     return Observation(True, f"all {len(snap)} containers healthy")
 
 
@@ -51,7 +63,7 @@ def ready_waits(view: StackView, timeout_s: float = 120.0, *, boot: bool = False
     # without it. Membership comes from the role map, so a component whose services all failed to
     # start is still waited for (and reported), never skipped.
     defined = view.settings.roles.roles
-    waits = [Wait("containers healthy", lambda: containers_healthy(view.snapshot()), timeout_s, 1.0)]
+    waits = [Wait("containers healthy", lambda: containers_healthy(view.snapshot(), boot=boot), timeout_s, 1.0)]
     stack = Legacy(view)
     for kind, rule in legacy.READY.items():
         if members(view, snap, kind) or (rule.when_defined and defined.get(kind)):

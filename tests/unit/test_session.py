@@ -1,6 +1,6 @@
 """The session's decisions, without Docker: what runs, what is left out or NOT RUN and why, the
 one hint for a file naming what the stack lacks, the stack started and taken down only when it is
-its own and something runs, a stack not at its baseline costing one run (an ERROR), the aborted
+its own and something runs, a stack not at its baseline brought back before the drill (which says so), the aborted
 drill recorded, and a signal held while a drill healed raised only once its result is recorded."""
 
 import json
@@ -204,32 +204,40 @@ def baseline_stack(monkeypatch, *, ready: bool, comes_back: bool = True) -> list
 
 
 @pytest.mark.parametrize("project", [None, "drills-user"])
-def test_a_stack_not_at_its_baseline_costs_that_run_an_error_and_is_brought_back(monkeypatch, tmp_path, project):
+def test_a_stack_not_at_its_baseline_is_brought_back_and_the_drill_says_so(monkeypatch, tmp_path, project):
     brought = baseline_stack(monkeypatch, ready=False)
-    monkeypatch.setattr(session, "Drill", lambda *a, **k: pytest.fail("no drill on a stack not at its baseline"))
+    made = []
+
+    class Drill(FakeDrill):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(session, "Drill", Drill)
     said, recorded = [], []
     s = Session(reports_dir=tmp_path, project=project, say=said.append)
     s.stack = Stack()  # type: ignore[assignment]
     filed = load_scenario(LEADER_KILL)
     result = s.run(Fitted(LEADER_KILL, filed, filed), record=recorded.append)
-    assert recorded == [result] and result.status == "error"
+    assert recorded == [result] and result.status == "passed", "drilled from the baseline brought back"
     assert brought == [project is None], "a --project stack (the user's) is brought back keeping its volumes"
     [line] = said
-    assert line.startswith("ERROR postgres-leader-kill: the stack was not back at its baseline before this scenario")
-    assert "waiting for worker1 exited" in line
-    journal = json.loads((tmp_path / result.run_id / "journal.json").read_text())
-    assert journal["status"] == "error" and "not back at its baseline" in journal["reason"]
+    assert line.startswith("postgres-leader-kill: the stack was not back at its baseline before this scenario")
+    assert "waiting for worker1 exited" in line and "brought back, then drilled" in line
+    [drill] = made
+    assert drill.brought_back == line.split(": ", 1)[1], "the drill's record keeps why"
 
 
-def test_a_stack_that_cannot_be_brought_back_stops_the_session_after_recording_the_run_it_cost(monkeypatch, tmp_path):
+def test_a_stack_that_cannot_be_brought_back_stops_the_session_before_any_drill(monkeypatch, tmp_path):
     baseline_stack(monkeypatch, ready=False, comes_back=False)
+    monkeypatch.setattr(session, "Drill", lambda *a, **k: pytest.fail("no drill on a stack not at its baseline"))
     recorded = []
     s = Session(reports_dir=tmp_path, say=lambda text: None)
     s.stack = Stack()  # type: ignore[assignment]
     filed = load_scenario(LEADER_KILL)
     with pytest.raises(StackError, match="no space left on device"):
         s.run(Fitted(LEADER_KILL, filed, filed), record=recorded.append)
-    assert [r.status for r in recorded] == ["error"]
+    assert recorded == []
 
 
 class FakeDrill:
@@ -238,8 +246,10 @@ class FakeDrill:
     outcome: object = None
     during = staticmethod(lambda: None)
 
-    def __init__(self, scenario, path, stack, *, reports_dir, workload_factory, progress, left_out, lacks=()):
+    def __init__(self, scenario, path, stack, *, reports_dir, workload_factory, progress, left_out, lacks=(),
+                 brought_back=""):
         self.scenario, self.left_out, self.progress, self.lacks = scenario, tuple(left_out), progress, tuple(lacks)
+        self.brought_back = brought_back
         self.run_id, self.out, self.history = f"run-{scenario.id}", reports_dir / f"run-{scenario.id}", object()
 
     def now(self) -> float:

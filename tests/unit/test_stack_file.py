@@ -257,3 +257,22 @@ def test_an_entry_is_read_by_key_as_its_adapters_spec(tmp_path):
         definition.component("postgres", EtcdSpec)
     assert isinstance(definition.component("postgres", PostgresBase), PostgresSpec)
     assert definition.spec.components.present() == {"postgres": definition.spec.components.postgres}
+
+
+def test_drill_validate_finds_a_secret_or_service_the_compose_files_do_not_define(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  db1: {image: x}\n  db2: {image: x}\n"
+                                           "secrets:\n  dba_password: {environment: DBA_PASSWORD}\n")
+    users = ("  postgres:\n    adapter: patroni\n    users:\n"
+             "      superuser: {user: dba, password: {secret: dba_pasword}}\n"
+             "      app: {user: app, password: {container_env: {service: db3, variable: APP_PASSWORD}}}\n")
+    path = tmp_path / "stack.yaml"
+    path.write_text(MINIMAL.replace("  postgres: {adapter: patroni}\n", users))
+    done = subprocess.run([sys.executable, "-m", "drills", "validate", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (f"{path}:10:49: components.postgres.users.superuser.password.secret: the stack's Compose files define "
+            "no secret dba_pasword (top-level secrets: dba_password)") in done.stderr, done.stderr
+    assert "components.postgres.users.app.password.container_env.service: the stack's Compose files define no " \
+           "service db3 (services: db1, db2)" in done.stderr, done.stderr
+    fixed = path.read_text().replace("dba_pasword", "dba_password").replace("service: db3", "service: db2")
+    path.write_text(fixed)
+    assert check_stack_file(path)[1] == []

@@ -3,6 +3,8 @@
 import inspect
 from datetime import datetime, timedelta
 
+import pytest
+
 import drills.stack
 from drills.components._mongo_status import parse_repl_status, primary_of
 from drills.components._postgres_cluster import (
@@ -13,6 +15,7 @@ from drills.components._postgres_cluster import (
     parse_replication,
 )
 from drills.components._rabbitmq_api import node_service, parse_nodes, parse_queues
+from drills.core.wait import Hopeless, Observation, Wait, WaitTimeout
 from drills.stack.readiness import containers_healthy
 from drills.stack.services import parse_summary
 
@@ -130,6 +133,31 @@ def test_containers_healthy_waits_for_health_and_accepts_finished_one_shots():
     assert "mongo-init exited 1" in containers_healthy(failed).detail
     assert not containers_healthy(snap(summary("pg2", state="exited", status="Exited (137) now"))).ready
     assert not containers_healthy({}).ready
+
+
+def test_at_boot_a_container_that_exited_ends_the_wait_at_once():
+    def snap(*docs):
+        return {d["Labels"]["com.docker.compose.service"]: parse_summary(d) for d in docs}
+
+    crashed = snap(summary("pg1"), summary("pg2", state="exited", status="Exited (1) 2 seconds ago"))
+    seen = containers_healthy(crashed, boot=True)
+    assert not seen.ready and seen.hopeless and "pg2 exited 1" in seen.detail and "nothing restarts pg2" in seen.detail
+    # After a fault the heal starts what it stopped: between drills an exited node is waited for.
+    assert not containers_healthy(crashed).hopeless
+    restarting = snap(summary("pg2", state="restarting", status="Restarting (1) 1 second ago"))
+    assert not containers_healthy(restarting, boot=True).hopeless, "its restart policy starts it again"
+    starting = snap(summary("pg1", status="Up 1 second (health: starting)"))
+    assert not containers_healthy(starting, boot=True).hopeless
+
+
+def test_a_hopeless_observation_ends_a_wait_before_its_timeout():
+    clock = iter(range(1000))
+    seen = iter([Observation(False, "pg1 starting"), Observation(False, "pg2 exited 1", hopeless=True)])
+    wait = Wait("containers healthy", lambda: next(seen), timeout_s=120.0, interval_s=1.0)
+    with pytest.raises(Hopeless) as raised:
+        wait.run(clock=lambda: float(next(clock)), sleep=lambda s: None)
+    assert raised.value.elapsed_s < 120.0 and isinstance(raised.value, WaitTimeout)
+    assert "will not get ready" in str(raised.value) and "pg2 exited 1" in str(raised.value)
 
 
 def test_no_container_is_never_called_healthy():
