@@ -1,6 +1,10 @@
 """CLI: `drill report` (the DR-readiness report) and `drill verify` (the evidence chain).
 
     drill report [RUN_DIR_OR_REPORTS_DIR ...] [--last N] [--out DIR] [--format html|md|both]
+
+The report also says what each exploration folder (`explore-*`, written by `drill explore`) named,
+or directly under a reports directory named, found: a failing schedule is a finding with its
+replayable scenario attached.
     drill verify [REPORTS_DIR | RUN_DIR]
 
 `verify` exits 0 when every sealed run is as sealed and the chain has no gap or broken link, 1
@@ -28,6 +32,7 @@ import click
 def report(paths: tuple[Path, ...], last: int | None, out_dir: Path | None, fmt: str, trend_last: int) -> None:
     """Render the DR-readiness report (self-contained HTML, Markdown) from drill runs."""
     from drills.core.errors import DrillsError
+    from drills.report.explorations import find_exploration_dirs, load_exploration
     from drills.report.render import render
     from drills.report.runs import load_runs, reports_dirs
 
@@ -36,9 +41,11 @@ def report(paths: tuple[Path, ...], last: int | None, out_dir: Path | None, fmt:
     if not runs:
         raise DrillsError(f"no runs found in {', '.join(map(str, sources))}",
                           hint="run a drill first (`drill run --suite policy`), or name reports/<run-id>/")
+    # A nightly exploration writes its folder beside the suite's runs: its finding belongs in the report.
+    explorations = [load_exploration(d) for d in find_exploration_dirs(sources)]
     out = out_dir or reports_dirs(runs)[0]
     formats = ("html", "md") if fmt == "both" else (fmt,)
-    for path in render(runs, out, formats, trend_last=trend_last):
+    for path in render(runs, out, formats, trend_last=trend_last, explorations=explorations):
         click.echo(str(path))
 
 

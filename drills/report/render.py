@@ -26,6 +26,7 @@ from drills import __version__
 from drills.checkers.registry import subject_of
 from drills.core.effective_config import EffectiveConfig, fingerprint
 from drills.records.evidence import Verified, verify
+from drills.report.explorations import ExplorationView
 from drills.report.readiness import components, not_in_stack
 from drills.report.repeats import PERCENTILE_METHOD, aggregate, fmt_value, pass_rate_text, sample_of_run
 from drills.report.runs import Run, assumptions_of, chronological, reports_dirs, trend
@@ -362,7 +363,8 @@ def _repeats(runs: Sequence[Run], svg_dir: str | None) -> list[dict[str, Any]]:
 
 
 def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: str | None = None,
-                  verified: Sequence[Verified] | None = None) -> dict[str, Any]:
+                  verified: Sequence[Verified] | None = None,
+                  explorations: Sequence[ExplorationView] = ()) -> dict[str, Any]:
     checks = list(verified) if verified is not None else [verify(d) for d in reports_dirs(runs)]
     statuses = {s: sum(1 for r in runs if r.status == s) for s in ("passed", "failed", "error", "aborted", "not-run")}
     seqs = [r.seq for r in runs if r.seq is not None]
@@ -387,7 +389,18 @@ def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: s
                       "gaps": [str(f) for f in v.findings if f.kind in ("gap", "unsealed")]} for v in checks],
         "environment": _environment(runs), "issues": _issues(runs), "trends": _trends(runs, trend_last),
         "repeats": _repeats(runs, timelines_dir), "percentile_method": PERCENTILE_METHOD,
+        "explorations": [_exploration_view(e) for e in explorations],
     }
+
+
+def _exploration_view(e: ExplorationView) -> dict[str, Any]:
+    return {"exploration": e.exploration, "folder": str(e.folder), "outcome": e.outcome, "cls": e.cls,
+            "detail": e.detail, "stack": e.stack or "?", "seed": e.seed,
+            "budget": f"{e.budget_s:g} s" if e.budget_s is not None else "?",
+            "guided": "unguided" if e.guided is False else "guided" if e.guided else "",
+            "examples": e.examples, "drills": e.drills, "coverage": e.coverage, "never_drawn": e.never_drawn,
+            "schedule": e.schedule, "reproduced": e.reproduced, "note": e.note, "minimal_file": e.minimal_file,
+            "minimal_text": e.minimal_text, "left_out": e.left_out, "is_finding": e.is_finding}
 
 
 def _env(markdown: bool = False) -> Any:
@@ -404,14 +417,15 @@ def _env(markdown: bool = False) -> Any:
 
 
 def render(runs: Sequence[Run], out_dir: Path, formats: Sequence[str] = ("html", "md"), *,
-           trend_last: int = 10) -> list[Path]:
+           trend_last: int = 10, explorations: Sequence[ExplorationView] = ()) -> list[Path]:
     """Write the report(s) to `out_dir`; the paths written."""
     from markupsafe import Markup
 
     out_dir.mkdir(parents=True, exist_ok=True)
     env = _env()
     written: list[Path] = []
-    context = build_context(runs, trend_last=trend_last, timelines_dir=TIMELINES if "md" in formats else None)
+    context = build_context(runs, trend_last=trend_last, timelines_dir=TIMELINES if "md" in formats else None,
+                            explorations=explorations)
     if "html" in formats:
         html_ctx = {**context, "runs": [{**r, "svg": Markup(r["svg"]) if r["svg"] else None} for r in context["runs"]],
                     "trends": [{**t, "metrics": [{**m, "svg": Markup(m["svg"])} for m in t["metrics"]]}

@@ -165,3 +165,8 @@ def test_the_nightly_workflow_explores_every_exploration_caching_its_database_an
     assert all(s["with"]["path"] == database and s["if"] == "always()" for s in cached.values())
     uploads = [s["with"]["path"] for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
     assert reports.rstrip("/") + "/" in uploads
+    # The DR-readiness report is rendered after the exploration, from its folder too: tonight's finding is in it.
+    names = [str(s.get("run", "")) for s in steps]
+    explore_at = next(i for i, r in enumerate(names) if "drill explore" in r)
+    report_at = next(i for i, r in enumerate(names) if "drill report" in r)
+    assert report_at > explore_at and reports.rstrip("/") in names[report_at].split()
