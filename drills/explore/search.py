@@ -170,13 +170,22 @@ def search(exploration: Exploration, run: Callable[[Sequence[DrawnStep]], Schedu
     judge = _Judge(run, SearchResult(seed, [], confirm=confirm, guided=guided), confirm=confirm,
                    deadline=clock() + budget_s, cost=cost, clock=clock, progress=progress, guided=guided)
     key = f"drills-explore:{exploration.id}{':' + stack_key if stack_key else ''}".encode()
-    # NoSuchExample: no schedule failed, which the result says
-    with _hypothesis_for_drills(seed, budget_s, guided=guided), suppress(NoSuchExample):
+    # NoSuchExample: no schedule failed, which the result says; _SearchOver: the budget or the harness ended it
+    with _hypothesis_for_drills(seed, budget_s, guided=guided), suppress(NoSuchExample, _SearchOver):
         find(schedules(exploration), judge.fails, settings=_settings(max_examples, database, key, guided=guided),
              database_key=key)
     if judge.stopped:
         raise judge.stopped[0]
     return judge.result
+
+
+class _SearchOver(KeyboardInterrupt):
+    """The search ends: no schedule fits in what is left of the budget, or the harness failed.
+    Without it Hypothesis would go on drawing (up to max_examples) schedules never run: 7 of the
+    8 minutes of a 40-search unit test. A KeyboardInterrupt because that is the one exception
+    Hypothesis passes on without taking it for a failure to shrink or saving the schedule it was
+    trying into the example database (any other BaseException is saved, and replayed first next
+    time as if it had failed). `search` catches it: it never reaches the user."""
 
 
 @dataclass
@@ -202,7 +211,7 @@ class _Judge:
             tally = self.judge(tuple(steps))
         except Exception as exc:  # the harness failed: stop, never let Hypothesis shrink on it
             self.stopped.append(exc)
-            return False
+            raise _SearchOver from exc
         if tally is None:
             return False
         # One label, every measure at once: Hypothesis climbs each label in turn, a few drills per
@@ -220,6 +229,8 @@ class _Judge:
         last_start = self.deadline - self.cost(key)  # a run starting later would end after the budget
         if self.clock() > last_start:
             self.result.budget_spent = True
+            if self.clock() > self.deadline - self.cost(()):  # not even the shortest schedule would fit
+                raise _SearchOver
             return None
         tally = Tally(key, "shrink" if self.result.minimal is not None else "generate")
         _confirm(tally, self.run, self.confirm, self.result, clock=self.clock, deadline=last_start)
