@@ -4,6 +4,7 @@ The engine, images and apt itself are stood in for: no container starts, no pack
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -72,3 +73,19 @@ def test_where_drills_may_not_install_setup_warns_and_goes_on(machine):
 def test_the_real_lookup_finds_this_machines_libraries():
     # The unit tests render PDFs here, so this machine has them: the lookup must agree.
     assert pdf_libs.missing() == []
+
+
+def test_doctor_warns_without_them_and_does_not_block(machine, monkeypatch):
+    monkeypatch.setattr(engine, "info", lambda: None)  # no engine: doctor lists the host's checks alone
+
+    def pdf_entry() -> dict[str, Any]:
+        result = CliRunner().invoke(cli.cli, ["doctor", "--json"])
+        doc = json.loads(result.stdout)
+        return next(c for c in doc["checks"] if c["name"] == "PDF report libraries")
+
+    machine["libraries"] = {"pango-1.0", "pangoft2-1.0"}
+    entry = pdf_entry()
+    assert entry["status"] == CheckStatus.WARN.value and entry["fix"] == "drill setup"
+    assert "libharfbuzz0b" in entry["detail"]
+    machine["libraries"] = {"pango-1.0", "pangoft2-1.0", "harfbuzz"}
+    assert pdf_entry()["status"] == CheckStatus.OK.value
