@@ -1,15 +1,15 @@
 """CLI: `drill report` (the DR-readiness report) and `drill verify` (the evidence chain).
 
-    drill report [RUN_DIR_OR_REPORTS_DIR ...] [--last N] [--out DIR] [--format html|md|both]
-
-The report also says what each exploration folder (`explore-*`, written by `drill explore`) named,
-or directly under a reports directory named, found: a failing schedule is a finding with its
-replayable scenario attached.
+    drill report [RUN_DIR_OR_REPORTS_DIR ...] [--last N] [--out DIR] [--format html|md|pdf|both]
     drill verify [REPORTS_DIR | RUN_DIR]
 
 `verify` exits 0 when every sealed run is as sealed and the chain has no gap or broken link, 1
 otherwise, naming each artifact changed, added or removed and each broken link or gap. Nothing
 sealed found is 1 too: no evidence is never "intact".
+
+The report also says what each exploration folder (`explore-*`, written by `drill explore`) named,
+or directly under a reports directory named, found: a failing schedule is a finding with its
+replayable scenario attached.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import click
 @click.option("--last", type=click.IntRange(min=1), default=None,
               help="Only the last N runs (by sequence number).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Where to write drill-report.html/.md (default: the reports directory).")
-@click.option("--format", "fmt", type=click.Choice(["html", "md", "both"]), default="both", show_default=True)
+              help="Where to write drill-report.html/.md/.pdf (default: the reports directory).")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "pdf", "both"]), default="both", show_default=True,
+              help="both: HTML and Markdown; pdf: the HTML laid out for A4 paper (needs `drill setup`'s libraries).")
 @click.option("--trend", "trend_last", type=click.IntRange(min=1), default=10, show_default=True,
               help="Runs per scenario in the RTO/RPO trend.")
 def report(paths: tuple[Path, ...], last: int | None, out_dir: Path | None, fmt: str, trend_last: int) -> None:
-    """Render the DR-readiness report (self-contained HTML, Markdown) from drill runs."""
+    """Render the DR-readiness report (self-contained HTML, Markdown, or PDF) from drill runs."""
     from drills.core.errors import DrillsError
     from drills.report.explorations import find_exploration_dirs, load_exploration
     from drills.report.render import render

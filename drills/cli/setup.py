@@ -48,11 +48,12 @@ def _flag(pulled: PulledImage) -> str:
               help=f"Give the {_NAMES} pull up when the engine reports nothing for this long.")
 def setup(images: bool, retry_pull: bool, pull_timeout: int, **pulls: bool) -> None:
     """Make this machine able to run drills: engine, Compose v2, base image, stack images, and the
-    MongoDB image where a registry answers (without it the MongoDB drills are NOT RUN).
+    MongoDB image where a registry answers (without it the MongoDB drills are NOT RUN); and the
+    system libraries of `drill report --format pdf`.
 
     Idempotent; fast when everything is already there.
     """
-    from drills.provision import base_image, engine
+    from drills.provision import base_image, engine, pdf_libs
     from drills.provision import images as stack_images
     from drills.provision.checks import compose_check
     from drills.provision.progress import ConsoleReporter
@@ -60,6 +61,7 @@ def setup(images: bool, retry_pull: bool, pull_timeout: int, **pulls: bool) -> N
     t0 = time.monotonic()
     reporter = ConsoleReporter()
     engine.ensure_engine(reporter)
+    pdf_libs.ensure(reporter)
     compose = compose_check()
     if compose.blocking:
         from drills.core.errors import SetupError

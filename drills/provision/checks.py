@@ -174,7 +174,19 @@ def host_checks() -> list[Check]:
             f"{avail_gb:.1f} GB available (the full stack uses about 1.5)",
             "" if avail_gb >= MIN_AVAILABLE_MEMORY_GB else "stop other workloads",
         ))
+    checks.append(pdf_check())
     return checks
+
+
+def pdf_check() -> Check:
+    """Only `drill report --format pdf` needs these: a warning, never blocking a drill."""
+    from drills.provision.pdf_libs import missing
+
+    absent = missing()
+    if not absent:
+        return Check("PDF report libraries", CheckStatus.OK, "Pango, HarfBuzz and a font found")
+    return Check("PDF report libraries", CheckStatus.WARN,
+                 f"missing {' '.join(absent)}: `drill report --format pdf` will fail", "drill setup")
 
 
 def available_memory_gb() -> float | None:

@@ -1,7 +1,7 @@
-"""The DR-readiness report: runs in, one self-contained HTML file and one Markdown file out.
+"""The DR-readiness report: runs in, one self-contained HTML file, one Markdown file and/or a PDF out.
 
     build_context(runs, ...) -> dict          everything the templates show, secrets already removed
-    render(runs, out_dir, formats) -> [Path]  drill-report.html / drill-report.md (+ timelines/*.svg for Markdown)
+    render(runs, out_dir, formats) -> [Path]  drill-report.html / .md (+ timelines/*.svg for Markdown) / .pdf
 
 Jinja2 templates (`templates/report.html.j2`, `templates/report.md.j2`). The HTML is autoescaped:
 every string from a journal is escaped, only the SVG this package draws is marked safe. The
@@ -9,7 +9,7 @@ Markdown is not HTML-escaped (`run's` must read `run's` in the file, not `run&#3
 every value is Markdown-escaped where it could start raw HTML (`<script>` in a scenario title
 gets a backslash before its `<`: text in every renderer), and table cells escape `|` (`mdcell`). The
 HTML has its CSS inline and its plots as inline SVG: it opens offline, from a CI artifact or an
-e-mail attachment.
+e-mail attachment. The PDF is that HTML printed (drills.report.pdf).
 """
 
 from __future__ import annotations
@@ -426,14 +426,20 @@ def render(runs: Sequence[Run], out_dir: Path, formats: Sequence[str] = ("html",
     written: list[Path] = []
     context = build_context(runs, trend_last=trend_last, timelines_dir=TIMELINES if "md" in formats else None,
                             explorations=explorations)
-    if "html" in formats:
+    if "html" in formats or "pdf" in formats:
         html_ctx = {**context, "runs": [{**r, "svg": Markup(r["svg"]) if r["svg"] else None} for r in context["runs"]],
                     "trends": [{**t, "metrics": [{**m, "svg": Markup(m["svg"])} for m in t["metrics"]]}
                                for t in context["trends"]],
                     "repeats": [{**r, "svg": Markup(r["svg"]) if r["svg"] else None} for r in context["repeats"]]}
-        path = out_dir / f"{REPORT_NAME}.html"
-        path.write_text(env.get_template("report.html.j2").render(**html_ctx), encoding="utf-8")
-        written.append(path)
+        html = env.get_template("report.html.j2").render(**html_ctx)
+        if "html" in formats:
+            path = out_dir / f"{REPORT_NAME}.html"
+            path.write_text(html, encoding="utf-8")
+            written.append(path)
+        if "pdf" in formats:
+            from drills.report.pdf import write_pdf
+
+            written.append(write_pdf(html, out_dir / f"{REPORT_NAME}.pdf"))
     if "md" in formats:
         svg_dir = out_dir / TIMELINES
         for r in context["runs"]:
