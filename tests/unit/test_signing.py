@@ -279,3 +279,75 @@ def test_drill_run_and_explore_take_the_key_from_the_option_or_the_environment(t
     assert done.returncode == 3, done.stderr
     assert "cannot read the signing key" in done.stderr and "ssh-keygen -t ed25519" in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_the_report_reads_each_runs_provenance_and_its_signer(tmp_path, keys):
+    from drills.report.runs import load_runs
+
+    reports = tmp_path / "reports"
+    seal(make_run(reports, do_seal=False), load_signer(keys["right"], "ci@nightly"))
+    unsealed = make_run(reports, name="postgres-leader-kill", do_seal=False)
+    runs = {r.dir: r for r in load_runs([reports])}
+    signed = next(r for d, r in runs.items() if d != unsealed)
+    assert signed.provenance["signed_by"]["identity"] == "ci@nightly"
+    assert signed.provenance["signed_by"]["fingerprint"].startswith("SHA256:")
+    older = runs[unsealed].provenance  # no manifest: the journal's harness version, the rest unknown
+    assert older["signed_by"] is None and older["host"] == "unknown" and older["drills"]["version"]
+
+
+def _workflow_step(step_id: str) -> dict:
+    from ruamel.yaml import YAML
+
+    workflow = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "nightly-drills.yml"
+    steps = YAML(typ="safe").load(workflow.read_text())["jobs"]["drills"]["steps"]
+    return next(s for s in steps if s.get("id") == step_id)
+
+
+def _run_step(step: dict, cwd: Path, env: dict[str, str], expressions: dict[str, str]) -> subprocess.CompletedProcess:
+    script = step["run"]
+    for expression, value in expressions.items():
+        script = script.replace("${{ " + expression + " }}", value)
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_nightly_workflow_signs_with_the_secret_and_publishes_fingerprint_and_head(tmp_path):
+    """The workflow's own steps, run in bash: the secret becomes a key file DRILLS_SIGN_KEY names,
+    runs sealed with it verify under --trust, and the summary shows the fingerprint and the head."""
+    root = Path(__file__).resolve().parents[2]
+    job = tmp_path / "job"
+    (job / ".venv" / "bin").mkdir(parents=True)
+    (job / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    drill_bin = job / ".venv" / "bin" / "drill"
+    drill_bin.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m drills "$@"\n')
+    drill_bin.chmod(0o755)
+    runner_temp, summary = tmp_path / "rt", tmp_path / "summary.md"
+    github_env, output = tmp_path / "env", tmp_path / "o"
+    runner_temp.mkdir()
+    secret = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(root), "RUNNER_TEMP": str(runner_temp),
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ENV": str(github_env), "GITHUB_OUTPUT": str(output),
+           "GITHUB_REPOSITORY": "acme/drills", "GITHUB_RUN_ID": "42", "SIGN_KEY": secret}
+    done = _run_step(_workflow_step("signkey"), job, env, {})
+    assert done.returncode == 0, done.stderr
+    assert "signed=true" in output.read_text() and secret not in done.stdout + done.stderr
+    exported = dict(line.split("=", 1) for line in github_env.read_text().splitlines())
+    key_file = Path(exported["DRILLS_SIGN_KEY"])
+    assert key_file.read_text().strip() == secret.strip() and oct(key_file.stat().st_mode)[-3:] == "600"
+    signer = load_signer(key_file, exported["DRILLS_SIGNER"])
+    for i in range(2):  # what `drill run` does with DRILLS_SIGN_KEY set
+        seal(fake_run(job / "reports", f"run-{i}"), signer)
+    verify_env = {**env, **exported, "SIGN_PUBLIC_KEY": ""}
+    del verify_env["SIGN_KEY"]
+    done = _run_step(_workflow_step("verify"), job, verify_env, {"steps.signkey.outputs.signed": "true"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    head = json.loads((job / "reports" / INDEX).read_text().splitlines()[-1])["manifest_sha256"]
+    shown = summary.read_text()
+    assert f"chain head: `{head}`" in shown and f"`{signer.fingerprint}`" in shown
+    assert "github-actions:acme/drills/actions/runs/42" in shown and secret not in shown
+    # Without the secret: unsigned, said so, and verify still checks the chain.
+    summary.unlink()
+    done = _run_step(_workflow_step("verify"), job, {**env, "SIGN_PUBLIC_KEY": ""},
+                     {"steps.signkey.outputs.signed": "false"})
+    assert done.returncode == 0 and "signatures not checked" in done.stdout
+    assert "origin not checked" in summary.read_text()
