@@ -11,7 +11,10 @@ run's sequence number `seq` (1, 2, 3, ... over the whole reports directory, neve
 an artifact changes its hash; hiding that by rewriting the manifest changes the manifest's hash,
 which breaks the next run's `previous`; removing a run leaves a gap in `seq`. Only the head of the
 chain (the last run) can be rewritten without trace, so `drill verify` prints the head's hash:
-publishing it (the nightly CI log does) anchors the whole chain up to that run.
+publishing it (the nightly CI log does) anchors the whole chain up to that run. The hashes prove
+order and completeness, not origin: with a signer, `seal` also signs the manifest into
+`manifest.sig.json` (drills.records.signing), and `verify(..., trusted)` requires every run signed
+by a trusted key, which a rewritten chain cannot be.
 
 `reports/runs.jsonl` is the index the sequence numbers come from: one line per sealed run, appended
 under an exclusive lock (`reports/.runs.lock`), so two drills sealing at once still get distinct,

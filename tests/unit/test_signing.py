@@ -279,6 +279,12 @@ def test_drill_run_and_explore_take_the_key_from_the_option_or_the_environment(t
     assert done.returncode == 3, done.stderr
     assert "cannot read the signing key" in done.stderr and "ssh-keygen -t ed25519" in done.stderr
     assert not (tmp_path / "r").exists()
+    exploration = sorted(Path("explorations").glob("*.yaml"))[0]
+    done = subprocess.run([sys.executable, "-m", "drills", "explore", str(exploration), "--reports",
+                           str(tmp_path / "e"), "--sign-key", str(tmp_path / "missing.pem")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3 and "cannot read the signing key" in done.stderr, done.stderr
+    assert not (tmp_path / "e").exists()
 
 
 def test_the_report_reads_each_runs_provenance_and_its_signer(tmp_path, keys):
