@@ -73,6 +73,8 @@ def new_run_id(scenario_id: str) -> str:
 
 
 class Drill:
+    signer: Signer | None = None  # signs the run's manifest when it is sealed (drills.records.signing)
+
     def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
                  workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = (),
                  lacks: Sequence[str] = (), brought_back: str = "", signer: Signer | None = None) -> None:
@@ -84,7 +86,7 @@ class Drill:
         kept in the run's reason: what the drill before it left is never silent."""
         self.s = scenario
         self.stack = stack
-        self.signer = signer  # signs the run's manifest when it is sealed (drills.records.signing)
+        self.signer = signer
         self.run_id = new_run_id(scenario.id)
         self.out = reports_dir / self.run_id
         self.out.mkdir(parents=True, exist_ok=True)
