@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING
 import click
 
 from drills.files.stack_file import stack_options
+from drills.records.signing import sign_options
 
 if TYPE_CHECKING:
     from drills.explore.runner import Exploring
     from drills.files.exploration import Exploration
+    from drills.records.signing import Signer
     from drills.stack.definition import StackDefinition
 
 
@@ -47,9 +49,10 @@ if TYPE_CHECKING:
               help="The example databases' folder: each exploration's failing schedules, replayed first by the "
                    "next search on the same stack (a CI job caches it between nights) [default: the state "
                    "directory's].")
+@sign_options
 def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...], budget: str,
             max_examples: int | None, seed: int | None, unguided: bool, reports_dir: Path,
-            database: Path | None) -> None:
+            database: Path | None, sign_key: Path | None, signer_name: str | None) -> None:
     """Draw fault schedules from an exploration file's fault space, check its invariants on each,
     and write a failing schedule, shrunk, as a scenario that `drill run` replays. FILE may be a
     folder: each exploration in it runs in turn, sharing the budget (what one leaves unspent goes
@@ -65,6 +68,7 @@ def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...],
     from drills.explore.output import exit_code
     from drills.files.exploration import load_exploration
     from drills.files.stack_file import load_stack
+    from drills.records.signing import signer_of
     from drills.spec.types import parse_duration
 
     try:
@@ -74,6 +78,9 @@ def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...],
     # Every file is checked before anything starts: a mistake in the last is not found hours in.
     explorations = [(path, load_exploration(path)) for path in exploration_files(file)]
     definition = load_stack(stack_path, overrides)
+    signer = signer_of(sign_key, signer_name)
+    if signer is not None:
+        click.echo(f"signing every drill's manifest: {signer.algorithm} key {signer.fingerprint} ({signer.identity})")
     seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
     codes: list[int] = []
     left_s = budget_s
@@ -84,7 +91,7 @@ def explore(file: Path, *, stack_path: Path | None, overrides: tuple[Path, ...],
                 click.echo(f"== {i + 1} of {len(explorations)}: {path} (budget {share:g} s of {left_s:g} s left)")
             exploring = _explore_one(path, exploration, definition, seed=seed, budget_s=share,
                                      max_examples=max_examples, reports_dir=reports_dir, database=database,
-                                     unguided=unguided)
+                                     unguided=unguided, signer=signer)
             codes.append(exit_code(exploring))
             left_s = max(0.0, left_s - (exploring.search_s or 0.0))
     if len(explorations) > 1:
@@ -117,7 +124,7 @@ def overall_code(codes: list[int]) -> int:
 
 def _explore_one(file: Path, exploration: Exploration, definition: StackDefinition, *, seed: int, budget_s: float,
                  max_examples: int | None, reports_dir: Path, database: Path | None,
-                 unguided: bool) -> Exploring:
+                 unguided: bool, signer: Signer | None = None) -> Exploring:
     from drills.core import interrupts
     from drills.explore.database import database_root, kept_failures
     from drills.explore.output import exit_code
@@ -140,7 +147,7 @@ def _explore_one(file: Path, exploration: Exploration, definition: StackDefiniti
         f"{kept} failing schedule(s) kept from earlier searches on this stack, replayed first" if kept else
         "no failing schedule kept for this stack yet"))
     exploring = Exploring(exploration, file, folder, seed=seed, budget_s=budget_s, max_examples=examples,
-                          database=database, kept=kept, guided=not unguided)
+                          database=database, kept=kept, guided=not unguided, signer=signer)
     code: int | None = None
     try:
         explore(exploring, definition, say=lambda text: click.echo(text, err=True))

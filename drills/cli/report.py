@@ -1,11 +1,13 @@
 """CLI: `drill report` (the DR-readiness report) and `drill verify` (the evidence chain).
 
     drill report [RUN_DIR_OR_REPORTS_DIR ...] [--last N] [--out DIR] [--format html|md|pdf|both]
-    drill verify [REPORTS_DIR | RUN_DIR]
+    drill verify [REPORTS_DIR | RUN_DIR] [--trust PUBKEY ...]
 
 `verify` exits 0 when every sealed run is as sealed and the chain has no gap or broken link, 1
 otherwise, naming each artifact changed, added or removed and each broken link or gap. Nothing
-sealed found is 1 too: no evidence is never "intact".
+sealed found is 1 too: no evidence is never "intact". With `--trust`, every run must also be signed
+(`drill run --sign-key`) by one of the trusted keys: that proves who sealed the chain, which the
+hashes alone cannot (whoever can write the folder can recompute them all).
 
 The report also says what each exploration folder (`explore-*`, written by `drill explore`) named,
 or directly under a reports directory named, found: a failing schedule is a finding with its
@@ -16,8 +18,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from drills.records.signing import Trusted
 
 
 @click.command()
@@ -55,29 +61,44 @@ WHAT_TO_PASS = "pass a reports directory (`drill verify reports`) or one run's f
 
 @click.command()
 @click.argument("path", required=False, default=Path("reports"), type=click.Path(path_type=Path))
-def verify(path: Path) -> None:
+@click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A public key whose signatures are trusted (OpenSSH .pub line, allowed_signers file or PEM); "
+                   "repeatable. Every run must be signed by one of them.")
+def verify(path: Path, trust: tuple[Path, ...]) -> None:
     """Check sealed evidence: a reports directory, or one run's folder.
 
     PATH is a reports directory (default: reports): every sealed run unaltered, the chain gapless.
     Or one run's folder (reports/<run-id>/): each artifact against the run's manifest.json, and its
-    index line and chain links when the folder is inside its reports directory. Exits 0 only when
-    something sealed was found and all of it is as sealed; 1 otherwise."""
+    index line and chain links when the folder is inside its reports directory. With --trust, each
+    run's manifest must carry a good signature by a trusted key (who sealed it); without, origin is
+    not checked. Exits 0 only when something sealed was found and all of it is as sealed (and
+    signed by a trusted key, with --trust); 1 otherwise."""
     from drills.records.evidence import is_run_dir
+    from drills.records.signing import load_trusted
 
     if not path.is_dir():
         raise click.UsageError(f"{path} is not a directory: {WHAT_TO_PASS}")
-    sys.exit(_verify_run(path) if is_run_dir(path) else _verify_reports(path))
+    trusted = load_trusted(list(trust)) if trust else None
+    sys.exit(_verify_run(path, trusted) if is_run_dir(path) else _verify_reports(path, trusted))
 
 
-def _verify_reports(reports_dir: Path) -> int:
+def _origin(signed: int, runs: int, trusted: Trusted | None) -> str:
+    if trusted is None:
+        return (f"signatures not checked: origin NOT verified ({signed} of {runs} run(s) carry a signature); "
+                f"pass --trust PUBKEY to check who sealed them")
+    return f"origin verified: signed by a trusted key (trusted: {', '.join(trusted.fingerprints())})"
+
+
+def _verify_reports(reports_dir: Path, trusted: Trusted | None) -> int:
     from drills.records.evidence import verify as verify_chain
 
-    result = verify_chain(reports_dir)
+    result = verify_chain(reports_dir, trusted)
     for finding in result.findings:
         click.secho(f"FAIL {finding}", fg="red")
     if result.intact:
         click.secho(f"intact: {result.runs} sealed run(s), #1..#{result.head_seq}; "
                     f"chain head sha256 {result.head_sha256}", fg="green")
+        click.echo(_origin(result.signed, result.runs, trusted))
         return 0
     if not result.runs and not result.findings:
         click.secho(f"NOT VERIFIED: nothing sealed in {reports_dir} (no run folder with a manifest.json, no "
@@ -88,10 +109,10 @@ def _verify_reports(reports_dir: Path) -> int:
     return 1
 
 
-def _verify_run(run_dir: Path) -> int:
+def _verify_run(run_dir: Path, trusted: Trusted | None) -> int:
     from drills.records.evidence import verify_run_dir
 
-    result = verify_run_dir(run_dir)
+    result = verify_run_dir(run_dir, trusted)
     for finding in result.findings:
         click.secho(f"FAIL {finding}", fg="red")
     if result.intact:
@@ -99,6 +120,7 @@ def _verify_run(run_dir: Path) -> int:
                     f"its manifest.json (sha256 {result.manifest_sha256})", fg="green")
         for line in result.chain:
             click.echo(line)
+        click.echo(_origin(int(result.signed), 1, trusted))
         return 0
     click.secho(f"NOT INTACT: {len(result.findings)} finding(s) in run folder {run_dir}", fg="red", err=True)
     return 1

@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from drills.files.stack_file import stack_options
+from drills.records.signing import sign_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from drills.files.scenario import Scenario
     from drills.records.result import RunResult
+    from drills.records.signing import Signer
     from drills.report.run_log import RunLog
     from drills.stack.definition import StackDefinition
 
@@ -50,8 +52,10 @@ def _suite_files(suite: str, root: Path) -> list[Path]:
 @click.option("--summary", "summary_path", default=None, type=click.Path(path_type=Path),
               help="Where to write the JSON summary [default: REPORTS/summary-<time>.json].")
 @stack_options
+@sign_options
 def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports_dir: Path, *, repeat: int,
-        summary_path: Path | None, stack_path: Path | None, overrides: tuple[Path, ...]) -> None:
+        summary_path: Path | None, stack_path: Path | None, overrides: tuple[Path, ...], sign_key: Path | None,
+        signer_name: str | None) -> None:
     """Run drills: start the stack, drive traffic, inject faults, heal, check the expectations.
 
     \b
@@ -66,6 +70,7 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     from drills.files.scenario import load_scenario, validate_files
     from drills.files.stack_file import load_stack
     from drills.provision.images import project_root
+    from drills.records.signing import signer_of
     from drills.report.run_log import RunLog
 
     paths = list(files) + (_suite_files(suite, project_root()) if suite else [])
@@ -78,12 +83,16 @@ def run(files: tuple[Path, ...], suite: str | None, project: str | None, reports
     if project is not None and (stack_path is not None or overrides):
         raise click.UsageError("--project runs on a stack already up, with its own stack file: drop --stack and -f")
     definition = None if project is not None else load_stack(stack_path, overrides)
+    signer = signer_of(sign_key, signer_name)
+    if signer is not None:
+        click.echo(f"signing every run's manifest: {signer.algorithm} key {signer.fingerprint} ({signer.identity})",
+                   err=True)
     log = RunLog(repeat)
     summary_path = summary_path or reports_dir / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
     with interrupts.trapped():  # SIGTERM and SIGHUP unwind (heal, stack down) exactly like Ctrl-C
         try:
             execute(scenarios, project=project, reports_dir=reports_dir, repeat=repeat, log=log,
-                    definition=definition)
+                    definition=definition, signer=signer)
         except BaseException:
             # Stopped by a signal or a harness failure: faults are healed and the stack is down by
             # now; say what completed (a second signal is held back while this is written).
@@ -118,14 +127,15 @@ def report_log(log: RunLog, reports_dir: Path, summary_path: Path, *, interrupte
 
 
 def execute(scenarios: Sequence[tuple[Path, Scenario]], *, project: str | None, reports_dir: Path,
-            repeat: int = 1, log: RunLog | None = None, definition: StackDefinition | None = None) -> list[RunResult]:
+            repeat: int = 1, log: RunLog | None = None, definition: StackDefinition | None = None,
+            signer: Signer | None = None) -> list[RunResult]:
     """The scenarios `repeat` times over in one session (`drills.run.session`: the stack, fitting,
     baseline, drills), each repetition's results and wall time kept in `log` as they come."""
     from drills.report.run_log import RunLog
     from drills.run.session import Session
 
     log = log if log is not None else RunLog(repeat)
-    with Session(reports_dir=reports_dir, definition=definition, project=project) as session:
+    with Session(reports_dir=reports_dir, definition=definition, project=project, signer=signer) as session:
         fitted = session.fit(scenarios)
         session.up()
         log.stack_up_s = session.stack_up_s

@@ -32,6 +32,7 @@ from drills.records.result import RunResult
 
 if TYPE_CHECKING:
     from drills.core.history import History
+    from drills.records.signing import Signer
     from drills.run.session import Session
     from drills.stack.definition import StackDefinition
     from drills.stack.project import ComposeProject
@@ -90,6 +91,7 @@ class Exploring:
     guided: bool = True  # the search steered by what the drills measured (False: `--unguided`)
     database: Path | None = None  # the example databases' folder (--database); None: the state directory's
     kept: int = 0  # failing schedules the database kept from earlier searches: replayed first
+    signer: Signer | None = None  # signs every drill's manifest (--sign-key)
 
     def time_left(self, now: float | None = None) -> float:
         if self.search_started is None:
@@ -159,7 +161,8 @@ def explore(exploring: Exploring, definition: StackDefinition, *, say: Say) -> S
     from drills.explore.database import database_root
     from drills.run.session import Session
 
-    with Session(reports_dir=exploring.folder, definition=definition, say=say, warn=say, tell_down=True) as session:
+    with Session(reports_dir=exploring.folder, definition=definition, say=say, warn=say, tell_down=True,
+                 signer=exploring.signer) as session:
         stack = session.open()
         exploring.stack, exploring.project = definition.name, stack.project
         exploring.not_run, exploring.left_out = fit_of_space(exploring.exploration, stack, session.defined)

@@ -11,7 +11,10 @@ run's sequence number `seq` (1, 2, 3, ... over the whole reports directory, neve
 an artifact changes its hash; hiding that by rewriting the manifest changes the manifest's hash,
 which breaks the next run's `previous`; removing a run leaves a gap in `seq`. Only the head of the
 chain (the last run) can be rewritten without trace, so `drill verify` prints the head's hash:
-publishing it (the nightly CI log does) anchors the whole chain up to that run.
+publishing it (the nightly CI log does) anchors the whole chain up to that run. The hashes prove
+order and completeness, not origin: with a signer, `seal` also signs the manifest into
+`manifest.sig.json` (drills.records.signing), and `verify(..., trusted)` requires every run signed
+by a trusted key, which a rewritten chain cannot be.
 
 `reports/runs.jsonl` is the index the sequence numbers come from: one line per sealed run, appended
 under an exclusive lock (`reports/.runs.lock`), so two drills sealing at once still get distinct,
@@ -37,6 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from drills.core.errors import HarnessError
+from drills.records import signing
+from drills.records.provenance import provenance
+from drills.records.signing import SIGNATURE, Signer, Trusted
 
 MANIFEST = "manifest.json"
 INDEX = "runs.jsonl"
@@ -62,7 +68,8 @@ def artifacts(run_dir: Path) -> dict[str, dict[str, Any]]:
     for path in sorted(run_dir.rglob("*")):
         if path.is_file() and not path.is_symlink():
             rel = path.relative_to(run_dir).as_posix()
-            if rel != MANIFEST and not rel.endswith(".tmp"):
+            # The signature signs the manifest: it cannot be one of the manifest's artifacts.
+            if rel not in (MANIFEST, SIGNATURE) and not rel.endswith(".tmp"):
                 out[rel] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
     return out
 
@@ -131,8 +138,9 @@ def _write_json(path: Path, data: dict[str, Any]) -> bytes:
     return raw
 
 
-def seal(run_dir: Path) -> dict[str, Any]:
-    """Seal a finished run: hash its artifacts, take the next sequence number, link to the previous seal.
+def seal(run_dir: Path, signer: Signer | None = None) -> dict[str, Any]:
+    """Seal a finished run: hash its artifacts, take the next sequence number, link to the previous seal;
+    with a `signer`, sign the manifest's bytes into manifest.sig.json (drills.records.signing).
 
     Sealing again a run that has not changed does nothing; the chain's head (the last run sealed)
     may be sealed again after its artifacts changed (an aborted run rewritten); any other run is
@@ -162,8 +170,13 @@ def seal(run_dir: Path) -> dict[str, Any]:
             "format": FORMAT, "run_id": run_dir.name, "seq": seq, "previous": previous, "algorithm": "sha256",
             "sealed_at": datetime.now(UTC).isoformat(timespec="seconds"), "sealed_by": _sealed_by(),
             "inputs": _inputs(run_dir), "artifacts": found,
+            "provenance": provenance(run_dir, signer.describe() if signer else None),
         }
         raw = _write_json(run_dir / MANIFEST, manifest)
+        if signer is not None:
+            _write_json(run_dir / SIGNATURE, signer.sign(raw))
+        else:  # a head re-sealed unsigned: a signature of its old manifest would only mislead
+            (run_dir / SIGNATURE).unlink(missing_ok=True)
         entry = {"seq": seq, "run_id": run_dir.name, "manifest_sha256": hashlib.sha256(raw).hexdigest(),
                  "sealed_at": manifest["sealed_at"]}
         lines = [json.dumps(e, sort_keys=True) for e in [*index, entry]]
@@ -185,7 +198,8 @@ def seal(run_dir: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One thing that is not as sealed. `kind`: changed, added, removed, unsealed, gap, link, index, manifest."""
+    """One thing that is not as sealed. `kind`: changed, added, removed, unsealed, gap, link, index, manifest,
+    signature (checked only against trusted keys)."""
 
     seq: int  # 0 when the run has no (readable) sequence number
     run_id: str
@@ -203,6 +217,8 @@ class Verified:
     runs: int = 0  # sealed runs found
     head_seq: int = 0
     head_sha256: str | None = None
+    signed: int = 0  # sealed runs carrying a signature file (checked or not)
+    trusted: Trusted | None = None  # the keys signatures were checked against; None: origin not checked
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -316,12 +332,22 @@ def _chain(reports_dir: Path, sealed: dict[int, tuple[Path, dict[str, Any], str]
     return findings
 
 
-def verify(reports_dir: Path) -> Verified:
-    """Recompute every sealed run and every link of the chain, and cross-check the index."""
-    result = Verified(reports_dir)
+def _signature(run_dir: Path, seq: int, trusted: Trusted | None) -> list[Finding]:
+    if trusted is None:
+        return []
+    why = signing.check(run_dir, (run_dir / MANIFEST).read_bytes(), trusted)
+    return [Finding(seq, run_dir.name, "signature", why)] if why else []
+
+
+def verify(reports_dir: Path, trusted: Trusted | None = None) -> Verified:
+    """Recompute every sealed run and every link of the chain, and cross-check the index; with
+    `trusted`, every run's manifest must be signed by one of those keys."""
+    result = Verified(reports_dir, trusted=trusted)
     sealed, result.findings = _manifests(reports_dir)
     for seq, (run_dir, manifest, _) in sorted(sealed.items()):
         result.findings += verify_run(run_dir, manifest, seq)
+        result.findings += _signature(run_dir, seq, trusted)
+        result.signed += (run_dir / SIGNATURE).is_file()
     result.findings += _chain(reports_dir, sealed)
     result.runs = len(sealed)
     if sealed:
@@ -343,6 +369,8 @@ class RunVerified:
     seq: int = 0
     manifest_sha256: str | None = None
     artifacts: int = 0  # artifacts the manifest lists
+    signed: bool = False  # a signature file is there (checked only against `trusted`)
+    trusted: Trusted | None = None
     chain: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -355,12 +383,12 @@ def is_run_dir(path: Path) -> bool:
     return (path / MANIFEST).is_file() or (path / "journal.json").is_file()
 
 
-def verify_run_dir(run_dir: Path) -> RunVerified:
+def verify_run_dir(run_dir: Path, trusted: Trusted | None = None) -> RunVerified:
     """Check one run's folder: every artifact against its manifest.json, and, when the folder sits in
     its reports directory (a `runs.jsonl` next to it), its index line and its links to the runs
     before and after it."""
     run_dir = run_dir.resolve()  # `drill verify .` inside the folder: its name is the run's id
-    result = RunVerified(run_dir)
+    result = RunVerified(run_dir, trusted=trusted, signed=(run_dir / SIGNATURE).is_file())
     loaded = _load(run_dir)
     if isinstance(loaded, Finding):
         result.findings.append(loaded)
@@ -372,6 +400,7 @@ def verify_run_dir(run_dir: Path) -> RunVerified:
     if manifest.get("run_id") != run_dir.name:
         result.findings.append(_moved(run_dir, manifest, seq))
     result.findings += verify_run(run_dir, manifest, seq)
+    result.findings += _signature(run_dir, seq, trusted)
     result.findings += _links(run_dir, seq, result)
     result.findings.sort()
     return result

@@ -151,6 +151,20 @@ class Run:
         return self.status == "not-run" and bool(self.lacks)
 
     @property
+    def provenance(self) -> dict[str, Any]:
+        """What made the run, as sealed in its manifest (drills.records.provenance): Drills version and
+        commit, host, CI run (`url`), image references, and who signed (`signed_by`: identity,
+        algorithm, key fingerprint; None unsigned); the journal's harness version and commit for a
+        run sealed before provenance was recorded, everything else "unknown"."""
+        sealed = (self.manifest or {}).get("provenance")
+        if isinstance(sealed, dict):
+            return sealed
+        env = self.journal.get("environment") or {}
+        return {"drills": {"version": str(env.get("harness_version") or "unknown"),
+                           "commit": str(env.get("git_commit") or "unknown")},
+                "host": "unknown", "ci": None, "images": env.get("images") or {}, "signed_by": None}
+
+    @property
     def seq(self) -> int | None:
         seq = (self.manifest or {}).get("seq")
         return seq if isinstance(seq, int) else None

@@ -34,6 +34,7 @@ from drills.records.evidence import seal
 from drills.records.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.records.junit import write_junit
 from drills.records.result import RunResult
+from drills.records.signing import Signer
 from drills.run.evaluate import RunFacts, evaluate
 from drills.sampling import registry as sampling
 from drills.sampling.base import Sampler
@@ -72,9 +73,11 @@ def new_run_id(scenario_id: str) -> str:
 
 
 class Drill:
+    signer: Signer | None = None  # signs the run's manifest when it is sealed (drills.records.signing)
+
     def __init__(self, scenario: Scenario, scenario_file: Path, stack: ComposeProject, *, reports_dir: Path,
                  workload_factory: WorkloadFactory, progress: Progress, left_out: Sequence[str] = (),
-                 lacks: Sequence[str] = (), brought_back: str = "") -> None:
+                 lacks: Sequence[str] = (), brought_back: str = "", signer: Signer | None = None) -> None:
         """`left_out`: the parts of the scenario file this stack cannot drive (a bystander signal
         of a component it does not have), already taken out of `scenario`: recorded in the journal
         as NOT RUN (`left_out`, and the run's `reason`), never as passed. `lacks`: the roles of
@@ -83,6 +86,7 @@ class Drill:
         kept in the run's reason: what the drill before it left is never silent."""
         self.s = scenario
         self.stack = stack
+        self.signer = signer
         self.run_id = new_run_id(scenario.id)
         self.out = reports_dir / self.run_id
         self.out.mkdir(parents=True, exist_ok=True)
@@ -410,11 +414,11 @@ class Drill:
         self.journal.verdicts = [v.to_json() for v in verdicts]
         self.journal.write(self.out / "journal.json")
         write_junit(self.out / "junit.xml", self.s.id, verdicts, duration_s=self.now(), error=error)
-        seal(self.out)
+        seal(self.out, self.signer)
 
 
 def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: str, *,
-            error: bool = False, stack: dict[str, Any] | None = None) -> RunResult:
+            error: bool = False, stack: dict[str, Any] | None = None, signer: Signer | None = None) -> RunResult:
     """A scenario that cannot run here is recorded as NOT RUN, with why; never as passed.
     `error`: it could not start for a failure of the harness or the stack (an ERROR). `stack`:
     the stack it was fitted to, with what it lacks (`StackDefinition.record`)."""
@@ -427,7 +431,7 @@ def not_run(scenario: Scenario, scenario_file: Path, reports_dir: Path, reason: 
     journal.write(out / "journal.json")
     write_junit(out / "junit.xml", scenario.id, [], duration_s=0.0, not_run_reason=None if error else reason,
                 error=reason if error else None)
-    seal(out)
+    seal(out, signer)
     return RunResult(run_id, scenario.id, status, [], out, reason, policy=scenario.policy)
 
 

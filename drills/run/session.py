@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from drills.core.history import History
     from drills.files.scenario import Scenario
+    from drills.records.signing import Signer
     from drills.stack.definition import StackDefinition
     from drills.stack.presence import Presence
     from drills.stack.project import ComposeProject
@@ -185,8 +186,10 @@ class Session:
     stack is taken down."""
 
     def __init__(self, *, reports_dir: Path, definition: StackDefinition | None = None, project: str | None = None,
-                 say: Say = say_on_stderr, warn: Say = warn_on_stderr, tell_down: bool = False) -> None:
+                 say: Say = say_on_stderr, warn: Say = warn_on_stderr, tell_down: bool = False,
+                 signer: Signer | None = None) -> None:
         self.reports_dir = reports_dir
+        self.signer = signer  # every run's manifest is signed with it when given
         self.definition, self.project = definition, project
         self.say, self.warn, self.tell_down = say, warn, tell_down
         self.stack: ComposeProject | None = None
@@ -330,7 +333,7 @@ class Session:
         scenario = fitted.scenario
         if fitted.why_not:
             result = not_run(fitted.filed, fitted.path, self.reports_dir, fitted.why_not,
-                             stack=self.described(fitted.lacks))
+                             stack=self.described(fitted.lacks), signer=self.signer)
             record(result)
             self.say(f"NOT RUN {scenario.id}: {fitted.why_not}")
             return result
@@ -339,7 +342,7 @@ class Session:
         assert self.stack is not None  # _baseline waited on it
         drill = Drill(scenario, fitted.path, self.stack, reports_dir=self.reports_dir,
                       workload_factory=build_workload, progress=shown, left_out=fitted.left_out,
-                      lacks=fitted.lacks, brought_back=brought_back)
+                      lacks=fitted.lacks, brought_back=brought_back, signer=self.signer)
         shown.watch(drill.history)
         try:
             result = drill.run()  # heals whatever it applied, also when interrupted

@@ -247,9 +247,9 @@ class FakeDrill:
     during = staticmethod(lambda: None)
 
     def __init__(self, scenario, path, stack, *, reports_dir, workload_factory, progress, left_out, lacks=(),
-                 brought_back=""):
+                 brought_back="", signer=None):
         self.scenario, self.left_out, self.progress, self.lacks = scenario, tuple(left_out), progress, tuple(lacks)
-        self.brought_back = brought_back
+        self.brought_back, self.signer = brought_back, signer
         self.run_id, self.out, self.history = f"run-{scenario.id}", reports_dir / f"run-{scenario.id}", object()
 
     def now(self) -> float:
@@ -276,10 +276,10 @@ class Shown:
         self.closed = True
 
 
-def drill_session(monkeypatch, tmp_path, drill):
+def drill_session(monkeypatch, tmp_path, drill, signer=None):
     baseline_stack(monkeypatch, ready=True)
     monkeypatch.setattr(session, "Drill", drill)
-    s = Session(reports_dir=tmp_path, say=lambda text: None)
+    s = Session(reports_dir=tmp_path, say=lambda text: None, signer=signer)
     s.stack = Stack()  # type: ignore[assignment]
     return s
 
@@ -454,3 +454,23 @@ def test_a_drill_in_error_is_said_with_its_reason_as_it_ends(monkeypatch, tmp_pa
     s.run(Fitted(LEADER_KILL, filed, filed, lacks=("rabbitmq",)), record=lambda r: None, progress=Shown)
     assert said == ["ERROR postgres-leader-kill: no backup completed within 30 s after the steady phase: 3 of 3 "
                     "attempts failed, all with: role \"postgres\" does not exist"]
+
+
+def test_the_sessions_signer_signs_every_drill_and_every_not_run(monkeypatch, tmp_path):
+    """`drill run --sign-key`: the session hands its signer to each drill and to a NOT RUN record."""
+    made = []
+
+    class Drill(FakeDrill):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    signer = object()
+    s = drill_session(monkeypatch, tmp_path, Drill, signer=signer)
+    filed = load_scenario(LEADER_KILL)
+    s.run(Fitted(LEADER_KILL, filed, filed, ()), record=lambda r: None, progress=Shown)
+    assert made[0].signer is signer
+    sealed = []
+    monkeypatch.setattr("drills.run.runner.seal", lambda out, signer=None: sealed.append(signer))
+    s.run(Fitted(LEADER_KILL, filed, filed, (), why_not="image mongo:7 absent"), record=lambda r: None)
+    assert sealed == [signer]
