@@ -85,7 +85,7 @@ class Journal:
 
 
 def environment(images: dict[str, str] | None = None, effective: dict[str, Any] | None = None,
-                stack: dict[str, Any] | None = None) -> dict[str, Any]:
+                stack: dict[str, Any] | None = None, image_digests: dict[str, Any] | None = None) -> dict[str, Any]:
     """Harness version and commit, host facts, image tags: what a reader needs to reproduce a run.
     `effective`: the stack's configuration as read back from it when the drill started
     (`drills.stack.effective.EffectiveConfig.to_json`); absent where no stack was drilled.
@@ -104,6 +104,8 @@ def environment(images: dict[str, str] | None = None, effective: dict[str, Any] 
                  "cpus": os.cpu_count()},
         "images": images or {}, "recorded_at_unix": time.time(),
     }
+    if image_digests is not None:  # the images' content, by service (drills.stack.image_digests)
+        env["image_digests"] = image_digests
     if effective is not None:
         env["effective"] = effective
     if stack is not None:

@@ -52,7 +52,9 @@ def provenance(run_dir: Path, signed_by: dict[str, Any] | None = None) -> dict[s
                    "commit": str(env.get("git_commit") or UNKNOWN)},
         "host": socket.gethostname(),
         "ci": ci_run(),
-        # Image references as the stack file names them (tags); their content digests are not recorded yet.
+        # Image references as the stack file names them (tags), and what each service's container ran
+        # by content (image ID, registry digests): a tag can be rebuilt, an ID cannot.
         "images": dict(images) if isinstance(images, dict) else {},
+        "image_digests": env.get("image_digests") or {},
         "signed_by": signed_by,
     }

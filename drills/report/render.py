@@ -222,8 +222,32 @@ def _run_view(run: Run, *, timeline_file: str | None) -> dict[str, Any]:
         "scenario_file": j.get("scenario_file", ""),
         "scenario_file_sha256": (inputs.get("scenario_file") or {}).get("sha256"),
         "scenario_sha256": _scenario_hash(sc), "svg": svg, "timeline_file": timeline_file if svg else None,
+        "provenance": _provenance(run),
         # What the system logged it did (drills.stack.logs): None when the run kept no logs (older runs).
         "system": system if (run.dir / "logs").is_dir() or system else None, "system_more": system_more,
+    }
+
+
+def _provenance(run: Run) -> dict[str, str]:
+    """What made the run, where, under which CI run, with which images, signed by whom: one line each."""
+    p = run.provenance
+    drills, ci, signed = p.get("drills") or {}, p.get("ci"), p.get("signed_by")
+    digests = p.get("image_digests") or {}
+    if "error" in digests:
+        images = f"not recorded ({digests['error']})"
+    elif digests:
+        images = "; ".join(f"{name}: {d.get('image') or '?'} {d.get('id') or '?'}" for name, d in digests.items())
+    else:
+        tags = "; ".join(f"{k}: {v}" for k, v in (p.get("images") or {}).items())
+        images = f"{tags or 'none named'} (tags only: digests not recorded)"
+    return {
+        "drills": f"{drills.get('version', 'unknown')} (commit {drills.get('commit', 'unknown')})",
+        "host": str(p.get("host") or "unknown"),
+        "ci": "not a CI run" if not ci else str(ci.get("url") or f"{ci.get('provider')} run "
+                                                                  f"{ci.get('run_id') or '(no id)'}"),
+        "signed": "UNSIGNED" if not signed else f"{signed.get('identity', '?')} ({signed.get('algorithm', '?')}, "
+                                                 f"{signed.get('fingerprint', '?')})",
+        "images": images,
     }
 
 

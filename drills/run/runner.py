@@ -39,6 +39,7 @@ from drills.run.evaluate import RunFacts, evaluate
 from drills.sampling import registry as sampling
 from drills.sampling.base import Sampler
 from drills.stack.effective import read_effective
+from drills.stack.image_digests import image_digests
 
 if TYPE_CHECKING:
     from drills.core.history import Op
@@ -96,7 +97,8 @@ class Drill:
         self.effective = read_effective(stack)
         self.journal = Journal(self.run_id, scenario.model_dump(mode="json", by_alias=True), str(scenario_file),
                                environment=environment(dict(stack.settings.images), self.effective.to_json(),
-                                                       stack.definition.record(stack.settings.roles, lacks)),
+                                                       stack.definition.record(stack.settings.roles, lacks),
+                                                       image_digests(stack)),
                                left_out=list(left_out), reason="; ".join(filter(None, [*left_out, brought_back])))
         self.t0 = time.monotonic()
         self.history = History(self.out / "history.jsonl")
