@@ -64,6 +64,12 @@ def up(count: int, references: list[str], subnet: str | None, reporter: Reporter
     return cluster
 
 
+def planned(cluster: ClusterPlan) -> list[Resource]:
+    """What `up` records for `cluster`, in the order it records it (the unit tests crash it after each)."""
+    return state.planned([(n.namespace, n.veth, n.name) for n in cluster.nodes], cluster.bridge,
+                         " ".join(netns.rule_spec(cluster.bridge)))
+
+
 def _wire(record: Record, cluster: ClusterPlan, reporter: Reporter) -> None:
     note(record, Resource(Kind.BRIDGE, cluster.bridge))
     netns.create_bridge(cluster.bridge)
@@ -181,8 +187,14 @@ def down(reporter: Reporter) -> list[str]:
         targets = state.with_leftovers(record.resources if record else [],
                                        namespaces=netns.our_namespaces(), links=netns.observed_links(),
                                        nodes=_observed_nodes(), bridge=BRIDGE)
+        nodes = [node_for(int(r.name.rsplit("-", 1)[1]), subnet) for r in targets if r.kind is Kind.DAEMON]
+        if nodes:
+            reporter.step(f"stopping the dockerd of {', '.join(n.name for n in nodes)}, removing their roots")
+            for what in daemon.stop(nodes):
+                reporter.ok(f"removed {what}")
+                removed.append(what)
         for resource in targets:
-            removed += _remove(resource, subnet, reporter)
+            removed += _remove(resource, reporter)
         for rule in netns.remove_rules():
             reporter.ok(f"removed iptables rule {rule}")
             removed.append(f"iptables rule {rule}")
@@ -192,14 +204,7 @@ def down(reporter: Reporter) -> list[str]:
     return removed
 
 
-def _remove(resource: Resource, subnet: str, reporter: Reporter) -> list[str]:
-    if resource.kind is Kind.DAEMON:
-        node = node_for(int(resource.name.rsplit("-", 1)[1]), subnet)
-        reporter.step(f"{node.name}: stopping its dockerd and removing its roots")
-        gone = daemon.stop(node)
-        for what in gone:
-            reporter.ok(f"removed {what}")
-        return gone
+def _remove(resource: Resource, reporter: Reporter) -> list[str]:
     if resource.kind in (Kind.VETH, Kind.BRIDGE):
         if netns.remove_link(resource.name):
             reporter.ok(f"removed {resource.kind.value} {resource.name}")
@@ -210,7 +215,9 @@ def _remove(resource: Resource, subnet: str, reporter: Reporter) -> list[str]:
             reporter.ok(f"removed namespace {resource.name}")
             return [f"namespace {resource.name}"]
         return []
-    return []  # rules: every rule tagged drills-cluster is removed after the loop, recorded or not
+    # Daemons are stopped before the loop, all at once; every rule tagged drills-cluster is removed
+    # after it, recorded or not.
+    return []
 
 
 def _observed_nodes() -> list[str]:

@@ -134,3 +134,13 @@ def with_leftovers(recorded: Iterable[Resource], *, namespaces: Iterable[str], l
     found += [Resource(Kind.BRIDGE if link == bridge else Kind.VETH, link) for link in links]
     found += [Resource(Kind.DAEMON, n) for n in nodes]
     return teardown(found)
+
+
+def planned(subnet_nodes: Iterable[tuple[str, str, str]], bridge: str, rule: str) -> list[Resource]:
+    """What `up` records, in its order, for nodes given as (namespace, veth, name): bridge, rule, each
+    node's namespace and veth, then the daemons (started side by side after the wiring)."""
+    nodes = list(subnet_nodes)
+    found = [Resource(Kind.BRIDGE, bridge), Resource(Kind.RULE, rule)]
+    for namespace, veth, _ in nodes:
+        found += [Resource(Kind.NETNS, namespace), Resource(Kind.VETH, veth)]
+    return found + [Resource(Kind.DAEMON, name) for _, _, name in nodes]
