@@ -48,7 +48,12 @@ def status() -> None:
 
     record, nodes = lifecycle.status()
     if record is None:
-        click.echo("no cluster here (build one with `drill cluster up`)")
+        left = lifecycle.remnants()
+        if left:
+            click.echo(f"no cluster recorded here, but parts of one are: {', '.join(left)} "
+                       "(remove them with `drill cluster down`)")
+        else:
+            click.echo("no cluster here (build one with `drill cluster up`)")
         sys.exit(1)
     click.echo(f"subnet {record.subnet}, overlay pool {record.pool}")
     click.echo(f"{'node':8} {'address':12} {'daemon':7} {'role':8} {'swarm':16} images")

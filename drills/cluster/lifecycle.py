@@ -175,6 +175,11 @@ def status() -> tuple[Record | None, list[NodeStatus]]:
 
 def down(reporter: Reporter) -> list[str]:
     """Remove the recorded cluster and anything by the cluster's names; what was removed."""
+    import os
+
+    if os.geteuid() != 0:
+        raise SetupError("`drill cluster down` removes namespaces, links and daemons: it needs root",
+                         hint="run it as root (sudo drill cluster down)")
     require(*TOOLS)
     removed: list[str] = []
     with state.exclusive():
@@ -218,6 +223,11 @@ def _remove(resource: Resource, reporter: Reporter) -> list[str]:
     # Daemons are stopped before the loop, all at once; every rule tagged drills-cluster is removed
     # after it, recorded or not.
     return []
+
+
+def remnants() -> list[str]:
+    """What of a cluster is on this machine without a record (a record deleted by hand, another state dir)."""
+    return [*netns.our_namespaces(), *netns.observed_links(), *_observed_nodes()]
 
 
 def _observed_nodes() -> list[str]:
