@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("drills.cli.scenario:schema",
                "Print the JSON Schema of scenario (--stack: stack, --exploration: exploration) files."),
     "explore": ("drills.cli.explore:explore", "Draw fault schedules from an exploration's fault space."),
+    "cluster": ("drills.cli.cluster:cluster",
+                "A test cluster here: Docker daemons in network namespaces, joined in a swarm."),
     "clean": ("drills.cli.clean:clean", "Heal and remove what a dead drill left behind (labelled only)."),
     "report": ("drills.cli.report:report", "Render the DR-readiness report (HTML, Markdown) from drill runs."),
     "verify": ("drills.cli.report:verify", "Check the evidence: every run unaltered, the chain gapless."),
