@@ -81,16 +81,21 @@ class Pacing:
         """True or False; None when not measured."""
         return None if self.status == "not-measured" else self.status == "held"
 
-    def line(self) -> str:
-        """One line for the console and the report's issues."""
+    def account(self) -> str:
+        """What was seen, and what it means, without the signal's name."""
         if self.status == "not-measured":
-            return f"pacing NOT MEASURED: {self.signal}: {self.why}"
+            return self.why
         achieved = self.achieved_rate or 0.0
-        text = (f"{self.signal} started {achieved:.1f} ops/s of {self.rate:g} in steady "
-                f"({self.started} of {self.owed:.0f} slots owed, {self.lag_skips} skipped by the client's lag)")
+        text = (f"started {achieved:.1f} ops/s of {self.rate:g} in steady ({self.started} of {self.owed:.0f} slots "
+                f"owed, {self.lag_skips} skipped by the client's lag)")
         if self.status == "held":
-            return f"pacing held: {text}"
-        return f"pacing NOT held: {text}: the clients fell behind, outages measured by them are upper bounds"
+            return text
+        return f"{text}: the clients fell behind, outages measured by them are upper bounds"
+
+    def line(self) -> str:
+        """One line for the console."""
+        said = {"held": "held", "not-held": "NOT held", "not-measured": "NOT MEASURED"}[self.status]
+        return f"pacing {said}: {self.signal} {self.account()}"
 
     def to_json(self) -> dict[str, Any]:
         achieved = self.achieved_rate
