@@ -47,12 +47,18 @@ def outcome_of(result: RunResult) -> ScheduleOutcome:
     drill that ended in an ERROR judged nothing (the search counts neither as a failure, nor
     steers by it). Nor did a drill whose workload fell behind its configured rate in steady
     (`UNPACED`): its outages are the starved clients' as much as the stack's, so it is run again,
-    as an ERROR is."""
+    as an ERROR is; but a safety invariant it broke (lost acknowledged writes, two leaders) stands,
+    since the history proves it whatever the pace."""
     if result.status not in JUDGED:
         return ScheduleOutcome(result.status, (), result.run_id)
-    if any(p.held is False for p in result.pacing):
-        return ScheduleOutcome(UNPACED, (), result.run_id)
     broken = [v for v in result.verdicts if v.status is Status.FAIL] if result.status == "failed" else []
+    if any(p.held is False for p in result.pacing):
+        # A safety invariant broken is proven by the history whatever the clients' pace (an
+        # acknowledged write missing from the final read is missing): it stands, and only it.
+        safety = tuple(f"{v.checker} {v.subject}" for v in broken if is_safety(v.checker))
+        if safety:
+            return ScheduleOutcome("failed", safety, result.run_id, safety=safety)
+        return ScheduleOutcome(UNPACED, (), result.run_id)
     return ScheduleOutcome(result.status, tuple(f"{v.checker} {v.subject}" for v in broken), result.run_id,
                            safety=tuple(f"{v.checker} {v.subject}" for v in broken if is_safety(v.checker)),
                            scores=scores_of(result.verdicts))

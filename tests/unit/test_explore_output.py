@@ -49,13 +49,17 @@ def test_only_a_fail_verdict_of_a_failed_drill_fails_an_invariant():
     assert outcome_of(RunResult("r4", "s", "passed", verdicts[1:2])) == ScheduleOutcome("passed", (), "r4")
 
 
-def test_a_drill_whose_clients_fell_behind_judged_nothing():
-    lost = [verdict("lost-writes", "postgres.write", Status.FAIL)]
-    assert outcome_of(RunResult("r1", "s", "failed", lost, pacing=[BEHIND])) == ScheduleOutcome("unpaced", (), "r1")
+def test_a_drill_whose_clients_fell_behind_judged_no_liveness_but_its_safety_breach_stands():
+    late = [verdict("back-after-heal", "postgres.write", Status.FAIL)]
+    assert outcome_of(RunResult("r1", "s", "failed", late, pacing=[BEHIND])) == ScheduleOutcome("unpaced", (), "r1")
     assert outcome_of(RunResult("r2", "s", "passed", [], pacing=[KEPT, BEHIND])).status == "unpaced"
+    # Lost acknowledged writes are proven by the history whatever the clients' pace: only they stand.
+    lost = [verdict("lost-writes", "postgres.write", Status.FAIL), *late]
+    assert outcome_of(RunResult("r4", "s", "failed", lost, pacing=[BEHIND])) == ScheduleOutcome(
+        "failed", (LOST,), "r4", safety=(LOST,))
     # Pacing not measured (a steady phase too short) is no reason to throw a drill away.
     unmeasured = Pacing("postgres.write", 50, 1, "not-measured", 0.5, 0.6, why="too short")
-    assert outcome_of(RunResult("r3", "s", "failed", lost, pacing=[unmeasured])).failed == (LOST,)
+    assert outcome_of(RunResult("r3", "s", "failed", lost[:1], pacing=[unmeasured])).failed == (LOST,)
 
 
 def test_an_unpaced_drill_is_run_again_at_most_twice_and_the_summary_says_how_the_pacing_held(tmp_path):
