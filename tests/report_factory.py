@@ -32,7 +32,7 @@ from drills.files.scenario import Scenario, load_scenario
 from drills.records.evidence import seal
 from drills.records.journal import FaultRecord, Journal, PhaseRecord, environment
 from drills.records.junit import write_junit
-from drills.run.evaluate import RunFacts, evaluate
+from drills.run.evaluate import RunFacts, evaluate, pacing
 from drills.run.runner import new_run_id, not_run
 from tests.unit.test_stack_effective import reference_config
 
@@ -49,14 +49,15 @@ def scenario(name: str = "postgres-leader-kill") -> tuple[Path, Scenario]:
 def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: tuple[float, float] = (5.3, 14.1),
              lost: int = 0, status: str | None = None, reason: str = "", secrets: dict[str, str] | None = None,
              do_seal: bool = True, fault_at: float = 5.0, hold: float = 10.0, after: float = 6.0,
-             backup_at: float | None = None, effective: dict[str, Any] | None = None) -> Path:
+             backup_at: float | None = None, effective: dict[str, Any] | None = None, spacing: float = 1.0) -> Path:
     """One finished run; `outage` (start, end) of the primary signal; `lost` acknowledged writes
     missing from the final read; `status` "error"/"aborted" for a run that stopped early.
     `backup_at`: a restore drill (a scenario with `backup:`): one backup taken from then (1 s long),
     restored from the heal on (2 s); the primary signal's writes acknowledged from the backup's start
     to the restore's end are lost, as a restore loses them. `effective`: entries of the journal's
     environment about the configuration drilled (`effective`, `effective_after`); None: the
-    reference stack's, as a run on it records (`{}`: none recorded)."""
+    reference stack's, as a run on it records (`{}`: none recorded). `spacing`: the ops' starts
+    apart, in periods of their configured rate (above 1: the clients fell behind)."""
     path, sc = scenario(name)
     run_id = new_run_id(sc.id)
     out = reports_dir / run_id
@@ -87,7 +88,7 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
                 for at, leaders in ((0.2, [first]), (fault_at + 0.05, []), (outage[1], [second]), (end, [second])):
                     write(h, LeaderSample(at, key, tuple(leaders)))
         for k, signal in enumerate(signals):
-            step = 1.0 / sc.workload[signal].rate
+            step = spacing / sc.workload[signal].rate
             t, i = 0.2, 0
             while t < end:
                 down = k == 0 and outage[0] <= t < outage[1]
@@ -133,6 +134,7 @@ def make_run(reports_dir: Path, *, name: str = "postgres-leader-kill", outage: t
     journal.reason = reason
     journal.timings = {"wall_s": end, "scheduled_s": sc.steady + hold + sc.after}
     journal.verdicts = [v.to_json() for v in verdicts]
+    journal.pacing = [] if status in ("error", "aborted") else [p.to_json() for p in pacing(sc, ops, events)]
     journal.write(out / "journal.json")
     write_junit(out / "junit.xml", sc.id, verdicts, duration_s=end, error=reason if status == "error" else None)
     if do_seal:

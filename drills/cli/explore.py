@@ -163,7 +163,7 @@ def _explore_one(file: Path, exploration: Exploration, definition: StackDefiniti
 
 
 def _report(exploring: Exploring, code: int | None) -> None:
-    from drills.explore.output import summary, write_minimal, write_report, write_summary
+    from drills.explore.output import pacing_line, summary, write_minimal, write_report, write_summary
 
     try:
         minimal = write_minimal(exploring)
@@ -177,6 +177,7 @@ def _report(exploring: Exploring, code: int | None) -> None:
     tried = len(result.examples) if result else 0
     click.echo(f"seed {exploring.seed}: {tried} example(s), {result.runs if result else 0} drill(s), "
                f"{result.shrink_steps if result else 0} shrink step(s)", err=True)
+    click.echo(pacing_line(data), err=True)
     _print_coverage(exploring)
     if minimal is not None:
         click.echo(f"failing schedule written: {minimal}  (replay: drill run {minimal})", err=True)

@@ -122,7 +122,51 @@ def summary(exploring: Exploring, *, code: int | None, minimal: Path | None) -> 
             "file": str(minimal) if minimal else None, "schedule": [s.as_data() for s in found[0].steps],
             "reproduced": list(reproduced(exploring, found[0])), "note": found[1]},
         "coverage": coverage(exploring).as_data(),
+        "pacing": pacing_tally(exploring),
+        "examples_judged": judged_examples(exploring),
+        "examples_per_minute": examples_per_minute(exploring),
     }
+
+
+def pacing_tally(exploring: Exploring) -> dict[str, Any]:
+    """Whether each drill's workload kept its configured rate in steady: held (every signal held),
+    not held (any fell behind: the drill judged nothing), or not measured (no steady phase long
+    enough, or a drill that judged nothing before it was measured)."""
+    held = not_held = 0
+    behind: list[str] = []
+    for drill in exploring.drills.values():
+        if any(p.held is False for p in drill.pacing):
+            not_held += 1
+            behind += [f"{drill.run_id}: {p.line()}" for p in drill.pacing if p.held is False]
+        elif drill.pacing and all(p.held for p in drill.pacing):
+            held += 1
+    drills = len(exploring.drills)
+    return {"drills": drills, "held": held, "not_held": not_held, "not_measured": drills - held - not_held,
+            "not_held_lines": behind}
+
+
+def judged_examples(exploring: Exploring) -> int:
+    """Schedules at least one of whose drills judged the invariants."""
+    return sum(1 for t in (exploring.result.examples if exploring.result else []) if t.judged)
+
+
+def examples_per_minute(exploring: Exploring) -> float | None:
+    """Examples judged per minute of search (the stack's boot and teardown not counted); None when
+    the search's time is not known."""
+    if not exploring.search_s:
+        return None
+    return round(judged_examples(exploring) / (exploring.search_s / 60), 2)
+
+
+def pacing_line(data: dict[str, Any]) -> str:
+    """One line: the pace the search reached, and whether its drills' workloads kept theirs."""
+    paced = data["pacing"]
+    rate = data["examples_per_minute"]
+    text = (f"pacing held in {paced['held']} of {paced['drills']} drill(s)"
+            + (f" (not held in {paced['not_held']}: run again, judged nothing)" if paced["not_held"] else "")
+            + (f" (not measured in {paced['not_measured']})" if paced["not_measured"] else ""))
+    return (f"{text}; examples per minute: " + ("not measured (the search's time is not known)" if rate is None
+                                                else f"{rate:.1f} ({data['examples_judged']} judged)"))
 
 
 def _example(exploring: Exploring, index: int, tally: Tally) -> dict[str, Any]:
@@ -158,6 +202,9 @@ def report_markdown(exploring: Exploring, data: dict[str, Any]) -> str:
              f"File `{exploring.file}`, stack {exploring.stack or '?'}, seed {exploring.seed}, budget "
              f"{exploring.budget_s:g} s, at most {exploring.max_examples} example(s); {len(data['examples'])} "
              f"schedule(s) tried in {data['runs']} drill(s), {data['shrink_steps']} shrink step(s)."]
+    said = pacing_line(data)
+    lines += ["", said[:1].upper() + said[1:] + "."]
+    lines += [f"- {line}" for line in data["pacing"]["not_held_lines"]]
     if exploring.not_run:
         lines += ["", f"**NOT RUN:** {exploring.not_run}"]
     if exploring.left_out:

@@ -25,7 +25,7 @@ from drills.checkers.protocol import number
 from drills.checkers.registry import is_safety, trouble_of
 from drills.checkers.verdict import Status, Verdict
 from drills.explore.schedule import header_lines, scenario_of, scenario_yaml
-from drills.explore.search import JUDGED, ScheduleOutcome, SearchResult, Tally, database_at, search
+from drills.explore.search import JUDGED, UNPACED, ScheduleOutcome, SearchResult, Tally, database_at, search
 from drills.explore.strategy import DrawnStep
 from drills.files.exploration import Exploration
 from drills.records.result import RunResult
@@ -45,10 +45,20 @@ def outcome_of(result: RunResult) -> ScheduleOutcome:
     subject"), which of those are safety ones (`Checker.invariant`), and how close it came to
     trouble (`scores`). Only a FAIL fails: an invariant NOT MEASURED did not hold nor fail, and a
     drill that ended in an ERROR judged nothing (the search counts neither as a failure, nor
-    steers by it)."""
+    steers by it). Nor did a drill whose workload fell behind its configured rate in steady
+    (`UNPACED`): its outages are the starved clients' as much as the stack's, so it is run again,
+    as an ERROR is; but a safety invariant it broke (lost acknowledged writes, two leaders) stands,
+    since the history proves it whatever the pace."""
     if result.status not in JUDGED:
         return ScheduleOutcome(result.status, (), result.run_id)
     broken = [v for v in result.verdicts if v.status is Status.FAIL] if result.status == "failed" else []
+    if any(p.held is False for p in result.pacing):
+        # A safety invariant broken is proven by the history whatever the clients' pace (an
+        # acknowledged write missing from the final read is missing): it stands, and only it.
+        safety = tuple(f"{v.checker} {v.subject}" for v in broken if is_safety(v.checker))
+        if safety:
+            return ScheduleOutcome("failed", safety, result.run_id, safety=safety)
+        return ScheduleOutcome(UNPACED, (), result.run_id)
     return ScheduleOutcome(result.status, tuple(f"{v.checker} {v.subject}" for v in broken), result.run_id,
                            safety=tuple(f"{v.checker} {v.subject}" for v in broken if is_safety(v.checker)),
                            scores=scores_of(result.verdicts))
@@ -231,8 +241,10 @@ def progress_line(result: SearchResult, tally: Tally, time_left_s: float) -> str
     verdict = "FAILED " + ", ".join(n + (" (safety)" if n in safety else "")
                                     for n in sorted({n for r in tally.runs for n in r.failed})) if tally.failures else \
         "/".join(sorted({_shown_status(r) for r in tally.runs}))
-    errors = len(tally.runs) - tally.judged
-    runs = (f" ({tally.failures} of {tally.judged} judged runs failed" + (f"; {errors} ERROR" if errors else "") + ")"
+    unpaced = sum(1 for r in tally.runs if r.status == UNPACED)
+    errors = len(tally.runs) - tally.judged - unpaced
+    runs = (f" ({tally.failures} of {tally.judged} judged runs failed" + (f"; {errors} ERROR" if errors else "")
+            + (f"; {unpaced} with pacing not held" if unpaced else "") + ")"
             if len(tally.runs) > 1 else "")
     called = " - a finding" if tally.failing else " - flaky" if tally.flaky else ""
     schedule = "; ".join(map(str, tally.steps)) or "no fault"
@@ -243,6 +255,8 @@ def progress_line(result: SearchResult, tally: Tally, time_left_s: float) -> str
 
 def _shown_status(outcome: ScheduleOutcome) -> str:
     """A drill that failed without an invariant failing measured too little to judge one."""
+    if outcome.status == UNPACED:
+        return "PACING NOT HELD"
     return "NOT MEASURED" if outcome.status == "failed" and not outcome.failed else outcome.status.upper()
 
 

@@ -57,6 +57,7 @@ from drills.explore.strategy import DrawnStep, schedules
 from drills.files.exploration import Exploration
 
 JUDGED = ("passed", "failed")  # a drill's statuses that judged its invariants
+UNPACED = "unpaced"  # a drill whose workload did not keep its rate: nothing judged, run again as an ERROR is
 # Schedules drawn at random before the search climbs from the best scores: enough that one of them
 # came near something, few enough that the climb starts within a budget of drills.
 GUIDED_AFTER = 3
@@ -66,7 +67,9 @@ GUIDED_AFTER = 3
 class ScheduleOutcome:
     """What one run of a schedule showed. `failed`: the invariants that failed (checker and
     subject, e.g. "lost-writes postgres.write"), `safety`: those of them that are safety ones;
-    `status`: the drill's (passed, failed, error, not-run); `run_id`: where its records are;
+    `status`: the drill's (passed, failed, error, not-run), or `unpaced`: its clients fell behind
+    their configured rate (drills.workload.pacing), so it judged nothing, like an ERROR;
+    `run_id`: where its records are;
     `scores`: how close it came to trouble, by label (larger is closer), what the search steers by."""
 
     status: str

@@ -63,6 +63,7 @@ class Journal:
     faults: list[FaultRecord] = field(default_factory=list)
     recovery: dict[str, Any] = field(default_factory=dict)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
+    pacing: list[dict[str, Any]] = field(default_factory=list)  # per signal (drills.workload.pacing.Pacing)
     status: str = "running"  # passed | failed | not-run | aborted | error
     reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
@@ -76,7 +77,7 @@ class Journal:
             "scenario_file": self.scenario_file, "scenario": self.scenario,
             "phases": [p.to_json() for p in self.phases], "faults": [f.to_json() for f in self.faults],
             "recovery": self.recovery,
-            "verdicts": self.verdicts, "timings": self.timings, "environment": self.environment,
+            "verdicts": self.verdicts, "pacing": self.pacing, "timings": self.timings, "environment": self.environment,
             "left_out": self.left_out,
         }
         tmp = path.with_suffix(".tmp")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drills.checkers.verdict import Verdict
+from drills.workload.pacing import Pacing
 
 
 @dataclass
@@ -21,3 +22,6 @@ class RunResult:
     recovery_s: float | None = None
     scheduled_s: float = 0.0
     policy: str = ""  # the policy text the scenario encodes: the documented outcome
+    # Whether each signal kept its configured rate in steady (drills.workload.pacing); judges no
+    # verdict of its own: `drill explore` re-runs a drill that did not hold, `drill run` says so.
+    pacing: list[Pacing] = field(default_factory=list)

@@ -33,6 +33,7 @@ from drills.report.runs import Run, assumptions_of, chronological, reports_dirs,
 from drills.report.strip import distribution_svg
 from drills.report.timeline import system_rows, timeline_svg, trend_svg
 from drills.stack.effective_text import LABELS, every_part, lines
+from drills.workload.pacing import Pacing
 
 REPORT_NAME = "drill-report"
 TIMELINES = "drill-report-timelines"
@@ -329,6 +330,11 @@ def _issues(runs: Sequence[Run]) -> list[dict[str, str]]:
                 out.append({"seq": _seq(r.seq), "run_id": r.run_id, "scenario": r.scenario_id,
                             "issue": f"{str(v.get('status', '')).upper()} {v.get('checker')} {v.get('subject')}: "
                                      f"expected {v.get('expectation')}; observed {v.get('observed')}"})
+        for paced in r.journal.get("pacing") or []:
+            if paced.get("status") == "not-held":  # the run's verdicts stand; its clients' timings are bounds
+                pacing = Pacing.from_json(paced)
+                out.append({"seq": _seq(r.seq), "run_id": r.run_id, "scenario": r.scenario_id,
+                            "issue": f"PACING {pacing.signal}: {pacing.account()}"})
         for exp in _expectations(r.scenario, r.journal):
             for a in exp["assumptions"]:
                 if a["status"] != "held":

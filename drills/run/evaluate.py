@@ -19,11 +19,12 @@ from drills.checkers.verdict import Verdict, checker_error
 from drills.core.history import Event, Op
 from drills.files.scenario import Scenario
 from drills.spec.assumptions import check_all
+from drills.workload.pacing import Pacing, pacing_all
 
 if TYPE_CHECKING:
     from drills.core.effective_config import EffectiveConfig
 
-__all__ = ["RunFacts", "evaluate"]
+__all__ = ["RunFacts", "evaluate", "pacing"]
 
 
 def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: RunFacts,
@@ -47,3 +48,13 @@ def evaluate(s: Scenario, ops: Sequence[Op], events: Sequence[Event], facts: Run
                 checker_error(checker.name, subject, f"the {checker.name} expectation", exc, why=exp.why),
                 assumptions=assumed))
     return verdicts
+
+
+def pacing(s: Scenario, ops: Sequence[Op], events: Sequence[Event]) -> list[Pacing]:
+    """Whether each signal of the workload kept its rate in steady (drills.workload.pacing). A bug
+    of the measure costs only the measure: every signal is then NOT MEASURED, with the error."""
+    try:
+        return pacing_all(ops, events, s.workload)
+    except Exception as exc:
+        return [Pacing(signal, spec.rate, spec.clients, "not-measured", None, None,
+                       why=f"the measure raised {type(exc).__name__}: {exc}") for signal, spec in s.workload.items()]

@@ -35,7 +35,7 @@ from drills.records.journal import FaultRecord, Journal, PhaseRecord, environmen
 from drills.records.junit import write_junit
 from drills.records.result import RunResult
 from drills.records.signing import Signer
-from drills.run.evaluate import RunFacts, evaluate
+from drills.run.evaluate import RunFacts, evaluate, pacing
 from drills.sampling import registry as sampling
 from drills.sampling.base import Sampler
 from drills.stack.effective import read_effective
@@ -397,7 +397,12 @@ class Drill:
 
     def _judge(self, facts: RunFacts) -> RunResult:
         ops, events = load(self.out / "history.jsonl")
-        verdicts = evaluate(self.s, ops, events, facts, self.effective) if self.journal.status == "running" else []
+        judged = self.journal.status == "running"
+        verdicts = evaluate(self.s, ops, events, facts, self.effective) if judged else []
+        # Recorded beside the verdicts, changing none of them: whether a drill whose clients fell
+        # behind is judged at all is decided by its caller (`drill explore` runs it again).
+        paced = pacing(self.s, ops, events) if judged else []
+        self.journal.pacing = [p.to_json() for p in paced]
         if errors := [v for v in verdicts if v.status is Status.ERROR]:
             self.journal.status = "error"
             self.journal.reason = "; ".join(f"checker {v.checker} ({v.subject}) raised: {v.observed.split(': ', 1)[-1]}"
@@ -407,7 +412,7 @@ class Drill:
         self.journal.timings = {"wall_s": round(self.now(), 3), "scheduled_s": self.scheduled_s()}
         self._write(verdicts, self.journal.reason if self.journal.status == "error" else None)
         return RunResult(self.run_id, self.s.id, self.journal.status, verdicts, self.out, self.journal.reason,
-                         self.now(), facts.recovered_after_s, self.scheduled_s(), self.s.policy)
+                         self.now(), facts.recovered_after_s, self.scheduled_s(), self.s.policy, paced)
 
     def scheduled_s(self) -> float:
         return self.s.steady + sum(st.hold for st in self.s.steps) + self.s.after

@@ -354,6 +354,9 @@ class Session:
         finally:
             shown.close()
         record(result)
+        for paced in result.pacing:
+            if paced.held is False:
+                self.say(f"{scenario.id}: {paced.line()}")
         if result.status == "error":  # said as it happens: the summary comes only after the whole suite
             self.say(f"ERROR {scenario.id}: {result.reason}")
         interrupts.raise_pending()  # a signal that came while the drill healed: stop here

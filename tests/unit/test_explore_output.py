@@ -23,6 +23,7 @@ from drills.files.exploration import load_exploration
 from drills.files.scenario import load_scenario
 from drills.records.journal import Journal, PhaseRecord
 from drills.records.result import RunResult
+from drills.workload.pacing import Pacing
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = ROOT / "explorations" / "postgres-failover.yaml"
@@ -48,11 +49,51 @@ def test_only_a_fail_verdict_of_a_failed_drill_fails_an_invariant():
     assert outcome_of(RunResult("r4", "s", "passed", verdicts[1:2])) == ScheduleOutcome("passed", (), "r4")
 
 
+def test_a_drill_whose_clients_fell_behind_judged_no_liveness_but_its_safety_breach_stands():
+    late = [verdict("back-after-heal", "postgres.write", Status.FAIL)]
+    assert outcome_of(RunResult("r1", "s", "failed", late, pacing=[BEHIND])) == ScheduleOutcome("unpaced", (), "r1")
+    assert outcome_of(RunResult("r2", "s", "passed", [], pacing=[KEPT, BEHIND])).status == "unpaced"
+    # Lost acknowledged writes are proven by the history whatever the clients' pace: only they stand.
+    lost = [verdict("lost-writes", "postgres.write", Status.FAIL), *late]
+    assert outcome_of(RunResult("r4", "s", "failed", lost, pacing=[BEHIND])) == ScheduleOutcome(
+        "failed", (LOST,), "r4", safety=(LOST,))
+    # Pacing not measured (a steady phase too short) is no reason to throw a drill away.
+    unmeasured = Pacing("postgres.write", 50, 1, "not-measured", 0.5, 0.6, why="too short")
+    assert outcome_of(RunResult("r3", "s", "failed", lost[:1], pacing=[unmeasured])).failed == (LOST,)
+
+
+def test_an_unpaced_drill_is_run_again_at_most_twice_and_the_summary_says_how_the_pacing_held(tmp_path):
+    exploring = explored(tmp_path, statuses=["unpaced", "unpaced", "unpaced", "passed"], n=3)
+    exploring.search_s = 90.0
+    result = exploring.result
+    assert result is not None
+    # Like an ERROR: the first schedule was run again once after judging nothing, then left; the
+    # second was judged on its second run.
+    assert [[r.status for r in t.runs] for t in result.examples] == [["unpaced", "unpaced"], ["unpaced", "passed"],
+                                                                     ["passed"]]
+    assert [t.judged for t in result.examples] == [0, 1, 1]
+    data = summary(exploring, code=exit_code(exploring), minimal=None)
+    assert data["pacing"] == {"drills": 5, "held": 2, "not_held": 3, "not_measured": 0,
+                              "not_held_lines": [f"run-00{i}: {BEHIND.line()}" for i in (1, 2, 3)]}
+    assert data["examples_judged"] == 2 and data["examples_per_minute"] == 1.33  # 2 in 1.5 min
+    page = write_report(exploring, data).read_text()
+    assert "Pacing held in 2 of 5 drill(s) (not held in 3: run again, judged nothing); examples per minute: 1.3" \
+        in page
+    assert "pacing NOT held: postgres.write started 31.3 ops/s of 50 in steady" in page
+    line = progress_line(result, result.examples[0], 10.0)
+    assert ": PACING NOT HELD (0 of 0 judged runs failed; 2 with pacing not held)" in line
+
+
+KEPT = Pacing("postgres.write", 50, 1, "held", 0.5, 3.5, started=150, owed=150)
+BEHIND = Pacing("postgres.write", 50, 1, "not-held", 0.5, 3.5, started=94, owed=150, lag_skips=56)
+
+
 class Stand:
     """`run(steps)` as the runner's: a drill's records (a journal, by the real writer) in the
     exploration's folder, and its result; `breaks` says which schedules break `checker` (by default
     lose writes, a safety invariant; back-after-heal is a liveness one), `statuses` forces the
-    status of the next drills (an ERROR)."""
+    status of the next drills (an ERROR; "unpaced": a drill that passed while its clients fell
+    behind their rate). Every other drill that judged kept its pace."""
 
     def __init__(self, exploring: Exploring, breaks=lambda steps: False, statuses: Sequence[str] = (),
                  checker: str = "lost-writes") -> None:
@@ -62,6 +103,8 @@ class Stand:
         n = len(self.exploring.drills) + 1
         run_id = f"run-{n:03d}"
         status = self.statuses.pop(0) if self.statuses else "failed" if self.breaks(steps) else "passed"
+        paced = [] if status == "error" else [BEHIND if status == "unpaced" else KEPT]
+        status = "passed" if status == "unpaced" else status
         verdicts = [] if status == "error" else [
             verdict(self.checker, "postgres.write", Status.FAIL if status == "failed" else Status.PASS)]
         out = self.exploring.folder / run_id
@@ -70,7 +113,8 @@ class Stand:
                           phases=[PhaseRecord("steady", 0.5, 3.5, "ok", "3 s"),
                                   PhaseRecord("inject", 3.5, 3.9, "ok", f"{steps[0].kind} {steps[0].target}")])
         journal.write(out / "journal.json")
-        result = RunResult(run_id, "s", status, verdicts, out, "the stack did not serve" if status == "error" else "")
+        result = RunResult(run_id, "s", status, verdicts, out, "the stack did not serve" if status == "error" else "",
+                           pacing=paced)
         self.exploring.drills[run_id] = result
         return outcome_of(result)
 

@@ -249,3 +249,18 @@ def test_restore_drill_table_shows_rpo_target_and_measured_rpo(tmp_path):
         assert row in unmeasured
     for row in ("| RPO | postgres.write | not measured | not measured | NOT RUN |",):
         assert row in not_run
+
+
+def test_a_run_whose_clients_fell_behind_lists_its_pacing_among_the_issues(tmp_path):
+    # Writes started every 1.6 periods: 31 ops/s of the 50 configured, in a healthy steady phase.
+    behind = make_run(tmp_path / "reports", spacing=1.6)
+    make_run(tmp_path / "reports")  # one that kept its pace lists none
+    journal = json.loads((behind / "journal.json").read_text())
+    paced = {p["signal"]: p for p in journal["pacing"]}
+    assert paced["postgres.write"]["status"] == "not-held"
+    _, md = (p.read_text() for p in render(load_runs([tmp_path / "reports"]), tmp_path / "out"))
+    issues = md.split("## Issues found and remediation")[1].split("## Run sequence")[0]
+    assert re.search(r"\| #1 \| postgres-leader-kill \| PACING postgres.write: started 31\.\d ops/s of 50 in steady "
+                     r"\(.*\): the clients fell behind, outages measured by them are upper bounds", issues)
+    assert "| #2 |" not in issues
+    assert journal["verdicts"]  # judged as ever: pacing changes no verdict of `drill run`
