@@ -53,6 +53,7 @@ class ExplorationView:
     minimal_file: str = ""  # the replayable scenario's path, as written
     minimal_text: str = ""  # its text, attached (redacted)
     left_out: list[str] = field(default_factory=list)
+    pace: str = ""  # "1.2 examples/min; pacing held in 17 of 18 drill(s)", "" for an older summary
 
     @property
     def cls(self) -> str:
@@ -111,7 +112,8 @@ def view_of(folder: Path, data: dict[str, Any], secrets: Sequence[str] | None = 
         never_drawn=len((data.get("coverage") or {}).get("never_drawn") or []),
         schedule="; ".join(_step_text(s) for s in (minimal.get("schedule") or [])) if minimal else "",
         reproduced=rate, note=str(minimal.get("note") or "") if minimal else "", minimal_file=minimal_file,
-        minimal_text=_minimal_text(folder, minimal_file, secrets), left_out=list(data.get("left_out") or []))
+        minimal_text=_minimal_text(folder, minimal_file, secrets), left_out=list(data.get("left_out") or []),
+        pace=_pace_text(data))
 
 
 def _outcome(data: dict[str, Any], examples: list[Any], minimal: dict[str, Any] | None) -> tuple[str, str]:
@@ -127,6 +129,19 @@ def _outcome(data: dict[str, Any], examples: list[Any], minimal: dict[str, Any] 
         return NOTHING_JUDGED, f"no drill was judged{stopped}: no failure found means nothing here"
     return NOTHING_FOUND, f"no invariant failed in {len(examples)} schedule(s){stopped}; covered: " + (
         _coverage_text(data.get("coverage")) or "not recorded")
+
+
+def _pace_text(data: dict[str, Any]) -> str:
+    """How fast the search judged examples and whether the drills' clients kept their rate."""
+    parts = []
+    rate = data.get("examples_per_minute")
+    if isinstance(rate, int | float):
+        parts.append(f"{rate:.1f} examples/min")
+    paced = data.get("pacing")
+    if isinstance(paced, dict) and paced.get("drills"):
+        parts.append(f"pacing held in {paced.get('held', 0)} of {paced['drills']} drill(s)"
+                     + (f", NOT held in {paced['not_held']}" if paced.get("not_held") else ""))
+    return "; ".join(parts)
 
 
 def _coverage_text(coverage: Any) -> str:

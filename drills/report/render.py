@@ -430,7 +430,7 @@ def _exploration_view(e: ExplorationView) -> dict[str, Any]:
             "guided": "unguided" if e.guided is False else "guided" if e.guided else "",
             "examples": e.examples, "drills": e.drills, "coverage": e.coverage, "never_drawn": e.never_drawn,
             "schedule": e.schedule, "reproduced": e.reproduced, "note": e.note, "minimal_file": e.minimal_file,
-            "minimal_text": e.minimal_text, "left_out": e.left_out, "is_finding": e.is_finding}
+            "minimal_text": e.minimal_text, "left_out": e.left_out, "is_finding": e.is_finding, "pace": e.pace}
 
 
 def _env(markdown: bool = False) -> Any:

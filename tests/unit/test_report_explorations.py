@@ -76,6 +76,7 @@ def test_nothing_found_comes_with_what_was_covered_and_a_missing_summary_is_neve
     covered = re.search(r"(\d+) of (\d+) single steps", nothing)
     assert covered is not None and 0 < int(covered[1]) <= int(covered[2])
     assert "no invariant failed in 3 schedule(s)" in nothing
+    assert re.search(r"pacing held in \d+ of 3 drill\(s\)", nothing)  # the synthetic drills kept their rate
 
 
 def test_the_explorations_drills_are_not_counted_among_the_suites_runs(rendered):
