@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drills.cluster.swarm import NODE_LABEL
+from drills.core.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
 from drills.core.errors import StackError
 from drills.stack.definition import RoleMap
 from drills.stack.swarm_spec import SwarmSpec
@@ -83,13 +84,17 @@ def constraint(node: str) -> str:
     return f"node.labels.{NODE_LABEL} == {node}"
 
 
-def translate(model: Mapping[str, Any], placed: Mapping[str, str]) -> Deployable:
+def translate(model: Mapping[str, Any], placed: Mapping[str, str], project: str) -> Deployable:
     """The stack-deploy model of `model` with each service of `placed` on its node; StackError
-    listing every part Swarm cannot run as written."""
+    listing every part Swarm cannot run as written. Each task's container carries the project's and
+    its service's labels as a Compose container does, so what finds a run's containers by label
+    (snapshots, faults, `drill clean`) finds them on every node the same way."""
     problems: list[str] = []
     notes: list[str] = []
     services = {name: _service(name, svc or {}, placed.get(name), problems, notes)
                 for name, svc in sorted((model.get("services") or {}).items())}
+    for name, svc in services.items():
+        svc["labels"] = {**(svc.get("labels") or {}), PROJECT_LABEL: project, SERVICE_LABEL: name}
     out: dict[str, Any] = {"version": STACK_FILE_VERSION, "services": services}
     networks = {key: _network(key, net or {}, problems, notes) for key, net in (model.get("networks") or {}).items()}
     if networks:

@@ -36,7 +36,7 @@ MODEL: dict[str, Any] = {
 
 
 def test_each_service_one_replica_on_its_node_dnsrr_and_the_networks_attachable_overlays() -> None:
-    done = translate(MODEL, {"pg1": "node-2", "etcd1": "node-1"})
+    done = translate(MODEL, {"pg1": "node-2", "etcd1": "node-1"}, "demo")
     pg1 = done.model["services"]["pg1"]
     assert pg1["deploy"] == {"mode": "replicated", "replicas": 1, "endpoint_mode": "dnsrr",
                              "restart_policy": {"condition": "any"},
@@ -46,6 +46,8 @@ def test_each_service_one_replica_on_its_node_dnsrr_and_the_networks_attachable_
                                               "ipam": {"config": [{"subnet": "172.30.9.0/24"}]}}}
     assert done.model["volumes"] == {"data": {}}  # the stack's namespace names it
     assert done.model["version"] == "3.8"
+    # Each task's container is found by the labels a Compose container of the project has.
+    assert pg1["labels"] == {"com.docker.compose.project": "demo", "com.docker.compose.service": "pg1"}
     assert pg1["networks"] == {"net": {"aliases": ["db"]}} and pg1["healthcheck"] == {
         "test": ["CMD", "true"], "interval": "2s"}
     assert pg1["volumes"] == [{"type": "bind", "source": "/srv/conf", "target": "/conf", "read_only": True},
@@ -60,10 +62,10 @@ def test_each_service_one_replica_on_its_node_dnsrr_and_the_networks_attachable_
 def test_a_service_not_placed_runs_anywhere_and_a_deploy_of_its_own_is_kept() -> None:
     model = {"services": {"web": {"image": "x", "deploy": {"restart_policy": {"condition": "on-failure"},
                                                            "placement": {"constraints": ["node.role == worker"]}}}}}
-    deploy = translate(model, {}).model["services"]["web"]["deploy"]
+    deploy = translate(model, {}, "demo").model["services"]["web"]["deploy"]
     assert deploy["restart_policy"] == {"condition": "on-failure"}
     assert deploy["placement"] == {"constraints": ["node.role == worker"]}
-    deploy = translate(model, {"web": "node-3"}).model["services"]["web"]["deploy"]
+    deploy = translate(model, {"web": "node-3"}, "demo").model["services"]["web"]["deploy"]
     assert deploy["placement"]["constraints"] == ["node.role == worker", constraint("node-3")]
 
 
@@ -78,29 +80,29 @@ def test_a_service_not_placed_runs_anywhere_and_a_deploy_of_its_own_is_kept() ->
 ])
 def test_what_swarm_cannot_run_is_refused_naming_the_service(service: dict[str, Any], problem: str) -> None:
     with pytest.raises(StackError) as raised:
-        translate({"services": {"web": service}}, {})
+        translate({"services": {"web": service}}, {}, "demo")
     assert problem in str(raised.value) and "fix:" in str(raised.value)
 
 
 def test_every_problem_is_told_at_once_and_a_build_with_an_image_only_noted() -> None:
     with pytest.raises(StackError) as raised:
         translate({"services": {"a": {"image": "x", "privileged": True}, "b": {"image": "y", "pid": "host"}},
-                   "secrets": {"s": {"environment": "S"}}}, {})
+                   "secrets": {"s": {"environment": "S"}}}, {}, "demo")
     text = str(raised.value)
     assert "a: privileged" in text and "b: pid" in text and "secret s: Swarm takes a secret from a file only" in text
-    done = translate({"services": {"a": {"image": "x", "build": {"context": "."}}}}, {})
+    done = translate({"services": {"a": {"image": "x", "build": {"context": "."}}}}, {}, "demo")
     assert "build" not in done.model["services"]["a"]
     assert done.notes == ("a: build dropped (the image x must be on every node: `drill cluster up --images`)",)
 
 
 def test_a_bridge_network_becomes_an_overlay_with_a_note_and_an_external_one_is_left_alone() -> None:
     networks = {"n": {"driver": "bridge", "name": "p_n"}, "e": {"external": True, "name": "shared"}}
-    done = translate({"services": {"a": {"image": "x"}}, "networks": networks}, {})
+    done = translate({"services": {"a": {"image": "x"}}, "networks": networks}, {}, "demo")
     assert done.model["networks"] == {"n": {"driver": "overlay", "attachable": True},
                                       "e": {"external": True, "name": "shared"}}
     assert done.notes == ("network n: driver bridge made overlay (a network across the nodes)",)
     with pytest.raises(StackError, match="network m: driver macvlan"):
-        translate({"services": {}, "networks": {"m": {"driver": "macvlan"}}}, {})
+        translate({"services": {}, "networks": {"m": {"driver": "macvlan"}}}, {}, "demo")
 
 
 SERVICES = ["etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "web"]
