@@ -186,8 +186,8 @@ class SwarmProject:
         ids = self.manager("stack", "ps", "-q", "--no-trunc", self.project, check=False).split()
         if not ids:
             return []
-        services = parse_services(self.manager("service", "ls", "--filter", f"label={STACK_LABEL}={self.project}",
-                                               "--format", "{{json .}}"), self.project)
+        listed = self.manager("service", "ls", "-q", "--filter", f"label={STACK_LABEL}={self.project}").split()
+        services = parse_services(self._inspect("--type", "service", *listed), self.project) if listed else {}
         return parse_tasks(self._inspect("--type", "task", *ids), services, self.node_ids())
 
     def current(self) -> dict[str, Task]:

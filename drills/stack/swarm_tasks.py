@@ -6,14 +6,13 @@ machine's hostname: so the tasks are read with `docker inspect` (node ID, contai
 node ID is told by its label `io.drills.node` (`docker node inspect`).
 
     nodes = parse_nodes(node_inspect_json)                  # node ID -> SwarmNodeInfo
-    services = parse_services(service_ls_lines, project)    # service ID -> pg1
+    services = parse_services(service_inspect_json, project)  # service ID -> pg1
     tasks = parse_tasks(task_inspect_json, services, nodes)
     current(tasks)["pg1"].node, .container_id
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,15 +64,14 @@ def parse_nodes(inspect: Iterable[Mapping[str, Any]]) -> dict[str, SwarmNodeInfo
     return found
 
 
-def parse_services(lines: str, project: str) -> dict[str, str]:
-    """`docker service ls --format '{{json .}}'` -> service ID -> the service's name in the stack."""
+def parse_services(inspect: Iterable[Mapping[str, Any]], project: str) -> dict[str, str]:
+    """`docker service inspect <ids>` (a JSON list) -> service ID -> the service's name in the stack.
+    (`docker service ls` prints IDs cut short, and a task names its service by the whole ID.)"""
     found = {}
     prefix = f"{project}_"
-    for line in lines.splitlines():
-        if line.strip():
-            row = json.loads(line)
-            name = str(row.get("Name", ""))
-            found[str(row.get("ID", ""))] = name[len(prefix):] if name.startswith(prefix) else name
+    for doc in inspect:
+        name = str((doc.get("Spec") or {}).get("Name", ""))
+        found[str(doc.get("ID", ""))] = name[len(prefix):] if name.startswith(prefix) else name
     return found
 
 

@@ -3,7 +3,6 @@ cluster has the same hostname) and their container, from what the manager says."
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from drills.stack.swarm_tasks import current, not_running, on_nodes, parse_nodes, parse_services, parse_tasks
@@ -17,10 +16,10 @@ NODES: list[dict[str, Any]] = [  # `docker node inspect`, trimmed
     {"ID": "n3", "Spec": {"Labels": {}, "Availability": "drain"}, "Description": {"Hostname": "other"},
      "Status": {"State": "ready", "Addr": "10.0.0.3"}},
 ]
-SERVICE_LS = "\n".join(json.dumps(row) for row in (  # `docker service ls --format '{{json .}}'`
-    {"ID": "s1", "Image": "base:x", "Mode": "replicated", "Name": "demo_pg1", "Ports": "", "Replicas": "1/1"},
-    {"ID": "s2", "Image": "base:x", "Mode": "replicated", "Name": "demo_pg2", "Ports": "", "Replicas": "0/1"},
-)) + "\n"
+SERVICES: list[dict[str, Any]] = [  # `docker service inspect`, trimmed
+    {"ID": "s1", "Spec": {"Name": "demo_pg1", "Labels": {"com.docker.stack.namespace": "demo"}}},
+    {"ID": "s2", "Spec": {"Name": "demo_pg2", "Labels": {"com.docker.stack.namespace": "demo"}}},
+]
 
 
 def task(task_id: str, service: str, node: str, desired: str, state: str, at: str, container: str = "",
@@ -51,12 +50,12 @@ def test_nodes_are_told_by_their_label_and_a_node_without_one_by_its_hostname() 
 
 
 def test_services_are_named_as_the_compose_files_name_them() -> None:
-    assert parse_services(SERVICE_LS, "demo") == {"s1": "pg1", "s2": "pg2"}
-    assert parse_services("", "demo") == {}
+    assert parse_services(SERVICES, "demo") == {"s1": "pg1", "s2": "pg2"}
+    assert parse_services([], "demo") == {}
 
 
 def test_tasks_with_their_node_and_container_and_the_current_one_per_service() -> None:
-    tasks = parse_tasks(TASKS, parse_services(SERVICE_LS, "demo"), parse_nodes(NODES))
+    tasks = parse_tasks(TASKS, parse_services(SERVICES, "demo"), parse_nodes(NODES))
     assert [(t.task_id, t.service, t.node, t.state, t.container_id) for t in tasks] == [
         ("t1", "pg1", "node-1", "failed", "c-old"), ("t2", "pg1", "node-2", "running", "c-new"),
         ("t3", "pg2", "node-1", "pending", "")]  # t9 belongs to a service of another stack
