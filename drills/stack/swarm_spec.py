@@ -5,7 +5,7 @@ which service (pure models; `drills.files.stack_file` locates their errors).
     swarm:
       nodes: {node-1: unix:///run/a.sock, node-2: tcp://10.0.0.2:2376}   # absent: `drill cluster up`'s nodes
       placement: {pg1: node-1, pg2: node-2}                              # service -> its node
-      spread: [etcd]                                                     # a role's services one per node
+      spread: [brokers]                                                  # a role's services one per node
 
 A placement becomes the constraint `node.labels.io.drills.node == <node>` (`drills.cluster.swarm.NODE_LABEL`):
 all the nodes of the test cluster share the machine's hostname, so a hostname constraint would not tell them apart.
@@ -47,7 +47,7 @@ class SwarmSpec(Model):
     placement: dict[Name, NodeName] = Field(
         default_factory=dict, description="service -> the node that runs its one replica (e.g. pg1: node-1).")
     spread: list[Name] = Field(
-        default_factory=list, description="Roles (or service groups: etcd -> etcd1, etcd2, ...) whose services go "
+        default_factory=list, description="Roles (or service groups: web -> web1, web2, ...) whose services go "
                                           "one per node, in order: the first on the first node, and so on.")
 
     @model_validator(mode="after")
