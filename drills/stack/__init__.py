@@ -27,6 +27,7 @@
     swarm_translate.py  the Compose model made a `docker stack deploy` file: one replica per
                    service on its node, dnsrr, attachable overlays; what Swarm cannot run refused (pure)
     swarm_tasks.py a swarm stack's tasks with their node and container, from the manager's output (pure)
+    swarm_events.py  Swarm's restarts and reschedules, from its task history, as system events (pure)
     swarm_project.py  SwarmProject: deploy, wait until every task runs, a client per node, remove
     live.py        the stack as a component adapter sees it (drills.components.base.Live), for the
                    status and effective reads, until ComposeProject is one

@@ -1,8 +1,8 @@
 """The Swarm stack backend on a 2-node test cluster: a stack of the base image's `sleep infinity`
 (two services, one per node, on an attachable overlay network) made from its Compose file by the
 translation, deployed with `docker stack deploy`; each service's task on its node, its container
-found through that node's engine, one task paused and resumed there; removed, nothing left; the
-cluster down at the end.
+found through that node's engine, one task paused and resumed there, one killed and replaced by
+Swarm (told as a system event); removed, nothing left; the cluster down at the end.
 
 The main engine is only read (the base image, `docker save` by `drill cluster up`).
 """
@@ -20,6 +20,7 @@ import pytest
 from drills.core.dockerlabels import PROJECT_LABEL, SERVICE_LABEL
 from drills.provision.compose import compose_command
 from drills.stack.definition import RoleMap
+from drills.stack.swarm_events import system_events
 from drills.stack.swarm_project import SwarmNodes, SwarmProject
 from drills.stack.swarm_spec import SwarmSpec
 from drills.stack.swarm_translate import placements, translate
@@ -106,6 +107,21 @@ def test_a_stack_deployed_one_task_per_node_reached_through_each_node_then_remov
         b.unpause()
         b.reload()
         assert b.status == "running"
+
+        # Swarm's own doing: a killed task is replaced (restart_policy any) on its node, and the task
+        # history says so as the system's events.
+        origin = time.time()
+        a.kill()
+        deadline = time.monotonic() + 60
+        while True:  # the manager learns of the kill from node-1 a moment later: until then its task "runs"
+            again = stack.current()["a"]
+            if (again.running and again.container_id != a.id) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        replaced_s = time.time() - origin
+        assert again.running and again.container_id != a.id and again.node == "node-1", again
+        kinds = [(e.service, e.kind, e.subject) for e in system_events(stack.tasks(), origin=origin - 1)]
+        assert ("a", "restarted", "node-1") in kinds, kinds
         t1 = time.monotonic()
     removed_s = time.monotonic() - t1
     assert stack.leftovers() == []
@@ -115,4 +131,5 @@ def test_a_stack_deployed_one_task_per_node_reached_through_each_node_then_remov
         nets = subprocess.run(["docker", "-H", host, "network", "ls", "-q", "--filter", f"name={project}"],
                               capture_output=True, text=True, check=True, timeout=30).stdout
         assert not ps.strip() and not nets.strip(), f"{node} still has {ps} {nets}"
-    print(f"deployed and running {deployed_s:.1f} s, removed {removed_s:.1f} s")
+    print(f"deployed and running {deployed_s:.1f} s, a killed task replaced in {replaced_s:.1f} s, "
+          f"removed {removed_s:.1f} s")
