@@ -31,13 +31,13 @@ from drills.core.yaml_locate import (
 from drills.spec.types import shorten
 from drills.stack.definition import (
     REFERENCE,
-    AtField,
     Components,
     StackDefinition,
     StackFile,
     generated_names,
 )
 from drills.stack.env import Secrets
+from drills.stack.located import AtField
 
 FILE_NAME = "stack.yaml"
 TAGS: tuple[str, ...] = ("adapter",)
@@ -185,7 +185,7 @@ def _named_in_compose(path: Path, root: Any, spec: StackFile) -> list[Problem]:
     if named is None:
         return []
     secrets, services = named
-    problems = []
+    problems = _placed_in_compose(path, root, spec, services)
     for where, ref in credential_fields(spec.components, ("components",)):
         if ref.secret is not None and ref.secret not in secrets:
             problems.append(problem_at(str(path), root, (*where, "secret"),
@@ -197,6 +197,15 @@ def _named_in_compose(path: Path, root: Any, spec: StackFile) -> list[Problem]:
                                        f"the stack's Compose files define no service {ref.container_env.service} "
                                        f"(services: {', '.join(sorted(services))})"))
     return problems
+
+
+def _placed_in_compose(path: Path, root: Any, spec: StackFile, services: set[str]) -> list[Problem]:
+    """A service the `swarm:` section places is one the Compose files define."""
+    if spec.swarm is None:
+        return []
+    return [problem_at(str(path), root, ("swarm", "placement", service), f"the stack's Compose files define no "
+                       f"service {service} (services: {', '.join(sorted(services)) or 'none'})")
+            for service in spec.swarm.placement if service not in services]
 
 
 def _compose_file_missing(file: Path) -> str:

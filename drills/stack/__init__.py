@@ -22,6 +22,13 @@
                    effective_text.py)
     postgres.py, rabbitmq.py, mongo.py, loadbalancer.py   per-component probes (their JSON over
                    HTTP: drills.components.httpjson)
+    located.py     AtField: a stack file's mistake found across fields, with the field to point at
+    swarm_spec.py  the stack file's `backend: swarm` section: nodes, placement, spread (pure)
+    swarm_translate.py  the Compose model made a `docker stack deploy` file: one replica per
+                   service on its node, dnsrr, attachable overlays; what Swarm cannot run refused (pure)
+    swarm_tasks.py a swarm stack's tasks with their node and container, from the manager's output (pure)
+    swarm_events.py  Swarm's restarts and reschedules, from its task history, as system events (pure)
+    swarm_project.py  SwarmProject: deploy, wait until every task runs, a client per node, remove
     live.py        the stack as a component adapter sees it (drills.components.base.Live), for the
                    status and effective reads, until ComposeProject is one
 

@@ -23,6 +23,8 @@ from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, creat
 from drills.components import _variables, registry
 from drills.components.base import AdapterSpec, Bound, Model, Name, RoleName, credential_fields
 from drills.core.errors import StackError
+from drills.stack.located import AtField
+from drills.stack.swarm_spec import SwarmSpec
 
 ROLE_LABEL = "io.drills.role"  # on a Compose service: the roles it plays, comma-separated
 REFERENCE = "reference"  # the default stack: stacks/reference/stack.yaml
@@ -110,16 +112,6 @@ else:
 VARIABLE = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=128)]
 
 
-class AtField(ValueError):
-    """A mistake found across fields, with the path of the field it is about (under the model that
-    raised it): pydantic locates a model validator's error at the model itself, and `drill validate`
-    must point at the line to fix (drills.files.stack_file reads `where`)."""
-
-    def __init__(self, where: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.where = where
-
-
 class GeneratedVariable(Model):
     """A variable Drills sets for the Compose files, fresh per run: a password the stack reads
     (`secret`, `{secret: N}`), or the run's /24 (`subnet`) or its first three octets (`net_prefix`)."""
@@ -172,6 +164,19 @@ class StackFile(Model):
         default_factory=list, description="The backup methods that apply to this stack.")
     readiness_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
         120.0, description="How long `drill stack up` and `drill run` wait for the stack to be ready when it starts.")
+    backend: Literal["compose", "swarm"] = Field(
+        "compose", description="`compose`: one Compose project on this machine's engine. `swarm`: `docker stack "
+                               "deploy` across the nodes of a swarm (the `swarm:` section says where).")
+    swarm: SwarmSpec | None = Field(None, description="With `backend: swarm`: the nodes and which service runs where.")
+
+    @model_validator(mode="after")
+    def _backend_has_its_section(self) -> StackFile:
+        if self.backend == "swarm" and self.swarm is None:
+            raise AtField(("backend",), "backend: swarm needs a swarm: section saying which node runs which service "
+                                        "(swarm: {placement: {pg1: node-1, ...}})")
+        if self.backend != "swarm" and self.swarm is not None:
+            raise AtField(("swarm",), "swarm: applies to backend: swarm only; add `backend: swarm` or remove it")
+        return self
 
     @model_validator(mode="after")
     def _backups_have_components(self) -> StackFile:
