@@ -92,9 +92,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("postgres.patroni.failsafe_mode", "bool", "postgres", ("patroni", "failsafe_mode"), "",
          "the leader stays leader while the DCS is down if every member answers it (DCS)"),
     Fact("postgres.postgresql.use_pg_rewind", "bool", "postgres", ("postgresql", "use_pg_rewind"), "",
-         "a former leader whose timeline diverged rejoins through pg_rewind (DCS)"),
+         "a former leader whose timeline diverged rejoins through pg_rewind (DCS)", manager="patroni"),
     Fact("postgres.postgresql.use_slots", "bool", "postgres", ("postgresql", "use_slots"), "",
-         "replicas stream through replication slots (DCS)"),
+         "replicas stream through replication slots (DCS)", manager="patroni"),
     Fact("postgres.synchronous_commit", "word", "postgres", ("pg_settings", "synchronous_commit"), "pg_settings",
          "PostgreSQL's synchronous_commit on the leader (pg_settings): on, remote_write and remote_apply wait for "
          "the synchronous standby; local and off do not"),

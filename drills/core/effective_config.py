@@ -153,6 +153,9 @@ class Fact:
     where: tuple[str, ...]
     unread_item: str
     description: str
+    # The manager whose setting this is when its section does not say so (Patroni's `postgresql:`
+    # section): what a stack running another manager is told it does not run.
+    manager: str = ""
 
     @property
     def placeholder(self) -> str | None:

@@ -333,7 +333,7 @@ def check(assumption: Assumption, effective: EffectiveLike | None) -> Assumption
     if other is not None:
         # The bound's why relies on a mechanism of a manager this stack does not run (Patroni's
         # leader TTL on a repmgr stack): known false of it, not merely unread.
-        return AssumptionCheck(text, BROKEN, actual=f"{other}, not {fact.where[0]}")
+        return AssumptionCheck(text, BROKEN, actual=f"{other}, not {fact.manager or fact.where[0]}")
     ok, actual, why = _read(fact, name, effective)
     if not ok:
         return AssumptionCheck(text, UNCHECKED, reason=why)

@@ -288,6 +288,9 @@ def test_a_patroni_fact_on_a_repmgr_stack_is_broken_the_why_names_a_mechanism_it
     assert ttl.status == BROKEN
     assert ttl.text == "this bound assumes postgres.patroni.ttl <= 10; the stack runs repmgr, not patroni"
     assert check(parse("postgres.patroni.synchronous_mode == true"), conf).status == BROKEN
+    # Patroni's `postgresql:` section is Patroni's too: the stack runs repmgr, not "postgresql"
+    rewind = check(parse("postgres.postgresql.use_pg_rewind == true"), conf)
+    assert rewind.status == BROKEN and rewind.text.endswith("the stack runs repmgr, not patroni")
     assert check(parse("postgres.repmgr.reconnect_attempts <= 3"), conf).status == HELD
     assert check(parse("postgres.repmgr.reconnect_interval < 2"), conf).status == BROKEN
     assert check(parse("postgres.synchronous_commit == on"), conf).status == HELD  # shared with Patroni's
