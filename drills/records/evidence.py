@@ -41,6 +41,7 @@ from typing import Any
 
 from drills.core.errors import HarnessError
 from drills.records import signing
+from drills.records.jsonfile import read_object
 from drills.records.provenance import provenance
 from drills.records.signing import SIGNATURE, Signer, Trusted
 
@@ -113,13 +114,9 @@ def _sealed_by() -> dict[str, Any]:
     return {"user": user, "host": socket.gethostname(), **({"ci": ci} if ci else {})}
 
 
-def _inputs(run_dir: Path) -> dict[str, Any]:
+def _inputs(journal: dict[str, Any]) -> dict[str, Any]:
     """The scenario file the journal names, hashed now (the run has just ended, so it is the one used)."""
-    try:
-        journal = json.loads((run_dir / "journal.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    name = journal.get("scenario_file") if isinstance(journal, dict) else None
+    name = journal.get("scenario_file")
     if not name:
         return {}
     path = Path(str(name))
@@ -166,11 +163,12 @@ def seal(run_dir: Path, signer: Signer | None = None) -> dict[str, Any]:
         else:
             seq = max((int(e.get("seq", 0)) for e in index), default=0) + 1
             previous = index[-1]["manifest_sha256"] if index else None
+        journal = read_object(run_dir / "journal.json") or {}  # read once: the inputs and the provenance
         manifest = {
             "format": FORMAT, "run_id": run_dir.name, "seq": seq, "previous": previous, "algorithm": "sha256",
             "sealed_at": datetime.now(UTC).isoformat(timespec="seconds"), "sealed_by": _sealed_by(),
-            "inputs": _inputs(run_dir), "artifacts": found,
-            "provenance": provenance(run_dir, signer.describe() if signer else None),
+            "inputs": _inputs(journal), "artifacts": found,
+            "provenance": provenance(journal, signer.describe() if signer else None),
         }
         raw = _write_json(run_dir / MANIFEST, manifest)
         if signer is not None:
@@ -431,8 +429,4 @@ def _links(run_dir: Path, seq: int, result: RunVerified) -> list[Finding]:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_object(run_dir / MANIFEST)

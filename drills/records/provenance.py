@@ -1,6 +1,6 @@
 """Provenance of a run, sealed in its manifest: what made it, where, under which CI run, signed by whom.
 
-    provenance(run_dir, signed_by) -> dict
+    provenance(journal, signed_by) -> dict
 
 Read from the run's journal where it already says it (`environment`: harness version, git commit,
 images), so the manifest and the journal cannot disagree; what is not known is "unknown", never
@@ -9,10 +9,9 @@ guessed. Standard library only: the runner seals every drill.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from drills import __version__
@@ -35,17 +34,10 @@ def ci_run(environ: dict[str, str] | None = None) -> dict[str, Any] | None:
     return None
 
 
-def _environment(run_dir: Path) -> dict[str, Any]:
-    try:
-        journal = json.loads((run_dir / "journal.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    env = journal.get("environment") if isinstance(journal, dict) else None
-    return env if isinstance(env, dict) else {}
-
-
-def provenance(run_dir: Path, signed_by: dict[str, Any] | None = None) -> dict[str, Any]:
-    env = _environment(run_dir)
+def provenance(journal: Mapping[str, Any], signed_by: dict[str, Any] | None = None) -> dict[str, Any]:
+    """From the run's journal (as the sealer read it; {} when it has none)."""
+    env = journal.get("environment")
+    env = env if isinstance(env, dict) else {}
     images = env.get("images")
     return {
         "drills": {"version": str(env.get("harness_version") or __version__),

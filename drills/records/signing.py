@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
-import json
 import shutil
 import socket
 import subprocess
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.core.errors import HarnessError
+from drills.records.jsonfile import read_object
 
 SIGNATURE = "manifest.sig.json"
 NAMESPACE = "drills-manifest"
@@ -221,11 +221,7 @@ def _pem_public(text: str) -> set[str]:
 
 
 def read_signature(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((run_dir / SIGNATURE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_object(run_dir / SIGNATURE)
 
 
 def check(run_dir: Path, manifest: bytes, trusted: Trusted) -> str | None:
