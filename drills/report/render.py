@@ -14,6 +14,7 @@ e-mail attachment. The PDF is that HTML printed (drills.report.pdf).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -424,13 +425,10 @@ def build_context(runs: Sequence[Run], *, trend_last: int = 10, timelines_dir: s
 
 
 def _exploration_view(e: ExplorationView) -> dict[str, Any]:
-    return {"exploration": e.exploration, "folder": str(e.folder), "outcome": e.outcome, "cls": e.cls,
-            "detail": e.detail, "stack": e.stack or "?", "seed": e.seed,
-            "budget": f"{e.budget_s:g} s" if e.budget_s is not None else "?",
-            "guided": "unguided" if e.guided is False else "guided" if e.guided else "",
-            "examples": e.examples, "drills": e.drills, "coverage": e.coverage, "never_drawn": e.never_drawn,
-            "schedule": e.schedule, "reproduced": e.reproduced, "note": e.note, "minimal_file": e.minimal_file,
-            "minimal_text": e.minimal_text, "left_out": e.left_out, "is_finding": e.is_finding, "pace": e.pace}
+    """Every field of the view as the templates read it, with the ones shown as words made words."""
+    return {**dataclasses.asdict(e), "folder": str(e.folder), "cls": e.cls, "is_finding": e.is_finding,
+            "stack": e.stack or "?", "budget": f"{e.budget_s:g} s" if e.budget_s is not None else "?",
+            "guided": "unguided" if e.guided is False else "guided" if e.guided else ""}
 
 
 def _env(markdown: bool = False) -> Any:
